@@ -1,0 +1,91 @@
+// The documents of the MotherShip's HTTPS and CoAP answers (docs/PROTOCOL.md §6, §7):
+// MappingResponse (message 5), StatusResponse (message 8), ErrorBody, ControllerInfo
+// (message 10, JSON and CBOR) and the controller parameters of message 4.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/error.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/ids.h"
+#include "tte/protocol/query.h"
+
+namespace tte::protocol {
+
+// Every fromJson()/fromCbor() below refuses, with invalidArgument and a message starting
+// "<Type>: ": invalid JSON ("invalid JSON at byte N") or CBOR ("invalid CBOR"), a document
+// over 1 MiB, a duplicate key ("duplicate field 'x'"), a non-object ("expected a JSON
+// object"), an unknown key ("unknown field 'x'"), a missing one ("missing field 'x'"), a wrong
+// type ("field 'x' must be a string", "... must be an integer from A to B") and a bad value
+// ("field 'x': <the value parser's message>").
+
+/// The state of a device at the MotherShip (§6, message 8).
+enum class EnrollmentState { notMapped, mapped, registered, revoked };
+
+/// "not-mapped", "mapped", "registered", "revoked".
+std::string_view enrollmentStateName(EnrollmentState state);
+/// Errors: invalidArgument "unknown state '<text>'".
+Result<EnrollmentState> parseEnrollmentState(std::string_view text);
+
+/// 200 answer to the mapping POST (message 5): {"urn", "fingerprint"}.
+struct MappingResponse {
+    DevUrn urn;
+    Fingerprint fingerprint;
+    [[nodiscard]] std::string toJson() const;
+    static Result<MappingResponse> fromJson(std::string_view text);
+};
+
+/// 200 answer to the status GET (message 8): {"urn", "fingerprint", "state"}.
+struct StatusResponse {
+    DevUrn urn;
+    Fingerprint fingerprint;
+    EnrollmentState state = EnrollmentState::notMapped;
+    [[nodiscard]] std::string toJson() const;
+    static Result<StatusResponse> fromJson(std::string_view text);
+};
+
+/// Every JSON error body: {"error": "<errcName>", "message": "<sentence>"}.
+struct ErrorBody {
+    Errc error = Errc::internal;
+    std::string message;
+    [[nodiscard]] std::string toJson() const;
+    /// Also: "ErrorBody: field 'error': unknown code '<text>'", message over 1000 bytes.
+    static Result<ErrorBody> fromJson(std::string_view text);
+};
+
+/// Errors: invalidArgument "unknown code '<text>'".
+Result<Errc> parseErrcName(std::string_view text);
+
+/// Where the device finds its Controller (message 10): {"cip", "cport", "cfingerprint"},
+/// CBOR by default (Content-Format 60), JSON with Accept 50.
+struct ControllerInfo {
+    std::string cip;  ///< IPv4 dotted quad or IPv6 literal without brackets
+    std::uint16_t cport = 0;
+    Fingerprint cfingerprint;
+    [[nodiscard]] std::string toJson() const;
+    [[nodiscard]] std::vector<std::uint8_t> toCbor() const;
+    static Result<ControllerInfo> fromJson(std::string_view text);
+    static Result<ControllerInfo> fromCbor(std::span<const std::uint8_t> bytes);
+};
+
+/// The controller part of the mapping POST (message 4), from the query or the form body.
+struct ControllerRequest {
+    ControllerInfo controller;
+    std::string description;  ///< optional, at most 200 bytes of UTF-8, no control characters
+};
+
+/// Reads cip, cport, cfingerprint and the optional description (other names are left to
+/// credentialsFromQuery()). Errors (invalidArgument): "missing parameter 'cip'" (cport,
+/// cfingerprint), "cip: not an IPv4 or IPv6 address", "cport: must be a decimal number from
+/// 1 to 65535", "cfingerprint: expected 64 hex digits, got N", "description: longer than 200
+/// bytes", "description: not valid UTF-8", "description: contains a control character".
+Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params);
+
+/// Errors: invalidArgument "not an IPv4 or IPv6 address".
+Status checkIpLiteral(std::string_view text);
+
+}  // namespace tte::protocol

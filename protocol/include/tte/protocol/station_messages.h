@@ -1,0 +1,120 @@
+// The station API documents (docs/PROTOCOL.md §10): the signed StationRecord, the upload
+// batch and its results, the lot quota, the box registration and the revoke request.
+// fromJson() errors are those listed in mothership_messages.h, starting "<Type>: ".
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/error.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/ids.h"
+
+namespace tte::protocol {
+
+using Sha256 = std::array<std::uint8_t, 32>;
+
+inline constexpr std::size_t kMaxRecordsPerBatch = 500;
+
+/// One device's record, signed by the station over canonicalBytes(). Carries the OTP: the
+/// JSON text is secret (sent once over mutual TLS, never logged).
+struct StationRecord {
+    std::string recordId;  ///< "<station>-<seq>"
+    std::string station;   ///< 1-64 of [A-Za-z0-9._-]
+    std::uint64_t seq = 0;  ///< 1 .. 2^53-1 (exact in every JSON reader)
+    DevId devId;
+    DevUrn urn;
+    Fingerprint fingerprint;
+    Otp otp;
+    std::string lot;                 ///< 1-64 of [A-Za-z0-9._-]
+    std::optional<std::uint32_t> box;  ///< the box number of a bulk lot, else null
+    Sha256 firmwareSha256{};
+    std::string created;  ///< RFC 3339 UTC, YYYY-MM-DDTHH:MM:SS[.fraction]Z
+    Sha256 prev{};        ///< SHA-256 of the previous journal entry
+    std::string signature;  ///< base64 DER ECDSA-SHA256 by the station key; empty until signed
+
+    /// All fields but `signature`, keys sorted, no whitespace (nlohmann::json dump()): the bytes
+    /// the station signs and the MotherShip verifies.
+    [[nodiscard]] std::string canonicalBytes() const;
+    /// All fields; `signature` only when not empty.
+    [[nodiscard]] std::string toJson() const;
+    /// Requires every field including `signature`. Also: "StationRecord: record_id '<id>' is
+    /// not '<station>-<seq>'", "StationRecord: devid <hex> does not match the URN's <hex>",
+    /// "field 'created': must be RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)", "field 'signature': must
+    /// be base64", "field 'lot': must be 1-64 of [A-Za-z0-9._-]", "field 'prev': expected 64 hex
+    /// digits, got N".
+    static Result<StationRecord> fromJson(std::string_view text);
+};
+
+/// POST /api/v1/records: {"records": [ 1..500 records ]}.
+struct RecordBatch {
+    std::vector<StationRecord> records;
+    [[nodiscard]] std::string toJson() const;
+    /// Strict: every record must parse. Also "RecordBatch: field 'records' must hold 1 to 500 records",
+    /// "RecordBatch: records[i]: <StationRecord error>".
+    static Result<RecordBatch> fromJson(std::string_view text);
+};
+
+/// One record of a batch as the MotherShip sees it: its id (empty when absent or not a
+/// string) and the record or why it is rejected.
+struct BatchEntry {
+    std::string recordId;
+    Result<StationRecord> record;
+};
+
+/// Parses the batch envelope strictly and each record on its own, so that one bad record is
+/// `rejected` while the others are stored. Errors: the envelope's (invalid JSON, unknown
+/// field, not 1..500 records).
+Result<std::vector<BatchEntry>> parseRecordBatchEntries(std::string_view text);
+
+enum class RecordStatus { stored, duplicate, rejected };
+/// "stored", "duplicate", "rejected".
+std::string_view recordStatusName(RecordStatus status);
+
+struct RecordResult {
+    std::string recordId;
+    RecordStatus status = RecordStatus::stored;
+    std::string message;  ///< written only when not empty
+};
+
+/// 200 answer to the upload: {"results": [{"record_id", "status", "message"?}]}.
+struct RecordResults {
+    std::vector<RecordResult> results;
+    [[nodiscard]] std::string toJson() const;
+    static Result<RecordResults> fromJson(std::string_view text);
+};
+
+/// GET /api/v1/lots/<lot>: {"lot", "first": "<8 hex>", "last": "<8 hex>", "used": N}, the Dev
+/// ID range of a lot and how many of its IDs are used. first <= last, used <= last-first+1.
+struct LotQuota {
+    std::string lot;
+    DevId first;
+    DevId last;
+    std::uint64_t used = 0;
+    [[nodiscard]] std::string toJson() const;
+    static Result<LotQuota> fromJson(std::string_view text);
+};
+
+/// POST /api/v1/boxes: {"box": "<8 hex>", "lot", "first": "<8 hex>", "last": "<8 hex>"};
+/// first <= last, at most 65,536 devices.
+struct BoxRegistration {
+    std::uint32_t box = 0;
+    std::string lot;
+    DevId first;
+    DevId last;
+    [[nodiscard]] std::string toJson() const;
+    static Result<BoxRegistration> fromJson(std::string_view text);
+};
+
+/// POST /api/v1/devices/<devid>/revoke: {"reason": "…"} (1-200 bytes of UTF-8).
+struct RevokeRequest {
+    std::string reason;
+    [[nodiscard]] std::string toJson() const;
+    static Result<RevokeRequest> fromJson(std::string_view text);
+};
+
+}  // namespace tte::protocol

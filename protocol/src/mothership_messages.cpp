@@ -1,0 +1,192 @@
+// MotherShip answer documents (docs/PROTOCOL.md §6, §7).
+#include "tte/protocol/mothership_messages.h"
+
+#include <arpa/inet.h>
+
+#include <array>
+
+#include "json_object.h"
+
+namespace tte::protocol {
+
+using nlohmann::json;
+using detail::JsonObject;
+
+namespace {
+
+constexpr std::array<EnrollmentState, 4> kStates = {EnrollmentState::notMapped, EnrollmentState::mapped,
+                                                    EnrollmentState::registered, EnrollmentState::revoked};
+
+/// Reads "urn" and "fingerprint" of `o`.
+Status readUrnAndFingerprint(const JsonObject& o, DevUrn& urn, Fingerprint& fp) {
+    auto urnText = o.string("urn");
+    if (!urnText) return std::unexpected(urnText.error());
+    auto parsedUrn = parseDevUrn(*urnText);
+    if (!parsedUrn) return o.fieldError("urn", parsedUrn.error());
+    auto fpText = o.string("fingerprint");
+    if (!fpText) return std::unexpected(fpText.error());
+    auto parsedFp = parseFingerprint(*fpText);
+    if (!parsedFp) return o.fieldError("fingerprint", parsedFp.error());
+    urn = std::move(*parsedUrn);
+    fp = *parsedFp;
+    return {};
+}
+
+Result<ControllerInfo> controllerFrom(const json& j, std::string_view what) {
+    auto o = JsonObject::from(j, what, {"cip", "cport", "cfingerprint"});
+    if (!o) return std::unexpected(o.error());
+    ControllerInfo info;
+    auto cip = o->string("cip");
+    if (!cip) return std::unexpected(cip.error());
+    if (auto ok = checkIpLiteral(*cip); !ok) return o->fieldError("cip", ok.error());
+    auto cport = o->integer("cport", 1, 65535);
+    if (!cport) return std::unexpected(cport.error());
+    auto fpText = o->string("cfingerprint");
+    if (!fpText) return std::unexpected(fpText.error());
+    auto fp = parseFingerprint(*fpText);
+    if (!fp) return o->fieldError("cfingerprint", fp.error());
+    return ControllerInfo{*cip, static_cast<std::uint16_t>(*cport), *fp};
+}
+
+json controllerJson(const ControllerInfo& c) {
+    return json{{"cip", c.cip}, {"cport", c.cport}, {"cfingerprint", c.cfingerprint.hex()}};
+}
+
+}  // namespace
+
+std::string_view enrollmentStateName(EnrollmentState state) {
+    switch (state) {
+    case EnrollmentState::notMapped: return "not-mapped";
+    case EnrollmentState::mapped: return "mapped";
+    case EnrollmentState::registered: return "registered";
+    case EnrollmentState::revoked: return "revoked";
+    }
+    return "not-mapped";
+}
+
+Result<EnrollmentState> parseEnrollmentState(std::string_view text) {
+    for (EnrollmentState s : kStates) {
+        if (enrollmentStateName(s) == text) return s;
+    }
+    return fail(Errc::invalidArgument, "unknown state " + quoteForError(text));
+}
+
+std::string MappingResponse::toJson() const {
+    return detail::dumpJson(json{{"urn", urn.text}, {"fingerprint", fingerprint.hex()}});
+}
+
+Result<MappingResponse> MappingResponse::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "MappingResponse");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "MappingResponse", {"urn", "fingerprint"});
+    if (!o) return std::unexpected(o.error());
+    MappingResponse r;
+    if (auto ok = readUrnAndFingerprint(*o, r.urn, r.fingerprint); !ok) return std::unexpected(ok.error());
+    return r;
+}
+
+std::string StatusResponse::toJson() const {
+    return detail::dumpJson(json{{"urn", urn.text}, {"fingerprint", fingerprint.hex()},
+                                 {"state", std::string(enrollmentStateName(state))}});
+}
+
+Result<StatusResponse> StatusResponse::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "StatusResponse");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "StatusResponse", {"urn", "fingerprint", "state"});
+    if (!o) return std::unexpected(o.error());
+    StatusResponse r;
+    if (auto ok = readUrnAndFingerprint(*o, r.urn, r.fingerprint); !ok) return std::unexpected(ok.error());
+    auto stateText = o->string("state");
+    if (!stateText) return std::unexpected(stateText.error());
+    auto state = parseEnrollmentState(*stateText);
+    if (!state) return o->fieldError("state", state.error());
+    r.state = *state;
+    return r;
+}
+
+Result<Errc> parseErrcName(std::string_view text) {
+    for (int i = 0; i <= static_cast<int>(Errc::internal); ++i) {
+        if (errcName(static_cast<Errc>(i)) == text) return static_cast<Errc>(i);
+    }
+    return fail(Errc::invalidArgument, "unknown code " + quoteForError(text));
+}
+
+std::string ErrorBody::toJson() const {
+    return detail::dumpJson(json{{"error", std::string(errcName(error))}, {"message", message}});
+}
+
+Result<ErrorBody> ErrorBody::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "ErrorBody");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "ErrorBody", {"error", "message"});
+    if (!o) return std::unexpected(o.error());
+    auto code = o->string("error");
+    if (!code) return std::unexpected(code.error());
+    auto errc = parseErrcName(*code);
+    if (!errc) return o->fieldError("error", errc.error());
+    auto message = o->string("message");
+    if (!message) return std::unexpected(message.error());
+    if (message->size() > 1000) return o->error("field 'message': longer than 1000 bytes");
+    return ErrorBody{*errc, std::move(*message)};
+}
+
+std::string ControllerInfo::toJson() const { return detail::dumpJson(controllerJson(*this)); }
+
+std::vector<std::uint8_t> ControllerInfo::toCbor() const { return json::to_cbor(controllerJson(*this)); }
+
+Result<ControllerInfo> ControllerInfo::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "ControllerInfo");
+    if (!j) return std::unexpected(j.error());
+    return controllerFrom(*j, "ControllerInfo");
+}
+
+Result<ControllerInfo> ControllerInfo::fromCbor(std::span<const std::uint8_t> bytes) {
+    auto j = detail::parseCbor(bytes, "ControllerInfo");
+    if (!j) return std::unexpected(j.error());
+    return controllerFrom(*j, "ControllerInfo");
+}
+
+Status checkIpLiteral(std::string_view text) {
+    std::array<unsigned char, 16> buf{};
+    const std::string s(text);
+    if (s.size() > 45 || s.find('\0') != std::string::npos ||
+        (inet_pton(AF_INET, s.c_str(), buf.data()) != 1 && inet_pton(AF_INET6, s.c_str(), buf.data()) != 1)) {
+        return fail(Errc::invalidArgument, "not an IPv4 or IPv6 address");
+    }
+    return {};
+}
+
+Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params) {
+    auto need = [&](std::string_view name) -> Result<std::string> {
+        const std::string* v = params.find(name);
+        if (v == nullptr) return fail(Errc::invalidArgument, "missing parameter '" + std::string(name) + "'");
+        return *v;
+    };
+    auto cip = need("cip");
+    if (!cip) return std::unexpected(cip.error());
+    if (auto ok = checkIpLiteral(*cip); !ok) return withContext(ok.error(), "cip");
+    auto cport = need("cport");
+    if (!cport) return std::unexpected(cport.error());
+    unsigned long port = 0;
+    bool portOk = !cport->empty() && cport->size() <= 5 && (*cport)[0] != '0';
+    for (char c : *cport) {
+        portOk = portOk && c >= '0' && c <= '9';
+        if (portOk) port = port * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (!portOk || port < 1 || port > 65535) {
+        return fail(Errc::invalidArgument, "cport: must be a decimal number from 1 to 65535");
+    }
+    auto cfp = need("cfingerprint");
+    if (!cfp) return std::unexpected(cfp.error());
+    auto fp = parseFingerprint(*cfp);
+    if (!fp) return fail(Errc::invalidArgument, "c" + fp.error().message);
+    ControllerRequest r{ControllerInfo{*cip, static_cast<std::uint16_t>(port), *fp}, {}};
+    if (const std::string* d = params.find("description")) {
+        if (auto ok = detail::checkText(*d, 200); !ok) return withContext(ok.error(), "description");
+        r.description = *d;
+    }
+    return r;
+}
+
+}  // namespace tte::protocol

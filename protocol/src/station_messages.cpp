@@ -1,0 +1,315 @@
+// Station API documents (docs/PROTOCOL.md §10).
+#include "tte/protocol/station_messages.h"
+
+#include <algorithm>
+
+#include "json_object.h"
+#include "tte/base/hex.h"
+
+namespace tte::protocol {
+
+using nlohmann::json;
+using detail::JsonObject;
+using detail::readField;
+
+namespace {
+
+constexpr std::uint64_t kMaxSeq = (1ULL << 53) - 1;
+
+Result<Sha256> parseSha256(std::string_view hex) {
+    if (hex.size() != 64) return fail(Errc::invalidArgument, "expected 64 hex digits, got " + std::to_string(hex.size()));
+    auto bytes = fromHex(hex, "hex");
+    if (!bytes) return fail(Errc::invalidArgument, "not hex");
+    Sha256 out{};
+    std::copy(bytes->begin(), bytes->end(), out.begin());
+    return out;
+}
+
+Result<std::string> parseName(std::string_view text) {
+    if (auto ok = detail::checkName(text); !ok) return std::unexpected(ok.error());
+    return std::string(text);
+}
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int min, int max) {
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= min && v <= max;
+}
+
+Result<std::string> parseCreated(std::string_view t) {
+    // YYYY-MM-DDTHH:MM:SS[.fraction]Z
+    bool ok = t.size() >= 20 && t.size() <= 30 && digits(t, 0, 4, 0, 9999) && t[4] == '-' && digits(t, 5, 2, 1, 12) &&
+              t[7] == '-' && digits(t, 8, 2, 1, 31) && t[10] == 'T' && digits(t, 11, 2, 0, 23) && t[13] == ':' &&
+              digits(t, 14, 2, 0, 59) && t[16] == ':' && digits(t, 17, 2, 0, 60) && t.back() == 'Z';
+    if (ok && t.size() > 20) ok = t[19] == '.' && t.size() > 21 && digits(t, 20, t.size() - 21, 0, 999999999);
+    if (!ok) return fail(Errc::invalidArgument, "must be RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)");
+    return std::string(t);
+}
+
+Result<std::string> parseBase64(std::string_view t) {
+    bool ok = !t.empty() && t.size() % 4 == 0 && t.size() <= 256;
+    const std::size_t pad = t.size() - std::min(t.size(), t.find_last_not_of('=') + 1);
+    ok = ok && pad <= 2;
+    for (std::size_t i = 0; ok && i < t.size() - pad; ++i) {
+        const char c = t[i];
+        ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    }
+    if (!ok) return fail(Errc::invalidArgument, "must be base64");
+    return std::string(t);
+}
+
+Result<DevId> parseBoxNumber(std::string_view t) { return parseDevId(t); }  // the same 8 hex digits
+
+json recordJson(const StationRecord& r) {
+    return json{{"record_id", r.recordId},  {"station", r.station},
+                {"seq", r.seq},             {"devid", r.devId.hex()},
+                {"urn", r.urn.text},        {"fingerprint", r.fingerprint.hex()},
+                {"otp", r.otp.hex()},       {"lot", r.lot},
+                {"box", r.box ? json(toHex(*r.box, 8)) : json(nullptr)},
+                {"firmware_sha256", toHex(r.firmwareSha256)},
+                {"created", r.created},     {"prev", toHex(r.prev)}};
+}
+
+Status readRecordBody(const JsonObject& o, StationRecord& r) {
+    auto station = readField(o, "station", parseName);
+    if (!station) return std::unexpected(station.error());
+    auto seq = o.integer("seq", 1, kMaxSeq);
+    if (!seq) return std::unexpected(seq.error());
+    auto devId = readField(o, "devid", parseDevId);
+    if (!devId) return std::unexpected(devId.error());
+    auto urn = readField(o, "urn", parseDevUrn);
+    if (!urn) return std::unexpected(urn.error());
+    auto fp = readField(o, "fingerprint", parseFingerprint);
+    if (!fp) return std::unexpected(fp.error());
+    auto otp = readField(o, "otp", parseOtp);
+    if (!otp) return std::unexpected(otp.error());
+    auto lot = readField(o, "lot", parseName);
+    if (!lot) return std::unexpected(lot.error());
+    r = StationRecord{{}, *station, *seq, *devId, std::move(*urn), *fp, *otp, *lot, {}, {}, {}, {}, {}};
+    return {};
+}
+
+Status readRecordTail(const JsonObject& o, StationRecord& r) {
+    auto box = o.optionalString("box");
+    if (!box) return std::unexpected(box.error());
+    if (*box) {
+        auto number = parseBoxNumber(**box);
+        if (!number) return o.fieldError("box", number.error());
+        r.box = number->value;
+    }
+    auto fw = readField(o, "firmware_sha256", parseSha256);
+    if (!fw) return std::unexpected(fw.error());
+    auto created = readField(o, "created", parseCreated);
+    if (!created) return std::unexpected(created.error());
+    auto prev = readField(o, "prev", parseSha256);
+    if (!prev) return std::unexpected(prev.error());
+    auto signature = readField(o, "signature", parseBase64);
+    if (!signature) return std::unexpected(signature.error());
+    auto recordId = o.string("record_id");
+    if (!recordId) return std::unexpected(recordId.error());
+    r.firmwareSha256 = *fw;
+    r.created = *created;
+    r.prev = *prev;
+    r.signature = *signature;
+    r.recordId = *recordId;
+    if (r.recordId != r.station + "-" + std::to_string(r.seq)) {
+        return o.error("record_id " + quoteForError(r.recordId) + " is not '<station>-<seq>'");
+    }
+    if (r.urn.devId() != r.devId) return o.error("devid " + r.devId.hex() + " does not match the URN's " + r.urn.devId().hex());
+    return {};
+}
+
+Result<StationRecord> recordFrom(const json& j, std::string_view what) {
+    auto o = JsonObject::from(j, what,
+                              {"record_id", "station", "seq", "devid", "urn", "fingerprint", "otp", "lot", "box",
+                               "firmware_sha256", "created", "prev", "signature"});
+    if (!o) return std::unexpected(o.error());
+    StationRecord r;
+    if (auto ok = readRecordBody(*o, r); !ok) return std::unexpected(ok.error());
+    if (auto ok = readRecordTail(*o, r); !ok) return std::unexpected(ok.error());
+    return r;
+}
+
+/// The envelope {"records": [...]} with 1..500 entries.
+Result<const json*> batchRecords(const json& j) {
+    auto o = JsonObject::from(j, "RecordBatch", {"records"});
+    if (!o) return std::unexpected(o.error());
+    auto records = o->array("records");
+    if (!records) return std::unexpected(records.error());
+    if ((*records)->empty() || (*records)->size() > kMaxRecordsPerBatch) {
+        return o->error("field 'records' must hold 1 to 500 records");
+    }
+    return *records;
+}
+
+Status checkRange(const JsonObject& o, DevId first, DevId last, std::uint64_t maxCount) {
+    if (first.value > last.value) return o.error("first " + first.hex() + " is after last " + last.hex());
+    if (std::uint64_t{last.value} - first.value + 1 > maxCount) {
+        return o.error("more than " + std::to_string(maxCount) + " devices from first to last");
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string StationRecord::canonicalBytes() const { return recordJson(*this).dump(); }
+
+std::string StationRecord::toJson() const {
+    json j = recordJson(*this);
+    if (!signature.empty()) j["signature"] = signature;
+    return detail::dumpJson(j);
+}
+
+Result<StationRecord> StationRecord::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "StationRecord");
+    if (!j) return std::unexpected(j.error());
+    return recordFrom(*j, "StationRecord");
+}
+
+std::string RecordBatch::toJson() const {
+    json list = json::array();
+    for (const StationRecord& r : records) {
+        json j = recordJson(r);
+        if (!r.signature.empty()) j["signature"] = r.signature;
+        list.push_back(std::move(j));
+    }
+    return detail::dumpJson(json{{"records", std::move(list)}});
+}
+
+Result<RecordBatch> RecordBatch::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "RecordBatch");
+    if (!j) return std::unexpected(j.error());
+    auto list = batchRecords(*j);
+    if (!list) return std::unexpected(list.error());
+    RecordBatch batch;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        auto r = recordFrom((**list)[i], "StationRecord");
+        if (!r) return withContext(r.error(), "RecordBatch: records[" + std::to_string(i) + "]");
+        batch.records.push_back(std::move(*r));
+    }
+    return batch;
+}
+
+Result<std::vector<BatchEntry>> parseRecordBatchEntries(std::string_view text) {
+    auto j = detail::parseJsonText(text, "RecordBatch");
+    if (!j) return std::unexpected(j.error());
+    auto list = batchRecords(*j);
+    if (!list) return std::unexpected(list.error());
+    std::vector<BatchEntry> entries;
+    for (const json& item : **list) {
+        std::string id;
+        if (item.is_object() && item.contains("record_id") && item["record_id"].is_string()) {
+            id = item["record_id"].get<std::string>();
+        }
+        entries.push_back(BatchEntry{std::move(id), recordFrom(item, "StationRecord")});
+    }
+    return entries;
+}
+
+std::string_view recordStatusName(RecordStatus status) {
+    switch (status) {
+    case RecordStatus::stored: return "stored";
+    case RecordStatus::duplicate: return "duplicate";
+    case RecordStatus::rejected: return "rejected";
+    }
+    return "rejected";
+}
+
+std::string RecordResults::toJson() const {
+    json list = json::array();
+    for (const RecordResult& r : results) {
+        json j{{"record_id", r.recordId}, {"status", std::string(recordStatusName(r.status))}};
+        if (!r.message.empty()) j["message"] = r.message;
+        list.push_back(std::move(j));
+    }
+    return detail::dumpJson(json{{"results", std::move(list)}});
+}
+
+Result<RecordResults> RecordResults::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "RecordResults");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "RecordResults", {"results"});
+    if (!o) return std::unexpected(o.error());
+    auto list = o->array("results");
+    if (!list) return std::unexpected(list.error());
+    RecordResults out;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        const std::string what = "RecordResults: results[" + std::to_string(i) + "]";
+        auto item = JsonObject::from((**list)[i], what, {"record_id", "status", "message"});
+        if (!item) return std::unexpected(item.error());
+        auto id = item->string("record_id");
+        if (!id) return std::unexpected(id.error());
+        auto status = readField(*item, "status", [](std::string_view t) -> Result<RecordStatus> {
+            for (RecordStatus s : {RecordStatus::stored, RecordStatus::duplicate, RecordStatus::rejected}) {
+                if (recordStatusName(s) == t) return s;
+            }
+            return fail(Errc::invalidArgument, "unknown status " + quoteForError(t));
+        });
+        if (!status) return std::unexpected(status.error());
+        auto message = item->optionalString("message");
+        if (!message) return std::unexpected(message.error());
+        out.results.push_back(RecordResult{*id, *status, message->value_or("")});
+    }
+    return out;
+}
+
+std::string LotQuota::toJson() const {
+    return detail::dumpJson(json{{"lot", lot}, {"first", first.hex()}, {"last", last.hex()}, {"used", used}});
+}
+
+Result<LotQuota> LotQuota::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "LotQuota");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "LotQuota", {"lot", "first", "last", "used"});
+    if (!o) return std::unexpected(o.error());
+    auto lot = readField(*o, "lot", parseName);
+    if (!lot) return std::unexpected(lot.error());
+    auto first = readField(*o, "first", parseDevId);
+    if (!first) return std::unexpected(first.error());
+    auto last = readField(*o, "last", parseDevId);
+    if (!last) return std::unexpected(last.error());
+    if (auto ok = checkRange(*o, *first, *last, 1ULL << 32); !ok) return std::unexpected(ok.error());
+    auto used = o->integer("used", 0, std::uint64_t{last->value} - first->value + 1);
+    if (!used) return std::unexpected(used.error());
+    return LotQuota{*lot, *first, *last, *used};
+}
+
+std::string BoxRegistration::toJson() const {
+    return detail::dumpJson(json{{"box", toHex(box, 8)}, {"lot", lot}, {"first", first.hex()}, {"last", last.hex()}});
+}
+
+Result<BoxRegistration> BoxRegistration::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "BoxRegistration");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "BoxRegistration", {"box", "lot", "first", "last"});
+    if (!o) return std::unexpected(o.error());
+    auto box = readField(*o, "box", parseBoxNumber);
+    if (!box) return std::unexpected(box.error());
+    auto lot = readField(*o, "lot", parseName);
+    if (!lot) return std::unexpected(lot.error());
+    auto first = readField(*o, "first", parseDevId);
+    if (!first) return std::unexpected(first.error());
+    auto last = readField(*o, "last", parseDevId);
+    if (!last) return std::unexpected(last.error());
+    if (auto ok = checkRange(*o, *first, *last, 65536); !ok) return std::unexpected(ok.error());
+    return BoxRegistration{box->value, *lot, *first, *last};
+}
+
+std::string RevokeRequest::toJson() const { return detail::dumpJson(json{{"reason", reason}}); }
+
+Result<RevokeRequest> RevokeRequest::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "RevokeRequest");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "RevokeRequest", {"reason"});
+    if (!o) return std::unexpected(o.error());
+    auto reason = o->string("reason");
+    if (!reason) return std::unexpected(reason.error());
+    if (reason->empty()) return o->error("field 'reason': empty");
+    if (auto ok = detail::checkText(*reason, 200); !ok) return o->fieldError("reason", ok.error());
+    return RevokeRequest{*reason};
+}
+
+}  // namespace tte::protocol

@@ -1,0 +1,292 @@
+// The JSON/CBOR documents of docs/PROTOCOL.md §6-§8, §10: round trips, exact output, and bad
+// documents with their exact messages.
+#include "tte/protocol/messages.h"
+
+#include <gtest/gtest.h>
+
+#include "tte/protocol/query.h"
+
+namespace tte::protocol {
+namespace {
+
+const std::string kUrn = "urn:dev:ops:32473-Sensor-00000000abcdef01";
+const std::string kFp = std::string(62, 'a') + "01";
+const std::string kFp2 = std::string(64, 'b');
+
+template <class T>
+std::string messageOf(const Result<T>& r) {
+    return r ? std::string("(accepted)") : r.error().message;
+}
+
+TEST(Messages, MappingAndStatusResponses) {
+    const MappingResponse m{*parseDevUrn(kUrn), *parseFingerprint(kFp)};
+    EXPECT_EQ(m.toJson(), R"({"fingerprint":")" + kFp + R"(","urn":")" + kUrn + R"("})");
+    auto back = MappingResponse::fromJson(m.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->urn, m.urn);
+    const StatusResponse s{m.urn, m.fingerprint, EnrollmentState::notMapped};
+    EXPECT_NE(s.toJson().find(R"("state":"not-mapped")"), std::string::npos);
+    for (auto state : {EnrollmentState::notMapped, EnrollmentState::mapped, EnrollmentState::registered,
+                       EnrollmentState::revoked}) {
+        EXPECT_EQ(*parseEnrollmentState(enrollmentStateName(state)), state);
+        EXPECT_EQ(StatusResponse::fromJson(StatusResponse{m.urn, m.fingerprint, state}.toJson())->state, state);
+    }
+}
+
+TEST(Messages, ErrorBodyUsesErrcNames) {
+    const ErrorBody e{Errc::conflict, "the OTP was already used"};
+    EXPECT_EQ(e.toJson(), R"({"error":"conflict","message":"the OTP was already used"})");
+    EXPECT_EQ(ErrorBody::fromJson(e.toJson())->error, Errc::conflict);
+    EXPECT_EQ(ErrorBody::fromJson(R"({"error":"permission-denied","message":""})")->error, Errc::permissionDenied);
+}
+
+TEST(Messages, ControllerInfoJsonAndCbor) {
+    const ControllerInfo c{"2001:db8::1", 5684, *parseFingerprint(kFp)};
+    EXPECT_EQ(c.toJson(), R"({"cfingerprint":")" + kFp + R"(","cip":"2001:db8::1","cport":5684})");
+    auto fromJson = ControllerInfo::fromJson(c.toJson());
+    ASSERT_TRUE(fromJson) << fromJson.error().message;
+    EXPECT_EQ(fromJson->cport, 5684);
+    const auto cbor = c.toCbor();
+    EXPECT_EQ(cbor[0], 0xA3);  // a CBOR map of three pairs
+    auto fromCbor = ControllerInfo::fromCbor(cbor);
+    ASSERT_TRUE(fromCbor) << fromCbor.error().message;
+    EXPECT_EQ(fromCbor->cip, "2001:db8::1");
+    EXPECT_EQ(fromCbor->cfingerprint, c.cfingerprint);
+}
+
+TEST(Messages, ControllerRequestFromQueryAndForm) {
+    auto q = parseFormBody("cip=192.0.2.7&cport=5684&cfingerprint=" + kFp + "&description=Hall+light%2C+2nd");
+    ASSERT_TRUE(q);
+    auto r = controllerRequestFromParams(*q);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->controller.cip, "192.0.2.7");
+    EXPECT_EQ(r->controller.cport, 5684);
+    EXPECT_EQ(r->description, "Hall light, 2nd");
+}
+
+TEST(Messages, IntroductionAndCheckin) {
+    const Introduction in{*parseDevUrn(kUrn), *parseFingerprint(kFp), Otp(0x123456789abcdef0ULL), DevId{0xabcdef01},
+                          MsId{1}, "Hall light"};
+    auto back = Introduction::fromJson(in.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->otp, in.otp);
+    EXPECT_EQ(back->ms, in.ms);
+    EXPECT_EQ(back->description, "Hall light");
+    EXPECT_NE(in.toJson().find(R"("ms":"tte-000001.net")"), std::string::npos);
+    const Checkin c{*parseDevUrn(kUrn)};
+    EXPECT_EQ(Checkin::fromCbor(c.toCbor())->urn, c.urn);
+    EXPECT_EQ(Checkin::fromJson(c.toJson())->urn, c.urn);
+}
+
+StationRecord record() {
+    StationRecord r;
+    r.recordId = "st1-42";
+    r.station = "st1";
+    r.seq = 42;
+    r.devId = DevId{0xabcdef01};
+    r.urn = *parseDevUrn(kUrn);
+    r.fingerprint = *parseFingerprint(kFp);
+    r.otp = Otp(0x123456789abcdef0ULL);
+    r.lot = "lot-2026-11";
+    r.box = 7;
+    r.firmwareSha256.fill(0x11);
+    r.created = "2026-11-23T07:00:00Z";
+    r.prev.fill(0x22);
+    r.signature = "MEUCIQ==";
+    return r;
+}
+
+TEST(Messages, StationRecordCanonicalBytesAreSortedWithoutSignature) {
+    const StationRecord r = record();
+    const std::string expected =
+        R"({"box":"00000007","created":"2026-11-23T07:00:00Z","devid":"abcdef01","fingerprint":")" + kFp +
+        R"(","firmware_sha256":")" + std::string(64, '1') +
+        R"(","lot":"lot-2026-11","otp":"123456789abcdef0","prev":")" + std::string(64, '2') +
+        R"(","record_id":"st1-42","seq":42,"station":"st1","urn":")" + kUrn + R"("})";
+    EXPECT_EQ(r.canonicalBytes(), expected);
+    auto back = StationRecord::fromJson(r.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->canonicalBytes(), r.canonicalBytes());
+    EXPECT_EQ(back->signature, "MEUCIQ==");
+    StationRecord noBox = r;
+    noBox.box.reset();
+    EXPECT_NE(noBox.canonicalBytes().find(R"("box":null)"), std::string::npos);
+    EXPECT_FALSE(StationRecord::fromJson(noBox.toJson())->box.has_value());
+}
+
+TEST(Messages, BatchResultsQuotaBoxRevoke) {
+    RecordBatch batch;
+    batch.records = {record(), record()};
+    batch.records[1].seq = 43;
+    batch.records[1].recordId = "st1-43";
+    auto back = RecordBatch::fromJson(batch.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->records.size(), 2U);
+    batch.records[1].recordId = "st1-44";
+    auto entries = parseRecordBatchEntries(batch.toJson());
+    ASSERT_TRUE(entries);
+    EXPECT_TRUE((*entries)[0].record);
+    EXPECT_EQ((*entries)[1].recordId, "st1-44");
+    EXPECT_EQ((*entries)[1].record.error().message, "StationRecord: record_id 'st1-44' is not '<station>-<seq>'");
+    EXPECT_EQ(messageOf(RecordBatch::fromJson(batch.toJson())),
+              "RecordBatch: records[1]: StationRecord: record_id 'st1-44' is not '<station>-<seq>'");
+
+    const RecordResults results{{{"st1-42", RecordStatus::stored, ""}, {"st1-44", RecordStatus::rejected, "bad"}}};
+    EXPECT_EQ(results.toJson(),
+              R"({"results":[{"record_id":"st1-42","status":"stored"},{"message":"bad","record_id":"st1-44","status":"rejected"}]})");
+    EXPECT_EQ(RecordResults::fromJson(results.toJson())->results[1].message, "bad");
+
+    const LotQuota quota{"lot-1", DevId{0x100}, DevId{0x1ff}, 3};
+    EXPECT_EQ(quota.toJson(), R"({"first":"00000100","last":"000001ff","lot":"lot-1","used":3})");
+    EXPECT_EQ(LotQuota::fromJson(quota.toJson())->used, 3U);
+    const BoxRegistration box{7, "lot-1", DevId{0x100}, DevId{0x1ff}};
+    EXPECT_EQ(box.toJson(), R"({"box":"00000007","first":"00000100","last":"000001ff","lot":"lot-1"})");
+    EXPECT_EQ(BoxRegistration::fromJson(box.toJson())->box, 7U);
+    EXPECT_EQ(RevokeRequest::fromJson(R"({"reason":"stolen"})")->reason, "stolen");
+}
+
+struct BadDoc {
+    const char* type;
+    std::string text;
+    std::string message;
+};
+
+std::string parseAs(const BadDoc& d) {
+    const std::string_view t = d.type;
+    if (t == "mapping") return messageOf(MappingResponse::fromJson(d.text));
+    if (t == "status") return messageOf(StatusResponse::fromJson(d.text));
+    if (t == "error") return messageOf(ErrorBody::fromJson(d.text));
+    if (t == "controller") return messageOf(ControllerInfo::fromJson(d.text));
+    if (t == "controller-cbor") {
+        return messageOf(ControllerInfo::fromCbor(
+            std::span(reinterpret_cast<const std::uint8_t*>(d.text.data()), d.text.size())));
+    }
+    if (t == "intro") return messageOf(Introduction::fromJson(d.text));
+    if (t == "checkin") return messageOf(Checkin::fromJson(d.text));
+    if (t == "quota") return messageOf(LotQuota::fromJson(d.text));
+    if (t == "box") return messageOf(BoxRegistration::fromJson(d.text));
+    if (t == "revoke") return messageOf(RevokeRequest::fromJson(d.text));
+    if (t == "results") return messageOf(RecordResults::fromJson(d.text));
+    if (t == "batch") return messageOf(RecordBatch::fromJson(d.text));
+    if (t == "params") return messageOf(controllerRequestFromParams(*parseQuery(d.text)));
+    return "unknown type";
+}
+
+const std::string kCtl = R"("cip":"192.0.2.1","cport":5684,"cfingerprint":")" + kFp + "\"";
+
+const BadDoc kBadDocs[] = {
+    {"mapping", "{", "MappingResponse: invalid JSON at byte 2"},
+    {"mapping", "[]", "MappingResponse: expected a JSON object"},
+    {"mapping", R"({"urn":")" + kUrn + R"("})", "MappingResponse: missing field 'fingerprint'"},
+    {"mapping", R"({"urn":1,"fingerprint":")" + kFp + R"("})", "MappingResponse: field 'urn' must be a string"},
+    {"mapping", R"({"urn":"x","fingerprint":")" + kFp + R"("})",
+     "MappingResponse: field 'urn': Dev URN: expected prefix urn:dev:ops:"},
+    {"mapping", R"({"urn":")" + kUrn + R"(","fingerprint":"ab"})",
+     "MappingResponse: field 'fingerprint': fingerprint: expected 64 hex digits, got 2"},
+    {"mapping", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"(","extra":0})",
+     "MappingResponse: unknown field 'extra'"},
+    {"mapping", R"({"urn":")" + kUrn + R"(","urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"("})",
+     "MappingResponse: duplicate field 'urn'"},
+    {"status", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"(","state":"Mapped"})",
+     "StatusResponse: field 'state': unknown state 'Mapped'"},
+    {"error", R"({"error":"oops","message":"m"})", "ErrorBody: field 'error': unknown code 'oops'"},
+    {"controller", "{" + kCtl + R"(,"cport":1})", "ControllerInfo: duplicate field 'cport'"},
+    {"controller", R"({"cip":"192.0.2.1","cport":0,"cfingerprint":")" + kFp + R"("})",
+     "ControllerInfo: field 'cport' must be an integer from 1 to 65535"},
+    {"controller", R"({"cip":"192.0.2.1","cport":5684.5,"cfingerprint":")" + kFp + R"("})",
+     "ControllerInfo: field 'cport' must be an integer from 1 to 65535"},
+    {"controller", R"({"cip":"192.0.2.1","cport":-1,"cfingerprint":")" + kFp + R"("})",
+     "ControllerInfo: field 'cport' must be an integer from 1 to 65535"},
+    {"controller", R"({"cip":"192.0.2.256","cport":1,"cfingerprint":")" + kFp + R"("})",
+     "ControllerInfo: field 'cip': not an IPv4 or IPv6 address"},
+    {"controller", R"({"cip":"[::1]","cport":1,"cfingerprint":")" + kFp + R"("})",
+     "ControllerInfo: field 'cip': not an IPv4 or IPv6 address"},
+    {"controller-cbor", "\xA1\x63" "cip", "ControllerInfo: invalid CBOR"},
+    {"controller-cbor", "\x81\x01", "ControllerInfo: expected a JSON object"},
+    {"intro", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp +
+                  R"(","otp":"123456789abcdef0","devid":"abcdef02","ms":"tte-000001.net"})",
+     "Introduction: devid abcdef02 does not match the URN's abcdef01"},
+    {"intro", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp +
+                  R"(","otp":"123456789abcdef0","devid":"abcdef01","ms":"tte-000000.net"})",
+     "Introduction: field 'ms': MS ID 0 is reserved for examples"},
+    {"intro", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp +
+                  R"(","otp":"123456789abcdef0","devid":"abcdef01","ms":"tte-000001.net","description":"a\u0007"})",
+     "Introduction: field 'description': contains a control character"},
+    {"intro", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp +
+                  R"(","otp":"123456789abcdef","devid":"abcdef01","ms":"tte-000001.net"})",
+     "Introduction: field 'otp': otp: expected 16 hex digits, got 15"},
+    {"checkin", R"({"urn":")" + kUrn + "\",\"URN\":1}", "Checkin: unknown field 'URN'"},
+    {"checkin", "{\"urn\":\"\xC3\x28\"}", "Checkin: invalid JSON at byte 10"},
+    {"quota", R"({"lot":"l","first":"00000002","last":"00000001","used":0})", "LotQuota: first 00000002 is after last 00000001"},
+    {"quota", R"({"lot":"l","first":"00000001","last":"00000002","used":3})",
+     "LotQuota: field 'used' must be an integer from 0 to 2"},
+    {"quota", R"({"lot":"a b","first":"00000001","last":"00000002","used":0})",
+     "LotQuota: field 'lot': must be 1-64 of [A-Za-z0-9._-]"},
+    {"box", R"({"box":"7","lot":"l","first":"00000001","last":"00000002"})",
+     "BoxRegistration: field 'box': devid: expected 8 hex digits, got 1"},
+    {"box", R"({"box":"00000007","lot":"l","first":"00000000","last":"00010000"})",
+     "BoxRegistration: more than 65536 devices from first to last"},
+    {"revoke", R"({"reason":""})", "RevokeRequest: field 'reason': empty"},
+    {"revoke", R"({"reason":")" + std::string(201, 'r') + "\"}", "RevokeRequest: field 'reason': longer than 200 bytes"},
+    {"results", R"({"results":[{"record_id":"a","status":"lost"}]})",
+     "RecordResults: results[0]: field 'status': unknown status 'lost'"},
+    {"batch", R"({"records":[]})", "RecordBatch: field 'records' must hold 1 to 500 records"},
+    {"batch", R"({"records":{}})", "RecordBatch: field 'records' must be an array"},
+    {"params", "cip=192.0.2.1,cport=65536,cfingerprint=" + kFp, "cport: must be a decimal number from 1 to 65535"},
+    {"params", "cip=192.0.2.1,cport=0443,cfingerprint=" + kFp, "cport: must be a decimal number from 1 to 65535"},
+    {"params", "cip=host.example,cport=1,cfingerprint=" + kFp, "cip: not an IPv4 or IPv6 address"},
+    {"params", "cip=192.0.2.1,cport=1", "missing parameter 'cfingerprint'"},
+    {"params", "cip=192.0.2.1,cport=1,cfingerprint=abc", "cfingerprint: expected 64 hex digits, got 3"},
+    {"params", "cip=192.0.2.1,cport=1,cfingerprint=" + kFp + ",description=%FF", "description: not valid UTF-8"},
+    {"params", "cip=192.0.2.1,cport=1,cfingerprint=" + kFp + ",description=" + std::string(201, 'd'),
+     "description: longer than 200 bytes"},
+};
+
+TEST(Messages, BadDocumentsGetTheirExactMessage) {
+    for (const BadDoc& d : kBadDocs) EXPECT_EQ(parseAs(d), d.message) << d.type << ": " << d.text;
+}
+
+StationRecord withJsonField(const std::string& key, const std::string& value, std::string* message) {
+    auto j = record().toJson();
+    const auto pos = j.find("\"" + key + "\":");
+    const auto start = pos + key.size() + 3;
+    const auto end = j[start - 1] == '"' ? j.find('"', start) + 1 : j.find_first_of(",}", start);
+    j.replace(start - (j[start - 1] == '"' ? 1 : 0), end - start + (j[start - 1] == '"' ? 1 : 0), value);
+    auto r = StationRecord::fromJson(j);
+    *message = messageOf(r);
+    return r ? *r : StationRecord{};
+}
+
+TEST(Messages, StationRecordFieldRules) {
+    const std::pair<std::string, std::string> cases[][1] = {
+        {{"created", "\"2026-13-01T00:00:00Z\""}}, {{"created", "\"2026-11-23 07:00:00Z\""}},
+        {{"signature", "\"not base64!\""}},        {{"prev", "\"00\""}},
+        {{"seq", "0"}},                            {{"box", "7"}},
+    };
+    const char* expected[] = {
+        "StationRecord: field 'created': must be RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)",
+        "StationRecord: field 'created': must be RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)",
+        "StationRecord: field 'signature': must be base64",
+        "StationRecord: field 'prev': expected 64 hex digits, got 2",
+        "StationRecord: field 'seq' must be an integer from 1 to 9007199254740991",
+        "StationRecord: field 'box' must be a string or null",
+    };
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+        std::string message;
+        withJsonField(cases[i][0].first, cases[i][0].second, &message);
+        EXPECT_EQ(message, expected[i]) << cases[i][0].first;
+    }
+    std::string message;
+    withJsonField("created", "\"2026-11-23T07:00:00.123456Z\"", &message);
+    EXPECT_EQ(message, "(accepted)");
+}
+
+TEST(Messages, AtLeastFortyDistinctBadDocuments) {
+    std::set<std::string> seen;
+    for (const BadDoc& d : kBadDocs) seen.insert(std::string(d.type) + "|" + d.text);
+    EXPECT_EQ(seen.size(), std::size(kBadDocs));
+    EXPECT_GE(seen.size(), 40U);
+}
+
+}  // namespace
+}  // namespace tte::protocol
