@@ -1,0 +1,152 @@
+// tte-label: render, verify and print device and box labels by hand (the station does the
+// same through tte::labels). The URL carries the OTP or box secret, so it is read from a
+// file or standard input, never from the command line.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "tte/base/hex.h"
+#include "tte/labels/label_template.h"
+#include "tte/labels/layout.h"
+#include "tte/labels/render.h"
+#include "tte/labels/scan.h"
+#include "tte/labels/zpl.h"
+
+namespace {
+
+using namespace tte;
+using namespace tte::labels;
+
+struct Options {
+    std::string templates = "config/labels.toml";
+    std::string kind = "device";
+    std::string urlFile;
+    std::string devId, box, first, last;
+    std::string msHost = "tte-000001.net", lot, date;
+    std::string out;
+    std::string image;
+    int dpi = 203;
+};
+
+Result<Secret> readUrl(const std::string& path) {
+    std::stringstream content;
+    if (path == "-") {
+        content << std::cin.rdbuf();
+    } else {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return fail(Errc::notFound, "cannot read the URL file " + path);
+        content << in.rdbuf();
+    }
+    std::string text = content.str();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    Secret url(text);
+    secureZero(text.data(), text.size());
+    if (url.empty()) return fail(Errc::invalidArgument, "the URL file " + path + " is empty");
+    return url;
+}
+
+Status writeFile(const std::string& path, std::string_view bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return fail(Errc::io, "cannot write " + path);
+    return {};
+}
+
+Result<LabelLayout> layoutFromOptions(const Options& o, Secret url) {
+    auto templates = loadLabelTemplates(o.templates);
+    if (!templates) return std::unexpected(templates.error());
+    if (o.kind == "device") {
+        auto devId = parseHexInt(o.devId, 8, "Dev ID");
+        if (!devId) return std::unexpected(devId.error());
+        DeviceLabel d{std::move(url), static_cast<std::uint32_t>(*devId), o.msHost, o.lot, o.date};
+        return layoutDeviceLabel(templates->device, d);
+    }
+    if (o.kind != "box") return fail(Errc::invalidArgument, "--kind must be device or box, not " + o.kind);
+    auto box = parseHexInt(o.box, 8, "box number");
+    auto first = parseHexInt(o.first, 8, "first Dev ID");
+    auto last = parseHexInt(o.last, 8, "last Dev ID");
+    for (const auto* r : {&box, &first, &last}) {
+        if (!*r) return std::unexpected(r->error());
+    }
+    BoxLabel b{std::move(url), static_cast<std::uint32_t>(*box), static_cast<std::uint32_t>(*first),
+               static_cast<std::uint32_t>(*last), o.msHost, o.lot, o.date};
+    return layoutBoxLabel(templates->box, b);
+}
+
+Status render(const Options& o) {
+    auto url = readUrl(o.urlFile);
+    if (!url) return std::unexpected(url.error());
+    auto layout = layoutFromOptions(o, std::move(*url));
+    if (!layout) return std::unexpected(layout.error());
+    auto raster = renderRaster(*layout);
+    if (!raster) return std::unexpected(raster.error());
+    if (auto st = verifyScan(*raster, layout->url); !st) return st;  // never write an unreadable label
+    auto png = encodePng(*raster);
+    auto pdf = renderPdf(*layout);
+    auto zpl = renderZpl(*layout);
+    if (!png) return std::unexpected(png.error());
+    if (!pdf) return std::unexpected(pdf.error());
+    if (!zpl) return std::unexpected(zpl.error());
+    auto bytes = [](const std::vector<std::uint8_t>& v) {
+        return std::string_view(reinterpret_cast<const char*>(v.data()), v.size());
+    };
+    for (auto [ext, data] : {std::pair<std::string, std::string_view>{".png", bytes(*png)},
+                             {".pdf", bytes(*pdf)},
+                             {".zpl", *zpl}}) {
+        if (auto st = writeFile(o.out + ext, data); !st) return st;
+    }
+    std::printf("%s label: version %d, %d modules of %d dots; wrote %s.{png,pdf,zpl}; scan-back ok\n",
+                layout->name.c_str(), layout->qr.version, layout->qr.modules, layout->qr.moduleDots, o.out.c_str());
+    return {};
+}
+
+Status verify(const Options& o) {
+    auto url = readUrl(o.urlFile);
+    if (!url) return std::unexpected(url.error());
+    std::ifstream in(o.image, std::ios::binary);
+    if (!in) return fail(Errc::notFound, "cannot read " + o.image);
+    std::vector<std::uint8_t> png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto raster = decodePng(png, o.dpi);
+    if (!raster) return std::unexpected(raster.error());
+    if (auto st = verifyScan(*raster, *url); !st) return st;
+    std::printf("%s: the code carries the intended URL\n", o.image.c_str());
+    return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"tte-label: render, verify and print TTE device and box labels"};
+    app.require_subcommand(1);
+    Options o;
+    auto* r = app.add_subcommand("render", "render a label to PREFIX.png, .pdf and .zpl, after a scan-back check");
+    r->add_option("--templates", o.templates, "label template file (TOML)")->capture_default_str();
+    r->add_option("--kind", o.kind, "device or box")->capture_default_str();
+    r->add_option("--url-file", o.urlFile, "file holding the URL to encode ('-' = stdin)")->required();
+    r->add_option("--devid", o.devId, "Dev ID, 8 hex digits (device label)");
+    r->add_option("--box", o.box, "box number, 8 hex digits (box label)");
+    r->add_option("--first", o.first, "first Dev ID, 8 hex digits (box label)");
+    r->add_option("--last", o.last, "last Dev ID, 8 hex digits (box label)");
+    r->add_option("--ms-host", o.msHost, "MotherShip host name")->capture_default_str();
+    r->add_option("--lot", o.lot, "production lot")->required();
+    r->add_option("--date", o.date, "production date")->required();
+    r->add_option("--out", o.out, "output path prefix")->required();
+    auto* v = app.add_subcommand("verify", "decode a label PNG and compare it with the intended URL");
+    v->add_option("image", o.image, "PNG of the label")->required();
+    v->add_option("--url-file", o.urlFile, "file holding the intended URL ('-' = stdin)")->required();
+    v->add_option("--dpi", o.dpi, "resolution of the image")->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    Status st = r->parsed() ? render(o) : verify(o);
+    if (!st) {
+        std::fprintf(stderr, "tte-label: %s\n", st.error().toString().c_str());
+        return 1;
+    }
+    return 0;
+}
