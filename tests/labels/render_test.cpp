@@ -131,7 +131,7 @@ TEST(LabelRender, LongestFieldsStillFitWithoutOverlap) {
     auto tmpl = shippedTemplates();
     auto d = sampleDevice(0xffffffff, 0xffffffffffffffff);
     d.msHost = "tte-FFFFFF.net";
-    d.lot = "WWW-2026-47-W";
+    d.lot = "WWWW-2026-47";  // 12 characters, the widest letters: the documented limit
     d.date = "2026-12-31";
     auto l = layoutDeviceLabel(tmpl.device, d);
     ASSERT_TRUE(l) << l.error().toString();
