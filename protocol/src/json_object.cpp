@@ -30,6 +30,8 @@ Result<json> parseJsonText(std::string_view text, std::string_view what) {
         return j;
     } catch (const json::parse_error& e) {
         return fail(Errc::invalidArgument, prefix + "invalid JSON at byte " + std::to_string(e.byte));
+    } catch (const json::exception&) {
+        return fail(Errc::invalidArgument, prefix + "invalid JSON");
     }
 }
 
@@ -37,9 +39,14 @@ Result<json> parseCbor(std::span<const std::uint8_t> bytes, std::string_view wha
     if (bytes.size() > kMaxDocumentSize) {
         return fail(Errc::invalidArgument, std::string(what) + ": document longer than 1048576 bytes");
     }
-    json j = json::from_cbor(bytes.begin(), bytes.end(), true, false);
-    if (j.is_discarded()) return fail(Errc::invalidArgument, std::string(what) + ": invalid CBOR");
-    return j;
+    try {
+        // nlohmann throws for some inputs even with allow_exceptions = false (an array length
+        // beyond max_size() in json_sax_dom_parser::start_array), so catch as well.
+        json j = json::from_cbor(bytes.begin(), bytes.end(), true, false);
+        if (!j.is_discarded()) return j;
+    } catch (const json::exception&) {
+    }
+    return fail(Errc::invalidArgument, std::string(what) + ": invalid CBOR");
 }
 
 std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }

@@ -203,6 +203,8 @@ const BadDoc kBadDocs[] = {
      "ControllerInfo: field 'cip': not an IPv4 or IPv6 address"},
     {"controller-cbor", "\xA1\x63" "cip", "ControllerInfo: invalid CBOR"},
     {"controller-cbor", "\x81\x01", "ControllerInfo: expected a JSON object"},
+    // Found by fuzz_cbor_messages: an array length beyond max_size() made nlohmann throw.
+    {"controller-cbor", std::string("\xA1\x61" "a\x9B\x80\x00\x00\x00\x00\x00\x00\x00", 12), "ControllerInfo: invalid CBOR"},
     {"intro", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp +
                   R"(","otp":"123456789abcdef0","devid":"abcdef02","ms":"tte-000001.net"})",
      "Introduction: devid abcdef02 does not match the URN's abcdef01"},
