@@ -1,0 +1,268 @@
+// The firmware image booted in QEMU's netduinoplus2 (STM32F405): a provisioned device prints
+// its identity and blinks its LED frame at 15 bit/s (decoded here from the console mirror of
+// the LED edges with the introducer's decoder); a stored controller is shown; a corrupted, a
+// blank and a mis-filled block fail with the exact reason. QEMU runs with -icount sleep=off so
+// the SysTick runs in virtual time and the ~12 s of one transmission take about a second;
+// each run is killed as soon as its output is complete (at most 15 s).
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "firmware/fakes.h"
+#include "tte/protocol/freestanding/controller_record.h"
+#include "tte/protocol/freestanding/crc32.h"
+#include "tte/protocol/led.h"
+
+extern char** environ;
+
+namespace tte::device {
+namespace {
+
+namespace fs = std::filesystem;
+using Image = std::vector<std::uint8_t>;
+constexpr std::size_t kFlashSize = 1 << 20;
+constexpr std::size_t kBlockOffset = 0x8000;
+constexpr std::size_t kNvmOffset = 0xC000;
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
+
+/// The 1 MiB flash of a device: firmware at 0, block at 0x8000, NVM at 0xC000, the rest erased.
+Image flashImage(const std::array<std::uint8_t, protocol::kBlockSize>* block) {
+    Image image(kFlashSize, 0xFF);
+    std::ifstream in(env("TTE_FIRMWARE_BIN"), std::ios::binary);
+    const Image firmware((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_GT(firmware.size(), 1024u) << "no firmware at TTE_FIRMWARE_BIN=" << env("TTE_FIRMWARE_BIN");
+    EXPECT_LE(firmware.size(), kBlockOffset);
+    std::copy(firmware.begin(), firmware.end(), image.begin());
+    if (block != nullptr) {
+        std::copy(block->begin(), block->end(), image.begin() + kBlockOffset);
+    }
+    return image;
+}
+
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "tte-fw-qemu-XXXXXX").string();
+        m_path = mkdtemp(pattern.data()) ? pattern : "";
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    [[nodiscard]] const fs::path& path() const { return m_path; }
+
+private:
+    fs::path m_path;
+};
+
+/// Boots `image` and collects console lines until `done(lines)` says so, QEMU exits, or 15 s
+/// pass; QEMU is killed then.
+std::vector<std::string> boot(const Image& image, const std::function<bool(const std::vector<std::string>&)>& done) {
+    TempDir dir;
+    const fs::path file = dir.path() / "flash.bin";
+    std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(image.data()),
+                                                static_cast<std::streamsize>(image.size()));
+    int out[2];
+    if (pipe(out) != 0) {
+        ADD_FAILURE() << "pipe: " << std::strerror(errno);
+        return {};
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    const std::string qemu = env("TTE_QEMU");
+    const std::string kernel = file.string();
+    std::vector<std::string> args = {qemu,     "-M",         "netduinoplus2", "-nographic", "-monitor",
+                                     "none",   "-icount",    "shift=0,sleep=off", "-kernel", kernel};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, qemu.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    std::vector<std::string> lines;
+    if (rc != 0) {
+        close(out[0]);
+        ADD_FAILURE() << "cannot start " << qemu << ": " << std::strerror(rc);
+        return lines;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    std::string partial;
+    while (!done(lines)) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{out[0], POLLIN, 0};
+        if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+            ADD_FAILURE() << "QEMU output incomplete after 15 s; last line: "
+                          << (lines.empty() ? std::string("(none)") : lines.back());
+            break;
+        }
+        char buffer[4096];
+        const ssize_t n = read(out[0], buffer, sizeof buffer);
+        if (n <= 0) {
+            ADD_FAILURE() << "QEMU exited early";
+            break;
+        }
+        for (ssize_t i = 0; i < n; ++i) {
+            if (buffer[i] == '\n') {
+                lines.push_back(partial);
+                partial.clear();
+            } else if (buffer[i] != '\r') {
+                partial += buffer[i];
+            }
+        }
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(out[0]);
+    return lines;
+}
+
+bool hasLineStarting(const std::vector<std::string>& lines, const std::string& prefix) {
+    for (const auto& l : lines) {
+        if (l.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+}
+
+std::uint64_t timeOf(const std::string& line) { return std::stoull(line.substr(line.find("t=") + 2)); }
+
+/// Done when two gaps were seen and the first edge after the second one: a whole
+/// transmission (gap + frame) and the following gap are then on record.
+bool transmissionComplete(const std::vector<std::string>& lines) {
+    int gaps = 0;
+    for (const auto& l : lines) {
+        if (l.rfind("LED GAP", 0) == 0) ++gaps;
+        else if (gaps >= 2 && l.rfind("LED ", 0) == 0) return true;
+    }
+    return false;
+}
+
+TEST(FirmwareQemu, ProvisionedDevicePrintsItsIdentityAndBlinksItsFrame) {
+    const auto blockData = test::sampleBlock();
+    const auto block = test::encode(blockData);
+    const auto lines = boot(flashImage(&block), transmissionComplete);
+    ASSERT_GE(lines.size(), 3u);
+    EXPECT_EQ(lines[0],
+              "TTE BOOT OK ms=tte-000001.net devid=abcdef01 urn=urn:dev:ops:32473-Sensor.v1-00000000abcdef01 "
+              "msfp=a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
+    EXPECT_EQ(lines[1], "TTE CONTROLLER none");
+    // The LED level of every millisecond from the first gap to the first edge after the second.
+    std::vector<float> trace;
+    std::uint64_t start = 0;
+    bool on = false;
+    int gaps = 0;
+    std::vector<std::uint64_t> edgeTimes;
+    for (const auto& l : lines) {
+        if (l.rfind("LED ", 0) != 0) continue;
+        const std::uint64_t t = timeOf(l);
+        if (gaps == 0 && l.rfind("LED GAP", 0) == 0) {
+            start = t;
+            gaps = 1;
+            continue;
+        }
+        if (gaps == 0) continue;
+        ASSERT_GE(t, start + trace.size()) << l;
+        trace.resize(t - start, on ? 0.9f : 0.1f);
+        if (l.rfind("LED GAP", 0) == 0) {
+            ++gaps;
+            EXPECT_FALSE(on) << "the LED is off in the gap";
+        } else {
+            on = l == "LED 1 t=" + std::to_string(t);
+            edgeTimes.push_back(t - start);
+        }
+    }
+    // 15 bit/s on the tick: every edge lies on a bit boundary floor(i * 1000 / 15).
+    for (const std::uint64_t t : edgeTimes) {
+        const std::uint64_t bit = (t * 15 + 14) / 1000;
+        EXPECT_EQ(t, bit * 1000 / 15) << "edge at +" << t << " ms is not on a 15 bit/s boundary";
+    }
+    const auto frame = protocol::decodeLedTrace(trace, 1000.0);
+    ASSERT_TRUE(frame.has_value()) << frame.error().message;
+    EXPECT_EQ(frame->msId, blockData.msId);
+    EXPECT_EQ(frame->devId, blockData.devId);
+    EXPECT_EQ(frame->otp, blockData.otp);
+}
+
+TEST(FirmwareQemu, ShowsTheNewestStoredController) {
+    const auto block = test::encode(test::sampleBlock());
+    Image image = flashImage(&block);
+    for (std::uint32_t seq = 1; seq <= 2; ++seq) {
+        protocol::ControllerRecord r;
+        r.sequence = seq;
+        r.port = static_cast<std::uint16_t>(5683 + seq);
+        std::strcpy(r.address, seq == 1 ? "192.0.2.1" : "2001:db8::2");
+        std::memset(r.fingerprint, static_cast<int>(0x10 * seq), sizeof r.fingerprint);
+        std::array<std::uint8_t, protocol::kControllerRecordSize> bytes{};
+        const char* field = nullptr;
+        ASSERT_EQ(protocol::encodeControllerRecord(r, bytes, field), protocol::RecordError::ok);
+        std::copy(bytes.begin(), bytes.end(), image.begin() + static_cast<long>(kNvmOffset + 128 * (seq - 1)));
+    }
+    image[kNvmOffset + 256 + 7] = 0x00;  // a torn third record: ignored
+    const auto lines =
+        boot(image, [](const auto& l) { return hasLineStarting(l, "TTE CONTROLLER"); });
+    ASSERT_GE(lines.size(), 2u);
+    std::string fp;
+    for (int i = 0; i < 32; ++i) fp += "20";
+    EXPECT_EQ(lines[1], "TTE CONTROLLER ip=2001:db8::2 port=5685 fp=" + fp + " seq=2");
+}
+
+std::vector<std::string> bootUntilBootLine(const Image& image) {
+    return boot(image, [](const auto& l) { return hasLineStarting(l, "TTE BOOT"); });
+}
+
+TEST(FirmwareQemu, CorruptedBlockFailsWithCrc) {
+    auto block = test::encode(test::sampleBlock());
+    block[300] ^= 0x40;  // a bit of the private key
+    const auto lines = bootUntilBootLine(flashImage(&block));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back(), "TTE BOOT FAIL reason=crc");
+}
+
+TEST(FirmwareQemu, BlankBlockFailsWithBlank) {
+    const auto lines = bootUntilBootLine(flashImage(nullptr));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back(), "TTE BOOT FAIL reason=blank");
+}
+
+TEST(FirmwareQemu, BadFieldNamesTheField) {
+    auto block = test::encode(test::sampleBlock());
+    block[12] ^= 0x01;  // Dev ID no longer the URN's low 32 bits; CRC made right again
+    const std::uint32_t crc = protocol::crc32(std::span<const std::uint8_t>(block).first(2044));
+    for (int i = 0; i < 4; ++i) block[2044 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
+    const auto lines = bootUntilBootLine(flashImage(&block));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back(), "TTE BOOT FAIL reason=field field=devId");
+}
+
+TEST(FirmwareQemu, LedDisabledSaysSo) {
+    auto data = test::sampleBlock();
+    data.flags = 0;
+    const auto block = test::encode(data);
+    const auto lines = boot(flashImage(&block), [](const auto& l) { return hasLineStarting(l, "TTE LED"); });
+    ASSERT_GE(lines.size(), 3u);
+    EXPECT_EQ(lines[2], "TTE LED disabled");
+}
+
+}  // namespace
+}  // namespace tte::device
