@@ -123,6 +123,40 @@ TEST(Enrollment, JitterStaysWithinTheBounds) {
     }
 }
 
+TEST(Enrollment, PeerMismatchAndOversizedAnswersAreRetried) {
+    Device d;
+    auto huge = mapped();
+    huge.payload.resize(4096, 0);
+    d.transport.getReplies = {{TransportStatus::peerMismatch, 0, {}, kNoContentFormat}, huge, mapped()};
+    d.transport.postReplies = {code(kCoapChanged)};
+    const EnrollmentResult r = d.boot();
+    EXPECT_EQ(r.outcome, Outcome::checkedIn);
+    EXPECT_EQ(r.motherShipQueries, 3u);
+}
+
+struct StepRecorder final : Observer {
+    void onProgress(const Progress& p) override {
+        steps += std::to_string(static_cast<int>(p.step)) + ":" + std::to_string(p.attempt) + " ";
+        if (p.step == Step::badAnswer) details.push_back(p.detail);
+    }
+    std::string steps;
+    std::vector<std::string> details;
+};
+
+TEST(Enrollment, ReportsEveryStep) {
+    Device d;
+    auto broken = mapped();
+    broken.payload.push_back(0);
+    d.transport.getReplies = {code(kCoapNotFound), broken, mapped()};
+    d.transport.postReplies = {code(kCoapChanged)};
+    StepRecorder recorder;
+    Enrollment enrollment({d.transport, d.nvm, d.clock, d.random, &recorder}, d.config);
+    ASSERT_EQ(enrollment.run(d.block).outcome, Outcome::checkedIn);
+    // blockVerified, (query, answer, wait) x2, query, answer, stored, checkin, answer
+    EXPECT_EQ(recorder.steps, "0:0 2:1 3:1 5:1 2:2 3:2 4:2 5:2 2:3 3:3 6:1 7:1 8:1 ");
+    EXPECT_EQ(recorder.details, std::vector<std::string>{"trailing-bytes"});
+}
+
 TEST(Enrollment, ForbiddenStopsAtOnce) {
     Device d;
     d.transport.getReplies = {code(kCoapNotFound), code(kCoapForbidden), mapped()};
