@@ -31,7 +31,7 @@ target_link_libraries(tte-firmware PRIVATE tte_warnings)
 
 add_custom_command(TARGET tte-firmware POST_BUILD
   COMMAND ${CMAKE_OBJCOPY} -O binary $<TARGET_FILE:tte-firmware> ${TTE_FIRMWARE_OUTPUT_DIR}/tte-firmware.bin
-  COMMAND ${CMAKE_COMMAND} -DELF=$<TARGET_FILE:tte-firmware> -DSIZE=${CMAKE_SIZE}
+  COMMAND ${CMAKE_COMMAND} -DELF=$<TARGET_FILE:tte-firmware> -DBIN=${TTE_FIRMWARE_OUTPUT_DIR}/tte-firmware.bin -DSIZE=${CMAKE_SIZE}
           -P ${CMAKE_CURRENT_SOURCE_DIR}/size_report.cmake
   BYPRODUCTS ${TTE_FIRMWARE_OUTPUT_DIR}/tte-firmware.bin
   VERBATIM)
