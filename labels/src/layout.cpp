@@ -10,6 +10,8 @@
 
 #include "cairo_util.h"
 #include "tte/base/hex.h"
+#include "tte/protocol/box.h"
+#include "tte/protocol/enrollment_url.h"
 
 namespace tte::labels {
 
@@ -192,9 +194,43 @@ Result<LabelLayout> layout(const LabelTemplate& t, const Secret& url, const Fiel
     return l;
 }
 
+// The text a person reads must say what the code says: a label with another device's Dev ID
+// or another MotherShip's host would send the customer to the wrong device.
+Status checkHost(const LabelTemplate& t, protocol::MsId urlMs, const std::string& msHost) {
+    auto shown = protocol::parseMsHostName(msHost, protocol::MsIdUse::operational);
+    if (!shown) return fail(Errc::invalidArgument, t.name + " label: " + shown.error().message);
+    if (!(*shown == urlMs)) {
+        return fail(Errc::invalidArgument, t.name + " label: the URL's host is " + protocol::msHostName(urlMs) +
+                                               ", the label shows " + msHost);
+    }
+    return {};
+}
+
+Status checkDeviceUrl(const LabelTemplate& t, const DeviceLabel& label) {
+    auto url = protocol::parseEnrollmentUrl(label.url.view());
+    if (!url) return fail(Errc::invalidArgument, t.name + " label: " + url.error().message);
+    if (url->devId.value != label.devId) {
+        return fail(Errc::invalidArgument, t.name + " label: the URL is for Dev ID " + url->devId.hex() +
+                                               ", the label shows " + toHex(label.devId, 8));
+    }
+    return checkHost(t, url->ms, label.msHost);
+}
+
+Status checkBoxUrl(const LabelTemplate& t, const BoxLabel& label) {
+    auto url = protocol::parseBoxUrl(label.url.view());
+    if (!url) return fail(Errc::invalidArgument, t.name + " label: " + url.error().message);
+    if (url->first.value != label.firstDevId || url->last.value != label.lastDevId) {
+        return fail(Errc::invalidArgument, t.name + " label: the URL is for Dev IDs " + url->first.hex() + "-" +
+                                               url->last.hex() + ", the label shows " + toHex(label.firstDevId, 8) +
+                                               "-" + toHex(label.lastDevId, 8));
+    }
+    return checkHost(t, url->ms, label.msHost);
+}
+
 }  // namespace
 
 Result<LabelLayout> layoutDeviceLabel(const LabelTemplate& tmpl, const DeviceLabel& label) {
+    if (auto st = checkDeviceUrl(tmpl, label); !st) return std::unexpected(st.error());
     FieldValues v;
     v.devId = toHex(label.devId, 8);
     v.msHost = label.msHost;
@@ -208,6 +244,7 @@ Result<LabelLayout> layoutBoxLabel(const LabelTemplate& tmpl, const BoxLabel& la
         return fail(Errc::invalidArgument, "box label: first Dev ID " + toHex(label.firstDevId, 8) +
                                                " is greater than last Dev ID " + toHex(label.lastDevId, 8));
     }
+    if (auto st = checkBoxUrl(tmpl, label); !st) return std::unexpected(st.error());
     FieldValues v;
     v.devIdRange = toHex(label.firstDevId, 8) + "-" + toHex(label.lastDevId, 8);
     v.box = toHex(label.box, 8);

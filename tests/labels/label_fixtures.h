@@ -9,6 +9,8 @@
 #include "tte/base/hex.h"
 #include "tte/labels/label_content.h"
 #include "tte/labels/label_template.h"
+#include "tte/protocol/box.h"
+#include "tte/protocol/enrollment_url.h"
 
 namespace tte::labels::testing {
 
@@ -23,15 +25,18 @@ inline LabelTemplates shippedTemplates() {
     return t ? std::move(*t) : LabelTemplates{};
 }
 
-// The Enrollment URL as docs/PROTOCOL.md §2 builds it.
-inline std::string enrollmentUrl(std::uint64_t otp, std::uint32_t devId) {
-    return "https://tte-000001.net/.well-known/tte?otp=" + toHex(otp, 16) + ",devid=" + toHex(devId, 8);
+// The Enrollment URL as tte::protocol builds it (docs/PROTOCOL.md §2).
+inline std::string enrollmentUrl(std::uint64_t otp, std::uint32_t devId, std::uint32_t msId = 1) {
+    return protocol::buildEnrollmentUrl({protocol::MsId{msId}, protocol::Otp(otp), protocol::DevId{devId}});
 }
 
-// The box URL of docs/PROTOCOL.md §3.
-inline std::string boxUrl(const std::string& secretHex, std::uint32_t first, std::uint32_t last) {
-    return "https://tte-000001.net/.well-known/tte-box?secret=" + secretHex + ",first=" + toHex(first, 8) +
-           ",last=" + toHex(last, 8);
+// The box URL of docs/PROTOCOL.md §3, from a box secret derived as §4 says.
+inline std::string boxUrl(std::uint32_t boxNumber, std::uint32_t first, std::uint32_t last) {
+    const std::vector<std::uint8_t> lotKey(32, 0x5a);
+    auto url = protocol::buildBoxUrl({protocol::MsId{1}, protocol::deriveBoxSecret(lotKey, boxNumber),
+                                      protocol::DevId{first}, protocol::DevId{last}});
+    if (!url) ADD_FAILURE() << url.error().toString();
+    return url ? *url : std::string();
 }
 
 inline DeviceLabel sampleDevice(std::uint32_t devId = 0x0000002a, std::uint64_t otp = 0x123456789abcdef0) {
@@ -46,7 +51,7 @@ inline DeviceLabel sampleDevice(std::uint32_t devId = 0x0000002a, std::uint64_t 
 
 inline BoxLabel sampleBox() {
     BoxLabel b;
-    b.url = Secret(boxUrl("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", 0x2a, 0x4f));
+    b.url = Secret(boxUrl(3, 0x2a, 0x4f));
     b.box = 3;
     b.firstDevId = 0x2a;
     b.lastDevId = 0x4f;

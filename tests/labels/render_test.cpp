@@ -130,6 +130,7 @@ TEST(LabelRender, RastersScanBackToTheUrlAndKeepTextOffTheCode) {
 TEST(LabelRender, LongestFieldsStillFitWithoutOverlap) {
     auto tmpl = shippedTemplates();
     auto d = sampleDevice(0xffffffff, 0xffffffffffffffff);
+    d.url = Secret(testing::enrollmentUrl(0xffffffffffffffff, 0xffffffff, 0xffffff));
     d.msHost = "tte-FFFFFF.net";
     d.lot = "WWWW-2026-47";  // 12 characters, the widest letters: the documented limit
     d.date = "2026-12-31";
@@ -262,7 +263,28 @@ TEST(LabelLayout, BadFieldsAreRejected) {
     e.url = Secret();
     auto el = layoutDeviceLabel(tmpl.device, e);
     ASSERT_FALSE(el);
-    EXPECT_EQ(el.error().message, "device label: the URL must be 1 to 512 bytes, found 0");
+    EXPECT_EQ(el.error().message, "device label: enrollment URL: scheme must be https");
+}
+
+TEST(LabelLayout, TextMustSayWhatTheCodeSays) {
+    auto tmpl = shippedTemplates();
+    auto d = sampleDevice();
+    d.devId = 0x2b;
+    auto l = layoutDeviceLabel(tmpl.device, d);
+    ASSERT_FALSE(l);
+    EXPECT_EQ(l.error().code, Errc::invalidArgument);
+    EXPECT_EQ(l.error().message, "device label: the URL is for Dev ID 0000002a, the label shows 0000002b");
+    d = sampleDevice();
+    d.msHost = "tte-000002.net";
+    l = layoutDeviceLabel(tmpl.device, d);
+    ASSERT_FALSE(l);
+    EXPECT_EQ(l.error().message, "device label: the URL's host is tte-000001.net, the label shows tte-000002.net");
+    auto b = sampleBox();
+    b.lastDevId = 0x50;
+    auto bl = layoutBoxLabel(tmpl.box, b);
+    ASSERT_FALSE(bl);
+    EXPECT_EQ(bl.error().message,
+              "box label: the URL is for Dev IDs 0000002a-0000004f, the label shows 0000002a-00000050");
 }
 
 }  // namespace

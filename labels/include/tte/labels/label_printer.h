@@ -1,0 +1,69 @@
+// The station's label step: lay out, render, scan back, print, wait for the printer, and
+// optionally read the printed label with a scanner. Nothing is reported as printed unless
+// the code was decoded back to the intended URL and the print job completed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/clock.h"
+#include "tte/base/error.h"
+#include "tte/labels/label_content.h"
+#include "tte/labels/label_template.h"
+#include "tte/labels/layout.h"
+#include "tte/labels/print_queue.h"
+#include "tte/labels/scan.h"
+
+namespace tte::labels {
+
+struct LabelPrinterOptions {
+    DocumentFormat format = DocumentFormat::pdf;  ///< pdf for CUPS drivers, zpl for raw Zebra queues
+    WaitOptions wait;
+    Clock::Duration scanTimeout = std::chrono::seconds(20);  ///< for the station's scanner, if any
+};
+
+struct PrintedLabel {
+    int jobId = 0;
+    std::string queue;
+    std::string title;  ///< the job title, naming the Dev ID or box
+};
+
+class LabelPrinter {
+public:
+    /// `queue`, `clock` and `scanner` (may be null) must outlive this object.
+    LabelPrinter(LabelTemplates templates, PrintQueue& queue, Clock& clock, LabelPrinterOptions options = {},
+                 PrintEventSink events = {}, Scanner* scanner = nullptr);
+
+    /// Prints a device label; job title "TTE device <devid>". Errors: the layout's
+    /// (invalidArgument, outOfRange), corrupt (scan-back or scanner mismatch), the queue's and
+    /// waitForJob()'s (cancelled, io, timeout, unavailable, ...), each prefixed "device <devid>: ".
+    Result<PrintedLabel> printDevice(const DeviceLabel& label);
+
+    /// Prints a box label; job title "TTE box <box> <first>-<last>". Errors as printDevice().
+    Result<PrintedLabel> printBox(const BoxLabel& label);
+
+    /// Prints a device's label again from its record (same URL, so the same OTP), with job
+    /// title "TTE device <devid> reprint", and reports a PrintEvent::reprint naming the
+    /// reason and the job. Errors: invalidArgument "reprint needs a reason", and those of
+    /// printDevice().
+    Result<PrintedLabel> reprintDevice(const DeviceLabel& label, std::string_view reason);
+
+    /// The label as PNG for a screen (scan-back verified). Errors: as printDevice() before printing.
+    Result<std::vector<std::uint8_t>> previewDevice(const DeviceLabel& label) const;
+    Result<std::vector<std::uint8_t>> previewBox(const BoxLabel& label) const;
+
+private:
+    Result<PrintJob> makeJob(const LabelLayout& layout, std::string title) const;
+    Result<PrintedLabel> submitAndWait(const PrintJob& job, const Secret& url);
+
+    LabelTemplates m_templates;
+    PrintQueue& m_queue;
+    Clock& m_clock;
+    LabelPrinterOptions m_options;
+    PrintEventSink m_events;
+    Scanner* m_scanner;
+};
+
+}  // namespace tte::labels

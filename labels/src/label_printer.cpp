@@ -1,0 +1,127 @@
+// The label step of the station: render, verify by scan-back, print, wait, optionally scan.
+#include "tte/labels/label_printer.h"
+
+#include "tte/base/hex.h"
+#include "tte/labels/render.h"
+#include "tte/labels/zpl.h"
+
+namespace tte::labels {
+
+LabelPrinter::LabelPrinter(LabelTemplates templates, PrintQueue& queue, Clock& clock, LabelPrinterOptions options,
+                           PrintEventSink events, Scanner* scanner)
+    : m_templates(std::move(templates)),
+      m_queue(queue),
+      m_clock(clock),
+      m_options(options),
+      m_events(std::move(events)),
+      m_scanner(scanner) {}
+
+namespace {
+
+std::string deviceName(const DeviceLabel& l) { return "device " + toHex(l.devId, 8); }
+
+std::string boxName(const BoxLabel& l) {
+    return "box " + toHex(l.box, 8) + " " + toHex(l.firstDevId, 8) + "-" + toHex(l.lastDevId, 8);
+}
+
+Result<std::vector<std::uint8_t>> verifiedPng(const Result<LabelLayout>& layout) {
+    if (!layout) return std::unexpected(layout.error());
+    auto raster = renderRaster(*layout);
+    if (!raster) return std::unexpected(raster.error());
+    if (auto st = verifyScan(*raster, layout->url); !st) return std::unexpected(st.error());
+    return encodePng(*raster);
+}
+
+}  // namespace
+
+Result<PrintJob> LabelPrinter::makeJob(const LabelLayout& layout, std::string title) const {
+    // Scan-back first: a label whose code does not decode to its URL is never printed.
+    auto raster = renderRaster(layout);
+    if (!raster) return std::unexpected(raster.error());
+    if (auto st = verifyScan(*raster, layout.url); !st) return std::unexpected(st.error());
+    PrintJob job;
+    job.title = std::move(title);
+    job.format = m_options.format;
+    job.mediaName = "tte-" + layout.name;
+    job.mediaWidthMm = layout.widthMm;
+    job.mediaHeightMm = layout.heightMm;
+    if (m_options.format == DocumentFormat::pdf) {
+        auto pdf = renderPdf(layout);
+        if (!pdf) return std::unexpected(pdf.error());
+        job.document = std::move(*pdf);
+    } else {
+        auto zpl = renderZpl(layout);
+        if (!zpl) return std::unexpected(zpl.error());
+        job.document.assign(zpl->begin(), zpl->end());
+    }
+    return job;
+}
+
+Result<PrintedLabel> LabelPrinter::submitAndWait(const PrintJob& job, const Secret& url) {
+    auto id = m_queue.submit(job);
+    if (!id) return std::unexpected(id.error());
+    if (m_events) {
+        m_events(PrintEvent{PrintEvent::Kind::submitted, *id,
+                            "job " + std::to_string(*id) + " on " + m_queue.name() + ": " + job.title});
+    }
+    if (auto st = waitForJob(m_queue, *id, m_clock, m_options.wait, m_events); !st) return std::unexpected(st.error());
+    if (m_scanner != nullptr) {
+        if (auto st = verifyWithScanner(*m_scanner, url, m_options.scanTimeout); !st) {
+            return std::unexpected(st.error());
+        }
+    }
+    return PrintedLabel{*id, m_queue.name(), job.title};
+}
+
+Result<PrintedLabel> LabelPrinter::printDevice(const DeviceLabel& label) {
+    const std::string name = deviceName(label);
+    auto layout = layoutDeviceLabel(m_templates.device, label);
+    if (!layout) return withContext(layout.error(), name);
+    auto job = makeJob(*layout, "TTE " + name);
+    if (!job) return withContext(job.error(), name);
+    auto printed = submitAndWait(*job, label.url);
+    if (!printed) return withContext(printed.error(), name);
+    return printed;
+}
+
+Result<PrintedLabel> LabelPrinter::printBox(const BoxLabel& label) {
+    const std::string name = boxName(label);
+    auto layout = layoutBoxLabel(m_templates.box, label);
+    if (!layout) return withContext(layout.error(), name);
+    auto job = makeJob(*layout, "TTE " + name);
+    if (!job) return withContext(job.error(), name);
+    auto printed = submitAndWait(*job, label.url);
+    if (!printed) return withContext(printed.error(), name);
+    return printed;
+}
+
+Result<PrintedLabel> LabelPrinter::reprintDevice(const DeviceLabel& label, std::string_view reason) {
+    const std::string name = deviceName(label);
+    if (reason.empty()) return fail(Errc::invalidArgument, name + ": reprint needs a reason");
+    auto layout = layoutDeviceLabel(m_templates.device, label);
+    if (!layout) return withContext(layout.error(), name);
+    auto job = makeJob(*layout, "TTE " + name + " reprint");
+    if (!job) return withContext(job.error(), name);
+    auto printed = submitAndWait(*job, label.url);
+    if (!printed) return withContext(printed.error(), name + " reprint");
+    if (m_events) {
+        m_events(PrintEvent{PrintEvent::Kind::reprint, printed->jobId,
+                            "reprinted the label of " + name + " (" + std::string(reason) + "): job " +
+                                std::to_string(printed->jobId) + " on " + printed->queue});
+    }
+    return printed;
+}
+
+Result<std::vector<std::uint8_t>> LabelPrinter::previewDevice(const DeviceLabel& label) const {
+    auto png = verifiedPng(layoutDeviceLabel(m_templates.device, label));
+    if (!png) return withContext(png.error(), deviceName(label));
+    return png;
+}
+
+Result<std::vector<std::uint8_t>> LabelPrinter::previewBox(const BoxLabel& label) const {
+    auto png = verifiedPng(layoutBoxLabel(m_templates.box, label));
+    if (!png) return withContext(png.error(), boxName(label));
+    return png;
+}
+
+}  // namespace tte::labels
