@@ -116,7 +116,9 @@ Result<int> CupsPrintQueue::submit(const PrintJob& job) {
         ippAddString(request, IPP_TAG_JOB, IPP_TAG_KEYWORD, "media", nullptr, media.c_str());
     }
     http_t* http = m_connection->http;
-    http_status_t st = cupsSendRequest(http, request, m_resource.c_str(), job.document.size());
+    // The HTTP body is the IPP message followed by the document: its length counts both.
+    const std::size_t length = ippLength(request) + job.document.size();
+    http_status_t st = cupsSendRequest(http, request, m_resource.c_str(), length);
     ippDelete(request);
     if (st == HTTP_STATUS_CONTINUE) {
         st = cupsWriteRequestData(http, reinterpret_cast<const char*>(job.document.data()), job.document.size());

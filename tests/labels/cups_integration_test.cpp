@@ -1,0 +1,190 @@
+// The CUPS adapter against a real, private cupsd: labels printed through IPP come out of the
+// queue as PDFs that, rasterized at the printer's 203 dpi in black and white, decode to
+// exactly the intended URL; a paused printer is reported and its job completes after
+// cupsenable; a cancelled job is reported as not printed.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+
+#include "label_fixtures.h"
+#include "private_cupsd.h"
+#include "tte/base/clock.h"
+#include "tte/labels/cups_print_queue.h"
+#include "tte/labels/label_printer.h"
+
+namespace tte::labels {
+namespace {
+
+using testing::PrivateCupsd;
+
+std::string readAll(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class CupsIntegration : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        auto t = testing::shippedTemplates();
+        s_cupsd = std::make_unique<PrivateCupsd>(std::vector<std::pair<double, double>>{
+            {t.device.widthMm, t.device.heightMm}, {t.box.widthMm, t.box.heightMm}});
+    }
+    static void TearDownTestSuite() { s_cupsd.reset(); }  // runs whether the tests passed or not
+
+    void SetUp() override {
+        ASSERT_TRUE(s_cupsd->error().empty()) << s_cupsd->error();
+        m_queueName = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+        ASSERT_EQ(s_cupsd->addQueue(m_queueName), "");
+    }
+
+    std::unique_ptr<CupsPrintQueue> connect(const std::string& queue) {
+        auto q = CupsPrintQueue::connect({"127.0.0.1", s_cupsd->port(), queue, "tte-test", std::chrono::seconds(5)});
+        EXPECT_TRUE(q) << q.error().toString();
+        return q ? std::move(*q) : nullptr;
+    }
+
+    LabelPrinter printer(PrintQueue& q, Clock& clock, PrintEventSink sink = {}) {
+        LabelPrinterOptions o;
+        o.wait.timeout = std::chrono::seconds(30);
+        o.wait.pollInterval = std::chrono::milliseconds(50);
+        return LabelPrinter(testing::shippedTemplates(), q, clock, o, std::move(sink));
+    }
+
+    int cups(std::vector<std::string> argv) {
+        argv.insert(argv.begin() + 1, {"-h", s_cupsd->server()});
+        return s_cupsd->run(argv);
+    }
+
+    // Rasterizes the queue's output as a 203 dpi thermal printer would and decodes it.
+    std::string scanOutput(int* widthDots = nullptr, int* heightDots = nullptr) {
+        const auto dir = s_cupsd->dir();
+        const auto prefix = dir / ("scan-" + m_queueName);
+        std::filesystem::remove(prefix.string() + ".pbm");
+        EXPECT_EQ(s_cupsd->run({"pdftoppm", "-r", "203", "-mono", "-singlefile", s_cupsd->output(m_queueName).string(),
+                                prefix.string()}),
+                  0);
+        const auto pbm = prefix.string() + ".pbm";
+        std::ifstream in(pbm, std::ios::binary);
+        std::string magic;
+        int w = 0, h = 0;
+        in >> magic >> w >> h;
+        EXPECT_EQ(magic, "P4");
+        if (widthDots) *widthDots = w;
+        if (heightDots) *heightDots = h;
+        const auto decoded = dir / ("decoded-" + m_queueName + ".txt");
+        std::filesystem::remove(decoded);
+        EXPECT_EQ(s_cupsd->run({"zbarimg", "--nodbus", "--raw", "-q", pbm}, decoded), 0);
+        std::string text = readAll(decoded);
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        return text;
+    }
+
+    static std::unique_ptr<PrivateCupsd> s_cupsd;
+    std::string m_queueName;
+};
+
+std::unique_ptr<PrivateCupsd> CupsIntegration::s_cupsd;
+
+TEST_F(CupsIntegration, DeviceAndBoxLabelsPrintAndScanBack) {
+    auto q = connect(m_queueName);
+    ASSERT_TRUE(q);
+    SystemClock clock;
+    auto p = printer(*q, clock);
+
+    auto device = testing::sampleDevice();
+    auto printed = p.printDevice(device);
+    ASSERT_TRUE(printed) << printed.error().toString();
+    int w = 0, h = 0;
+    EXPECT_EQ(scanOutput(&w, &h), std::string(device.url.view()));
+    EXPECT_NEAR(w, 400, 1);  // the page is the 50 x 30 mm label
+    EXPECT_NEAR(h, 240, 1);
+
+    auto box = testing::sampleBox();
+    auto boxPrinted = p.printBox(box);
+    ASSERT_TRUE(boxPrinted) << boxPrinted.error().toString();
+    EXPECT_EQ(scanOutput(&w, &h), std::string(box.url.view()));
+    EXPECT_NEAR(w, 799, 1);  // 100 x 70 mm
+    EXPECT_NEAR(h, 559, 1);
+
+    // The page log names each job by its title, which names the Dev ID or the box.
+    const std::string pageLog = readAll(s_cupsd->dir() / "log" / "page_log");
+    EXPECT_NE(pageLog.find("TTE device 0000002a"), std::string::npos) << pageLog;
+    EXPECT_NE(pageLog.find("TTE box 00000003 0000002a-0000004f"), std::string::npos) << pageLog;
+}
+
+TEST_F(CupsIntegration, PausedPrinterIsReportedAndTheJobCompletesAfterEnable) {
+    ASSERT_EQ(cups({"cupsdisable", m_queueName}), 0);
+    auto q = connect(m_queueName);
+    ASSERT_TRUE(q);
+    SystemClock clock;
+    std::vector<std::string> stopped;
+    auto p = printer(*q, clock, [&](const PrintEvent& e) {
+        if (e.kind != PrintEvent::Kind::printerStopped) return;
+        stopped.push_back(e.message);
+        EXPECT_EQ(cups({"cupsenable", m_queueName}), 0);  // the operator resumes the printer
+    });
+    auto device = testing::sampleDevice(0x0000002b, 0x0badc0ffee0ddf00);
+    auto printed = p.printDevice(device);
+    ASSERT_TRUE(printed) << printed.error().toString();
+    EXPECT_EQ(stopped, std::vector<std::string>{"printer " + m_queueName + " is stopped (paused)"});
+    EXPECT_EQ(scanOutput(), std::string(device.url.view()));
+}
+
+TEST_F(CupsIntegration, CancelledJobIsReportedAsNotPrinted) {
+    ASSERT_EQ(cups({"cupsdisable", m_queueName}), 0);
+    auto q = connect(m_queueName);
+    ASSERT_TRUE(q);
+    SystemClock clock;
+    auto p = printer(*q, clock, [&](const PrintEvent& e) {
+        if (e.kind == PrintEvent::Kind::submitted) {
+            EXPECT_EQ(cups({"cancel", std::to_string(e.jobId)}), 0);  // the operator cancels it
+        }
+    });
+    auto r = p.printDevice(testing::sampleDevice());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::cancelled);
+    EXPECT_TRUE(r.error().message.starts_with("device 0000002a: job "));
+    EXPECT_TRUE(r.error().message.ends_with(" on " + m_queueName + " was cancelled: the label was not printed"))
+        << r.error().message;
+    ASSERT_EQ(cups({"cupsenable", m_queueName}), 0);
+    EXPECT_FALSE(std::filesystem::exists(s_cupsd->output(m_queueName)));
+}
+
+TEST_F(CupsIntegration, WaitingEndsAtTheDeadlineOfTheInjectedClock) {
+    ASSERT_EQ(cups({"cupsdisable", m_queueName}), 0);
+    auto q = connect(m_queueName);
+    ASSERT_TRUE(q);
+    ManualClock clock;
+    LabelPrinterOptions o;
+    o.wait.timeout = std::chrono::seconds(5);
+    o.wait.pollInterval = std::chrono::seconds(1);
+    LabelPrinter p(testing::shippedTemplates(), *q, clock, o);
+    auto r = p.printDevice(testing::sampleDevice());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::timeout);
+    EXPECT_TRUE(r.error().message.ends_with("printer " + m_queueName + " is stopped (paused))")) << r.error().message;
+}
+
+TEST_F(CupsIntegration, UnknownQueueAndClosedPortAreDistinctErrors) {
+    auto q = connect("no-such-queue");
+    ASSERT_TRUE(q);
+    auto r = q->submit(PrintJob{"TTE device 00000001", DocumentFormat::pdf, {'%', 'P', 'D', 'F'}, "tte-device", 50, 30});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::notFound);
+    EXPECT_EQ(r.error().domain, "IPP");
+    EXPECT_EQ(r.error().nativeName, "client-error-not-found");
+
+    auto status = q->printerStatus();
+    ASSERT_FALSE(status);
+    EXPECT_EQ(status.error().code, Errc::notFound);
+
+    // Port 1 on loopback: nothing listens there, the connection is refused.
+    auto refused = CupsPrintQueue::connect({"127.0.0.1", 1, "Q", "tte-test", std::chrono::seconds(2)});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::unavailable);
+    EXPECT_EQ(refused.error().message, "CUPS: cannot connect to 127.0.0.1:1");
+}
+
+}  // namespace
+}  // namespace tte::labels
