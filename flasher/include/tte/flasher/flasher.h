@@ -15,15 +15,10 @@
 #include "tte/base/clock.h"
 #include "tte/flasher/dfuse.h"
 #include "tte/flasher/memory_layout.h"
+#include "tte/flasher/segment.h"
 #include "tte/flasher/transport.h"
 
 namespace tte::flasher {
-
-/// Bytes to place at an address (firmware at 0x08000000, provisioning block at 0x08008000).
-struct Segment {
-    std::uint32_t address = 0;
-    std::vector<std::uint8_t> bytes;
-};
 
 enum class Phase { erase, download, verify, read, leave };
 std::string_view phaseName(Phase phase);

@@ -64,7 +64,8 @@ public:
     [[nodiscard]] bool runningFirmware() const { return m_runningFirmware; }
     [[nodiscard]] DfuState state() const { return m_state; }
     [[nodiscard]] DfuStatus status() const { return m_status; }
-    void setStateForTest(DfuState state, DfuStatus status) { m_state = state; m_status = status; }
+    /// Restores a state saved by a previous process (or sets one for a test).
+    void restoreState(DfuState state, DfuStatus status) { m_state = state; m_status = status; }
     [[nodiscard]] std::size_t transferCount() const { return m_transfers; }
     /// Total time the device was busy erasing or programming.
     [[nodiscard]] Clock::Duration busyTime() const { return m_busyTotal; }
