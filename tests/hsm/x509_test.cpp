@@ -1,0 +1,60 @@
+// Encodings and certificates built on the host.
+#include "tte/hsm/x509.h"
+
+#include <gtest/gtest.h>
+
+#include "tte/base/hex.h"
+
+namespace tte::hsm {
+namespace {
+
+TEST(X509, RawSignatureBecomesDer) {
+    Bytes raw(64, 0);
+    raw[31] = 1;            // r = 1
+    raw[32] = 0x80;         // s has its high bit set: DER needs a leading zero
+    auto der = ecdsaRawToDer(raw);
+    ASSERT_TRUE(der) << der.error().toString();
+    // SEQUENCE(38) { INTEGER 1, INTEGER(33) 00 80 00 .. }
+    ASSERT_EQ(der->size(), 40u);
+    EXPECT_EQ(toHex(Bytes(der->begin(), der->begin() + 9)), "302602010102210080");
+    auto bad = ecdsaRawToDer(Bytes(63));
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message, "a raw P-256 ECDSA signature has 64 bytes, got 63");
+}
+
+TEST(X509, EcPointInBothModuleForms) {
+    Bytes point(65, 0x11);
+    point[0] = 0x04;
+    Bytes wrapped{0x04, 65};
+    wrapped.insert(wrapped.end(), point.begin(), point.end());
+    EXPECT_EQ(*pointFromEcPoint(wrapped), point);
+    EXPECT_EQ(*pointFromEcPoint(point), point);
+    EXPECT_FALSE(pointFromEcPoint(Bytes(33, 2)));
+}
+
+TEST(X509, RejectsPointsOffTheCurve) {
+    Bytes point(65, 0x11);
+    point[0] = 0x04;
+    auto spki = spkiFromPoint(point);
+    ASSERT_FALSE(spki);
+    EXPECT_EQ(spki.error().message, "the public key is not a point on P-256");
+}
+
+TEST(X509, CertificateRejectsBadCommonName) {
+    CertificateSpec spec{std::string(65, 'a'), std::chrono::system_clock::now()};
+    auto cert = buildSelfSignedCertificate(Bytes{}, spec, [](std::span<const std::uint8_t>) -> Result<Bytes> {
+        return fail(Errc::internal, "not reached");
+    });
+    ASSERT_FALSE(cert);
+    EXPECT_EQ(cert.error().message, "a certificate common name must have 1 to 64 bytes, got 65");
+}
+
+TEST(X509, PemWrapsAt64Columns) {
+    std::string pem = toPem(Bytes(100, 0), "PUBLIC KEY");
+    EXPECT_TRUE(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+    EXPECT_TRUE(pem.ends_with("-----END PUBLIC KEY-----\n"));
+    EXPECT_NE(pem.find("\n" + std::string(64, 'A') + "\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tte::hsm
