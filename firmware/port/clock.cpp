@@ -22,6 +22,7 @@ constexpr std::uint32_t kHsiHz = 16000000;
 constexpr std::uint32_t kSysclkHz = 168000000;
 // PLL: M = 25 (1 MHz input), N = 336, P = 2 (168 MHz), Q = 7 (48 MHz USB), source HSE.
 constexpr std::uint32_t kPllCfgr = 25u | (336u << 6) | (0u << 16) | (1u << 22) | (7u << 24);
+constexpr std::uint32_t kPllCfgrFields = 0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22) | (0xFu << 24);
 // AHB /1, APB1 /4 (42 MHz), APB2 /2 (84 MHz).
 constexpr std::uint32_t kBusPrescalers = (0u << 4) | (5u << 10) | (4u << 13);
 constexpr std::uint32_t kSwPll = 2u;
@@ -49,7 +50,9 @@ ClockReport configureClocks() {
         reg::at(reg::kRccCr) &= ~reg::kRccCrHseOn;
         return report;
     }
-    reg::at(reg::kRccPllCfgr) = kPllCfgr;
+    // Bits 31:28 and the other gaps are reserved: keep their reset value (RM0090 7.3.2).
+    auto& pllcfgr = reg::at(reg::kRccPllCfgr);
+    pllcfgr = (pllcfgr & ~kPllCfgrFields) | kPllCfgr;
     reg::at(reg::kRccCr) |= reg::kRccCrPllOn;
     report.pllReady = waitFor(reg::kRccCr, reg::kRccCrPllRdy, reg::kRccCrPllRdy);
     if (!report.pllReady) {
