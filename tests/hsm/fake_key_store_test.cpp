@@ -23,6 +23,7 @@ TEST(FakeKeyStore, SigningKeyAndCertificate) {
 TEST(FakeKeyStore, BulkOtpsMatchTheVectors) {
     FakeKeyStore store;
     test::checkBulkVectors(store, "pkcs11:object=lot-1");
+    test::checkAgainstProtocol(store, "pkcs11:object=lot-1");
 }
 
 TEST(FakeKeyStore, DeviceKeysAreExportedAndNotKept) {

@@ -9,11 +9,14 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "test_vectors.h"
 #include "tte/base/hex.h"
 #include "tte/hsm/key_store.h"
 #include "tte/hsm/x509.h"
+#include "tte/protocol/box.h"
+#include "tte/protocol/ids.h"
 
 namespace tte::hsm::test {
 
@@ -49,6 +52,29 @@ inline void checkBulkVectors(KeyStore& store, const std::string& lotUri) {
         ASSERT_EQ(otps->size(), 2u);
         EXPECT_EQ(toHex((*otps)[0].bytes()), v.otpHex);
         EXPECT_NE(toHex((*otps)[1].bytes()), v.otpHex);
+    }
+}
+
+// Cross-check with tte::protocol's software reference (PROTOCOL.md §4).
+inline void checkAgainstProtocol(KeyStore& store, const std::string& lotUri) {
+    auto key = fromHex(kLotKeyHex, "lot key");
+    ASSERT_TRUE(key);
+    for (std::uint32_t box : {0x00000001u, 0x12345678u, 0xffffffffu}) {
+        std::vector<std::uint32_t> ids = {0x00000000u, 0x00000001u, 0xabcdef01u, 0xffffffffu};
+        auto extra = store.random(4);
+        ASSERT_TRUE(extra);
+        ids.push_back((std::uint32_t{extra->bytes()[0]} << 24) | (std::uint32_t{extra->bytes()[1]} << 16) |
+                      (std::uint32_t{extra->bytes()[2]} << 8) | extra->bytes()[3]);
+        auto otps = store.deriveBulkOtps(lotUri, box, ids);
+        ASSERT_TRUE(otps) << otps.error().toString();
+        Secret boxSecret = protocol::deriveBoxSecret(*key, box);
+        auto tokenBox = store.deriveBoxSecret(lotUri, box);
+        ASSERT_TRUE(tokenBox);
+        EXPECT_EQ(toHex(tokenBox->bytes()), toHex(boxSecret.bytes()));
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            protocol::Otp expected = protocol::deriveBulkOtp(boxSecret.bytes(), protocol::DevId{ids[i]});
+            EXPECT_EQ(toHex((*otps)[i].bytes()), expected.hex()) << "box " << box << " devid " << ids[i];
+        }
     }
 }
 

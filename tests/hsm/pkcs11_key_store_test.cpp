@@ -87,6 +87,7 @@ TEST_F(Pkcs11KeyStoreTest, BulkOtpsThroughTheTokenMatchTheVectors) {
     auto store = open();
     ASSERT_TRUE(store) << store.error().toString();
     checkBulkVectors(**store, kLotKey);
+    checkAgainstProtocol(**store, kLotKey);
 }
 
 TEST_F(Pkcs11KeyStoreTest, DeviceKeysAreExportedOnceAndNeverStay) {
