@@ -96,11 +96,30 @@ Result<LedFrameData> decodeAt(const std::vector<Edge>& edges, std::size_t first,
 
 }  // namespace
 
-std::vector<float> renderLedTrace(const LedFrameData& data, const LedRenderOptions& o) {
-    const auto frame = encodeLedFrame(data.msId, data.devId, data.otp);
+std::array<std::uint8_t, kLedFrameSize> encodeLedFrame(const LedFrameData& data) {
+    return encodeLedFrame(data.msId, data.devId, data.otp);
+}
+
+std::vector<std::uint8_t> ledLevels(const LedFrameData& data) {
     std::array<std::uint8_t, kLedMaxLineBits> line{};
-    const std::size_t n = ledLineLevels(frame, line);
-    const std::vector<std::uint8_t> levels(line.begin(), line.begin() + static_cast<long>(n));
+    const std::size_t n = ledLineLevels(encodeLedFrame(data), line);
+    return {line.begin(), line.begin() + static_cast<long>(n)};
+}
+
+Result<LedFrameData> parseLedFrame(std::span<const std::uint8_t> bytes) {
+    LedFrameData data;
+    switch (decodeLedFrame(bytes, data)) {
+    case LedFrameError::ok: return data;
+    case LedFrameError::start: return fail(Errc::corrupt, "LED frame: wrong start constant");
+    case LedFrameError::checksum: return fail(Errc::corrupt, "LED frame: checksum mismatch");
+    default:
+        return fail(Errc::invalidArgument, "LED frame: " + std::to_string(bytes.size()) + " bytes, expected 19");
+    }
+}
+
+std::vector<float> renderLedTrace(const LedFrameData& data, const LedRenderOptions& o) {
+    const std::vector<std::uint8_t> levels = ledLevels(data);
+    const std::size_t n = levels.size();
     const double bit = kBitSeconds / (1.0 + o.clockError);
     const double duration = bit * static_cast<double>(n) * o.repeats - o.startSeconds;
     const auto samples = static_cast<std::size_t>(std::max(0.0, std::floor(duration * o.fps)));

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -96,6 +97,24 @@ TEST(LedTrace, BadInputMessages) {
     partial.insert(partial.begin(), 100, 0.1F);  // a long gap first, then a frame cut short
     EXPECT_EQ(decodeLedTrace(std::span(partial).first(partial.size() - 30), 30).error().message,
               "LED trace: frame cut off by the end of the trace");
+}
+
+TEST(LedHosted, WrappersAndFrameMessages) {
+    const auto bytes = encodeLedFrame(kFrame);
+    EXPECT_EQ(bytes, encodeLedFrame(kFrame.msId, kFrame.devId, kFrame.otp));
+    EXPECT_EQ(parseLedFrame(bytes)->otp, kFrame.otp);
+    const auto levels = ledLevels(kFrame);
+    std::array<std::uint8_t, kLedMaxLineBits> line{};
+    ASSERT_EQ(levels.size(), ledLineLevels(bytes, line));
+    EXPECT_TRUE(std::equal(levels.begin(), levels.end(), line.begin()));
+    EXPECT_EQ(parseLedFrame(std::span(bytes).first(5)).error().message, "LED frame: 5 bytes, expected 19");
+    auto bad = bytes;
+    bad[0] = 1;
+    bad[18] = static_cast<std::uint8_t>(bad[18] - 1);
+    EXPECT_EQ(parseLedFrame(bad).error().message, "LED frame: wrong start constant");
+    bad = bytes;
+    bad[5] ^= 0x10;
+    EXPECT_EQ(parseLedFrame(bad).error().message, "LED frame: checksum mismatch");
 }
 
 TEST(LedTrace, RefusesADifferentBitRate) {

@@ -2,6 +2,7 @@
 // brightness trace into the frame, and rendering such a trace for tests and simulations.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -22,6 +23,16 @@ struct LedRenderOptions {
     int repeats = 2;             ///< how many transmissions (gap + frame) are sent
     std::uint32_t seed = 1;      ///< noise generator seed (deterministic)
 };
+
+/// The 19 frame bytes of `data` (draft 5.1).
+std::array<std::uint8_t, kLedFrameSize> encodeLedFrame(const LedFrameData& data);
+
+/// The LED level of each bit time of one transmission (gap + frame), as ledLineLevels().
+std::vector<std::uint8_t> ledLevels(const LedFrameData& data);
+
+/// Parses the 19 frame bytes. Errors: invalidArgument "LED frame: N bytes, expected 19";
+/// corrupt "LED frame: wrong start constant", "LED frame: checksum mismatch".
+Result<LedFrameData> parseLedFrame(std::span<const std::uint8_t> bytes);
 
 /// The brightness trace a camera would record of `frame` sent with ledLineLevels() at 15 bit/s.
 std::vector<float> renderLedTrace(const LedFrameData& frame, const LedRenderOptions& options);
