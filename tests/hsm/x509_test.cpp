@@ -49,6 +49,35 @@ TEST(X509, CertificateRejectsBadCommonName) {
     EXPECT_EQ(cert.error().message, "a certificate common name must have 1 to 64 bytes, got 65");
 }
 
+TEST(X509, CertificateNeedsAP256Key) {
+    CertificateSpec spec{"cn", std::chrono::system_clock::now()};
+    auto cert = buildSelfSignedCertificate(Bytes{0x30, 0x00}, spec, [](std::span<const std::uint8_t>) -> Result<Bytes> {
+        return fail(Errc::internal, "not reached");
+    });
+    ASSERT_FALSE(cert);
+    EXPECT_EQ(cert.error().code, Errc::invalidArgument);
+    EXPECT_EQ(cert.error().message, "the certificate's key is not a P-256 SubjectPublicKeyInfo");
+}
+
+TEST(X509, CertificateWithAWrongSignatureIsNeverHandedOut) {
+    Bytes point = {0x04};
+    // The generator point G of P-256: a valid public key.
+    auto x = fromHex("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296", "x");
+    auto y = fromHex("4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5", "y");
+    ASSERT_TRUE(x && y);
+    point.insert(point.end(), x->begin(), x->end());
+    point.insert(point.end(), y->begin(), y->end());
+    auto spki = spkiFromPoint(point);
+    ASSERT_TRUE(spki) << spki.error().toString();
+    CertificateSpec spec{"cn", std::chrono::system_clock::now()};
+    Bytes raw(64, 0x01);
+    auto cert = buildSelfSignedCertificate(*spki, spec, [&](std::span<const std::uint8_t>) {
+        return ecdsaRawToDer(raw);  // a well-formed signature by no one
+    });
+    ASSERT_FALSE(cert);
+    EXPECT_EQ(cert.error().message, "verifying the new certificate's signature failed");
+}
+
 TEST(X509, PemWrapsAt64Columns) {
     std::string pem = toPem(Bytes(100, 0), "PUBLIC KEY");
     EXPECT_TRUE(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));

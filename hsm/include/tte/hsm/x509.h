@@ -40,7 +40,7 @@ Status verifySha256(std::span<const std::uint8_t> spkiDer, std::span<const std::
 
 /// A self-signed X.509 v3 certificate (DER) for the P-256 key `spkiDer`: subject = issuer =
 /// CN=spec.commonName, ECDSA-SHA256, basicConstraints CA:FALSE and keyUsage digitalSignature
-/// (both critical). The result is parsed back and its signature verified before it is returned.
+/// (both critical). Its signature is verified over the encoded TBS before it is returned.
 /// Errors: invalidArgument (empty or over-64-byte common name, bad key), errors of `signer`,
 /// internal (OpenSSL failure; the OpenSSL error string is kept).
 Result<Bytes> buildSelfSignedCertificate(std::span<const std::uint8_t> spkiDer, const CertificateSpec& spec,
