@@ -115,6 +115,29 @@ TEST_F(TteHsmCli, BadInputGivesOneLineAndNonZeroExit) {
     EXPECT_NE(help.out.find("export-cert"), std::string::npos);
 }
 
+TEST_F(TteHsmCli, HsmInitScriptMakesTokenStationKeyAndLotKeys) {
+    const char* src = std::getenv("TTE_SOURCE_DIR");
+    ASSERT_NE(src, nullptr);
+    std::string site = m_tmp + "/script-site";
+    std::string cmd = "'" + std::string(src) + "/scripts/hsm-init' " + site +
+                      " --label script-token --station-key --lot A --lot B 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[1024];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ASSERT_EQ(::pclose(p), 0) << out;
+    EXPECT_NE(out.find("HMAC key 'lot-B' created"), std::string::npos) << out;
+    ::setenv("SOFTHSM2_CONF", (site + "/softhsm2.conf").c_str(), 1);
+    // The PIN source may also be given in the token URI itself.
+    auto list = run("--token 'pkcs11:token=script-token?pin-source=file:" + site + "/user-pin' list");
+    ASSERT_EQ(list.exitCode, 0) << list.out;
+    for (const char* label : {"station-key", "lot-A", "lot-B"}) {
+        EXPECT_NE(list.out.find(label), std::string::npos) << list.out;
+    }
+}
+
 TEST_F(TteHsmCli, InitRefusesAnExistingSite) {
     ASSERT_EQ(run("init " + m_tmp + "/s").exitCode, 0);
     auto again = run("init " + m_tmp + "/s");
