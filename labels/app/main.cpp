@@ -8,7 +8,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tte/base/clock.h"
 #include "tte/base/hex.h"
+#include "tte/labels/cups_print_queue.h"
+#include "tte/labels/label_printer.h"
 #include "tte/labels/label_template.h"
 #include "tte/labels/layout.h"
 #include "tte/labels/render.h"
@@ -29,6 +32,11 @@ struct Options {
     std::string out;
     std::string image;
     int dpi = 203;
+    std::string server = "127.0.0.1:631";
+    std::string queue;
+    std::string format = "pdf";
+    std::string reprintReason;
+    int timeoutSeconds = 60;
 };
 
 Result<Secret> readUrl(const std::string& path) {
@@ -55,25 +63,77 @@ Status writeFile(const std::string& path, std::string_view bytes) {
     return {};
 }
 
-Result<LabelLayout> layoutFromOptions(const Options& o, Secret url) {
-    auto templates = loadLabelTemplates(o.templates);
-    if (!templates) return std::unexpected(templates.error());
-    if (o.kind == "device") {
-        auto devId = parseHexInt(o.devId, 8, "Dev ID");
-        if (!devId) return std::unexpected(devId.error());
-        DeviceLabel d{std::move(url), static_cast<std::uint32_t>(*devId), o.msHost, o.lot, o.date};
-        return layoutDeviceLabel(templates->device, d);
-    }
-    if (o.kind != "box") return fail(Errc::invalidArgument, "--kind must be device or box, not " + o.kind);
+Result<DeviceLabel> deviceFromOptions(const Options& o, Secret url) {
+    auto devId = parseHexInt(o.devId, 8, "Dev ID");
+    if (!devId) return std::unexpected(devId.error());
+    return DeviceLabel{std::move(url), static_cast<std::uint32_t>(*devId), o.msHost, o.lot, o.date};
+}
+
+Result<BoxLabel> boxFromOptions(const Options& o, Secret url) {
     auto box = parseHexInt(o.box, 8, "box number");
     auto first = parseHexInt(o.first, 8, "first Dev ID");
     auto last = parseHexInt(o.last, 8, "last Dev ID");
     for (const auto* r : {&box, &first, &last}) {
         if (!*r) return std::unexpected(r->error());
     }
-    BoxLabel b{std::move(url), static_cast<std::uint32_t>(*box), static_cast<std::uint32_t>(*first),
-               static_cast<std::uint32_t>(*last), o.msHost, o.lot, o.date};
-    return layoutBoxLabel(templates->box, b);
+    return BoxLabel{std::move(url), static_cast<std::uint32_t>(*box), static_cast<std::uint32_t>(*first),
+                    static_cast<std::uint32_t>(*last), o.msHost, o.lot, o.date};
+}
+
+Result<LabelLayout> layoutFromOptions(const Options& o, Secret url) {
+    auto templates = loadLabelTemplates(o.templates);
+    if (!templates) return std::unexpected(templates.error());
+    if (o.kind == "device") {
+        auto d = deviceFromOptions(o, std::move(url));
+        if (!d) return std::unexpected(d.error());
+        return layoutDeviceLabel(templates->device, *d);
+    }
+    auto b = boxFromOptions(o, std::move(url));
+    if (!b) return std::unexpected(b.error());
+    return layoutBoxLabel(templates->box, *b);
+}
+
+Result<CupsEndpoint> endpointFromOptions(const Options& o) {
+    auto colon = o.server.rfind(':');
+    if (colon == std::string::npos) return fail(Errc::invalidArgument, "--server must be HOST:PORT, not " + o.server);
+    CupsEndpoint e;
+    e.host = o.server.substr(0, colon);
+    try {
+        e.port = std::stoi(o.server.substr(colon + 1));
+    } catch (const std::exception&) {
+        return fail(Errc::invalidArgument, "--server must be HOST:PORT, not " + o.server);
+    }
+    e.queue = o.queue;
+    return e;
+}
+
+Status print(const Options& o) {
+    auto url = readUrl(o.urlFile);
+    if (!url) return std::unexpected(url.error());
+    auto templates = loadLabelTemplates(o.templates);
+    if (!templates) return std::unexpected(templates.error());
+    auto endpoint = endpointFromOptions(o);
+    if (!endpoint) return std::unexpected(endpoint.error());
+    auto queue = CupsPrintQueue::connect(*endpoint);
+    if (!queue) return std::unexpected(queue.error());
+    SystemClock clock;
+    LabelPrinterOptions options;
+    options.format = o.format == "zpl" ? DocumentFormat::zpl : DocumentFormat::pdf;
+    options.wait.timeout = std::chrono::seconds(o.timeoutSeconds);
+    LabelPrinter printer(std::move(*templates), **queue, clock, options,
+                         [](const PrintEvent& e) { std::printf("%s\n", e.message.c_str()); });
+    Result<PrintedLabel> printed = fail(Errc::internal, "nothing printed");
+    if (o.kind == "device") {
+        auto d = deviceFromOptions(o, std::move(*url));
+        if (!d) return std::unexpected(d.error());
+        printed = o.reprintReason.empty() ? printer.printDevice(*d) : printer.reprintDevice(*d, o.reprintReason);
+    } else {
+        auto b = boxFromOptions(o, std::move(*url));
+        if (!b) return std::unexpected(b.error());
+        printed = printer.printBox(*b);
+    }
+    if (!printed) return std::unexpected(printed.error());
+    return {};
 }
 
 Status render(const Options& o) {
@@ -116,6 +176,19 @@ Status verify(const Options& o) {
     return {};
 }
 
+void addLabelOptions(CLI::App* c, Options& o) {
+    c->add_option("--templates", o.templates, "label template file (TOML)")->capture_default_str();
+    c->add_option("--kind", o.kind, "device or box")->capture_default_str()->check(CLI::IsMember({"device", "box"}));
+    c->add_option("--url-file", o.urlFile, "file holding the URL to encode ('-' = stdin)")->required();
+    c->add_option("--devid", o.devId, "Dev ID, 8 hex digits (device label)");
+    c->add_option("--box", o.box, "box number, 8 hex digits (box label)");
+    c->add_option("--first", o.first, "first Dev ID, 8 hex digits (box label)");
+    c->add_option("--last", o.last, "last Dev ID, 8 hex digits (box label)");
+    c->add_option("--ms-host", o.msHost, "MotherShip host name")->capture_default_str();
+    c->add_option("--lot", o.lot, "production lot")->required();
+    c->add_option("--date", o.date, "production date")->required();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,27 +196,26 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     Options o;
     auto* r = app.add_subcommand("render", "render a label to PREFIX.png, .pdf and .zpl, after a scan-back check");
-    r->add_option("--templates", o.templates, "label template file (TOML)")->capture_default_str();
-    r->add_option("--kind", o.kind, "device or box")->capture_default_str();
-    r->add_option("--url-file", o.urlFile, "file holding the URL to encode ('-' = stdin)")->required();
-    r->add_option("--devid", o.devId, "Dev ID, 8 hex digits (device label)");
-    r->add_option("--box", o.box, "box number, 8 hex digits (box label)");
-    r->add_option("--first", o.first, "first Dev ID, 8 hex digits (box label)");
-    r->add_option("--last", o.last, "last Dev ID, 8 hex digits (box label)");
-    r->add_option("--ms-host", o.msHost, "MotherShip host name")->capture_default_str();
-    r->add_option("--lot", o.lot, "production lot")->required();
-    r->add_option("--date", o.date, "production date")->required();
+    addLabelOptions(r, o);
     r->add_option("--out", o.out, "output path prefix")->required();
     auto* v = app.add_subcommand("verify", "decode a label PNG and compare it with the intended URL");
     v->add_option("image", o.image, "PNG of the label")->required();
     v->add_option("--url-file", o.urlFile, "file holding the intended URL ('-' = stdin)")->required();
     v->add_option("--dpi", o.dpi, "resolution of the image")->capture_default_str();
+    auto* p = app.add_subcommand("print", "print a label on a CUPS queue and wait until it is printed");
+    addLabelOptions(p, o);
+    p->add_option("--server", o.server, "CUPS server HOST:PORT")->capture_default_str();
+    p->add_option("--queue", o.queue, "CUPS queue name")->required();
+    p->add_option("--format", o.format, "pdf or zpl (raw queue)")->capture_default_str()->check(
+        CLI::IsMember({"pdf", "zpl"}));
+    p->add_option("--reprint", o.reprintReason, "reprint a device label, giving the reason");
+    p->add_option("--timeout", o.timeoutSeconds, "seconds to wait for the job")->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
-    Status st = r->parsed() ? render(o) : verify(o);
+    Status st = r->parsed() ? render(o) : v->parsed() ? verify(o) : print(o);
     if (!st) {
         std::fprintf(stderr, "tte-label: %s\n", st.error().toString().c_str());
         return 1;

@@ -120,6 +120,7 @@ Result<PlacedText> placeText(const LabelTemplate& t, const TextSpec& s, std::str
     p.maxWidthDots = maxWidth;
     p.x = s.xMm * t.dpi / 25.4;
     const double top = s.yMm * t.dpi / 25.4;
+    p.top = top;
     p.baseline = top + fe.ascent;
     // The box covers the advance and the ink, rounded out to whole dots plus one dot for
     // anti-aliased edges that the printer's threshold may still blacken.

@@ -99,6 +99,19 @@ Result<Secret> LineScanner::scan(Clock::Duration timeout) {
     }
 }
 
+Result<Secret> ImageScanner::scan(Clock::Duration timeout) {
+    const auto deadline = m_clock.now() + timeout;
+    for (;;) {
+        auto picture = m_capture();
+        if (!picture) return withContext(picture.error(), "camera");
+        auto codes = decodeQrCodes(*picture);
+        if (!codes) return withContext(codes.error(), "camera");
+        if (codes->size() == 1) return std::move(codes->front());
+        if (m_clock.now() >= deadline) return fail(Errc::timeout, "camera: no QR code read within the deadline");
+        m_clock.sleepFor(m_retry);
+    }
+}
+
 Status verifyWithScanner(Scanner& scanner, const Secret& url, Clock::Duration timeout) {
     auto got = scanner.scan(timeout);
     if (!got) return std::unexpected(got.error());

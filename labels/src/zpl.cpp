@@ -52,7 +52,7 @@ Result<std::string> renderZpl(const LabelLayout& l) {
     z += "^FS\n";
     for (const auto& t : l.texts) {
         const int h = dots(t.sizeDots);
-        z += "^FO" + std::to_string(dots(t.x)) + "," + std::to_string(dots(t.box.y)) + "^A0N," + std::to_string(h) +
+        z += "^FO" + std::to_string(dots(t.x)) + "," + std::to_string(dots(t.top)) + "^A0N," + std::to_string(h) +
              ",0^FB" + std::to_string(static_cast<int>(std::floor(t.maxWidthDots))) + ",1,0,L,0^FH_^FD" +
              escapeField(t.text) + "^FS\n";
     }

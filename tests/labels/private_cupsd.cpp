@@ -166,6 +166,13 @@ std::string PrivateCupsd::addQueue(const std::string& name) {
 
 int PrivateCupsd::run(const std::vector<std::string>& argv, const std::filesystem::path& outFile) const {
     const std::string out = outFile.empty() ? (m_dir / "log" / "commands.out").string() : outFile.string();
+    // CUPS admin tools live in /usr/sbin, which a test runner's PATH may lack.
+    std::string program = argv.at(0);
+    for (const char* dir : {"/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/"}) {
+        if (program.find('/') == std::string::npos && ::access((dir + argv[0]).c_str(), X_OK) == 0) {
+            program = dir + argv[0];
+        }
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -175,7 +182,7 @@ int PrivateCupsd::run(const std::vector<std::string>& argv, const std::filesyste
         int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         ::dup2(fd, 1);
         ::dup2(fd, 2);
-        ::execvp(args[0], args.data());
+        ::execvp(program.c_str(), args.data());
         ::_exit(127);
     }
     int status = 0;

@@ -3,8 +3,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "label_fixtures.h"
 #include "tte/base/clock.h"
+#include "tte/labels/layout.h"
+#include "tte/labels/render.h"
 #include "tte/labels/scan.h"
 
 namespace tte::labels {
@@ -62,6 +66,27 @@ TEST(LineScanner, EndOfInputIsUnavailable) {
     auto r = scanner.scan(std::chrono::seconds(5));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::unavailable);
+}
+
+TEST(ImageScanner, RetriesUntilAPictureHoldsTheCode) {
+    ManualClock clock;
+    auto device = testing::sampleDevice();
+    auto layout = layoutDeviceLabel(testing::shippedTemplates().device, device);
+    ASSERT_TRUE(layout);
+    auto label = renderRaster(*layout);
+    ASSERT_TRUE(label);
+    Raster blank = *label;
+    std::fill(blank.pixels.begin(), blank.pixels.end(), 255);
+    int pictures = 0;
+    ImageScanner camera([&]() -> Result<Raster> { return ++pictures < 3 ? blank : *label; }, clock);
+    EXPECT_TRUE(verifyWithScanner(camera, device.url, std::chrono::seconds(2)));
+    EXPECT_EQ(pictures, 3);
+
+    ImageScanner nothing([&]() -> Result<Raster> { return blank; }, clock, std::chrono::milliseconds(500));
+    auto r = nothing.scan(std::chrono::seconds(2));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::timeout);
+    EXPECT_EQ(r.error().message, "camera: no QR code read within the deadline");
 }
 
 }  // namespace

@@ -57,6 +57,7 @@ struct PlacedText {
     bool bold = false;
     double sizeDots = 0;
     double x = 0;
+    double top = 0;  ///< top of the line as the template places it
     double baseline = 0;
     double maxWidthDots = 0;
     Rect box;

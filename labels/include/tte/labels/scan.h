@@ -3,6 +3,7 @@
 // Scanner is the hook for a real scanner at the station (keyboard wedge, camera).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,22 @@ private:
     int m_fd;
     Clock& m_clock;
     std::string m_pending;
+};
+
+/// A camera at the station: takes pictures through `capture` and decodes them with zbar
+/// until one holds exactly one QR code or the deadline passes on the clock.
+class ImageScanner final : public Scanner {
+public:
+    using Capture = std::function<Result<Raster>()>;
+    ImageScanner(Capture capture, Clock& clock, Clock::Duration retryInterval = std::chrono::milliseconds(100))
+        : m_capture(std::move(capture)), m_clock(clock), m_retry(retryInterval) {}
+    /// Errors: the capture's errors; timeout "camera: no QR code read within the deadline".
+    Result<Secret> scan(Clock::Duration timeout) override;
+
+private:
+    Capture m_capture;
+    Clock& m_clock;
+    Clock::Duration m_retry;
 };
 
 /// Scans with `scanner` and compares with `url`. Errors: those of the scanner, and
