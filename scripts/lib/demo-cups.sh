@@ -1,4 +1,4 @@
-# A private CUPS server with a PDF label printer, for the demo site (sourced by scripts/demo).
+# A private CUPS server with a PDF label printer (device 50x30 mm and box 100x70 mm labels), for the demo site (sourced by scripts/demo).
 # Every path lives under DIR; the queue passes the label PDF through byte for byte to a file
 # (DIR/out/<queue>.pdf), as ../shared/TOOLS.md describes.
 
@@ -6,6 +6,11 @@
 demo_cups_start() {
   local dir=$1 queue=$2 port
   mkdir -p "$dir"/{spool,cache,state,tmp,log,out,ppd}
+  # The filters run as user lp and read the queue's PPD under ServerRoot: every directory
+  # above it must be reachable by lp.
+  local d=$dir
+  while [ "$d" != / ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
+  chmod -R o+rX "$dir"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   cat >"$dir/cupsd.conf" <<CONF
 Listen 127.0.0.1:$port
@@ -55,13 +60,16 @@ CONF
 *Throughput: "1"
 *cupsFilter2: "application/vnd.cups-pdf application/pdf 0 -"
 *OpenUI *PageSize: PickOne
-*DefaultPageSize: Label
-*PageSize Label/Label: ""
+*DefaultPageSize: Label1
+*PageSize Label1/50x30mm: ""
+*PageSize Label2/100x70mm: ""
 *CloseUI: *PageSize
-*DefaultImageableArea: Label
-*ImageableArea Label/Label: "0 0 142 85"
-*DefaultPaperDimension: Label
-*PaperDimension Label/Label: "142 85"
+*DefaultImageableArea: Label1
+*ImageableArea Label1/50x30mm: "0 0 141.73 85.04"
+*ImageableArea Label2/100x70mm: "0 0 283.46 198.43"
+*DefaultPaperDimension: Label1
+*PaperDimension Label1/50x30mm: "141.73 85.04"
+*PaperDimension Label2/100x70mm: "283.46 198.43"
 PPD
   cupsd -f -c "$dir/cupsd.conf" -s "$dir/cups-files.conf" >"$dir/log/cupsd.out" 2>&1 &
   echo $! >"$dir/cupsd.pid"
