@@ -67,3 +67,34 @@ TEST(MemoryLayout, SectorsForARangeAndRefusalOutside) {
 
 }  // namespace
 }  // namespace tte::flasher
+
+// Every DFU 1.1 state and status has its spec name and a sentence; unknown values say so.
+#include "tte/flasher/dfu.h"
+
+namespace tte::flasher {
+namespace {
+
+TEST(DfuNames, EveryStateAndStatusIsNamedAndExplained) {
+    EXPECT_EQ(stateName(DfuState::dfuDnloadIdle), "dfuDNLOAD-IDLE");
+    EXPECT_EQ(stateName(DfuState::dfuError), "dfuERROR");
+    EXPECT_EQ(stateName(11), "state 11");
+    for (std::uint8_t s = 1; s <= 15; ++s) {
+        EXPECT_EQ(statusName(s).rfind("err", 0), 0U) << int(s);
+        EXPECT_FALSE(statusMeaning(s).empty());
+    }
+    EXPECT_EQ(statusName(16), "status 16");
+    const Error e = statusError({DfuStatus::errTarget, 0, DfuState::dfuError, 0}, "upload block 2");
+    EXPECT_EQ(e.code, Errc::permissionDenied);
+    EXPECT_EQ(e.toString(),
+              "upload block 2: the device refused the target memory: it is read-protected (RDP level 1) or the "
+              "address is not accessible (errTARGET, state dfuERROR) (DFU errTARGET)");
+    std::uint8_t raw[6];
+    encodeStatus({DfuStatus::errWrite, 0x123456, DfuState::dfuError, 0}, raw);
+    auto back = decodeStatus(raw, 6);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->pollTimeoutMs, 0x123456U);
+    EXPECT_EQ(decodeStatus(raw, 5).error().message, "DFU_GETSTATUS answered 5 bytes, expected 6");
+}
+
+}  // namespace
+}  // namespace tte::flasher
