@@ -99,7 +99,7 @@ TEST(TteFlash, ConcurrentProcessesNeverInterleaveOnOneDevice) {
     ASSERT_TRUE(writeFileBytes(b, *serializeDfuFile(dfuFileForImage(0x08000000, pattern(200000, 2)))));
     const std::string w = tool() + " --sim " + sim + " write --device 1-1.1 ";
     const auto both = run("(" + w + a.string() + " > " + (dir.path() / "a.out").string() + " 2>&1; echo a=$? >> " +
-                          (dir.path() / "a.out").string() + ") & " + w + b.string() + "; echo b=$?; wait; cat " +
+                          (dir.path() / "a.out").string() + ") & " + w + b.string() + " 2>&1; echo b=$?; wait; cat " +
                           (dir.path() / "a.out").string());
     // Each process either wrote and verified its whole image or was refused as busy.
     const bool aOk = both.output.find("a=0") != std::string::npos;
