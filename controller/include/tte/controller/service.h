@@ -1,0 +1,73 @@
+// The Controller's behaviour behind its two servers: introductions and the device list over
+// HTTPS (draft msg 6), device check-in over CoAP/DTLS (msg 11/12), and its metrics.
+// Transport-free, so unit tests drive it directly.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "tte/base/clock.h"
+#include "tte/controller/store.h"
+
+namespace tte::controller {
+
+struct ServiceOptions {
+    std::chrono::seconds introductionTtl{std::chrono::hours(24 * 30)};  ///< docs §8 default 30 days
+    bool acceptUnintroduced = false;  ///< draft 2, last paragraph
+};
+
+/// An HTTP answer: status code, content type and body.
+struct HttpAnswer {
+    int status = 200;
+    std::string contentType = "application/json";
+    std::string body;
+};
+
+/// A CoAP answer: code as class*100+detail (204 = 2.04, 403 = 4.03) and a diagnostic payload.
+struct CoapAnswer {
+    int code = 204;
+    std::string payload;
+};
+
+class ControllerService {
+public:
+    ControllerService(DeviceStore& store, const Clock& clock, ServiceOptions options)
+        : m_store(store), m_clock(clock), m_options(options) {}
+
+    /// POST /tte/v1/introductions: 201 with the stored device; 400 naming the bad field;
+    /// 409 when the URN or the fingerprint is introduced with another partner; 500 on I/O.
+    HttpAnswer introduce(std::string_view body);
+
+    /// GET /tte/v1/devices: 200 {"devices": [...]}.
+    HttpAnswer devices();
+
+    /// HTTP routing: method and target (path + query) to an answer (404/405 otherwise).
+    HttpAnswer handleHttp(std::string_view method, std::string_view target, std::string_view body);
+
+    /// CoAP POST /tte/v1/checkin from a DTLS peer whose key has `peerFingerprint`:
+    /// 2.04 if introduced (or accepted unintroduced); 4.03 for an unknown or expired
+    /// introduction or a URN that does not match the key; 4.00 for a malformed payload.
+    CoapAnswer checkin(const std::string& peerFingerprint, std::string_view payload);
+
+    /// Prometheus text exposition of the counters.
+    std::string metrics();
+
+    /// Counts a MotherShip status query (for /metrics).
+    void countStatusQuery(bool ok) { (ok ? m_statusOk : m_statusFailed)++; }
+
+private:
+    UnixSeconds now() const;
+
+    DeviceStore& m_store;
+    const Clock& m_clock;
+    ServiceOptions m_options;
+    std::atomic<long> m_introductions{0}, m_introductionsRejected{0}, m_checkins{0}, m_checkinsRefused{0},
+        m_statusOk{0}, m_statusFailed{0}, m_httpRequests{0};
+};
+
+/// JSON error body `{"error": "<errc name>", "message": "..."}` (docs §6 Errors).
+std::string errorBody(Errc code, std::string_view message);
+
+}  // namespace tte::controller

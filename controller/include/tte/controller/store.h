@@ -1,0 +1,100 @@
+// The Controller's durable state (SQLite, WAL): devices introduced by introducers (draft
+// msg 6), their check-ins (msg 11/12) and what the MotherShip last said about them (msg 7/8).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tte/base/error.h"
+#include "tte/base/secret.h"
+
+struct sqlite3;
+
+namespace tte::controller {
+
+/// Wall-clock seconds since the Unix epoch.
+using UnixSeconds = std::int64_t;
+
+/// What an introducer told the Controller (draft 2 msg 6, docs/PROTOCOL.md §8).
+struct Introduction {
+    std::string urn;
+    std::string fingerprint;  ///< device DTLS key, 64 lower-case hex
+    Secret otp;               ///< 16 hex digits as text; kept to ask the MotherShip (msg 7)
+    std::string devid;        ///< 8 lower-case hex
+    std::string ms;           ///< MotherShip host name, e.g. tte-000001.net
+    std::string description;
+};
+
+/// One device as the Controller knows it.
+struct DeviceRecord {
+    std::string urn;
+    std::string devid;
+    std::string fingerprint;
+    std::string ms;
+    std::string description;
+    std::string state;    ///< introduced | expired | registered
+    std::string msState;  ///< unknown | not-mapped | mapped | registered | revoked
+    UnixSeconds introducedAt = 0;
+    UnixSeconds expiresAt = 0;
+    std::optional<UnixSeconds> lastSeen;
+    bool introduced = true;  ///< false: accepted without an introduction (--accept-unintroduced)
+};
+
+/// A device whose status the Controller should ask the MotherShip for (msg 7).
+struct StatusQuery {
+    std::string urn;
+    std::string devid;
+    std::string ms;
+    Secret otp;
+    int attempts = 0;
+};
+
+class DeviceStore {
+public:
+    /// Opens (creating if needed) the database at `path`; ":memory:" for a private one.
+    /// Errors: io (cannot open or migrate; SQLite code kept).
+    static Result<std::unique_ptr<DeviceStore>> open(const std::string& path);
+    ~DeviceStore();
+    DeviceStore(const DeviceStore&) = delete;
+    DeviceStore& operator=(const DeviceStore&) = delete;
+
+    /// Stores an introduction, pending until `now + ttl`. Introducing the same URN with the
+    /// same fingerprint again refreshes the description and the expiry (idempotent).
+    /// Errors: conflict (URN or fingerprint already introduced with a different partner), io.
+    Result<DeviceRecord> introduce(const Introduction& intro, UnixSeconds now, UnixSeconds ttl);
+
+    /// Every device, state computed at `now`. Errors: io.
+    Result<std::vector<DeviceRecord>> list(UnixSeconds now);
+
+    /// The device whose DTLS key has this fingerprint, state at `now`. Errors: notFound, io.
+    Result<DeviceRecord> findByFingerprint(const std::string& fingerprint, UnixSeconds now);
+
+    /// Marks a device checked in (msg 11). Errors: notFound, io.
+    Status markRegistered(const std::string& urn, UnixSeconds now);
+
+    /// Records a device accepted without an introduction (--accept-unintroduced).
+    /// Errors: conflict (URN known with another fingerprint), io.
+    Result<DeviceRecord> addUnintroduced(const std::string& urn, const std::string& fingerprint, UnixSeconds now);
+
+    /// Devices to ask the MotherShip about: introduced, pending, not expired, not in a final
+    /// MotherShip state, whose next query time has come; at most `limit`. Errors: io.
+    Result<std::vector<StatusQuery>> dueStatusQueries(UnixSeconds now, int limit);
+
+    /// Stores the MotherShip's answer (or "unknown" after a failure) and the next query time.
+    /// Errors: io.
+    Status recordStatus(const std::string& urn, const std::string& msState, int attempts, UnixSeconds nextQueryAt);
+
+private:
+    explicit DeviceStore(sqlite3* db) : m_db(db) {}
+    Result<std::vector<DeviceRecord>> select(const std::string& where, const std::string& arg, UnixSeconds now);
+
+    std::mutex m_mutex;
+    sqlite3* m_db;
+};
+
+}  // namespace tte::controller

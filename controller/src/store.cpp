@@ -1,0 +1,231 @@
+// SQLite implementation of the Controller's device store.
+#include "tte/controller/store.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace tte::controller {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+CREATE TABLE IF NOT EXISTS devices (
+  urn TEXT PRIMARY KEY,
+  devid TEXT NOT NULL,
+  fingerprint TEXT NOT NULL UNIQUE,
+  otp TEXT NOT NULL,
+  ms TEXT NOT NULL,
+  description TEXT NOT NULL,
+  introduced INTEGER NOT NULL,
+  introduced_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  registered_at INTEGER,
+  last_seen INTEGER,
+  ms_state TEXT NOT NULL DEFAULT 'unknown',
+  query_attempts INTEGER NOT NULL DEFAULT 0,
+  next_query_at INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
+std::unexpected<Error> dbError(sqlite3* db, std::string what) {
+    int code = sqlite3_extended_errcode(db);
+    return failNative(Errc::io, std::move(what) + ": " + sqlite3_errmsg(db), "SQLite", code, sqlite3_errstr(code));
+}
+
+/// A prepared statement that finalizes itself.
+class Stmt {
+public:
+    Stmt(sqlite3* db, const char* sql) : m_db(db) { m_ok = sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) == SQLITE_OK; }
+    ~Stmt() { sqlite3_finalize(m_stmt); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    [[nodiscard]] bool ok() const { return m_ok; }
+    Stmt& text(int i, std::string_view v) {
+        sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& integer(int i, std::int64_t v) {
+        sqlite3_bind_int64(m_stmt, i, v);
+        return *this;
+    }
+    int step() { return sqlite3_step(m_stmt); }
+    [[nodiscard]] std::string col(int i) const {
+        auto* p = sqlite3_column_text(m_stmt, i);
+        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+    }
+    [[nodiscard]] std::int64_t colInt(int i) const { return sqlite3_column_int64(m_stmt, i); }
+    [[nodiscard]] bool isNull(int i) const { return sqlite3_column_type(m_stmt, i) == SQLITE_NULL; }
+
+private:
+    sqlite3* m_db;
+    sqlite3_stmt* m_stmt = nullptr;
+    bool m_ok = false;
+};
+
+constexpr const char* kColumns =
+    "SELECT urn, devid, fingerprint, ms, description, introduced, introduced_at, expires_at, registered_at, "
+    "last_seen, ms_state FROM devices ";
+
+DeviceRecord rowToRecord(const Stmt& s, UnixSeconds now) {
+    DeviceRecord r;
+    r.urn = s.col(0);
+    r.devid = s.col(1);
+    r.fingerprint = s.col(2);
+    r.ms = s.col(3);
+    r.description = s.col(4);
+    r.introduced = s.colInt(5) != 0;
+    r.introducedAt = s.colInt(6);
+    r.expiresAt = s.colInt(7);
+    bool registered = !s.isNull(8);
+    if (!s.isNull(9)) r.lastSeen = s.colInt(9);
+    r.msState = s.col(10);
+    if (registered)
+        r.state = "registered";
+    else if (now >= r.expiresAt)
+        r.state = "expired";
+    else
+        r.state = "introduced";
+    return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DeviceStore>> DeviceStore::open(const std::string& path) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+        auto err = dbError(db, "cannot open " + path);
+        sqlite3_close(db);
+        return err;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    char* msg = nullptr;
+    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &msg) != SQLITE_OK) {
+        sqlite3_free(msg);
+        auto err = dbError(db, "cannot create the schema in " + path);
+        sqlite3_close(db);
+        return err;
+    }
+    return std::unique_ptr<DeviceStore>(new DeviceStore(db));
+}
+
+DeviceStore::~DeviceStore() { sqlite3_close(m_db); }
+
+Result<std::vector<DeviceRecord>> DeviceStore::select(const std::string& where, const std::string& arg,
+                                                      UnixSeconds now) {
+    std::string sql = std::string(kColumns) + where;
+    Stmt s(m_db, sql.c_str());
+    if (!s.ok()) return dbError(m_db, "cannot read devices");
+    if (!arg.empty()) s.text(1, arg);
+    std::vector<DeviceRecord> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(rowToRecord(s, now));
+    if (rc != SQLITE_DONE) return dbError(m_db, "cannot read devices");
+    return out;
+}
+
+Result<DeviceRecord> DeviceStore::introduce(const Introduction& intro, UnixSeconds now, UnixSeconds ttl) {
+    std::lock_guard lock(m_mutex);
+    auto byUrn = select("WHERE urn = ?1", intro.urn, now);
+    if (!byUrn) return std::unexpected(byUrn.error());
+    auto byFp = select("WHERE fingerprint = ?1", intro.fingerprint, now);
+    if (!byFp) return std::unexpected(byFp.error());
+    if (!byUrn->empty() && byUrn->front().fingerprint != intro.fingerprint)
+        return fail(Errc::conflict, intro.urn + " is already introduced with another fingerprint");
+    if (!byFp->empty() && byFp->front().urn != intro.urn)
+        return fail(Errc::conflict, "fingerprint " + intro.fingerprint + " is already introduced for " +
+                                        byFp->front().urn);
+    Stmt s(m_db,
+           "INSERT INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, expires_at) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8) "
+           "ON CONFLICT(urn) DO UPDATE SET description = excluded.description, otp = excluded.otp, "
+           "ms = excluded.ms, introduced = 1, expires_at = excluded.expires_at");
+    if (!s.ok()) return dbError(m_db, "cannot store the introduction");
+    s.text(1, intro.urn).text(2, intro.devid).text(3, intro.fingerprint).text(4, intro.otp.view());
+    s.text(5, intro.ms).text(6, intro.description).integer(7, now).integer(8, now + ttl);
+    if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot store the introduction");
+    auto stored = select("WHERE urn = ?1", intro.urn, now);
+    if (!stored) return std::unexpected(stored.error());
+    return stored->front();
+}
+
+Result<std::vector<DeviceRecord>> DeviceStore::list(UnixSeconds now) {
+    std::lock_guard lock(m_mutex);
+    return select("ORDER BY introduced_at, urn", "", now);
+}
+
+Result<DeviceRecord> DeviceStore::findByFingerprint(const std::string& fingerprint, UnixSeconds now) {
+    std::lock_guard lock(m_mutex);
+    auto rows = select("WHERE fingerprint = ?1", fingerprint, now);
+    if (!rows) return std::unexpected(rows.error());
+    if (rows->empty()) return fail(Errc::notFound, "no device with fingerprint " + fingerprint + " was introduced");
+    return rows->front();
+}
+
+Status DeviceStore::markRegistered(const std::string& urn, UnixSeconds now) {
+    std::lock_guard lock(m_mutex);
+    Stmt s(m_db, "UPDATE devices SET registered_at = COALESCE(registered_at, ?2), last_seen = ?2 WHERE urn = ?1");
+    if (!s.ok()) return dbError(m_db, "cannot record the check-in");
+    s.text(1, urn).integer(2, now);
+    if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot record the check-in");
+    if (sqlite3_changes(m_db) == 0) return fail(Errc::notFound, urn + " is not known");
+    return {};
+}
+
+Result<DeviceRecord> DeviceStore::addUnintroduced(const std::string& urn, const std::string& fingerprint,
+                                                  UnixSeconds now) {
+    std::lock_guard lock(m_mutex);
+    auto byUrn = select("WHERE urn = ?1", urn, now);
+    if (!byUrn) return std::unexpected(byUrn.error());
+    if (!byUrn->empty() && byUrn->front().fingerprint != fingerprint)
+        return fail(Errc::conflict, urn + " is known with another fingerprint");
+    Stmt s(m_db,
+           "INSERT OR IGNORE INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, "
+           "expires_at) VALUES (?1, '', ?2, '', '', '', 0, ?3, ?3)");
+    if (!s.ok()) return dbError(m_db, "cannot store the device");
+    s.text(1, urn).text(2, fingerprint).integer(3, now);
+    if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot store the device");
+    auto stored = select("WHERE urn = ?1", urn, now);
+    if (!stored) return std::unexpected(stored.error());
+    return stored->front();
+}
+
+Result<std::vector<StatusQuery>> DeviceStore::dueStatusQueries(UnixSeconds now, int limit) {
+    std::lock_guard lock(m_mutex);
+    Stmt s(m_db,
+           "SELECT urn, devid, ms, otp, query_attempts FROM devices WHERE introduced = 1 AND registered_at IS NULL "
+           "AND expires_at > ?1 AND ms_state NOT IN ('registered', 'revoked') AND next_query_at <= ?1 "
+           "ORDER BY next_query_at LIMIT ?2");
+    if (!s.ok()) return dbError(m_db, "cannot read due status queries");
+    s.integer(1, now).integer(2, limit);
+    std::vector<StatusQuery> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        StatusQuery q;
+        q.urn = s.col(0);
+        q.devid = s.col(1);
+        q.ms = s.col(2);
+        std::string otp = s.col(3);
+        q.otp = Secret(otp);
+        secureZero(otp.data(), otp.size());
+        q.attempts = static_cast<int>(s.colInt(4));
+        out.push_back(std::move(q));
+    }
+    if (rc != SQLITE_DONE) return dbError(m_db, "cannot read due status queries");
+    return out;
+}
+
+Status DeviceStore::recordStatus(const std::string& urn, const std::string& msState, int attempts,
+                                 UnixSeconds nextQueryAt) {
+    std::lock_guard lock(m_mutex);
+    Stmt s(m_db, "UPDATE devices SET ms_state = ?2, query_attempts = ?3, next_query_at = ?4 WHERE urn = ?1");
+    if (!s.ok()) return dbError(m_db, "cannot record the MotherShip status");
+    s.text(1, urn).text(2, msState).integer(3, attempts).integer(4, nextQueryAt);
+    if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot record the MotherShip status");
+    return {};
+}
+
+}  // namespace tte::controller
