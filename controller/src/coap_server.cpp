@@ -11,7 +11,7 @@
 #include <map>
 #include <thread>
 
-#include "tte/controller/identity.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace tte::controller {
 
@@ -34,9 +34,9 @@ struct CoapServer::Impl {
     static int onPeerCertificate(const char*, const uint8_t* der, size_t len, coap_session_t* session, unsigned depth,
                                  int, void* arg) {
         if (depth != 0) return 1;
-        auto fp = derCertificateFingerprint(der, len);
+        auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(der, len));
         if (!fp) return 0;
-        static_cast<Impl*>(arg)->peerFingerprints[session] = *fp;
+        static_cast<Impl*>(arg)->peerFingerprints[session] = fp->hex();
         return 1;
     }
 

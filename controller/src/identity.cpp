@@ -6,7 +6,6 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/bn.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include <fcntl.h>
@@ -16,7 +15,7 @@
 #include <memory>
 #include <sstream>
 
-#include "tte/base/hex.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace tte::controller {
 namespace {
@@ -44,15 +43,13 @@ std::string bioText(BIO* bio) {
 }
 
 Result<std::string> fingerprintOf(X509* cert) {
-    EVP_PKEY* pub = X509_get0_pubkey(cert);
-    if (pub == nullptr) return fail(Errc::invalidArgument, "certificate has no public key");
     unsigned char* der = nullptr;
-    int len = i2d_PUBKEY(pub, &der);
-    if (len <= 0) return opensslError("cannot encode the public key");
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(der, static_cast<std::size_t>(len), digest);
+    int len = i2d_X509(cert, &der);
+    if (len <= 0) return opensslError("cannot encode the certificate");
+    auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(der, static_cast<std::size_t>(len)));
     OPENSSL_free(der);
-    return toHex(std::span<const std::uint8_t>(digest, sizeof digest));
+    if (!fp) return std::unexpected(fp.error());
+    return fp->hex();
 }
 
 Result<std::string> readFile(const std::filesystem::path& path) {
@@ -147,22 +144,6 @@ Result<Identity> loadOrCreateIdentity(const std::filesystem::path& stateDir) {
     auto certPath = stateDir / "identity.crt";
     if (std::filesystem::exists(keyPath) || std::filesystem::exists(certPath)) return load(keyPath, certPath);
     return create(keyPath, certPath);
-}
-
-Result<std::string> certificateFingerprint(std::string_view certPem) {
-    Bio b(BIO_new_mem_buf(certPem.data(), static_cast<int>(certPem.size())));
-    Cert cert(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
-    ERR_clear_error();
-    if (!cert) return fail(Errc::invalidArgument, "not a PEM certificate");
-    return fingerprintOf(cert.get());
-}
-
-Result<std::string> derCertificateFingerprint(const std::uint8_t* der, std::size_t size) {
-    const unsigned char* p = der;
-    Cert cert(d2i_X509(nullptr, &p, static_cast<long>(size)));
-    ERR_clear_error();
-    if (!cert) return fail(Errc::invalidArgument, "not a DER certificate");
-    return fingerprintOf(cert.get());
 }
 
 }  // namespace tte::controller

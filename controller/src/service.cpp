@@ -4,27 +4,17 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <optional>
 
 #include "tte/base/hex.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/ids.h"
 
 namespace tte::controller {
 namespace {
 
 using nlohmann::json;
-
-bool isLowerHex(std::string_view s, std::size_t digits) {
-    return s.size() == digits &&
-           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 /// The string member `name`, or an error naming it. Absent optional members give "".
 Result<std::string> member(const json& doc, const char* name, bool required) {
@@ -37,21 +27,9 @@ Result<std::string> member(const json& doc, const char* name, bool required) {
     return it->get<std::string>();
 }
 
-/// The Dev URN's serial low 32 bits as 8 hex digits (docs §1: urn:dev:ops:<PEN>-<product>-<serial>).
-std::optional<std::string> devidOfUrn(std::string_view urn) {
-    constexpr std::string_view prefix = "urn:dev:ops:";
-    if (urn.size() > 127 || urn.substr(0, prefix.size()) != prefix) return std::nullopt;
-    auto dash = urn.rfind('-');
-    if (dash == std::string_view::npos || dash < prefix.size()) return std::nullopt;
-    std::string serial = lower(urn.substr(dash + 1));
-    if (serial.size() < 8 || serial.size() > 16 || !isLowerHex(serial, serial.size())) return std::nullopt;
-    return serial.substr(serial.size() - 8);
-}
-
 Result<Introduction> parseIntroduction(std::string_view body) {
     json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) return fail(Errc::invalidArgument, "body is not a JSON object");
-    Introduction intro;
     auto urn = member(doc, "urn", true);
     auto fp = member(doc, "fingerprint", true);
     auto otp = member(doc, "otp", true);
@@ -60,24 +38,27 @@ Result<Introduction> parseIntroduction(std::string_view body) {
     auto desc = member(doc, "description", false);
     for (auto* r : {&urn, &fp, &otp, &devid, &ms, &desc})
         if (!*r) return std::unexpected(r->error());
-    auto urnDevid = devidOfUrn(*urn);
-    if (!urnDevid) return fail(Errc::invalidArgument, "field \"urn\" is not a Dev URN (urn:dev:ops:<PEN>-<product>-<serial>)");
-    intro.fingerprint = lower(*fp);
-    if (!isLowerHex(intro.fingerprint, 64)) return fail(Errc::invalidArgument, "field \"fingerprint\" must be 64 hex digits");
-    std::string otpText = lower(*otp);
+    auto devUrn = protocol::parseDevUrn(*urn);
+    if (!devUrn) return std::unexpected(devUrn.error());
+    auto fingerprint = protocol::parseFingerprint(*fp);
+    if (!fingerprint) return std::unexpected(fingerprint.error());
+    auto otpValue = protocol::parseOtp(*otp);
     secureZero(otp->data(), otp->size());
-    if (!isLowerHex(otpText, 16)) return fail(Errc::invalidArgument, "field \"otp\" must be 16 hex digits");
+    if (!otpValue) return std::unexpected(otpValue.error());
+    auto devId = protocol::parseDevId(*devid);
+    if (!devId) return std::unexpected(devId.error());
+    if (!(*devId == devUrn->devId())) return fail(Errc::invalidArgument, "devid does not match the Dev URN's serial");
+    auto msId = protocol::parseMsHostName(*ms, protocol::MsIdUse::operational);
+    if (!msId) return std::unexpected(msId.error());
+    if (desc->size() > 200) return fail(Errc::invalidArgument, "description is longer than 200 bytes");
+    Introduction intro;
+    intro.urn = devUrn->text;
+    intro.fingerprint = fingerprint->hex();
+    std::string otpText = otpValue->hex();
     intro.otp = Secret(otpText);
     secureZero(otpText.data(), otpText.size());
-    intro.devid = lower(*devid);
-    if (!isLowerHex(intro.devid, 8)) return fail(Errc::invalidArgument, "field \"devid\" must be 8 hex digits");
-    if (intro.devid != *urnDevid) return fail(Errc::invalidArgument, "field \"devid\" does not match the URN's serial");
-    intro.ms = lower(*ms);
-    if (intro.ms.size() != 14 || intro.ms.substr(0, 4) != "tte-" || intro.ms.substr(10) != ".net" ||
-        !isLowerHex(intro.ms.substr(4, 6), 6) || intro.ms.substr(4, 6) == "000000")
-        return fail(Errc::invalidArgument, "field \"ms\" is not a MotherShip host name (tte-XXXXXX.net, not ID 0)");
-    if (desc->size() > 200) return fail(Errc::invalidArgument, "field \"description\" is longer than 200 bytes");
-    intro.urn = *urn;
+    intro.devid = devId->hex();
+    intro.ms = protocol::msHostName(*msId);
     intro.description = *desc;
     return intro;
 }
@@ -163,8 +144,9 @@ CoapAnswer ControllerService::checkin(const std::string& peerFingerprint, std::s
     json doc = json::from_cbor(payload, true, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("urn") || !doc["urn"].is_string())
         return refuse(400, "payload must be CBOR {\"urn\": text}");
-    std::string urn = doc["urn"].get<std::string>();
-    if (!devidOfUrn(urn)) return refuse(400, "urn is not a Dev URN");
+    auto devUrn = protocol::parseDevUrn(doc["urn"].get<std::string>());
+    if (!devUrn) return refuse(400, devUrn.error().message);
+    const std::string& urn = devUrn->text;
     auto known = m_store.findByFingerprint(peerFingerprint, now());
     if (!known) {
         if (known.error().code != Errc::notFound) return refuse(500, known.error().message);
@@ -174,7 +156,7 @@ CoapAnswer ControllerService::checkin(const std::string& peerFingerprint, std::s
         known = *added;
     }
     if (known->urn != urn) return refuse(403, "urn does not match the introduced device key");
-    if (known->state == "expired") return refuse(403, "introduction expired");
+    if (known->introduced && known->state == "expired") return refuse(403, "introduction expired");
     if (auto st = m_store.markRegistered(urn, now()); !st) return refuse(500, st.error().message);
     m_checkins++;
     return {204, ""};

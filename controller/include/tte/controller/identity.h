@@ -22,10 +22,4 @@ struct Identity {
 /// not parse or whose key does not belong to the certificate), internal (OpenSSL).
 Result<Identity> loadOrCreateIdentity(const std::filesystem::path& stateDir);
 
-/// Fingerprint of a PEM certificate. Errors: invalidArgument (not a certificate).
-Result<std::string> certificateFingerprint(std::string_view certPem);
-
-/// Fingerprint of a DER certificate. Errors: invalidArgument (not a certificate).
-Result<std::string> derCertificateFingerprint(const std::uint8_t* der, std::size_t size);
-
 }  // namespace tte::controller
