@@ -118,7 +118,7 @@ Result<HttpResponse> httpsRequest(const HttpsOptions& options, std::string_view 
     }
     if (methodText == "POST") {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());  // never NULL: curl would read stdin
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     } else if (methodText != "GET") {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, methodText.c_str());

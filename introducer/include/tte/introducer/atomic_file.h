@@ -1,0 +1,20 @@
+// Files that are either the old or the new content, never half of each: write to a temp
+// file beside the target, fsync it, rename over the target, fsync the directory.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "tte/base/error.h"
+
+namespace tte::introducer {
+
+/// Replaces `path` atomically with `data` (mode 0600: the files may carry OTPs).
+/// Errors: io (errno kept).
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view data);
+
+/// The whole file. Errors: notFound (no such file), io.
+Result<std::string> readWholeFile(const std::filesystem::path& path);
+
+}  // namespace tte::introducer

@@ -1,0 +1,48 @@
+// Bulk enrollment from a box code (draft 5.2, docs/PROTOCOL.md §3-§4): every Dev ID of the
+// box gets its OTP derived from the box secret and is mapped through the ordinary POST.
+// Progress is kept in a state file (replaced atomically after every device), so a run that
+// was stopped half way resumes where it stopped and skips what is done.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tte/base/error.h"
+#include "tte/introducer/https_client.h"
+#include "tte/introducer/introduction.h"
+#include "tte/introducer/mothership.h"
+#include "tte/protocol/box.h"
+
+namespace tte::introducer {
+
+/// What happened to one device of the box.
+struct BoxDeviceResult {
+    std::string devid;
+    std::string outcome;  ///< mapped | already-used | not-found | revoked | failed
+    std::string urn;
+    std::string fingerprint;
+    std::string message;
+    bool skipped = false;  ///< done by an earlier run
+};
+
+struct BoxOptions {
+    HttpsOptions https;
+    ControllerTarget controller;
+    std::filesystem::path stateFile;
+    std::optional<NotifyTarget> notify;    ///< send message 6 for each mapped device now...
+    IntroductionQueue* queue = nullptr;    ///< ...or queue it (also where failed sends go)
+};
+
+/// Called after every device: (position 1..total, total, result).
+using BoxProgress = std::function<void(std::size_t, std::size_t, const BoxDeviceResult&)>;
+
+/// Enrolls every device of the box. Devices with a final outcome in the state file are
+/// skipped; "failed" ones are tried again. Errors: conflict (the state file belongs to
+/// another box), corrupt (the state file is not one), io.
+Result<std::vector<BoxDeviceResult>> enrollBox(const protocol::BoxUrl& box, const BoxOptions& options,
+                                               const BoxProgress& progress = {});
+
+}  // namespace tte::introducer

@@ -1,0 +1,103 @@
+// Bulk enrollment with a resumable, atomically replaced state file.
+#include "tte/introducer/box.h"
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include "tte/base/hex.h"
+#include "tte/introducer/atomic_file.h"
+
+namespace tte::introducer {
+namespace {
+
+using nlohmann::json;
+
+/// Identifies the box without writing its secret: SHA-256("tte-box-state" ‖ secret), 16 hex.
+std::string boxId(const protocol::BoxUrl& box) {
+    constexpr std::string_view label = "tte-box-state";
+    Secret input(label.size() + box.secret.size());
+    std::copy(label.begin(), label.end(), input.mutableBytes().begin());
+    std::copy(box.secret.bytes().begin(), box.secret.bytes().end(), input.mutableBytes().begin() + label.size());
+    std::uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(input.bytes().data(), input.size(), digest, &len, EVP_sha256(), nullptr);
+    return toHex(std::span<const std::uint8_t>(digest, 8));
+}
+
+Result<json> loadState(const std::filesystem::path& file, const json& header) {
+    auto text = readWholeFile(file);
+    if (!text) {
+        if (text.error().code == Errc::notFound) return json{{"box", header}, {"devices", json::object()}};
+        return std::unexpected(text.error());
+    }
+    json doc = json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("devices") || !doc["devices"].is_object())
+        return fail(Errc::corrupt, file.string() + " is not a box state file");
+    if (doc.value("box", json()) != header)
+        return fail(Errc::conflict, file.string() + " belongs to another box; use another --state file");
+    return doc;
+}
+
+bool isFinal(const std::string& outcome) { return outcome != "failed"; }
+
+BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, const BoxOptions& options) {
+    BoxDeviceResult r;
+    r.devid = devId.hex();
+    protocol::EnrollmentUrl url{box.ms, protocol::deriveBulkOtp(box.secret.bytes(), devId), devId};
+    auto mapped = postMapping(options.https, url, options.controller);
+    if (!mapped) {
+        switch (mapped.error().code) {
+            case Errc::conflict: r.outcome = "already-used"; break;
+            case Errc::notFound: r.outcome = "not-found"; break;
+            case Errc::permissionDenied: r.outcome = "revoked"; break;
+            default: r.outcome = "failed"; break;
+        }
+        r.message = mapped.error().message;
+        return r;
+    }
+    r.outcome = "mapped";
+    r.urn = mapped->urn.text;
+    r.fingerprint = mapped->fingerprint.hex();
+    protocol::Introduction intro{mapped->urn, mapped->fingerprint, url.otp, devId, box.ms, options.controller.description};
+    if (options.notify) {
+        auto sent = sendIntroduction(*options.notify, intro);
+        if (sent) {
+            r.message = "introduced to the controller";
+        } else if (options.queue != nullptr && options.queue->add(*options.notify, intro)) {
+            r.message = "introduction queued: " + sent.error().message;
+        } else {
+            r.message = "introduction not sent: " + sent.error().message;
+        }
+    }
+    return r;
+}
+
+}  // namespace
+
+Result<std::vector<BoxDeviceResult>> enrollBox(const protocol::BoxUrl& box, const BoxOptions& options,
+                                               const BoxProgress& progress) {
+    json header = {{"ms", protocol::msHostName(box.ms)}, {"first", box.first.hex()}, {"last", box.last.hex()}, {"id", boxId(box)}};
+    auto state = loadState(options.stateFile, header);
+    if (!state) return std::unexpected(state.error());
+    std::size_t total = static_cast<std::size_t>(box.last.value - box.first.value) + 1;
+    std::vector<BoxDeviceResult> results;
+    results.reserve(total);
+    for (std::size_t i = 0; i < total; ++i) {
+        protocol::DevId devId{static_cast<std::uint32_t>(box.first.value + i)};
+        auto& slot = (*state)["devices"][devId.hex()];
+        BoxDeviceResult r;
+        if (slot.is_object() && isFinal(slot.value("outcome", "failed"))) {
+            r = {devId.hex(), slot.value("outcome", ""), slot.value("urn", ""), slot.value("fingerprint", ""),
+                 slot.value("message", ""), true};
+        } else {
+            r = enrollOne(box, devId, options);
+            slot = {{"outcome", r.outcome}, {"urn", r.urn}, {"fingerprint", r.fingerprint}, {"message", r.message}};
+            if (auto st = writeFileAtomic(options.stateFile, state->dump(1) + "\n"); !st) return std::unexpected(st.error());
+        }
+        if (progress) progress(i + 1, total, r);
+        results.push_back(std::move(r));
+    }
+    return results;
+}
+
+}  // namespace tte::introducer
