@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "tte/base/error.h"
@@ -23,8 +24,11 @@ public:
     /// "<file>: N bytes, expected a 1 MiB flash image", io.
     static Result<FlashImage> open(const std::filesystem::path& file);
 
-    FlashImage(FlashImage&&) = default;
-    ~FlashImage() override;
+    FlashImage(FlashImage&& other) noexcept
+        : m_file(std::move(other.m_file)), m_bytes(std::move(other.m_bytes)), m_fd(std::exchange(other.m_fd, -1)) {}
+    FlashImage& operator=(FlashImage&&) = delete;
+    FlashImage(const FlashImage&) = delete;
+    ~FlashImage();
 
     /// The 2048 bytes of the provisioning block (sector 2).
     [[nodiscard]] std::span<const std::uint8_t> block() const;
