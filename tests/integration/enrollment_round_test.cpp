@@ -1,0 +1,163 @@
+// The whole draft flow with real processes on loopback (draft 2, messages 1-12): a record at
+// the MotherShip through the station API, a label PNG with the Enrollment URL as QR code,
+// tte-introducer enroll --qr-image (msg 3-5) with the introduction to the Controller (msg 6),
+// the Controller's status query (msg 7/8), tte-device fetching its controller over DTLS
+// (msg 9/10), storing it and checking in (msg 11/12), and a reboot that talks only to the
+// Controller. Then the negative paths: wrong MotherShip fingerprint, device key not the
+// recorded one, device never introduced.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "device/device_fixture.h"
+#include "integration/support/site.h"
+#include "introducer/label_fixture.h"
+#include "tte/introducer/https_client.h"
+#include "tte/protocol/enrollment_url.h"
+
+namespace tte {
+namespace {
+
+using nlohmann::json;
+
+class EnrollmentRound : public ::testing::Test {
+protected:
+    void SetUp() override {
+        controller = test::startController(site.dir.path(), "controller",
+                                           {"--ms-cacert", site.pki.caCert, "--ms-connect-to", site.connectTo(),
+                                            "--poll-interval", "1", "--poll-backoff", "1"});
+    }
+
+    test::TestDevice device(std::uint32_t devId, std::uint64_t otp, const std::string& msFingerprint) {
+        return test::makeDeviceImage(site.dir.path(), devId, otp, "127.0.0.1", site.server->coapsPort(), msFingerprint);
+    }
+
+    test::RunResult enroll(std::uint32_t devId, std::uint64_t otp, bool notify) {
+        std::string why;
+        auto label = site.dir.path() / ("label-" + std::to_string(devId) + ".png");
+        auto url = protocol::buildEnrollmentUrl({protocol::MsId{1}, protocol::Otp(otp), protocol::DevId{devId}});
+        EXPECT_TRUE(test::writeDeviceLabel(url, devId, label, test::LabelFormat::png, why)) << why;
+        std::vector<std::string> a = {(test::binDir() / "tte-introducer").string(), "enroll", "--qr-image", label.string(),
+                                      "--cacert", site.pki.caCert, "--connect-to", site.connectTo(), "--controller",
+                                      controller.coaps, "--controller-fingerprint", controller.fingerprint};
+        if (notify) a.insert(a.end(), {"--notify", controller.notifyUrl(), "--description", "hall 2"});
+        return test::run(a, site.dir.path(), "introducer", std::chrono::seconds(60));
+    }
+
+    test::RunResult runDevice(const test::TestDevice& d, std::vector<std::string> extra = {}) {
+        std::vector<std::string> a = {(test::binDir() / "tte-device").string(), "run", "--flash", d.image.string(),
+                                      "--timeout-ms", "4000", "--retry-base-ms", "200", "--retry-cap-ms", "1000",
+                                      "--max-attempts", "4"};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return test::run(a, site.dir.path(), "device", std::chrono::seconds(90));
+    }
+
+    json devices() {
+        auto r = introducer::httpsRequest({"", {}, controller.fingerprint, std::chrono::seconds(10)}, "GET",
+                                          "https://" + controller.https + "/tte/v1/devices");
+        EXPECT_TRUE(r) << r.error().toString();
+        return r ? json::parse(r->body)["devices"] : json::array();
+    }
+
+    std::string msState(std::uint32_t devId, std::uint64_t otp) {
+        auto r = mstest::https(site.server->httpsPort(), site.pki.caCert,
+                               {"GET", "/.well-known/tte/status?otp=" + toHex(otp, 16) + ",devid=" + toHex(devId, 8), "", "", "", "", ""});
+        return r.status == 200 ? json::parse(r.body)["state"].get<std::string>() : "http " + std::to_string(r.status);
+    }
+
+    test::MotherShipSite site;
+    test::ControllerProcess controller;
+};
+
+TEST_F(EnrollmentRound, LabelToControllerAndRebootSkipsTheMotherShip) {
+    constexpr std::uint32_t dev = 0x100;
+    constexpr std::uint64_t otp = 0x8badf00d12345678ULL;
+    auto d = device(dev, otp, site.pki.dtlsFingerprint);
+    site.upload({{dev, otp, d.fingerprint}});
+    EXPECT_EQ(msState(dev, otp), "not-mapped");
+
+    auto e = enroll(dev, otp, true);
+    ASSERT_EQ(e.code, 0) << e.out << e.err;
+    EXPECT_NE(e.out.find("introduced to the controller"), std::string::npos) << e.out << e.err;
+    EXPECT_EQ(msState(dev, otp), "mapped");
+    ASSERT_EQ(devices().size(), 1u);
+    EXPECT_EQ(devices()[0]["state"], "introduced");
+    // msg 7/8: the Controller asks the MotherShip about the device it has not heard from.
+    EXPECT_TRUE(test::waitFor([&] { return devices()[0]["ms_state"] == "mapped"; }, std::chrono::seconds(20)))
+        << devices().dump();
+
+    auto first = runDevice(d);
+    ASSERT_EQ(first.code, 0) << first.out << first.err;
+    EXPECT_NE(first.out.find("boot 1: outcome=checked-in controller=" + controller.coaps + " controller-fingerprint=" +
+                             controller.fingerprint + " from=mothership mothership-queries=1"),
+              std::string::npos) << first.out;
+    auto list = devices();
+    EXPECT_EQ(list[0]["state"], "registered");
+    EXPECT_FALSE(list[0]["last_seen"].is_null());
+    EXPECT_EQ(msState(dev, otp), "registered");
+
+    auto show = test::run({(test::binDir() / "tte-device").string(), "show", "--flash", d.image.string()}, site.dir.path(), "show");
+    EXPECT_NE(show.out.find("controller: " + controller.coaps), std::string::npos) << show.out;
+
+    // Reboots with the MotherShip gone: the device goes straight to its Controller.
+    site.stop();
+    auto reboot = runDevice(d, {"--reboot-loop", "2"});
+    ASSERT_EQ(reboot.code, 0) << reboot.out << reboot.err;
+    for (int boot : {1, 2}) {
+        auto prefix = "boot " + std::to_string(boot) + ": ";
+        EXPECT_NE(reboot.out.find(prefix + "controller-from-nvm"), std::string::npos) << reboot.out;
+        EXPECT_NE(reboot.out.find(prefix + "outcome=checked-in"), std::string::npos) << reboot.out;
+        EXPECT_NE(reboot.out.find("from=nvm mothership-queries=0"), std::string::npos) << reboot.out;
+    }
+    EXPECT_EQ(reboot.out.find("query-mothership"), std::string::npos) << reboot.out;
+}
+
+TEST_F(EnrollmentRound, DeviceRefusesAMotherShipWithAnotherFingerprint) {
+    constexpr std::uint32_t dev = 0x110;
+    auto d = device(dev, 0x1111, std::string(64, 'e'));  // the block pins a key the MotherShip does not have
+    site.upload({{dev, 0x1111, d.fingerprint}});
+    ASSERT_EQ(enroll(dev, 0x1111, false).code, 0);
+    auto r = runDevice(d);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("mothership-answer attempt=1 transport=peer-fingerprint-mismatch"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("outcome=gave-up"), std::string::npos) << r.out;
+    EXPECT_EQ(msState(dev, 0x1111), "mapped") << "the device never got its controller";
+}
+
+TEST_F(EnrollmentRound, MotherShipRefusesADeviceKeyThatIsNotTheRecordedOne) {
+    constexpr std::uint32_t dev = 0x111;
+    auto d = device(dev, 0x2222, site.pki.dtlsFingerprint);
+    site.upload({{dev, 0x2222, site.pki.otherFingerprint}});  // the record names another key
+    ASSERT_EQ(enroll(dev, 0x2222, false).code, 0);
+    auto r = runDevice(d);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("mothership-answer attempt=1 transport=answered code=4.03"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("outcome=mothership-forbidden"), std::string::npos) << r.out;
+    EXPECT_EQ(msState(dev, 0x2222), "mapped");
+}
+
+TEST_F(EnrollmentRound, ControllerRefusesADeviceItWasNotIntroducedTo) {
+    constexpr std::uint32_t dev = 0x112;
+    auto d = device(dev, 0x3333, site.pki.dtlsFingerprint);
+    site.upload({{dev, 0x3333, d.fingerprint}});
+    ASSERT_EQ(enroll(dev, 0x3333, false).code, 0);  // mapped at the MotherShip, no message 6
+    auto r = runDevice(d);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.out.find("checkin-answer attempt=1 transport=answered code=4.03"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("outcome=controller-forbidden"), std::string::npos) << r.out;
+    EXPECT_EQ(devices().size(), 0u);
+    EXPECT_EQ(msState(dev, 0x3333), "registered") << "the MotherShip did its part";
+}
+
+TEST_F(EnrollmentRound, MsAddressOverrideReachesTheMotherShipForTests) {
+    constexpr std::uint32_t dev = 0x113;
+    // The block names a port where nothing listens; the clearly labelled test flag redirects.
+    auto d = test::makeDeviceImage(site.dir.path(), dev, 0x4444, "127.0.0.1", 9, site.pki.dtlsFingerprint);
+    site.upload({{dev, 0x4444, d.fingerprint}});
+    ASSERT_EQ(enroll(dev, 0x4444, true).code, 0);
+    auto r = runDevice(d, {"--ms-address", "127.0.0.1:" + std::to_string(site.server->coapsPort())});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("TEST OVERRIDE: MotherShip 127.0.0.1:9 is reached at 127.0.0.1:"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace tte

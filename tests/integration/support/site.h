@@ -1,0 +1,90 @@
+// Test support for the customer-side integration tests: a real tte-mothership (local CA,
+// station registered, records uploaded through the station API, via the MotherShip's own
+// test support) and a real tte-controller, both on loopback port 0 in a temp dir.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "integration/support/process.h"
+#include "mothership/test_support.h"
+
+namespace tte::test {
+
+class MotherShipSite {
+public:
+    MotherShipSite() : pki(mstest::makePki(dir)) {
+        auto ms = mstest::binary("tte-mothership");
+        EXPECT_EQ(mstest::runCommand(ms + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
+        mstest::writeFile(dir.file("ms.toml"),
+                          "ms_id = 1\nlog_level = \"info\"\n"
+                          "[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.tlsCert + "\"\nkey = \"" + pki.tlsKey + "\"\nthreads = 2\n"
+                          "[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.dtlsCert + "\"\nkey = \"" + pki.dtlsKey + "\"\n"
+                          "[database]\nurl = \"sqlite://" + dir.file("registry.db") + "\"\n"
+                          "[otp_hash]\nkey_file = \"" + dir.file("otp.key") + "\"\n"
+                          "[limits]\nmax_failures_per_device = 5\nmax_failures_per_client = 1000\nwindow_s = 600\nlockout_s = 600\n");
+        admin("station add --cert " + pki.stationCert + " --name station-1");
+        admin("lot set --lot lot-1 --first 00000100 --last 000001ff");
+        start();
+    }
+
+    void start() { server = std::make_unique<mstest::ServerProcess>(dir.file("ms.toml"), dir); }
+    void stop() { server.reset(); }
+
+    void admin(const std::string& args) {
+        auto r = mstest::runCommand(mstest::binary("tte-mothership") + " --config " + dir.file("ms.toml") + " admin " + args);
+        EXPECT_EQ(r.exitCode, 0) << args << "\n" << r.output;
+    }
+
+    /// Uploads signed station records (devid, otp, device fingerprint) and expects each stored.
+    void upload(const std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>>& devices) {
+        nlohmann::json records = nlohmann::json::array();
+        for (const auto& [devId, otp, fp] : devices) records.push_back(mstest::signedRecord(pki.stationKey, "station-1", devId, otp, fp, ++seq));
+        mstest::HttpCall call{"POST", "/api/v1/records", nlohmann::json{{"records", records}}.dump(), "application/json", "",
+                              pki.stationCert, pki.stationKey};
+        auto r = mstest::https(server->httpsPort(), pki.caCert, call);
+        ASSERT_EQ(r.status, 200) << r.body << r.error;
+        for (const auto& res : nlohmann::json::parse(r.body)["results"]) ASSERT_EQ(res["status"], "stored") << res;
+    }
+
+    [[nodiscard]] std::string connectTo() const { return "tte-000001.net:443:127.0.0.1:" + std::to_string(server->httpsPort()); }
+
+    mstest::TempDir dir;
+    mstest::Pki pki;
+    std::unique_ptr<mstest::ServerProcess> server;
+    std::uint64_t seq = 0;
+};
+
+struct ControllerProcess {
+    std::unique_ptr<Process> proc;
+    std::string https, coaps, fingerprint;
+    [[nodiscard]] std::string notifyUrl() const { return "https://" + https + "/tte/v1/introductions"; }
+};
+
+/// Starts tte-controller with its state in `dir`/<name>, ports 0, and waits for its ports file.
+inline ControllerProcess startController(const std::filesystem::path& dir, const std::string& name,
+                                         std::vector<std::string> extra = {}) {
+    auto ports = dir / (name + ".ports.json");
+    std::vector<std::string> argv = {(binDir() / "tte-controller").string(), "--state-dir", (dir / name).string(),
+                                     "--https-listen", "127.0.0.1:0", "--coaps-listen", "127.0.0.1:0", "--ports-file",
+                                     ports.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ControllerProcess c;
+    c.proc = std::make_unique<Process>(argv, dir, name);
+    EXPECT_TRUE(waitFor([&] { return std::filesystem::exists(ports) || c.proc->exited(); })) << c.proc->err();
+    auto doc = nlohmann::json::parse(readText(ports), nullptr, false);
+    if (doc.is_discarded()) {
+        ADD_FAILURE() << "tte-controller did not start: " << c.proc->err();
+        return c;
+    }
+    c.https = doc["https"];
+    c.coaps = doc["coaps"];
+    c.fingerprint = doc["fingerprint"];
+    return c;
+}
+
+}  // namespace tte::test
