@@ -48,7 +48,8 @@ public:
                               pki.stationCert, pki.stationKey};
         auto r = mstest::https(server->httpsPort(), pki.caCert, call);
         ASSERT_EQ(r.status, 200) << r.body << r.error;
-        for (const auto& res : nlohmann::json::parse(r.body)["results"]) ASSERT_EQ(res["status"], "stored") << res;
+        const auto doc = nlohmann::json::parse(r.body);
+        for (const auto& res : doc["results"]) ASSERT_EQ(res["status"], "stored") << res;
     }
 
     [[nodiscard]] std::string connectTo() const { return "tte-000001.net:443:127.0.0.1:" + std::to_string(server->httpsPort()); }
