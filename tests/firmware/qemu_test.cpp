@@ -6,23 +6,12 @@
 // each run is killed as soon as its output is complete (at most 15 s).
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "firmware/fakes.h"
+#include "firmware/qemu_harness.h"
 #include "tte/base/clock.h"
 #include "tte/flasher/flasher.h"
 #include "tte/flasher/stm32_sim.h"
@@ -30,136 +19,10 @@
 #include "tte/protocol/freestanding/crc32.h"
 #include "tte/protocol/led.h"
 
-extern char** environ;
-
 namespace tte::device {
 namespace {
 
-namespace fs = std::filesystem;
-using Image = std::vector<std::uint8_t>;
-constexpr std::size_t kFlashSize = 1 << 20;
-constexpr std::size_t kBlockOffset = 0x8000;
-constexpr std::size_t kNvmOffset = 0xC000;
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-}
-
-/// The 1 MiB flash of a device: firmware at 0, block at 0x8000, NVM at 0xC000, the rest erased.
-Image firmwareBin() {
-    std::ifstream in(env("TTE_FIRMWARE_BIN"), std::ios::binary);
-    Image firmware((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_GT(firmware.size(), 1024u) << "no firmware at TTE_FIRMWARE_BIN=" << env("TTE_FIRMWARE_BIN");
-    EXPECT_LE(firmware.size(), kBlockOffset);
-    return firmware;
-}
-
-Image flashImage(const std::array<std::uint8_t, protocol::kBlockSize>* block) {
-    Image image(kFlashSize, 0xFF);
-    const Image firmware = firmwareBin();
-    std::copy(firmware.begin(), firmware.end(), image.begin());
-    if (block != nullptr) {
-        std::copy(block->begin(), block->end(), image.begin() + kBlockOffset);
-    }
-    return image;
-}
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "tte-fw-qemu-XXXXXX").string();
-        m_path = mkdtemp(pattern.data()) ? pattern : "";
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    [[nodiscard]] const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
-
-/// Boots `image` and collects console lines until `done(lines)` says so, QEMU exits, or 15 s
-/// pass; QEMU is killed then.
-std::vector<std::string> boot(const Image& image, const std::function<bool(const std::vector<std::string>&)>& done) {
-    TempDir dir;
-    const fs::path file = dir.path() / "flash.bin";
-    std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(image.data()),
-                                                static_cast<std::streamsize>(image.size()));
-    int out[2];
-    if (pipe(out) != 0) {
-        ADD_FAILURE() << "pipe: " << std::strerror(errno);
-        return {};
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    const std::string qemu = env("TTE_QEMU");
-    const std::string kernel = file.string();
-    std::vector<std::string> args = {qemu,     "-M",         "netduinoplus2", "-nographic", "-monitor",
-                                     "none",   "-icount",    "shift=0,sleep=off", "-kernel", kernel};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, qemu.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    std::vector<std::string> lines;
-    if (rc != 0) {
-        close(out[0]);
-        ADD_FAILURE() << "cannot start " << qemu << ": " << std::strerror(rc);
-        return lines;
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    std::string partial;
-    while (!done(lines)) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        pollfd p{out[0], POLLIN, 0};
-        if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-            ADD_FAILURE() << "QEMU output incomplete after 15 s; last line: "
-                          << (lines.empty() ? std::string("(none)") : lines.back());
-            break;
-        }
-        char buffer[4096];
-        const ssize_t n = read(out[0], buffer, sizeof buffer);
-        if (n <= 0) {
-            ADD_FAILURE() << "QEMU exited early";
-            break;
-        }
-        for (ssize_t i = 0; i < n; ++i) {
-            if (buffer[i] == '\n') {
-                lines.push_back(partial);
-                partial.clear();
-            } else if (buffer[i] != '\r') {
-                partial += buffer[i];
-            }
-        }
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    close(out[0]);
-    return lines;
-}
-
-bool hasLineStarting(const std::vector<std::string>& lines, const std::string& prefix) {
-    for (const auto& l : lines) {
-        if (l.rfind(prefix, 0) == 0) return true;
-    }
-    return false;
-}
-
-/// The first line that starts with `prefix` ("" when none: the expectation then shows it).
-std::string lineStarting(const std::vector<std::string>& lines, const std::string& prefix) {
-    for (const auto& l : lines) {
-        if (l.rfind(prefix, 0) == 0) return l;
-    }
-    return "";
-}
+using namespace qemu;
 
 std::uint64_t timeOf(const std::string& line) { return std::stoull(line.substr(line.find("t=") + 2)); }
 
@@ -240,10 +103,6 @@ TEST(FirmwareQemu, ShowsTheNewestStoredController) {
     std::string fp;
     for (int i = 0; i < 32; ++i) fp += "20";
     EXPECT_EQ(lineStarting(lines, "TTE CONTROLLER"), "TTE CONTROLLER ip=2001:db8::2 port=5685 fp=" + fp + " seq=2");
-}
-
-std::vector<std::string> bootUntilBootLine(const Image& image) {
-    return boot(image, [](const auto& l) { return hasLineStarting(l, "TTE BOOT"); });
 }
 
 TEST(FirmwareQemu, CorruptedBlockFailsWithCrc) {
