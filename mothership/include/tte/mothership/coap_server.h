@@ -1,0 +1,49 @@
+// The MotherShip's CoAP over DTLS endpoint (draft 3.1, messages 9/10; PROTOCOL §7) on
+// libcoap 4.3 with its OpenSSL backend, in its own thread with its own context.
+//
+// Authentication: the DTLS handshake requires a client certificate and accepts any
+// self-signed one (the URN, and so the expected key, is known only once the request
+// arrives); the request handler then compares the SHA-256 of the client's SPKI, taken
+// from the session's peer certificate, with the fingerprint recorded for the URN, and
+// answers 4.03 when they differ.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "tte/base/clock.h"
+#include "tte/base/error.h"
+#include "tte/mothership/metrics.h"
+#include "tte/mothership/registry.h"
+
+namespace tte::mothership {
+
+struct CoapOptions {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 5684;  ///< 0: any free port, see CoapServer::port()
+    std::string certFile;       ///< the MotherShip's self-signed P-256 DTLS certificate (PEM)
+    std::string keyFile;
+    /// Sized for many devices (libcoap's defaults: 100 handshakes, unlimited idle sessions
+    /// kept 300 s): a session is dropped 60 s after its last message.
+    unsigned maxIdleSessions = 20000;
+    unsigned maxHandshakeSessions = 2000;
+    unsigned sessionTimeoutSeconds = 60;
+};
+
+class CoapServer {
+public:
+    /// Binds the DTLS endpoint. Errors: invalidArgument (address, key/certificate), io (bind).
+    static Result<std::unique_ptr<CoapServer>> create(const CoapOptions& options, Registry& registry, Clock& clock,
+                                                      Metrics& metrics, std::shared_ptr<spdlog::logger> log);
+    virtual ~CoapServer() = default;
+    [[nodiscard]] virtual std::uint16_t port() const = 0;
+    /// Starts the CoAP thread.
+    virtual void start() = 0;
+    /// Stops the thread, then commits every queued `registered` mark.
+    virtual void stop() = 0;
+};
+
+}  // namespace tte::mothership

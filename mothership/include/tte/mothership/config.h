@@ -1,0 +1,50 @@
+// The MotherShip's configuration: a plain struct read once from a TOML file
+// (config/mothership.toml documents every key) and overridden by command-line flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tte/base/error.h"
+#include "tte/mothership/coap_server.h"
+#include "tte/mothership/https_server.h"
+#include "tte/mothership/limiter.h"
+
+namespace tte::mothership {
+
+struct Config {
+    std::uint32_t msId = 0;  ///< required; 0 and a non-zero high byte are refused (draft 3.4)
+    std::string httpsListen = "127.0.0.1:8443";
+    std::string coapsListen = "127.0.0.1:5684";
+    std::string tlsCert;
+    std::string tlsKey;
+    std::string dtlsCert;
+    std::string dtlsKey;
+    std::string database = "sqlite:///var/lib/tte-mothership/registry.db";
+    std::string otpKeyFile;
+    LimiterOptions limits;
+    int httpThreads = 8;
+    int dbConnections = 4;
+    std::size_t bodyLimit = 1 << 20;
+    int readTimeoutSeconds = 30;
+    unsigned coapMaxIdleSessions = 20000;
+    unsigned coapMaxHandshakeSessions = 2000;
+    unsigned coapSessionTimeoutSeconds = 60;
+    std::string logLevel = "info";
+    std::string portsFile;  ///< where the bound ports are written once listening
+};
+
+/// Reads a TOML file into `config` (keys not in the file keep their value).
+/// Errors: io (unreadable), invalidArgument (syntax, unknown key, wrong type) naming the key.
+Status loadConfigFile(const std::string& path, Config& config);
+
+/// Checks a complete configuration. Errors: invalidArgument naming the setting.
+Status validateConfig(const Config& config);
+
+/// `host:port` or `[v6]:port` → address and port. Errors: invalidArgument.
+Result<std::pair<std::string, std::uint16_t>> parseListen(const std::string& text, const std::string& what);
+
+/// The MotherShip host name of an MS ID: `tte-` + 6 upper-case hex + `.net` (PROTOCOL §1).
+std::string msHostName(std::uint32_t msId);
+
+}  // namespace tte::mothership

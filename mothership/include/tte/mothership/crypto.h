@@ -1,0 +1,61 @@
+// The MotherShip's few cryptographic needs, over OpenSSL: SPKI fingerprints of
+// certificates, the keyed OTP hash, ECDSA verification of station records, base64.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/error.h"
+#include "tte/base/secret.h"
+
+namespace tte::mothership {
+
+/// SHA-256 of the certificate's DER SubjectPublicKeyInfo as 64 lower-case hex (PROTOCOL §1).
+/// Errors: invalidArgument (not a PEM certificate).
+Result<std::string> fingerprintOfPem(std::string_view pem);
+/// The same for a DER certificate. Errors: invalidArgument.
+Result<std::string> fingerprintOfDer(std::span<const std::uint8_t> der);
+
+/// Lower-case hex SHA-256 of bytes.
+std::string sha256Hex(std::string_view data);
+
+/// Errors: invalidArgument (not base64).
+Result<std::vector<std::uint8_t>> base64Decode(std::string_view text);
+std::string base64Encode(std::span<const std::uint8_t> bytes);
+
+/// Verifies a DER ECDSA-SHA256 signature over `data` with the public key of a PEM
+/// certificate. Errors: invalidArgument (certificate), unauthenticated (bad signature).
+Status verifyEcdsaSha256(std::string_view certPem, std::string_view data, std::span<const std::uint8_t> signature);
+
+/// The keyed OTP hash of PROTOCOL §10:
+/// HMAC-SHA256(key, "tte-otp-hash" ‖ Dev ID (4, BE) ‖ OTP (8, BE)). The OTP-hash key never
+/// leaves the MotherShip and is never in the database.
+class OtpHasher {
+public:
+    /// Errors: invalidArgument (key shorter than 32 bytes).
+    static Result<OtpHasher> fromKey(Secret key);
+    /// Reads a key file: 64 hex digits (optionally followed by a newline).
+    /// Errors: io (unreadable), invalidArgument (content).
+    static Result<OtpHasher> fromFile(const std::string& path);
+
+    [[nodiscard]] std::array<std::uint8_t, 32> hash(std::uint32_t devId, std::uint64_t otp) const;
+
+private:
+    explicit OtpHasher(Secret key) : m_key(std::move(key)) {}
+    Secret m_key;
+};
+
+/// Writes a new random 32-byte key as hex to `path` with mode 0600 (refuses to overwrite
+/// unless `overwrite`). Errors: alreadyExists, io.
+Status writeNewKeyFile(const std::string& path, bool overwrite);
+
+/// Makes a P-256 key and a self-signed certificate (CN `commonName`, `days` valid), PEM,
+/// written to keyPath (0600) and certPath. Errors: io, internal.
+Status writeSelfSignedP256(const std::string& keyPath, const std::string& certPath, const std::string& commonName,
+                           int days);
+
+}  // namespace tte::mothership

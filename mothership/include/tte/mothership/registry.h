@@ -1,0 +1,158 @@
+// The MotherShip's registry: one row per device ever made, stations, lot quotas, boxes and
+// an append-only audit trail. An interface with SQL backends (SQLite, PostgreSQL) and an
+// in-memory one for unit tests. Every write returns only after it is committed durably.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/error.h"
+
+namespace tte::mothership {
+
+/// Device life cycle (draft 2, messages 5, 8, 10).
+enum class DeviceState { notMapped, mapped, registered, revoked };
+
+/// `not-mapped`, `mapped`, `registered`, `revoked`.
+std::string_view stateName(DeviceState s);
+/// Inverse of stateName(). Errors: invalidArgument.
+Result<DeviceState> parseState(std::string_view s);
+
+/// Where a device's Controller is (draft 2, message 4).
+struct ControllerAddress {
+    std::string ip;
+    std::uint16_t port = 0;
+    std::string fingerprint;  ///< 64 lower-case hex
+    bool operator==(const ControllerAddress&) const = default;
+};
+
+/// One device row. The OTP is never stored: only its keyed hash (otpHash, 32 bytes).
+struct DeviceRow {
+    std::uint32_t devId = 0;
+    std::string urn;
+    std::string fingerprint;  ///< device DTLS key, 64 lower-case hex
+    std::vector<std::uint8_t> otpHash;
+    std::string lot;
+    std::optional<std::uint32_t> box;
+    std::string station;
+    std::string recordId;
+    std::string recordDigest;  ///< SHA-256 hex of the record's canonical bytes (idempotency)
+    std::string signature;     ///< the station's signature, base64 DER
+    std::string firmwareSha256;
+    std::string created;       ///< the station's RFC 3339 time
+    DeviceState state = DeviceState::notMapped;
+    std::optional<ControllerAddress> controller;
+    std::string description;
+    std::int64_t insertedAt = 0;  ///< unix milliseconds
+    std::int64_t updatedAt = 0;
+    std::int64_t failures = 0;    ///< failed OTP attempts for this Dev ID
+};
+
+/// One line of the audit trail.
+struct AuditEntry {
+    std::int64_t id = 0;
+    std::int64_t at = 0;  ///< unix milliseconds
+    std::optional<std::uint32_t> devId;
+    std::string event;   ///< "stored", "mapped", "registered", "revoked", "otp-wrong", ...
+    std::string client;  ///< address or station name
+    std::string detail;
+};
+
+struct StationRow {
+    std::string name;
+    std::string fingerprint;  ///< SHA-256 of the certificate's SPKI, 64 hex
+    std::string certPem;
+    std::int64_t addedAt = 0;
+};
+
+struct LotQuota {
+    std::string lot;
+    std::uint32_t first = 0;
+    std::uint32_t last = 0;
+    std::int64_t used = 0;  ///< devices stored in this lot
+};
+
+struct BoxRow {
+    std::uint32_t box = 0;
+    std::string lot;
+    std::uint32_t first = 0;
+    std::uint32_t last = 0;
+};
+
+enum class InsertOutcome { stored, duplicate };
+
+class Registry {
+public:
+    virtual ~Registry() = default;
+
+    /// Stores a new device (state not-mapped) and audits it. Idempotent by record id:
+    /// the same record id with the same digest → duplicate.
+    /// Errors: alreadyExists (Dev ID or URN taken by another record, or record id reused
+    /// with other content), outOfRange (Dev ID outside the lot's quota), notFound (no quota
+    /// for the lot), io/internal (database).
+    virtual Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) = 0;
+
+    /// Errors: notFound, io.
+    virtual Result<DeviceRow> device(std::uint32_t devId) = 0;
+    /// Errors: notFound, io.
+    virtual Result<DeviceRow> deviceByUrn(std::string_view urn) = 0;
+
+    /// The claim: one conditional update not-mapped → mapped, audited, committed before it
+    /// returns. Errors: conflict (already mapped/registered), permissionDenied (revoked),
+    /// notFound, io.
+    virtual Status claim(std::uint32_t devId, const ControllerAddress& controller, std::string_view description,
+                         std::string_view client, std::int64_t now) = 0;
+
+    /// mapped → registered (no change when already registered), audited.
+    /// Errors: conflict (not mapped), permissionDenied (revoked), notFound, io.
+    virtual Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) = 0;
+
+    /// Any state → revoked, audited. Errors: notFound, io.
+    virtual Status revoke(std::uint32_t devId, std::string_view reason, std::string_view actor, std::int64_t now) = 0;
+
+    /// Audits a failed attempt; when devId names a stored device its failure counter grows.
+    virtual Status recordFailure(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
+                                 std::string_view detail, std::int64_t now) = 0;
+
+    /// The audit trail of one device, oldest first. Errors: io.
+    virtual Result<std::vector<AuditEntry>> audit(std::optional<std::uint32_t> devId) = 0;
+
+    /// Registers a station certificate. Errors: alreadyExists (name or fingerprint), io.
+    virtual Status addStation(const StationRow& station) = 0;
+    /// Errors: notFound, io.
+    virtual Result<StationRow> stationByFingerprint(std::string_view fingerprint) = 0;
+    /// Errors: notFound, io.
+    virtual Result<StationRow> stationByName(std::string_view name) = 0;
+
+    /// Creates or replaces the quota of a lot. Errors: invalidArgument (first > last), io.
+    virtual Status setLotQuota(std::string_view lot, std::uint32_t first, std::uint32_t last) = 0;
+    /// Errors: notFound, io.
+    virtual Result<LotQuota> lotQuota(std::string_view lot) = 0;
+
+    /// Records a box's Dev ID range. Idempotent for the same content.
+    /// Errors: alreadyExists (box known with another range), outOfRange (range outside the
+    /// lot quota), notFound (lot), io.
+    virtual Status addBox(const BoxRow& box) = 0;
+
+    /// Calls fn for every device in Dev ID order; stops on the first error fn returns.
+    virtual Status forEachDevice(const std::function<Status(const DeviceRow&)>& fn) = 0;
+
+    /// Writes a consistent copy while serving (SQLite online backup; PostgreSQL: not here,
+    /// the admin tool runs pg_dump). Errors: unsupported, io.
+    virtual Status backup(const std::string& path) = 0;
+};
+
+/// Opens the registry a database URL names: `sqlite:///abs/path`, `sqlite://:memory:`,
+/// `postgresql://…` (libpq URI), `memory:` (unit tests). Runs the schema migrations.
+/// Errors: invalidArgument (URL), io/unavailable (database).
+Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers = 4);
+
+/// The in-memory registry for unit tests.
+std::unique_ptr<Registry> makeMemoryRegistry();
+
+}  // namespace tte::mothership

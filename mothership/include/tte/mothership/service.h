@@ -1,0 +1,78 @@
+// What the MotherShip answers over HTTPS, independent of the transport: a request in,
+// a response out. The Beast server (https_server.h) only moves bytes; unit tests call
+// Service::handle() directly with an in-memory registry and a manual clock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "tte/base/clock.h"
+#include "tte/mothership/crypto.h"
+#include "tte/mothership/limiter.h"
+#include "tte/mothership/metrics.h"
+#include "tte/mothership/registry.h"
+
+namespace tte::mothership {
+
+struct HttpRequest {
+    std::string method;       ///< "GET", "POST", …
+    std::string target;       ///< path and query as sent
+    std::string body;
+    std::string contentType;
+    std::string accept;
+    std::string client;       ///< peer IP address (rate limits, audit)
+    std::optional<std::string> clientFingerprint;  ///< SPKI SHA-256 of a TLS client certificate
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string contentType = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ServiceOptions {
+    std::uint32_t msId = 1;
+    std::size_t maxRecordsPerUpload = 500;
+};
+
+class Service {
+public:
+    /// All references must outlive the service.
+    Service(Registry& registry, const OtpHasher& hasher, Clock& clock, FailureLimiter& limiter, Metrics& metrics,
+            ServiceOptions options);
+
+    /// Answers one request (PROTOCOL §6, §10). Never throws for bad input.
+    HttpResponse handle(const HttpRequest& request);
+
+private:
+    struct Credential;  // a parsed, checked otp + devid
+    HttpResponse enrollmentPage(const HttpRequest& r);
+    HttpResponse mapping(const HttpRequest& r);
+    HttpResponse status(const HttpRequest& r);
+    HttpResponse stationApi(const HttpRequest& r);
+    HttpResponse records(const HttpRequest& r, const StationRow& station);
+    HttpResponse deviceLookup(std::string_view devIdHex);
+    HttpResponse revoke(const HttpRequest& r, std::string_view devIdHex, const StationRow& station);
+    HttpResponse lot(std::string_view lotName);
+    HttpResponse box(const HttpRequest& r);
+    /// The OTP check shared by page, mapping and status: lockout, constant-time compare,
+    /// dummy hash for unknown IDs, failure accounting. Returns the row or the error response.
+    std::variant<DeviceRow, HttpResponse> authenticate(std::uint32_t devId, std::uint64_t otp, const HttpRequest& r,
+                                                       bool html);
+    [[nodiscard]] std::int64_t nowMs() const;
+
+    Registry& m_registry;
+    const OtpHasher& m_hasher;
+    Clock& m_clock;
+    FailureLimiter& m_limiter;
+    Metrics& m_metrics;
+    ServiceOptions m_options;
+};
+
+}  // namespace tte::mothership

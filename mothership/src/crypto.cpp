@@ -1,0 +1,210 @@
+// OpenSSL behind the MotherShip's crypto helpers (crypto.h).
+#include "tte/mothership/crypto.h"
+
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "tte/base/hex.h"
+
+namespace tte::mothership {
+namespace {
+
+template <class T, void (*F)(T*)>
+struct Deleter {
+    void operator()(T* p) const { F(p); }
+};
+using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
+
+std::string opensslError() {
+    const unsigned long e = ERR_get_error();
+    char buf[256] = "unknown OpenSSL error";
+    if (e) ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return buf;
+}
+
+Result<std::string> fingerprintOf(X509* cert) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    if (len <= 0) return fail(Errc::invalidArgument, "certificate has no public key");
+    std::array<std::uint8_t, 32> digest{};
+    SHA256(der, static_cast<std::size_t>(len), digest.data());
+    OPENSSL_free(der);
+    return toHex(digest);
+}
+
+X509Ptr parsePem(std::string_view pem) {
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+}
+
+}  // namespace
+
+Result<std::string> fingerprintOfPem(std::string_view pem) {
+    X509Ptr cert = parsePem(pem);
+    if (!cert) {
+        ERR_clear_error();
+        return fail(Errc::invalidArgument, "not a PEM certificate");
+    }
+    return fingerprintOf(cert.get());
+}
+
+Result<std::string> fingerprintOfDer(std::span<const std::uint8_t> der) {
+    const unsigned char* p = der.data();
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!cert) {
+        ERR_clear_error();
+        return fail(Errc::invalidArgument, "not a DER certificate");
+    }
+    return fingerprintOf(cert.get());
+}
+
+std::string sha256Hex(std::string_view data) {
+    std::array<std::uint8_t, 32> digest{};
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+    return toHex(digest);
+}
+
+Result<std::vector<std::uint8_t>> base64Decode(std::string_view text) {
+    if (text.empty() || text.size() % 4 != 0 || text.size() > 65536)
+        return fail(Errc::invalidArgument, "signature is not base64 (length)");
+    std::vector<std::uint8_t> out(text.size() / 4 * 3);
+    const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0) return fail(Errc::invalidArgument, "signature is not base64");
+    std::size_t size = static_cast<std::size_t>(n);
+    if (text.ends_with("==")) size -= 2;
+    else if (text.ends_with("=")) size -= 1;
+    out.resize(size);
+    return out;
+}
+
+std::string base64Encode(std::span<const std::uint8_t> bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+Status verifyEcdsaSha256(std::string_view certPem, std::string_view data, std::span<const std::uint8_t> signature) {
+    X509Ptr cert = parsePem(certPem);
+    if (!cert) return fail(Errc::invalidArgument, "station certificate is not PEM");
+    PkeyPtr key(X509_get_pubkey(cert.get()));
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
+        return failNative(Errc::internal, "signature check setup failed", "OpenSSL", 0, opensslError());
+    const int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
+                                    reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    if (rc != 1) {
+        ERR_clear_error();
+        return fail(Errc::unauthenticated, "the signature does not verify with the station's key");
+    }
+    return {};
+}
+
+Result<OtpHasher> OtpHasher::fromKey(Secret key) {
+    if (key.size() < 32) return fail(Errc::invalidArgument, "OTP-hash key must be at least 32 bytes");
+    return OtpHasher(std::move(key));
+}
+
+Result<OtpHasher> OtpHasher::fromFile(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return fail(Errc::io, "cannot read OTP-hash key file " + path);
+    std::string text;
+    std::getline(in, text);
+    Secret guard{std::string_view(text)};
+    secureZero(text.data(), text.size());
+    auto bytes = fromHex(guard.view(), "OTP-hash key");
+    if (!bytes || bytes->size() != 32) {
+        if (bytes) secureZero(bytes->data(), bytes->size());
+        return fail(Errc::invalidArgument, "OTP-hash key file " + path + " must hold 64 hex digits");
+    }
+    Secret key{std::span<const std::uint8_t>(*bytes)};
+    secureZero(bytes->data(), bytes->size());
+    return fromKey(std::move(key));
+}
+
+std::array<std::uint8_t, 32> OtpHasher::hash(std::uint32_t devId, std::uint64_t otp) const {
+    std::array<std::uint8_t, 12 + 4 + 8> msg{};
+    const std::string_view label = "tte-otp-hash";
+    std::copy(label.begin(), label.end(), msg.begin());
+    for (int i = 0; i < 4; ++i) msg[12 + i] = static_cast<std::uint8_t>(devId >> (24 - 8 * i));
+    for (int i = 0; i < 8; ++i) msg[16 + i] = static_cast<std::uint8_t>(otp >> (56 - 8 * i));
+    std::array<std::uint8_t, 32> out{};
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), m_key.bytes().data(), static_cast<int>(m_key.size()), msg.data(), msg.size(), out.data(), &len);
+    secureZero(msg.data(), msg.size());
+    return out;
+}
+
+Status writeNewKeyFile(const std::string& path, bool overwrite) {
+    struct stat st {};
+    if (!overwrite && ::stat(path.c_str(), &st) == 0) return fail(Errc::alreadyExists, path + " exists already");
+    Secret key(32);
+    if (RAND_bytes(key.mutableBytes().data(), 32) != 1) return failNative(Errc::internal, "RAND_bytes failed", "OpenSSL", 0);
+    const std::string tmp = path + ".new";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f) return fail(Errc::io, "cannot write " + tmp);
+    ::chmod(tmp.c_str(), 0600);
+    std::string hex = toHex(key.bytes());
+    const bool ok = std::fputs((hex + "\n").c_str(), f) >= 0 && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+    secureZero(hex.data(), hex.size());
+    std::fclose(f);
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) return fail(Errc::io, "cannot write " + path);
+    return {};
+}
+
+Status writeSelfSignedP256(const std::string& keyPath, const std::string& certPath, const std::string& commonName,
+                           int days) {
+    PkeyPtr key(EVP_EC_gen("P-256"));
+    X509Ptr cert(X509_new());
+    if (!key || !cert) return failNative(Errc::internal, "P-256 key generation failed", "OpenSSL", 0, opensslError());
+    X509_set_version(cert.get(), 2);
+    std::array<std::uint8_t, 16> serial{};
+    RAND_bytes(serial.data(), serial.size());
+    serial[0] &= 0x7f;
+    BIGNUM* bn = BN_bin2bn(serial.data(), serial.size(), nullptr);
+    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+    BN_free(bn);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 86400);
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(commonName.c_str()),
+                               -1, -1, 0);
+    X509_set_issuer_name(cert.get(), name);
+    X509_set_pubkey(cert.get(), key.get());
+    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+        return failNative(Errc::internal, "certificate signing failed", "OpenSSL", 0, opensslError());
+    const std::string tmpKey = keyPath + ".new";
+    std::FILE* kf = std::fopen(tmpKey.c_str(), "w");
+    if (!kf) return fail(Errc::io, "cannot write " + tmpKey);
+    ::chmod(tmpKey.c_str(), 0600);
+    const bool keyOk = PEM_write_PrivateKey(kf, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    std::fclose(kf);
+    std::FILE* cf = std::fopen(certPath.c_str(), "w");
+    if (!cf) return fail(Errc::io, "cannot write " + certPath);
+    const bool certOk = PEM_write_X509(cf, cert.get()) == 1;
+    std::fclose(cf);
+    if (!keyOk || !certOk || std::rename(tmpKey.c_str(), keyPath.c_str()) != 0)
+        return fail(Errc::io, "cannot write " + keyPath + " / " + certPath);
+    return {};
+}
+
+}  // namespace tte::mothership

@@ -1,0 +1,85 @@
+// HTML of the introducer pages (html.h). No scripts, no external resources.
+#include "html.h"
+
+namespace tte::mothership {
+
+std::string escapeHtml(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+std::string page(std::string_view title, std::string_view body) {
+    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+           "<title>" + escapeHtml(title) + "</title><style>"
+           "body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em;line-height:1.4}"
+           "label{display:block;margin-top:1em;font-weight:bold}"
+           "input{width:100%;padding:.4em;font-size:1em;box-sizing:border-box}"
+           "button{margin-top:1.5em;padding:.6em 1.5em;font-size:1em}"
+           ".warn{background:#fff3cd;border:2px solid #c90;padding:1em}"
+           ".ok{background:#e6f4ea;border:2px solid #2a7;padding:1em}"
+           ".err{background:#fde8e8;border:2px solid #c33;padding:1em}"
+           "code{word-break:break-all}</style></head><body>\n<h1>" + escapeHtml(title) + "</h1>\n" +
+           std::string(body) + "\n</body></html>\n";
+}
+
+std::string deviceLine(const DeviceRow& d) {
+    return "<p>Device <code id=\"urn\">" + escapeHtml(d.urn) + "</code></p>";
+}
+
+}  // namespace
+
+std::string formPage(const DeviceRow& device, std::string_view action) {
+    return page("Enroll your device",
+                deviceLine(device) +
+                    "<p>Enter the Controller this device should obey. The device will ask for it when it first "
+                    "reaches the network.</p>"
+                    "<form method=\"post\" action=\"" + escapeHtml(action) + "\">"
+                    "<label for=\"cip\">Controller IP address</label>"
+                    "<input id=\"cip\" name=\"cip\" required placeholder=\"192.0.2.10\">"
+                    "<label for=\"cport\">Controller port</label>"
+                    "<input id=\"cport\" name=\"cport\" required inputmode=\"numeric\" value=\"5684\">"
+                    "<label for=\"cfingerprint\">Controller fingerprint (64 hex digits)</label>"
+                    "<input id=\"cfingerprint\" name=\"cfingerprint\" required minlength=\"64\" maxlength=\"64\">"
+                    "<label for=\"description\">Description (optional)</label>"
+                    "<input id=\"description\" name=\"description\" maxlength=\"200\">"
+                    "<button type=\"submit\" id=\"submit\">Enroll</button></form>");
+}
+
+std::string alreadyUsedPage(const DeviceRow& device) {
+    return page("Already enrolled",
+                deviceLine(device) +
+                    "<div class=\"warn\" id=\"already-used\"><strong>This enrollment code was already used.</strong> "
+                    "The device is mapped to a Controller. A code works only once; if this was not you, contact the "
+                    "manufacturer.</div>");
+}
+
+std::string mappedPage(const DeviceRow& device, const ControllerAddress& c) {
+    return page("Device enrolled",
+                deviceLine(device) + "<div class=\"ok\" id=\"mapped\"><strong>Done.</strong> The device will use the "
+                                     "Controller at <code>" +
+                    escapeHtml(c.ip) + "</code> port <code>" + std::to_string(c.port) +
+                    "</code> with fingerprint <code>" + escapeHtml(c.fingerprint) +
+                    "</code>.</div><p>Device fingerprint: <code id=\"fingerprint\">" + escapeHtml(device.fingerprint) +
+                    "</code></p>");
+}
+
+std::string errorPage(int status, std::string_view title, std::string_view message) {
+    return page(title, "<div class=\"err\" id=\"error\" data-status=\"" + std::to_string(status) + "\">" +
+                           escapeHtml(message) + "</div>");
+}
+
+}  // namespace tte::mothership

@@ -1,0 +1,25 @@
+// The introducer's pages (draft 2, message 4): plain HTML that works without JavaScript,
+// every value escaped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tte/mothership/registry.h"
+
+namespace tte::mothership {
+
+/// &, <, >, ", ' escaped for text and attribute values.
+std::string escapeHtml(std::string_view s);
+
+/// The form for the Controller's address, posting to `action`.
+std::string formPage(const DeviceRow& device, std::string_view action);
+/// Shown when the OTP was used already (mapped or registered).
+std::string alreadyUsedPage(const DeviceRow& device);
+/// Shown after a successful mapping.
+std::string mappedPage(const DeviceRow& device, const ControllerAddress& controller);
+/// Any error: a title and a sentence.
+std::string errorPage(int status, std::string_view title, std::string_view message);
+
+}  // namespace tte::mothership

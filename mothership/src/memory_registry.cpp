@@ -1,0 +1,208 @@
+// The in-memory registry for unit tests: the same rules as the SQL stores (registry_rules.h),
+// held in maps under one mutex. Nothing survives the process.
+#include <map>
+#include <mutex>
+
+#include "registry_rules.h"
+#include "tte/base/hex.h"
+#include "tte/mothership/registry.h"
+
+namespace tte::mothership {
+namespace {
+
+class MemoryRegistry final : public Registry {
+public:
+    Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [id, d] : m_devices) {
+            if (d.recordId == row.recordId) {
+                if (d.recordDigest == row.recordDigest) return InsertOutcome::duplicate;
+                return fail(Errc::alreadyExists, "record id " + row.recordId + " was stored with other content");
+            }
+        }
+        auto lot = m_lots.find(row.lot);
+        if (lot == m_lots.end()) return fail(Errc::notFound, "no quota for lot " + row.lot);
+        if (auto s = checkRange("Dev ID " + toHex(row.devId, 8), row.devId, row.devId, lot->second.first,
+                                lot->second.last, row.lot);
+            !s)
+            return std::unexpected(s.error());
+        for (const auto& [id, d] : m_devices) {
+            if (id == row.devId || d.urn == row.urn) return fail(Errc::alreadyExists, deviceTakenMessage(row));
+        }
+        DeviceRow stored = row;
+        stored.state = DeviceState::notMapped;
+        stored.controller.reset();
+        stored.description.clear();
+        stored.insertedAt = stored.updatedAt = now;
+        stored.failures = 0;
+        m_devices[row.devId] = stored;
+        append(row.devId, "stored", row.station, "record " + row.recordId, now);
+        return InsertOutcome::stored;
+    }
+
+    Result<DeviceRow> device(std::uint32_t devId) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_devices.find(devId);
+        if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+        return it->second;
+    }
+
+    Result<DeviceRow> deviceByUrn(std::string_view urn) override {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [id, d] : m_devices) {
+            if (d.urn == urn) return d;
+        }
+        return fail(Errc::notFound, "no device with URN " + std::string(urn));
+    }
+
+    Status claim(std::uint32_t devId, const ControllerAddress& c, std::string_view description,
+                 std::string_view client, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_devices.find(devId);
+        if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+        if (it->second.state != DeviceState::notMapped) return transitionError(it->second.state, "mapped");
+        it->second.state = DeviceState::mapped;
+        it->second.controller = c;
+        it->second.description = std::string(description);
+        it->second.updatedAt = now;
+        append(devId, "mapped", client,
+               "controller " + c.ip + " port " + std::to_string(c.port) + " fingerprint " + c.fingerprint, now);
+        return {};
+    }
+
+    Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_devices.find(devId);
+        if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+        if (it->second.state == DeviceState::registered) return {};
+        if (it->second.state != DeviceState::mapped) return transitionError(it->second.state, "registered");
+        it->second.state = DeviceState::registered;
+        it->second.updatedAt = now;
+        append(devId, "registered", client, "", now);
+        return {};
+    }
+
+    Status revoke(std::uint32_t devId, std::string_view reason, std::string_view actor, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_devices.find(devId);
+        if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+        it->second.state = DeviceState::revoked;
+        it->second.updatedAt = now;
+        append(devId, "revoked", actor, std::string(reason), now);
+        return {};
+    }
+
+    Status recordFailure(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
+                         std::string_view detail, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        if (devId) {
+            auto it = m_devices.find(*devId);
+            if (it != m_devices.end()) ++it->second.failures;
+        }
+        append(devId, event, client, detail, now);
+        return {};
+    }
+
+    Result<std::vector<AuditEntry>> audit(std::optional<std::uint32_t> devId) override {
+        std::lock_guard lock(m_mutex);
+        std::vector<AuditEntry> out;
+        for (const auto& e : m_audit) {
+            if (!devId || e.devId == devId) out.push_back(e);
+        }
+        return out;
+    }
+
+    Status addStation(const StationRow& st) override {
+        std::lock_guard lock(m_mutex);
+        for (const auto& s : m_stations) {
+            if (s.name == st.name || s.fingerprint == st.fingerprint)
+                return fail(Errc::alreadyExists, "a station named " + st.name + " or with fingerprint " +
+                                                     st.fingerprint + " is registered already");
+        }
+        m_stations.push_back(st);
+        return {};
+    }
+    Result<StationRow> stationByFingerprint(std::string_view fp) override {
+        std::lock_guard lock(m_mutex);
+        for (const auto& s : m_stations) {
+            if (s.fingerprint == fp) return s;
+        }
+        return fail(Errc::notFound, "no station with fingerprint " + std::string(fp));
+    }
+    Result<StationRow> stationByName(std::string_view name) override {
+        std::lock_guard lock(m_mutex);
+        for (const auto& s : m_stations) {
+            if (s.name == name) return s;
+        }
+        return fail(Errc::notFound, "no station with name " + std::string(name));
+    }
+
+    Status setLotQuota(std::string_view lot, std::uint32_t first, std::uint32_t last) override {
+        if (first > last) return fail(Errc::invalidArgument, "lot quota: first must not be above last");
+        std::lock_guard lock(m_mutex);
+        m_lots[std::string(lot)] = LotQuota{std::string(lot), first, last, 0};
+        return {};
+    }
+    Result<LotQuota> lotQuota(std::string_view lot) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_lots.find(std::string(lot));
+        if (it == m_lots.end()) return fail(Errc::notFound, "no quota for lot " + std::string(lot));
+        LotQuota q = it->second;
+        for (const auto& [id, d] : m_devices) q.used += d.lot == lot ? 1 : 0;
+        return q;
+    }
+
+    Status addBox(const BoxRow& box) override {
+        std::lock_guard lock(m_mutex);
+        if (box.first > box.last) return fail(Errc::invalidArgument, "box: first must not be above last");
+        auto lot = m_lots.find(box.lot);
+        if (lot == m_lots.end()) return fail(Errc::notFound, "no quota for lot " + box.lot);
+        if (auto s = checkRange("box " + toHex(box.box, 8), box.first, box.last, lot->second.first, lot->second.last,
+                                box.lot);
+            !s)
+            return s;
+        auto it = m_boxes.find(box.box);
+        if (it != m_boxes.end()) {
+            if (it->second.lot == box.lot && it->second.first == box.first && it->second.last == box.last) return {};
+            return fail(Errc::alreadyExists, "box " + toHex(box.box, 8) + " is registered with another range");
+        }
+        m_boxes[box.box] = box;
+        return {};
+    }
+
+    Status forEachDevice(const std::function<Status(const DeviceRow&)>& fn) override {
+        std::vector<DeviceRow> copy;
+        {
+            std::lock_guard lock(m_mutex);
+            for (const auto& [id, d] : m_devices) copy.push_back(d);
+        }
+        for (const auto& d : copy) {
+            if (auto s = fn(d); !s) return s;
+        }
+        return {};
+    }
+
+    Status backup(const std::string&) override {
+        return fail(Errc::unsupported, "the in-memory registry has nothing to back up");
+    }
+
+private:
+    void append(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
+                std::string_view detail, std::int64_t now) {
+        m_audit.push_back(AuditEntry{static_cast<std::int64_t>(m_audit.size() + 1), now, devId, std::string(event),
+                                     std::string(client), std::string(detail)});
+    }
+
+    std::mutex m_mutex;
+    std::map<std::uint32_t, DeviceRow> m_devices;
+    std::map<std::string, LotQuota> m_lots;
+    std::map<std::uint32_t, BoxRow> m_boxes;
+    std::vector<StationRow> m_stations;
+    std::vector<AuditEntry> m_audit;
+};
+
+}  // namespace
+
+std::unique_ptr<Registry> makeMemoryRegistry() { return std::make_unique<MemoryRegistry>(); }
+
+}  // namespace tte::mothership

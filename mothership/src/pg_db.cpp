@@ -1,0 +1,151 @@
+// PostgreSQL backend of the SQL seam over libpqxx 6.4: a fixed pool of connections, one
+// transaction per registry call. Durability is PostgreSQL's own (synchronous_commit on):
+// commit() returns after the WAL is flushed.
+#include <pqxx/pqxx>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "sql_db.h"
+
+namespace tte::mothership {
+namespace {
+
+template <class Tx>
+class PgTx final : public SqlTx {
+public:
+    explicit PgTx(Tx& tx) : m_tx(tx) {}
+
+    Result<std::vector<SqlRow>> query(std::string_view sql, const std::vector<SqlValue>& params) override {
+        auto r = run(sql, params);
+        if (!r) return std::unexpected(r.error());
+        std::vector<SqlRow> rows;
+        rows.reserve(r->size());
+        for (const auto& pgRow : *r) {
+            SqlRow row;
+            for (const auto& field : pgRow) {
+                if (field.is_null()) row.emplace_back(std::nullopt);
+                else row.emplace_back(std::string(field.c_str(), field.size()));
+            }
+            rows.push_back(std::move(row));
+        }
+        return rows;
+    }
+
+    Result<std::int64_t> exec(std::string_view sql, const std::vector<SqlValue>& params) override {
+        auto r = run(sql, params);
+        if (!r) return std::unexpected(r.error());
+        return static_cast<std::int64_t>(r->affected_rows());
+    }
+
+    Status script(std::string_view sql) override {
+        try {
+            m_tx.exec(std::string(sql));
+            return {};
+        } catch (const std::exception& e) {
+            return failNative(Errc::io, std::string("SQL script: ") + e.what(), "PostgreSQL", 0);
+        }
+    }
+
+private:
+    Result<pqxx::result> run(std::string_view sql, const std::vector<SqlValue>& params) {
+        std::vector<const char*> values;
+        values.reserve(params.size());
+        for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+        try {
+            return m_tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
+        } catch (const pqxx::unique_violation& e) {
+            return failNative(Errc::alreadyExists, std::string("statement: ") + e.what(), "PostgreSQL", 0,
+                              e.sqlstate());
+        } catch (const pqxx::sql_error& e) {
+            return failNative(Errc::io, std::string("statement: ") + e.what(), "PostgreSQL", 0, e.sqlstate());
+        } catch (const std::exception& e) {
+            return failNative(Errc::unavailable, std::string("statement: ") + e.what(), "PostgreSQL", 0);
+        }
+    }
+
+    Tx& m_tx;
+};
+
+class PostgresDb final : public SqlDb {
+public:
+    PostgresDb(std::string uri, std::vector<std::unique_ptr<pqxx::connection>> pool)
+        : m_uri(std::move(uri)), m_pool(std::move(pool)) {}
+
+    [[nodiscard]] SqlDialect dialect() const override { return SqlDialect::postgresql; }
+
+    Status read(const std::function<Status(SqlTx&)>& fn) override { return run<pqxx::read_transaction>(fn); }
+    Status write(const std::function<Status(SqlTx&)>& fn) override { return run<pqxx::work>(fn); }
+
+    Status backup(const std::string&) override {
+        return fail(Errc::unsupported, "backup of a PostgreSQL registry: use `tte-mothership admin backup`, which runs pg_dump");
+    }
+
+private:
+    template <class Tx>
+    Status run(const std::function<Status(SqlTx&)>& fn) {
+        auto conn = acquire();
+        if (!conn) return std::unexpected(conn.error());
+        Status result;
+        try {
+            Tx tx(**conn);
+            PgTx<Tx> adapter(tx);
+            result = fn(adapter);
+            if (result) tx.commit();
+        } catch (const pqxx::broken_connection& e) {
+            result = failNative(Errc::unavailable, std::string("PostgreSQL connection lost: ") + e.what(), "PostgreSQL", 0);
+            conn->reset();
+        } catch (const pqxx::in_doubt_error& e) {
+            result = failNative(Errc::unavailable, std::string("PostgreSQL commit in doubt: ") + e.what(), "PostgreSQL", 0);
+            conn->reset();
+        } catch (const std::exception& e) {
+            result = failNative(Errc::io, std::string("PostgreSQL: ") + e.what(), "PostgreSQL", 0);
+        }
+        release(std::move(*conn));
+        return result;
+    }
+
+    Result<std::unique_ptr<pqxx::connection>> acquire() {
+        std::unique_ptr<pqxx::connection> c;
+        {
+            std::unique_lock lock(m_mutex);
+            m_free.wait(lock, [this] { return !m_pool.empty(); });
+            c = std::move(m_pool.back());
+            m_pool.pop_back();
+        }
+        if (c && c->is_open()) return c;
+        try {  // reconnect a connection that was lost
+            return std::make_unique<pqxx::connection>(m_uri);
+        } catch (const std::exception& e) {
+            release(nullptr);
+            return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + e.what(), "PostgreSQL", 0);
+        }
+    }
+
+    void release(std::unique_ptr<pqxx::connection> c) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_pool.push_back(std::move(c));
+        }
+        m_free.notify_one();
+    }
+
+    std::string m_uri;
+    std::mutex m_mutex;
+    std::condition_variable m_free;
+    std::vector<std::unique_ptr<pqxx::connection>> m_pool;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connections) {
+    std::vector<std::unique_ptr<pqxx::connection>> pool;
+    try {
+        for (int i = 0; i < std::max(1, connections); ++i) pool.push_back(std::make_unique<pqxx::connection>(uri));
+    } catch (const std::exception& e) {
+        return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + e.what(), "PostgreSQL", 0);
+    }
+    return std::make_unique<PostgresDb>(uri, std::move(pool));
+}
+
+}  // namespace tte::mothership

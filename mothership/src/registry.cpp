@@ -1,0 +1,84 @@
+// Shared registry rules and the URL dispatch that opens a backend.
+#include "tte/mothership/registry.h"
+
+#include <charconv>
+
+#include "registry_rules.h"
+#include "tte/base/hex.h"
+
+namespace tte::mothership {
+
+std::string_view stateName(DeviceState s) {
+    switch (s) {
+        case DeviceState::notMapped: return "not-mapped";
+        case DeviceState::mapped: return "mapped";
+        case DeviceState::registered: return "registered";
+        case DeviceState::revoked: return "revoked";
+    }
+    return "unknown";
+}
+
+Result<DeviceState> parseState(std::string_view s) {
+    for (auto st : {DeviceState::notMapped, DeviceState::mapped, DeviceState::registered, DeviceState::revoked}) {
+        if (stateName(st) == s) return st;
+    }
+    return fail(Errc::invalidArgument, "unknown device state '" + std::string(s) + "'");
+}
+
+namespace {
+std::uint32_t toU32(const SqlValue& v) {
+    std::uint32_t out = 0;
+    if (v) std::from_chars(v->data(), v->data() + v->size(), out);
+    return out;
+}
+}  // namespace
+
+Status checkRange(std::string_view what, std::uint32_t first, std::uint32_t last, std::uint32_t quotaFirst,
+                  std::uint32_t quotaLast, std::string_view lot) {
+    if (first < quotaFirst || last > quotaLast) {
+        return fail(Errc::outOfRange, std::string(what) + " is outside the quota of lot " + std::string(lot) + " (" +
+                                          toHex(quotaFirst, 8) + ".." + toHex(quotaLast, 8) + ")");
+    }
+    return {};
+}
+
+Status checkQuota(const DeviceRow& row, const std::vector<SqlRow>& rows) {
+    if (rows.empty()) return fail(Errc::notFound, "no quota for lot " + row.lot);
+    return checkRange("Dev ID " + toHex(row.devId, 8), row.devId, row.devId, toU32(rows[0][0]), toU32(rows[0][1]),
+                      row.lot);
+}
+
+Status checkBox(const BoxRow& box, const std::vector<SqlRow>& rows) {
+    if (box.first > box.last) return fail(Errc::invalidArgument, "box: first must not be above last");
+    if (rows.empty()) return fail(Errc::notFound, "no quota for lot " + box.lot);
+    return checkRange("box " + toHex(box.box, 8), box.first, box.last, toU32(rows[0][0]), toU32(rows[0][1]), box.lot);
+}
+
+std::string deviceTakenMessage(const DeviceRow& row) {
+    return "Dev ID " + toHex(row.devId, 8) + " or URN " + row.urn + " is stored already under another record";
+}
+
+std::unexpected<Error> transitionError(DeviceState from, std::string_view target) {
+    if (from == DeviceState::revoked) return fail(Errc::permissionDenied, "the device is revoked");
+    return fail(Errc::conflict, "the device is " + std::string(stateName(from)) + ", it cannot become " +
+                                    std::string(target));
+}
+
+Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers) {
+    if (url == "memory:") return makeMemoryRegistry();
+    if (url.starts_with("sqlite://")) {
+        const std::string path = url.substr(9);
+        if (path.empty()) return fail(Errc::invalidArgument, "database URL " + url + ": no path after sqlite://");
+        auto db = openSqlite(path, readers);
+        if (!db) return std::unexpected(db.error());
+        return makeSqlRegistry(std::move(*db));
+    }
+    if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+        auto db = openPostgres(url, readers);
+        if (!db) return std::unexpected(db.error());
+        return makeSqlRegistry(std::move(*db));
+    }
+    return fail(Errc::invalidArgument, "database URL must start with sqlite://, postgresql:// or be memory:");
+}
+
+}  // namespace tte::mothership

@@ -1,0 +1,27 @@
+// Rules every registry backend applies the same way: quota checks, the messages for a
+// refused state transition. Kept in one place so SQL and in-memory stores agree exactly.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sql_db.h"
+#include "tte/mothership/registry.h"
+
+namespace tte::mothership {
+
+/// `rows` is the lot's quota query result (first_id, last_id) – empty when the lot is unknown.
+/// Errors: notFound (no quota), outOfRange (Dev ID outside it).
+Status checkQuota(const DeviceRow& row, const std::vector<SqlRow>& rows);
+/// The same for a box's range. Errors: notFound, outOfRange, invalidArgument (first > last).
+Status checkBox(const BoxRow& box, const std::vector<SqlRow>& rows);
+/// Quota check on plain numbers (the in-memory store).
+Status checkRange(std::string_view what, std::uint32_t first, std::uint32_t last, std::uint32_t quotaFirst,
+                  std::uint32_t quotaLast, std::string_view lot);
+std::string deviceTakenMessage(const DeviceRow& row);
+/// Why `from` cannot move to `target`: revoked → permissionDenied, else conflict.
+std::unexpected<Error> transitionError(DeviceState from, std::string_view target);
+
+}  // namespace tte::mothership

@@ -1,0 +1,164 @@
+// The public HTTPS endpoints (PROTOCOL §6): the introducer page, the mapping (claim), the
+// status query, /healthz and /metrics; and the dispatch to the station API.
+#include "tte/mothership/service.h"
+
+
+#include <nlohmann/json.hpp>
+
+#include "html.h"
+#include "params.h"
+#include "responses.h"
+#include "tte/base/hex.h"
+
+namespace tte::mothership {
+
+namespace {
+constexpr std::string_view kEnrollPath = "/.well-known/tte";
+constexpr std::string_view kStatusPath = "/.well-known/tte/status";
+const std::string kNotFound = "no device with this Dev ID and OTP";  // the same for both causes
+
+bool wantsHtml(const HttpRequest& r) { return r.accept.find("text/html") != std::string::npos; }
+
+struct Parsed {
+    Params params;
+    std::uint64_t otp = 0;
+    std::uint32_t devId = 0;
+};
+
+Result<Parsed> parseCredential(const HttpRequest& r, std::string_view allowed, bool withBody) {
+    Parsed p;
+    auto [path, query] = splitTarget(r.target);
+    if (auto s = parseParams(query, false, p.params); !s) return std::unexpected(s.error());
+    if (withBody && !r.body.empty()) {
+        if (r.contentType.find("application/x-www-form-urlencoded") == std::string::npos)
+            return fail(Errc::invalidArgument, "body must be application/x-www-form-urlencoded");
+        if (auto s = parseParams(r.body, true, p.params); !s) return std::unexpected(s.error());
+    }
+    if (auto s = onlyKnown(p.params, allowed); !s) return std::unexpected(s.error());
+    auto otp = requireOtp(p.params);
+    if (!otp) return std::unexpected(otp.error());
+    auto devId = requireDevId(p.params);
+    if (!devId) return std::unexpected(devId.error());
+    p.otp = *otp;
+    p.devId = *devId;
+    return p;
+}
+
+}  // namespace
+
+Service::Service(Registry& registry, const OtpHasher& hasher, Clock& clock, FailureLimiter& limiter, Metrics& metrics,
+                 ServiceOptions options)
+    : m_registry(registry), m_hasher(hasher), m_clock(clock), m_limiter(limiter), m_metrics(metrics),
+      m_options(options) {}
+
+std::int64_t Service::nowMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.wallNow().time_since_epoch()).count();
+}
+
+HttpResponse Service::handle(const HttpRequest& r) {
+    HttpResponse response;
+    const auto [path, query] = splitTarget(r.target);
+    if (path == kEnrollPath) {
+        if (r.method == "GET") response = enrollmentPage(r);
+        else if (r.method == "POST") response = mapping(r);
+        else response = errorResponse(Errc::invalidArgument, "method not allowed");
+        if (r.method != "GET" && r.method != "POST") response.status = 405;
+    } else if (path == kStatusPath && r.method == "GET") {
+        response = status(r);
+    } else if (path == "/healthz" && r.method == "GET") {
+        response = HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
+    } else if (path == "/metrics" && r.method == "GET") {
+        response = HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", m_metrics.render(), {}};
+    } else if (path.starts_with("/api/v1/")) {
+        response = stationApi(r);
+    } else {
+        response = errorResponse(Errc::notFound, "no such resource");
+    }
+    m_metrics.httpResponse(response.status);
+    return response;
+}
+
+std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId, std::uint64_t otp,
+                                                            const HttpRequest& r, bool html) {
+    const std::string devKey = "dev:" + toHex(devId, 8);
+    const std::string ipKey = "ip:" + r.client;
+    auto locked = m_limiter.lockedFor(devKey);
+    if (!locked) locked = m_limiter.lockedFor(ipKey);
+    if (locked) {
+        m_metrics.lockouts++;
+        auto resp = errorResponse(Errc::rateLimited, "too many failed attempts; try again in " +
+                                                         std::to_string(locked->count()) + " s", html);
+        resp.headers.emplace_back("Retry-After", std::to_string(locked->count()));
+        return resp;
+    }
+    auto row = m_registry.device(devId);
+    if (!row && row.error().code != Errc::notFound) return errorResponse(row.error(), html);
+    // Unknown IDs compare against a hash no OTP produces, after the same HMAC work.
+    static_assert(sizeof(std::uint64_t) == 8);
+    std::array<std::uint8_t, 32> dummy{};
+    dummy.fill(0xA5);
+    const auto computed = m_hasher.hash(devId, otp);
+    const std::span<const std::uint8_t> expected = row ? std::span<const std::uint8_t>(row->otpHash) : dummy;
+    const bool match = constantTimeEqual(computed, expected) && row.has_value();
+    if (match) return std::move(*row);
+    m_metrics.otpFailures++;
+    m_limiter.recordFailure(devKey, true);
+    m_limiter.recordFailure(ipKey, false);
+    auto audited = m_registry.recordFailure(devId, row ? "otp-wrong" : "devid-unknown", r.client,
+                                            r.method + " " + std::string(splitTarget(r.target).first), nowMs());
+    if (!audited) return errorResponse(audited.error(), html);
+    return errorResponse(Errc::notFound, kNotFound, html);
+}
+
+HttpResponse Service::enrollmentPage(const HttpRequest& r) {
+    auto parsed = parseCredential(r, "otp,devid", false);
+    if (!parsed) return errorResponse(parsed.error(), true);
+    auto auth = authenticate(parsed->devId, parsed->otp, r, true);
+    if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
+    const auto& device = std::get<DeviceRow>(auth);
+    const auto html = [](int st, std::string body) { return HttpResponse{st, "text/html; charset=utf-8", std::move(body), {}}; };
+    switch (device.state) {
+        case DeviceState::notMapped: return html(200, formPage(device, r.target));
+        case DeviceState::revoked:
+            return html(403, errorPage(403, "Cannot enroll", "This device has been revoked by the manufacturer."));
+        default: return html(200, alreadyUsedPage(device));
+    }
+}
+
+HttpResponse Service::mapping(const HttpRequest& r) {
+    const bool html = wantsHtml(r);
+    auto parsed = parseCredential(r, "otp,devid,cip,cport,cfingerprint,description", true);
+    if (!parsed) return errorResponse(parsed.error(), html);
+    auto controller = requireController(parsed->params);
+    if (!controller) return errorResponse(controller.error(), html);
+    auto description = optionalDescription(parsed->params);
+    if (!description) return errorResponse(description.error(), html);
+    auto auth = authenticate(parsed->devId, parsed->otp, r, html);
+    if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
+    const auto& device = std::get<DeviceRow>(auth);
+    auto claimed = m_registry.claim(device.devId, *controller, *description, r.client, nowMs());
+    if (!claimed) {
+        if (claimed.error().code == Errc::conflict) {
+            (void)m_registry.recordFailure(device.devId, "claim-conflict", r.client, "OTP already used", nowMs());
+            if (html) return HttpResponse{409, "text/html; charset=utf-8", alreadyUsedPage(device), {}};
+            return errorResponse(Errc::conflict, "the OTP was already used: the device is mapped");
+        }
+        return errorResponse(claimed.error(), html);
+    }
+    m_metrics.claims++;
+    if (html) return HttpResponse{200, "text/html; charset=utf-8", mappedPage(device, *controller), {}};
+    return jsonResponse(200, {{"urn", device.urn}, {"fingerprint", device.fingerprint}});
+}
+
+HttpResponse Service::status(const HttpRequest& r) {
+    auto parsed = parseCredential(r, "otp,devid", false);
+    if (!parsed) return errorResponse(parsed.error());
+    auto auth = authenticate(parsed->devId, parsed->otp, r, false);
+    if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
+    const auto& device = std::get<DeviceRow>(auth);
+    return jsonResponse(200, {{"urn", device.urn},
+                              {"fingerprint", device.fingerprint},
+                              {"state", std::string(stateName(device.state))}});
+}
+
+}  // namespace tte::mothership

@@ -1,0 +1,60 @@
+// The small SQL seam the registry's SQL logic runs on: a transaction that runs statements
+// with positional parameters ($1, $2, … in the text), and a database that runs read and
+// write transactions. SQLite and PostgreSQL implement it; the registry's SQL is shared.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/error.h"
+
+namespace tte::mothership {
+
+/// A parameter or a column: text, or NULL. Integers travel as decimal text.
+using SqlValue = std::optional<std::string>;
+using SqlRow = std::vector<SqlValue>;
+
+enum class SqlDialect { sqlite, postgresql };
+
+class SqlTx {
+public:
+    virtual ~SqlTx() = default;
+    /// Runs a statement and returns its rows. Errors: io (with the native code),
+    /// alreadyExists (unique constraint).
+    virtual Result<std::vector<SqlRow>> query(std::string_view sql, const std::vector<SqlValue>& params) = 0;
+    /// Runs a statement and returns the number of rows it changed. Errors as query().
+    virtual Result<std::int64_t> exec(std::string_view sql, const std::vector<SqlValue>& params) = 0;
+    /// Runs several statements without parameters (schema scripts). Errors: io.
+    virtual Status script(std::string_view sql) = 0;
+};
+
+class SqlDb {
+public:
+    virtual ~SqlDb() = default;
+    [[nodiscard]] virtual SqlDialect dialect() const = 0;
+    /// Runs fn in a read-only snapshot. Errors: whatever fn returns, io.
+    virtual Status read(const std::function<Status(SqlTx&)>& fn) = 0;
+    /// Runs fn atomically: when fn fails nothing of it stays; when this returns success
+    /// the changes are committed durably. Errors: whatever fn returns, io.
+    virtual Status write(const std::function<Status(SqlTx&)>& fn) = 0;
+    /// Consistent copy while serving. Errors: unsupported, io.
+    virtual Status backup(const std::string& path) = 0;
+};
+
+/// SQLite at `path` (":memory:" allowed): WAL, synchronous=FULL, one writer thread with
+/// group commit, `readers` reader connections. Errors: io.
+Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers);
+
+/// PostgreSQL at a libpq connection URI, with a pool of `connections`. Errors: unavailable, io.
+Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connections);
+
+/// A registry over any SqlDb; runs the schema migrations first. Errors: io.
+class Registry;
+Result<std::unique_ptr<Registry>> makeSqlRegistry(std::unique_ptr<SqlDb> db);
+
+}  // namespace tte::mothership

@@ -1,0 +1,296 @@
+// SQLite backend of the SQL seam: WAL with synchronous=FULL (a commit survives power loss),
+// one writer thread that commits every queued write of a round in one transaction (group
+// commit, each write in its own savepoint so one failure spoils nothing else), and a pool
+// of reader connections that read in parallel with the writer.
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "sql_db.h"
+
+namespace tte::mothership {
+namespace {
+
+std::unexpected<Error> sqliteError(sqlite3* db, int rc, std::string_view what) {
+    const int ext = db ? sqlite3_extended_errcode(db) : rc;
+    const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    const bool unique = ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY;
+    return failNative(unique ? Errc::alreadyExists : Errc::io, std::string(what) + ": " + msg, "SQLite", ext,
+                      sqlite3_errstr(ext));
+}
+
+/// `$1` → `?1`: the shared SQL is written with PostgreSQL's placeholders.
+std::string toSqlitePlaceholders(std::string_view sql) {
+    std::string out(sql);
+    for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+        if (out[i] == '$' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '?';
+    }
+    return out;
+}
+
+class Connection final : public SqlTx {
+public:
+    explicit Connection(sqlite3* db) : m_db(db) {}
+    ~Connection() override {
+        for (auto& [sql, stmt] : m_cache) sqlite3_finalize(stmt);
+        sqlite3_close_v2(m_db);
+    }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    sqlite3* handle() { return m_db; }
+
+    Result<std::vector<SqlRow>> query(std::string_view sql, const std::vector<SqlValue>& params) override {
+        auto stmt = prepare(sql, params);
+        if (!stmt) return std::unexpected(stmt.error());
+        std::vector<SqlRow> rows;
+        for (;;) {
+            const int rc = sqlite3_step(*stmt);
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) {
+                sqlite3_reset(*stmt);
+                return sqliteError(m_db, rc, "query");
+            }
+            SqlRow row;
+            const int n = sqlite3_column_count(*stmt);
+            for (int c = 0; c < n; ++c) {
+                if (sqlite3_column_type(*stmt, c) == SQLITE_NULL) {
+                    row.emplace_back(std::nullopt);
+                } else {
+                    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(*stmt, c));
+                    row.emplace_back(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(*stmt, c))));
+                }
+            }
+            rows.push_back(std::move(row));
+        }
+        sqlite3_reset(*stmt);
+        return rows;
+    }
+
+    Result<std::int64_t> exec(std::string_view sql, const std::vector<SqlValue>& params) override {
+        auto stmt = prepare(sql, params);
+        if (!stmt) return std::unexpected(stmt.error());
+        int rc;
+        while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+        }
+        sqlite3_reset(*stmt);
+        if (rc != SQLITE_DONE) return sqliteError(m_db, rc, "statement");
+        return static_cast<std::int64_t>(sqlite3_changes64(m_db));
+    }
+
+    Status script(std::string_view sql) override {
+        const std::string text(sql);
+        char* err = nullptr;
+        const int rc = sqlite3_exec(m_db, text.c_str(), nullptr, nullptr, &err);
+        if (rc != SQLITE_OK) {
+            std::string msg = err ? err : sqlite3_errstr(rc);
+            sqlite3_free(err);
+            return failNative(Errc::io, "SQL script: " + msg, "SQLite", rc, sqlite3_errstr(rc));
+        }
+        return {};
+    }
+
+private:
+    Result<sqlite3_stmt*> prepare(std::string_view sql, const std::vector<SqlValue>& params) {
+        std::string key(sql);
+        auto it = m_cache.find(key);
+        sqlite3_stmt* stmt = nullptr;
+        if (it == m_cache.end()) {
+            const std::string text = toSqlitePlaceholders(sql);
+            const int rc = sqlite3_prepare_v3(m_db, text.c_str(), static_cast<int>(text.size()),
+                                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+            if (rc != SQLITE_OK) return sqliteError(m_db, rc, "prepare");
+            m_cache.emplace(std::move(key), stmt);
+        } else {
+            stmt = it->second;
+        }
+        sqlite3_clear_bindings(stmt);
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const int index = static_cast<int>(i + 1);
+            const int rc = params[i] ? sqlite3_bind_text(stmt, index, params[i]->data(),
+                                                         static_cast<int>(params[i]->size()), SQLITE_TRANSIENT)
+                                     : sqlite3_bind_null(stmt, index);
+            if (rc != SQLITE_OK) return sqliteError(m_db, rc, "bind");
+        }
+        return stmt;
+    }
+
+    sqlite3* m_db;
+    std::unordered_map<std::string, sqlite3_stmt*> m_cache;
+};
+
+Result<std::unique_ptr<Connection>> openConnection(const std::string& path, bool writer) {
+    sqlite3* db = nullptr;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        auto e = sqliteError(db, rc, "open " + path);
+        sqlite3_close_v2(db);
+        return e;
+    }
+    auto conn = std::make_unique<Connection>(db);
+    sqlite3_busy_timeout(db, 10000);
+    const char* pragmas = writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                                 : "PRAGMA query_only=ON;";
+    if (auto s = conn->script(pragmas); !s) return std::unexpected(s.error());
+    return conn;
+}
+
+class SqliteDb final : public SqlDb {
+public:
+    SqliteDb(std::string path, std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers)
+        : m_path(std::move(path)), m_writer(std::move(writer)), m_readers(std::move(readers)) {
+        for (auto& r : m_readers) m_idle.push_back(r.get());
+        m_thread = std::thread([this] { writerLoop(); });
+    }
+    ~SqliteDb() override {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stopping = true;
+        }
+        m_wake.notify_all();
+        m_thread.join();  // the loop drains every queued write before it ends
+    }
+    SqliteDb(const SqliteDb&) = delete;
+    SqliteDb& operator=(const SqliteDb&) = delete;
+
+    [[nodiscard]] SqlDialect dialect() const override { return SqlDialect::sqlite; }
+
+    Status read(const std::function<Status(SqlTx&)>& fn) override {
+        if (m_readers.empty()) return write(fn);  // ":memory:" has one connection
+        Connection* conn = acquireReader();
+        Status result = conn->script("BEGIN");
+        if (result) {
+            result = fn(*conn);
+            (void)conn->script("COMMIT");
+        }
+        releaseReader(conn);
+        return result;
+    }
+
+    Status write(const std::function<Status(SqlTx&)>& fn) override {
+        Job job{&fn, {}};
+        auto done = job.done.get_future();
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_stopping) return fail(Errc::cancelled, "the registry is shutting down");
+            m_queue.push_back(&job);
+        }
+        m_wake.notify_one();
+        return done.get();
+    }
+
+    Status backup(const std::string& path) override {
+        auto src = openConnection(m_path, false);
+        if (!src) return std::unexpected(src.error());
+        sqlite3* dst = nullptr;
+        int rc = sqlite3_open(path.c_str(), &dst);
+        if (rc != SQLITE_OK) {
+            auto e = sqliteError(dst, rc, "open backup " + path);
+            sqlite3_close(dst);
+            return e;
+        }
+        sqlite3_backup* b = sqlite3_backup_init(dst, "main", (*src)->handle(), "main");
+        if (!b) {
+            auto e = sqliteError(dst, sqlite3_errcode(dst), "backup");
+            sqlite3_close(dst);
+            return e;
+        }
+        rc = sqlite3_backup_step(b, -1);  // all pages in one step: one consistent snapshot
+        sqlite3_backup_finish(b);
+        Status result;
+        if (rc != SQLITE_DONE) result = sqliteError(dst, rc, "backup");
+        sqlite3_close(dst);
+        return result;
+    }
+
+private:
+    struct Job {
+        const std::function<Status(SqlTx&)>* fn;
+        std::promise<Status> done;
+    };
+
+    Connection* acquireReader() {
+        std::unique_lock lock(m_readerMutex);
+        m_readerFree.wait(lock, [this] { return !m_idle.empty(); });
+        Connection* c = m_idle.back();
+        m_idle.pop_back();
+        return c;
+    }
+    void releaseReader(Connection* c) {
+        {
+            std::lock_guard lock(m_readerMutex);
+            m_idle.push_back(c);
+        }
+        m_readerFree.notify_one();
+    }
+
+    void writerLoop() {
+        for (;;) {
+            std::vector<Job*> batch;
+            {
+                std::unique_lock lock(m_mutex);
+                m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+                if (m_queue.empty()) return;  // stopping and drained
+                batch.assign(m_queue.begin(), m_queue.end());
+                m_queue.clear();
+            }
+            commitBatch(batch);
+        }
+    }
+
+    void commitBatch(const std::vector<Job*>& batch) {
+        std::vector<Status> results(batch.size());
+        Status begun = m_writer->script("BEGIN IMMEDIATE");
+        if (!begun) {
+            for (auto* job : batch) job->done.set_value(begun);
+            return;
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            (void)m_writer->script("SAVEPOINT job");
+            results[i] = (*batch[i]->fn)(*m_writer);
+            if (!results[i]) (void)m_writer->script("ROLLBACK TO job");
+            (void)m_writer->script("RELEASE job");
+        }
+        if (auto c = m_writer->script("COMMIT"); !c) {
+            (void)m_writer->script("ROLLBACK");
+            for (auto& r : results) r = c;
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+    }
+
+    std::string m_path;
+    std::unique_ptr<Connection> m_writer;
+    std::vector<std::unique_ptr<Connection>> m_readers;
+    std::mutex m_readerMutex;
+    std::condition_variable m_readerFree;
+    std::vector<Connection*> m_idle;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<Job*> m_queue;
+    bool m_stopping = false;
+    std::thread m_thread;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers) {
+    auto writer = openConnection(path, true);
+    if (!writer) return std::unexpected(writer.error());
+    std::vector<std::unique_ptr<Connection>> pool;
+    if (path != ":memory:") {
+        for (int i = 0; i < readers; ++i) {
+            auto r = openConnection(path, false);
+            if (!r) return std::unexpected(r.error());
+            pool.push_back(std::move(*r));
+        }
+    }
+    return std::make_unique<SqliteDb>(path, std::move(*writer), std::move(pool));
+}
+
+}  // namespace tte::mothership

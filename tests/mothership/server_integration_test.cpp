@@ -1,0 +1,242 @@
+// The whole MotherShip against real parts: a tte-mothership process on port 0, with SQLite
+// and again with a PostgreSQL server this test starts in a temp dir; a station uploading
+// over mutual TLS, an introducer over HTTPS (libcurl), a device over CoAP/DTLS (libcoap,
+// pinning the MotherShip's key) and coap-client-openssl once as a smoke.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "test_support.h"
+#include "tte/base/hex.h"
+
+namespace tte::mstest {
+namespace {
+
+constexpr std::uint32_t kDev = 0x00000101;
+constexpr std::uint64_t kOtp = 0x1122334455667788ULL;
+constexpr std::uint32_t kLockDev = 0x00000102;
+constexpr std::uint32_t kRevokeDev = 0x00000103;
+const std::string kControllerFp(64, 'c');
+
+/// A throwaway PostgreSQL: initdb as user postgres, Unix socket only.
+class Postgres {
+public:
+    // Its own temp dir, owned by postgres (the test's other files stay private to root).
+    Postgres() : m_dir(m_tmp.path().string()) {
+        const std::string bin = "/usr/lib/postgresql/15/bin/";
+        runCommand("chown postgres " + m_dir);
+        m_port = 20000 + static_cast<int>(getpid() % 20000);
+        auto init = runCommand("runuser -u postgres -- " + bin + "initdb -A trust -U postgres -D " + m_dir + "/data");
+        if (init.exitCode != 0) throw std::runtime_error("initdb failed: " + init.output);
+        auto start = runCommand("runuser -u postgres -- " + bin + "pg_ctl -D " + m_dir + "/data -l " + m_dir +
+                                "/log -w start -o \"-k " + m_dir + " -p " + std::to_string(m_port) +
+                                " -c listen_addresses=''\"");
+        if (start.exitCode != 0) throw std::runtime_error("pg_ctl start failed: " + start.output);
+    }
+    ~Postgres() {
+        runCommand("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -m fast -w stop");
+    }
+    /// A fresh, empty database for one test.
+    [[nodiscard]] std::string newDatabase() {
+        const std::string name = "t" + std::to_string(++m_databases);
+        auto r = runCommand("runuser -u postgres -- createdb -h " + m_dir + " -p " + std::to_string(m_port) + " " + name);
+        if (r.exitCode != 0) throw std::runtime_error("createdb failed: " + r.output);
+        return "postgresql:///" + name + "?host=" + m_dir + "&port=" + std::to_string(m_port) + "&user=postgres";
+    }
+
+private:
+    TempDir m_tmp;
+    std::string m_dir;
+    int m_port = 0;
+    int m_databases = 0;
+};
+
+class MothershipSuite : public ::testing::TestWithParam<std::string> {
+protected:
+    // One PostgreSQL server for the suite (initdb is the slow part), a new database per test.
+    static void TearDownTestSuite() { pg.reset(); }
+
+    void SetUp() override {
+        pki = makePki(dir);
+        if (GetParam() == "postgresql") {
+            if (!pg) pg = std::make_unique<Postgres>();
+            dbUrl = pg->newDatabase();
+        } else {
+            dbUrl = "sqlite://" + dir.file("registry.db");
+        }
+        ASSERT_EQ(runCommand(binary("tte-mothership") + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
+        writeFile(dir.file("ms.toml"),
+                  "ms_id = 1\nlog_level = \"info\"\n"
+                  "[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.tlsCert + "\"\nkey = \"" + pki.tlsKey + "\"\nthreads = 4\n"
+                  "[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.dtlsCert + "\"\nkey = \"" + pki.dtlsKey + "\"\n"
+                  "[database]\nurl = \"" + dbUrl + "\"\n"
+                  "[otp_hash]\nkey_file = \"" + dir.file("otp.key") + "\"\n"
+                  "[limits]\nmax_failures_per_device = 3\nmax_failures_per_client = 1000\nwindow_s = 600\nlockout_s = 600\n");
+        admin("station add --cert " + pki.stationCert + " --name station-1");
+        admin("lot set --lot lot-1 --first 00000100 --last 000001ff");
+        server = std::make_unique<ServerProcess>(dir.file("ms.toml"), dir);
+    }
+
+    std::string admin(const std::string& args, int expectExit = 0) {
+        auto r = runCommand(binary("tte-mothership") + " --config " + dir.file("ms.toml") + " admin " + args);
+        EXPECT_EQ(r.exitCode, expectExit) << args << "\n" << r.output;
+        return r.output;
+    }
+
+    HttpResult upload(const nlohmann::json& records, bool withCert = true) {
+        HttpCall c{"POST", "/api/v1/records", nlohmann::json{{"records", records}}.dump(), "application/json", "", "", ""};
+        if (withCert) c.clientCert = pki.stationCert, c.clientKey = pki.stationKey;
+        return https(server->httpsPort(), pki.caCert, c);
+    }
+    HttpResult get(const std::string& path, const std::string& accept = "") {
+        return https(server->httpsPort(), pki.caCert, HttpCall{"GET", path, "", "", accept, "", ""});
+    }
+    HttpResult post(const std::string& path, const std::string& body = "") {
+        return https(server->httpsPort(), pki.caCert,
+                     HttpCall{"POST", path, body, body.empty() ? "" : "application/x-www-form-urlencoded", "", "", ""});
+    }
+    static std::string cred(std::uint32_t dev, std::uint64_t otp) {
+        return "otp=" + toHex(otp, 16) + ",devid=" + toHex(dev, 8);
+    }
+    std::string state(std::uint32_t dev, std::uint64_t otp) {
+        auto r = get("/.well-known/tte/status?" + cred(dev, otp));
+        if (r.status != 200) return "http " + std::to_string(r.status);
+        return nlohmann::json::parse(r.body)["state"];
+    }
+    void storeDevices() {
+        auto r = upload({signedRecord(pki.stationKey, "station-1", kDev, kOtp, pki.deviceFingerprint, 1),
+                         signedRecord(pki.stationKey, "station-1", kLockDev, kOtp + 1, pki.otherFingerprint, 2),
+                         signedRecord(pki.stationKey, "station-1", kRevokeDev, kOtp + 2, pki.otherFingerprint, 3)});
+        ASSERT_EQ(r.status, 200) << r.body << r.error;
+        const auto results = nlohmann::json::parse(r.body)["results"];
+        for (const auto& res : results) ASSERT_EQ(res["status"], "stored") << res;
+    }
+
+    TempDir dir;
+    Pki pki;
+    static inline std::unique_ptr<Postgres> pg;
+    std::string dbUrl;
+    std::unique_ptr<ServerProcess> server;
+};
+
+TEST_P(MothershipSuite, StationUploadIsAuthenticatedAndIdempotent) {
+    storeDevices();
+    auto again = upload(nlohmann::json::array({signedRecord(pki.stationKey, "station-1", kDev, kOtp, pki.deviceFingerprint, 1)}));
+    EXPECT_EQ(nlohmann::json::parse(again.body)["results"][0]["status"], "duplicate");
+    auto tampered = signedRecord(pki.stationKey, "station-1", 0x104, kOtp, pki.deviceFingerprint, 4);
+    tampered["fingerprint"] = std::string(64, 'e');
+    auto bad = nlohmann::json::parse(upload(nlohmann::json::array({tampered})).body)["results"][0];
+    EXPECT_EQ(bad["status"], "rejected");
+    EXPECT_EQ(bad["message"], "the signature does not verify with the station's key");
+    auto outside = nlohmann::json::parse(
+        upload(nlohmann::json::array({signedRecord(pki.stationKey, "station-1", 0x300, kOtp, pki.deviceFingerprint, 5)})).body)["results"][0];
+    EXPECT_EQ(outside["message"], "Dev ID 00000300 is outside the quota of lot lot-1 (00000100..000001ff)");
+    auto noCert = upload({}, false);
+    EXPECT_EQ(noCert.status, 401);
+    auto stranger = https(server->httpsPort(), pki.caCert,
+                          HttpCall{"GET", "/api/v1/lots/lot-1", "", "", "", pki.deviceCert, pki.deviceKey});
+    EXPECT_EQ(stranger.status, 403);
+    auto lot = https(server->httpsPort(), pki.caCert,
+                     HttpCall{"GET", "/api/v1/lots/lot-1", "", "", "", pki.stationCert, pki.stationKey});
+    EXPECT_EQ(nlohmann::json::parse(lot.body), (nlohmann::json{{"lot", "lot-1"}, {"first", "00000100"}, {"last", "000001ff"}, {"used", 3}}));
+}
+
+TEST_P(MothershipSuite, EnrollmentFromLabelToRegistered) {
+    storeDevices();
+    const std::string urn = devUrn(kDev);
+    auto page = get("/.well-known/tte?" + cred(kDev, kOtp), "text/html");
+    ASSERT_EQ(page.status, 200) << page.body;
+    EXPECT_NE(page.body.find("<form method=\"post\""), std::string::npos);
+    EXPECT_EQ(state(kDev, kOtp), "not-mapped");
+    EXPECT_EQ(coapGet(server->coapsPort(), pki.deviceCert, pki.deviceKey, pki.dtlsFingerprint, urn).code, 404);
+
+    auto mapped = post("/.well-known/tte?" + cred(kDev, kOtp) + ",cip=192.0.2.10,cport=5684,cfingerprint=" + kControllerFp);
+    ASSERT_EQ(mapped.status, 200) << mapped.body;
+    EXPECT_EQ(nlohmann::json::parse(mapped.body), (nlohmann::json{{"urn", urn}, {"fingerprint", pki.deviceFingerprint}}));
+    EXPECT_EQ(state(kDev, kOtp), "mapped");
+    auto second = post("/.well-known/tte?" + cred(kDev, kOtp), "cip=192.0.2.11&cport=5684&cfingerprint=" + kControllerFp);
+    EXPECT_EQ(second.status, 409) << second.body;
+    EXPECT_NE(get("/.well-known/tte?" + cred(kDev, kOtp)).body.find("already used"), std::string::npos);
+
+    // The device: CBOR by default, JSON with Accept 50; the MotherShip's key is pinned.
+    auto cbor = coapGet(server->coapsPort(), pki.deviceCert, pki.deviceKey, pki.dtlsFingerprint, urn);
+    ASSERT_EQ(cbor.code, 205);
+    EXPECT_EQ(nlohmann::json::from_cbor(cbor.payload),
+              (nlohmann::json{{"cip", "192.0.2.10"}, {"cport", 5684}, {"cfingerprint", kControllerFp}}));
+    auto json = coapGet(server->coapsPort(), pki.deviceCert, pki.deviceKey, pki.dtlsFingerprint, urn, 50);
+    ASSERT_EQ(json.code, 205);
+    EXPECT_EQ(nlohmann::json::parse(json.payload)["cip"], "192.0.2.10");
+    EXPECT_TRUE(eventually([&] { return state(kDev, kOtp) == "registered"; }));
+    // Another key for the same URN: 4.03. A wrong pin on our side: no answer at all.
+    EXPECT_EQ(coapGet(server->coapsPort(), pki.otherCert, pki.otherKey, pki.dtlsFingerprint, urn).code, 403);
+    auto pinned = coapGet(server->coapsPort(), pki.deviceCert, pki.deviceKey, std::string(64, '0'), urn);
+    EXPECT_TRUE(pinned.serverKeyRejected);
+    EXPECT_EQ(pinned.code, 0);
+    // The command-line client as a smoke test (it exits 0 whatever happens: read its output).
+    auto cli = runCommand("coap-client-openssl -m get -B 5 -c " + pki.deviceCert + " -j " + pki.deviceKey +
+                          " -n -A 50 'coaps://127.0.0.1:" + std::to_string(server->coapsPort()) + "/.well-known/tte?urn=" + urn + "'");
+    EXPECT_NE(cli.output.find("\"cip\":\"192.0.2.10\""), std::string::npos) << cli.output;
+    EXPECT_NE(admin("show --devid " + toHex(kDev, 8)).find("\"event\": \"registered\""), std::string::npos);
+}
+
+TEST_P(MothershipSuite, WrongOtpIsAuditedAndLocksOut) {
+    storeDevices();
+    auto wrong = get("/.well-known/tte/status?" + cred(kLockDev, kOtp + 99));
+    auto unknown = get("/.well-known/tte/status?" + cred(0x1ff, kOtp));
+    EXPECT_EQ(wrong.status, 404);
+    EXPECT_EQ(unknown.status, 404);
+    EXPECT_EQ(wrong.body, unknown.body);
+    EXPECT_EQ(nlohmann::json::parse(wrong.body)["message"], "no device with this Dev ID and OTP");
+    EXPECT_NE(admin("show --devid " + toHex(kLockDev, 8)).find("otp-wrong"), std::string::npos);
+    EXPECT_EQ(get("/.well-known/tte/status?" + cred(kLockDev, kOtp + 98)).status, 404);
+    auto third = post("/.well-known/tte?" + cred(kLockDev, kOtp + 97) + ",cip=192.0.2.1,cport=1,cfingerprint=" + kControllerFp);
+    EXPECT_EQ(third.status, 404);
+    auto locked = get("/.well-known/tte/status?" + cred(kLockDev, kOtp + 1));  // even the right OTP now
+    EXPECT_EQ(locked.status, 429);
+    EXPECT_FALSE(locked.headers["retry-after"].empty());
+    auto bad = get("/.well-known/tte/status?otp=123,devid=" + toHex(kDev, 8));
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(nlohmann::json::parse(bad.body)["message"], "parameter otp: expected 16 hex digits, got 3");
+}
+
+TEST_P(MothershipSuite, RevokedDeviceIsRefusedEverywhere) {
+    storeDevices();
+    auto r = https(server->httpsPort(), pki.caCert,
+                   HttpCall{"POST", "/api/v1/devices/" + toHex(kRevokeDev, 8) + "/revoke", "{\"reason\":\"QA reject\"}",
+                            "application/json", "", pki.stationCert, pki.stationKey});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(state(kRevokeDev, kOtp + 2), "revoked");
+    EXPECT_EQ(coapGet(server->coapsPort(), pki.otherCert, pki.otherKey, pki.dtlsFingerprint, devUrn(kRevokeDev)).code, 403);
+    EXPECT_EQ(post("/.well-known/tte?" + cred(kRevokeDev, kOtp + 2) + ",cip=192.0.2.1,cport=1,cfingerprint=" + kControllerFp).status, 403);
+}
+
+TEST_P(MothershipSuite, DatabaseHoldsNoOtpAndBacksUp) {
+    storeDevices();
+    ASSERT_EQ(post("/.well-known/tte?" + cred(kDev, kOtp) + ",cip=192.0.2.10,cport=5684,cfingerprint=" + kControllerFp).status, 200);
+    admin("backup --out " + dir.file("backup.db"));
+    const std::string csv = admin("export --format csv");
+    EXPECT_NE(csv.find(devUrn(kDev)), std::string::npos);
+    EXPECT_NE(get("/metrics").body.find("tte_claims_total 1"), std::string::npos);
+    EXPECT_EQ(server->stop(), 0);  // SIGTERM: drains, commits, exits 0
+    std::string db;
+    if (GetParam() == "postgresql") {
+        db = runCommand("pg_dump --dbname='" + dbUrl + "'").output;
+        EXPECT_NE(db.find(devUrn(kDev)), std::string::npos);
+    } else {
+        for (const char* f : {"registry.db", "registry.db-wal", "backup.db"}) db += readFile(dir.file(f));
+        EXPECT_NE(db.find(devUrn(kDev)), std::string::npos);
+    }
+    std::string be, le;
+    for (int i = 0; i < 8; ++i) be += static_cast<char>(kOtp >> (56 - 8 * i)), le += static_cast<char>(kOtp >> (8 * i));
+    for (const std::string& needle : {toHex(kOtp, 16), std::string("1122334455667788"), be, le}) {
+        EXPECT_EQ(db.find(needle), std::string::npos) << "OTP found in the database";
+    }
+    std::string upper = toHex(kOtp, 16);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(c));
+    EXPECT_EQ(db.find(upper), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MothershipSuite, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tte::mstest

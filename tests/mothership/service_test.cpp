@@ -1,0 +1,144 @@
+// The HTTPS endpoints' behaviour without the network: Service::handle() over the
+// in-memory registry and a manual clock (exact lockout times, exact error messages).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+#include "tte/base/hex.h"
+#include "tte/mothership/config.h"
+#include "tte/mothership/service.h"
+
+namespace tte::mothership {
+namespace {
+
+constexpr std::uint32_t kDev = 0x100;
+constexpr std::uint64_t kOtp = 0x0102030405060708ULL;
+
+class ServiceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0x1ff));
+        DeviceRow d;
+        d.devId = kDev;
+        d.urn = mstest::devUrn(kDev);
+        d.fingerprint = std::string(64, 'd');
+        const auto h = hasher.hash(kDev, kOtp);
+        d.otpHash.assign(h.begin(), h.end());
+        d.lot = "lot-1";
+        d.recordId = "s-1";
+        ASSERT_TRUE(reg->insertDevice(d, 1));
+    }
+    HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
+                      const std::string& client = "198.51.100.1", const std::string& accept = "") {
+        return service.handle(HttpRequest{method, target, body, body.empty() ? "" : "application/x-www-form-urlencoded",
+                                          accept, client, std::nullopt});
+    }
+    static std::string cred(std::uint64_t otp = kOtp, std::uint32_t dev = kDev) {
+        return "otp=" + toHex(otp, 16) + ",devid=" + toHex(dev, 8);
+    }
+    static std::string message(const HttpResponse& r) { return nlohmann::json::parse(r.body)["message"]; }
+
+    std::unique_ptr<Registry> reg = makeMemoryRegistry();
+    OtpHasher hasher = OtpHasher::fromKey(Secret(std::string(32, 'k'))).value();
+    ManualClock clock;
+    Metrics metrics;
+    FailureLimiter limiter{clock, LimiterOptions{3, 5, std::chrono::seconds(60), std::chrono::seconds(120)}};
+    Service service{*reg, hasher, clock, limiter, metrics, ServiceOptions{}};
+};
+
+TEST_F(ServiceTest, PageFormMappingAndAlreadyUsed) {
+    auto page = call("GET", "/.well-known/tte?OTP=" + toHex(kOtp, 16) + "&DevID=" + toHex(kDev, 8));
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("name=\"cfingerprint\""), std::string::npos);
+    auto ok = call("POST", "/.well-known/tte?" + cred(), "cip=192.0.2.1&cport=5684&cfingerprint=" + std::string(64, 'C') +
+                                                             "&description=%3Cscript%3E+x");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(nlohmann::json::parse(ok.body)["urn"], mstest::devUrn(kDev));
+    EXPECT_EQ(reg->device(kDev)->controller->fingerprint, std::string(64, 'c'));
+    EXPECT_EQ(reg->device(kDev)->description, "<script> x");
+    auto again = call("POST", "/.well-known/tte?" + cred() + ",cip=192.0.2.1,cport=5684,cfingerprint=" + std::string(64, 'c'));
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(message(again), "the OTP was already used: the device is mapped");
+    auto used = call("GET", "/.well-known/tte?" + cred());
+    EXPECT_NE(used.body.find("This enrollment code was already used."), std::string::npos);
+    auto html = call("POST", "/.well-known/tte?" + cred(), "cip=192.0.2.1&cport=5684&cfingerprint=" + std::string(64, 'c'),
+                     "198.51.100.1", "text/html");
+    EXPECT_EQ(html.status, 409);
+    EXPECT_EQ(html.contentType, "text/html; charset=utf-8");
+}
+
+TEST_F(ServiceTest, BadInputGetsPreciseMessages) {
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?devid=00000100")), "parameter otp is missing");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?" + cred() + ",x=1")), "unknown parameter x");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?" + cred() + ",otp=1")), "parameter otp is given twice");
+    const std::string base = "/.well-known/tte?" + cred();
+    EXPECT_EQ(message(call("POST", base + ",cport=1,cfingerprint=" + std::string(64, 'c'))), "parameter cip is missing");
+    EXPECT_EQ(message(call("POST", base + ",cip=300.1.1.1,cport=1,cfingerprint=" + std::string(64, 'c'))),
+              "parameter cip: not an IPv4 or IPv6 address");
+    EXPECT_EQ(message(call("POST", base + ",cip=::1,cport=65536,cfingerprint=" + std::string(64, 'c'))),
+              "parameter cport: must be 1 to 65535");
+    EXPECT_EQ(message(call("POST", base + ",cip=::1,cport=1,cfingerprint=abc")), "parameter cfingerprint: expected 64 hex digits, found 3");
+    auto page = call("GET", "/.well-known/tte?otp=zz,devid=00000100");
+    EXPECT_EQ(page.status, 400);
+    EXPECT_EQ(page.body.find("<script"), std::string::npos);
+    EXPECT_EQ(call("DELETE", base).status, 405);
+    EXPECT_EQ(call("GET", "/nothing").status, 404);
+    EXPECT_EQ(call("GET", "/healthz").body, "ok\n");
+    EXPECT_EQ(reg->device(kDev)->state, DeviceState::notMapped);
+}
+
+TEST_F(ServiceTest, WrongOtpAndUnknownDeviceLookTheSameAndLockOut) {
+    auto wrong = call("GET", "/.well-known/tte/status?" + cred(kOtp + 1));
+    auto unknown = call("GET", "/.well-known/tte/status?" + cred(kOtp, 0x1ff), "", "198.51.100.2");
+    EXPECT_EQ(wrong.status, 404);
+    EXPECT_EQ(wrong.body, unknown.body);
+    EXPECT_EQ(call("GET", "/.well-known/tte/status?" + cred(kOtp + 2), "", "198.51.100.3").status, 404);
+    EXPECT_EQ(call("GET", "/.well-known/tte/status?" + cred(kOtp + 3), "", "198.51.100.4").status, 404);
+    auto locked = call("GET", "/.well-known/tte/status?" + cred(), "", "198.51.100.5");
+    EXPECT_EQ(locked.status, 429);
+    ASSERT_EQ(locked.headers.size(), 1u);
+    EXPECT_EQ(locked.headers[0], (std::pair<std::string, std::string>{"Retry-After", "120"}));
+    clock.advance(std::chrono::seconds(119));
+    EXPECT_EQ(call("GET", "/.well-known/tte/status?" + cred()).headers[0].second, "1");
+    clock.advance(std::chrono::seconds(1));
+    EXPECT_EQ(call("GET", "/.well-known/tte/status?" + cred()).status, 200);
+    EXPECT_EQ(reg->device(kDev)->failures, 3);
+    int wrongEvents = 0;
+    const auto trail = reg->audit(kDev);
+    ASSERT_TRUE(trail);
+    for (const auto& e : *trail) wrongEvents += e.event == "otp-wrong";
+    EXPECT_EQ(wrongEvents, 3);
+}
+
+TEST_F(ServiceTest, ClientAddressLocksOutAcrossDevices) {
+    for (std::uint32_t i = 0; i < 5; ++i) call("GET", "/.well-known/tte/status?" + cred(kOtp, 0x110 + i));
+    EXPECT_EQ(call("GET", "/.well-known/tte/status?" + cred()).status, 429);
+    EXPECT_EQ(call("GET", "/.well-known/tte/status?" + cred(), "", "198.51.100.9").status, 200);
+}
+
+TEST_F(ServiceTest, StationApiNeedsARegisteredCertificate) {
+    EXPECT_EQ(service.handle(HttpRequest{"GET", "/api/v1/lots/lot-1", "", "", "", "x", std::nullopt}).status, 401);
+    EXPECT_EQ(service.handle(HttpRequest{"GET", "/api/v1/lots/lot-1", "", "", "", "x", std::string(64, '9')}).status, 403);
+}
+
+TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
+    mstest::TempDir dir;
+    Config c;
+    c.tlsCert = c.tlsKey = c.dtlsCert = c.dtlsKey = c.otpKeyFile = "x";
+    EXPECT_EQ(validateConfig(c).error().message, "MS ID 0 is reserved for examples (draft 3.4); set ms_id / --ms-id");
+    c.msId = 0x01000001;
+    EXPECT_EQ(validateConfig(c).error().message, "MS ID 16777217: the high byte must be 0 (draft 3.4)");
+    c.msId = 1;
+    EXPECT_TRUE(validateConfig(c));
+    mstest::writeFile(dir.file("a.toml"), "ms_id = 1\n[https]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n");
+    EXPECT_EQ(loadConfigFile(dir.file("a.toml"), c).error().message, "config: unknown key https.bogus");
+    EXPECT_EQ(msHostName(10), "tte-00000A.net");
+    const char* src = std::getenv("TTE_SOURCE_DIR");
+    Config example;
+    ASSERT_TRUE(loadConfigFile(std::string(src ? src : ".") + "/config/mothership.toml", example));
+    EXPECT_EQ(example.msId, 1u);
+}
+
+}  // namespace
+}  // namespace tte::mothership

@@ -1,0 +1,117 @@
+// Shared helpers of the MotherShip tests: temp dirs, a local PKI made with the openssl
+// tool, record signing, a real tte-mothership process, an HTTPS client (libcurl) and a
+// CoAP/DTLS client (libcoap) that pins the server's fingerprint.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tte::mstest {
+
+namespace fs = std::filesystem;
+
+/// A fresh directory removed with everything in it when the object dies.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    [[nodiscard]] const fs::path& path() const { return m_path; }
+    [[nodiscard]] std::string file(const std::string& name) const { return (m_path / name).string(); }
+
+private:
+    fs::path m_path;
+};
+
+struct CommandResult {
+    int exitCode = -1;
+    std::string output;  ///< stdout and stderr together
+};
+/// Runs a shell command line. Tests build these lines from their own temp paths only.
+CommandResult runCommand(const std::string& command);
+
+std::string readFile(const std::string& path);
+void writeFile(const std::string& path, const std::string& text);
+/// `$TTE_BIN/name`.
+std::string binary(const std::string& name);
+
+/// CA, the server's certificate for tte-000001.net, a station and two device key pairs.
+struct Pki {
+    std::string caCert, tlsCert, tlsKey, dtlsCert, dtlsKey, stationCert, stationKey, deviceCert, deviceKey,
+        otherCert, otherKey;
+    std::string serverSpkiBase64;  ///< for Chromium's --ignore-certificate-errors-spki-list
+    std::string dtlsFingerprint, deviceFingerprint, otherFingerprint;
+};
+Pki makePki(const TempDir& dir);
+
+/// A station record signed with `stationKey` over its canonical bytes (PROTOCOL §10).
+nlohmann::json signedRecord(const std::string& stationKey, const std::string& station, std::uint32_t devId,
+                            std::uint64_t otp, const std::string& deviceFingerprint, std::uint64_t seq,
+                            const std::string& lot = "lot-1");
+std::string devUrn(std::uint32_t devId);
+
+/// A running tte-mothership; SIGTERM on stop(), which returns its exit status.
+class ServerProcess {
+public:
+    /// Starts `tte-mothership --config CONFIG --ports-file …` and waits for its ports.
+    ServerProcess(const std::string& configFile, const TempDir& dir);
+    ~ServerProcess();
+    int stop();
+    [[nodiscard]] std::uint16_t httpsPort() const { return m_https; }
+    [[nodiscard]] std::uint16_t coapsPort() const { return m_coaps; }
+    [[nodiscard]] std::string log() const;
+
+private:
+    int m_pid = -1;
+    std::uint16_t m_https = 0, m_coaps = 0;
+    std::string m_logFile;
+};
+
+struct HttpResult {
+    long status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;  ///< lower-case names
+    std::string error;                            ///< transport error, empty when a response came
+};
+struct HttpCall {
+    std::string method = "GET";
+    std::string path;  ///< with query
+    std::string body;
+    std::string contentType;
+    std::string accept;
+    std::string clientCert, clientKey;
+};
+/// HTTPS to tte-000001.net:443, connected to 127.0.0.1:port, trusting caCert.
+HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call);
+
+struct CoapResult {
+    int code = 0;  ///< class*100+detail, 0 when there was no answer (handshake refused, timeout)
+    std::vector<std::uint8_t> payload;
+    bool serverKeyRejected = false;  ///< our pin of the MotherShip's fingerprint failed
+};
+/// GET coaps://127.0.0.1:port/.well-known/tte?urn=… with the given client key, pinning the
+/// server's SPKI fingerprint; accept 0 means no Accept option.
+CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,
+                   const std::string& serverFingerprint, const std::string& urn, int accept = -1);
+
+/// Waits until pred() holds, polling, up to `limit`. Returns pred()'s last value.
+template <class F>
+bool eventually(F pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (pred()) return true;
+        struct timespec ts{0, 20'000'000};
+        nanosleep(&ts, nullptr);
+    }
+    return pred();
+}
+
+}  // namespace tte::mstest
