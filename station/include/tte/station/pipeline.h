@@ -1,0 +1,105 @@
+// The per-device provisioning pipeline: one state machine per slot, every step journalled
+// before the next starts (DESIGN: "One device through the station"):
+//   allocate Dev ID → OTP + device key → block → flash + read-back → label + scan-back →
+//   sign record → journal commit (+ queue) → upload (the Uploader).
+// Any failure journals `failed` with the step and reason; the Dev ID stays burned.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tte/base/clock.h"
+#include "tte/station/config.h"
+#include "tte/station/journal.h"
+#include "tte/station/ports.h"
+
+namespace tte::station {
+
+/// Points at which the fault hook is called, in pipeline order (after each journal step).
+/// Size of the NVM sector the station erases (PROTOCOL.md §9, sector 3).
+inline constexpr std::size_t kNvmSize = 16 * 1024;
+
+inline constexpr const char* kFaultPoints[] = {"allocated", "keyed", "flashed", "labelled", "committed"};
+
+/// Progress of one slot, for the CLI and the GUI.
+struct SlotEvent {
+    std::string port;
+    std::uint32_t devId = 0;
+    std::string step;     ///< "allocated", "keyed", "flashed", "labelled", "committed", "failed"
+    std::string message;  ///< the failure reason for "failed"
+};
+
+struct RunSummary {
+    int committed = 0;
+    int failed = 0;
+    std::vector<std::string> failures;  ///< "<port> <devid>: <step>: <reason>"
+};
+
+/// What the pipeline needs from outside.
+struct PipelinePorts {
+    StationKeys& keys;
+    DeviceFlasher& flasher;
+    LabelPrinter& printer;
+    BlockEncoder& encoder;
+    Clock& clock;
+};
+
+class Pipeline {
+public:
+    using Observer = std::function<void(const SlotEvent&)>;
+    using FaultHook = std::function<void(std::string_view point, std::uint32_t devId)>;
+
+    Pipeline(const StationConfig& config, Journal& journal, PipelinePorts ports);
+
+    /// Checks the lot before anything is provisioned: firmware loads (and matches its pinned
+    /// SHA-256), the MS fingerprint is well-formed and not all zero, the Dev ID range lies in
+    /// the MotherShip's quota (`quota`, or the one journalled at an earlier opening when the
+    /// MotherShip is unreachable). Journals `lot-opened` once per lot.
+    /// Errors: invalidArgument / corrupt / outOfRange / resourceExhausted with the reason.
+    Status openLot(const std::optional<LotQuota>& quota);
+
+    /// Marks every device whose pipeline was interrupted (crash) as failed; returns how many.
+    Result<int> recover();
+
+    /// Provisions up to `count` devices among `ports` (all present if empty) on `slots`
+    /// parallel workers. Devices with journal history (other than after rework) are skipped.
+    Result<RunSummary> run(int count, int slots, const std::vector<std::string>& ports);
+
+    /// One device in `port`: the whole state machine. Returns the Dev ID on success.
+    Result<std::uint32_t> provision(const std::string& port);
+
+    void setObserver(Observer o) { m_observer = std::move(o); }
+    void setFaultHook(FaultHook h) { m_fault = std::move(h); }
+
+    /// Ports whose latest history is none or `reworked` (ready to provision).
+    Result<std::vector<std::string>> freshPorts(const std::vector<std::string>& ports);
+
+private:
+    Result<std::uint32_t> allocate(const std::string& port);
+    Status step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body);
+    std::unexpected<Error> failDevice(std::uint32_t devId, const std::string& port, const std::string& step, const Error& e);
+    Result<JournalEntry> commitRecord(std::uint32_t devId, const std::string& urn, const DeviceKey& key,
+                                      const Secret& otp);
+    void emit(const std::string& port, std::uint32_t devId, const std::string& step, const std::string& message = {});
+    void fault(std::string_view point, std::uint32_t devId) {
+        if (m_fault) m_fault(point, devId);
+    }
+
+    const StationConfig& m_config;
+    Journal& m_journal;
+    PipelinePorts m_ports;
+    FirmwareImage m_firmware;
+    bool m_opened = false;
+    std::uint32_t m_first = 0;
+    std::uint32_t m_last = 0;
+    std::mutex m_allocMutex;
+    Observer m_observer;
+    FaultHook m_fault;
+};
+
+}  // namespace tte::station

@@ -1,0 +1,189 @@
+// The station's ports: the narrow interfaces through which the provisioning pipeline reaches
+// the HSM, the flasher, the label printer and the MotherShip. Real adapters live in
+// station/src/adapters/, in-memory fakes in tests/station/. (DESIGN: "Seams".)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/error.h"
+#include "tte/base/secret.h"
+
+namespace tte::station {
+
+/// A device key pair made in the HSM and exported once, for the provisioning block only.
+struct DeviceKey {
+    Secret privateScalar;                     ///< P-256 scalar, 32 bytes, big-endian
+    std::vector<std::uint8_t> certificateDer; ///< self-signed X.509, subject the Dev URN
+    std::string fingerprint;                  ///< SHA-256 of the SPKI, 64 lower-case hex
+};
+
+/// Keys and secrets of the station's token. Every method may be called from several slot
+/// workers at once; the adapter keeps one HSM session per thread or serialises.
+class StationKeys {
+public:
+    virtual ~StationKeys() = default;
+    /// A fresh 64-bit OTP from the token's random generator (8 bytes).
+    virtual Result<Secret> newOtp() = 0;
+    /// OTP(Dev ID) of a box, derived in the token (PROTOCOL.md §4).
+    virtual Result<Secret> bulkOtp(std::uint32_t box, std::uint32_t devId) = 0;
+    /// Box secret = HMAC(lot key, "tte-box" ‖ box), computed in the token (PROTOCOL.md §4).
+    virtual Result<Secret> boxSecret(std::uint32_t box) = 0;
+    /// A new P-256 device key and self-signed certificate for `urn`; the token keeps no copy.
+    virtual Result<DeviceKey> newDeviceKey(std::string_view urn) = 0;
+    /// DER ECDSA-SHA256 signature of `data` by the station identity key.
+    virtual Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) = 0;
+    /// DER SubjectPublicKeyInfo of the station identity key (for journal verification).
+    virtual Result<std::vector<std::uint8_t>> stationPublicKey() = 0;
+    /// A keystream of `size` bytes for item `itemId` of the upload queue, HMAC-derived in the
+    /// token from the station's queue key; the OTP is stored XORed with it (docs/STATION.md).
+    virtual Result<Secret> queueMask(std::string_view itemId, std::size_t size) = 0;
+};
+
+/// One contiguous piece of flash content.
+struct FlashSegment {
+    std::uint32_t address = 0;
+    std::vector<std::uint8_t> data;
+};
+
+/// The firmware to flash, as loaded from the lot's .dfu file.
+struct FirmwareImage {
+    std::vector<FlashSegment> segments;
+    std::string sha256;  ///< of the .dfu file, 64 hex
+};
+
+/// The gang flasher: devices in DFU mode, one per fixture slot, named by port path.
+class DeviceFlasher {
+public:
+    virtual ~DeviceFlasher() = default;
+    /// Loads and checks a DfuSe file. Errors: io, corrupt (bad DfuSe), invalidArgument.
+    virtual Result<FirmwareImage> loadFirmware(const std::string& path) = 0;
+    /// Slots that hold a device in DFU mode now.
+    virtual Result<std::vector<std::string>> slots() = 0;
+    /// Erases what the segments cover, writes them, and reads every byte back.
+    /// Errors: unavailable (no device), io (transfer), corrupt (read-back differs).
+    virtual Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) = 0;
+    /// Reads `length` bytes at `address` (for QA verify).
+    virtual Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address,
+                                                   std::size_t length) = 0;
+};
+
+/// What goes on a device label; `url` carries the OTP and is a secret until printed.
+struct DeviceLabel {
+    std::uint32_t devId = 0;
+    std::string urn;
+    std::string lot;
+    Secret url;  ///< the Enrollment URL (or the box URL for a box label)
+    std::optional<std::pair<std::uint32_t, std::uint32_t>> boxRange;  ///< box labels only
+};
+
+/// A printed label: the job and the rendered artefact that scan-back reads.
+struct PrintedLabel {
+    std::string job;
+    std::string artefact;  ///< path of the rendered PDF/PNG (or a fake's handle)
+};
+
+/// Renders, prints (waits for the job to complete) and scans back labels.
+class LabelPrinter {
+public:
+    virtual ~LabelPrinter() = default;
+    /// Errors: invalidArgument (template), unavailable (queue), io, timeout (job not done).
+    virtual Result<PrintedLabel> print(const DeviceLabel& label) = 0;
+    /// Decodes the QR code of the printed label. Errors: corrupt (no/unreadable code), io.
+    virtual Result<Secret> scanBack(const PrintedLabel& printed) = 0;
+};
+
+/// Per-record answer of POST /api/v1/records (PROTOCOL.md §10).
+struct RecordResult {
+    enum class State { stored, duplicate, rejected };
+    std::string recordId;
+    State state = State::rejected;
+    std::string message;
+};
+
+/// GET /api/v1/lots/<lot>.
+struct LotQuota {
+    std::string lot;
+    std::uint32_t first = 0;
+    std::uint32_t last = 0;
+    std::uint64_t used = 0;
+};
+
+/// GET /api/v1/devices/<devid>: what the MotherShip holds for QA and reconcile.
+struct RemoteDevice {
+    std::uint32_t devId = 0;
+    std::string urn;
+    std::string fingerprint;
+    std::string state;
+    std::string recordId;
+};
+
+/// A pre-enrolled lot's customer controller (draft 2, message 6).
+struct ControllerTarget {
+    std::string address;
+    std::uint16_t port = 0;
+    std::string fingerprint;
+    std::string url;  ///< HTTPS base URL of the controller's introduction API
+};
+
+/// The MotherShip's station API over mutual TLS, plus the public mapping POST.
+/// Errors of every call: unavailable/timeout (retry later), unauthenticated (TLS), the
+/// server's error code otherwise.
+class MotherShipClient {
+public:
+    virtual ~MotherShipClient() = default;
+    /// POST /api/v1/records; `records` are complete signed record documents (with the OTP).
+    virtual Result<std::vector<RecordResult>> uploadRecords(std::span<const Secret> records) = 0;
+    virtual Result<LotQuota> lotQuota(std::string_view lot) = 0;
+    /// POST /api/v1/boxes.
+    virtual Status registerBox(std::uint32_t box, std::string_view lot, std::uint32_t first, std::uint32_t last) = 0;
+    /// GET /api/v1/devices/<devid>. Errors: notFound when the MotherShip has no record.
+    virtual Result<RemoteDevice> device(std::uint32_t devId) = 0;
+    /// POST /.well-known/tte?otp,devid,cip,cport,cfingerprint (message 4/5) for a
+    /// pre-enrolled lot. A 409 (already mapped) counts as done.
+    virtual Status mapDevice(std::uint32_t devId, const Secret& otp, const ControllerTarget& controller) = 0;
+};
+
+/// The customer controller's introduction API (message 6).
+class ControllerClient {
+public:
+    virtual ~ControllerClient() = default;
+    /// POST /tte/v1/introductions with the JSON document `introduction` (it holds the OTP).
+    /// A 409 for the same fingerprint counts as done.
+    virtual Status introduce(const ControllerTarget& controller, const Secret& introduction) = 0;
+};
+
+}  // namespace tte::station
+
+namespace tte::station {
+
+/// Everything that goes into a device's provisioning block (PROTOCOL.md §9).
+struct BlockFields {
+    std::uint32_t msId = 0;
+    std::uint32_t devId = 0;
+    std::uint16_t msPort = 0;
+    bool ledEnrollment = false;
+    std::string msAddress;
+    std::string msFingerprint;  ///< 64 hex
+    std::string urn;
+    const Secret* otp = nullptr;         ///< 8 bytes, big-endian
+    const DeviceKey* key = nullptr;
+};
+
+/// Encodes the provisioning block; the real one is tte::protocol's encodeBlock.
+class BlockEncoder {
+public:
+    virtual ~BlockEncoder() = default;
+    /// The 2048-byte block (it holds the private key, hence a Secret).
+    /// Errors: invalidArgument naming the field that does not fit.
+    virtual Result<Secret> encode(const BlockFields& fields) = 0;
+    /// Flash address of the block and of the NVM sector the station erases.
+    [[nodiscard]] virtual std::uint32_t blockAddress() const = 0;
+    [[nodiscard]] virtual std::uint32_t nvmAddress() const = 0;
+};
+
+}  // namespace tte::station

@@ -1,0 +1,153 @@
+// The per-device state machine and the slot workers (see pipeline.h).
+#include "tte/station/pipeline.h"
+
+#include <map>
+#include <thread>
+
+#include "tte/base/hex.h"
+#include "tte/station/formats.h"
+
+namespace tte::station {
+namespace {
+
+bool allZero(const std::string& hex) { return hex.find_first_not_of('0') == std::string::npos; }
+
+const std::map<std::string, std::string>& nextStep() {
+    static const std::map<std::string, std::string> m = {
+        {"allocated", "keys"}, {"keyed", "flash"}, {"flashed", "label"}, {"labelled", "commit"}};
+    return m;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const StationConfig& config, Journal& journal, PipelinePorts ports)
+    : m_config(config), m_journal(journal), m_ports(ports) {}
+
+Status Pipeline::openLot(const std::optional<LotQuota>& quota) {
+    const LotConfig& lot = m_config.lot;
+    auto fw = m_ports.flasher.loadFirmware(lot.firmware);
+    if (!fw) return withContext(fw.error(), "lot " + lot.id + ": firmware " + lot.firmware);
+    if (!lot.firmwareSha256.empty() && fw->sha256 != lot.firmwareSha256)
+        return fail(Errc::corrupt, "lot " + lot.id + ": firmware " + lot.firmware + " has SHA-256 " + fw->sha256 +
+                                       ", the lot pins " + lot.firmwareSha256);
+    for (const auto& seg : fw->segments) {
+        if (seg.address + seg.data.size() > m_ports.encoder.blockAddress())
+            return fail(Errc::invalidArgument, "lot " + lot.id + ": firmware overlaps the provisioning block at 0x" +
+                                                   toHex(m_ports.encoder.blockAddress(), 8));
+    }
+    if (allZero(lot.msFingerprint))
+        return fail(Errc::invalidArgument, "lot " + lot.id + ": the MotherShip fingerprint is all zero");
+
+    // The quota: from the MotherShip now, or as journalled when it was last checked.
+    std::optional<LotQuota> q = quota;
+    if (!q) {
+        auto all = m_journal.entries();
+        if (!all) return std::unexpected(all.error());
+        for (const auto& e : *all) {
+            if (e.kind == "lot-opened" && e.body.value("lot", "") == lot.id)
+                q = LotQuota{lot.id, e.body["quota_first"].get<std::uint32_t>(), e.body["quota_last"].get<std::uint32_t>(), 0};
+        }
+        if (!q)
+            return fail(Errc::unavailable, "lot " + lot.id +
+                                               ": the MotherShip's quota cannot be checked (unreachable) and was never checked before");
+    }
+    if (q->lot != lot.id) return fail(Errc::invalidArgument, "lot " + lot.id + ": the MotherShip answered for lot " + q->lot);
+    if (lot.firstDevId < q->first || lot.lastDevId > q->last)
+        return fail(Errc::outOfRange, "lot " + lot.id + ": Dev IDs " + toHex(lot.firstDevId, 8) + ".." +
+                                          toHex(lot.lastDevId, 8) + " are outside the MotherShip's quota " +
+                                          toHex(q->first, 8) + ".." + toHex(q->last, 8));
+    m_firmware = std::move(*fw);
+    m_first = lot.firstDevId;
+    m_last = lot.lastDevId;
+    nlohmann::json body = {{"lot", lot.id},          {"first", lot.firstDevId}, {"last", lot.lastDevId},
+                           {"quota_first", q->first}, {"quota_last", q->last},   {"firmware_sha256", m_firmware.sha256},
+                           {"ms_id", lot.msId},      {"ms_fingerprint", lot.msFingerprint}};
+    auto all = m_journal.entries();
+    if (!all) return std::unexpected(all.error());
+    bool same = false;
+    for (const auto& e : *all) same = same || (e.kind == "lot-opened" && e.body == body);
+    if (!same) {
+        if (auto e = m_journal.append("lot-opened", std::nullopt, body); !e) return std::unexpected(e.error());
+    }
+    m_opened = true;
+    return {};
+}
+
+Result<int> Pipeline::recover() {
+    auto all = m_journal.entries();
+    if (!all) return std::unexpected(all.error());
+    std::map<std::uint32_t, std::pair<std::string, std::string>> last;  // devid → (kind, port)
+    for (const auto& e : *all) {
+        if (!e.devId || e.kind == "live" || e.kind == "delivered" || e.kind == "rejected") continue;
+        auto& slot = last[*e.devId];
+        slot.first = e.kind;
+        if (e.body.contains("port")) slot.second = e.body["port"].get<std::string>();
+    }
+    int n = 0;
+    for (const auto& [devId, state] : last) {
+        auto it = nextStep().find(state.first);
+        if (it == nextStep().end()) continue;
+        nlohmann::json body = {{"step", it->second},
+                               {"reason", "station stopped during this step (interrupted after " + state.first + ")"},
+                               {"port", state.second}};
+        if (auto e = m_journal.append("failed", devId, body); !e) return std::unexpected(e.error());
+        ++n;
+    }
+    return n;
+}
+
+Result<std::vector<std::string>> Pipeline::freshPorts(const std::vector<std::string>& ports) {
+    auto all = m_journal.entries();
+    if (!all) return std::unexpected(all.error());
+    std::map<std::uint32_t, std::string> portOf;
+    std::map<std::string, std::string> lastKind;  // port → latest kind of its latest device
+    for (const auto& e : *all) {
+        if (!e.devId) continue;
+        if (e.kind == "allocated") portOf[*e.devId] = e.body.value("port", "");
+        auto it = portOf.find(*e.devId);
+        if (it != portOf.end() && e.kind != "live" && e.kind != "delivered") lastKind[it->second] = e.kind;
+    }
+    std::vector<std::string> out;
+    for (const auto& p : ports) {
+        auto it = lastKind.find(p);
+        if (it == lastKind.end() || it->second == "reworked") out.push_back(p);
+    }
+    return out;
+}
+
+Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
+    std::lock_guard lock(m_allocMutex);
+    auto last = m_journal.lastAllocated(m_first, m_last);
+    if (!last) return std::unexpected(last.error());
+    if (*last && **last >= m_last)
+        return fail(Errc::resourceExhausted, "lot " + m_config.lot.id + ": the Dev ID quota " + toHex(m_first, 8) +
+                                                 ".." + toHex(m_last, 8) + " is used up");
+    const std::uint32_t devId = *last ? **last + 1 : m_first;
+    // Journalled (fsync) before anything else happens: a Dev ID is never handed out twice.
+    auto e = m_journal.append("allocated", devId, {{"lot", m_config.lot.id}, {"port", port}});
+    if (!e) return std::unexpected(e.error());
+    return devId;
+}
+
+Status Pipeline::step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body) {
+    body["port"] = port;
+    auto e = m_journal.append(name, devId, std::move(body));
+    if (!e) return std::unexpected(e.error());
+    emit(port, devId, name);
+    fault(name, devId);
+    return {};
+}
+
+std::unexpected<Error> Pipeline::failDevice(std::uint32_t devId, const std::string& port, const std::string& stepName,
+                                           const Error& err) {
+    auto e = m_journal.append("failed", devId, {{"step", stepName}, {"reason", err.toString()}, {"port", port}});
+    emit(port, devId, "failed", stepName + ": " + err.toString());
+    if (!e) return std::unexpected(e.error());
+    return std::unexpected(Error{err.code, stepName + ": " + err.message, err.domain, err.nativeCode, err.nativeName});
+}
+
+void Pipeline::emit(const std::string& port, std::uint32_t devId, const std::string& stepName, const std::string& message) {
+    if (m_observer) m_observer(SlotEvent{port, devId, stepName, message});
+}
+
+}  // namespace tte::station

@@ -1,0 +1,192 @@
+// Draining the upload queue (see uploader.h).
+#include "tte/station/uploader.h"
+
+#include <map>
+
+#include "tte/base/hex.h"
+
+namespace tte::station {
+
+Uploader::Uploader(const StationConfig& config, Journal& journal, StationKeys& keys, MotherShipClient& ms,
+                   ControllerClient* controller, Clock& clock, UploadPolicy policy)
+    : m_config(config), m_journal(journal), m_keys(keys), m_ms(ms), m_controller(controller), m_clock(clock),
+      m_policy(policy) {}
+
+Result<Secret> Uploader::unseal(const QueueItem& item) {
+    auto mask = m_keys.queueMask(item.id, item.sealedOtp.size());
+    if (!mask) return std::unexpected(mask.error());
+    Secret otp(item.sealedOtp.size());
+    for (std::size_t i = 0; i < item.sealedOtp.size(); ++i) otp.mutableBytes()[i] = item.sealedOtp[i] ^ mask->bytes()[i];
+    return otp;
+}
+
+void Uploader::noteFailure(const Error& e) {
+    std::lock_guard lock(m_mutex);
+    ++m_failures;
+    m_lastError = e.toString();
+    auto wait = m_policy.base;
+    for (int i = 1; i < m_failures && wait < m_policy.cap; ++i) wait *= 2;
+    m_next = m_clock.now() + std::min(wait, m_policy.cap);
+}
+
+Result<int> Uploader::drainRecords() {
+    auto items = m_journal.duePending("record", m_policy.batch);
+    if (!items) return std::unexpected(items.error());
+    if (items->empty()) return 0;
+    std::vector<Secret> docs;
+    for (const auto& item : *items) {
+        auto otp = unseal(item);
+        if (!otp) return std::unexpected(otp.error());
+        nlohmann::json doc = item.body;
+        doc["otp"] = toHex(otp->bytes());
+        std::string text = doc.dump();
+        docs.emplace_back(std::string_view(text));
+        secureZero(text.data(), text.size());
+        auto& otpText = doc["otp"].get_ref<std::string&>();
+        secureZero(otpText.data(), otpText.size());
+    }
+    auto results = m_ms.uploadRecords(docs);
+    if (!results) return std::unexpected(results.error());
+    if (m_fault) m_fault("uploaded");
+    std::map<std::string, const RecordResult*> byId;
+    for (const auto& r : *results) byId[r.recordId] = &r;
+    int settled = 0;
+    for (const auto& item : *items) {
+        auto it = byId.find(item.id);
+        if (it == byId.end()) continue;  // not answered: stays pending, sent again
+        const RecordResult& r = *it->second;
+        const bool ok = r.state != RecordResult::State::rejected;
+        if (auto s = m_journal.settle(item.id, ok ? "done" : "rejected", ok ? "" : r.message); !s)
+            return std::unexpected(s.error());
+        ++settled;
+    }
+    return settled;
+}
+
+Status Uploader::sendOther(const QueueItem& item) {
+    if (item.kind == "box")
+        return m_ms.registerBox(static_cast<std::uint32_t>(item.body["box"].get<std::uint64_t>()), m_config.lot.id,
+                                item.body["first"].get<std::uint32_t>(), item.body["last"].get<std::uint32_t>());
+    if (!m_config.lot.controller) return fail(Errc::invalidArgument, "the lot names no controller");
+    auto otp = unseal(item);
+    if (!otp) return std::unexpected(otp.error());
+    const auto devId = parseHexInt(item.body["devid"].get<std::string>(), 8, "devid");
+    if (!devId) return std::unexpected(devId.error());
+    if (item.kind == "map") return m_ms.mapDevice(static_cast<std::uint32_t>(*devId), *otp, *m_config.lot.controller);
+    if (!m_controller) return fail(Errc::invalidArgument, "no controller client");
+    nlohmann::json doc = item.body;
+    doc["otp"] = toHex(otp->bytes());
+    std::string text = doc.dump();
+    Secret intro{std::string_view(text)};
+    secureZero(text.data(), text.size());
+    return m_controller->introduce(*m_config.lot.controller, intro);
+}
+
+Result<int> Uploader::drainOthers(const std::string& kind) {
+    auto items = m_journal.duePending(kind, m_policy.batch);
+    if (!items) return std::unexpected(items.error());
+    int settled = 0;
+    for (const auto& item : *items) {
+        auto sent = sendOther(item);
+        if (!sent) {
+            const Errc c = sent.error().code;
+            if (c == Errc::unavailable || c == Errc::timeout || c == Errc::io || c == Errc::rateLimited)
+                return std::unexpected(sent.error());
+            // A definite answer (bad request, not found, ...): the operator must look at it.
+            if (auto s = m_journal.settle(item.id, "rejected", sent.error().toString()); !s) return std::unexpected(s.error());
+            ++settled;
+            continue;
+        }
+        if (auto s = m_journal.settle(item.id, "done", ""); !s) return std::unexpected(s.error());
+        ++settled;
+    }
+    return settled;
+}
+
+Result<int> Uploader::drainOnce() {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_clock.now() < m_next) return 0;
+    }
+    int total = 0;
+    for (;;) {  // records first, in batches, until none is due
+        auto n = drainRecords();
+        if (!n) {
+            noteFailure(n.error());
+            return std::unexpected(n.error());
+        }
+        total += *n;
+        if (*n == 0) break;
+    }
+    for (const char* kind : {"map", "intro", "box"}) {
+        auto n = drainOthers(kind);
+        if (!n) {
+            noteFailure(n.error());
+            return std::unexpected(n.error());
+        }
+        total += *n;
+    }
+    std::lock_guard lock(m_mutex);
+    m_failures = 0;
+    m_lastError.clear();
+    return total;
+}
+
+Result<Backlog> Uploader::backlog() {
+    auto items = m_journal.queue();
+    if (!items) return std::unexpected(items.error());
+    Backlog b;
+    for (const auto& i : *items) {
+        if (i.state == "pending") ++b.pending;
+        else if (i.state == "done") ++b.done;
+        else ++b.rejected;
+    }
+    std::lock_guard lock(m_mutex);
+    b.failures = m_failures;
+    b.lastError = m_lastError;
+    const auto now = m_clock.now();
+    b.retryIn = m_next > now ? m_next - now : Clock::Duration{0};
+    return b;
+}
+
+Status Uploader::drain(Clock::Duration timeout) {
+    const auto deadline = m_clock.now() + timeout;
+    for (;;) {
+        (void)drainOnce();
+        auto b = backlog();
+        if (!b) return std::unexpected(b.error());
+        if (b->pending == 0) return {};
+        if (m_clock.now() >= deadline)
+            return fail(Errc::timeout, std::to_string(b->pending) + " items still queued" +
+                                           (b->lastError.empty() ? "" : " (last error: " + b->lastError + ")"));
+        m_clock.sleepFor(std::max(b->retryIn, Clock::Duration(std::chrono::milliseconds(50))));
+    }
+}
+
+void Uploader::serve() {
+    for (;;) {
+        (void)drainOnce();
+        auto b = backlog();
+        std::unique_lock lock(m_mutex);
+        if (m_stop) return;
+        const auto wait = b && b->pending > 0 ? std::max(b->retryIn, Clock::Duration(std::chrono::milliseconds(100)))
+                                              : Clock::Duration(std::chrono::seconds(1));
+        m_cv.wait_for(lock, wait, [&] { return m_stop || m_poked; });
+        m_poked = false;
+        if (m_stop) return;
+    }
+}
+
+void Uploader::poke() {
+    std::lock_guard lock(m_mutex);
+    m_poked = true;
+    m_cv.notify_all();
+}
+
+void Uploader::stop() {
+    std::lock_guard lock(m_mutex);
+    m_stop = true;
+    m_cv.notify_all();
+}
+
+}  // namespace tte::station

@@ -1,0 +1,230 @@
+// The fakes of fakes.h.
+#include "station/fakes.h"
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+
+#include "tte/base/hex.h"
+#include "tte/station/crypto.h"
+
+namespace tte::station::fakes {
+namespace {
+
+std::vector<std::uint8_t> hmac(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
+    std::vector<std::uint8_t> out(32);
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len);
+    return out;
+}
+
+std::vector<std::uint8_t> be32(std::string_view prefix, std::uint32_t v) {
+    std::vector<std::uint8_t> d(prefix.begin(), prefix.end());
+    for (int s = 24; s >= 0; s -= 8) d.push_back(static_cast<std::uint8_t>(v >> s));
+    return d;
+}
+
+std::vector<std::uint8_t> spki(EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int n = i2d_PUBKEY(key, &der);
+    std::vector<std::uint8_t> out(der, der + n);
+    OPENSSL_free(der);
+    return out;
+}
+
+std::vector<std::uint8_t> bytesOf(const std::string& s) { return {s.begin(), s.end()}; }
+
+}  // namespace
+
+FakeKeys::FakeKeys() : m_stationKey(EVP_EC_gen("P-256")), m_lotKey(32), m_queueKey(32) {
+    RAND_bytes(m_lotKey.data(), 32);
+    RAND_bytes(m_queueKey.data(), 32);
+}
+
+FakeKeys::~FakeKeys() { EVP_PKEY_free(static_cast<EVP_PKEY*>(m_stationKey)); }
+
+Result<Secret> FakeKeys::newOtp() {
+    std::lock_guard lock(m_mutex);
+    if (failOtp) return fail(Errc::unavailable, "token removed");
+    Secret otp(8);
+    RAND_bytes(otp.mutableBytes().data(), 8);
+    issuedOtps.push_back(toHex(otp.bytes()));
+    return otp;
+}
+
+Result<Secret> FakeKeys::boxSecret(std::uint32_t box) { return Secret(hmac(m_lotKey, be32("tte-box", box))); }
+
+Result<Secret> FakeKeys::bulkOtp(std::uint32_t box, std::uint32_t devId) {
+    auto secret = boxSecret(box);
+    auto mac = hmac(secret->bytes(), be32("tte-otp", devId));
+    Secret otp(std::span<const std::uint8_t>(mac.data(), 8));
+    std::lock_guard lock(m_mutex);
+    issuedOtps.push_back(toHex(otp.bytes()));
+    return otp;
+}
+
+Result<DeviceKey> FakeKeys::newDeviceKey(std::string_view) {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    DeviceKey out;
+    BIGNUM* priv = nullptr;
+    EVP_PKEY_get_bn_param(key, "priv", &priv);
+    out.privateScalar = Secret(32);
+    BN_bn2binpad(priv, out.privateScalar.mutableBytes().data(), 32);
+    BN_clear_free(priv);
+    out.certificateDer = spki(key);  // a fake: the SPKI stands in for the certificate
+    out.fingerprint = sha256Hex(out.certificateDer);
+    EVP_PKEY_free(key);
+    return out;
+}
+
+Result<std::vector<std::uint8_t>> FakeKeys::sign(std::span<const std::uint8_t> data) {
+    std::lock_guard lock(m_mutex);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    std::size_t len = 0;
+    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, static_cast<EVP_PKEY*>(m_stationKey));
+    EVP_DigestSign(ctx, nullptr, &len, data.data(), data.size());
+    std::vector<std::uint8_t> sig(len);
+    EVP_DigestSign(ctx, sig.data(), &len, data.data(), data.size());
+    sig.resize(len);
+    EVP_MD_CTX_free(ctx);
+    return sig;
+}
+
+Result<std::vector<std::uint8_t>> FakeKeys::stationPublicKey() { return spki(static_cast<EVP_PKEY*>(m_stationKey)); }
+
+Result<Secret> FakeKeys::queueMask(std::string_view itemId, std::size_t size) {
+    auto mac = hmac(m_queueKey, bytesOf(std::string(itemId)));
+    if (size > mac.size()) return fail(Errc::invalidArgument, "mask too long");
+    return Secret(std::span<const std::uint8_t>(mac.data(), size));
+}
+
+Result<FirmwareImage> FakeFlasher::loadFirmware(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(Errc::io, "cannot read " + path);
+    std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (data.empty()) return fail(Errc::corrupt, path + " is empty");
+    FirmwareImage img;
+    img.sha256 = sha256Hex(data);
+    img.segments.push_back({0x08000000, std::move(data)});
+    return img;
+}
+
+Status FakeFlasher::writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) {
+    std::lock_guard lock(m_mutex);
+    if (failPorts.contains(slot)) return fail(Errc::corrupt, "read-back differs at 0x08008010");
+    for (const auto& s : segments) flash[slot][s.address] = s.data;
+    return {};
+}
+
+Result<std::vector<std::uint8_t>> FakeFlasher::read(const std::string& slot, std::uint32_t address, std::size_t length) {
+    std::lock_guard lock(m_mutex);
+    auto& dev = flash[slot];
+    auto it = dev.find(address);
+    if (it == dev.end()) return std::vector<std::uint8_t>(length, 0xff);
+    auto out = it->second;
+    out.resize(length, 0xff);
+    return out;
+}
+
+Result<PrintedLabel> FakePrinter::print(const DeviceLabel& label) {
+    std::lock_guard lock(m_mutex);
+    const std::string job = "job-" + std::to_string(printed.size() + 1);
+    printed[job] = std::string(label.url.view());
+    return PrintedLabel{job, "mem:" + job};
+}
+
+Result<Secret> FakePrinter::scanBack(const PrintedLabel& p) {
+    std::lock_guard lock(m_mutex);
+    auto it = printed.find(p.job);
+    if (it == printed.end()) return fail(Errc::corrupt, "no QR code found");
+    std::string text = it->second;
+    if (smudge) text.back() = text.back() == '0' ? '1' : '0';
+    return Secret(std::string_view(text));
+}
+
+Result<Secret> FakeEncoder::encode(const BlockFields& f) {
+    if (f.urn.size() > 127) return fail(Errc::invalidArgument, "block: URN longer than 127 bytes");
+    std::string text = "FAKEBLOCK|" + toHex(f.devId, 8) + "|" + f.urn + "|" + toHex(f.otp->bytes()) + "|" +
+                       toHex(f.key->privateScalar.bytes());
+    text.resize(2048, '\0');
+    return Secret(std::string_view(text));
+}
+
+Result<std::vector<RecordResult>> FakeMotherShip::uploadRecords(std::span<const Secret> docs) {
+    std::lock_guard lock(mutex);
+    ++uploadCalls;
+    if (down) return fail(Errc::unavailable, "connection refused");
+    auto key = m_keys.stationPublicKey();
+    std::vector<RecordResult> out;
+    for (const auto& d : docs) {
+        auto doc = nlohmann::json::parse(d.view());
+        const std::string id = doc["record_id"];
+        RecordResult r{id, RecordResult::State::stored, ""};
+        auto sig = base64Decode(doc["signature"].get<std::string>());
+        doc.erase("signature");
+        const std::string canonical = doc.dump();
+        if (!sig || !verifySignature(*key, bytesOf(canonical), *sig)) {
+            out.push_back({id, RecordResult::State::rejected, "signature does not verify"});
+            continue;
+        }
+        auto it = records.find(id);
+        if (it != records.end()) {
+            r.state = it->second == canonical ? RecordResult::State::duplicate : RecordResult::State::rejected;
+        } else {
+            records[id] = canonical;
+            otpByDevId[static_cast<std::uint32_t>(*parseHexInt(doc["devid"].get<std::string>(), 8, "devid"))] = doc["otp"];
+        }
+        out.push_back(r);
+    }
+    return out;
+}
+
+Result<LotQuota> FakeMotherShip::lotQuota(std::string_view lot) {
+    std::lock_guard lock(mutex);
+    if (down) return fail(Errc::unavailable, "connection refused");
+    if (lot != quota.lot) return fail(Errc::notFound, "no lot " + std::string(lot));
+    return quota;
+}
+
+Status FakeMotherShip::registerBox(std::uint32_t box, std::string_view lot, std::uint32_t first, std::uint32_t last) {
+    std::lock_guard lock(mutex);
+    if (down) return fail(Errc::unavailable, "connection refused");
+    boxes.push_back(toHex(box, 8) + " " + std::string(lot) + " " + toHex(first, 8) + ".." + toHex(last, 8));
+    return {};
+}
+
+Result<RemoteDevice> FakeMotherShip::device(std::uint32_t devId) {
+    std::lock_guard lock(mutex);
+    if (down) return fail(Errc::unavailable, "connection refused");
+    for (const auto& [id, text] : records) {
+        auto doc = nlohmann::json::parse(text);
+        if (doc["devid"] == toHex(devId, 8))
+            return RemoteDevice{devId, doc["urn"], doc["fingerprint"], mapped.contains(devId) ? "mapped" : "not-mapped", id};
+    }
+    return fail(Errc::notFound, "no device " + toHex(devId, 8));
+}
+
+Status FakeMotherShip::mapDevice(std::uint32_t devId, const Secret& otp, const ControllerTarget& c) {
+    std::lock_guard lock(mutex);
+    if (down) return fail(Errc::unavailable, "connection refused");
+    auto it = otpByDevId.find(devId);
+    if (it == otpByDevId.end() || it->second != toHex(otp.bytes())) return fail(Errc::notFound, "unknown device or OTP");
+    mapped[devId] = c.fingerprint;
+    return {};
+}
+
+Status FakeController::introduce(const ControllerTarget&, const Secret& introduction) {
+    std::lock_guard lock(mutex);
+    if (down) return fail(Errc::unavailable, "connection refused");
+    introductions.emplace_back(introduction.view());
+    return {};
+}
+
+}  // namespace tte::station::fakes

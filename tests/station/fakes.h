@@ -1,0 +1,105 @@
+// In-memory fakes of the station's ports for unit tests: keys backed by OpenSSL in memory,
+// a flasher with RAM devices, a printer that remembers what it printed, and a MotherShip
+// that checks record signatures and answers idempotently like PROTOCOL.md §10.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tte/station/ports.h"
+
+namespace tte::station::fakes {
+
+class FakeKeys final : public StationKeys {
+public:
+    FakeKeys();
+    ~FakeKeys() override;
+    Result<Secret> newOtp() override;
+    Result<Secret> bulkOtp(std::uint32_t box, std::uint32_t devId) override;
+    Result<Secret> boxSecret(std::uint32_t box) override;
+    Result<DeviceKey> newDeviceKey(std::string_view urn) override;
+    Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) override;
+    Result<std::vector<std::uint8_t>> stationPublicKey() override;
+    Result<Secret> queueMask(std::string_view itemId, std::size_t size) override;
+
+    std::vector<std::string> issuedOtps;  ///< hex of every OTP handed out
+    bool failOtp = false;
+
+private:
+    std::mutex m_mutex;
+    void* m_stationKey;  // EVP_PKEY*
+    std::vector<std::uint8_t> m_lotKey;
+    std::vector<std::uint8_t> m_queueKey;
+};
+
+class FakeFlasher final : public DeviceFlasher {
+public:
+    explicit FakeFlasher(std::vector<std::string> ports) : m_ports(std::move(ports)) {}
+    Result<FirmwareImage> loadFirmware(const std::string& path) override;
+    Result<std::vector<std::string>> slots() override { return m_ports; }
+    Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) override;
+    Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override;
+
+    std::set<std::string> failPorts;  ///< writeAndVerify fails (read-back mismatch) on these
+    std::map<std::string, std::map<std::uint32_t, std::vector<std::uint8_t>>> flash;  ///< port → address → bytes
+
+private:
+    std::mutex m_mutex;
+    std::vector<std::string> m_ports;
+};
+
+class FakePrinter final : public LabelPrinter {
+public:
+    Result<PrintedLabel> print(const DeviceLabel& label) override;
+    Result<Secret> scanBack(const PrintedLabel& printed) override;
+
+    std::map<std::string, std::string> printed;  ///< job → URL text
+    bool smudge = false;                          ///< scan-back reads a different URL
+
+private:
+    std::mutex m_mutex;
+};
+
+class FakeEncoder final : public BlockEncoder {
+public:
+    Result<Secret> encode(const BlockFields& f) override;
+    std::uint32_t blockAddress() const override { return 0x08008000; }
+    std::uint32_t nvmAddress() const override { return 0x0800C000; }
+};
+
+class FakeMotherShip final : public MotherShipClient {
+public:
+    explicit FakeMotherShip(StationKeys& keys, LotQuota quota) : m_keys(keys), quota(std::move(quota)) {}
+    Result<std::vector<RecordResult>> uploadRecords(std::span<const Secret> records) override;
+    Result<LotQuota> lotQuota(std::string_view lot) override;
+    Status registerBox(std::uint32_t box, std::string_view lot, std::uint32_t first, std::uint32_t last) override;
+    Result<RemoteDevice> device(std::uint32_t devId) override;
+    Status mapDevice(std::uint32_t devId, const Secret& otp, const ControllerTarget& controller) override;
+
+    std::mutex mutex;
+    bool down = false;
+    int uploadCalls = 0;
+    std::map<std::string, std::string> records;        ///< record_id → document (with OTP)
+    std::map<std::uint32_t, std::string> otpByDevId;   ///< devid → OTP hex
+    std::map<std::uint32_t, std::string> mapped;       ///< devid → controller fingerprint
+    std::vector<std::string> boxes;
+
+private:
+    StationKeys& m_keys;
+
+public:
+    LotQuota quota;
+};
+
+class FakeController final : public ControllerClient {
+public:
+    Status introduce(const ControllerTarget& controller, const Secret& introduction) override;
+    std::mutex mutex;
+    bool down = false;
+    std::vector<std::string> introductions;
+};
+
+}  // namespace tte::station::fakes
