@@ -94,7 +94,7 @@ Status parseLot(Reader& r, LotConfig& lot) {
     TTE_TRY(lot.lastDevId, r.devId("lot.last_devid"));
     TTE_TRY_INT(lot.boxSize, std::uint32_t, r.integer("lot.box_size", 0, 65536, 0));
     lot.ledEnrollment = r.flag("lot.led_enrollment");
-    TTE_TRY(lot.labelTemplate, r.text("lot.label_template", false));
+    TTE_TRY(lot.labelTemplate, r.path("lot.label_template", false));
     TTE_TRY(lot.printerQueue, r.text("lot.printer_queue", false));
     if (lot.product.empty() || lot.product.size() > 32 ||
         lot.product.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._") !=
@@ -138,9 +138,15 @@ Result<StationConfig> parseConfig(std::string_view text, const std::string& base
     TTE_TRY(c.database, r.path("station.database"));
     TTE_TRY_INT(c.slots, int, r.integer("station.slots", 1, 64, 1));
     TTE_TRY(c.labelsDir, r.path("station.labels_dir", false));
+    if (c.labelsDir.empty()) c.labelsDir = (fs::path(baseDir) / "labels").lexically_normal().string();
     TTE_TRY(c.pkcs11Module, r.text("hsm.module", false, "/usr/lib/softhsm/libsofthsm2.so"));
     TTE_TRY(c.tokenLabel, r.text("hsm.token_label"));
     TTE_TRY(c.pinFile, r.path("hsm.pin_file"));
+    TTE_TRY(c.lotKey, r.text("hsm.lot_key", false, "lot-key"));
+    TTE_TRY(c.queueKey, r.text("hsm.queue_key", false, "queue-key"));
+    TTE_TRY(c.identityKey, r.text("hsm.station_key", false));
+    TTE_TRY(c.printerHost, r.text("printer.host", false, "127.0.0.1"));
+    TTE_TRY_INT(c.printerPort, int, r.integer("printer.port", 1, 65535, 631));
     TTE_TRY(c.msUrl, r.text("mothership.url"));
     TTE_TRY(c.msCa, r.path("mothership.ca"));
     TTE_TRY(c.stationCert, r.path("mothership.cert"));

@@ -31,8 +31,9 @@ Status Pipeline::openLot(const std::optional<LotQuota>& quota) {
         return fail(Errc::corrupt, "lot " + lot.id + ": firmware " + lot.firmware + " has SHA-256 " + fw->sha256 +
                                        ", the lot pins " + lot.firmwareSha256);
     for (const auto& seg : fw->segments) {
-        if (seg.address + seg.data.size() > m_ports.encoder.blockAddress())
-            return fail(Errc::invalidArgument, "lot " + lot.id + ": firmware overlaps the provisioning block at 0x" +
+        const std::uint64_t begin = seg.address, end = begin + seg.data.size();
+        if (begin < std::uint64_t{m_ports.encoder.nvmAddress()} + kNvmSize && end > m_ports.encoder.blockAddress())
+            return fail(Errc::invalidArgument, "lot " + lot.id + ": firmware overlaps the provisioning block and NVM sectors at 0x" +
                                                    toHex(m_ports.encoder.blockAddress(), 8));
     }
     if (allZero(lot.msFingerprint))

@@ -4,6 +4,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -46,6 +47,28 @@ std::vector<std::uint8_t> bytesOf(const std::string& s) { return {s.begin(), s.e
 FakeKeys::FakeKeys() : m_stationKey(EVP_EC_gen("P-256")), m_lotKey(32), m_queueKey(32) {
     RAND_bytes(m_lotKey.data(), 32);
     RAND_bytes(m_queueKey.data(), 32);
+}
+
+FakeKeys::FakeKeys(const std::string& dir) : m_stationKey(nullptr), m_lotKey(32), m_queueKey(32) {
+    const std::string pem = dir + "/fake-station.pem";
+    const std::string secrets = dir + "/fake-secrets.bin";
+    if (FILE* f = std::fopen(pem.c_str(), "r")) {
+        m_stationKey = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+        std::fclose(f);
+        std::ifstream in(secrets, std::ios::binary);
+        in.read(reinterpret_cast<char*>(m_lotKey.data()), 32);
+        in.read(reinterpret_cast<char*>(m_queueKey.data()), 32);
+        return;
+    }
+    m_stationKey = EVP_EC_gen("P-256");
+    RAND_bytes(m_lotKey.data(), 32);
+    RAND_bytes(m_queueKey.data(), 32);
+    FILE* f = std::fopen(pem.c_str(), "w");
+    PEM_write_PrivateKey(f, static_cast<EVP_PKEY*>(m_stationKey), nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+    std::ofstream out(secrets, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(m_lotKey.data()), 32);
+    out.write(reinterpret_cast<const char*>(m_queueKey.data()), 32);
 }
 
 FakeKeys::~FakeKeys() { EVP_PKEY_free(static_cast<EVP_PKEY*>(m_stationKey)); }
@@ -157,6 +180,19 @@ Result<Secret> FakeEncoder::encode(const BlockFields& f) {
     return Secret(std::string_view(text));
 }
 
+FakeMotherShip::FakeMotherShip(StationKeys& keys, LotQuota q, std::string file)
+    : m_file(std::move(file)), m_keys(keys), quota(std::move(q)) {
+    std::ifstream in(m_file);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto doc = nlohmann::json::parse(line);
+        const std::string otp = doc["otp"];
+        records[doc["record_id"]] = doc.dump();
+        otpByDevId[static_cast<std::uint32_t>(*parseHexInt(doc["devid"].get<std::string>(), 8, "devid"))] = otp;
+        ++stored;
+    }
+}
+
 Result<std::vector<RecordResult>> FakeMotherShip::uploadRecords(std::span<const Secret> docs) {
     std::lock_guard lock(mutex);
     ++uploadCalls;
@@ -179,6 +215,11 @@ Result<std::vector<RecordResult>> FakeMotherShip::uploadRecords(std::span<const 
             r.state = it->second == canonical ? RecordResult::State::duplicate : RecordResult::State::rejected;
         } else {
             records[id] = canonical;
+            ++stored;
+            if (!m_file.empty()) {
+                std::ofstream out(m_file, std::ios::app);
+                out << canonical << "\n";
+            }
             otpByDevId[static_cast<std::uint32_t>(*parseHexInt(doc["devid"].get<std::string>(), 8, "devid"))] = doc["otp"];
         }
         out.push_back(r);

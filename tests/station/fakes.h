@@ -16,6 +16,8 @@ namespace tte::station::fakes {
 class FakeKeys final : public StationKeys {
 public:
     FakeKeys();
+    /// Keys kept in `dir` (made on first use), so that a restarted process has the same station.
+    explicit FakeKeys(const std::string& dir);
     ~FakeKeys() override;
     Result<Secret> newOtp() override;
     Result<Secret> bulkOtp(std::uint32_t box, std::uint32_t devId) override;
@@ -73,6 +75,8 @@ public:
 class FakeMotherShip final : public MotherShipClient {
 public:
     explicit FakeMotherShip(StationKeys& keys, LotQuota quota) : m_keys(keys), quota(std::move(quota)) {}
+    /// As above, keeping every stored record in `file` (one JSON line each) across restarts.
+    FakeMotherShip(StationKeys& keys, LotQuota quota, std::string file);
     Result<std::vector<RecordResult>> uploadRecords(std::span<const Secret> records) override;
     Result<LotQuota> lotQuota(std::string_view lot) override;
     Status registerBox(std::uint32_t box, std::string_view lot, std::uint32_t first, std::uint32_t last) override;
@@ -86,8 +90,10 @@ public:
     std::map<std::uint32_t, std::string> otpByDevId;   ///< devid → OTP hex
     std::map<std::uint32_t, std::string> mapped;       ///< devid → controller fingerprint
     std::vector<std::string> boxes;
+    int stored = 0;  ///< records stored (not duplicates), over all restarts
 
 private:
+    std::string m_file;
     StationKeys& m_keys;
 
 public:

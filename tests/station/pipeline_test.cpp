@@ -138,6 +138,13 @@ TEST(Pipeline, RefusesALotThatDoesNotCheckOut) {
         EXPECT_EQ(s.error().message, "lot lot-a: firmware " + site.dir + "/fw.dfu: cannot read " + site.dir + "/fw.dfu");
     }
     {
+        Site site;
+        std::ofstream(site.dir + "/fw.dfu") << std::string(40000, 'F');  // past 0x08008000
+        auto s = site.pipeline->openLot(*site.ms->lotQuota("lot-a"));
+        ASSERT_FALSE(s);
+        EXPECT_EQ(s.error().message, "lot lot-a: firmware overlaps the provisioning block and NVM sectors at 0x08008000");
+    }
+    {
         std::string zero(64, '0');
         Site site;
         site.config.lot.msFingerprint = zero;

@@ -40,6 +40,12 @@ struct StationConfig {
     std::string pkcs11Module;
     std::string tokenLabel;
     std::string pinFile;
+    std::string lotKey = "lot-key";       ///< object label of the lot's HMAC key
+    std::string queueKey = "queue-key";   ///< object label of the upload queue's HMAC key
+    std::string identityKey;              ///< object label of the station key in the token ("" = mothership.key file)
+    // label printer (CUPS)
+    std::string printerHost = "127.0.0.1";
+    int printerPort = 631;
     // MotherShip station API
     std::string msUrl;                ///< https://host:port
     std::string msCa;

@@ -1,0 +1,198 @@
+// The subcommands of tte-provision (see commands.h).
+#include "commands.h"
+
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "tte/base/hex.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/freestanding/block.h"
+#include "tte/station/crypto.h"
+#include "tte/station/formats.h"
+#include "tte/station/reports.h"
+
+namespace tte::station::app {
+namespace {
+
+int failWith(const Error& e, int code = 1) {
+    std::fprintf(stderr, "tte-provision: %s\n", e.toString().c_str());
+    return code;
+}
+
+template <class T>
+bool ok(const Result<T>& r, int& code) {
+    if (r) return true;
+    code = failWith(r.error());
+    return false;
+}
+
+std::string seconds(Clock::Duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0).substr(0, 5) + " s";
+}
+
+void printBacklog(Uploader& up) {
+    auto b = up.backlog();
+    if (!b) return;
+    std::printf("upload backlog: %d pending, %d done, %d rejected", b->pending, b->done, b->rejected);
+    if (!b->lastError.empty()) std::printf(" (last error: %s; next try in %s)", b->lastError.c_str(), seconds(b->retryIn).c_str());
+    std::printf("\n");
+}
+
+/// Opens the lot: the quota from the MotherShip, or the journalled one when it is down.
+Status openLot(Wiring& w, Pipeline& p) {
+    auto quota = w.mothership().lotQuota(w.config().lot.id);
+    std::optional<LotQuota> q;
+    if (quota) q = *quota;
+    else if (quota.error().code == Errc::unavailable || quota.error().code == Errc::timeout)
+        std::printf("MotherShip unreachable (%s): using the quota journalled before\n", quota.error().message.c_str());
+    else
+        return withContext(quota.error(), "lot " + w.config().lot.id + ": quota");
+    return p.openLot(q);
+}
+
+}  // namespace
+
+int runCommand(Wiring& w, const RunOptions& o) {
+    int code = 0;
+    auto p = w.pipeline();
+    if (!ok(p, code)) return code;
+    auto up = w.uploader();
+    if (!ok(up, code)) return code;
+    Pipeline& pipeline = **p;
+    Uploader& uploader = **up;
+    if (auto s = openLot(w, pipeline); !s) return failWith(s.error());
+    auto recovered = pipeline.recover();
+    if (!ok(recovered, code)) return code;
+    if (*recovered > 0) std::printf("%d interrupted device(s) marked failed (rework)\n", *recovered);
+
+    auto hook = faultHookFromEnv();
+    pipeline.setFaultHook([hook](std::string_view point, std::uint32_t) {
+        if (hook) hook(point);
+    });
+    uploader.setFaultHook(hook);
+    std::mutex out;
+    pipeline.setObserver([&](const SlotEvent& e) {
+        std::lock_guard lock(out);
+        std::printf("[%s] %s %s%s%s\n", e.port.c_str(), toHex(e.devId, 8).c_str(), e.step.c_str(),
+                    e.message.empty() ? "" : ": ", e.message.c_str());
+        std::fflush(stdout);
+    });
+    std::thread uploadThread([&] { uploader.serve(); });
+    auto summary = pipeline.run(o.count, o.slots > 0 ? o.slots : w.config().slots, o.ports);
+    uploader.poke();
+    uploader.stop();
+    uploadThread.join();
+    if (!summary) return failWith(summary.error());
+    (void)uploader.drain(std::chrono::milliseconds(static_cast<long>(o.drainSeconds * 1000)));
+    std::printf("provisioned %d, failed %d\n", summary->committed, summary->failed);
+    for (const auto& f : summary->failures) std::printf("  %s\n", f.c_str());
+    printBacklog(uploader);
+    return summary->failures.empty() ? 0 : 1;
+}
+
+int boxCommand(Wiring& w, std::uint32_t box) {
+    const LotConfig& lot = w.config().lot;
+    if (lot.boxSize == 0) return failWith(Error{Errc::invalidArgument, "lot " + lot.id + " is not a bulk lot (lot.box_size is 0)", {}, 0, {}}, 2);
+    const std::uint64_t first = std::uint64_t{lot.firstDevId} + std::uint64_t{box} * lot.boxSize;
+    if (first > lot.lastDevId)
+        return failWith(Error{Errc::outOfRange, "box " + toHex(box, 8) + " lies outside the lot", {}, 0, {}}, 2);
+    const auto last = static_cast<std::uint32_t>(std::min<std::uint64_t>(first + lot.boxSize - 1, lot.lastDevId));
+    int code = 0;
+    auto keys = w.keys();
+    auto journal = w.journal();
+    auto printer = w.printer();
+    auto up = w.uploader();
+    if (!ok(keys, code) || !ok(journal, code) || !ok(printer, code) || !ok(up, code)) return code;
+    auto secret = (*keys)->boxSecret(box);
+    if (!ok(secret, code)) return code;
+    DeviceLabel label{box, "", lot.id, boxUrl(lot.msId, *secret, static_cast<std::uint32_t>(first), last),
+                      std::pair{static_cast<std::uint32_t>(first), last}};
+    auto printed = (*printer)->print(label);
+    if (!ok(printed, code)) return code;
+    auto scanned = (*printer)->scanBack(*printed);
+    if (!ok(scanned, code)) return code;
+    if (!constantTimeEqual(scanned->bytes(), label.url.bytes()))
+        return failWith(Error{Errc::corrupt, "box label scan-back does not match", {}, 0, {}});
+    nlohmann::json body = {{"box", box}, {"first", first}, {"last", last}, {"artefact", printed->artefact}};
+    auto e = (*journal)->commit("box", std::nullopt, [&](std::int64_t seq, const std::string&) -> Result<Commit> {
+        QueueItem item;
+        item.id = w.config().stationId + "-box-" + toHex(box, 8) + "-" + std::to_string(seq);
+        item.kind = "box";
+        item.body = body;
+        return Commit{body, {item}};
+    });
+    if (!ok(e, code)) return code;
+    std::printf("box %s: Dev IDs %s..%s, label %s\n", toHex(box, 8).c_str(), toHex(first, 8).c_str(),
+                toHex(last, 8).c_str(), printed->artefact.c_str());
+    (void)(*up)->drain(std::chrono::seconds(5));
+    printBacklog(**up);
+    return 0;
+}
+
+int journalVerifyCommand(Wiring& w) {
+    int code = 0;
+    auto j = w.journal();
+    if (!ok(j, code)) return code;
+    auto r = (*j)->verify();
+    if (!ok(r, code)) return code;
+    for (const auto& p : r->problems) std::printf("%s\n", p.c_str());
+    if (!r->ok()) {
+        std::fprintf(stderr, "tte-provision: journal does NOT verify: %zu problem(s)\n", r->problems.size());
+        return 1;
+    }
+    std::printf("journal verifies: %lld entries, head %s\n", static_cast<long long>(r->entries), r->head.c_str());
+    return 0;
+}
+
+int journalExportCommand(Wiring& w, const std::string& out) {
+    int code = 0;
+    auto keys = w.keys();
+    auto j = w.journal();
+    if (!ok(keys, code) || !ok(j, code)) return code;
+    auto text = exportJournal(w.config(), **j, **keys);
+    if (!ok(text, code)) return code;
+    if (out == "-") {
+        std::fwrite(text->data(), 1, text->size(), stdout);
+        return 0;
+    }
+    std::ofstream f(out, std::ios::trunc);
+    f << *text;
+    if (!f) return failWith(Error{Errc::io, "cannot write " + out, {}, 0, {}});
+    return 0;
+}
+
+int syncCommand(Wiring& w, double secs) {
+    int code = 0;
+    auto up = w.uploader();
+    if (!ok(up, code)) return code;
+    auto s = (*up)->drain(std::chrono::milliseconds(static_cast<long>(secs * 1000)));
+    printBacklog(**up);
+    if (!s) return failWith(s.error());
+    return 0;
+}
+
+int reconcileCommand(Wiring& w) {
+    int code = 0;
+    auto j = w.journal();
+    if (!ok(j, code)) return code;
+    auto r = reconcile(w.config(), **j, w.mothership());
+    if (!ok(r, code)) return code;
+    for (const auto& d : *r) std::printf("%s: %s\n", toHex(d.devId, 8).c_str(), d.problem.c_str());
+    std::printf("%zu discrepanc%s\n", r->size(), r->size() == 1 ? "y" : "ies");
+    return r->empty() ? 0 : 1;
+}
+
+int statusCommand(Wiring& w) {
+    int code = 0;
+    auto j = w.journal();
+    auto up = w.uploader();
+    if (!ok(j, code) || !ok(up, code)) return code;
+    auto s = stationStatus(w.config(), **j, **up);
+    if (!ok(s, code)) return code;
+    std::fputs(formatStatus(w.config(), *s).c_str(), stdout);
+    return 0;
+}
+
+}  // namespace tte::station::app

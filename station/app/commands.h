@@ -1,0 +1,29 @@
+// The subcommands of tte-provision; each returns the process exit code and prints a one-line
+// reason on failure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wiring.h"
+
+namespace tte::station::app {
+
+struct RunOptions {
+    int count = 0;
+    int slots = 0;
+    std::vector<std::string> ports;
+    double drainSeconds = 10;
+};
+
+int runCommand(Wiring& w, const RunOptions& o);
+int boxCommand(Wiring& w, std::uint32_t box);
+int verifyCommand(Wiring& w, const std::string& port);
+int reworkCommand(Wiring& w, const std::string& port);
+int journalVerifyCommand(Wiring& w);
+int journalExportCommand(Wiring& w, const std::string& out);
+int syncCommand(Wiring& w, double seconds);
+int reconcileCommand(Wiring& w);
+int statusCommand(Wiring& w);
+
+}  // namespace tte::station::app

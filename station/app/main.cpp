@@ -1,0 +1,79 @@
+// tte-provision: the headless station. Parses flags, wires the real adapters, runs one
+// subcommand (INTERFACES.md "Programs").
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "commands.h"
+#include "tte/base/hex.h"
+
+int main(int argc, char** argv) {
+    using namespace tte::station::app;
+    CLI::App cli{"tte-provision: the headless TTE provisioning station"};
+    cli.require_subcommand(1);
+    std::string configPath;
+    std::string simDir;
+    cli.add_option("--config", configPath, "station config (station.toml)")->required();
+    cli.add_option("--sim", simDir, "use the simulated devices in DIR (tte-flash sim create)");
+
+    RunOptions run;
+    auto* runCmd = cli.add_subcommand("run", "provision devices: one pipeline per slot, with live progress");
+    runCmd->add_option("--count", run.count, "provision at most N devices (default: every device present)")
+        ->check(CLI::NonNegativeNumber);
+    runCmd->add_option("--slots", run.slots, "parallel slots (default: station.slots)")->check(CLI::Range(1, 64));
+    runCmd->add_option("--port", run.ports, "only these port paths");
+    runCmd->add_option("--drain", run.drainSeconds, "seconds to wait for the upload backlog at the end")
+        ->check(CLI::NonNegativeNumber);
+
+    std::string boxText;
+    auto* boxCmd = cli.add_subcommand("box", "print the box label of a bulk lot's box and register the box");
+    boxCmd->add_option("--box", boxText, "box number (8 hex digits)")->required();
+
+    std::string port;
+    auto* verifyCmd = cli.add_subcommand("verify", "QA: read a device's block and compare with journal, label, MotherShip");
+    verifyCmd->add_option("--port", port, "port path of the device")->required();
+    auto* reworkCmd = cli.add_subcommand("rework", "erase a failed device's block so it can be provisioned again");
+    reworkCmd->add_option("--port", port, "port path of the device")->required();
+
+    auto* journalCmd = cli.add_subcommand("journal", "the signed journal");
+    journalCmd->require_subcommand(1);
+    auto* jVerify = journalCmd->add_subcommand("verify", "check hash chain and signatures");
+    std::string exportPath = "-";
+    auto* jExport = journalCmd->add_subcommand("export", "write the journal as JSON lines (no secrets)");
+    jExport->add_option("--out", exportPath, "output file (default stdout)");
+
+    double syncSeconds = 30;
+    auto* syncCmd = cli.add_subcommand("sync", "upload the backlog now");
+    syncCmd->add_option("--timeout", syncSeconds, "seconds to keep trying")->check(CLI::NonNegativeNumber);
+    auto* reconcileCmd = cli.add_subcommand("reconcile", "list devices missing at the MotherShip or in the journal");
+    auto* statusCmd = cli.add_subcommand("status", "counts, next Dev ID and the upload backlog");
+
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return cli.exit(e);
+    }
+    auto config = tte::station::loadConfig(configPath);
+    if (!config) {
+        std::fprintf(stderr, "tte-provision: %s\n", config.error().message.c_str());
+        return 2;
+    }
+    Wiring w(std::move(*config), simDir);
+    if (*runCmd) return runCommand(w, run);
+    if (*boxCmd) {
+        auto box = tte::parseHexInt(boxText, 8, "--box");
+        if (!box) {
+            std::fprintf(stderr, "tte-provision: %s\n", box.error().message.c_str());
+            return 2;
+        }
+        return boxCommand(w, static_cast<std::uint32_t>(*box));
+    }
+    if (*verifyCmd) return verifyCommand(w, port);
+    if (*reworkCmd) return reworkCommand(w, port);
+    if (*jVerify) return journalVerifyCommand(w);
+    if (*jExport) return journalExportCommand(w, exportPath);
+    if (*syncCmd) return syncCommand(w, syncSeconds);
+    if (*reconcileCmd) return reconcileCommand(w);
+    if (*statusCmd) return statusCommand(w);
+    return 2;
+}

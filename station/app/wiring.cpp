@@ -1,0 +1,148 @@
+// The composition root of tte-provision (see wiring.h).
+#include "wiring.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+
+#include "tte/flasher/sim_directory.h"
+#include "tte/hsm/pkcs11_key_store.h"
+#include "tte/labels/cups_print_queue.h"
+#include "tte/labels/label_template.h"
+#include "tte/station/adapters/flasher_devices.h"
+#include "tte/station/adapters/hsm_keys.h"
+#include "tte/station/adapters/https_clients.h"
+#include "tte/station/adapters/labels_printer.h"
+#include "tte/station/adapters/protocol_block.h"
+#include "tte/station/formats.h"
+
+namespace tte::station::app {
+
+Wiring::Wiring(StationConfig config, std::string simDir) : m_config(std::move(config)), m_simDir(std::move(simDir)) {}
+Wiring::~Wiring() {
+    m_uploader.reset();
+    m_pipeline.reset();
+    m_journal.reset();
+}
+
+Result<StationKeys*> Wiring::keys() {
+    if (m_keys) return m_keys.get();
+    hsm::Pkcs11Options o;
+    o.modulePath = m_config.pkcs11Module;
+    o.tokenUri = "pkcs11:token=" + m_config.tokenLabel;
+    o.pinSource = "file:" + m_config.pinFile;
+    auto store = hsm::Pkcs11KeyStore::open(o);
+    if (!store) return withContext(store.error(), "HSM token " + m_config.tokenLabel);
+    m_store = std::move(*store);
+    const std::string base = "pkcs11:token=" + m_config.tokenLabel + ";object=";
+    // The station's own HMAC keys are made on first use (non-extractable, in the token).
+    for (const auto& label : {m_config.queueKey, m_config.lotKey}) {
+        auto made = m_store->createHmacKey(base + label);
+        if (!made && made.error().code != Errc::alreadyExists) return withContext(made.error(), "HSM key " + label);
+    }
+    HsmKeyNames names{base + m_config.lotKey, base + m_config.queueKey,
+                      m_config.identityKey.empty() ? "" : base + m_config.identityKey, m_config.stationKey};
+    auto keys = makeHsmStationKeys(*m_store, names, m_clock);
+    if (!keys) return std::unexpected(keys.error());
+    m_keys = std::move(*keys);
+    return m_keys.get();
+}
+
+Result<Journal*> Wiring::journal() {
+    if (m_journal) return m_journal.get();
+    auto k = keys();
+    if (!k) return std::unexpected(k.error());
+    auto j = Journal::open(m_config.database, **k);
+    if (!j) return std::unexpected(j.error());
+    m_journal = std::move(*j);
+    return m_journal.get();
+}
+
+Result<DeviceFlasher*> Wiring::flasher() {
+    if (m_flasher) return m_flasher.get();
+    if (m_simDir.empty())
+        return fail(Errc::unsupported, "USB flashing is not wired into tte-provision yet: use --sim DIR");
+    // Simulated erase/program times pass on a virtual clock: the run is as fast as the host.
+    m_flashClock = std::make_unique<ManualClock>();
+    m_source = std::make_unique<flasher::SimDirectory>(m_simDir, *m_flashClock);
+    m_flasher = std::make_unique<FlasherDevices>(*m_source, *m_flashClock);
+    return m_flasher.get();
+}
+
+Result<LabelPrinter*> Wiring::printer() {
+    if (m_printer) return m_printer.get();
+    if (m_config.lot.labelTemplate.empty()) return fail(Errc::invalidArgument, "config: lot.label_template is not set");
+    if (m_config.lot.printerQueue.empty()) return fail(Errc::invalidArgument, "config: lot.printer_queue is not set");
+    auto t = loadTemplates(m_config.lot.labelTemplate);
+    if (!t) return std::unexpected(t.error());
+    m_templates = std::move(*t);
+    labels::CupsEndpoint ep;
+    ep.host = m_config.printerHost;
+    ep.port = m_config.printerPort;
+    ep.queue = m_config.lot.printerQueue;
+    auto q = labels::CupsPrintQueue::connect(ep);
+    if (!q) return withContext(q.error(), "printer " + ep.queue);
+    m_queue = std::move(*q);
+    m_printer = std::make_unique<LabelsPrinter>(*m_templates, *m_queue, m_clock, msHostName(m_config.lot.msId),
+                                                m_config.labelsDir);
+    return m_printer.get();
+}
+
+BlockEncoder& Wiring::encoder() {
+    if (!m_encoder) m_encoder = std::make_unique<ProtocolBlockEncoder>();
+    return *m_encoder;
+}
+
+MotherShipClient& Wiring::mothership() {
+    if (!m_ms)
+        m_ms = makeHttpsMotherShip({m_config.msUrl, m_config.msCa, m_config.stationCert, m_config.stationKey, 10000});
+    return *m_ms;
+}
+
+ControllerClient& Wiring::controller() {
+    if (!m_controller) m_controller = makeHttpsController(m_config.lot.controllerCa);
+    return *m_controller;
+}
+
+Result<Pipeline*> Wiring::pipeline() {
+    if (m_pipeline) return m_pipeline.get();
+    auto k = keys();
+    auto j = journal();
+    auto f = flasher();
+    auto p = printer();
+    for (const Error* e : {k ? nullptr : &k.error(), j ? nullptr : &j.error(), f ? nullptr : &f.error(),
+                           p ? nullptr : &p.error()})
+        if (e) return std::unexpected(*e);
+    m_pipeline = std::make_unique<Pipeline>(m_config, **j, PipelinePorts{**k, **f, **p, encoder(), m_clock});
+    return m_pipeline.get();
+}
+
+Result<Uploader*> Wiring::uploader() {
+    if (m_uploader) return m_uploader.get();
+    auto k = keys();
+    if (!k) return std::unexpected(k.error());
+    auto j = journal();
+    if (!j) return std::unexpected(j.error());
+    m_uploader = std::make_unique<Uploader>(m_config, **j, **k, mothership(),
+                                            m_config.lot.controller ? &controller() : nullptr, m_clock);
+    return m_uploader.get();
+}
+
+std::function<void(std::string_view)> faultHookFromEnv() {
+    const char* env = std::getenv("TTE_STATION_FAULT");
+    if (!env || !*env) return {};
+    std::string spec(env);
+    int n = 1;
+    if (auto colon = spec.find(':'); colon != std::string::npos) {
+        n = std::atoi(spec.c_str() + colon + 1);
+        spec.resize(colon);
+    }
+    auto count = std::make_shared<std::pair<std::mutex, int>>();
+    return [spec, n, count](std::string_view point) {
+        if (point != spec) return;
+        std::lock_guard lock(count->first);
+        if (++count->second == n) std::raise(SIGKILL);
+    };
+}
+
+}  // namespace tte::station::app

@@ -1,0 +1,72 @@
+// The composition root of tte-provision: builds the real adapters (token, flasher or
+// simulator directory, CUPS label printer, HTTPS clients) from the station config.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tte/base/clock.h"
+#include "tte/station/config.h"
+#include "tte/station/journal.h"
+#include "tte/station/pipeline.h"
+#include "tte/station/ports.h"
+#include "tte/station/uploader.h"
+
+namespace tte::hsm {
+class KeyStore;
+}
+namespace tte::flasher {
+class DeviceSource;
+}
+namespace tte::labels {
+class PrintQueue;
+struct LabelTemplates;
+}
+
+namespace tte::station::app {
+
+/// Everything a command may need; parts are made on first use so that e.g. `journal verify`
+/// needs neither a flasher nor a printer.
+class Wiring {
+public:
+    Wiring(StationConfig config, std::string simDir);
+    ~Wiring();
+
+    const StationConfig& config() const { return m_config; }
+    Clock& clock() { return m_clock; }
+    Result<StationKeys*> keys();
+    Result<Journal*> journal();
+    Result<DeviceFlasher*> flasher();
+    Result<LabelPrinter*> printer();
+    BlockEncoder& encoder();
+    MotherShipClient& mothership();
+    ControllerClient& controller();
+    Result<Pipeline*> pipeline();
+    Result<Uploader*> uploader();
+
+private:
+    StationConfig m_config;
+    std::string m_simDir;
+    SystemClock m_clock;
+    std::unique_ptr<Clock> m_flashClock;  // virtual time for the simulator's flash timings
+    std::unique_ptr<hsm::KeyStore> m_store;
+    std::unique_ptr<StationKeys> m_keys;
+    std::unique_ptr<Journal> m_journal;
+    std::unique_ptr<flasher::DeviceSource> m_source;
+    std::unique_ptr<DeviceFlasher> m_flasher;
+    std::unique_ptr<labels::LabelTemplates> m_templates;
+    std::unique_ptr<labels::PrintQueue> m_queue;
+    std::unique_ptr<LabelPrinter> m_printer;
+    std::unique_ptr<BlockEncoder> m_encoder;
+    std::unique_ptr<MotherShipClient> m_ms;
+    std::unique_ptr<ControllerClient> m_controller;
+    std::unique_ptr<Pipeline> m_pipeline;
+    std::unique_ptr<Uploader> m_uploader;
+};
+
+/// The fault hook of the fault tests: TTE_STATION_FAULT=<point>[:<n>] kills the process
+/// with SIGKILL the n-th time (default 1) the pipeline or uploader reaches <point>.
+std::function<void(std::string_view)> faultHookFromEnv();
+
+}  // namespace tte::station::app

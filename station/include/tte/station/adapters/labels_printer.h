@@ -1,0 +1,46 @@
+// LabelPrinter over tte::labels: lay out with the lot's template, print through a
+// PrintQueue (CUPS) and wait for the job, keep the rendered label as PNG in the labels
+// folder, and scan back that PNG with zbar.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "tte/base/clock.h"
+#include "tte/station/ports.h"
+
+namespace tte::labels {
+class PrintQueue;
+class LabelPrinter;
+struct LabelTemplates;
+}
+
+namespace tte::station {
+
+class LabelsPrinter final : public LabelPrinter {
+public:
+    /// `queue` and `clock` must outlive this object. Labels are saved as
+    /// `<labelsDir>/<devid>.png` (box labels `box-<box>.png`).
+    LabelsPrinter(const labels::LabelTemplates& templates, labels::PrintQueue& queue, Clock& clock,
+                  std::string msHost, std::string labelsDir);
+    ~LabelsPrinter() override;
+
+    /// Errors: those of tte::labels (layout, scan-back of the rendered label, the queue and
+    /// the job), io when the PNG cannot be written.
+    Result<PrintedLabel> print(const DeviceLabel& label) override;
+    /// Errors: io (PNG unreadable), corrupt "scan-back: no QR code found" / "N QR codes found".
+    Result<Secret> scanBack(const PrintedLabel& printed) override;
+
+private:
+    std::mutex m_mutex;  // the queue has one IPP connection: one label at a time
+    std::unique_ptr<labels::LabelPrinter> m_printer;
+    Clock& m_clock;
+    std::string m_msHost;
+    std::string m_dir;
+};
+
+/// Reads a label template file (config/labels.toml form). Errors: those of tte::labels.
+Result<std::unique_ptr<labels::LabelTemplates>> loadTemplates(const std::string& path);
+
+}  // namespace tte::station

@@ -1,0 +1,73 @@
+// The station's DeviceFlasher through tte::flasher (see flasher_devices.h).
+#include "tte/station/adapters/flasher_devices.h"
+
+#include <algorithm>
+
+#include "tte/base/hex.h"
+#include "tte/flasher/dfu_file.h"
+#include "tte/flasher/flasher.h"
+#include "tte/flasher/transport.h"
+#include "tte/station/crypto.h"
+
+namespace tte::station {
+
+Result<FirmwareImage> FlasherDevices::loadFirmware(const std::string& path) {
+    auto bytes = flasher::readFileBytes(path);
+    if (!bytes) return std::unexpected(bytes.error());
+    auto file = flasher::parseDfuFile(*bytes);
+    if (!file) return std::unexpected(file.error());
+    FirmwareImage img;
+    img.sha256 = sha256Hex(*bytes);
+    for (const auto& t : file->targets) {
+        if (t.altSetting != 0) continue;
+        for (const auto& e : t.elements) img.segments.push_back({e.address, e.bytes});
+    }
+    if (img.segments.empty()) return fail(Errc::invalidArgument, "no target for alternate setting 0 (Internal Flash)");
+    return img;
+}
+
+Result<std::vector<std::string>> FlasherDevices::slots() {
+    auto list = m_source.list();
+    if (!list) return std::unexpected(list.error());
+    std::vector<std::string> out;
+    for (const auto& d : *list) out.push_back(d.portPath);
+    return out;
+}
+
+Status FlasherDevices::writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) {
+    std::vector<flasher::Segment> writes;
+    flasher::WriteOptions options;
+    options.verify = true;
+    for (const auto& s : segments) {
+        if (std::all_of(s.data.begin(), s.data.end(), [](std::uint8_t b) { return b == 0xff; }))
+            options.alsoErase.emplace_back(s.address, static_cast<std::uint32_t>(s.data.size()));
+        else
+            writes.push_back({s.address, s.data});
+    }
+    auto transport = m_source.open(slot);
+    if (!transport) return std::unexpected(transport.error());
+    flasher::Flasher f(m_clock);
+    const auto start = m_clock.now();
+    auto report = f.write(**transport, writes, options);
+    for (auto& w : writes) secureZero(w.bytes.data(), w.bytes.size());  // the block holds the device key
+    if (!report) return std::unexpected(report.error());
+    for (const auto& [address, length] : options.alsoErase) {
+        auto back = f.read(**transport, address, length);
+        if (!back) return std::unexpected(back.error());
+        auto it = std::find_if(back->begin(), back->end(), [](std::uint8_t b) { return b != 0xff; });
+        if (it != back->end())
+            return fail(Errc::corrupt, "read-back: 0x" + toHex(address + static_cast<std::uint32_t>(it - back->begin()), 8) +
+                                           " is not erased");
+    }
+    m_flashNs += (m_clock.now() - start).count();
+    return {};
+}
+
+Result<std::vector<std::uint8_t>> FlasherDevices::read(const std::string& slot, std::uint32_t address, std::size_t length) {
+    auto transport = m_source.open(slot);
+    if (!transport) return std::unexpected(transport.error());
+    flasher::Flasher f(m_clock);
+    return f.read(**transport, address, static_cast<std::uint32_t>(length));
+}
+
+}  // namespace tte::station

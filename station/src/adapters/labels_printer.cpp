@@ -1,0 +1,88 @@
+// The station's labels through tte::labels (see labels_printer.h).
+#include "tte/station/adapters/labels_printer.h"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "tte/base/hex.h"
+#include "tte/labels/label_printer.h"
+#include "tte/labels/render.h"
+#include "tte/labels/scan.h"
+
+namespace tte::station {
+namespace {
+
+std::string isoDate(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+Status writeFile(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return fail(Errc::io, "cannot write " + path);
+    return {};
+}
+
+}  // namespace
+
+LabelsPrinter::LabelsPrinter(const labels::LabelTemplates& templates, labels::PrintQueue& queue, Clock& clock,
+                             std::string msHost, std::string labelsDir)
+    : m_printer(std::make_unique<labels::LabelPrinter>(templates, queue, clock)), m_clock(clock),
+      m_msHost(std::move(msHost)), m_dir(std::move(labelsDir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(m_dir, ec);
+}
+
+LabelsPrinter::~LabelsPrinter() = default;
+
+Result<PrintedLabel> LabelsPrinter::print(const DeviceLabel& label) {
+    std::lock_guard lock(m_mutex);
+    const std::string date = isoDate(m_clock.wallNow());
+    Result<labels::PrintedLabel> printed = fail(Errc::internal, "not printed");
+    Result<std::vector<std::uint8_t>> png = fail(Errc::internal, "not rendered");
+    std::string path;
+    if (label.boxRange) {
+        labels::BoxLabel box{label.url.clone(), label.devId, label.boxRange->first, label.boxRange->second,
+                             m_msHost, label.lot, date};
+        printed = m_printer->printBox(box);
+        png = m_printer->previewBox(box);
+        path = m_dir + "/box-" + toHex(label.devId, 8) + ".png";
+    } else {
+        labels::DeviceLabel dev{label.url.clone(), label.devId, m_msHost, label.lot, date};
+        printed = m_printer->printDevice(dev);
+        png = m_printer->previewDevice(dev);
+        path = m_dir + "/" + toHex(label.devId, 8) + ".png";
+    }
+    if (!printed) return std::unexpected(printed.error());
+    if (!png) return std::unexpected(png.error());
+    if (auto s = writeFile(path, *png); !s) return std::unexpected(s.error());
+    return PrintedLabel{printed->queue + "-" + std::to_string(printed->jobId), path};
+}
+
+Result<Secret> LabelsPrinter::scanBack(const PrintedLabel& printed) {
+    std::ifstream in(printed.artefact, std::ios::binary);
+    if (!in) return fail(Errc::io, "scan-back: cannot read " + printed.artefact);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto raster = labels::decodePng(bytes, 203);
+    if (!raster) return std::unexpected(raster.error());
+    auto codes = labels::decodeQrCodes(*raster);
+    if (!codes) return std::unexpected(codes.error());
+    if (codes->empty()) return fail(Errc::corrupt, "scan-back: no QR code found");
+    if (codes->size() != 1) return fail(Errc::corrupt, "scan-back: " + std::to_string(codes->size()) + " QR codes found");
+    return std::move((*codes)[0]);
+}
+
+Result<std::unique_ptr<labels::LabelTemplates>> loadTemplates(const std::string& path) {
+    auto t = labels::loadLabelTemplates(path);
+    if (!t) return std::unexpected(t.error());
+    return std::make_unique<labels::LabelTemplates>(std::move(*t));
+}
+
+}  // namespace tte::station
