@@ -23,6 +23,7 @@ using testing::configText;
 struct Station {
     explicit Station(const std::string& dir)
         : keys(dir), ms(keys, LotQuota{"lot-a", 0x100, 0x2ff, 0}, dir + "/mothership.jsonl") {
+        if (!std::filesystem::exists(dir + "/fw.dfu")) std::ofstream(dir + "/fw.dfu") << std::string(1024, 'F');
         config = *parseConfig(configText(), dir);
         std::vector<std::string> ports;
         for (int i = 1; i <= 6; ++i) ports.push_back("1-" + std::to_string(i));
@@ -65,7 +66,8 @@ void runAndDie(const std::string& dir, const std::string& point, int n) {
     }
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the station was not killed at " << point;
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the station was not killed at " << point << " (exit "
+                                     << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ")";
     EXPECT_EQ(WTERMSIG(status), SIGKILL);
 }
 
