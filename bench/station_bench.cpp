@@ -77,7 +77,7 @@ struct RunResult {
 };
 
 RunResult runLot(int devices, int slots, const std::string& firmware) {
-    testing::Site site("", "", 0);
+    tte::station::testing::Site site("", "", 0);
     site.config.lot.firmware = firmware;
     ManualClock flashClock;
     MemorySource source(flashClock, devices);
@@ -104,7 +104,7 @@ RunResult runLot(int devices, int slots, const std::string& firmware) {
 
 int main(int argc, char** argv) {
     const auto options = bench::parseOptions(argc, argv);
-    const std::string dir = testing::makeTempDir();
+    const std::string dir = tte::station::testing::makeTempDir();
     std::vector<std::uint8_t> image(256 * 1024);
     std::mt19937 rng(1);
     for (auto& b : image) b = static_cast<std::uint8_t>(rng());
