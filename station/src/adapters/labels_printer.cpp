@@ -8,6 +8,7 @@
 
 #include "tte/base/hex.h"
 #include "tte/labels/label_printer.h"
+#include "tte/labels/layout.h"
 #include "tte/labels/render.h"
 #include "tte/labels/scan.h"
 
@@ -34,7 +35,7 @@ Status writeFile(const std::string& path, const std::vector<std::uint8_t>& bytes
 
 LabelsPrinter::LabelsPrinter(const labels::LabelTemplates& templates, labels::PrintQueue& queue, Clock& clock,
                              std::string msHost, std::string labelsDir)
-    : m_printer(std::make_unique<labels::LabelPrinter>(templates, queue, clock)), m_clock(clock),
+    : m_templates(templates), m_printer(std::make_unique<labels::LabelPrinter>(templates, queue, clock)), m_clock(clock),
       m_msHost(std::move(msHost)), m_dir(std::move(labelsDir)) {
     std::error_code ec;
     std::filesystem::create_directories(m_dir, ec);
@@ -47,23 +48,31 @@ Result<PrintedLabel> LabelsPrinter::print(const DeviceLabel& label) {
     const std::string date = isoDate(m_clock.wallNow());
     Result<labels::PrintedLabel> printed = fail(Errc::internal, "not printed");
     Result<std::vector<std::uint8_t>> png = fail(Errc::internal, "not rendered");
+    Result<labels::LabelLayout> layout = fail(Errc::internal, "not laid out");
     std::string path;
     if (label.boxRange) {
         labels::BoxLabel box{label.url.clone(), label.devId, label.boxRange->first, label.boxRange->second,
                              m_msHost, label.lot, date};
         printed = m_printer->printBox(box);
         png = m_printer->previewBox(box);
-        path = m_dir + "/box-" + toHex(label.devId, 8) + ".png";
+        layout = labels::layoutBoxLabel(m_templates.box, box);
+        path = m_dir + "/box-" + toHex(label.devId, 8);
     } else {
         labels::DeviceLabel dev{label.url.clone(), label.devId, m_msHost, label.lot, date};
         printed = m_printer->printDevice(dev);
         png = m_printer->previewDevice(dev);
-        path = m_dir + "/" + toHex(label.devId, 8) + ".png";
+        layout = labels::layoutDeviceLabel(m_templates.device, dev);
+        path = m_dir + "/" + toHex(label.devId, 8);
     }
     if (!printed) return std::unexpected(printed.error());
     if (!png) return std::unexpected(png.error());
-    if (auto s = writeFile(path, *png); !s) return std::unexpected(s.error());
-    return PrintedLabel{printed->queue + "-" + std::to_string(printed->jobId), path};
+    if (!layout) return std::unexpected(layout.error());
+    // The PDF is the document the printer was sent; the PNG is the raster scanned back.
+    auto pdf = labels::renderPdf(*layout);
+    if (!pdf) return std::unexpected(pdf.error());
+    if (auto s = writeFile(path + ".pdf", *pdf); !s) return std::unexpected(s.error());
+    if (auto s = writeFile(path + ".png", *png); !s) return std::unexpected(s.error());
+    return PrintedLabel{printed->queue + "-" + std::to_string(printed->jobId), path + ".png"};
 }
 
 Result<Secret> LabelsPrinter::scanBack(const PrintedLabel& printed) {

@@ -1,6 +1,6 @@
 // LabelPrinter over tte::labels: lay out with the lot's template, print through a
 // PrintQueue (CUPS) and wait for the job, keep the rendered label as PNG in the labels
-// folder, and scan back that PNG with zbar.
+// folder with the PDF the printer was sent, and scan back that PNG with zbar.
 #pragma once
 
 #include <memory>
@@ -34,6 +34,7 @@ public:
 
 private:
     std::mutex m_mutex;  // the queue has one IPP connection: one label at a time
+    const labels::LabelTemplates& m_templates;
     std::unique_ptr<labels::LabelPrinter> m_printer;
     Clock& m_clock;
     std::string m_msHost;
