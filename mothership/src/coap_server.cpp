@@ -136,6 +136,18 @@ public:
     }
 
 private:
+    /// Keeps the session gauge: libcoap reports each server session it creates and frees.
+    static int onEvent(coap_session_t* session, coap_event_t event) {
+        auto* self = static_cast<LibcoapServer*>(coap_get_app_data(coap_session_get_context(session)));
+        if (self == nullptr) return 0;
+        if (event == COAP_EVENT_SERVER_SESSION_NEW) {
+            self->m_metrics.coapSessions++;
+            self->m_metrics.coapSessionsOpened++;
+        } else if (event == COAP_EVENT_SERVER_SESSION_DEL) {
+            self->m_metrics.coapSessions--;
+        }
+        return 0;
+    }
     static void onGet(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                       const coap_string_t* query, coap_pdu_t* response) {
         auto* self = static_cast<LibcoapServer*>(coap_resource_get_userdata(resource));
@@ -231,6 +243,8 @@ Status LibcoapServer::init() {
     if (!coap_context_set_pki(m_ctx, &pki))
         return fail(Errc::invalidArgument, "libcoap: cannot load the DTLS certificate " + m_options.certFile + " / key " +
                                                m_options.keyFile);
+    coap_set_app_data(m_ctx, this);
+    coap_register_event_handler(m_ctx, &LibcoapServer::onEvent);
     coap_context_set_max_idle_sessions(m_ctx, m_options.maxIdleSessions);
     coap_context_set_max_handshake_sessions(m_ctx, m_options.maxHandshakeSessions);
     coap_context_set_session_timeout(m_ctx, m_options.sessionTimeoutSeconds);

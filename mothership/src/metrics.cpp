@@ -42,6 +42,7 @@ std::string Metrics::render() const {
     counter(out, "tte_records_duplicate_total", "Station records seen before (idempotent).", recordsDuplicate.load());
     counter(out, "tte_records_rejected_total", "Station records refused.", recordsRejected.load());
     counter(out, "tte_tls_handshake_failures_total", "Failed TLS handshakes.", tlsHandshakeFailures.load());
+    counter(out, "tte_coap_sessions_opened_total", "CoAP/DTLS server sessions created.", coapSessionsOpened.load());
     out += "# HELP tte_coap_sessions Open CoAP/DTLS sessions.\n# TYPE tte_coap_sessions gauge\ntte_coap_sessions " +
            std::to_string(coapSessions.load()) + "\n";
     return out;

@@ -175,6 +175,11 @@ TEST_P(MothershipSuite, EnrollmentFromLabelToRegistered) {
     auto cli = runCommand("coap-client-openssl -m get -B 5 -c " + pki.deviceCert + " -j " + pki.deviceKey +
                           " -n -A 50 'coaps://127.0.0.1:" + std::to_string(server->coapsPort()) + "/.well-known/tte?urn=" + urn + "'");
     EXPECT_NE(cli.output.find("\"cip\":\"192.0.2.10\""), std::string::npos) << cli.output;
+    // Each DTLS client above that completed its handshake had its own server session (4 + the CLI).
+    const std::string metrics = get("/metrics").body;
+    const auto opened = metrics.find("\ntte_coap_sessions_opened_total ");
+    ASSERT_NE(opened, std::string::npos) << metrics;
+    EXPECT_GE(std::stoul(metrics.substr(opened + 32)), 5u) << metrics;
     EXPECT_NE(admin("show --devid " + toHex(kDev, 8)).find("\"event\": \"registered\""), std::string::npos);
 }
 

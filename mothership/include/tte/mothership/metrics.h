@@ -21,7 +21,8 @@ public:
     std::atomic<std::uint64_t> recordsDuplicate{0};
     std::atomic<std::uint64_t> recordsRejected{0};
     std::atomic<std::uint64_t> tlsHandshakeFailures{0};
-    std::atomic<std::int64_t> coapSessions{0};
+    std::atomic<std::int64_t> coapSessions{0};        ///< open CoAP/DTLS server sessions (gauge)
+    std::atomic<std::uint64_t> coapSessionsOpened{0};  ///< server sessions ever created
 
     /// The whole exposition, `# HELP`/`# TYPE` lines included.
     [[nodiscard]] std::string render() const;
