@@ -47,29 +47,31 @@ Result<PrintedLabel> LabelsPrinter::print(const DeviceLabel& label) {
     std::lock_guard lock(m_mutex);
     const std::string date = isoDate(m_clock.wallNow());
     Result<labels::PrintedLabel> printed = fail(Errc::internal, "not printed");
-    Result<std::vector<std::uint8_t>> png = fail(Errc::internal, "not rendered");
     Result<labels::LabelLayout> layout = fail(Errc::internal, "not laid out");
     std::string path;
     if (label.boxRange) {
         labels::BoxLabel box{label.url.clone(), label.devId, label.boxRange->first, label.boxRange->second,
                              m_msHost, label.lot, date};
         printed = m_printer->printBox(box);
-        png = m_printer->previewBox(box);
         layout = labels::layoutBoxLabel(m_templates.box, box);
         path = m_dir + "/box-" + toHex(label.devId, 8);
     } else {
         labels::DeviceLabel dev{label.url.clone(), label.devId, m_msHost, label.lot, date};
         printed = m_printer->printDevice(dev);
-        png = m_printer->previewDevice(dev);
         layout = labels::layoutDeviceLabel(m_templates.device, dev);
         path = m_dir + "/" + toHex(label.devId, 8);
     }
     if (!printed) return std::unexpected(printed.error());
-    if (!png) return std::unexpected(png.error());
     if (!layout) return std::unexpected(layout.error());
-    // The PDF is the document the printer was sent; the PNG is the raster scanned back.
+    // Both files come from the one layout: the PDF is the document the printer was sent, the
+    // PNG is its raster, which scanBack() decodes (printing already refused a code that does
+    // not scan, so no second check here).
     auto pdf = labels::renderPdf(*layout);
     if (!pdf) return std::unexpected(pdf.error());
+    auto raster = labels::renderRaster(*layout);
+    if (!raster) return std::unexpected(raster.error());
+    auto png = labels::encodePng(*raster);
+    if (!png) return std::unexpected(png.error());
     if (auto s = writeFile(path + ".pdf", *pdf); !s) return std::unexpected(s.error());
     if (auto s = writeFile(path + ".png", *png); !s) return std::unexpected(s.error());
     return PrintedLabel{printed->queue + "-" + std::to_string(printed->jobId), path + ".png"};
