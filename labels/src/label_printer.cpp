@@ -73,37 +73,33 @@ Result<PrintedLabel> LabelPrinter::submitAndWait(const PrintJob& job, const Secr
     return PrintedLabel{*id, m_queue.name(), job.title};
 }
 
+Result<PrintedLabel> LabelPrinter::printLayout(const Result<LabelLayout>& layout, const std::string& name,
+                                               const std::string& title, const Secret& url,
+                                               const std::string& errorName) {
+    if (!layout) return withContext(layout.error(), name);
+    auto job = makeJob(*layout, title);
+    if (!job) return withContext(job.error(), name);
+    auto printed = submitAndWait(*job, url);
+    if (!printed) return withContext(printed.error(), errorName);
+    return printed;
+}
+
 Result<PrintedLabel> LabelPrinter::printDevice(const DeviceLabel& label) {
     const std::string name = deviceName(label);
-    auto layout = layoutDeviceLabel(m_templates.device, label);
-    if (!layout) return withContext(layout.error(), name);
-    auto job = makeJob(*layout, "TTE " + name);
-    if (!job) return withContext(job.error(), name);
-    auto printed = submitAndWait(*job, label.url);
-    if (!printed) return withContext(printed.error(), name);
-    return printed;
+    return printLayout(layoutDeviceLabel(m_templates.device, label), name, "TTE " + name, label.url, name);
 }
 
 Result<PrintedLabel> LabelPrinter::printBox(const BoxLabel& label) {
     const std::string name = boxName(label);
-    auto layout = layoutBoxLabel(m_templates.box, label);
-    if (!layout) return withContext(layout.error(), name);
-    auto job = makeJob(*layout, "TTE " + name);
-    if (!job) return withContext(job.error(), name);
-    auto printed = submitAndWait(*job, label.url);
-    if (!printed) return withContext(printed.error(), name);
-    return printed;
+    return printLayout(layoutBoxLabel(m_templates.box, label), name, "TTE " + name, label.url, name);
 }
 
 Result<PrintedLabel> LabelPrinter::reprintDevice(const DeviceLabel& label, std::string_view reason) {
     const std::string name = deviceName(label);
     if (reason.empty()) return fail(Errc::invalidArgument, name + ": reprint needs a reason");
-    auto layout = layoutDeviceLabel(m_templates.device, label);
-    if (!layout) return withContext(layout.error(), name);
-    auto job = makeJob(*layout, "TTE " + name + " reprint");
-    if (!job) return withContext(job.error(), name);
-    auto printed = submitAndWait(*job, label.url);
-    if (!printed) return withContext(printed.error(), name + " reprint");
+    auto printed = printLayout(layoutDeviceLabel(m_templates.device, label), name, "TTE " + name + " reprint",
+                               label.url, name + " reprint");
+    if (!printed) return printed;
     if (m_events) {
         m_events(PrintEvent{PrintEvent::Kind::reprint, printed->jobId,
                             "reprinted the label of " + name + " (" + std::string(reason) + "): job " +

@@ -57,6 +57,9 @@ public:
 private:
     Result<PrintJob> makeJob(const LabelLayout& layout, std::string title) const;
     Result<PrintedLabel> submitAndWait(const PrintJob& job, const Secret& url);
+    /// Job from the layout, submit, wait; errors prefixed with `name` (`errorName` after submit).
+    Result<PrintedLabel> printLayout(const Result<LabelLayout>& layout, const std::string& name,
+                                     const std::string& title, const Secret& url, const std::string& errorName);
 
     LabelTemplates m_templates;
     PrintQueue& m_queue;
