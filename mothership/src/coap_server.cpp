@@ -14,8 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "params.h"
 #include "tte/mothership/crypto.h"
+#include "tte/protocol/ids.h"
+#include "tte/protocol/query.h"
 
 namespace tte::mothership {
 namespace {
@@ -27,15 +28,7 @@ std::optional<std::string> sessionFingerprint(coap_session_t* session) {
     coap_tls_library_t lib{};
     void* tls = coap_session_get_tls(session, &lib);
     if (!tls || lib != COAP_TLS_LIBRARY_OPENSSL) return std::nullopt;
-    X509* cert = SSL_get1_peer_certificate(static_cast<SSL*>(tls));
-    if (!cert) return std::nullopt;
-    unsigned char* der = nullptr;
-    const int len = i2d_X509(cert, &der);
-    X509_free(cert);
-    if (len <= 0) return std::nullopt;
-    auto fp = fingerprintOfDer({der, static_cast<std::size_t>(len)});
-    OPENSSL_free(der);
-    return fp ? std::optional<std::string>(*fp) : std::nullopt;
+    return peerFingerprint(static_cast<SSL*>(tls));
 }
 
 std::string remoteAddress(coap_session_t* session) {
@@ -182,12 +175,11 @@ void LibcoapServer::answer(coap_session_t* session, const coap_pdu_t* request, c
         format = coap_decode_var_bytes(coap_opt_value(accept), coap_opt_length(accept));
         if (format != kFormatJson && format != kFormatCbor) return reply(response, COAP_RESPONSE_CODE_NOT_ACCEPTABLE, 406);
     }
-    Params params;
-    if (!parseParams(query, true, params) || !params.contains("urn") || params.size() != 1) {
-        return reply(response, COAP_RESPONSE_CODE_BAD_REQUEST, 400);
-    }
-    const std::string& urn = params["urn"];
-    if (!devIdOfUrn(urn)) return reply(response, COAP_RESPONSE_CODE_BAD_REQUEST, 400);
+    // PROTOCOL §7: `urn` must be the only parameter and a valid Dev URN.
+    const auto params = protocol::parseQuery(query);
+    const std::string* urnParam = params && params->size() == 1 ? params->find("urn") : nullptr;
+    if (urnParam == nullptr || !protocol::parseDevUrn(*urnParam)) return reply(response, COAP_RESPONSE_CODE_BAD_REQUEST, 400);
+    const std::string& urn = *urnParam;
     auto row = m_registry.deviceByUrn(urn);
     if (!row) {
         if (row.error().code != Errc::notFound) {

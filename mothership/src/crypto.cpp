@@ -5,10 +5,10 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "tte/base/hex.h"
+#include "tte/protocol/otp_hash.h"
 
 namespace tte::mothership {
 namespace {
@@ -65,14 +66,12 @@ Result<std::string> fingerprintOfPem(std::string_view pem) {
     return fingerprintOf(cert.get());
 }
 
-Result<std::string> fingerprintOfDer(std::span<const std::uint8_t> der) {
-    const unsigned char* p = der.data();
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (!cert) {
-        ERR_clear_error();
-        return fail(Errc::invalidArgument, "not a DER certificate");
-    }
-    return fingerprintOf(cert.get());
+std::optional<std::string> peerFingerprint(ssl_st* ssl) {
+    X509Ptr cert(SSL_get1_peer_certificate(ssl));
+    if (!cert) return std::nullopt;
+    auto fp = fingerprintOf(cert.get());
+    if (!fp) return std::nullopt;
+    return *fp;
 }
 
 std::string sha256Hex(std::string_view data) {
@@ -142,16 +141,7 @@ Result<OtpHasher> OtpHasher::fromFile(const std::string& path) {
 }
 
 std::array<std::uint8_t, 32> OtpHasher::hash(std::uint32_t devId, std::uint64_t otp) const {
-    std::array<std::uint8_t, 12 + 4 + 8> msg{};
-    const std::string_view label = "tte-otp-hash";
-    std::copy(label.begin(), label.end(), msg.begin());
-    for (int i = 0; i < 4; ++i) msg[12 + i] = static_cast<std::uint8_t>(devId >> (24 - 8 * i));
-    for (int i = 0; i < 8; ++i) msg[16 + i] = static_cast<std::uint8_t>(otp >> (56 - 8 * i));
-    std::array<std::uint8_t, 32> out{};
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), m_key.bytes().data(), static_cast<int>(m_key.size()), msg.data(), msg.size(), out.data(), &len);
-    secureZero(msg.data(), msg.size());
-    return out;
+    return protocol::otpHash(m_key.bytes(), protocol::DevId{devId}, protocol::Otp(otp));
 }
 
 Status writeNewKeyFile(const std::string& path, bool overwrite) {

@@ -23,19 +23,6 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-std::optional<std::string> peerFingerprint(SSL* ssl) {
-    X509* cert = SSL_get1_peer_certificate(ssl);
-    if (!cert) return std::nullopt;
-    unsigned char* der = nullptr;
-    const int len = i2d_X509(cert, &der);
-    X509_free(cert);
-    if (len <= 0) return std::nullopt;
-    auto fp = fingerprintOfDer({der, static_cast<std::size_t>(len)});
-    OPENSSL_free(der);
-    if (!fp) return std::nullopt;
-    return *fp;
-}
-
 struct Shared {
     Service& service;
     Metrics& metrics;

@@ -8,23 +8,6 @@
 
 namespace tte::mothership {
 
-std::string_view stateName(DeviceState s) {
-    switch (s) {
-        case DeviceState::notMapped: return "not-mapped";
-        case DeviceState::mapped: return "mapped";
-        case DeviceState::registered: return "registered";
-        case DeviceState::revoked: return "revoked";
-    }
-    return "unknown";
-}
-
-Result<DeviceState> parseState(std::string_view s) {
-    for (auto st : {DeviceState::notMapped, DeviceState::mapped, DeviceState::registered, DeviceState::revoked}) {
-        if (stateName(st) == s) return st;
-    }
-    return fail(Errc::invalidArgument, "unknown device state '" + std::string(s) + "'");
-}
-
 namespace {
 std::uint32_t toU32(const SqlValue& v) {
     std::uint32_t out = 0;

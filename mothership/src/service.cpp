@@ -2,13 +2,17 @@
 // status query, /healthz and /metrics; and the dispatch to the station API.
 #include "tte/mothership/service.h"
 
+#include <initializer_list>
 
 #include <nlohmann/json.hpp>
 
 #include "html.h"
-#include "params.h"
+#include "request_target.h"
 #include "responses.h"
 #include "tte/base/hex.h"
+#include "tte/protocol/enrollment_url.h"
+#include "tte/protocol/mothership_messages.h"
+#include "tte/protocol/query.h"
 
 namespace tte::mothership {
 
@@ -20,28 +24,30 @@ const std::string kNotFound = "no device with this Dev ID and OTP";  // the same
 bool wantsHtml(const HttpRequest& r) { return r.accept.find("text/html") != std::string::npos; }
 
 struct Parsed {
-    Params params;
+    protocol::QueryParams params;
     std::uint64_t otp = 0;
     std::uint32_t devId = 0;
 };
 
-Result<Parsed> parseCredential(const HttpRequest& r, std::string_view allowed, bool withBody) {
-    Parsed p;
-    auto [path, query] = splitTarget(r.target);
-    if (auto s = parseParams(query, false, p.params); !s) return std::unexpected(s.error());
+/// The query (and for the POST the form body) parsed and checked by the protocol library
+/// (PROTOCOL §2, §6): names in any case, `,` or `&` between parameters, no name twice across
+/// query and body, only the names in `alsoAllowed` besides otp and devid.
+Result<Parsed> parseCredential(const HttpRequest& r, std::initializer_list<std::string_view> alsoAllowed,
+                               bool withBody) {
+    auto params = protocol::parseQuery(splitTarget(r.target).second);
+    if (!params) return std::unexpected(params.error());
     if (withBody && !r.body.empty()) {
         if (r.contentType.find("application/x-www-form-urlencoded") == std::string::npos)
             return fail(Errc::invalidArgument, "body must be application/x-www-form-urlencoded");
-        if (auto s = parseParams(r.body, true, p.params); !s) return std::unexpected(s.error());
+        auto form = protocol::parseFormBody(r.body);
+        if (!form) return withContext(form.error(), "body");
+        for (auto& [name, value] : form->entries()) {
+            if (auto s = params->add(name, value); !s) return std::unexpected(s.error());
+        }
     }
-    if (auto s = onlyKnown(p.params, allowed); !s) return std::unexpected(s.error());
-    auto otp = requireOtp(p.params);
-    if (!otp) return std::unexpected(otp.error());
-    auto devId = requireDevId(p.params);
-    if (!devId) return std::unexpected(devId.error());
-    p.otp = *otp;
-    p.devId = *devId;
-    return p;
+    auto credentials = protocol::credentialsFromQuery(*params, alsoAllowed);
+    if (!credentials) return std::unexpected(credentials.error());
+    return Parsed{std::move(*params), credentials->otp.value(), credentials->devId.value};
 }
 
 }  // namespace
@@ -111,7 +117,7 @@ std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId,
 }
 
 HttpResponse Service::enrollmentPage(const HttpRequest& r) {
-    auto parsed = parseCredential(r, "otp,devid", false);
+    auto parsed = parseCredential(r, {}, false);
     if (!parsed) return errorResponse(parsed.error(), true);
     auto auth = authenticate(parsed->devId, parsed->otp, r, true);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
@@ -127,16 +133,16 @@ HttpResponse Service::enrollmentPage(const HttpRequest& r) {
 
 HttpResponse Service::mapping(const HttpRequest& r) {
     const bool html = wantsHtml(r);
-    auto parsed = parseCredential(r, "otp,devid,cip,cport,cfingerprint,description", true);
+    auto parsed = parseCredential(r, {"cip", "cport", "cfingerprint", "description"}, true);
     if (!parsed) return errorResponse(parsed.error(), html);
-    auto controller = requireController(parsed->params);
-    if (!controller) return errorResponse(controller.error(), html);
-    auto description = optionalDescription(parsed->params);
-    if (!description) return errorResponse(description.error(), html);
+    auto request = protocol::controllerRequestFromParams(parsed->params);
+    if (!request) return errorResponse(request.error(), html);
+    const ControllerAddress controller{request->controller.cip, request->controller.cport,
+                                       request->controller.cfingerprint.hex()};
     auto auth = authenticate(parsed->devId, parsed->otp, r, html);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
     const auto& device = std::get<DeviceRow>(auth);
-    auto claimed = m_registry.claim(device.devId, *controller, *description, r.client, nowMs());
+    auto claimed = m_registry.claim(device.devId, controller, request->description, r.client, nowMs());
     if (!claimed) {
         if (claimed.error().code == Errc::conflict) {
             (void)m_registry.recordFailure(device.devId, "claim-conflict", r.client, "OTP already used", nowMs());
@@ -146,12 +152,12 @@ HttpResponse Service::mapping(const HttpRequest& r) {
         return errorResponse(claimed.error(), html);
     }
     m_metrics.claims++;
-    if (html) return HttpResponse{200, "text/html; charset=utf-8", mappedPage(device, *controller), {}};
+    if (html) return HttpResponse{200, "text/html; charset=utf-8", mappedPage(device, controller), {}};
     return jsonResponse(200, {{"urn", device.urn}, {"fingerprint", device.fingerprint}});
 }
 
 HttpResponse Service::status(const HttpRequest& r) {
-    auto parsed = parseCredential(r, "otp,devid", false);
+    auto parsed = parseCredential(r, {}, false);
     if (!parsed) return errorResponse(parsed.error());
     auto auth = authenticate(parsed->devId, parsed->otp, r, false);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;

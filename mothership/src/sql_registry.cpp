@@ -39,7 +39,7 @@ Result<DeviceRow> rowToDevice(const SqlRow& r) {
     d.signature = r[9].value_or("");
     d.firmwareSha256 = r[10].value_or("");
     d.created = r[11].value_or("");
-    auto state = parseState(r[12].value_or(""));
+    auto state = protocol::parseEnrollmentState(r[12].value_or(""));
     if (!state) return std::unexpected(state.error());
     d.state = *state;
     if (r[13]) d.controller = ControllerAddress{*r[13], static_cast<std::uint16_t>(toInt(r[14])), r[15].value_or("")};
@@ -338,7 +338,7 @@ private:
         auto rows = tx.query("SELECT state FROM devices WHERE devid = $1", {num(devId)});
         if (!rows) return std::unexpected(rows.error());
         if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
-        return parseState(rows->front()[0].value_or(""));
+        return protocol::parseEnrollmentState(rows->front()[0].value_or(""));
     }
 
     static Status explainNoTransition(SqlTx& tx, std::uint32_t devId, std::string_view target) {

@@ -3,10 +3,11 @@
 // revocation and device lookup for QA.
 #include <nlohmann/json.hpp>
 
-#include "params.h"
+#include "request_target.h"
 #include "responses.h"
 #include "tte/base/hex.h"
 #include "tte/mothership/service.h"
+#include "tte/protocol/ids.h"
 
 namespace tte::mothership {
 
@@ -28,7 +29,7 @@ Result<std::string> hexField(const json& rec, const char* name, std::size_t digi
     if (s->size() != digits) return fail(Errc::invalidArgument, std::string(name) + ": expected " + std::to_string(digits) + " hex digits");
     auto b = fromHex(*s, name);
     if (!b) return std::unexpected(b.error());
-    return lower(*s);
+    return toHex(*b);  // lower case
 }
 
 /// Checks one record and turns it into a row; the OTP is hashed here and goes no further.
@@ -53,9 +54,9 @@ Result<DeviceRow> recordToRow(const json& rec, const StationRow& station, const 
     if (*st != station.name)
         return fail(Errc::permissionDenied, "record names station " + *st + " but the client is " + station.name);
     row.devId = static_cast<std::uint32_t>(*parseHexInt(*devid, 8, "devid"));
-    auto urnId = devIdOfUrn(*urn);
-    if (!urnId) return std::unexpected(urnId.error());
-    if (*urnId != row.devId) return fail(Errc::invalidArgument, "devid does not match the low 32 bits of the URN's serial");
+    auto parsedUrn = protocol::parseDevUrn(*urn);
+    if (!parsedUrn) return std::unexpected(parsedUrn.error());
+    if (parsedUrn->devId().value != row.devId) return fail(Errc::invalidArgument, "devid does not match the low 32 bits of the URN's serial");
     const auto box = rec.find("box");
     if (box == rec.end()) return fail(Errc::invalidArgument, "box is missing (null when the device is in no box)");
     if (!box->is_null()) {
@@ -69,8 +70,9 @@ Result<DeviceRow> recordToRow(const json& rec, const StationRow& station, const 
     unsignedRec.erase("signature");
     const std::string canonical = unsignedRec.dump();  // keys sorted, no whitespace (PROTOCOL §10)
     if (auto v = verifyEcdsaSha256(station.certPem, canonical, *signature); !v) return std::unexpected(v.error());
-    const std::uint64_t otp = *parseHexInt(*otpText, 16, "otp");
-    const auto hash = hasher.hash(row.devId, otp);
+    const auto otp = protocol::parseOtp(*otpText);
+    if (!otp) return std::unexpected(otp.error());
+    const auto hash = hasher.hash(row.devId, otp->value());
     row.otpHash.assign(hash.begin(), hash.end());
     row.urn = *urn;
     row.fingerprint = *fp;

@@ -200,7 +200,7 @@ TEST_P(MothershipSuite, WrongOtpIsAuditedAndLocksOut) {
     EXPECT_FALSE(locked.headers["retry-after"].empty());
     auto bad = get("/.well-known/tte/status?otp=123,devid=" + toHex(kDev, 8));
     EXPECT_EQ(bad.status, 400);
-    EXPECT_EQ(nlohmann::json::parse(bad.body)["message"], "parameter otp: expected 16 hex digits, got 3");
+    EXPECT_EQ(nlohmann::json::parse(bad.body)["message"], "otp: expected 16 hex digits, got 3");
 }
 
 TEST_P(MothershipSuite, RevokedDeviceIsRefusedEverywhere) {

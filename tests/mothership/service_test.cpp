@@ -7,6 +7,7 @@
 #include "test_support.h"
 #include "tte/base/hex.h"
 #include "tte/mothership/config.h"
+#include "tte/mothership/crypto.h"
 #include "tte/mothership/service.h"
 
 namespace tte::mothership {
@@ -69,16 +70,30 @@ TEST_F(ServiceTest, PageFormMappingAndAlreadyUsed) {
 }
 
 TEST_F(ServiceTest, BadInputGetsPreciseMessages) {
-    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?devid=00000100")), "parameter otp is missing");
-    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?" + cred() + ",x=1")), "unknown parameter x");
-    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?" + cred() + ",otp=1")), "parameter otp is given twice");
+    // The messages are those of the protocol library's parsers (PROTOCOL §2, §6).
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?devid=00000100")), "missing parameter 'otp'");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?otp=,devid=00000100")), "empty parameter 'otp'");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?" + cred() + ",x=1")), "unknown parameter 'x'");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?" + cred() + ",otp=1")), "duplicate parameter 'otp'");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?" + cred() + ",,x=1")), "empty parameter at position 37");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?otp=%zz")), "bad percent-escape at position 5");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?otp=12,devid=00000100")), "otp: expected 16 hex digits, got 2");
+    EXPECT_EQ(message(call("GET", "/.well-known/tte/status?otp=" + toHex(kOtp, 16) + ",devid=0000010g")),
+              "devid: 'g' at position 8 is not a hex digit");
     const std::string base = "/.well-known/tte?" + cred();
-    EXPECT_EQ(message(call("POST", base + ",cport=1,cfingerprint=" + std::string(64, 'c'))), "parameter cip is missing");
-    EXPECT_EQ(message(call("POST", base + ",cip=300.1.1.1,cport=1,cfingerprint=" + std::string(64, 'c'))),
-              "parameter cip: not an IPv4 or IPv6 address");
-    EXPECT_EQ(message(call("POST", base + ",cip=::1,cport=65536,cfingerprint=" + std::string(64, 'c'))),
-              "parameter cport: must be 1 to 65535");
-    EXPECT_EQ(message(call("POST", base + ",cip=::1,cport=1,cfingerprint=abc")), "parameter cfingerprint: expected 64 hex digits, found 3");
+    const std::string fp = std::string(64, 'c');
+    EXPECT_EQ(message(call("POST", base + ",cport=1,cfingerprint=" + fp)), "missing parameter 'cip'");
+    EXPECT_EQ(message(call("POST", base + ",cip=300.1.1.1,cport=1,cfingerprint=" + fp)),
+              "cip: not an IPv4 or IPv6 address");
+    EXPECT_EQ(message(call("POST", base + ",cip=::1,cport=65536,cfingerprint=" + fp)),
+              "cport: must be a decimal number from 1 to 65535");
+    EXPECT_EQ(message(call("POST", base + ",cip=::1,cport=1,cfingerprint=abc")),
+              "cfingerprint: expected 64 hex digits, got 3");
+    EXPECT_EQ(message(call("POST", base + ",cip=::1", "cip=::1&cport=1&cfingerprint=" + fp)),
+              "duplicate parameter 'cip'");
+    EXPECT_EQ(message(call("POST", base, "cip=::1&cport=1%2&cfingerprint=" + fp)), "body: bad percent-escape at position 16");
+    EXPECT_EQ(message(call("POST", base, "cip=::1&cport=1&cfingerprint=" + fp + "&description=a%09b")),
+              "description: contains a control character");
     auto page = call("GET", "/.well-known/tte?otp=zz,devid=00000100");
     EXPECT_EQ(page.status, 400);
     EXPECT_EQ(page.body.find("<script"), std::string::npos);
@@ -120,6 +135,39 @@ TEST_F(ServiceTest, ClientAddressLocksOutAcrossDevices) {
 TEST_F(ServiceTest, StationApiNeedsARegisteredCertificate) {
     EXPECT_EQ(service.handle(HttpRequest{"GET", "/api/v1/lots/lot-1", "", "", "", "x", std::nullopt}).status, 401);
     EXPECT_EQ(service.handle(HttpRequest{"GET", "/api/v1/lots/lot-1", "", "", "", "x", std::string(64, '9')}).status, 403);
+}
+
+// The protocol library's OTP-hash test vector (tests/protocol/crypto_vectors_test.cpp): a
+// record uploaded by a station must be stored with exactly this hash, and the OTP must then
+// open the device's status.
+TEST(OtpHashVector, StationRecordIsStoredWithProtocolsOtpHash) {
+    constexpr std::uint32_t kVectorDev = 0xabcdef01;
+    constexpr std::uint64_t kVectorOtp = 0x123456789abcdef0ULL;
+    mstest::TempDir dir;
+    mstest::writeFile(dir.file("otp.key"), "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n");
+    const OtpHasher hasher = OtpHasher::fromFile(dir.file("otp.key")).value();
+    ASSERT_TRUE(writeSelfSignedP256(dir.file("station.key"), dir.file("station.pem"), "station-1", 1));
+    const std::string stationPem = mstest::readFile(dir.file("station.pem"));
+    const std::string stationFp = fingerprintOfPem(stationPem).value();
+    auto reg = makeMemoryRegistry();
+    ASSERT_TRUE(reg->addStation(StationRow{"station-1", stationFp, stationPem, 1}));
+    ASSERT_TRUE(reg->setLotQuota("lot-1", kVectorDev, kVectorDev));
+    ManualClock clock;
+    Metrics metrics;
+    FailureLimiter limiter{clock, LimiterOptions{}};
+    Service service{*reg, hasher, clock, limiter, metrics, ServiceOptions{}};
+    const auto record = mstest::signedRecord(dir.file("station.key"), "station-1", kVectorDev, kVectorOtp,
+                                             std::string(64, 'd'), 1);
+    const auto upload = service.handle(HttpRequest{"POST", "/api/v1/records",
+                                                   nlohmann::json{{"records", {record}}}.dump(), "application/json",
+                                                   "", "192.0.2.9", stationFp});
+    ASSERT_EQ(upload.status, 200) << upload.body;
+    ASSERT_EQ(nlohmann::json::parse(upload.body)["results"][0]["status"], "stored") << upload.body;
+    EXPECT_EQ(toHex(reg->device(kVectorDev).value().otpHash),
+              "04d3931e9d0e1b2422d16843eea90981fd862833410bc5d77200aee302c121cb");
+    const auto status = service.handle(HttpRequest{"GET", "/.well-known/tte/status?otp=123456789abcdef0,devid=abcdef01",
+                                                   "", "", "", "192.0.2.9", std::nullopt});
+    EXPECT_EQ(status.status, 200) << status.body;
 }
 
 TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,13 +13,16 @@
 #include "tte/base/error.h"
 #include "tte/base/secret.h"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace tte::mothership {
 
 /// SHA-256 of the certificate's DER SubjectPublicKeyInfo as 64 lower-case hex (PROTOCOL §1).
 /// Errors: invalidArgument (not a PEM certificate).
 Result<std::string> fingerprintOfPem(std::string_view pem);
-/// The same for a DER certificate. Errors: invalidArgument.
-Result<std::string> fingerprintOfDer(std::span<const std::uint8_t> der);
+/// The same for the certificate the peer of a (D)TLS connection presented; nullopt when
+/// it presented none.
+std::optional<std::string> peerFingerprint(ssl_st* ssl);
 
 /// Lower-case hex SHA-256 of bytes.
 std::string sha256Hex(std::string_view data);
@@ -31,9 +35,9 @@ std::string base64Encode(std::span<const std::uint8_t> bytes);
 /// certificate. Errors: invalidArgument (certificate), unauthenticated (bad signature).
 Status verifyEcdsaSha256(std::string_view certPem, std::string_view data, std::span<const std::uint8_t> signature);
 
-/// The keyed OTP hash of PROTOCOL §10:
-/// HMAC-SHA256(key, "tte-otp-hash" ‖ Dev ID (4, BE) ‖ OTP (8, BE)). The OTP-hash key never
-/// leaves the MotherShip and is never in the database.
+/// Holds the OTP-hash key and computes the keyed OTP hash of PROTOCOL §10 with
+/// tte::protocol::otpHash() (the one implementation). The OTP-hash key never leaves the
+/// MotherShip and is never in the database.
 class OtpHasher {
 public:
     /// Errors: invalidArgument (key shorter than 32 bytes).
@@ -42,6 +46,7 @@ public:
     /// Errors: io (unreadable), invalidArgument (content).
     static Result<OtpHasher> fromFile(const std::string& path);
 
+    /// protocol::otpHash(key, devId, otp). Never fails.
     [[nodiscard]] std::array<std::uint8_t, 32> hash(std::uint32_t devId, std::uint64_t otp) const;
 
 private:

@@ -12,16 +12,15 @@
 #include <vector>
 
 #include "tte/base/error.h"
+#include "tte/protocol/mothership_messages.h"
 
 namespace tte::mothership {
 
-/// Device life cycle (draft 2, messages 5, 8, 10).
-enum class DeviceState { notMapped, mapped, registered, revoked };
+/// Device life cycle (draft 2, messages 5, 8, 10): the protocol's enrollment state.
+using DeviceState = protocol::EnrollmentState;
 
-/// `not-mapped`, `mapped`, `registered`, `revoked`.
-std::string_view stateName(DeviceState s);
-/// Inverse of stateName(). Errors: invalidArgument.
-Result<DeviceState> parseState(std::string_view s);
+/// `not-mapped`, `mapped`, `registered`, `revoked` (protocol::enrollmentStateName()).
+inline std::string_view stateName(DeviceState s) { return protocol::enrollmentStateName(s); }
 
 /// Where a device's Controller is (draft 2, message 4).
 struct ControllerAddress {
