@@ -1,10 +1,15 @@
 // `tte-mothership admin` operations (admin.h).
 #include "tte/mothership/admin.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -92,20 +97,144 @@ Status adminExport(Registry& registry, const std::string& format, std::ostream& 
     });
 }
 
-Status adminBackup(const std::string& databaseUrl, const std::string& out) {
+namespace {
+
+/// libpq percent-decodes URI parts; the password must be decoded for a PGPASSFILE.
+Result<Secret> decodePassword(std::string_view text) {
+    Secret out(text.size());
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        int value = static_cast<unsigned char>(text[i]);
+        if (text[i] == '%') {
+            auto byte = i + 2 < text.size() ? fromHex(text.substr(i + 1, 2), "escape") : Result<std::vector<std::uint8_t>>();
+            if (!byte || byte->size() != 1)
+                return fail(Errc::invalidArgument, "database URL: bad percent-escape in the password");
+            value = (*byte)[0];
+            i += 2;
+        }
+        out.mutableBytes()[n++] = static_cast<std::uint8_t>(value);
+    }
+    return Secret(out.bytes().first(n));
+}
+
+/// `*:*:*:*:password` with `\` and `:` escaped (PostgreSQL's password file format).
+std::string passfileLine(std::string_view password) {
+    std::string line = "*:*:*:*:";
+    for (char c : password) {
+        if (c == '\\' || c == ':') line += '\\';
+        line += c;
+    }
+    return line + "\n";
+}
+
+/// A private temp dir holding a PGPASSFILE for one pg_dump run; removed on destruction.
+class PassFile {
+public:
+    static Result<std::unique_ptr<PassFile>> create(const Secret& password) {
+        std::string dir = (std::filesystem::temp_directory_path() / "tte-pgpass-XXXXXX").string();
+        if (::mkdtemp(dir.data()) == nullptr) return fail(Errc::io, "cannot create a temp dir for PGPASSFILE");
+        auto file = std::unique_ptr<PassFile>(new PassFile(dir));
+        const int fd = ::open(file->path().c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0) return fail(Errc::io, "cannot create " + file->path());
+        std::string line = passfileLine(password.view());
+        const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+        secureZero(line.data(), line.size());
+        ::close(fd);
+        if (!ok) return fail(Errc::io, "cannot write " + file->path());
+        return file;
+    }
+    ~PassFile() {
+        std::error_code ec;
+        std::filesystem::remove_all(m_dir, ec);
+    }
+    PassFile(const PassFile&) = delete;
+    PassFile& operator=(const PassFile&) = delete;
+    [[nodiscard]] std::string path() const { return m_dir + "/pgpass"; }
+
+private:
+    explicit PassFile(std::string dir) : m_dir(std::move(dir)) {}
+    std::string m_dir;
+};
+
+Status runPgDump(const std::string& pgDump, const std::string& url, const std::string& out, const PassFile* pass) {
+    std::vector<std::string> args{pgDump, "--format=custom", "--file=" + out, "--dbname=" + url};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (pass == nullptr || !std::string_view(*e).starts_with("PGPASSFILE=")) env.emplace_back(*e);
+    }
+    if (pass != nullptr) env.push_back("PGPASSFILE=" + pass->path());
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, pgDump.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0)
+        return fail(Errc::io, "cannot run " + pgDump + " (is postgresql-client installed?)");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fail(Errc::io, "pg_dump failed");
+    return {};
+}
+
+}  // namespace
+
+Result<PostgresTarget> splitPostgresPassword(std::string_view url) {
+    const std::size_t schemeEnd = url.find("://");
+    if (schemeEnd == std::string_view::npos) return PostgresTarget{std::string(url), std::nullopt};
+    PostgresTarget target;
+    const std::size_t start = schemeEnd + 3;
+    const std::size_t authorityEnd = std::min(url.find_first_of("/?", start), url.size());
+    const std::string_view authority = url.substr(start, authorityEnd - start);
+    std::string rebuilt(url.substr(0, start));
+    const std::size_t at = authority.rfind('@');
+    const std::size_t colon = at == std::string_view::npos ? at : authority.substr(0, at).find(':');
+    if (colon != std::string_view::npos) {
+        auto password = decodePassword(authority.substr(colon + 1, at - colon - 1));
+        if (!password) return std::unexpected(password.error());
+        target.password = std::move(*password);
+        rebuilt += std::string(authority.substr(0, colon)) + std::string(authority.substr(at));
+    } else {
+        rebuilt += authority;
+    }
+    std::string_view rest = url.substr(authorityEnd);
+    const std::size_t q = rest.find('?');
+    rebuilt += rest.substr(0, q);
+    if (q != std::string_view::npos) {
+        std::string query;
+        std::string_view params = rest.substr(q + 1);
+        while (!params.empty()) {
+            const std::size_t amp = std::min(params.find('&'), params.size());
+            const std::string_view param = params.substr(0, amp);
+            params.remove_prefix(std::min(amp + 1, params.size()));
+            if (param.starts_with("password=")) {
+                auto password = decodePassword(param.substr(9));
+                if (!password) return std::unexpected(password.error());
+                target.password = std::move(*password);
+                continue;
+            }
+            query += (query.empty() ? "" : "&") + std::string(param);
+        }
+        if (!query.empty()) rebuilt += "?" + query;
+    }
+    target.url = std::move(rebuilt);
+    return target;
+}
+
+Status adminBackup(const std::string& databaseUrl, const std::string& out, const std::string& pgDump) {
     if (databaseUrl.starts_with("postgresql://") || databaseUrl.starts_with("postgres://")) {
-        // pg_dump takes one consistent snapshot; passwords belong in PGPASSFILE, not the URL.
-        std::vector<std::string> args{"pg_dump", "--format=custom", "--file=" + out, "--dbname=" + databaseUrl};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_t pid = 0;
-        if (posix_spawnp(&pid, "pg_dump", nullptr, nullptr, argv.data(), environ) != 0)
-            return fail(Errc::io, "cannot run pg_dump (is postgresql-client installed?)");
-        int status = 0;
-        waitpid(pid, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fail(Errc::io, "pg_dump failed");
-        return {};
+        // pg_dump takes one consistent snapshot. Its argv is visible to every user (ps), so a
+        // password goes to a private PGPASSFILE instead.
+        auto target = splitPostgresPassword(databaseUrl);
+        if (!target) return std::unexpected(target.error());
+        std::unique_ptr<PassFile> pass;
+        if (target->password) {
+            auto created = PassFile::create(*target->password);
+            if (!created) return std::unexpected(created.error());
+            pass = std::move(*created);
+        }
+        return runPgDump(pgDump, target->url, out, pass.get());
     }
     auto registry = openRegistry(databaseUrl, 1);
     if (!registry) return std::unexpected(registry.error());

@@ -1,0 +1,59 @@
+// `admin backup` for PostgreSQL keeps the password out of pg_dump's argv: the URL is split
+// (splitPostgresPassword) and the password handed over in a private PGPASSFILE. The pg_dump
+// here is a recording script (a fake for this unit test; the integration suite runs the real
+// one against its own PostgreSQL).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "test_support.h"
+#include "tte/mothership/admin.h"
+
+namespace tte::mothership {
+namespace {
+
+TEST(SplitPostgresPassword, TakesThePasswordOutOfUserInfoAndQuery) {
+    auto a = splitPostgresPassword("postgresql://tte:s%40c:ret@db.example:5432/tte?sslmode=require");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->url, "postgresql://tte@db.example:5432/tte?sslmode=require");
+    ASSERT_TRUE(a->password);
+    EXPECT_EQ(a->password->view(), "s@c:ret");
+    auto b = splitPostgresPassword("postgres:///tte?host=/run/postgresql&password=p%26w&port=5433");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->url, "postgres:///tte?host=/run/postgresql&port=5433");
+    EXPECT_EQ(b->password->view(), "p&w");
+    auto c = splitPostgresPassword("postgresql:///tte?host=/tmp&user=postgres");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->url, "postgresql:///tte?host=/tmp&user=postgres");
+    EXPECT_FALSE(c->password);
+    EXPECT_EQ(splitPostgresPassword("postgresql://u:sec%zzret@h/db").error().message,
+              "database URL: bad percent-escape in the password");
+    EXPECT_EQ(splitPostgresPassword("postgresql://u:secret%4@h/db").error().message,
+              "database URL: bad percent-escape in the password");
+}
+
+TEST(AdminBackup, PostgresPasswordGoesToAPassFileNotArgv) {
+    mstest::TempDir dir;
+    const std::string fake = dir.file("pg_dump");
+    mstest::writeFile(fake, "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + dir.file("argv") + "\nprintf '%s' \"$PGPASSFILE\" > " +
+                                dir.file("passfile-path") + "\ncat \"$PGPASSFILE\" > " + dir.file("passfile") +
+                                "\nstat -c %a \"$PGPASSFILE\" > " + dir.file("mode") + "\n");
+    std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+    ASSERT_TRUE(adminBackup("postgresql://tte:top%3Asecret@127.0.0.1:5432/tte", dir.file("out.dump"), fake));
+    const std::string argv = mstest::readFile(dir.file("argv"));
+    EXPECT_EQ(argv, "--format=custom\n--file=" + dir.file("out.dump") + "\n--dbname=postgresql://tte@127.0.0.1:5432/tte\n");
+    EXPECT_EQ(argv.find("secret"), std::string::npos);
+    EXPECT_EQ(mstest::readFile(dir.file("passfile")), "*:*:*:*:top\\:secret\n");
+    EXPECT_EQ(mstest::readFile(dir.file("mode")), "600\n");
+    EXPECT_FALSE(std::filesystem::exists(mstest::readFile(dir.file("passfile-path"))));  // removed after the run
+}
+
+TEST(AdminBackup, FailingPgDumpIsAnError) {
+    mstest::TempDir dir;
+    EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), "/bin/false").error().message, "pg_dump failed");
+    EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), dir.file("missing")).error().message,
+              "cannot run " + dir.file("missing") + " (is postgresql-client installed?)");
+}
+
+}  // namespace
+}  // namespace tte::mothership
