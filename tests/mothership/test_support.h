@@ -67,6 +67,8 @@ public:
     int stop();
     [[nodiscard]] std::uint16_t httpsPort() const { return m_https; }
     [[nodiscard]] std::uint16_t coapsPort() const { return m_coaps; }
+    /// The process id while it runs (-1 after stop()), e.g. for its /proc entries.
+    [[nodiscard]] int pid() const { return m_pid; }
     [[nodiscard]] std::string log() const;
 
 private:
