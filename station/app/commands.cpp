@@ -11,6 +11,7 @@
 #include "tte/protocol/freestanding/block.h"
 #include "tte/station/crypto.h"
 #include "tte/station/formats.h"
+#include "tte/station/operations.h"
 #include "tte/station/reports.h"
 
 namespace tte::station::app {
@@ -40,18 +41,6 @@ void printBacklog(Uploader& up) {
     std::printf("\n");
 }
 
-/// Opens the lot: the quota from the MotherShip, or the journalled one when it is down.
-Status openLot(Wiring& w, Pipeline& p) {
-    auto quota = w.mothership().lotQuota(w.config().lot.id);
-    std::optional<LotQuota> q;
-    if (quota) q = *quota;
-    else if (quota.error().code == Errc::unavailable || quota.error().code == Errc::timeout)
-        std::printf("MotherShip unreachable (%s): using the quota journalled before\n", quota.error().message.c_str());
-    else
-        return withContext(quota.error(), "lot " + w.config().lot.id + ": quota");
-    return p.openLot(q);
-}
-
 }  // namespace
 
 int runCommand(Wiring& w, const RunOptions& o) {
@@ -62,7 +51,9 @@ int runCommand(Wiring& w, const RunOptions& o) {
     if (!ok(up, code)) return code;
     Pipeline& pipeline = **p;
     Uploader& uploader = **up;
-    if (auto s = openLot(w, pipeline); !s) return failWith(s.error());
+    std::string notice;
+    if (auto s = openLotWithQuota(w.config(), pipeline, w.mothership(), notice); !s) return failWith(s.error());
+    if (!notice.empty()) std::printf("%s\n", notice.c_str());
     auto recovered = pipeline.recover();
     if (!ok(recovered, code)) return code;
     if (*recovered > 0) std::printf("%d interrupted device(s) marked failed (rework)\n", *recovered);

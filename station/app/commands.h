@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "wiring.h"
+#include "tte/station/wiring.h"
 
 namespace tte::station::app {
 
@@ -20,6 +20,7 @@ int runCommand(Wiring& w, const RunOptions& o);
 int boxCommand(Wiring& w, std::uint32_t box);
 int verifyCommand(Wiring& w, const std::string& port);
 int reworkCommand(Wiring& w, const std::string& port);
+int reprintCommand(Wiring& w, const std::string& port, const std::string& reason);
 int journalVerifyCommand(Wiring& w);
 int journalExportCommand(Wiring& w, const std::string& out);
 int syncCommand(Wiring& w, double seconds);

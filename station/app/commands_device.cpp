@@ -1,4 +1,4 @@
-// verify (QA) and rework: the subcommands that touch one device in a slot.
+// verify (QA), rework and reprint: the subcommands that touch one device in a slot.
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -10,6 +10,7 @@
 #include "tte/protocol/fingerprint.h"
 #include "tte/protocol/freestanding/block.h"
 #include "tte/station/formats.h"
+#include "tte/station/operations.h"
 
 namespace tte::station::app {
 namespace {
@@ -17,26 +18,6 @@ namespace {
 int failWith(const Error& e, int code = 1) {
     std::fprintf(stderr, "tte-provision: %s\n", e.toString().c_str());
     return code;
-}
-
-/// The latest Dev ID the journal allocated for `port`, and that device's latest entry kind.
-Result<std::pair<std::uint32_t, std::vector<JournalEntry>>> deviceAt(Journal& journal, const std::string& port) {
-    auto all = journal.entries();
-    if (!all) return std::unexpected(all.error());
-    std::optional<std::uint32_t> devId;
-    for (const auto& e : *all)
-        if (e.kind == "allocated" && e.devId && e.body.value("port", "") == port) devId = *e.devId;
-    if (!devId) return fail(Errc::notFound, "the journal has no device at port " + port);
-    auto mine = journal.entries(*devId);
-    if (!mine) return std::unexpected(mine.error());
-    return std::pair{*devId, std::move(*mine)};
-}
-
-std::string latestKind(const std::vector<JournalEntry>& entries) {
-    std::string kind;
-    for (const auto& e : entries)
-        if (e.kind != "delivered") kind = e.kind;
-    return kind;
 }
 
 Result<Secret> scanLabelFile(const std::string& path) {
@@ -112,32 +93,29 @@ int verifyCommand(Wiring& w, const std::string& port) {
 int reworkCommand(Wiring& w, const std::string& port) {
     auto j = w.journal();
     if (!j) return failWith(j.error());
-    auto dev = deviceAt(**j, port);
-    if (!dev) return failWith(dev.error());
-    const auto [devId, entries] = std::move(*dev);
-    const std::string kind = latestKind(entries);
-    if (kind == "live" || kind == "committed")
-        return failWith(Error{Errc::conflict, "device " + toHex(devId, 8) + " at " + port + " has a record (" + kind +
-                                                  "): revoke it at the MotherShip instead of reworking",
-                              {}, 0, {}});
-    if (kind == "reworked") {
-        std::printf("device %s at %s is already reworked\n", toHex(devId, 8).c_str(), port.c_str());
-        return 0;
-    }
-    if (kind != "failed")
-        return failWith(Error{Errc::conflict, "device " + toHex(devId, 8) + " is still in the pipeline (" + kind +
-                                                  "): run `tte-provision run` first so the station recovers it",
-                              {}, 0, {}});
     auto f = w.flasher();
     if (!f) return failWith(f.error());
-    // Erase the block (and with it the OTP and key) and the controller log.
-    const std::vector<FlashSegment> erase = {{w.encoder().blockAddress(), std::vector<std::uint8_t>(16 * 1024, 0xff)},
-                                             {w.encoder().nvmAddress(), std::vector<std::uint8_t>(16 * 1024, 0xff)}};
-    if (auto s = (*f)->writeAndVerify(port, erase); !s) return failWith(s.error());
-    auto e = (*j)->append("reworked", devId, {{"port", port}});
-    if (!e) return failWith(e.error());
-    std::printf("device %s at %s erased; Dev ID %s stays burned, the next run gives it a new one\n",
-                toHex(devId, 8).c_str(), port.c_str(), toHex(devId, 8).c_str());
+    auto r = reworkDevice(**j, **f, w.encoder(), port);
+    if (!r) return failWith(r.error());
+    const std::string id = toHex(r->devId, 8);
+    if (r->alreadyReworked) {
+        std::printf("device %s at %s is already reworked\n", id.c_str(), port.c_str());
+        return 0;
+    }
+    std::printf("device %s at %s erased; Dev ID %s stays burned, the next run gives it a new one\n", id.c_str(),
+                port.c_str(), id.c_str());
+    return 0;
+}
+
+int reprintCommand(Wiring& w, const std::string& port, const std::string& reason) {
+    auto j = w.journal();
+    if (!j) return failWith(j.error());
+    auto p = w.printer();
+    if (!p) return failWith(p.error());
+    auto printed = reprintLabel(**j, **p, port, reason);
+    if (!printed) return failWith(printed.error());
+    std::printf("label of the device at %s reprinted: job %s, %s\n", port.c_str(), printed->job.c_str(),
+                printed->artefact.c_str());
     return 0;
 }
 

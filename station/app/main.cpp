@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
     verifyCmd->add_option("--port", port, "port path of the device")->required();
     auto* reworkCmd = cli.add_subcommand("rework", "erase a failed device's block so it can be provisioned again");
     reworkCmd->add_option("--port", port, "port path of the device")->required();
+    std::string reason;
+    auto* reprintCmd = cli.add_subcommand("reprint", "print a provisioned device's label again (same code), logged");
+    reprintCmd->add_option("--port", port, "port path of the device")->required();
+    reprintCmd->add_option("--reason", reason, "why (journalled with the new job)")->required();
 
     auto* journalCmd = cli.add_subcommand("journal", "the signed journal");
     journalCmd->require_subcommand(1);
@@ -58,7 +62,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tte-provision: %s\n", config.error().message.c_str());
         return 2;
     }
-    Wiring w(std::move(*config), simDir);
+    tte::station::Wiring w(std::move(*config), simDir);
     if (*runCmd) return runCommand(w, run);
     if (*boxCmd) {
         auto box = tte::parseHexInt(boxText, 8, "--box");
@@ -70,6 +74,7 @@ int main(int argc, char** argv) {
     }
     if (*verifyCmd) return verifyCommand(w, port);
     if (*reworkCmd) return reworkCommand(w, port);
+    if (*reprintCmd) return reprintCommand(w, port, reason);
     if (*jVerify) return journalVerifyCommand(w);
     if (*jExport) return journalExportCommand(w, exportPath);
     if (*syncCmd) return syncCommand(w, syncSeconds);

@@ -133,7 +133,8 @@ Result<JournalEntry> Pipeline::commitRecord(std::uint32_t devId, const std::stri
     });
 }
 
-Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::string>& ports) {
+Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::string>& ports,
+                                  const std::atomic<bool>* stop) {
     std::vector<std::string> all = ports;
     if (all.empty()) {
         auto present = m_ports.flasher.slots();
@@ -154,7 +155,7 @@ Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::st
             std::string port;
             {
                 std::lock_guard lock(mutex);
-                if (exhausted || next >= fresh->size()) return;
+                if (exhausted || next >= fresh->size() || (stop && stop->load())) return;
                 port = (*fresh)[next++];
             }
             auto r = provision(port);

@@ -68,7 +68,9 @@ public:
 
     /// Provisions up to `count` devices among `ports` (all present if empty) on `slots`
     /// parallel workers. Devices with journal history (other than after rework) are skipped.
-    Result<RunSummary> run(int count, int slots, const std::vector<std::string>& ports);
+    /// Once `*stop` is true the workers finish the devices they hold and take no new ones.
+    Result<RunSummary> run(int count, int slots, const std::vector<std::string>& ports,
+                           const std::atomic<bool>* stop = nullptr);
 
     /// One device in `port`: the whole state machine. Returns the Dev ID on success.
     Result<std::uint32_t> provision(const std::string& port);

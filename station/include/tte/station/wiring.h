@@ -1,5 +1,5 @@
-// The composition root of tte-provision: builds the real adapters (token, flasher or
-// simulator directory, CUPS label printer, HTTPS clients) from the station config.
+// The composition root of tte-provision and tte-station: builds the real adapters (token,
+// flasher or simulator directory, CUPS label printer, HTTPS clients) from the station config.
 #pragma once
 
 #include <memory>
@@ -9,6 +9,7 @@
 #include "tte/base/clock.h"
 #include "tte/station/config.h"
 #include "tte/station/journal.h"
+#include "tte/station/parts.h"
 #include "tte/station/pipeline.h"
 #include "tte/station/ports.h"
 #include "tte/station/uploader.h"
@@ -24,26 +25,26 @@ class PrintQueue;
 struct LabelTemplates;
 }
 
-namespace tte::station::app {
+namespace tte::station {
 
 /// Everything a command may need; parts are made on first use so that e.g. `journal verify`
 /// needs neither a flasher nor a printer.
-class Wiring {
+class Wiring final : public StationParts {
 public:
     Wiring(StationConfig config, std::string simDir);
-    ~Wiring();
+    ~Wiring() override;
 
-    const StationConfig& config() const { return m_config; }
-    Clock& clock() { return m_clock; }
-    Result<StationKeys*> keys();
-    Result<Journal*> journal();
-    Result<DeviceFlasher*> flasher();
-    Result<LabelPrinter*> printer();
-    BlockEncoder& encoder();
-    MotherShipClient& mothership();
+    const StationConfig& config() const override { return m_config; }
+    Clock& clock() override { return m_clock; }
+    Result<StationKeys*> keys() override;
+    Result<Journal*> journal() override;
+    Result<DeviceFlasher*> flasher() override;
+    Result<LabelPrinter*> printer() override;
+    BlockEncoder& encoder() override;
+    MotherShipClient& mothership() override;
     ControllerClient& controller();
-    Result<Pipeline*> pipeline();
-    Result<Uploader*> uploader();
+    Result<Pipeline*> pipeline() override;
+    Result<Uploader*> uploader() override;
 
 private:
     StationConfig m_config;
@@ -69,4 +70,4 @@ private:
 /// with SIGKILL the n-th time (default 1) the pipeline or uploader reaches <point>.
 std::function<void(std::string_view)> faultHookFromEnv();
 
-}  // namespace tte::station::app
+}  // namespace tte::station

@@ -1,5 +1,5 @@
-// The composition root of tte-provision (see wiring.h).
-#include "wiring.h"
+// The composition root of tte-provision and tte-station (see wiring.h).
+#include "tte/station/wiring.h"
 
 #include <csignal>
 #include <cstdlib>
@@ -16,7 +16,7 @@
 #include "tte/station/adapters/protocol_block.h"
 #include "tte/station/formats.h"
 
-namespace tte::station::app {
+namespace tte::station {
 
 Wiring::Wiring(StationConfig config, std::string simDir) : m_config(std::move(config)), m_simDir(std::move(simDir)) {}
 Wiring::~Wiring() {
@@ -61,7 +61,7 @@ Result<Journal*> Wiring::journal() {
 Result<DeviceFlasher*> Wiring::flasher() {
     if (m_flasher) return m_flasher.get();
     if (m_simDir.empty())
-        return fail(Errc::unsupported, "USB flashing is not wired into tte-provision yet: use --sim DIR");
+        return fail(Errc::unsupported, "USB flashing is not wired into the station yet: use --sim DIR");
     // Simulated erase/program times pass on a virtual clock: the run is as fast as the host.
     m_flashClock = std::make_unique<ManualClock>();
     m_source = std::make_unique<flasher::SimDirectory>(m_simDir, *m_flashClock);
@@ -145,4 +145,4 @@ std::function<void(std::string_view)> faultHookFromEnv() {
     };
 }
 
-}  // namespace tte::station::app
+}  // namespace tte::station

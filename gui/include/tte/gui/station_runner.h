@@ -1,0 +1,75 @@
+// The station core behind the operator's window: owns the station's parts (real adapters or
+// fakes), runs the pipeline, rework, reprint, journal verify and the status probes on worker
+// threads, and reports back with Qt signals delivered on the GUI thread. The GUI never
+// blocks on a token, a flasher, a printer, the journal or the MotherShip.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QThreadPool>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "tte/station/parts.h"
+#include "tte/station/reports.h"
+
+namespace tte::gui {
+
+class StationRunner : public QObject {
+    Q_OBJECT
+public:
+    explicit StationRunner(std::unique_ptr<station::StationParts> parts, QObject* parent = nullptr);
+    ~StationRunner() override;
+
+    [[nodiscard]] const station::StationConfig& config() const { return m_parts->config(); }
+    [[nodiscard]] bool running() const { return m_running; }
+
+    /// Opens the token and the journal, loads the firmware, connects the printer and starts the
+    /// upload loop; reports each failure with problem() and the outcome with checked().
+    void check();
+    /// Provisions up to `count` devices (0 = every fresh device present) on config().slots.
+    void start(int count);
+    /// The slots finish the devices they hold and take no new ones.
+    void stop();
+    void rework(const QString& port);
+    void reprint(const QString& port, const QString& reason);
+    void verifyJournal();
+    /// Counts and backlog from the journal (fast), then the MotherShip's lot quota (network).
+    void refresh();
+
+Q_SIGNALS:
+    /// A failure the operator must see: `title` names the part ("HSM token", "Printer", …).
+    void problem(const QString& title, const QString& text);
+    void checked(bool ready, const QString& firmware);
+    void slotEvent(const QString& port, quint32 devId, const QString& step, const QString& message);
+    /// A structured line for the log pane: what happened (`kind`) and the details.
+    void logEvent(const QString& kind, const QString& text);
+    void runStarted();
+    void runFinished(int committed, int failed, const QString& summary);
+    void statusChanged(const tte::station::StationStatus& status);
+    void motherShipChanged(bool reachable, const QString& text);
+    void reworked(const QString& port, quint32 devId, const QString& text);
+    void reprinted(const QString& port, const QString& text);
+    void journalVerified(bool ok, const QString& text);
+
+private:
+    /// Runs `work` on the pool; `work` reports through post().
+    void submit(std::function<void()> work);
+    /// Calls `fn` on the GUI thread (dropped when this runner is gone).
+    void post(std::function<void()> fn);
+    void runTask(int count);
+    void refreshTask();
+
+    std::unique_ptr<station::StationParts> m_parts;
+    QThreadPool m_pool;
+    std::atomic<bool> m_stop{false};
+    bool m_running = false;                  // GUI thread only
+    std::atomic<bool> m_refreshing{false};
+    std::atomic<bool> m_uploading{false};
+    std::thread m_uploadThread;
+};
+
+}  // namespace tte::gui

@@ -1,0 +1,212 @@
+// Worker threads of the operator's window (see station_runner.h).
+#include "tte/gui/station_runner.h"
+
+#include <QMetaObject>
+#include <QPointer>
+#include <QStringList>
+
+#include <mutex>
+
+#include "tte/base/hex.h"
+#include "tte/station/operations.h"
+
+namespace tte::gui {
+namespace {
+
+QString q(const std::string& s) { return QString::fromStdString(s); }
+QString hex8(std::uint32_t v) { return q(toHex(v, 8)); }
+
+/// Parts are made on first use, and the runner's tasks ask for them from several threads:
+/// one at a time. The parts themselves are thread-safe once made (DESIGN: "Threads and I/O").
+class SerialParts final : public station::StationParts {
+public:
+    explicit SerialParts(std::unique_ptr<station::StationParts> inner) : m_inner(std::move(inner)) {}
+    template <class F>
+    decltype(auto) locked(F&& f) {
+        std::lock_guard lock(m_mutex);
+        return f();
+    }
+    const station::StationConfig& config() const override { return m_inner->config(); }
+    Clock& clock() override { return m_inner->clock(); }
+    Result<station::StationKeys*> keys() override { return locked([&] { return m_inner->keys(); }); }
+    Result<station::Journal*> journal() override { return locked([&] { return m_inner->journal(); }); }
+    Result<station::DeviceFlasher*> flasher() override { return locked([&] { return m_inner->flasher(); }); }
+    Result<station::LabelPrinter*> printer() override { return locked([&] { return m_inner->printer(); }); }
+    station::BlockEncoder& encoder() override { return locked([&]() -> auto& { return m_inner->encoder(); }); }
+    station::MotherShipClient& mothership() override {
+        return locked([&]() -> auto& { return m_inner->mothership(); });
+    }
+    Result<station::Pipeline*> pipeline() override { return locked([&] { return m_inner->pipeline(); }); }
+    Result<station::Uploader*> uploader() override { return locked([&] { return m_inner->uploader(); }); }
+
+private:
+    std::unique_ptr<station::StationParts> m_inner;
+    std::mutex m_mutex;
+};
+
+}  // namespace
+
+StationRunner::StationRunner(std::unique_ptr<station::StationParts> parts, QObject* parent)
+    : QObject(parent), m_parts(std::make_unique<SerialParts>(std::move(parts))) {
+    m_pool.setMaxThreadCount(3);  // the run, one operation, one probe
+}
+
+StationRunner::~StationRunner() {
+    m_stop = true;
+    if (m_uploading) {
+        if (auto up = m_parts->uploader()) (*up)->stop();
+    }
+    m_pool.waitForDone();
+    if (m_uploadThread.joinable()) m_uploadThread.join();
+}
+
+void StationRunner::submit(std::function<void()> work) { m_pool.start(std::move(work)); }
+
+void StationRunner::post(std::function<void()> fn) {
+    QMetaObject::invokeMethod(this, std::move(fn), Qt::QueuedConnection);
+}
+
+void StationRunner::check() {
+    submit([this] {
+        QStringList problems;  // every part that is not ready, in one dialog
+        auto report = [&](const QString& part, const Error& e) { problems << part + ": " + q(e.toString()); };
+        QString firmware;
+        if (auto j = m_parts->journal(); !j) report("HSM token / journal", j.error());
+        if (auto f = m_parts->flasher(); !f) {
+            report("Flasher", f.error());
+        } else if (auto fw = (*f)->loadFirmware(config().lot.firmware); !fw) {
+            report("Firmware", fw.error());
+        } else {
+            firmware = q(fw->sha256);
+        }
+        if (auto p = m_parts->printer(); !p) report("Printer", p.error());
+        const bool ready = problems.isEmpty();
+        if (ready) {
+            if (auto up = m_parts->uploader(); up && !m_uploading.exchange(true))
+                m_uploadThread = std::thread([u = *up] { u->serve(); });
+        }
+        post([this, ready, firmware, problems] {
+            if (!ready) Q_EMIT problem("Station not ready", problems.join("\n"));
+            Q_EMIT checked(ready, firmware);
+        });
+    });
+}
+
+void StationRunner::start(int count) {
+    if (m_running) return;
+    m_running = true;
+    m_stop = false;
+    Q_EMIT runStarted();
+    submit([this, count] { runTask(count); });
+}
+
+void StationRunner::stop() {
+    if (!m_running) return;
+    m_stop = true;
+    Q_EMIT logEvent("stop", "the slots finish the devices they hold, then the run stops");
+}
+
+void StationRunner::runTask(int count) {
+    auto finish = [this](int ok, int failed, const QString& summary) {
+        post([this, ok, failed, summary] {
+            m_running = false;
+            Q_EMIT runFinished(ok, failed, summary);
+            refresh();
+        });
+    };
+    auto p = m_parts->pipeline();
+    if (!p) {
+        post([this, text = q(p.error().toString())] { Q_EMIT problem("Station", text); });
+        return finish(0, 0, "not started");
+    }
+    station::Pipeline& pipeline = **p;
+    std::string notice;
+    if (auto s = station::openLotWithQuota(config(), pipeline, m_parts->mothership(), notice); !s) {
+        post([this, text = q(s.error().toString())] { Q_EMIT problem("Lot", text); });
+        return finish(0, 0, "lot not opened");
+    }
+    if (!notice.empty()) post([this, n = q(notice)] { Q_EMIT logEvent("mothership", n); });
+    if (auto r = pipeline.recover(); r && *r > 0)
+        post([this, n = *r] { Q_EMIT logEvent("recover", QString("%1 interrupted device(s) marked failed (rework)").arg(n)); });
+    pipeline.setObserver([this](const station::SlotEvent& e) {
+        post([this, e] { Q_EMIT slotEvent(q(e.port), e.devId, q(e.step), q(e.message)); });
+        if (e.step == "committed") {
+            if (auto up = m_parts->uploader()) (*up)->poke();
+        }
+    });
+    auto summary = pipeline.run(count, config().slots, {}, &m_stop);
+    pipeline.setObserver({});
+    if (!summary) {
+        post([this, text = q(summary.error().toString())] { Q_EMIT problem("Run", text); });
+        return finish(0, 0, "stopped: " + q(summary.error().toString()));
+    }
+    QString text = QString("provisioned %1, failed %2").arg(summary->committed).arg(summary->failed);
+    for (const auto& f : summary->failures) text += "\n  " + q(f);
+    finish(summary->committed, summary->failed, text);
+}
+
+void StationRunner::rework(const QString& port) {
+    submit([this, port] {
+        auto j = m_parts->journal();
+        auto f = j ? m_parts->flasher() : Result<station::DeviceFlasher*>(std::unexpected(j.error()));
+        auto r = f ? station::reworkDevice(**j, **f, m_parts->encoder(), port.toStdString())
+                   : Result<station::ReworkResult>(std::unexpected(f.error()));
+        if (!r) return post([this, text = q(r.error().toString())] { Q_EMIT problem("Rework", text); });
+        const QString id = hex8(r->devId);
+        const QString text = r->alreadyReworked
+                                 ? QString("device %1 at %2 is already reworked").arg(id, port)
+                                 : QString("device %1 at %2 erased; Dev ID %1 stays burned, the next run gives it a new one")
+                                       .arg(id, port);
+        post([this, port, devId = r->devId, text] {
+            Q_EMIT reworked(port, devId, text);
+            refresh();
+        });
+    });
+}
+
+void StationRunner::reprint(const QString& port, const QString& reason) {
+    submit([this, port, reason] {
+        auto j = m_parts->journal();
+        auto p = j ? m_parts->printer() : Result<station::LabelPrinter*>(std::unexpected(j.error()));
+        auto r = p ? station::reprintLabel(**j, **p, port.toStdString(), reason.toStdString())
+                   : Result<station::PrintedLabel>(std::unexpected(p.error()));
+        if (!r) return post([this, text = q(r.error().toString())] { Q_EMIT problem("Reprint", text); });
+        post([this, port, text = QString("label of the device at %1 reprinted (%2): job %3, %4")
+                                     .arg(port, reason, q(r->job), q(r->artefact))] { Q_EMIT reprinted(port, text); });
+    });
+}
+
+void StationRunner::verifyJournal() {
+    submit([this] {
+        auto j = m_parts->journal();
+        auto r = j ? (*j)->verify() : Result<station::VerifyReport>(std::unexpected(j.error()));
+        if (!r) return post([this, text = q(r.error().toString())] { Q_EMIT problem("Journal", text); });
+        QString text = r->ok() ? QString("journal verifies: %1 entries, head %2").arg(r->entries).arg(q(r->head))
+                               : QString("journal does NOT verify: %1 problem(s)").arg(r->problems.size());
+        for (const auto& p : r->problems) text += "\n" + q(p);
+        post([this, ok = r->ok(), text] { Q_EMIT journalVerified(ok, text); });
+    });
+}
+
+void StationRunner::refresh() {
+    if (m_refreshing.exchange(true)) return;  // one probe at a time
+    submit([this] { refreshTask(); });
+}
+
+void StationRunner::refreshTask() {
+    auto j = m_parts->journal();
+    auto up = j ? m_parts->uploader() : Result<station::Uploader*>(std::unexpected(j.error()));
+    if (up) {
+        if (auto s = station::stationStatus(config(), **j, **up))
+            post([this, s = *s] { Q_EMIT statusChanged(s); });
+    }
+    auto quota = m_parts->mothership().lotQuota(config().lot.id);
+    const QString text = quota ? QString("reachable; lot %1 quota %2..%3, %4 used")
+                                     .arg(q(quota->lot), hex8(quota->first), hex8(quota->last))
+                                     .arg(quota->used)
+                               : "unreachable: " + q(quota.error().toString());
+    post([this, ok = quota.has_value(), text] { Q_EMIT motherShipChanged(ok, text); });
+    m_refreshing = false;
+}
+
+}  // namespace tte::gui

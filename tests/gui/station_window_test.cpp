@@ -1,0 +1,238 @@
+// tte-station's window over the station core with fakes: a run of N devices over 4 slots,
+// the slots' panels, the device table and the upload backlog; a deterministic mid-run (the
+// flasher held), Stop, a bad config, Rework and Reprint, journal verify. Screenshots go to
+// $TTE_SCREENSHOT_DIR when set (docs/images), else to the test's temp dir.
+#include <QLabel>
+#include <QMessageBox>
+#include <QInputDialog>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QTest>
+
+#include <gtest/gtest.h>
+
+#include "gui/fake_station.h"
+#include "tte/gui/station_window.h"
+
+namespace tte::gui {
+namespace {
+
+using testing::FakeParts;
+using testing::FakeSite;
+
+constexpr int kDeadlineMs = 20000;
+
+class StationWindowTest : public ::testing::Test {
+protected:
+    explicit StationWindowTest(int devices = 10) : site(devices) {
+        window = std::make_unique<StationWindow>([this](const station::StationConfig& c)
+                                                     -> Result<std::unique_ptr<station::StationParts>> {
+            return std::make_unique<FakeParts>(c, site);
+        });
+        window->resize(1280, 860);
+        window->show();
+    }
+    ~StationWindowTest() override {
+        site.gate.open();
+        window.reset();
+    }
+
+    /// Opens the site's config and waits until the station reports ready.
+    void openReady() {
+        ASSERT_TRUE(window->openConfig(QString::fromStdString(site.writeConfig())));
+        ASSERT_TRUE(QTest::qWaitFor([&] { return window->ready(); }, kDeadlineMs)) << log().toStdString();
+    }
+    void runToEnd() {
+        ASSERT_TRUE(window->startButton()->isEnabled());
+        QTest::mouseClick(window->startButton(), Qt::LeftButton);
+        ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
+    }
+    QString log() const { return window->logView()->toPlainText(); }
+    int rowOf(const QString& port) const {
+        for (int r = 0; r < window->deviceTable()->rowCount(); ++r)
+            if (window->deviceTable()->item(r, 0)->text() == port) return r;
+        return -1;
+    }
+    QString cell(const QString& port, int column) const {
+        const int r = rowOf(port);
+        return r < 0 ? QString() : window->deviceTable()->item(r, column)->text();
+    }
+    void select(const QString& port) {
+        const int r = rowOf(port);
+        ASSERT_GE(r, 0) << port.toStdString();
+        window->deviceTable()->selectRow(r);
+    }
+    void screenshot(const std::string& name) {
+        const char* dir = std::getenv("TTE_SCREENSHOT_DIR");
+        const std::string path = (dir && *dir ? std::string(dir) : site.dir) + "/" + name;
+        ASSERT_TRUE(window->grab().save(QString::fromStdString(path))) << path;
+    }
+
+    FakeSite site;
+    std::unique_ptr<StationWindow> window;
+};
+
+TEST_F(StationWindowTest, RunOfTenDevicesOverFourSlots) {
+    site.flasher.failPorts = {"1-7"};
+    openReady();
+    ASSERT_EQ(window->slotPanels().size(), 4u);
+    EXPECT_TRUE(window->lotLabel()->text().contains("lot <b>lot-a</b>")) << window->lotLabel()->text().toStdString();
+    EXPECT_TRUE(window->lotLabel()->text().contains("00000100 – 000001ff"));
+
+    // Mid-run: each slot holds a device at the flash step.
+    site.gate.close();
+    QTest::mouseClick(window->startButton(), Qt::LeftButton);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return site.gate.waiting() == 4; }, kDeadlineMs));
+    ASSERT_TRUE(QTest::qWaitFor([&] {
+        for (auto* s : window->slotPanels())
+            if (s->stepLabel()->text() != "keyed") return false;
+        return true;
+    }, kDeadlineMs)) << log().toStdString();
+    EXPECT_FALSE(window->startButton()->isEnabled());
+    EXPECT_TRUE(window->stopButton()->isEnabled());
+    QStringList held;
+    for (auto* s : window->slotPanels()) {
+        EXPECT_EQ(s->progress()->value(), 2);
+        held << s->portLabel()->text();
+    }
+    held.sort();
+    EXPECT_EQ(held, (QStringList{"1-1", "1-2", "1-3", "1-4"}));
+    screenshot("station-run.png");
+    site.gate.open();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
+
+    // Every slot finished devices; together they are the ten, one of them for rework.
+    QStringList finished;
+    for (auto* s : window->slotPanels()) {
+        EXPECT_FALSE(s->finished().isEmpty()) << s->title().toStdString();
+        finished << s->finished();
+    }
+    EXPECT_EQ(finished.size(), 10);
+    EXPECT_EQ(finished.filter(" ok").size(), 9);
+    EXPECT_EQ(finished.filter(" rework").size(), 1);
+    const QString failedId = cell("1-7", 1);
+    EXPECT_TRUE(finished.contains(failedId + " rework")) << finished.join(",").toStdString();
+    EXPECT_EQ(cell("1-7", 2), "failed");
+    EXPECT_EQ(cell("1-7", 3), "rework: flash: read-back differs at 0x08008010");
+    for (const char* port : {"1-1", "1-2", "1-3", "1-4", "1-5", "1-6", "1-8", "1-9", "1-10"})
+        EXPECT_EQ(cell(port, 2), "committed") << port;
+    EXPECT_EQ(window->deviceTable()->rowCount(), 10);
+
+    // The backlog drains to the MotherShip.
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->backlogLabel()->text().startsWith("Upload backlog: 0 pending, 9 done"); },
+                                kDeadlineMs))
+        << window->backlogLabel()->text().toStdString();
+    {
+        std::lock_guard lock(site.ms.mutex);
+        EXPECT_EQ(site.ms.stored, 9);
+    }
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->motherShipLabel()->text().startsWith("MotherShip: reachable"); },
+                                kDeadlineMs));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->lotLabel()->text().contains("quota left <b>246 (next 0000010a)</b>"); },
+                                kDeadlineMs))
+        << window->lotLabel()->text().toStdString();
+    EXPECT_TRUE(log().contains("provisioned 9, failed 1")) << log().toStdString();
+    select("1-2");
+    screenshot("station-done.png");
+}
+
+TEST_F(StationWindowTest, StopLetsTheSlotsFinishTheirDevices) {
+    openReady();
+    site.gate.close();
+    QTest::mouseClick(window->startButton(), Qt::LeftButton);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return site.gate.waiting() == 4; }, kDeadlineMs));
+    QTest::mouseClick(window->stopButton(), Qt::LeftButton);
+    site.gate.open();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
+    EXPECT_EQ(window->deviceTable()->rowCount(), 4);
+    EXPECT_TRUE(log().contains("provisioned 4, failed 0")) << log().toStdString();
+    EXPECT_TRUE(window->startButton()->isEnabled());
+}
+
+TEST_F(StationWindowTest, BadConfigShowsWhatIsWrong) {
+    const std::string bad = station::testing::configText();
+    const std::string path = site.writeConfig(bad.substr(0, bad.find("first_devid")) + "first_devid = \"00000200\"\nlast_devid = \"000001ff\"\n");
+    EXPECT_FALSE(window->openConfig(QString::fromStdString(path)));
+    ASSERT_NE(window->errorDialog(), nullptr);
+    EXPECT_EQ(window->errorDialog()->windowTitle(), "Station config");
+    EXPECT_EQ(window->errorDialog()->text().toStdString(), "Cannot open " + path + ":\nconfig: lot.first_devid is above lot.last_devid");
+    EXPECT_EQ(window->runner(), nullptr);
+    EXPECT_FALSE(window->startButton()->isEnabled());
+
+    const std::string missing = site.dir + "/nowhere.toml";
+    EXPECT_FALSE(window->openConfig(QString::fromStdString(missing)));
+    EXPECT_TRUE(window->errorDialog()->text().startsWith(QString::fromStdString("Cannot open " + missing + ":\n")))
+        << window->errorDialog()->text().toStdString();
+}
+
+TEST_F(StationWindowTest, ReworkAFailedDeviceThenProvisionItAgain) {
+    site.flasher.failPorts = {"1-2"};
+    openReady();
+    window->countBox()->setValue(3);
+    runToEnd();
+    ASSERT_EQ(cell("1-2", 2), "failed");
+    const QString burned = cell("1-2", 1);
+
+    select("1-1");
+    EXPECT_FALSE(window->reworkButton()->isEnabled());  // it has a record
+    select("1-2");
+    ASSERT_TRUE(window->reworkButton()->isEnabled());
+    site.flasher.failPorts.clear();  // the fixture was fixed
+    QTest::mouseClick(window->reworkButton(), Qt::LeftButton);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return cell("1-2", 2) == "reworked"; }, kDeadlineMs)) << log().toStdString();
+    EXPECT_TRUE(log().contains("device " + burned + " at 1-2 erased; Dev ID " + burned + " stays burned")) << log().toStdString();
+    EXPECT_EQ(site.flasher.read("1-2", site.encoder.blockAddress(), 4).value(), std::vector<std::uint8_t>(4, 0xff));
+
+    // The next run provisions the reworked board with a new Dev ID.
+    window->countBox()->setValue(1);
+    runToEnd();
+    EXPECT_EQ(cell("1-2", 2), "committed");
+    EXPECT_NE(cell("1-2", 1), burned);
+
+    // Reworking a device with a record is refused with the reason.
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->backlogLabel()->text().startsWith("Upload backlog: 0 pending, 3 done"); },
+                                kDeadlineMs))
+        << window->backlogLabel()->text().toStdString();
+    window->reworkDevice("1-1");
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->errorDialog() != nullptr; }, kDeadlineMs));
+    EXPECT_EQ(window->errorDialog()->text().toStdString(),
+              "device 00000100 at 1-1 has a record (live): revoke it at the MotherShip instead of reworking");
+}
+
+TEST_F(StationWindowTest, ReprintTheLabelOfAProvisionedDevice) {
+    openReady();
+    window->countBox()->setValue(2);
+    runToEnd();
+    const std::size_t jobs = site.printer.printed.size();
+    select("1-2");
+    ASSERT_TRUE(window->reprintButton()->isEnabled());
+    QTest::mouseClick(window->reprintButton(), Qt::LeftButton);
+    auto* dialog = window->findChild<QInputDialog*>("reprintDialog");
+    ASSERT_NE(dialog, nullptr);
+    dialog->setTextValue("label torn at packing");
+    dialog->accept();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return cell("1-2", 3) == "label reprinted"; }, kDeadlineMs)) << log().toStdString();
+    EXPECT_EQ(site.printer.printed.size(), jobs + 1);
+    // The same Enrollment URL (same OTP) as the first label of that device.
+    const std::string url = site.printer.printed.rbegin()->second;
+    EXPECT_NE(url.find("devid=00000101"), std::string::npos) << url;
+    int same = 0;
+    for (const auto& [job, u] : site.printer.printed) same += u == url ? 1 : 0;
+    EXPECT_EQ(same, 2);
+    EXPECT_TRUE(log().contains("label of the device at 1-2 reprinted (label torn at packing)")) << log().toStdString();
+
+    // A reason is required.
+    window->reprintDevice("1-2", "");
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->errorDialog() != nullptr; }, kDeadlineMs));
+    EXPECT_EQ(window->errorDialog()->text(), "reprint needs a reason");
+
+    // The journal, with the reprint in it, still verifies.
+    window->verifyJournal();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return log().contains("journal verifies: "); }, kDeadlineMs)) << log().toStdString();
+}
+
+}  // namespace
+}  // namespace tte::gui

@@ -1,0 +1,96 @@
+// tte-station's window on the real Wiring (the adapters tte-provision uses): a SoftHSM token
+// made by the test with a wrong PIN in the PIN file, and a printer whose CUPS does not answer
+// (a port bound but not listening) – both shown in one "Station not ready" dialog, Start
+// disabled. The simulated flasher and a real DfuSe firmware file are ready.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTest>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tte/flasher/dfu_file.h"
+#include "tte/gui/station_window.h"
+#include "tte/hsm/softhsm_site.h"
+#include "tte/station/wiring.h"
+
+namespace tte::gui {
+namespace {
+
+std::string tempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tte-gui-XXXXXX").string();
+    return mkdtemp(tmpl.data());
+}
+
+/// A loopback TCP port that refuses connections: bound, never listening.
+struct RefusingPort {
+    RefusingPort() : fd(socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+            port = ntohs(a.sin_port);
+    }
+    ~RefusingPort() { close(fd); }
+    int fd;
+    int port = 0;
+};
+
+TEST(StationWindowWiring, WrongPinAndUnreachablePrinterAreShown) {
+    const std::string dir = tempDir();
+    auto token = hsm::createSoftHsmSite({dir + "/softhsm", "tte-station", "", std::string(hsm::kDefaultModulePath)});
+    ASSERT_TRUE(token) << token.error().toString();
+    std::ofstream(dir + "/wrong-pin") << "123456\n";
+    std::filesystem::create_directories(dir + "/sim");
+    auto dfu = flasher::serializeDfuFile(flasher::dfuFileForImage(0x08000000, std::vector<std::uint8_t>(2048, 0x5a)));
+    ASSERT_TRUE(dfu);
+    ASSERT_TRUE(flasher::writeFileBytes(dir + "/fw.dfu", *dfu));
+    RefusingPort cups;
+    ASSERT_GT(cups.port, 0);
+    const char* src = std::getenv("TTE_SOURCE_DIR");
+    ASSERT_NE(src, nullptr);
+    std::ofstream(dir + "/station.toml") << "[station]\nid = \"st1\"\ndatabase = \"journal.db\"\nslots = 2\n"
+                                         << "[hsm]\nmodule = \"" << hsm::kDefaultModulePath
+                                         << "\"\ntoken_label = \"tte-station\"\npin_file = \"wrong-pin\"\n"
+                                         << "[printer]\nhost = \"127.0.0.1\"\nport = " << cups.port << "\n"
+                                         << "[mothership]\nurl = \"https://127.0.0.1:1\"\nca = \"ca.pem\"\n"
+                                         << "cert = \"station.pem\"\nkey = \"station.key\"\n"
+                                         << "[lot]\nid = \"lot-a\"\nproduct = \"sensor\"\npen = 32473\n"
+                                         << "firmware = \"fw.dfu\"\nms_id = 1\nms_address = \"127.0.0.1\"\n"
+                                         << "ms_fingerprint = \"" << std::string(64, 'a') << "\"\n"
+                                         << "first_devid = \"00000100\"\nlast_devid = \"000001ff\"\n"
+                                         << "label_template = \"" << src << "/config/labels.toml\"\n"
+                                         << "printer_queue = \"tte-labels\"\n";
+    {
+        StationWindow window([sim = dir + "/sim"](const station::StationConfig& c)
+                                 -> Result<std::unique_ptr<station::StationParts>> {
+            return std::make_unique<station::Wiring>(c, sim);
+        });
+        window.show();
+        ASSERT_TRUE(window.openConfig(QString::fromStdString(dir + "/station.toml")));
+        ASSERT_TRUE(QTest::qWaitFor([&] { return window.errorDialog() != nullptr; }, 30000));
+        EXPECT_EQ(window.errorDialog()->windowTitle(), "Station not ready");
+        const QStringList lines = window.errorDialog()->text().split('\n');
+        ASSERT_EQ(lines.size(), 2) << window.errorDialog()->text().toStdString();
+        EXPECT_TRUE(lines[0].startsWith("HSM token / journal: HSM token tte-station: ")) << lines[0].toStdString();
+        EXPECT_TRUE(lines[0].contains("CKR_PIN_INCORRECT")) << lines[0].toStdString();
+        // (The errno text after the refused connect is whatever CUPS left in errno.)
+        EXPECT_TRUE(lines[1].startsWith(QString::fromStdString("Printer: printer tte-labels: CUPS: cannot connect to 127.0.0.1:" +
+                                                               std::to_string(cups.port) + " (errno ")))
+            << lines[1].toStdString();
+        EXPECT_FALSE(window.ready());
+        EXPECT_FALSE(window.startButton()->isEnabled());
+    }
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tte::gui
