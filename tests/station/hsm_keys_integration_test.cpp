@@ -16,6 +16,7 @@
 #include "tte/protocol/fingerprint.h"
 #include "tte/station/adapters/hsm_keys.h"
 #include "tte/station/crypto.h"
+#include "tte/station/formats.h"
 
 namespace tte::station {
 namespace {
