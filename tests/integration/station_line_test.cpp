@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "firmware/qemu_harness.h"
 #include "integration/support/site.h"
@@ -78,6 +79,20 @@ TEST(StationLine, TwentyDevicesOverFourSlotsWithTheRealParts) {
     EXPECT_NE(run.out.find("provisioned 20, failed 0"), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("upload backlog: 0 pending, 20 done, 0 rejected"), std::string::npos) << run.out;
     std::printf("tte-provision run: 20 devices over 4 slots in %lld ms\n", static_cast<long long>(took.count()));
+    // The slots worked in parallel, never more than four devices between allocation and commit.
+    std::set<std::string> inFlight;
+    std::size_t most = 0;
+    std::istringstream progress(run.out);
+    for (std::string line; std::getline(progress, line);) {
+        std::istringstream words(line);
+        std::string port, devId, step;
+        words >> port >> devId >> step;
+        if (step == "allocated") inFlight.insert(devId);
+        if (step == "committed") inFlight.erase(devId);
+        most = std::max(most, inFlight.size());
+    }
+    EXPECT_GE(most, 2u) << run.out;
+    EXPECT_LE(most, 4u) << run.out;
 
     const auto devices = site.provisionedDevices();
     ASSERT_EQ(devices.size(), 20u);
