@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/support/process.h"
 #include "tte/flasher/dfu_file.h"
 #include "tte/gui/station_window.h"
 #include "tte/hsm/softhsm_site.h"
@@ -89,6 +90,22 @@ TEST(StationWindowWiring, WrongPinAndUnreachablePrinterAreShown) {
         EXPECT_FALSE(window.ready());
         EXPECT_FALSE(window.startButton()->isEnabled());
     }
+    std::filesystem::remove_all(dir);
+}
+
+TEST(StationProgram, BadConfigExitsWithTheReason) {
+    const std::string dir = tempDir();
+    std::ofstream(dir + "/station.toml") << "[station]\nid = \"st1\"\n";
+    const char* bin = std::getenv("TTE_BIN");
+    ASSERT_NE(bin, nullptr);
+    auto r = test::run({std::string(bin) + "/tte-station", "--config", dir + "/station.toml", "--quit-when-done"}, dir,
+                       "tte-station", std::chrono::seconds(60), {"QT_QPA_PLATFORM=offscreen"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("tte-station: Cannot open " + dir + "/station.toml: config: "), std::string::npos) << r.err;
+    auto help = test::run({std::string(bin) + "/tte-station", "--help"}, dir, "tte-station-help", std::chrono::seconds(60),
+                          {"QT_QPA_PLATFORM=offscreen"});
+    EXPECT_EQ(help.code, 0);
+    EXPECT_NE(help.out.find("--quit-when-done"), std::string::npos) << help.out;
     std::filesystem::remove_all(dir);
 }
 
