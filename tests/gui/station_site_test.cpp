@@ -3,6 +3,7 @@
 // simulated STM32F405 devices, station.toml): offscreen, scripted with --start and
 // --quit-when-done, it provisions every device, the MotherShip holds their records, the
 // journal verifies with tte-provision, and tte-provision reprints a label on the same journal.
+// With $TTE_SCREENSHOT_DIR set, the window at the end is kept there as station-site.png.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -33,6 +34,8 @@ TEST(StationProgram, ProvisionsTheSiteOnTheSimulatorWithTheRealParts) {
     }
     EXPECT_EQ(site.msRecords().size(), 4u);
     EXPECT_GT(fs::file_size(shot), 10000u);
+    if (const char* dir = std::getenv("TTE_SCREENSHOT_DIR"); dir && *dir)
+        fs::copy_file(shot, fs::path(dir) / "station-site.png", fs::copy_options::overwrite_existing);
 
     // The same journal, seen by tte-provision: it verifies, and all four are live.
     auto verify = site.provision({"journal", "verify"});
