@@ -217,6 +217,12 @@ TEST(StationLine, MotherShipDownRecordsQueueAndGoLiveExactlyOnce) {
     EXPECT_EQ(status.code, 0) << status.err;
     EXPECT_NE(status.out.find("upload backlog: 4 pending, 2 done, 0 rejected"), std::string::npos) << status.out;
     EXPECT_EQ(site.msRecords().size(), 2u) << "nothing reached the MotherShip while it was down";
+    // A sync while it is down gives up after its timeout, says why, and keeps the backlog.
+    auto early = site.provision({"sync", "--timeout", "1"});
+    EXPECT_EQ(early.code, 1) << early.out << early.err;
+    EXPECT_NE(early.err.find("4 items still queued (last error: "), std::string::npos) << early.err;
+    EXPECT_NE(early.err.find("Couldn't connect to server"), std::string::npos) << early.err;
+    EXPECT_NE(early.out.find("upload backlog: 4 pending, 2 done, 0 rejected"), std::string::npos) << early.out;
 
     ASSERT_EQ(site.startMotherShip(), "");
     const auto started = std::chrono::steady_clock::now();
