@@ -5,6 +5,7 @@
 #include <QPointer>
 #include <QStringList>
 
+#include <map>
 #include <mutex>
 
 #include "tte/base/hex.h"
@@ -43,6 +44,33 @@ private:
     std::unique_ptr<station::StationParts> m_inner;
     std::mutex m_mutex;
 };
+
+/// One pass over the journal: each port's latest device and its latest state.
+QList<DeviceRow> deviceRows(const std::vector<station::JournalEntry>& all) {
+    QList<DeviceRow> rows;
+    std::map<std::uint32_t, qsizetype> rowOf;  // devid → index in rows
+    std::map<QString, qsizetype> portRow;
+    for (const auto& e : all) {
+        if (!e.devId || e.kind == "delivered") continue;
+        if (e.kind == "allocated") {
+            const QString port = q(e.body.value("port", ""));
+            auto it = portRow.find(port);
+            const qsizetype i = it != portRow.end() ? it->second : rows.size();
+            if (i == rows.size()) rows.append(DeviceRow{});
+            rows[i] = DeviceRow{port, *e.devId, "allocated", {}};
+            portRow[port] = i;
+            rowOf[*e.devId] = i;
+            continue;
+        }
+        auto it = rowOf.find(*e.devId);
+        if (it == rowOf.end() || rows[it->second].devId != *e.devId) continue;  // the port has a newer device
+        DeviceRow& r = rows[it->second];
+        if (e.kind == "rejected" && e.body.value("kind", "") != "record") continue;
+        r.state = q(e.kind);
+        r.detail = e.kind == "failed" ? "rework: " + q(e.body.value("step", "")) + ": " + q(e.body.value("reason", "")) : QString();
+    }
+    return rows;
+}
 
 }  // namespace
 
@@ -199,6 +227,7 @@ void StationRunner::refreshTask() {
     if (up) {
         if (auto s = station::stationStatus(config(), **j, **up))
             post([this, s = *s] { Q_EMIT statusChanged(s); });
+        if (auto all = (*j)->entries()) post([this, rows = deviceRows(*all)] { Q_EMIT devicesChanged(rows); });
     }
     auto quota = m_parts->mothership().lotQuota(config().lot.id);
     const QString text = quota ? QString("reachable; lot %1 quota %2..%3, %4 used")

@@ -41,6 +41,15 @@ void StationWindow::connectRunner() {
         updateButtons();
     });
     connect(r, &StationRunner::statusChanged, this, &StationWindow::onStatus);
+    connect(r, &StationRunner::devicesChanged, this, [this](const QList<DeviceRow>& rows) {
+        for (const auto& d : rows) {
+            // A slot's live progress is newer than the journal snapshot of a running device.
+            if (m_runner->running() && d.state != "committed" && d.state != "live" && d.state != "failed" &&
+                !stateOf(d.port).isEmpty())
+                continue;
+            setDeviceRow(d.port, hex8(d.devId), d.state, d.detail.isEmpty() ? detailOf(d.port) : d.detail);
+        }
+    });
     connect(r, &StationRunner::motherShipChanged, this, [this](bool ok, const QString& text) {
         m_motherShip->setText("MotherShip: " + text);
         m_motherShip->setStyleSheet(ok ? "color: #1b7f2a;" : "color: #b00020; font-weight: bold;");
@@ -124,7 +133,7 @@ void StationWindow::setDeviceRow(const QString& port, const QString& devId, cons
     if (!state.isEmpty()) {
         m_devices->item(row, 2)->setText(state);
         m_devices->item(row, 2)->setForeground(state == "failed" ? QColor(0xb0, 0x00, 0x20)
-                                               : state == "committed" ? QColor(0x1b, 0x7f, 0x2a)
+                                               : (state == "committed" || state == "live") ? QColor(0x1b, 0x7f, 0x2a)
                                                                       : palette().color(QPalette::Text));
     }
     m_devices->item(row, 3)->setText(detail);
@@ -134,6 +143,12 @@ void StationWindow::setDeviceRow(const QString& port, const QString& devId, cons
 QString StationWindow::selectedPort() const {
     const auto rows = m_devices->selectionModel()->selectedRows();
     return rows.isEmpty() ? QString() : m_devices->item(rows.front().row(), 0)->text();
+}
+
+QString StationWindow::detailOf(const QString& port) const {
+    for (int row = 0; row < m_devices->rowCount(); ++row)
+        if (m_devices->item(row, 0)->text() == port) return m_devices->item(row, 3)->text();
+    return {};
 }
 
 QString StationWindow::stateOf(const QString& port) const {
@@ -151,7 +166,7 @@ void StationWindow::updateButtons() {
     m_count->setEnabled(!running);
     const QString state = stateOf(selectedPort());
     m_rework->setEnabled(open && state == "failed");
-    m_reprint->setEnabled(open && state == "committed");
+    m_reprint->setEnabled(open && (state == "committed" || state == "live"));
 }
 
 }  // namespace tte::gui

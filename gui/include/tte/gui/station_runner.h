@@ -4,6 +4,7 @@
 // blocks on a token, a flasher, a printer, the journal or the MotherShip.
 #pragma once
 
+#include <QList>
 #include <QObject>
 #include <QString>
 #include <QThreadPool>
@@ -17,6 +18,14 @@
 #include "tte/station/reports.h"
 
 namespace tte::gui {
+
+/// The latest device the journal knows at a port, for the device table.
+struct DeviceRow {
+    QString port;
+    quint32 devId = 0;
+    QString state;   ///< latest journal kind: "allocated" … "committed", "live", "failed", "reworked"
+    QString detail;  ///< "rework: <step>: <reason>" for a failed device
+};
 
 class StationRunner : public QObject {
     Q_OBJECT
@@ -50,6 +59,8 @@ Q_SIGNALS:
     void runStarted();
     void runFinished(int committed, int failed, const QString& summary);
     void statusChanged(const tte::station::StationStatus& status);
+    /// Every port's latest device, from the journal (also those of earlier sessions).
+    void devicesChanged(const QList<tte::gui::DeviceRow>& rows);
     void motherShipChanged(bool reachable, const QString& text);
     void reworked(const QString& port, quint32 devId, const QString& text);
     void reprinted(const QString& port, const QString& text);

@@ -74,6 +74,7 @@ private:
     void setDeviceRow(const QString& port, const QString& devId, const QString& state, const QString& detail);
     [[nodiscard]] QString selectedPort() const;
     [[nodiscard]] QString stateOf(const QString& port) const;
+    [[nodiscard]] QString detailOf(const QString& port) const;
     void updateButtons();
     void askReprintReason();
 
