@@ -81,10 +81,10 @@ StationRunner::StationRunner(std::unique_ptr<station::StationParts> parts, QObje
 
 StationRunner::~StationRunner() {
     m_stop = true;
+    m_pool.waitForDone();  // a run finishes the devices in the slots; check() may start the upload loop
     if (m_uploading) {
         if (auto up = m_parts->uploader()) (*up)->stop();
     }
-    m_pool.waitForDone();
     if (m_uploadThread.joinable()) m_uploadThread.join();
 }
 
@@ -154,9 +154,11 @@ void StationRunner::runTask(int count) {
         return finish(0, 0, "lot not opened");
     }
     if (!notice.empty()) post([this, n = q(notice)] { Q_EMIT logEvent("mothership", n); });
+    ++m_changes;  // openLot and recover() journal
     if (auto r = pipeline.recover(); r && *r > 0)
         post([this, n = *r] { Q_EMIT logEvent("recover", QString("%1 interrupted device(s) marked failed (rework)").arg(n)); });
     pipeline.setObserver([this](const station::SlotEvent& e) {
+        ++m_changes;
         post([this, e] { Q_EMIT slotEvent(q(e.port), e.devId, q(e.step), q(e.message)); });
         if (e.step == "committed") {
             if (auto up = m_parts->uploader()) (*up)->poke();
@@ -179,6 +181,7 @@ void StationRunner::rework(const QString& port) {
         auto f = j ? m_parts->flasher() : Result<station::DeviceFlasher*>(std::unexpected(j.error()));
         auto r = f ? station::reworkDevice(**j, **f, m_parts->encoder(), port.toStdString())
                    : Result<station::ReworkResult>(std::unexpected(f.error()));
+        ++m_changes;
         if (!r) return post([this, text = q(r.error().toString())] { Q_EMIT problem("Rework", text); });
         const QString id = hex8(r->devId);
         const QString text = r->alreadyReworked
@@ -198,6 +201,7 @@ void StationRunner::reprint(const QString& port, const QString& reason) {
         auto p = j ? m_parts->printer() : Result<station::LabelPrinter*>(std::unexpected(j.error()));
         auto r = p ? station::reprintLabel(**j, **p, port.toStdString(), reason.toStdString())
                    : Result<station::PrintedLabel>(std::unexpected(p.error()));
+        ++m_changes;
         if (!r) return post([this, text = q(r.error().toString())] { Q_EMIT problem("Reprint", text); });
         post([this, port, text = QString("label of the device at %1 reprinted (%2): job %3, %4")
                                      .arg(port, reason, q(r->job), q(r->artefact))] { Q_EMIT reprinted(port, text); });
@@ -227,7 +231,12 @@ void StationRunner::refreshTask() {
     if (up) {
         if (auto s = station::stationStatus(config(), **j, **up))
             post([this, s = *s] { Q_EMIT statusChanged(s); });
-        if (auto all = (*j)->entries()) post([this, rows = deviceRows(*all)] { Q_EMIT devicesChanged(rows); });
+        const std::uint64_t seen = m_changes;
+        if (auto all = (*j)->entries(); all && m_changes == seen) {
+            post([this, seen, rows = deviceRows(*all)] {
+                if (m_changes == seen) Q_EMIT devicesChanged(rows);
+            });
+        }
     }
     auto quota = m_parts->mothership().lotQuota(config().lot.id);
     const QString text = quota ? QString("reachable; lot %1 quota %2..%3, %4 used")

@@ -15,6 +15,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
@@ -216,7 +217,10 @@ void StationWindow::showError(const QString& title, const QString& text) {
 }
 
 void StationWindow::log(const QString& kind, const QString& text) {
+    QScrollBar* bar = m_log->verticalScrollBar();
+    const bool atEnd = bar->value() == bar->maximum();
     m_log->appendPlainText(QString("%1  %2  %3").arg(QTime::currentTime().toString("HH:mm:ss"), kind.leftJustified(9), text));
+    if (atEnd) bar->setValue(bar->maximum());  // follow the newest events unless the operator scrolled up
 }
 
 }  // namespace tte::gui

@@ -156,6 +156,21 @@ TEST_F(StationWindowTest, StopLetsTheSlotsFinishTheirDevices) {
     EXPECT_TRUE(window->startButton()->isEnabled());
 }
 
+TEST_F(StationWindowTest, ClosingRightAfterOpeningStopsEverything) {
+    // The station check (and the upload loop it starts) may still be running: closing waits
+    // for it and stops the loop it started (a hang here fails on the test's timeout).
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_TRUE(window->openConfig(QString::fromStdString(site.writeConfig())));
+        window.reset();
+        window = std::make_unique<StationWindow>([this](const station::StationConfig& c)
+                                                     -> Result<std::unique_ptr<station::StationParts>> {
+            return std::make_unique<FakeParts>(c, site);
+        });
+    }
+    openReady();
+    EXPECT_TRUE(window->startButton()->isEnabled());
+}
+
 TEST_F(StationWindowTest, BadConfigShowsWhatIsWrong) {
     const std::string bad = station::testing::configText();
     const std::string path = site.writeConfig(bad.substr(0, bad.find("first_devid")) + "first_devid = \"00000200\"\nlast_devid = \"000001ff\"\n");

@@ -79,6 +79,9 @@ private:
     std::atomic<bool> m_stop{false};
     bool m_running = false;                  // GUI thread only
     std::atomic<bool> m_refreshing{false};
+    /// Counts the journal changes this runner made; a device snapshot taken while it moved is
+    /// older than the events already shown, and is dropped.
+    std::atomic<std::uint64_t> m_changes{0};
     std::atomic<bool> m_uploading{false};
     std::thread m_uploadThread;
 };
