@@ -1,0 +1,110 @@
+// The operations tte-provision and tte-station share (operations.h): rework, reprint, the
+// lot opened against the MotherShip's quota, and a run that is asked to stop.
+#include <gtest/gtest.h>
+
+#include "station/site.h"
+#include "tte/station/operations.h"
+
+namespace tte::station {
+namespace {
+
+using testing::Site;
+
+/// A site whose lot is open and whose first `n` ports were run, `failPort` failing at flash.
+void runSite(Site& site, int n, const std::string& failPort = "") {
+    std::string notice;
+    ASSERT_TRUE(openLotWithQuota(site.config, *site.pipeline, *site.ms, notice));
+    EXPECT_EQ(notice, "");
+    if (!failPort.empty()) site.flasher->failPorts = {failPort};
+    ASSERT_TRUE(site.pipeline->run(n, 2, {}));
+    site.flasher->failPorts.clear();
+}
+
+TEST(Operations, ReprintPrintsTheSameUrlAndJournalsTheReason) {
+    Site site;
+    runSite(site, 2);
+    const std::size_t before = site.printer.printed.size();
+    auto printed = reprintLabel(*site.journal, site.printer, "1-2", "label torn at packing");
+    ASSERT_TRUE(printed) << printed.error().toString();
+    ASSERT_EQ(site.printer.printed.size(), before + 1);
+    const std::string url = site.printer.printed.at(printed->job);
+    EXPECT_NE(url.find("devid=00000101"), std::string::npos) << url;
+    int same = 0;  // the first label and the reprint carry the same Enrollment URL (same OTP)
+    for (const auto& [job, u] : site.printer.printed) same += u == url ? 1 : 0;
+    EXPECT_EQ(same, 2);
+    auto all = site.journal->entries();
+    ASSERT_TRUE(all);
+    const JournalEntry& last = all->back();
+    EXPECT_EQ(last.kind, "reprinted");
+    EXPECT_FALSE(last.devId.has_value());
+    EXPECT_EQ(last.body["devid"], "00000101");
+    EXPECT_EQ(last.body["reason"], "label torn at packing");
+    // The device's own state is unchanged, and the journal verifies.
+    auto dev = deviceAtPort(*site.journal, "1-2");
+    ASSERT_TRUE(dev);
+    EXPECT_EQ(dev->state, "committed");
+    EXPECT_TRUE(site.journal->verify()->ok());
+}
+
+TEST(Operations, ReprintRefusesWithTheReason) {
+    Site site;
+    runSite(site, 2, "1-2");
+    auto noReason = reprintLabel(*site.journal, site.printer, "1-1", "");
+    ASSERT_FALSE(noReason);
+    EXPECT_EQ(noReason.error().message, "reprint needs a reason");
+    auto unknown = reprintLabel(*site.journal, site.printer, "9-9", "torn");
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().message, "the journal has no device at port 9-9");
+    auto failed = reprintLabel(*site.journal, site.printer, "1-2", "torn");
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, Errc::conflict);
+    EXPECT_EQ(failed.error().message, "device 00000101 at 1-2 has no record (failed): nothing to reprint");
+    // A kept label that is not this device's (the printer's store mixed up) is not reprinted.
+    site.printer.printed["job-1"] = "https://tte-000001.net/.well-known/tte?otp=0000000000000000,devid=000000ff";
+    auto wrong = reprintLabel(*site.journal, site.printer, "1-1", "torn");
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().message, "device 00000100: the kept label mem:job-1 is not this device's");
+}
+
+TEST(Operations, ReworkErasesAFailedDeviceOnlyOnce) {
+    Site site;
+    runSite(site, 2, "1-2");
+    auto r = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-2");
+    ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_EQ(r->devId, 0x101u);
+    EXPECT_FALSE(r->alreadyReworked);
+    EXPECT_EQ(site.flasher->flash["1-2"][site.encoder.blockAddress()], std::vector<std::uint8_t>(kNvmSize, 0xff));
+    auto again = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-2");
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->alreadyReworked);
+    auto withRecord = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-1");
+    ASSERT_FALSE(withRecord);
+    EXPECT_EQ(withRecord.error().message,
+              "device 00000100 at 1-1 has a record (committed): revoke it at the MotherShip instead of reworking");
+}
+
+TEST(Operations, OpenLotUsesTheJournalledQuotaWhenTheMotherShipIsDown) {
+    Site site;
+    runSite(site, 1);
+    site.ms->down = true;
+    std::string notice;
+    site.reopen();
+    ASSERT_TRUE(openLotWithQuota(site.config, *site.pipeline, *site.ms, notice));
+    EXPECT_EQ(notice, "MotherShip unreachable (connection refused): using the quota journalled before");
+}
+
+TEST(Operations, AStoppedRunTakesNoNewDevice) {
+    Site site;
+    std::string notice;
+    ASSERT_TRUE(openLotWithQuota(site.config, *site.pipeline, *site.ms, notice));
+    const std::atomic<bool> stop{true};
+    auto r = site.pipeline->run(0, 4, {}, &stop);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->committed + r->failed, 0);
+    auto all = site.journal->entries();
+    ASSERT_TRUE(all);
+    for (const auto& e : *all) EXPECT_NE(e.kind, "allocated");
+}
+
+}  // namespace
+}  // namespace tte::station
