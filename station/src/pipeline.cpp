@@ -1,6 +1,7 @@
 // The per-device state machine and the slot workers (see pipeline.h).
 #include "tte/station/pipeline.h"
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -111,9 +112,17 @@ Result<std::vector<std::string>> Pipeline::freshPorts(const std::vector<std::str
     std::vector<std::string> out;
     for (const auto& p : ports) {
         auto it = lastKind.find(p);
-        if (it == lastKind.end() || it->second == "reworked") out.push_back(p);
+        if (it == lastKind.end() || it->second == "reworked" || (it->second == "committed" && blankDeviceIn(p)))
+            out.push_back(p);
     }
     return out;
+}
+
+bool Pipeline::blankDeviceIn(const std::string& port) {
+    // A committed device's block was read back equal, so an erased block start means the
+    // operator put the next device into this fixture slot.
+    auto head = m_ports.flasher.read(port, m_ports.encoder.blockAddress(), 16);
+    return head && std::all_of(head->begin(), head->end(), [](std::uint8_t b) { return b == 0xff; });
 }
 
 Result<std::uint32_t> Pipeline::allocate(const std::string& port) {

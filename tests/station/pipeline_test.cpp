@@ -176,6 +176,24 @@ TEST(Pipeline, AFailedFlashBurnsTheDevIdAndQueuesNothing) {
     EXPECT_TRUE(fresh->empty());
 }
 
+TEST(Pipeline, TheNextDeviceInASlotIsProvisionedAfterTheCommittedOne) {
+    Site site("", "", 2);
+    ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
+    ASSERT_EQ(site.pipeline->run(0, 2, {})->committed, 2);
+    // The provisioned devices are still in their slots: nothing to do.
+    EXPECT_TRUE(site.pipeline->freshPorts({"1-1", "1-2"})->empty());
+    // The operator takes the device out of slot 1-2 and puts a blank one in.
+    site.flasher->flash.erase("1-2");
+    auto r = site.pipeline->run(0, 2, {});
+    ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_EQ(r->committed, 1);
+    auto e = *site.journal->entries(0x102);
+    ASSERT_FALSE(e.empty());
+    EXPECT_EQ(e.front().body["port"], "1-2");
+    EXPECT_EQ(e.back().kind, "committed");
+    EXPECT_TRUE(site.pipeline->freshPorts({"1-1", "1-2"})->empty());
+}
+
 TEST(Pipeline, ASmudgedLabelFailsScanBack) {
     Site site("", "", 1);
     site.printer.smudge = true;

@@ -78,11 +78,13 @@ public:
     void setObserver(Observer o) { m_observer = std::move(o); }
     void setFaultHook(FaultHook h) { m_fault = std::move(h); }
 
-    /// Ports whose latest history is none or `reworked` (ready to provision).
+    /// Ports ready to provision: no history, latest device `reworked`, or latest device
+    /// committed and a blank device (erased block) in the slot now (the next one of the line).
     Result<std::vector<std::string>> freshPorts(const std::vector<std::string>& ports);
 
 private:
     Result<std::uint32_t> allocate(const std::string& port);
+    bool blankDeviceIn(const std::string& port);
     Status step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body);
     std::unexpected<Error> failDevice(std::uint32_t devId, const std::string& port, const std::string& step, const Error& e);
     Result<JournalEntry> commitRecord(std::uint32_t devId, const std::string& urn, const DeviceKey& key,
