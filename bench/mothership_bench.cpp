@@ -224,6 +224,7 @@ int main(int argc, char** argv) try {
                        static_cast<double>(burst.served) / static_cast<double>(urns.size()), 1});
     figures.push_back({"time to serve the burst", burst.seconds, "s", "limit s (ratio = limit / time)", 60,
                        burst.seconds > 0 ? 60 / burst.seconds : 0, 1});
+    fleet.abandon();  // sessions still under way end here, before the server goes
     must(server.stop() == 0, "tte-mothership did not stop cleanly:\n" + server.log());
     curl_global_cleanup();
     tte::bench::print(figures, options);

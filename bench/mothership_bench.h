@@ -50,6 +50,8 @@ public:
                      bool keepOpen);
     /// Closes the sessions kept open.
     void closeAll();
+    /// Closes every session, also those of attempts still unanswered.
+    void abandon();
 
 private:
     struct Impl;

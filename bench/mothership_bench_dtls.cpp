@@ -134,6 +134,7 @@ struct DeviceFleet::Impl {
     coap_dtls_pki_t pki{};
     std::deque<std::unique_ptr<Attempt>> attempts;  ///< unanswered
     std::vector<coap_session_t*> kept;               ///< answered, kept open
+    std::uint32_t started = 0;                       ///< attempts so far (picks the source address)
 
     static int pin(const char*, const uint8_t* der, size_t len, coap_session_t*, unsigned depth, int, void* arg) {
         if (depth != 0) return 1;
@@ -167,9 +168,16 @@ struct DeviceFleet::Impl {
         dst.addr.sin.sin_port = htons(port);
         dst.addr.sin.sin_addr.s_addr = htonl(0x7f000001);
         dst.size = sizeof(dst.addr.sin);
+        // Every attempt from its own loopback address, as devices have their own: one host's
+        // reused ephemeral ports would otherwise land on server sessions not yet expired.
+        coap_address_t local;
+        coap_address_init(&local);
+        local.addr.sin.sin_family = AF_INET;
+        local.addr.sin.sin_addr.s_addr = htonl(0x7f000000U | (0x10000U + (++started % 0xfe0000U)));
+        local.size = sizeof(local.addr.sin);
         auto a = std::make_unique<Attempt>();
         a->device = deviceIndex;
-        a->session = coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
+        a->session = coap_new_client_session_pki(ctx, &local, &dst, COAP_PROTO_DTLS, &pki);
         if (a->session == nullptr) {
             a->failed = true;
         } else {
@@ -196,6 +204,7 @@ struct DeviceFleet::Impl {
 DeviceFleet::DeviceFleet(std::uint16_t port, KeyPair device, std::string serverFingerprint)
     : m_impl(std::make_unique<Impl>(port, std::move(device), std::move(serverFingerprint))) {
     coap_startup();
+    coap_set_log_level(LOG_CRIT);  // per-session warnings (retransmits, ICMP) would flood the output
     m_impl->ctx = coap_new_context(nullptr);
     coap_register_response_handler(m_impl->ctx, Impl::onResponse);
     coap_register_nack_handler(m_impl->ctx, Impl::onNack);
@@ -214,9 +223,14 @@ DeviceFleet::DeviceFleet(std::uint16_t port, KeyPair device, std::string serverF
 }
 
 DeviceFleet::~DeviceFleet() {
+    abandon();
+    coap_free_context(m_impl->ctx);
+}
+
+void DeviceFleet::abandon() {
     closeAll();
     for (auto& a : m_impl->attempts) m_impl->finish(*a, false);
-    coap_free_context(m_impl->ctx);
+    m_impl->attempts.clear();
 }
 
 void DeviceFleet::closeAll() {
@@ -233,7 +247,10 @@ EnrollRun DeviceFleet::enroll(const std::vector<std::string>& urns, std::size_t 
     std::size_t next = 0;
     std::deque<std::size_t> retry;
     while ((next < urns.size() || !retry.empty() || !m_impl->attempts.empty()) && Clock::now() < end) {
-        while (m_impl->attempts.size() < inFlight && (!retry.empty() || next < urns.size())) {
+        // Opening a session costs the client a key load and a ClientHello; answers are read
+        // between every 32 starts, so that handshakes already under way do not time out.
+        for (int started = 0; started < 32 && m_impl->attempts.size() < inFlight && (!retry.empty() || next < urns.size());
+             ++started) {
             std::size_t i = next;
             if (retry.empty()) {
                 ++next;

@@ -214,7 +214,8 @@ Result<PostgresTarget> splitPostgresPassword(std::string_view url) {
                 target.password = std::move(*password);
                 continue;
             }
-            query += (query.empty() ? "" : "&") + std::string(param);
+            if (!query.empty()) query += '&';
+            query += param;
         }
         if (!query.empty()) rebuilt += "?" + query;
     }
