@@ -78,6 +78,9 @@ int runCommand(Wiring& w, const RunOptions& o) {
     if (!summary) return failWith(summary.error());
     (void)uploader.drain(std::chrono::milliseconds(static_cast<long>(o.drainSeconds * 1000)));
     std::printf("provisioned %d, failed %d\n", summary->committed, summary->failed);
+    if (summary->committed == 0 && summary->failed == 0)
+        std::printf("no board to provision: no device in DFU mode (0483:df11) %s in a free slot\n",
+                    w.simulated() ? "in the simulator directory" : "on USB");
     for (const auto& f : summary->failures) std::printf("  %s\n", f.c_str());
     printBacklog(uploader);
     return summary->failures.empty() ? 0 : 1;

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "tte/flasher/sim_directory.h"
+#include "tte/flasher/usb_transport.h"
 #include "tte/hsm/pkcs11_key_store.h"
 #include "tte/labels/cups_print_queue.h"
 #include "tte/labels/label_template.h"
@@ -60,11 +61,17 @@ Result<Journal*> Wiring::journal() {
 
 Result<DeviceFlasher*> Wiring::flasher() {
     if (m_flasher) return m_flasher.get();
-    if (m_simDir.empty())
-        return fail(Errc::unsupported, "USB flashing is not wired into the station yet: use --sim DIR");
-    // Simulated erase/program times pass on a virtual clock: the run is as fast as the host.
-    m_flashClock = std::make_unique<ManualClock>();
-    m_source = std::make_unique<flasher::SimDirectory>(m_simDir, *m_flashClock);
+    if (m_simDir.empty()) {
+        // Boards in the fixture's USB ports, in their ROM bootloader; flash timings are real.
+        m_flashClock = std::make_unique<SystemClock>();
+        auto usb = flasher::UsbDeviceSource::create();
+        if (!usb) return withContext(usb.error(), "USB");
+        m_source = std::move(*usb);
+    } else {
+        // Simulated erase/program times pass on a virtual clock: the run is as fast as the host.
+        m_flashClock = std::make_unique<ManualClock>();
+        m_source = std::make_unique<flasher::SimDirectory>(m_simDir, *m_flashClock);
+    }
     m_flasher = std::make_unique<FlasherDevices>(*m_source, *m_flashClock);
     return m_flasher.get();
 }

@@ -1,5 +1,5 @@
 // The composition root of tte-provision and tte-station: builds the real adapters (token,
-// flasher or simulator directory, CUPS label printer, HTTPS clients) from the station config.
+// libusb flasher or simulator directory, CUPS label printer, HTTPS clients) from the station config.
 #pragma once
 
 #include <memory>
@@ -36,6 +36,8 @@ public:
 
     const StationConfig& config() const override { return m_config; }
     Clock& clock() override { return m_clock; }
+    /// True when the devices are the simulated ones of `--sim DIR`, false for USB.
+    bool simulated() const { return !m_simDir.empty(); }
     Result<StationKeys*> keys() override;
     Result<Journal*> journal() override;
     Result<DeviceFlasher*> flasher() override;
