@@ -150,7 +150,7 @@ Result<StationConfig> parseConfig(std::string_view text, const std::string& base
     TTE_TRY(c.msUrl, r.text("mothership.url"));
     TTE_TRY(c.msCa, r.path("mothership.ca"));
     TTE_TRY(c.stationCert, r.path("mothership.cert"));
-    TTE_TRY(c.stationKey, r.path("mothership.key"));
+    TTE_TRY(c.stationKey, r.path("mothership.key", c.identityKey.empty()));  // not needed with hsm.station_key
     if (c.stationId.empty() || c.stationId.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
         return fail(Errc::invalidArgument, "config: station.id must be lower-case letters, digits, '-' or '_'");
     if (!c.msUrl.starts_with("https://")) return fail(Errc::invalidArgument, "config: mothership.url must be https://");

@@ -15,6 +15,7 @@
 #include "tte/station/adapters/https_clients.h"
 #include "tte/station/adapters/labels_printer.h"
 #include "tte/station/adapters/protocol_block.h"
+#include "tte/station/adapters/token_tls_key.h"
 #include "tte/station/formats.h"
 
 namespace tte::station {
@@ -101,8 +102,20 @@ BlockEncoder& Wiring::encoder() {
 }
 
 MotherShipClient& Wiring::mothership() {
-    if (!m_ms)
-        m_ms = makeHttpsMotherShip({m_config.msUrl, m_config.msCa, m_config.stationCert, m_config.stationKey, 10000});
+    if (m_ms) return *m_ms;
+    TlsClientConfig tls;
+    tls.baseUrl = m_config.msUrl;
+    tls.caFile = m_config.msCa;
+    tls.certFile = m_config.stationCert;
+    tls.keyFile = m_config.stationKey;
+    if (!m_config.identityKey.empty()) {  // the identity key stays in the token
+        auto k = keys();
+        auto key = k ? TokenTlsKey::open(*m_store, "pkcs11:token=" + m_config.tokenLabel + ";object=" + m_config.identityKey)
+                     : std::unexpected(k.error());
+        if (key) tls.tokenKey = std::move(*key);
+        else tls.keyError = key.error();
+    }
+    m_ms = makeHttpsMotherShip(std::move(tls));
     return *m_ms;
 }
 

@@ -89,7 +89,7 @@ Pki makePki(const TempDir& dir) {
          " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out " + p.caCert);
     p.tlsKey = dir.file("tls.key");
     p.tlsCert = dir.file("tls.pem");
-    writeFile(dir.file("san.ext"), "subjectAltName=DNS:tte-000001.net\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
+    writeFile(dir.file("san.ext"), "subjectAltName=DNS:tte-000001.net,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
     must("openssl ecparam -name prime256v1 -genkey -noout -out " + p.tlsKey);
     must("openssl req -new -key " + p.tlsKey + " -subj /CN=tte-000001.net -out " + dir.file("tls.csr"));
     must("openssl x509 -req -in " + dir.file("tls.csr") + " -CA " + p.caCert + " -CAkey " + caKey +

@@ -31,6 +31,26 @@ TEST(Config, ParsesAPreEnrolledLot) {
     EXPECT_EQ(c->lot.controller->port, 5685);
 }
 
+TEST(Config, TheIdentityKeyInTheTokenNeedsNoKeyFile) {
+    std::string text = configText();
+    text.replace(text.find("key = \"station.key\"\n"), 20, "");
+    auto missing = parseConfig(text, "/site");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message, "config: missing mothership.key");
+    text.replace(text.find("pin_file = \"user-pin\"\n"), 21, "pin_file = \"user-pin\"\nstation_key = \"station-key\"\n");
+    auto c = parseConfig(text, "/site");
+    ASSERT_TRUE(c) << c.error().toString();
+    EXPECT_EQ(c->identityKey, "station-key");
+    EXPECT_EQ(c->stationKey, "");
+}
+
+TEST(Config, TheShippedExampleParses) {
+    auto c = loadConfig(TTE_SOURCE_DIR "/config/station.toml");
+    ASSERT_TRUE(c) << c.error().toString();
+    EXPECT_EQ(c->identityKey, "station-key");
+    EXPECT_EQ(c->lot.id, "lot-2026-11-a");
+}
+
 struct Bad {
     std::string from, to, message;
 };

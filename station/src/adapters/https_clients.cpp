@@ -3,10 +3,12 @@
 #include "tte/station/adapters/https_clients.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include <nlohmann/json.hpp>
 
 #include "tte/base/hex.h"
+#include "tte/station/adapters/token_tls_key.h"
 
 namespace tte::station {
 namespace {
@@ -44,12 +46,25 @@ Error httpError(const Answer& a, const std::string& what) {
     return Error{code, message, "HTTP", a.status, {}};
 }
 
+/// libcurl's SSL_CTX hook for a token key: the certificate from its file, the key from the
+/// token, and only ECDSA+SHA256 offered for the client signature (what the token signs).
+CURLcode useTokenKey(CURL*, void* sslContext, void* user) {
+    auto* c = static_cast<const TlsClientConfig*>(user);
+    auto* ctx = static_cast<SSL_CTX*>(sslContext);
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->certFile.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, c->tokenKey->pkey()) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
+        SSL_CTX_set1_client_sigalgs_list(ctx, "ECDSA+SHA256") != 1)
+        return CURLE_SSL_CERTPROBLEM;
+    return CURLE_OK;
+}
+
 class Https {
 public:
     explicit Https(TlsClientConfig c) : m_c(std::move(c)) {}
 
     /// One request. `body` may be a secret; it is passed to curl without a copy in a log.
     Result<Answer> request(const char* method, const std::string& url, std::string_view body) {
+        if (m_c.keyError) return std::unexpected(*m_c.keyError);
         CURL* curl = curl_easy_init();
         if (!curl) return fail(Errc::internal, "curl_easy_init failed");
         Answer a;
@@ -66,7 +81,10 @@ public:
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a.body);
         curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
         if (!m_c.caFile.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, m_c.caFile.c_str());
-        if (!m_c.certFile.empty()) {
+        if (m_c.tokenKey) {
+            curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, useTokenKey);
+            curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, &m_c);
+        } else if (!m_c.certFile.empty()) {
             curl_easy_setopt(curl, CURLOPT_SSLCERT, m_c.certFile.c_str());
             curl_easy_setopt(curl, CURLOPT_SSLKEY, m_c.keyFile.c_str());
         }
@@ -174,7 +192,11 @@ class HttpsController final : public ControllerClient {
 public:
     HttpsController(std::string ca, long timeoutMs) : m_ca(std::move(ca)), m_timeoutMs(timeoutMs) {}
     Status introduce(const ControllerTarget& c, const Secret& introduction) override {
-        Https http(TlsClientConfig{c.url, m_ca, "", "", m_timeoutMs});
+        TlsClientConfig config;
+        config.baseUrl = c.url;
+        config.caFile = m_ca;
+        config.timeoutMs = m_timeoutMs;
+        Https http(std::move(config));
         auto a = http.request("POST", c.url + "/tte/v1/introductions", introduction.view());
         if (!a) return std::unexpected(a.error());
         if (a->status == 200 || a->status == 201) return {};

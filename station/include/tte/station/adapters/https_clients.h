@@ -1,23 +1,29 @@
 // The MotherShip's station API and a controller's introduction API over HTTPS (libcurl):
-// mutual TLS with the station's certificate and key, the server checked against a CA file.
+// mutual TLS with the station's certificate and its key (a PEM file, or the identity key in the
+// token through TokenTlsKey), the server checked against a CA file.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tte/station/ports.h"
 
 namespace tte::station {
 
+class TokenTlsKey;
+
 struct TlsClientConfig {
     std::string baseUrl;   ///< https://host:port (no trailing slash)
     std::string caFile;    ///< CA that issued the server's certificate ("" = system store)
     std::string certFile;  ///< client certificate (PEM), "" = none
-    std::string keyFile;   ///< client key (PEM)
+    std::string keyFile;   ///< client key (PEM), unused when tokenKey is set
+    std::shared_ptr<TokenTlsKey> tokenKey;  ///< client key in the HSM (certFile then holds its certificate)
+    std::optional<Error> keyError;          ///< why the token key could not be opened: every call fails with it
     long timeoutMs = 10000;
 };
 
-/// Errors of every call: unavailable (cannot connect, TLS failure with the CURLcode kept),
+/// Errors of every call: `keyError` when set, unavailable (cannot connect, TLS failure with the CURLcode kept),
 /// timeout, and for an HTTP error the code of the answer's {"error"} body with its message
 /// (invalid-argument → invalidArgument, not-found → notFound, …; 5xx → unavailable).
 std::unique_ptr<MotherShipClient> makeHttpsMotherShip(TlsClientConfig config);
