@@ -76,6 +76,7 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     DeviceLabel label{devId, urn, lot.id, enrollmentUrl(lot.msId, *otp, devId), std::nullopt};
     auto printed = m_ports.printer.print(label);
     if (!printed) return failDevice(devId, port, "label", printed.error());
+    fault("printed", devId);
     auto scanned = m_ports.printer.scanBack(*printed);
     if (!scanned) return failDevice(devId, port, "scan-back", scanned.error());
     if (!constantTimeEqual(scanned->bytes(), label.url.bytes()))
@@ -129,6 +130,7 @@ Result<JournalEntry> Pipeline::commitRecord(std::uint32_t devId, const std::stri
                                     {"ms", msHostName(lot.msId)}, {"description", "lot " + lot.id}};
             c.items.push_back(item(recordId + "/intro", "intro", devId, recordId + "/map", intro, std::move(*introSealed)));
         }
+        fault("signed", devId);  // a crash here rolls the whole commit back
         return c;
     });
 }

@@ -56,11 +56,24 @@ Result<int> Uploader::drainRecords() {
         if (it == byId.end()) continue;  // not answered: stays pending, sent again
         const RecordResult& r = *it->second;
         const bool ok = r.state != RecordResult::State::rejected;
-        if (auto s = m_journal.settle(item.id, ok ? "done" : "rejected", ok ? "" : r.message); !s)
+        if (auto s = ok ? m_journal.settle(item.id, "done", "") : reject(item.id, r.message); !s)
             return std::unexpected(s.error());
         ++settled;
     }
     return settled;
+}
+
+Status Uploader::reject(const std::string& id, const std::string& message) {
+    if (auto s = m_journal.settle(id, "rejected", message); !s) return s;
+    // What waits for a rejected item (a record's mapping, a mapping's introduction) can never
+    // be sent: it is rejected with it, so no item stays pending forever.
+    auto all = m_journal.queue();
+    if (!all) return std::unexpected(all.error());
+    for (const auto& q : *all) {
+        if (q.after != id || q.state != "pending") continue;
+        if (auto s = reject(q.id, "not sent: " + id + " was rejected"); !s) return s;
+    }
+    return {};
 }
 
 Status Uploader::sendOther(const QueueItem& item) {
@@ -93,10 +106,11 @@ Result<int> Uploader::drainOthers(const std::string& kind) {
             if (c == Errc::unavailable || c == Errc::timeout || c == Errc::io || c == Errc::rateLimited)
                 return std::unexpected(sent.error());
             // A definite answer (bad request, not found, ...): the operator must look at it.
-            if (auto s = m_journal.settle(item.id, "rejected", sent.error().toString()); !s) return std::unexpected(s.error());
+            if (auto s = reject(item.id, sent.error().toString()); !s) return std::unexpected(s.error());
             ++settled;
             continue;
         }
+        if (m_fault) m_fault("delivered");
         if (auto s = m_journal.settle(item.id, "done", ""); !s) return std::unexpected(s.error());
         ++settled;
     }

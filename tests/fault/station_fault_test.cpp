@@ -117,7 +117,7 @@ TEST_P(KillAt, RestartKeepsEveryPromise) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EachStep, KillAt,
-                         ::testing::Values("allocated", "keyed", "flashed", "labelled", "committed", "uploaded"),
+                         ::testing::Values("allocated", "keyed", "flashed", "printed", "labelled", "signed", "committed", "uploaded"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

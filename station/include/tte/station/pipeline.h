@@ -20,11 +20,15 @@
 
 namespace tte::station {
 
-/// Points at which the fault hook is called, in pipeline order (after each journal step).
 /// Size of the NVM sector the station erases (PROTOCOL.md §9, sector 3).
 inline constexpr std::size_t kNvmSize = 16 * 1024;
 
-inline constexpr const char* kFaultPoints[] = {"allocated", "keyed", "flashed", "labelled", "committed"};
+/// Points at which the pipeline's fault hook is called, in pipeline order: after each
+/// journalled step, after the label job completed ("printed", before its scan-back) and
+/// after the record is signed and its items sealed ("signed", inside the uncommitted
+/// transaction). The Uploader adds "uploaded" and "delivered" (kUploadFaultPoints).
+inline constexpr const char* kFaultPoints[] = {"allocated", "keyed", "flashed", "printed",
+                                               "labelled",  "signed", "committed"};
 
 /// Progress of one slot, for the CLI and the GUI.
 struct SlotEvent {

@@ -19,6 +19,11 @@
 
 namespace tte::station {
 
+/// Points at which the Uploader's fault hook is called: after the MotherShip answered a record
+/// batch, and after the peer acknowledged a mapping, introduction or box, each before the
+/// answer is settled in the journal.
+inline constexpr const char* kUploadFaultPoints[] = {"uploaded", "delivered"};
+
 struct UploadPolicy {
     std::size_t batch = 100;  ///< records per POST (the API takes up to 500)
     Clock::Duration base = std::chrono::seconds(1);
@@ -64,6 +69,7 @@ private:
     Result<int> drainOthers(const std::string& kind);
     Status sendOther(const QueueItem& item);
     Result<Secret> unseal(const QueueItem& item);
+    Status reject(const std::string& id, const std::string& message);
     void noteFailure(const Error& e);
 
     const StationConfig& m_config;
