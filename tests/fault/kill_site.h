@@ -1,8 +1,8 @@
 // Test support of the kill test: one site shared by many stations, so each fault point gets
-// a station of its own without paying for a site of its own. The site (made once): a local
-// CA (scripts/lib/demo-ca.sh), one SoftHSM token (scripts/hsm-init), one real tte-mothership
-// (SQLite, loopback port 0), one private cupsd with a PDF label queue, a small firmware
-// packed by `tte-flash pack`. Each station (made per test): its own certificate registered
+// a station of its own without paying for a site of its own. The site (made once, by
+// integration/support/station_site.h): a local CA, one SoftHSM token, one real
+// tte-mothership (SQLite, loopback port 0), one private cupsd with a PDF label queue; plus a
+// small firmware packed by `tte-flash pack`. Each station (made per test): its own certificate registered
 // at the MotherShip under its own name, its own lot and Dev ID range (the MotherShip's quota
 // set with `tte-mothership admin lot set`), its own simulated devices (`tte-flash sim
 // create`), journal, labels directory and station.toml. tte-provision runs as a child process.
@@ -19,20 +19,13 @@
 #include <string>
 #include <vector>
 
-#include "integration/support/process.h"
-#include "labels/private_cupsd.h"
-#include "mothership/test_support.h"
+#include "integration/support/station_site.h"
 #include "tte/base/hex.h"
 
 namespace tte::test {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-inline fs::path sourceDir() {
-    const char* dir = std::getenv("TTE_SOURCE_DIR");
-    return dir ? dir : ".";
-}
 
 /// Splits JSON lines (blank lines skipped); a line that is not JSON fails the test.
 inline std::vector<json> jsonLines(const std::string& text) {
@@ -76,28 +69,17 @@ private:
 
 class SharedSite {
 public:
-    /// Makes the site and starts the MotherShip and cupsd; "" or what failed.
+    /// Makes the site (tests/integration/support/station_site.h: CA, token, MotherShip,
+    /// cupsd) and the firmware; "" or what failed.
     std::string setUp() {
-        fs::create_directories(path("mothership"));
-        const std::string ca = "set -e; source \"$1/scripts/lib/demo-ca.sh\"; demo_ca_init \"$2/ca\";"
-                               " demo_ca_issue \"$2/ca\" \"$2/mothership/https\" tte-000001.net tte-000001.net 127.0.0.1";
-        if (auto r = run({"/bin/bash", "-c", ca, "demo-ca", sourceDir().string(), dir().string()}, dir(), "demo-ca"); r.code != 0)
-            return "demo-ca.sh: " + r.out + r.err;
-        if (auto r = run({"/bin/bash", (sourceDir() / "scripts/hsm-init").string(), path("softhsm").string(), "--label",
-                          "tte-station"},
-                         dir(), "hsm-init");
-            r.code != 0)
-            return "scripts/hsm-init: " + r.out + r.err;
-        if (auto e = makeMotherShip(); !e.empty()) return e;
-        try {
-            m_ms = std::make_unique<mstest::ServerProcess>(path("mothership/ms.toml").string(), m_dir);
-        } catch (const std::exception& e) {
-            return e.what();
-        }
-        m_cups = std::make_unique<labels::testing::PrivateCupsd>(std::vector<std::pair<double, double>>{{50.0, 30.0}, {100.0, 70.0}});
-        if (!m_cups->error().empty()) return "cupsd: " + m_cups->error();
-        if (auto e = m_cups->addQueue(kQueue); !e.empty()) return e;
-        return makeFirmware();
+        if (auto e = m_site.setUp(); !e.empty()) return e;
+        std::string bin(4096, '\0');  // 4 KiB at 0x08000000, below the provisioning block
+        for (std::size_t i = 0; i < bin.size(); ++i) bin[i] = static_cast<char>((i * 131 + 7) & 0xff);
+        std::ofstream(path("fw.bin"), std::ios::binary) << bin;
+        auto r = run({(binDir() / "tte-flash").string(), "pack", path("fw.bin").string(), "--address", "0x08000000", "-o",
+                      path("fw.dfu").string()},
+                     dir(), "pack");
+        return r.code == 0 ? "" : "tte-flash pack: " + r.out + r.err;
     }
 
     /// A new station: certificate, registration, lot quota, devices, station.toml.
@@ -105,7 +87,7 @@ public:
         const fs::path d = path(s.name);
         fs::create_directories(d / "labels");
         const std::string issue = "set -e; source \"$1/scripts/lib/demo-ca.sh\"; demo_ca_issue \"$2/ca\" \"$3/station\" \"$4\"";
-        if (auto r = run({"/bin/bash", "-c", issue, "demo-ca", sourceDir().string(), dir().string(), d.string(), s.name}, d,
+        if (auto r = run({"/bin/bash", "-c", issue, "demo-ca", sourceRoot().string(), dir().string(), d.string(), s.name}, d,
                          "demo-ca");
             r.code != 0)
             return "demo-ca.sh: " + r.out + r.err;
@@ -123,74 +105,35 @@ public:
             << "[station]\nid = \"" << s.name << "\"\ndatabase = \"journal.db\"\nslots = 1\nlabels_dir = \"labels\"\n"
             << "[hsm]\nmodule = \"/usr/lib/softhsm/libsofthsm2.so\"\ntoken_label = \"tte-station\"\npin_file = \""
             << path("softhsm/user-pin").string() << "\"\n"
-            << "[printer]\nhost = \"127.0.0.1\"\nport = " << m_cups->port() << "\n"
-            << "[mothership]\nurl = \"https://127.0.0.1:" << m_ms->httpsPort() << "\"\nca = \"" << path("ca/ca.pem").string()
-            << "\"\ncert = \"station.pem\"\nkey = \"station.key\"\n"
+            << "[printer]\nhost = \"127.0.0.1\"\nport = " << m_site.cups().port() << "\n"
+            << "[mothership]\nurl = \"https://127.0.0.1:" << m_site.mothership()->httpsPort() << "\"\nca = \""
+            << m_site.caCert().string() << "\"\ncert = \"station.pem\"\nkey = \"station.key\"\n"
             << "[lot]\nid = \"lot-" << s.name << "\"\nproduct = \"tte.fault\"\npen = 32473\nfirmware = \""
-            << path("fw.dfu").string() << "\"\nms_id = 1\nms_address = \"127.0.0.1\"\nms_port = " << m_ms->coapsPort()
-            << "\nms_fingerprint = \"" << m_msFingerprint << "\"\nfirst_devid = \"" << toHex(s.first, 8)
-            << "\"\nlast_devid = \"" << toHex(s.last, 8) << "\"\nled_enrollment = true\nlabel_template = \""
-            << (sourceDir() / "config/labels.toml").string() << "\"\nprinter_queue = \"" << kQueue << "\"\n"
+            << path("fw.dfu").string() << "\"\nms_id = 1\nms_address = \"127.0.0.1\"\nms_port = "
+            << m_site.mothership()->coapsPort() << "\nms_fingerprint = \"" << m_site.msFingerprint()
+            << "\"\nfirst_devid = \"" << toHex(s.first, 8) << "\"\nlast_devid = \"" << toHex(s.last, 8)
+            << "\"\nled_enrollment = true\nlabel_template = \"" << (sourceRoot() / "config/labels.toml").string()
+            << "\"\nprinter_queue = \"" << StationSite::kQueue << "\"\n"
             << s.extraLot;
         return {};
     }
 
-    /// `tte-mothership --config … admin ARGS` (beside the running server: SQLite WAL).
-    RunResult msAdmin(std::vector<std::string> args) {
-        std::vector<std::string> argv = {(binDir() / "tte-mothership").string(), "--config",
-                                         path("mothership/ms.toml").string(), "admin"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run(argv, dir(), "ms-admin");
-    }
+    RunResult msAdmin(std::vector<std::string> args) { return m_site.msAdmin(std::move(args)); }
 
-    /// The MotherShip's records of `lot` (`admin export --format jsonl`).
+    /// The MotherShip's records of `lot`.
     std::vector<json> msRecords(const std::string& lot) {
-        auto r = msAdmin({"export", "--format", "jsonl"});
-        EXPECT_EQ(r.code, 0) << r.err;
         std::vector<json> out;
-        for (auto& j : jsonLines(r.out))
+        for (auto& j : m_site.msRecords())
             if (j.value("lot", "") == lot) out.push_back(std::move(j));
         return out;
     }
 
-    [[nodiscard]] const fs::path& dir() const { return m_dir.path(); }
-    [[nodiscard]] fs::path path(const std::string& rel) const { return dir() / rel; }
-    static constexpr const char* kQueue = "tte-labels";
+    [[nodiscard]] fs::path dir() const { return m_site.path("."); }
+    [[nodiscard]] fs::path path(const std::string& rel) const { return m_site.path(rel); }
 
 private:
-    std::string makeMotherShip() {
-        const auto ms = (binDir() / "tte-mothership").string();
-        auto dtls = run({ms, "--ms-id", "1", "admin", "keygen", "dtls", "--key", path("mothership/dtls.key").string(), "--cert",
-                         path("mothership/dtls.pem").string()},
-                        dir(), "ms-keygen");
-        if (dtls.code != 0 || dtls.out.size() < 64) return "keygen dtls: " + dtls.err;
-        m_msFingerprint = dtls.out.substr(0, 64);
-        auto otp = run({ms, "admin", "keygen", "otp", "--out", path("mothership/otp.key").string()}, dir(), "ms-keygen");
-        if (otp.code != 0) return "keygen otp: " + otp.err;
-        const auto p = [&](const char* rel) { return path(rel).string(); };
-        std::ofstream(path("mothership/ms.toml"))
-            << "ms_id = 1\nlog_level = \"warn\"\n[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" << p("mothership/https.pem")
-            << "\"\nkey = \"" << p("mothership/https.key") << "\"\nthreads = 2\n[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \""
-            << p("mothership/dtls.pem") << "\"\nkey = \"" << p("mothership/dtls.key") << "\"\n[database]\nurl = \"sqlite://"
-            << p("mothership/registry.db") << "\"\n[otp_hash]\nkey_file = \"" << p("mothership/otp.key") << "\"\n";
-        return {};
-    }
-
-    /// 4 KiB of firmware at 0x08000000 (below the provisioning block), packed as DfuSe.
-    std::string makeFirmware() {
-        std::string bin(4096, '\0');
-        for (std::size_t i = 0; i < bin.size(); ++i) bin[i] = static_cast<char>((i * 131 + 7) & 0xff);
-        std::ofstream(path("fw.bin"), std::ios::binary) << bin;
-        auto r = run({(binDir() / "tte-flash").string(), "pack", path("fw.bin").string(), "--address", "0x08000000", "-o",
-                      path("fw.dfu").string()},
-                     dir(), "pack");
-        return r.code == 0 ? "" : "tte-flash pack: " + r.out + r.err;
-    }
-
-    mstest::TempDir m_dir;
-    std::unique_ptr<mstest::ServerProcess> m_ms;
-    std::unique_ptr<labels::testing::PrivateCupsd> m_cups;
-    std::string m_msFingerprint;
+    // The site's own station (st1, one device) stays unused; each test adds its own.
+    StationSite m_site{StationSiteOptions{1, 1, "lot-unused", "00000f00", "00000fff"}};
 };
 
 inline fs::path Station::dir() const { return m_site.path(m_spec.name); }
