@@ -27,6 +27,10 @@ Wiring::~Wiring() {
     m_journal.reset();
 }
 
+std::string Wiring::keyUri(const std::string& object) const {
+    return "pkcs11:token=" + m_config.tokenLabel + ";object=" + object;
+}
+
 Result<StationKeys*> Wiring::keys() {
     if (m_keys) return m_keys.get();
     hsm::Pkcs11Options o;
@@ -36,14 +40,13 @@ Result<StationKeys*> Wiring::keys() {
     auto store = hsm::Pkcs11KeyStore::open(o);
     if (!store) return withContext(store.error(), "HSM token " + m_config.tokenLabel);
     m_store = std::move(*store);
-    const std::string base = "pkcs11:token=" + m_config.tokenLabel + ";object=";
     // The station's own HMAC keys are made on first use (non-extractable, in the token).
     for (const auto& label : {m_config.queueKey, m_config.lotKey}) {
-        auto made = m_store->createHmacKey(base + label);
+        auto made = m_store->createHmacKey(keyUri(label));
         if (!made && made.error().code != Errc::alreadyExists) return withContext(made.error(), "HSM key " + label);
     }
-    HsmKeyNames names{base + m_config.lotKey, base + m_config.queueKey,
-                      m_config.identityKey.empty() ? "" : base + m_config.identityKey, m_config.stationKey};
+    HsmKeyNames names{keyUri(m_config.lotKey), keyUri(m_config.queueKey),
+                      m_config.identityKey.empty() ? "" : keyUri(m_config.identityKey), m_config.stationKey};
     auto keys = makeHsmStationKeys(*m_store, names, m_clock);
     if (!keys) return std::unexpected(keys.error());
     m_keys = std::move(*keys);
@@ -110,7 +113,7 @@ MotherShipClient& Wiring::mothership() {
     tls.keyFile = m_config.stationKey;
     if (!m_config.identityKey.empty()) {  // the identity key stays in the token
         auto k = keys();
-        auto key = k ? TokenTlsKey::open(*m_store, "pkcs11:token=" + m_config.tokenLabel + ";object=" + m_config.identityKey)
+        auto key = k ? TokenTlsKey::open(*m_store, keyUri(m_config.identityKey))
                      : std::unexpected(k.error());
         if (key) tls.tokenKey = std::move(*key);
         else tls.keyError = key.error();

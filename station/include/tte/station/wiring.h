@@ -49,6 +49,9 @@ public:
     Result<Uploader*> uploader() override;
 
 private:
+    /// The RFC 7512 URI of the key object `object` in the station's token.
+    std::string keyUri(const std::string& object) const;
+
     StationConfig m_config;
     std::string m_simDir;
     SystemClock m_clock;
