@@ -2,6 +2,8 @@
 #include "tte/mothership/coap_server.h"
 
 #include <coap3/coap.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -9,11 +11,14 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "coap_loop.h"
 #include "tte/mothership/crypto.h"
 #include "tte/protocol/ids.h"
 #include "tte/protocol/query.h"
@@ -37,6 +42,55 @@ std::string remoteAddress(coap_session_t* session) {
     if (a->addr.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a->addr.sin.sin_addr, buf, sizeof buf);
     else if (a->addr.sa.sa_family == AF_INET6) inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, buf, sizeof buf);
     return buf;
+}
+
+struct X509Free {
+    void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+
+/// The DTLS certificate and private key, parsed once when the server starts.
+struct DtlsIdentity {
+    std::unique_ptr<X509, X509Free> cert;
+    std::unique_ptr<EVP_PKEY, PkeyFree> key;
+};
+
+Result<DtlsIdentity> loadDtlsIdentity(const std::string& certFile, const std::string& keyFile) {
+    DtlsIdentity id;
+    if (FILE* f = std::fopen(certFile.c_str(), "r")) {
+        id.cert.reset(PEM_read_X509(f, nullptr, nullptr, nullptr));
+        std::fclose(f);
+    }
+    if (FILE* f = std::fopen(keyFile.c_str(), "r")) {
+        id.key.reset(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
+        std::fclose(f);
+    }
+    if (!id.cert || !id.key || X509_check_private_key(id.cert.get(), id.key.get()) != 1) {
+        ERR_clear_error();
+        return fail(Errc::invalidArgument,
+                    "cannot load the DTLS certificate " + certFile + " / key " + keyFile + " (or they do not match)");
+    }
+    return id;
+}
+
+/// libcoap's messages as structured lines of the server's log. libcoap's log is one per
+/// process; the last server created writes it.
+std::atomic<std::shared_ptr<spdlog::logger>> g_libcoapLog;
+
+void logLibcoap(coap_log_t level, const char* message) {
+    std::string_view text(message);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    // Expected for every session: the server gives libcoap no key files (see init()).
+    if (text.find("No Server Certificate defined") != std::string_view::npos) return;
+    const auto log = g_libcoapLog.load();
+    if (!log) return;
+    const auto lvl = level <= LOG_ERR ? spdlog::level::err
+                     : level == LOG_WARNING ? spdlog::level::warn
+                     : level <= LOG_INFO ? spdlog::level::info
+                                         : spdlog::level::debug;
+    log->log(lvl, "event=libcoap message=\"{}\"", text);
 }
 
 /// Commits `registered` marks off the CoAP thread, so a DTLS enrollment never waits for
@@ -116,7 +170,8 @@ public:
 
     void start() override {
         m_thread = std::thread([this] {
-            while (!m_stop.load()) coap_io_process(m_ctx, 50);
+            CoapLoop loop(m_ctx);
+            while (!m_stop.load()) loop.runOnce(50);
         });
     }
 
@@ -129,6 +184,12 @@ public:
     }
 
 private:
+    /// Gives a new server session the certificate and key parsed at start (shared, not copied).
+    static int setupSession(void* tls, coap_dtls_pki_t* setup) {
+        auto* self = static_cast<LibcoapServer*>(setup->cn_call_back_arg);
+        auto* ssl = static_cast<SSL*>(tls);
+        return SSL_use_cert_and_key(ssl, self->m_identity.cert.get(), self->m_identity.key.get(), nullptr, 1) == 1;
+    }
     /// Keeps the session gauge: libcoap reports each server session it creates and frees.
     static int onEvent(coap_session_t* session, coap_event_t event) {
         auto* self = static_cast<LibcoapServer*>(coap_get_app_data(coap_session_get_context(session)));
@@ -160,6 +221,7 @@ private:
     Metrics& m_metrics;
     std::shared_ptr<spdlog::logger> m_log;
     RegistrationQueue m_registrations;
+    DtlsIdentity m_identity;
     coap_context_t* m_ctx = nullptr;
     std::uint16_t m_port = 0;
     std::atomic<bool> m_stop{false};
@@ -217,7 +279,12 @@ void LibcoapServer::answer(coap_session_t* session, const coap_pdu_t* request, c
 }
 
 Status LibcoapServer::init() {
+    auto identity = loadDtlsIdentity(m_options.certFile, m_options.keyFile);
+    if (!identity) return std::unexpected(identity.error());
+    m_identity = std::move(*identity);
     coap_startup();
+    g_libcoapLog.store(m_log);
+    coap_set_log_handler(&logLibcoap);
     m_ctx = coap_new_context(nullptr);
     if (!m_ctx) return fail(Errc::internal, "libcoap: cannot create a context");
     coap_dtls_pki_t pki{};
@@ -229,12 +296,17 @@ Status LibcoapServer::init() {
     pki.cert_chain_validation = 0;
     pki.allow_no_crl = 1;
     pki.allow_expired_crl = 1;
+    // No key files for libcoap: 4.3 would read and decode them again for every new session
+    // (about 0.5 ms of OpenSSL 3 decoding, as much as the handshake's own cryptography, and
+    // a private copy of both in every session). Its per-session setup then finds no
+    // certificate (it says so in a message dropped by logLibcoap, and goes on), and
+    // setupSession() gives the session the ones parsed above.
     pki.pki_key.key_type = COAP_PKI_KEY_PEM;
-    pki.pki_key.key.pem.public_cert = m_options.certFile.c_str();
-    pki.pki_key.key.pem.private_key = m_options.keyFile.c_str();
-    if (!coap_context_set_pki(m_ctx, &pki))
-        return fail(Errc::invalidArgument, "libcoap: cannot load the DTLS certificate " + m_options.certFile + " / key " +
-                                               m_options.keyFile);
+    pki.pki_key.key.pem.public_cert = "";
+    pki.pki_key.key.pem.private_key = "";
+    pki.additional_tls_setup_call_back = &LibcoapServer::setupSession;
+    pki.cn_call_back_arg = this;  // the argument field of the setup libcoap hands to setupSession
+    if (!coap_context_set_pki(m_ctx, &pki)) return fail(Errc::internal, "libcoap: cannot set up DTLS with certificates");
     coap_set_app_data(m_ctx, this);
     coap_register_event_handler(m_ctx, &LibcoapServer::onEvent);
     coap_context_set_max_idle_sessions(m_ctx, m_options.maxIdleSessions);

@@ -27,9 +27,12 @@ struct CoapOptions {
     std::string certFile;       ///< the MotherShip's self-signed P-256 DTLS certificate (PEM)
     std::string keyFile;
     /// Sized for many devices (libcoap's defaults: 100 handshakes, unlimited idle sessions
-    /// kept 300 s): a session is dropped 60 s after its last message.
+    /// kept 300 s): a session is dropped 60 s after its last message. Handshakes beyond the
+    /// limit are ignored until one finishes (the device retransmits its ClientHello); each
+    /// packet costs libcoap a walk over every session, so a higher limit serves a burst of
+    /// devices more slowly, not faster (docs/MOTHERSHIP.md, "CoAP/DTLS sizing").
     unsigned maxIdleSessions = 20000;
-    unsigned maxHandshakeSessions = 2000;
+    unsigned maxHandshakeSessions = 500;
     unsigned sessionTimeoutSeconds = 60;
 };
 
