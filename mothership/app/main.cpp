@@ -62,8 +62,15 @@ int serve(const ms::Config& config) {
     ms::Metrics metrics;
     ms::FailureLimiter limiter(clock, config.limits);
     ms::Service service(**registry, *hasher, clock, limiter, metrics, ms::ServiceOptions{config.msId, 500});
-    ms::HttpsOptions ho{https.first, https.second, config.tlsCert, config.tlsKey, config.httpThreads,
-                        config.bodyLimit, 8192, std::chrono::seconds(config.readTimeoutSeconds)};
+    ms::HttpsOptions ho{.address = https.first,
+                        .port = https.second,
+                        .certFile = config.tlsCert,
+                        .keyFile = config.tlsKey,
+                        .threads = config.httpThreads,
+                        .handlers = config.httpHandlers,
+                        .bodyLimit = config.bodyLimit,
+                        .headerLimit = 8192,
+                        .readTimeout = std::chrono::seconds(config.readTimeoutSeconds)};
     auto httpsServer = ms::HttpsServer::create(ho, service, metrics, log);
     if (!httpsServer) return failWith(httpsServer.error());
     ms::CoapOptions co{coaps.first, coaps.second, config.dtlsCert, config.dtlsKey, config.coapMaxIdleSessions,
@@ -115,7 +122,7 @@ int main(int argc, char** argv) {
     ms::Config config;
     std::optional<std::uint32_t> msId;
     std::optional<std::string> httpsListen, coapsListen, tlsCert, tlsKey, dtlsCert, dtlsKey, database, otpKey, logLevel, portsFile;
-    std::optional<int> maxDev, maxClient, lockoutS, threads;
+    std::optional<int> maxDev, maxClient, lockoutS, threads, handlers;
     app.add_option("-c,--config", configFile, "TOML configuration file (config/mothership.toml documents it)");
     app.add_option("--ms-id", msId, "MotherShip ID (1 .. 0xFFFFFF; 0 is refused)");
     app.add_option("--https-listen", httpsListen, "HTTPS address:port (port 0: any free port)");
@@ -129,7 +136,8 @@ int main(int argc, char** argv) {
     app.add_option("--max-failures-device", maxDev, "failed OTP attempts per Dev ID before lockout");
     app.add_option("--max-failures-client", maxClient, "failed OTP attempts per client address before lockout");
     app.add_option("--lockout-seconds", lockoutS, "lockout and counting window, seconds");
-    app.add_option("--http-threads", threads, "HTTPS thread pool size");
+    app.add_option("--http-threads", threads, "HTTPS I/O threads (TLS and HTTP)");
+    app.add_option("--http-handlers", handlers, "HTTPS request handlers (each claim waiting for its commit holds one)");
     app.add_option("--log-level", logLevel, "trace, debug, info, warn, error");
     app.add_option("--ports-file", portsFile, "write the bound ports here once listening (https_port=N, coaps_port=N)");
     app.add_subcommand("serve", "run the server (the default)")->fallthrough();
@@ -186,6 +194,7 @@ int main(int argc, char** argv) {
     set1(config.tlsCert, tlsCert); set1(config.tlsKey, tlsKey); set1(config.dtlsCert, dtlsCert);
     set1(config.dtlsKey, dtlsKey); set1(config.database, database); set1(config.otpKeyFile, otpKey);
     set1(config.logLevel, logLevel); set1(config.portsFile, portsFile); set1(config.httpThreads, threads);
+    set1(config.httpHandlers, handlers);
     set1(config.limits.maxFailuresPerDevice, maxDev); set1(config.limits.maxFailuresPerClient, maxClient);
     if (lockoutS) config.limits.lockout = config.limits.window = std::chrono::seconds(*lockoutS);
 

@@ -59,11 +59,12 @@ Status loadConfigFile(const std::string& path, Config& c) {
     std::vector<Status> results{take(root, "", "ms_id", c.msId), take(root, "", "log_level", c.logLevel),
                                 take(root, "", "ports_file", c.portsFile)};
     if (const auto* t = sub("https")) {
-        results.push_back(onlyKeys(*t, "https", {"listen", "cert", "key", "threads", "body_limit", "read_timeout_s"}));
+        results.push_back(onlyKeys(*t, "https", {"listen", "cert", "key", "threads", "handlers", "body_limit", "read_timeout_s"}));
         results.push_back(take(*t, "https", "listen", c.httpsListen));
         results.push_back(take(*t, "https", "cert", c.tlsCert));
         results.push_back(take(*t, "https", "key", c.tlsKey));
         results.push_back(take(*t, "https", "threads", c.httpThreads));
+        results.push_back(take(*t, "https", "handlers", c.httpHandlers));
         results.push_back(take(*t, "https", "body_limit", c.bodyLimit));
         results.push_back(take(*t, "https", "read_timeout_s", c.readTimeoutSeconds));
     }
@@ -133,6 +134,8 @@ Status validateConfig(const Config& c) {
     if (c.limits.maxFailuresPerDevice < 1 || c.limits.maxFailuresPerClient < 1)
         return fail(Errc::invalidArgument, "limits: failure limits must be at least 1");
     if (c.httpThreads < 1 || c.httpThreads > 256) return fail(Errc::invalidArgument, "https.threads must be 1 to 256");
+    if (c.httpHandlers < 1 || c.httpHandlers > 1024)
+        return fail(Errc::invalidArgument, "https.handlers must be 1 to 1024");
     if (c.dbConnections < 1 || c.dbConnections > 64) return fail(Errc::invalidArgument, "database.connections must be 1 to 64");
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (!levels.contains(c.logLevel)) return fail(Errc::invalidArgument, "log level '" + c.logLevel + "' is not one of trace, debug, info, warn, error, critical, off");

@@ -28,6 +28,10 @@ struct Shared {
     Metrics& metrics;
     std::shared_ptr<spdlog::logger> log;
     HttpsOptions options;
+    /// Runs Service::handle, which may wait for a durable commit: while it waits, the I/O
+    /// threads go on with TLS and HTTP for other connections, and the claims of every
+    /// waiting handler share one group commit.
+    asio::thread_pool& handlers;
     std::atomic<bool> stopping{false};
 };
 
@@ -82,15 +86,22 @@ private:
         if (ec == http::error::body_limit || ec == http::error::header_limit) return sendError(413, "request too large");
         if (ec) return sendError(400, "malformed HTTP request");
         auto& req = m_parser->get();
-        HttpRequest request{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
-                            std::string(req[http::field::content_type]), std::string(req[http::field::accept]),
-                            m_client, m_fingerprint};
-        const auto started = std::chrono::steady_clock::now();
-        HttpResponse response = m_shared.service.handle(request);
-        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-        m_shared.log->info("event=http method={} path=\"{}\" status={} client={} us={}", request.method,
-                           pathOnly(request.target), response.status, m_client, us.count());
-        send(std::move(response), req.version(), req.keep_alive());
+        auto request = std::make_shared<HttpRequest>(
+            HttpRequest{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
+                        std::string(req[http::field::content_type]), std::string(req[http::field::accept]), m_client,
+                        m_fingerprint});
+        asio::post(m_shared.handlers, [self = shared_from_this(), request, version = req.version(),
+                                       keepAlive = req.keep_alive()] {
+            const auto started = std::chrono::steady_clock::now();
+            auto response = std::make_shared<HttpResponse>(self->m_shared.service.handle(*request));
+            const auto us =
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+            self->m_shared.log->info("event=http method={} path=\"{}\" status={} client={} us={}", request->method,
+                                     pathOnly(request->target), response->status, self->m_client, us.count());
+            asio::post(self->m_stream.get_executor(), [self, response, version, keepAlive] {
+                self->send(std::move(*response), version, keepAlive);
+            });
+        });
     }
 
     static std::string pathOnly(const std::string& target) {
@@ -147,7 +158,8 @@ public:
 class BeastServer final : public HttpsServer {
 public:
     BeastServer(const HttpsOptions& options, Service& service, Metrics& metrics, std::shared_ptr<spdlog::logger> log)
-        : m_ctx(ssl::context::tls_server), m_acceptor(m_io), m_shared{service, metrics, std::move(log), options} {}
+        : m_handlers(static_cast<std::size_t>(std::max(1, options.handlers))), m_ctx(ssl::context::tls_server),
+          m_acceptor(m_io), m_shared{service, metrics, std::move(log), options, m_handlers} {}
 
     Status init() {
         const auto& o = m_shared.options;
@@ -202,6 +214,7 @@ public:
         m_io.stop();
         for (auto& t : m_threads) t.join();
         m_threads.clear();
+        m_handlers.join();  // a handler past the grace finishes its commit; its answer is not sent
     }
 
     ~BeastServer() override { stop(std::chrono::milliseconds(0)); }
@@ -230,6 +243,7 @@ private:
     }
 
     asio::io_context m_io;
+    asio::thread_pool m_handlers;
     ssl::context m_ctx;
     tcp::acceptor m_acceptor;
     Shared m_shared;

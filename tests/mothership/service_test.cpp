@@ -1,11 +1,15 @@
 // The HTTPS endpoints' behaviour without the network: Service::handle() over the
-// in-memory registry and a manual clock (exact lockout times, exact error messages).
+// in-memory registry and a manual clock (exact lockout times, exact error messages); the
+// config's checks and the CoAP server's key checks at start.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "test_support.h"
 #include "tte/base/hex.h"
+#include "tte/mothership/coap_server.h"
 #include "tte/mothership/config.h"
 #include "tte/mothership/crypto.h"
 #include "tte/mothership/service.h"
@@ -179,6 +183,9 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
     EXPECT_EQ(validateConfig(c).error().message, "MS ID 16777217: the high byte must be 0 (draft 3.4)");
     c.msId = 1;
     EXPECT_TRUE(validateConfig(c));
+    c.httpHandlers = 0;
+    EXPECT_EQ(validateConfig(c).error().message, "https.handlers must be 1 to 1024");
+    c.httpHandlers = 64;
     mstest::writeFile(dir.file("a.toml"), "ms_id = 1\n[https]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n");
     EXPECT_EQ(loadConfigFile(dir.file("a.toml"), c).error().message, "config: unknown key https.bogus");
     EXPECT_EQ(msHostName(10), "tte-00000A.net");
@@ -186,6 +193,31 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
     Config example;
     ASSERT_TRUE(loadConfigFile(std::string(src ? src : ".") + "/config/mothership.toml", example));
     EXPECT_EQ(example.msId, 1u);
+    EXPECT_EQ(example.httpThreads, 4);
+    EXPECT_EQ(example.httpHandlers, 64);
+    EXPECT_EQ(example.coapMaxHandshakeSessions, 500u);
+}
+
+TEST(CoapServer, RefusesADtlsKeyThatIsNotTheCertificatesOrMissing) {
+    mstest::TempDir dir;
+    ASSERT_TRUE(writeSelfSignedP256(dir.file("a.key"), dir.file("a.pem"), "a", 1));
+    ASSERT_TRUE(writeSelfSignedP256(dir.file("b.key"), dir.file("b.pem"), "b", 1));
+    auto reg = makeMemoryRegistry();
+    ManualClock clock;
+    Metrics metrics;
+    auto log = std::make_shared<spdlog::logger>("coap", std::make_shared<spdlog::sinks::null_sink_mt>());
+    CoapOptions o{.address = "127.0.0.1", .port = 0, .certFile = dir.file("a.pem"), .keyFile = dir.file("b.key")};
+    auto mismatch = CoapServer::create(o, *reg, clock, metrics, log);
+    ASSERT_FALSE(mismatch);
+    EXPECT_EQ(mismatch.error().code, Errc::invalidArgument);
+    EXPECT_EQ(mismatch.error().message, "cannot load the DTLS certificate " + o.certFile + " / key " + o.keyFile +
+                                            " (or they do not match)");
+    o.keyFile = dir.file("missing.key");
+    EXPECT_FALSE(CoapServer::create(o, *reg, clock, metrics, log));
+    o.keyFile = dir.file("a.key");
+    auto server = CoapServer::create(o, *reg, clock, metrics, log);
+    ASSERT_TRUE(server) << server.error().toString();
+    EXPECT_NE((*server)->port(), 0);
 }
 
 }  // namespace

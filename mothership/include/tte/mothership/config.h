@@ -23,12 +23,13 @@ struct Config {
     std::string database = "sqlite:///var/lib/tte-mothership/registry.db";
     std::string otpKeyFile;
     LimiterOptions limits;
-    int httpThreads = 8;
+    int httpThreads = 4;
+    int httpHandlers = 64;
     int dbConnections = 4;
     std::size_t bodyLimit = 1 << 20;
     int readTimeoutSeconds = 30;
     unsigned coapMaxIdleSessions = 20000;
-    unsigned coapMaxHandshakeSessions = 2000;
+    unsigned coapMaxHandshakeSessions = 500;
     unsigned coapSessionTimeoutSeconds = 60;
     std::string logLevel = "info";
     std::string portsFile;  ///< where the bound ports are written once listening
