@@ -1,6 +1,7 @@
 # A private CUPS server with a PDF label printer (device 50x30 mm and box 100x70 mm labels), for the demo site (sourced by scripts/demo).
-# Every path lives under DIR; the queue passes the label PDF through byte for byte to a file
-# (DIR/out/<queue>.pdf), as ../shared/TOOLS.md describes.
+# Every path lives under DIR; the queue writes each label job to a file (DIR/out/<queue>.pdf).
+# CUPS's pdftopdf filter rewrites the PDF on the way, so what reaches the file is checked by
+# what it decodes to (the label's URL), not byte for byte.
 
 # demo_cups_start DIR QUEUE: starts cupsd on a free loopback port, prints the port.
 demo_cups_start() {

@@ -303,6 +303,16 @@ int onEvent(coap_session_t* session, const coap_event_t event) {
 
 }  // namespace
 
+coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port) {
+    coap_address_t a;
+    coap_address_init(&a);
+    a.addr.sin.sin_family = AF_INET;
+    a.addr.sin.sin_port = htons(port);
+    a.addr.sin.sin_addr.s_addr = htonl(address);
+    a.size = sizeof(a.addr.sin);
+    return a;
+}
+
 CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,
                    const std::string& serverFingerprint, const std::string& urn, int accept) {
     coap_startup();
@@ -323,12 +333,7 @@ CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::strin
     pki.pki_key.key_type = COAP_PKI_KEY_PEM;
     pki.pki_key.key.pem.public_cert = cert.c_str();
     pki.pki_key.key.pem.private_key = key.c_str();
-    coap_address_t dst;
-    coap_address_init(&dst);
-    dst.addr.sin.sin_family = AF_INET;
-    dst.addr.sin.sin_port = htons(port);
-    dst.addr.sin.sin_addr.s_addr = htonl(0x7f000001);
-    dst.size = sizeof(dst.addr.sin);
+    const coap_address_t dst = coapIpv4(0x7f000001, port);
     coap_session_t* session = coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
     coap_session_set_app_data(session, &st);
     coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_GET, coap_new_message_id(session),

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <coap3/coap.h>
 #include <nlohmann/json.hpp>
 
 namespace tte::mstest {
@@ -99,6 +100,8 @@ struct CoapResult {
     std::vector<std::uint8_t> payload;
     bool serverKeyRejected = false;  ///< our pin of the MotherShip's fingerprint failed
 };
+/// An IPv4 address for libcoap; `address` in host byte order (0x7f000001 is 127.0.0.1).
+coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port);
 /// GET coaps://127.0.0.1:port/.well-known/tte?urn=… with the given client key, pinning the
 /// server's SPKI fingerprint; accept 0 means no Accept option.
 CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,

@@ -8,10 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "station/site.h"
+#include "station/token_site.h"
 #include "tte/base/hex.h"
-#include "tte/hsm/pkcs11_key_store.h"
-#include "tte/hsm/softhsm_site.h"
 #include "tte/protocol/box.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/station/adapters/hsm_keys.h"
@@ -21,15 +19,11 @@
 namespace tte::station {
 namespace {
 
-class HsmKeys : public ::testing::Test {
+class HsmKeys : public testing::StationTokenTest {
 protected:
     void SetUp() override {
-        dir = testing::makeTempDir();
-        auto site = hsm::createSoftHsmSite({dir + "/softhsm", "tte-station", "", std::string(hsm::kDefaultModulePath)});
-        ASSERT_TRUE(site) << site.error().toString();
-        auto s = hsm::Pkcs11KeyStore::open(site->storeOptions());
-        ASSERT_TRUE(s) << s.error().toString();
-        store = std::move(*s);
+        StationTokenTest::SetUp();
+        if (HasFatalFailure()) return;
         const std::string base = "pkcs11:token=tte-station;object=";
         ASSERT_TRUE(store->createHmacKey(base + "lot-key"));
         ASSERT_TRUE(store->createHmacKey(base + "queue-key"));
@@ -45,12 +39,9 @@ protected:
     }
     void TearDown() override {
         station.reset();
-        store.reset();
-        std::filesystem::remove_all(dir);
+        StationTokenTest::TearDown();
     }
-    std::string dir;
     ManualClock clock;
-    std::unique_ptr<hsm::Pkcs11KeyStore> store;
     std::unique_ptr<StationKeys> station;
 };
 

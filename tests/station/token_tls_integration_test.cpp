@@ -10,9 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/support/site.h"
-#include "station/site.h"
-#include "tte/hsm/pkcs11_key_store.h"
-#include "tte/hsm/softhsm_site.h"
+#include "station/token_site.h"
 #include "tte/station/adapters/https_clients.h"
 #include "tte/station/adapters/token_tls_key.h"
 
@@ -38,22 +36,14 @@ void writeCertificate(hsm::KeyStore& store, const std::string& keyUri, const std
     X509_free(x);
 }
 
-class TokenTls : public ::testing::Test {
+class TokenTls : public testing::StationTokenTest {
 protected:
     void SetUp() override {
-        dir = testing::makeTempDir();
-        auto site = hsm::createSoftHsmSite({dir + "/softhsm", "tte-station", "", std::string(hsm::kDefaultModulePath)});
-        ASSERT_TRUE(site) << site.error().toString();
-        auto s = hsm::Pkcs11KeyStore::open(site->storeOptions());
-        ASSERT_TRUE(s) << s.error().toString();
-        store = std::move(*s);
+        StationTokenTest::SetUp();
+        if (HasFatalFailure()) return;
         ASSERT_TRUE(store->createSigningKey(kKeyUri));
         writeCertificate(*store, kKeyUri, "st1", dir + "/station.pem");
         ms.admin("station add --cert " + dir + "/station.pem --name st1");
-    }
-    void TearDown() override {
-        store.reset();
-        std::filesystem::remove_all(dir);
     }
 
     TlsClientConfig config(const std::string& cert, const std::string& keyUri) {
@@ -67,8 +57,6 @@ protected:
         return c;
     }
 
-    std::string dir;
-    std::unique_ptr<hsm::Pkcs11KeyStore> store;
     test::MotherShipSite ms;
 };
 
