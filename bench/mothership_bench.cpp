@@ -161,7 +161,7 @@ void locateBinaries() {
 
 int main(int argc, char** argv) try {
     const auto options = tte::bench::parseOptions(argc, argv);
-    const Sizes n = options.smoke ? Sizes{40, 4, 40, 8, 4, 8, 10} : Sizes{10000, 16, 1000, 1000, 16, 300, 2000};
+    const Sizes n = options.smoke ? Sizes{40, 4, 40, 8, 4, 8, 10} : Sizes{10000, 16, 1000, 1000, 16, 1000, 2000};
     locateBinaries();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     mstest::TempDir dir;
@@ -178,7 +178,7 @@ int main(int argc, char** argv) try {
     insertDevices(dbUrl, deviceFp, ms::OtpHasher::fromFile(f("otp.key")).value(), n.devices);
     mstest::writeFile(f("ms.toml"),
                       "ms_id = 1\nlog_level = \"warn\"\n"
-                      "[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" + tls.cert + "\"\nkey = \"" + tls.key + "\"\nthreads = 8\n"
+                      "[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" + tls.cert + "\"\nkey = \"" + tls.key + "\"\n"
                       "[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \"" + dtls.cert + "\"\nkey = \"" + dtls.key + "\"\n"
                       "[database]\nurl = \"" + dbUrl + "\"\n[otp_hash]\nkey_file = \"" + f("otp.key") + "\"\n");
     mstest::ServerProcess server(f("ms.toml"), dir);
@@ -225,7 +225,8 @@ int main(int argc, char** argv) try {
     figures.push_back({"time to serve the burst", burst.seconds, "s", "limit s (ratio = limit / time)", 60,
                        burst.seconds > 0 ? 60 / burst.seconds : 0, 1});
     fleet.abandon();  // sessions still under way end here, before the server goes
-    must(server.stop() == 0, "tte-mothership did not stop cleanly:\n" + server.log());
+    const int exit = server.stop();
+    must(exit == 0, "tte-mothership did not stop cleanly (status " + std::to_string(exit) + "):\n" + server.log());
     curl_global_cleanup();
     tte::bench::print(figures, options);
     return 0;

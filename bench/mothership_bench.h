@@ -29,7 +29,7 @@ double rawDtlsBytesPerConnection(const KeyPair& server, const KeyPair& client, i
 struct EnrollRun {
     int served = 0;     ///< answered 2.05 with the controller
     int refused = 0;    ///< answered with another code
-    int retried = 0;    ///< sessions that failed (DTLS error, timeout) and were started again
+    int retried = 0;    ///< sessions that failed (DTLS error, no answer in 10 s) and were started again
     double seconds = 0;
 };
 
@@ -44,8 +44,8 @@ public:
 
     /// Enrolls every URN (new DTLS session + GET /.well-known/tte?urn=…), at most `inFlight`
     /// sessions unanswered at once, until all are answered or `limit` has passed. A session
-    /// that fails is started again (as a device retries). With `keepOpen` the sessions stay
-    /// open until closeAll().
+    /// that fails, or has no answer 10 s after it started, is started again (as a device
+    /// retries). With `keepOpen` the sessions stay open until closeAll().
     EnrollRun enroll(const std::vector<std::string>& urns, std::size_t inFlight, std::chrono::seconds limit,
                      bool keepOpen);
     /// Closes the sessions kept open.

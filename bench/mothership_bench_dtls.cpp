@@ -3,15 +3,17 @@
 // such a connection keeps) and a libcoap client acting as a fleet of devices.
 #include <coap3/coap.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include <arpa/inet.h>
-
+#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
+#include "mothership/test_support.h"
 #include "mothership_bench.h"
 #include "tte/protocol/fingerprint.h"
 
@@ -69,6 +71,11 @@ SSL* handshake(SSL_CTX* sctx, SSL_CTX* cctx) {
 
 using Clock = std::chrono::steady_clock;
 
+/// What a device gives one attempt, handshake and answer included, before it starts over
+/// (device_host::CoapTransport's request timeout): a handshake the server dropped half-way
+/// would otherwise wait out OpenSSL's retransmission backoff.
+constexpr std::chrono::seconds kAttemptTimeout{10};
+
 }  // namespace
 
 std::size_t residentBytes(int pid) {
@@ -122,6 +129,7 @@ struct DeviceFleet::Impl {
     /// One device's attempt; lives in `attempts` while its session may call back.
     struct Attempt {
         std::size_t device = 0;
+        Clock::time_point started = Clock::now();
         coap_session_t* session = nullptr;
         int code = 0;       ///< class*100+detail once answered
         bool failed = false;
@@ -130,6 +138,8 @@ struct DeviceFleet::Impl {
     std::uint16_t port;
     KeyPair device;
     std::string serverFingerprint;
+    X509* cert = nullptr;     ///< the device's, parsed once (as a device holds its key)
+    EVP_PKEY* key = nullptr;
     coap_context_t* ctx = nullptr;
     coap_dtls_pki_t pki{};
     std::deque<std::unique_ptr<Attempt>> attempts;  ///< unanswered
@@ -162,23 +172,17 @@ struct DeviceFleet::Impl {
     }
 
     void start(std::size_t deviceIndex, const std::string& urn) {
-        coap_address_t dst;
-        coap_address_init(&dst);
-        dst.addr.sin.sin_family = AF_INET;
-        dst.addr.sin.sin_port = htons(port);
-        dst.addr.sin.sin_addr.s_addr = htonl(0x7f000001);
-        dst.size = sizeof(dst.addr.sin);
+        const coap_address_t dst = mstest::coapIpv4(0x7f000001, port);
         // Every attempt from its own loopback address, as devices have their own: one host's
         // reused ephemeral ports would otherwise land on server sessions not yet expired.
-        coap_address_t local;
-        coap_address_init(&local);
-        local.addr.sin.sin_family = AF_INET;
-        local.addr.sin.sin_addr.s_addr = htonl(0x7f000000U | (0x10000U + (++started % 0xfe0000U)));
-        local.size = sizeof(local.addr.sin);
+        const coap_address_t local = mstest::coapIpv4(0x7f000000U | (0x10000U + (++started % 0xfe0000U)), 0);
         auto a = std::make_unique<Attempt>();
         a->device = deviceIndex;
         a->session = coap_new_client_session_pki(ctx, &local, &dst, COAP_PROTO_DTLS, &pki);
-        if (a->session == nullptr) {
+        coap_tls_library_t lib{};
+        auto* ssl = a->session ? static_cast<SSL*>(coap_session_get_tls(a->session, &lib)) : nullptr;
+        // The certificate is asked for only later in the handshake, after the ClientHello sent here.
+        if (ssl == nullptr || lib != COAP_TLS_LIBRARY_OPENSSL || SSL_use_cert_and_key(ssl, cert, key, nullptr, 1) != 1) {
             a->failed = true;
         } else {
             coap_session_set_app_data(a->session, a.get());
@@ -217,14 +221,28 @@ DeviceFleet::DeviceFleet(std::uint16_t port, KeyPair device, std::string serverF
     pki.allow_expired_crl = 1;
     pki.validate_cn_call_back = Impl::pin;  // the device's pin of the MotherShip's key
     pki.cn_call_back_arg = &m_impl->serverFingerprint;
+    // No key files for libcoap, which would decode them again for every session: the
+    // fleet's cost would then be the bench's, not the server's. Each session gets the
+    // objects parsed here (Impl::start).
     pki.pki_key.key_type = COAP_PKI_KEY_PEM;
-    pki.pki_key.key.pem.public_cert = m_impl->device.cert.c_str();
-    pki.pki_key.key.pem.private_key = m_impl->device.key.c_str();
+    pki.pki_key.key.pem.public_cert = "";
+    pki.pki_key.key.pem.private_key = "";
+    if (FILE* f = std::fopen(m_impl->device.cert.c_str(), "r")) {
+        m_impl->cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+        std::fclose(f);
+    }
+    if (FILE* f = std::fopen(m_impl->device.key.c_str(), "r")) {
+        m_impl->key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+        std::fclose(f);
+    }
+    if (m_impl->cert == nullptr || m_impl->key == nullptr) throw std::runtime_error("cannot read the device key " + m_impl->device.key);
 }
 
 DeviceFleet::~DeviceFleet() {
     abandon();
     coap_free_context(m_impl->ctx);
+    X509_free(m_impl->cert);
+    EVP_PKEY_free(m_impl->key);
 }
 
 void DeviceFleet::abandon() {
@@ -263,6 +281,7 @@ EnrollRun DeviceFleet::enroll(const std::vector<std::string>& urns, std::size_t 
         coap_io_process(m_impl->ctx, 20);
         for (auto it = m_impl->attempts.begin(); it != m_impl->attempts.end();) {
             Impl::Attempt& a = **it;
+            if (a.code == 0 && !a.failed && Clock::now() - a.started > kAttemptTimeout) a.failed = true;
             if (a.code == 0 && !a.failed) {
                 ++it;
                 continue;
