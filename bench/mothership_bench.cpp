@@ -130,7 +130,7 @@ void insertDevices(const std::string& dbUrl, const std::string& deviceFp, const 
                 d.devId = kFirstDev + static_cast<std::uint32_t>(i);
                 d.urn = mstest::devUrn(d.devId);
                 d.fingerprint = deviceFp;
-                const auto h = hasher.hash(d.devId, otpOf(i));
+                const auto h = hasher.hash(d.devId, otpOf(i)).value();
                 d.otpHash.assign(h.begin(), h.end());
                 d.lot = "bench";
                 d.station = "bench";

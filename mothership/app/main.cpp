@@ -54,7 +54,8 @@ int serve(const ms::Config& config) {
     auto log = makeLogger(config.logLevel);
     auto https = *ms::parseListen(config.httpsListen, "https listen");
     auto coaps = *ms::parseListen(config.coapsListen, "coaps listen");
-    auto hasher = ms::OtpHasher::fromFile(config.otpKeyFile);
+    auto hasher = config.otpKeyUri.empty() ? ms::OtpHasher::fromFile(config.otpKeyFile)
+                                           : ms::OtpHasher::openToken(config.otpKeyUri);
     if (!hasher) return failWith(hasher.error());
     auto registry = ms::openRegistry(config.database, config.dbConnections);
     if (!registry) return failWith(registry.error());
@@ -121,7 +122,7 @@ int main(int argc, char** argv) {
     std::string configFile;
     ms::Config config;
     std::optional<std::uint32_t> msId;
-    std::optional<std::string> httpsListen, coapsListen, tlsCert, tlsKey, dtlsCert, dtlsKey, database, otpKey, logLevel, portsFile;
+    std::optional<std::string> httpsListen, coapsListen, tlsCert, tlsKey, dtlsCert, dtlsKey, database, otpKey, otpKeyUri, logLevel, portsFile;
     std::optional<int> maxDev, maxClient, lockoutS, threads, handlers;
     app.add_option("-c,--config", configFile, "TOML configuration file (config/mothership.toml documents it)");
     app.add_option("--ms-id", msId, "MotherShip ID (1 .. 0xFFFFFF; 0 is refused)");
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
     app.add_option("--dtls-key", dtlsKey, "DTLS private key (PEM)");
     app.add_option("--database", database, "sqlite:///path or postgresql://…");
     app.add_option("--otp-key-file", otpKey, "OTP-hash key file (64 hex digits)");
+    app.add_option("--otp-key-uri", otpKeyUri, "the OTP-hash key in a PKCS#11 token: pkcs11:token=…;object=…?pin-source=file:…");
     app.add_option("--max-failures-device", maxDev, "failed OTP attempts per Dev ID before lockout");
     app.add_option("--max-failures-client", maxClient, "failed OTP attempts per client address before lockout");
     app.add_option("--lockout-seconds", lockoutS, "lockout and counting window, seconds");
@@ -193,6 +195,7 @@ int main(int argc, char** argv) {
     set1(config.msId, msId); set1(config.httpsListen, httpsListen); set1(config.coapsListen, coapsListen);
     set1(config.tlsCert, tlsCert); set1(config.tlsKey, tlsKey); set1(config.dtlsCert, dtlsCert);
     set1(config.dtlsKey, dtlsKey); set1(config.database, database); set1(config.otpKeyFile, otpKey);
+    set1(config.otpKeyUri, otpKeyUri);
     set1(config.logLevel, logLevel); set1(config.portsFile, portsFile); set1(config.httpThreads, threads);
     set1(config.httpHandlers, handlers);
     set1(config.limits.maxFailuresPerDevice, maxDev); set1(config.limits.maxFailuresPerClient, maxClient);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tte/base/hex.h"
+#include "tte/hsm/pkcs11_uri.h"
 
 namespace tte::mothership {
 namespace {
@@ -83,8 +84,9 @@ Status loadConfigFile(const std::string& path, Config& c) {
         results.push_back(take(*t, "database", "connections", c.dbConnections));
     }
     if (const auto* t = sub("otp_hash")) {
-        results.push_back(onlyKeys(*t, "otp_hash", {"key_file"}));
+        results.push_back(onlyKeys(*t, "otp_hash", {"key_file", "key_uri"}));
         results.push_back(take(*t, "otp_hash", "key_file", c.otpKeyFile));
+        results.push_back(take(*t, "otp_hash", "key_uri", c.otpKeyUri));
     }
     if (const auto* t = sub("limits")) {
         results.push_back(onlyKeys(*t, "limits", {"max_failures_per_device", "max_failures_per_client", "window_s", "lockout_s"}));
@@ -125,9 +127,17 @@ Status validateConfig(const Config& c) {
     if (c.msId == 0) return fail(Errc::invalidArgument, "MS ID 0 is reserved for examples (draft 3.4); set ms_id / --ms-id");
     if (c.msId > 0xFFFFFFu) return fail(Errc::invalidArgument, "MS ID " + std::to_string(c.msId) + ": the high byte must be 0 (draft 3.4)");
     for (const auto& [value, name] : {std::pair{c.tlsCert, "https.cert / --tls-cert"}, {c.tlsKey, "https.key / --tls-key"},
-                                      {c.dtlsCert, "coaps.cert / --dtls-cert"}, {c.dtlsKey, "coaps.key / --dtls-key"},
-                                      {c.otpKeyFile, "otp_hash.key_file / --otp-key-file"}}) {
+                                      {c.dtlsCert, "coaps.cert / --dtls-cert"}, {c.dtlsKey, "coaps.key / --dtls-key"}}) {
         if (value.empty()) return fail(Errc::invalidArgument, std::string(name) + " is required");
+    }
+    if (c.otpKeyFile.empty() == c.otpKeyUri.empty())
+        return fail(Errc::invalidArgument,
+                    "the OTP-hash key: set one of otp_hash.key_file / --otp-key-file and otp_hash.key_uri / --otp-key-uri");
+    if (!c.otpKeyUri.empty()) {
+        auto uri = hsm::parsePkcs11Uri(c.otpKeyUri);
+        if (!uri) return withContext(uri.error(), "otp_hash.key_uri");
+        if (uri->token.empty() || uri->object.empty())
+            return fail(Errc::invalidArgument, "otp_hash.key_uri must name the token and the key: pkcs11:token=LABEL;object=LABEL");
     }
     if (auto l = parseListen(c.httpsListen, "https listen"); !l) return std::unexpected(l.error());
     if (auto l = parseListen(c.coapsListen, "coaps listen"); !l) return std::unexpected(l.error());

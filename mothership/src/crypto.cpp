@@ -12,12 +12,14 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "tte/base/hex.h"
+#include "tte/hsm/pkcs11_key_store.h"
 #include "tte/protocol/otp_hash.h"
 
 namespace tte::mothership {
@@ -140,8 +142,35 @@ Result<OtpHasher> OtpHasher::fromFile(const std::string& path) {
     return fromKey(std::move(key));
 }
 
-std::array<std::uint8_t, 32> OtpHasher::hash(std::uint32_t devId, std::uint64_t otp) const {
-    return protocol::otpHash(m_key.bytes(), protocol::DevId{devId}, protocol::Otp(otp));
+Result<OtpHasher> OtpHasher::fromToken(std::shared_ptr<hsm::KeyStore> store, std::string keyUri) {
+    OtpHasher hasher(std::move(store), std::move(keyUri));
+    const Secret probe = protocol::otpHashInput(protocol::DevId{0}, protocol::Otp(0));
+    if (auto h = hasher.m_store->hmac(hasher.m_keyUri, probe.bytes()); !h)
+        return withContext(h.error(), "OTP-hash key " + hasher.m_keyUri);
+    return hasher;
+}
+
+Result<OtpHasher> OtpHasher::openToken(const std::string& keyUri) {
+    hsm::Pkcs11Options options;
+    options.tokenUri = keyUri;  // token, module-path and pin-source come from the key's URI
+    auto store = hsm::Pkcs11KeyStore::open(options);
+    if (!store) return withContext(store.error(), "the OTP-hash key's token");
+    return fromToken(std::shared_ptr<hsm::KeyStore>(std::move(*store)), keyUri);
+}
+
+Result<protocol::OtpHash> OtpHasher::hash(std::uint32_t devId, std::uint64_t otp) const {
+    if (!m_store) return protocol::otpHash(m_key.bytes(), protocol::DevId{devId}, protocol::Otp(otp));
+    const Secret in = protocol::otpHashInput(protocol::DevId{devId}, protocol::Otp(otp));
+    auto mac = m_store->hmac(m_keyUri, in.bytes());
+    if (!mac || mac->size() != std::tuple_size_v<protocol::OtpHash>) {
+        Error e = mac ? Error{Errc::internal, "the token's HMAC is not 32 bytes", "", 0, ""} : mac.error();
+        e.message = "OTP-hash key " + m_keyUri + " in the token: " + e.message;
+        e.code = Errc::unavailable;
+        return std::unexpected(std::move(e));
+    }
+    protocol::OtpHash out{};
+    std::copy(mac->bytes().begin(), mac->bytes().end(), out.begin());
+    return out;
 }
 
 Status writeNewKeyFile(const std::string& path, bool overwrite) {

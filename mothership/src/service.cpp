@@ -104,8 +104,9 @@ std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId,
     std::array<std::uint8_t, 32> dummy{};
     dummy.fill(0xA5);
     const auto computed = m_hasher.hash(devId, otp);
+    if (!computed) return errorResponse(computed.error(), html);  // the token holding the key: 503
     const std::span<const std::uint8_t> expected = row ? std::span<const std::uint8_t>(row->otpHash) : dummy;
-    const bool match = constantTimeEqual(computed, expected) && row.has_value();
+    const bool match = constantTimeEqual(*computed, expected) && row.has_value();
     if (match) return std::move(*row);
     m_metrics.otpFailures++;
     m_limiter.recordFailure(devKey, true);

@@ -73,7 +73,8 @@ Result<DeviceRow> recordToRow(const json& rec, const StationRow& station, const 
     const auto otp = protocol::parseOtp(*otpText);
     if (!otp) return std::unexpected(otp.error());
     const auto hash = hasher.hash(row.devId, otp->value());
-    row.otpHash.assign(hash.begin(), hash.end());
+    if (!hash) return std::unexpected(hash.error());  // unavailable: the whole upload gets 503
+    row.otpHash.assign(hash->begin(), hash->end());
     row.urn = *urn;
     row.fingerprint = *fp;
     row.lot = *lot;
@@ -83,7 +84,7 @@ Result<DeviceRow> recordToRow(const json& rec, const StationRow& station, const 
     // only as its keyed hash, so the digest lets nobody test OTP guesses.
     json digestRec = unsignedRec;
     digestRec.erase("otp");
-    row.recordDigest = sha256Hex(digestRec.dump() + toHex(hash));
+    row.recordDigest = sha256Hex(digestRec.dump() + toHex(*hash));
     row.signature = *sig;
     row.firmwareSha256 = *fw;
     row.created = *created;

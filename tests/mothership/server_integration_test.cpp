@@ -9,6 +9,9 @@
 
 #include "test_support.h"
 #include "tte/base/hex.h"
+#include "tte/hsm/pkcs11_key_store.h"
+#include "tte/hsm/softhsm_site.h"
+#include "tte/mothership/crypto.h"
 
 namespace tte::mstest {
 namespace {
@@ -66,12 +69,24 @@ protected:
             dbUrl = "sqlite://" + dir.file("registry.db");
         }
         ASSERT_EQ(runCommand(binary("tte-mothership") + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
+        std::string otpKey = "key_file = \"" + dir.file("otp.key") + "\"\n";
+        if (GetParam() == "sqlite_token") {
+            // The OTP-hash key in a SoftHSM token of this test's own: the token computes every hash.
+            auto site = hsm::createSoftHsmSite({dir.file("softhsm"), "tte-ms", "", std::string(hsm::kDefaultModulePath)});
+            ASSERT_TRUE(site) << site.error().toString();
+            {
+                auto store = hsm::Pkcs11KeyStore::open(site->storeOptions());
+                ASSERT_TRUE(store) << store.error().toString();
+                ASSERT_TRUE((*store)->createHmacKey("pkcs11:token=tte-ms;object=otp-hash"));
+            }
+            otpKey = "key_uri = \"pkcs11:token=tte-ms;object=otp-hash?pin-source=file:" + site->userPinFile + "\"\n";
+        }
         writeFile(dir.file("ms.toml"),
                   "ms_id = 1\nlog_level = \"info\"\n"
                   "[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.tlsCert + "\"\nkey = \"" + pki.tlsKey + "\"\nthreads = 4\n"
                   "[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.dtlsCert + "\"\nkey = \"" + pki.dtlsKey + "\"\n"
                   "[database]\nurl = \"" + dbUrl + "\"\n"
-                  "[otp_hash]\nkey_file = \"" + dir.file("otp.key") + "\"\n"
+                  "[otp_hash]\n" + otpKey +
                   "[limits]\nmax_failures_per_device = 3\nmax_failures_per_client = 1000\nwindow_s = 600\nlockout_s = 600\n");
         admin("station add --cert " + pki.stationCert + " --name station-1");
         admin("lot set --lot lot-1 --first 00000100 --last 000001ff");
@@ -249,7 +264,37 @@ TEST_P(MothershipSuite, DatabaseHoldsNoOtpAndBacksUp) {
     EXPECT_EQ(db.find(upper), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MothershipSuite, ::testing::Values("sqlite", "postgresql"),
+TEST(OtpHashKeyInAToken, HashesAsTheSameKeyInMemoryAndNamesAMissingKey) {
+    TempDir dir;
+    auto site = hsm::createSoftHsmSite({dir.file("softhsm"), "tte-ms", "", std::string(hsm::kDefaultModulePath)});
+    ASSERT_TRUE(site) << site.error().toString();
+    const Secret key{std::string(32, 'k')};
+    {
+        auto store = hsm::Pkcs11KeyStore::open(site->storeOptions());
+        ASSERT_TRUE(store) << store.error().toString();
+        ASSERT_TRUE((*store)->importHmacKey("pkcs11:token=tte-ms;object=otp-hash", key));
+    }
+    const std::string pin = "?pin-source=file:" + site->userPinFile;
+    auto token = mothership::OtpHasher::openToken("pkcs11:token=tte-ms;object=otp-hash" + pin);
+    ASSERT_TRUE(token) << token.error().toString();
+    const auto memory = mothership::OtpHasher::fromKey(key.clone()).value();
+    for (const std::uint64_t otp : {kOtp, kOtp + 1, std::uint64_t{~0ULL}}) {
+        auto a = token->hash(kDev, otp);
+        ASSERT_TRUE(a) << a.error().toString();
+        EXPECT_EQ(toHex(*a), toHex(*memory.hash(kDev, otp)));
+    }
+    EXPECT_NE(toHex(*token->hash(kDev, kOtp)), toHex(*token->hash(kDev + 1, kOtp)));
+    auto missing = mothership::OtpHasher::openToken("pkcs11:token=tte-ms;object=nope" + pin);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, Errc::notFound);
+    EXPECT_NE(missing.error().message.find("OTP-hash key pkcs11:token=tte-ms;object=nope"), std::string::npos)
+        << missing.error().message;
+    auto noToken = mothership::OtpHasher::openToken("pkcs11:token=elsewhere;object=otp-hash" + pin);
+    ASSERT_FALSE(noToken);
+    EXPECT_NE(noToken.error().message.find("the OTP-hash key's token"), std::string::npos) << noToken.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MothershipSuite, ::testing::Values("sqlite", "postgresql", "sqlite_token"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

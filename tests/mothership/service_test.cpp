@@ -29,7 +29,8 @@ protected:
         d.urn = mstest::devUrn(kDev);
         d.fingerprint = std::string(64, 'd');
         const auto h = hasher.hash(kDev, kOtp);
-        d.otpHash.assign(h.begin(), h.end());
+        ASSERT_TRUE(h);
+        d.otpHash.assign(h->begin(), h->end());
         d.lot = "lot-1";
         d.recordId = "s-1";
         ASSERT_TRUE(reg->insertDevice(d, 1));
@@ -183,6 +184,21 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
     EXPECT_EQ(validateConfig(c).error().message, "MS ID 16777217: the high byte must be 0 (draft 3.4)");
     c.msId = 1;
     EXPECT_TRUE(validateConfig(c));
+    c.otpKeyUri = "pkcs11:token=tte-ms;object=otp-hash";
+    EXPECT_EQ(validateConfig(c).error().message,
+              "the OTP-hash key: set one of otp_hash.key_file / --otp-key-file and otp_hash.key_uri / --otp-key-uri");
+    c.otpKeyFile.clear();
+    EXPECT_TRUE(validateConfig(c));
+    c.otpKeyUri = "pkcs11:token=tte-ms";
+    EXPECT_EQ(validateConfig(c).error().message,
+              "otp_hash.key_uri must name the token and the key: pkcs11:token=LABEL;object=LABEL");
+    c.otpKeyUri = "file:/etc/otp.key";
+    EXPECT_EQ(validateConfig(c).error().code, Errc::invalidArgument);
+    EXPECT_TRUE(validateConfig(c).error().message.starts_with("otp_hash.key_uri: ")) << validateConfig(c).error().message;
+    c.otpKeyUri.clear();
+    EXPECT_EQ(validateConfig(c).error().message,
+              "the OTP-hash key: set one of otp_hash.key_file / --otp-key-file and otp_hash.key_uri / --otp-key-uri");
+    c.otpKeyFile = "x";
     c.httpHandlers = 0;
     EXPECT_EQ(validateConfig(c).error().message, "https.handlers must be 1 to 1024");
     c.httpHandlers = 64;

@@ -90,6 +90,10 @@ TEST(OtpHashVectors, MatchesOpenssl) {
     const OtpHash h = otpHash(bytes(kOtpHashKey), DevId{0xabcdef01}, Otp(0x123456789abcdef0ULL));
     EXPECT_EQ(toHex(h), kOtpHash);
     EXPECT_NE(toHex(otpHash(bytes(kOtpHashKey), DevId{0xabcdef02}, Otp(0x123456789abcdef0ULL))), kOtpHash);
+    // What a token HMACs when it keeps the key.
+    const Secret in = otpHashInput(DevId{0xabcdef01}, Otp(0x123456789abcdef0ULL));
+    EXPECT_EQ(toHex(in.bytes()), "7474652d6f74702d68617368"  // "tte-otp-hash"
+                                 "abcdef01123456789abcdef0");
 }
 
 TEST(FingerprintVectors, SameForCertificatePublicKeyAndPrivateKeys) {

@@ -22,6 +22,7 @@ struct Config {
     std::string dtlsKey;
     std::string database = "sqlite:///var/lib/tte-mothership/registry.db";
     std::string otpKeyFile;
+    std::string otpKeyUri;  ///< the OTP-hash key in a PKCS#11 token instead (RFC 7512 URI)
     LimiterOptions limits;
     int httpThreads = 4;
     int httpHandlers = 64;

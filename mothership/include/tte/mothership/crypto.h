@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,8 @@
 
 #include "tte/base/error.h"
 #include "tte/base/secret.h"
+#include "tte/hsm/key_store.h"
+#include "tte/protocol/otp_hash.h"
 
 struct ssl_st;  // OpenSSL's SSL
 
@@ -35,9 +38,10 @@ std::string base64Encode(std::span<const std::uint8_t> bytes);
 /// certificate. Errors: invalidArgument (certificate), unauthenticated (bad signature).
 Status verifyEcdsaSha256(std::string_view certPem, std::string_view data, std::span<const std::uint8_t> signature);
 
-/// Holds the OTP-hash key and computes the keyed OTP hash of PROTOCOL §10 with
-/// tte::protocol::otpHash() (the one implementation). The OTP-hash key never leaves the
-/// MotherShip and is never in the database.
+/// Computes the keyed OTP hash of PROTOCOL §10 with the OTP-hash key, held in memory (from a
+/// key file; tte::protocol::otpHash, the one implementation) or kept in a PKCS#11 token, which
+/// computes every HMAC of tte::protocol::otpHashInput itself. The key never leaves the
+/// MotherShip (or the token) and is never in the database.
 class OtpHasher {
 public:
     /// Errors: invalidArgument (key shorter than 32 bytes).
@@ -45,13 +49,26 @@ public:
     /// Reads a key file: 64 hex digits (optionally followed by a newline).
     /// Errors: io (unreadable), invalidArgument (content).
     static Result<OtpHasher> fromFile(const std::string& path);
+    /// The HMAC-SHA256 key `keyUri` in `store` (`tte-hsm keygen hmac otp-hash` makes one);
+    /// computes one hash to check it. Errors: those of hsm::KeyStore::hmac (notFound: no such
+    /// key), with the key's URI in the message.
+    static Result<OtpHasher> fromToken(std::shared_ptr<hsm::KeyStore> store, std::string keyUri);
+    /// Opens the token a key URI names (`pkcs11:token=…;object=…?pin-source=file:…`, optionally
+    /// `&module-path=…`; Debian's SoftHSM by default), then fromToken(). Errors: those of
+    /// hsm::Pkcs11KeyStore::open (wrong PIN, no such token, …) and of fromToken().
+    static Result<OtpHasher> openToken(const std::string& keyUri);
 
-    /// protocol::otpHash(key, devId, otp). Never fails.
-    [[nodiscard]] std::array<std::uint8_t, 32> hash(std::uint32_t devId, std::uint64_t otp) const;
+    /// protocol::otpHash(key, devId, otp). Errors: only with a token: unavailable, with the
+    /// token's own error as its native code (the token was removed, a session was lost).
+    [[nodiscard]] Result<protocol::OtpHash> hash(std::uint32_t devId, std::uint64_t otp) const;
 
 private:
     explicit OtpHasher(Secret key) : m_key(std::move(key)) {}
-    Secret m_key;
+    OtpHasher(std::shared_ptr<hsm::KeyStore> store, std::string keyUri)
+        : m_store(std::move(store)), m_keyUri(std::move(keyUri)) {}
+    Secret m_key;                           ///< empty with a token
+    std::shared_ptr<hsm::KeyStore> m_store;  ///< null with a key in memory
+    std::string m_keyUri;
 };
 
 /// Writes a new random 32-byte key as hex to `path` with mode 0600 (refuses to overwrite
