@@ -49,7 +49,7 @@ public:
     /// Reads a key file: 64 hex digits (optionally followed by a newline).
     /// Errors: io (unreadable), invalidArgument (content).
     static Result<OtpHasher> fromFile(const std::string& path);
-    /// The HMAC-SHA256 key `keyUri` in `store` (`tte-hsm keygen hmac otp-hash` makes one);
+    /// The HMAC-SHA256 key `keyUri` in `store` (`tte-hsm keygen hmac otp-hash-key` makes one);
     /// computes one hash to check it. Errors: those of hsm::KeyStore::hmac (notFound: no such
     /// key), with the key's URI in the message.
     static Result<OtpHasher> fromToken(std::shared_ptr<hsm::KeyStore> store, std::string keyUri);
