@@ -3,10 +3,8 @@
 // such a connection keeps) and a libcoap client acting as a fleet of devices.
 #include <coap3/coap.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <memory>
@@ -15,6 +13,7 @@
 
 #include "mothership/test_support.h"
 #include "mothership_bench.h"
+#include "tte/mothership/crypto.h"
 #include "tte/protocol/fingerprint.h"
 
 namespace tte::bench {
@@ -138,8 +137,7 @@ struct DeviceFleet::Impl {
     std::uint16_t port;
     KeyPair device;
     std::string serverFingerprint;
-    X509* cert = nullptr;     ///< the device's, parsed once (as a device holds its key)
-    EVP_PKEY* key = nullptr;
+    mothership::CertifiedKey identity;  ///< the device's, parsed once (as a device holds its key)
     coap_context_t* ctx = nullptr;
     coap_dtls_pki_t pki{};
     std::deque<std::unique_ptr<Attempt>> attempts;  ///< unanswered
@@ -182,7 +180,7 @@ struct DeviceFleet::Impl {
         coap_tls_library_t lib{};
         auto* ssl = a->session ? static_cast<SSL*>(coap_session_get_tls(a->session, &lib)) : nullptr;
         // The certificate is asked for only later in the handshake, after the ClientHello sent here.
-        if (ssl == nullptr || lib != COAP_TLS_LIBRARY_OPENSSL || SSL_use_cert_and_key(ssl, cert, key, nullptr, 1) != 1) {
+        if (ssl == nullptr || lib != COAP_TLS_LIBRARY_OPENSSL || SSL_use_cert_and_key(ssl, identity.cert.get(), identity.key.get(), nullptr, 1) != 1) {
             a->failed = true;
         } else {
             coap_session_set_app_data(a->session, a.get());
@@ -227,22 +225,14 @@ DeviceFleet::DeviceFleet(std::uint16_t port, KeyPair device, std::string serverF
     pki.pki_key.key_type = COAP_PKI_KEY_PEM;
     pki.pki_key.key.pem.public_cert = "";
     pki.pki_key.key.pem.private_key = "";
-    if (FILE* f = std::fopen(m_impl->device.cert.c_str(), "r")) {
-        m_impl->cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-        std::fclose(f);
-    }
-    if (FILE* f = std::fopen(m_impl->device.key.c_str(), "r")) {
-        m_impl->key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
-        std::fclose(f);
-    }
-    if (m_impl->cert == nullptr || m_impl->key == nullptr) throw std::runtime_error("cannot read the device key " + m_impl->device.key);
+    auto identity = mothership::loadCertifiedKey(m_impl->device.cert, m_impl->device.key);
+    if (!identity) throw std::runtime_error(identity.error().message);
+    m_impl->identity = std::move(*identity);
 }
 
 DeviceFleet::~DeviceFleet() {
     abandon();
     coap_free_context(m_impl->ctx);
-    X509_free(m_impl->cert);
-    EVP_PKEY_free(m_impl->key);
 }
 
 void DeviceFleet::abandon() {

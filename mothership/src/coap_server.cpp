@@ -2,8 +2,6 @@
 #include "tte/mothership/coap_server.h"
 
 #include <coap3/coap.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -11,7 +9,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -42,37 +39,6 @@ std::string remoteAddress(coap_session_t* session) {
     if (a->addr.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a->addr.sin.sin_addr, buf, sizeof buf);
     else if (a->addr.sa.sa_family == AF_INET6) inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, buf, sizeof buf);
     return buf;
-}
-
-struct X509Free {
-    void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-
-/// The DTLS certificate and private key, parsed once when the server starts.
-struct DtlsIdentity {
-    std::unique_ptr<X509, X509Free> cert;
-    std::unique_ptr<EVP_PKEY, PkeyFree> key;
-};
-
-Result<DtlsIdentity> loadDtlsIdentity(const std::string& certFile, const std::string& keyFile) {
-    DtlsIdentity id;
-    if (FILE* f = std::fopen(certFile.c_str(), "r")) {
-        id.cert.reset(PEM_read_X509(f, nullptr, nullptr, nullptr));
-        std::fclose(f);
-    }
-    if (FILE* f = std::fopen(keyFile.c_str(), "r")) {
-        id.key.reset(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
-        std::fclose(f);
-    }
-    if (!id.cert || !id.key || X509_check_private_key(id.cert.get(), id.key.get()) != 1) {
-        ERR_clear_error();
-        return fail(Errc::invalidArgument,
-                    "cannot load the DTLS certificate " + certFile + " / key " + keyFile + " (or they do not match)");
-    }
-    return id;
 }
 
 /// libcoap's messages as structured lines of the server's log. libcoap's log is one per
@@ -221,7 +187,7 @@ private:
     Metrics& m_metrics;
     std::shared_ptr<spdlog::logger> m_log;
     RegistrationQueue m_registrations;
-    DtlsIdentity m_identity;
+    CertifiedKey m_identity;  ///< the DTLS certificate and key, parsed once when the server starts
     coap_context_t* m_ctx = nullptr;
     std::uint16_t m_port = 0;
     std::atomic<bool> m_stop{false};
@@ -279,8 +245,10 @@ void LibcoapServer::answer(coap_session_t* session, const coap_pdu_t* request, c
 }
 
 Status LibcoapServer::init() {
-    auto identity = loadDtlsIdentity(m_options.certFile, m_options.keyFile);
-    if (!identity) return std::unexpected(identity.error());
+    auto identity = loadCertifiedKey(m_options.certFile, m_options.keyFile);
+    if (!identity)
+        return fail(Errc::invalidArgument, "cannot load the DTLS certificate " + m_options.certFile + " / key " +
+                                               m_options.keyFile + " (or they do not match)");
     m_identity = std::move(*identity);
     coap_startup();
     g_libcoapLog.store(m_log);

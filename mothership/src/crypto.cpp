@@ -29,9 +29,9 @@ template <class T, void (*F)(T*)>
 struct Deleter {
     void operator()(T* p) const { F(p); }
 };
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 
 std::string opensslError() {
@@ -58,6 +58,27 @@ X509Ptr parsePem(std::string_view pem) {
 }
 
 }  // namespace
+
+void X509Free::operator()(X509* cert) const { X509_free(cert); }
+void PkeyFree::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+
+Result<CertifiedKey> loadCertifiedKey(const std::string& certFile, const std::string& keyFile) {
+    CertifiedKey k;
+    if (FILE* f = std::fopen(certFile.c_str(), "r")) {
+        k.cert.reset(PEM_read_X509(f, nullptr, nullptr, nullptr));
+        std::fclose(f);
+    }
+    if (FILE* f = std::fopen(keyFile.c_str(), "r")) {
+        k.key.reset(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
+        std::fclose(f);
+    }
+    if (!k.cert || !k.key || X509_check_private_key(k.cert.get(), k.key.get()) != 1) {
+        ERR_clear_error();
+        return fail(Errc::invalidArgument, "cannot load the certificate " + certFile + " / key " + keyFile +
+                                               " (or they do not match)");
+    }
+    return k;
+}
 
 Result<std::string> fingerprintOfPem(std::string_view pem) {
     X509Ptr cert = parsePem(pem);

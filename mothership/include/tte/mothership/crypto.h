@@ -17,6 +17,8 @@
 #include "tte/protocol/otp_hash.h"
 
 struct ssl_st;  // OpenSSL's SSL
+typedef struct x509_st X509;
+typedef struct evp_pkey_st EVP_PKEY;
 
 namespace tte::mothership {
 
@@ -33,6 +35,24 @@ std::string sha256Hex(std::string_view data);
 /// Errors: invalidArgument (not base64).
 Result<std::vector<std::uint8_t>> base64Decode(std::string_view text);
 std::string base64Encode(std::span<const std::uint8_t> bytes);
+
+struct X509Free {
+    void operator()(X509* cert) const;
+};
+struct PkeyFree {
+    void operator()(EVP_PKEY* key) const;
+};
+
+/// A certificate and the private key that belongs to it, parsed.
+struct CertifiedKey {
+    std::unique_ptr<X509, X509Free> cert;
+    std::unique_ptr<EVP_PKEY, PkeyFree> key;
+};
+
+/// Reads a PEM certificate and its PEM private key (both parsed once, e.g. for every DTLS
+/// session to share). Errors: invalidArgument (a file unreadable or not PEM, or the key not
+/// the certificate's).
+Result<CertifiedKey> loadCertifiedKey(const std::string& certFile, const std::string& keyFile);
 
 /// Verifies a DER ECDSA-SHA256 signature over `data` with the public key of a PEM
 /// certificate. Errors: invalidArgument (certificate), unauthenticated (bad signature).
