@@ -22,6 +22,30 @@ constexpr std::uint32_t kLockDev = 0x00000102;
 constexpr std::uint32_t kRevokeDev = 0x00000103;
 const std::string kControllerFp(64, 'c');
 
+const std::string kOtpKeyUri = "pkcs11:token=tte-ms;object=otp-hash";
+
+/// A SoftHSM token "tte-ms" in `dir` holding the OTP-hash key kOtpKeyUri: `key` imported, or
+/// one made in the token when null. Returns the `?pin-source=…` the key's URI needs; "" (and a
+/// test failure) when something failed.
+std::string otpKeyInAToken(const TempDir& dir, const Secret* key = nullptr) {
+    auto site = hsm::createSoftHsmSite({dir.file("softhsm"), "tte-ms", "", std::string(hsm::kDefaultModulePath)});
+    if (!site) {
+        ADD_FAILURE() << site.error().toString();
+        return "";
+    }
+    auto store = hsm::Pkcs11KeyStore::open(site->storeOptions());
+    if (!store) {
+        ADD_FAILURE() << store.error().toString();
+        return "";
+    }
+    auto made = key ? (*store)->importHmacKey(kOtpKeyUri, *key) : (*store)->createHmacKey(kOtpKeyUri);
+    if (!made) {
+        ADD_FAILURE() << made.error().toString();
+        return "";
+    }
+    return "?pin-source=file:" + site->userPinFile;
+}
+
 /// A throwaway PostgreSQL: initdb as user postgres, Unix socket only.
 class Postgres {
 public:
@@ -72,14 +96,9 @@ protected:
         std::string otpKey = "key_file = \"" + dir.file("otp.key") + "\"\n";
         if (GetParam() == "sqlite_token") {
             // The OTP-hash key in a SoftHSM token of this test's own: the token computes every hash.
-            auto site = hsm::createSoftHsmSite({dir.file("softhsm"), "tte-ms", "", std::string(hsm::kDefaultModulePath)});
-            ASSERT_TRUE(site) << site.error().toString();
-            {
-                auto store = hsm::Pkcs11KeyStore::open(site->storeOptions());
-                ASSERT_TRUE(store) << store.error().toString();
-                ASSERT_TRUE((*store)->createHmacKey("pkcs11:token=tte-ms;object=otp-hash"));
-            }
-            otpKey = "key_uri = \"pkcs11:token=tte-ms;object=otp-hash?pin-source=file:" + site->userPinFile + "\"\n";
+            const std::string pin = otpKeyInAToken(dir);
+            ASSERT_NE(pin, "");
+            otpKey = "key_uri = \"" + kOtpKeyUri + pin + "\"\n";
         }
         writeFile(dir.file("ms.toml"),
                   "ms_id = 1\nlog_level = \"info\"\n"
@@ -266,16 +285,10 @@ TEST_P(MothershipSuite, DatabaseHoldsNoOtpAndBacksUp) {
 
 TEST(OtpHashKeyInAToken, HashesAsTheSameKeyInMemoryAndNamesAMissingKey) {
     TempDir dir;
-    auto site = hsm::createSoftHsmSite({dir.file("softhsm"), "tte-ms", "", std::string(hsm::kDefaultModulePath)});
-    ASSERT_TRUE(site) << site.error().toString();
     const Secret key{std::string(32, 'k')};
-    {
-        auto store = hsm::Pkcs11KeyStore::open(site->storeOptions());
-        ASSERT_TRUE(store) << store.error().toString();
-        ASSERT_TRUE((*store)->importHmacKey("pkcs11:token=tte-ms;object=otp-hash", key));
-    }
-    const std::string pin = "?pin-source=file:" + site->userPinFile;
-    auto token = mothership::OtpHasher::openToken("pkcs11:token=tte-ms;object=otp-hash" + pin);
+    const std::string pin = otpKeyInAToken(dir, &key);
+    ASSERT_NE(pin, "");
+    auto token = mothership::OtpHasher::openToken(kOtpKeyUri + pin);
     ASSERT_TRUE(token) << token.error().toString();
     const auto memory = mothership::OtpHasher::fromKey(key.clone()).value();
     for (const std::uint64_t otp : {kOtp, kOtp + 1, std::uint64_t{~0ULL}}) {
