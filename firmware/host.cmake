@@ -2,7 +2,7 @@
 # tte-device), and the STM32 image cross-built into this build tree for the tests and the
 # demo: ${CMAKE_BINARY_DIR}/firmware/tte-firmware.elf, .bin (and .dfu once tte-flash exists).
 tte_library(NAME tte_device_core ALIAS tte::device_core
-  SOURCES core/src/backoff.cpp core/src/cbor.cpp core/src/console_lines.cpp
+  SOURCES core/src/backoff.cpp core/src/console_lines.cpp
           core/src/controller_log.cpp core/src/enrollment.cpp core/src/led_blinker.cpp
   PUBLIC_LIBS tte::protocol_freestanding)
 target_include_directories(tte_device_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/core/include)

@@ -6,14 +6,14 @@ set(TTE_FIRMWARE_OUTPUT_DIR ${CMAKE_BINARY_DIR}/firmware CACHE PATH "Where tte-f
 set(TTE_FLASH_PROGRAM "" CACHE FILEPATH "tte-flash, to pack tte-firmware.dfu (default: build/bin/tte-flash)")
 option(TTE_FIRMWARE_PACK_DFU "Pack tte-firmware.dfu with tte-flash here (the host build packs its own)" ON)
 
-# The block, CRC-32, LED frame and controller record code of tte::protocol_freestanding: the
+# The block, CRC-32, LED frame, controller record and CoAP CBOR code of tte::protocol_freestanding: the
 # same sources the host library is built from, so the device and the station parse alike.
 file(GLOB TTE_FW_PROTOCOL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/protocol/src/freestanding/*.cpp)
 
 add_executable(tte-firmware
   port/startup.cpp port/clock.cpp port/console.cpp port/tick.cpp port/flash.cpp
   core/src/console_lines.cpp core/src/controller_log.cpp core/src/led_blinker.cpp
-  core/src/backoff.cpp core/src/cbor.cpp core/src/enrollment.cpp
+  core/src/backoff.cpp core/src/enrollment.cpp
   app/main.cpp ${TTE_FW_PROTOCOL_SOURCES})
 set_target_properties(tte-firmware PROPERTIES SUFFIX ".elf" CXX_STANDARD 20 RUNTIME_OUTPUT_DIRECTORY ${TTE_FIRMWARE_OUTPUT_DIR}
   LINK_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/port/linker.ld)

@@ -1,15 +1,15 @@
-// Private: SHA-256 and HMAC-SHA256 through OpenSSL.
+// Private: HMAC-SHA256 through OpenSSL (SHA-256 itself is public, tte/protocol/crypto.h).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <span>
 
+#include "tte/protocol/crypto.h"
+
 namespace tte::protocol::detail {
 
-using Digest = std::array<std::uint8_t, 32>;
+using Digest = Sha256;
 
-Digest sha256(std::span<const std::uint8_t> data);
 /// HMAC-SHA256; the caller wipes the result when it is secret.
 Digest hmacSha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data);
 

@@ -5,9 +5,12 @@
 
 namespace tte::protocol {
 
+std::string credentialsQuery(const EnrollmentCredentials& credentials) {
+    return "otp=" + credentials.otp.hex() + ",devid=" + credentials.devId.hex();
+}
+
 std::string buildEnrollmentUrl(const EnrollmentUrl& url) {
-    return "https://" + msHostName(url.ms) + std::string(kEnrollmentPath) + "?otp=" + url.otp.hex() +
-           ",devid=" + url.devId.hex();
+    return "https://" + msHostName(url.ms) + std::string(kEnrollmentPath) + "?" + credentialsQuery({url.otp, url.devId});
 }
 
 Result<EnrollmentCredentials> credentialsFromQuery(const QueryParams& params,
@@ -24,6 +27,12 @@ Result<EnrollmentCredentials> credentialsFromQuery(const QueryParams& params,
     auto devId = parseDevId(*devIdText);
     if (!devId) return std::unexpected(devId.error());
     return EnrollmentCredentials{*otp, *devId};
+}
+
+Result<EnrollmentCredentials> parseCredentialsQuery(std::string_view query) {
+    auto params = parseQuery(query);
+    if (!params) return std::unexpected(params.error());
+    return credentialsFromQuery(*params);
 }
 
 Result<EnrollmentUrl> parseEnrollmentUrl(std::string_view url, MsIdUse use) {

@@ -64,7 +64,7 @@ Result<Fingerprint> parseFingerprint(std::string_view hex) {
     return fp;
 }
 
-Fingerprint fingerprintOfSpki(std::span<const std::uint8_t> spkiDer) { return Fingerprint{detail::sha256(spkiDer)}; }
+Fingerprint fingerprintOfSpki(std::span<const std::uint8_t> spkiDer) { return Fingerprint{sha256(spkiDer)}; }
 
 Result<Fingerprint> fingerprintFromDer(std::span<const std::uint8_t> der) {
     Ptr<EVP_PKEY> key = der.empty() ? nullptr : publicKeyOf(der);

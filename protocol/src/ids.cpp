@@ -91,6 +91,15 @@ Result<DevId> parseDevId(std::string_view hex) {
 
 Otp::~Otp() { secureZero(&m_value, sizeof m_value); }
 
+std::optional<Otp> Otp::fromBytes(std::span<const std::uint8_t> bytes) {
+    if (bytes.size() != 8) return std::nullopt;
+    std::uint64_t v = 0;
+    for (std::uint8_t b : bytes) v = (v << 8) | b;
+    Otp otp(v);
+    secureZero(&v, sizeof v);
+    return otp;
+}
+
 std::string Otp::hex() const { return toHex(m_value, 16); }
 
 Result<Otp> parseOtp(std::string_view hex) {
@@ -131,11 +140,11 @@ Result<DevUrn> parseDevUrn(std::string_view text) {
     return urn;
 }
 
-Result<DevUrn> makeDevUrn(std::uint32_t pen, std::string_view product, std::uint64_t serial) {
+Result<DevUrn> makeDevUrn(std::uint32_t pen, std::string_view product, DevId devId) {
     if (pen == 0) return fail(Errc::invalidArgument, "Dev URN: PEN 0 is not assigned");
     if (auto ok = checkProduct(product); !ok) return std::unexpected(ok.error());
-    std::string text = "urn:dev:ops:" + std::to_string(pen) + "-" + std::string(product) + "-" + toHex(serial, 16);
-    return DevUrn{pen, std::string(product), serial, std::move(text)};
+    std::string text = "urn:dev:ops:" + std::to_string(pen) + "-" + std::string(product) + "-" + devId.hex();
+    return DevUrn{pen, std::string(product), devId.value, std::move(text)};
 }
 
 }  // namespace tte::protocol

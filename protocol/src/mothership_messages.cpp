@@ -3,9 +3,12 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "json_object.h"
+#include "tte/protocol/freestanding/coap_messages.h"
 
 namespace tte::protocol {
 
@@ -142,9 +145,26 @@ Result<ControllerInfo> ControllerInfo::fromJson(std::string_view text) {
 }
 
 Result<ControllerInfo> ControllerInfo::fromCbor(std::span<const std::uint8_t> bytes) {
-    auto j = detail::parseCbor(bytes, "ControllerInfo");
-    if (!j) return std::unexpected(j.error());
-    return controllerFrom(*j, "ControllerInfo");
+    // The device's own reader (freestanding), so that what this accepts is what devices accept.
+    const auto refuse = [](std::string message) { return fail(Errc::invalidArgument, "ControllerInfo: " + message); };
+    if (bytes.size() > detail::kMaxDocumentSize) return refuse("document longer than 1048576 bytes");
+    ControllerRecord record;
+    switch (parseControllerAnswer(bytes, record)) {
+    case ControllerAnswerError::ok: break;
+    case ControllerAnswerError::malformed: return refuse("invalid CBOR");
+    case ControllerAnswerError::notMap: return refuse("expected a CBOR map");
+    case ControllerAnswerError::keyNotText: return refuse("a key is not a text string");
+    case ControllerAnswerError::duplicateKey: return refuse("duplicate field");
+    case ControllerAnswerError::missingKey: return refuse("missing field 'cip', 'cport' or 'cfingerprint'");
+    case ControllerAnswerError::badIp: return refuse("field 'cip': not an IPv4 or IPv6 address");
+    case ControllerAnswerError::badPort: return refuse("field 'cport' must be an integer from 1 to 65535");
+    case ControllerAnswerError::badFingerprint: return refuse("field 'cfingerprint': expected 64 hex digits");
+    case ControllerAnswerError::trailingBytes: return refuse("bytes after the map");
+    }
+    ControllerInfo info{record.address, record.port, {}};
+    if (auto ok = checkIpLiteral(info.cip); !ok) return refuse("field 'cip': not an IPv4 or IPv6 address");
+    std::copy(std::begin(record.fingerprint), std::end(record.fingerprint), info.cfingerprint.bytes.begin());
+    return info;
 }
 
 Status checkIpLiteral(std::string_view text) {
@@ -187,6 +207,43 @@ Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params)
         r.description = *d;
     }
     return r;
+}
+
+}  // namespace tte::protocol
+
+namespace tte::protocol {
+
+std::string mappingQuery(const MappingRequest& r) {
+    const ControllerInfo& c = r.controller.controller;
+    std::string q = credentialsQuery(r.credentials) + ",cip=" + percentEncode(c.cip) +
+                    ",cport=" + std::to_string(c.cport) + ",cfingerprint=" + c.cfingerprint.hex();
+    if (!r.controller.description.empty()) q += ",description=" + percentEncode(r.controller.description);
+    return q;
+}
+
+std::string buildMappingUrl(MsId ms, const MappingRequest& request) {
+    return "https://" + msHostName(ms) + std::string(kEnrollmentPath) + "?" + mappingQuery(request);
+}
+
+Result<MappingRequest> parseMappingRequest(std::string_view query, std::string_view formBody) {
+    auto params = parseQuery(query);
+    if (!params) return std::unexpected(params.error());
+    if (!formBody.empty()) {
+        auto form = parseFormBody(formBody);
+        if (!form) return withContext(form.error(), "body");
+        for (const auto& [name, value] : form->entries()) {
+            if (auto ok = params->add(name, value); !ok) return std::unexpected(ok.error());
+        }
+    }
+    auto credentials = credentialsFromQuery(*params, {"cip", "cport", "cfingerprint", "description"});
+    if (!credentials) return std::unexpected(credentials.error());
+    auto controller = controllerRequestFromParams(*params);
+    if (!controller) return std::unexpected(controller.error());
+    return MappingRequest{*credentials, std::move(*controller)};
+}
+
+std::string buildStatusUrl(const EnrollmentUrl& url) {
+    return "https://" + msHostName(url.ms) + std::string(kStatusPath) + "?" + credentialsQuery({url.otp, url.devId});
 }
 
 }  // namespace tte::protocol

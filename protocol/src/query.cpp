@@ -90,6 +90,8 @@ Status QueryParams::add(std::string name, std::string value) {
     return {};
 }
 
+Result<std::string> percentDecode(std::string_view text, bool plusIsSpace) { return decodeValue(text, 0, plusIsSpace); }
+
 Result<QueryParams> parseQuery(std::string_view query) { return parse(query, ",&", false); }
 
 Result<QueryParams> parseFormBody(std::string_view body) { return parse(body, "&", true); }

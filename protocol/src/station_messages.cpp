@@ -50,14 +50,7 @@ Result<std::string> parseCreated(std::string_view t) {
 }
 
 Result<std::string> parseBase64(std::string_view t) {
-    bool ok = !t.empty() && t.size() % 4 == 0 && t.size() <= 256;
-    const std::size_t pad = t.size() - std::min(t.size(), t.find_last_not_of('=') + 1);
-    ok = ok && pad <= 2;
-    for (std::size_t i = 0; ok && i < t.size() - pad; ++i) {
-        const char c = t[i];
-        ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-    }
-    if (!ok) return fail(Errc::invalidArgument, "must be base64");
+    if (t.empty() || t.size() > 256 || !base64Decode(t)) return fail(Errc::invalidArgument, "must be base64");
     return std::string(t);
 }
 
@@ -310,6 +303,114 @@ Result<RevokeRequest> RevokeRequest::fromJson(std::string_view text) {
     if (reason->empty()) return o->error("field 'reason': empty");
     if (auto ok = detail::checkText(*reason, 200); !ok) return o->fieldError("reason", ok.error());
     return RevokeRequest{*reason};
+}
+
+}  // namespace tte::protocol
+
+namespace tte::protocol {
+
+std::string RevokeResponse::toJson() const {
+    return detail::dumpJson(json{{"devid", devId.hex()}, {"state", std::string(enrollmentStateName(state))}});
+}
+
+Result<RevokeResponse> RevokeResponse::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "RevokeResponse");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "RevokeResponse", {"devid", "state"});
+    if (!o) return std::unexpected(o.error());
+    auto devId = readField(*o, "devid", parseDevId);
+    if (!devId) return std::unexpected(devId.error());
+    auto state = readField(*o, "state", parseEnrollmentState);
+    if (!state) return std::unexpected(state.error());
+    return RevokeResponse{*devId, *state};
+}
+
+std::string DeviceInfo::toJson() const {
+    json j{{"devid", devId.hex()},
+           {"urn", urn.text},
+           {"fingerprint", fingerprint.hex()},
+           {"lot", lot},
+           {"box", box ? json(toHex(*box, 8)) : json(nullptr)},
+           {"station", station},
+           {"record_id", recordId},
+           {"firmware_sha256", toHex(firmwareSha256)},
+           {"created", created},
+           {"signature", signature},
+           {"state", std::string(enrollmentStateName(state))},
+           {"description", description},
+           {"failures", failures}};
+    if (controller) j["controller"] = json::parse(controller->toJson());
+    return detail::dumpJson(j);
+}
+
+namespace {
+
+Status readDeviceRecordPart(const JsonObject& o, DeviceInfo& d) {
+    auto devId = readField(o, "devid", parseDevId);
+    if (!devId) return std::unexpected(devId.error());
+    auto urn = readField(o, "urn", parseDevUrn);
+    if (!urn) return std::unexpected(urn.error());
+    auto fp = readField(o, "fingerprint", parseFingerprint);
+    if (!fp) return std::unexpected(fp.error());
+    auto lot = readField(o, "lot", parseName);
+    if (!lot) return std::unexpected(lot.error());
+    auto box = o.optionalString("box");
+    if (!box) return std::unexpected(box.error());
+    if (*box) {
+        auto number = parseBoxNumber(**box);
+        if (!number) return o.fieldError("box", number.error());
+        d.box = number->value;
+    }
+    auto station = readField(o, "station", parseName);
+    if (!station) return std::unexpected(station.error());
+    auto recordId = o.string("record_id");
+    if (!recordId) return std::unexpected(recordId.error());
+    auto fw = readField(o, "firmware_sha256", parseSha256);
+    if (!fw) return std::unexpected(fw.error());
+    auto created = readField(o, "created", parseCreated);
+    if (!created) return std::unexpected(created.error());
+    auto signature = readField(o, "signature", parseBase64);
+    if (!signature) return std::unexpected(signature.error());
+    if (urn->devId() != *devId) return o.error("devid " + devId->hex() + " does not match the URN's " + urn->devId().hex());
+    d.devId = *devId;
+    d.urn = std::move(*urn);
+    d.fingerprint = *fp;
+    d.lot = std::move(*lot);
+    d.station = std::move(*station);
+    d.recordId = std::move(*recordId);
+    d.firmwareSha256 = *fw;
+    d.created = std::move(*created);
+    d.signature = std::move(*signature);
+    return {};
+}
+
+}  // namespace
+
+Result<DeviceInfo> DeviceInfo::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "DeviceInfo");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "DeviceInfo",
+                              {"devid", "urn", "fingerprint", "lot", "box", "station", "record_id", "firmware_sha256",
+                               "created", "signature", "state", "description", "failures", "controller"});
+    if (!o) return std::unexpected(o.error());
+    DeviceInfo d;
+    if (auto ok = readDeviceRecordPart(*o, d); !ok) return std::unexpected(ok.error());
+    auto state = readField(*o, "state", parseEnrollmentState);
+    if (!state) return std::unexpected(state.error());
+    auto description = o->string("description");
+    if (!description) return std::unexpected(description.error());
+    if (auto ok = detail::checkText(*description, 200); !ok) return o->fieldError("description", ok.error());
+    auto failures = o->integer("failures", 0, (1ULL << 53) - 1);
+    if (!failures) return std::unexpected(failures.error());
+    if (j->contains("controller")) {
+        auto controller = ControllerInfo::fromJson((*j)["controller"].dump());
+        if (!controller) return o->fieldError("controller", controller.error());
+        d.controller = std::move(*controller);
+    }
+    d.state = *state;
+    d.description = std::move(*description);
+    d.failures = *failures;
+    return d;
 }
 
 }  // namespace tte::protocol

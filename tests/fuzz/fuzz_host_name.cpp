@@ -1,9 +1,12 @@
-// Fuzz target: parseMsHostName(), parseDevId(), parseOtp(), parseFingerprint(); what parses
-// must print back to text that parses to the same value.
+// Fuzz target: parseMsHostName(), parseDevId(), parseOtp(), parseFingerprint(),
+// parseHostPort(), base64Decode(); what parses must print back to text that parses to the same
+// value.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "tte/protocol/address.h"
+#include "tte/protocol/crypto.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/protocol/ids.h"
 
@@ -18,5 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto id = parseDevId(text); id && parseDevId(id->hex())->value != id->value) std::abort();
     if (auto otp = parseOtp(text); otp && !(*parseOtp(otp->hex()) == *otp)) std::abort();
     if (auto fp = parseFingerprint(text); fp && !(*parseFingerprint(fp->hex()) == *fp)) std::abort();
+    if (auto hp = parseHostPort(text, "fuzz", PortZero::allowed)) {
+        auto again = parseHostPort(formatHostPort(hp->host, hp->port), "fuzz", PortZero::allowed);
+        // A host with ':' but no brackets cannot parse; one with "]:" may print ambiguously.
+        if (hp->host.find(']') == std::string::npos && (!again || !(*again == *hp))) std::abort();
+    }
+    if (auto bytes = base64Decode(text); bytes && base64Encode(*bytes) != text) std::abort();
     return 0;
 }

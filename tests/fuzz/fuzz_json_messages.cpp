@@ -25,7 +25,7 @@ void roundTrip(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 11) {
+    switch (data[0] % 15) {
     case 0: roundTrip<MappingResponse>(text); break;
     case 1: roundTrip<StatusResponse>(text); break;
     case 2: roundTrip<ErrorBody>(text); break;
@@ -36,7 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 7: roundTrip<LotQuota>(text); break;
     case 8: roundTrip<BoxRegistration>(text); break;
     case 9: roundTrip<RevokeRequest>(text); break;
-    default: roundTrip<StationRecord>(text); break;
+    case 10: roundTrip<StationRecord>(text); break;
+    case 11: roundTrip<RevokeResponse>(text); break;
+    case 12: roundTrip<DeviceInfo>(text); break;
+    case 13: roundTrip<ControllerDevice>(text); break;
+    default: roundTrip<DeviceList>(text); break;
     }
     return 0;
 }

@@ -82,7 +82,12 @@ def main():
     write("led_trace", "ones", led_trace(0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF))
     write("query", "enroll", "otp=123456789abcdef0,devid=abcdef01,cip=192.0.2.1,cport=5684,cfingerprint=" + FP)
     write("query", "form", "cip=2001%3Adb8%3A%3A1&cport=5684&cfingerprint=" + FP + "&description=Hall+light%2C+2nd")
+    write("query", "page-form", "otp=123456789abcdef0&devid=abcdef01|cip=192.0.2.1&cport=5684&cfingerprint=" + FP)
+    write("host_name", "listen", "[2001:db8::1]:5684")
+    write("host_name", "base64", "MEUCIQ==")
     ctl = {"cip": "192.0.2.1", "cport": 5684, "cfingerprint": FP}
+    dev = {"urn": URN, "devid": "abcdef01", "fingerprint": FP, "description": "", "state": "introduced",
+           "ms_state": "unknown", "ms": "tte-000001.net", "introduced": True, "expires_at": 1800000000, "last_seen": None}
     rec = {"record_id": "st1-42", "station": "st1", "seq": 42, "devid": "abcdef01", "urn": URN,
            "fingerprint": FP, "otp": "123456789abcdef0", "lot": "lot-1", "box": "00000007",
            "firmware_sha256": "1" * 64, "created": "2026-11-23T07:00:00Z", "prev": "2" * 64,
@@ -101,6 +106,12 @@ def main():
         {"box": "00000007", "lot": "lot-1", "first": "00000100", "last": "000001ff"},
         {"reason": "stolen"},
         rec,
+        {"devid": "0000002a", "state": "revoked"},
+        {"devid": "abcdef01", "urn": URN, "fingerprint": FP, "lot": "lot-1", "box": None, "station": "st1",
+         "record_id": "st1-42", "firmware_sha256": "1" * 64, "created": "2026-11-23T07:00:00Z", "signature": "MEUCIQ==",
+         "state": "mapped", "description": "Hall light", "failures": 0, "controller": ctl},
+        dev,
+        {"devices": [dev, dict(dev, devid="", ms="", introduced=False, state="registered", last_seen=1700000000)]},
     ]
     for i, doc in enumerate(docs):
         write("json_messages", f"doc{i}", bytes([i]) + json.dumps(doc).encode())

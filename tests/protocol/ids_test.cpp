@@ -53,11 +53,29 @@ TEST(DevUrn, ParsesAndTakesTheLow32BitsAsDevId) {
     EXPECT_EQ(urn->text, "urn:dev:ops:32473-Sensor.v1-00000001abcdef01");  // canonical serial
 }
 
-TEST(DevUrn, MakeBuildsSixteenDigitSerialAndParsesBack) {
-    auto urn = makeDevUrn(32473, "tte_sensor", 0xabcdef01);
+TEST(DevUrn, MakeWritesTheDevIdAsAnEightDigitSerialAndParsesBack) {
+    auto urn = makeDevUrn(32473, "tte_sensor", DevId{0xabcdef01});
     ASSERT_TRUE(urn);
-    EXPECT_EQ(urn->text, "urn:dev:ops:32473-tte_sensor-00000000abcdef01");
+    EXPECT_EQ(urn->text, "urn:dev:ops:32473-tte_sensor-abcdef01");
     EXPECT_EQ(*parseDevUrn(urn->text), *urn);
+    EXPECT_EQ(makeDevUrn(32473, "p", DevId{0x2a})->text, "urn:dev:ops:32473-p-0000002a");
+    EXPECT_EQ(makeDevUrn(0, "p", DevId{1}).error().message, "Dev URN: PEN 0 is not assigned");
+}
+
+TEST(DevUrn, SixteenDigitSerialsStayReadable) {
+    // The form makeDevUrn wrote before the 8-digit decision: still parsed, its Dev ID the low
+    // 32 bits, its text kept (the URN a device was provisioned with is its name).
+    auto urn = parseDevUrn("urn:dev:ops:32473-tte_sensor-00000000ABCDEF01");
+    ASSERT_TRUE(urn);
+    EXPECT_EQ(urn->devId(), DevId{0xabcdef01});
+    EXPECT_EQ(urn->text, "urn:dev:ops:32473-tte_sensor-00000000abcdef01");
+    EXPECT_NE(*urn, *makeDevUrn(32473, "tte_sensor", DevId{0xabcdef01}));  // another name for the same Dev ID
+}
+
+TEST(Otp, FromEightBigEndianBytes) {
+    const std::uint8_t bytes[] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0};
+    EXPECT_EQ(Otp::fromBytes(bytes)->value(), 0x123456789abcdef0ULL);
+    EXPECT_FALSE(Otp::fromBytes(std::span(bytes).first(7)));
 }
 
 }  // namespace

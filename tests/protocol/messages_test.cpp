@@ -145,6 +145,101 @@ TEST(Messages, BatchResultsQuotaBoxRevoke) {
     EXPECT_EQ(RevokeRequest::fromJson(R"({"reason":"stolen"})")->reason, "stolen");
 }
 
+TEST(Messages, MappingRequestAndStatusQueryRoundTrip) {
+    MappingRequest in{{Otp(0x123456789abcdef0ULL), DevId{0xabcdef01}},
+                      {ControllerInfo{"2001:db8::1", 5684, *parseFingerprint(kFp)}, "Hall light, 2nd floor"}};
+    const std::string url = buildMappingUrl(MsId{1}, in);
+    EXPECT_EQ(url, "https://tte-000001.net/.well-known/tte?otp=123456789abcdef0,devid=abcdef01,cip=2001%3Adb8%3A%3A1,"
+                   "cport=5684,cfingerprint=" + kFp + ",description=Hall%20light%2C%202nd%20floor");
+    auto back = parseMappingRequest(url.substr(url.find('?') + 1), "");
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->credentials.otp, in.credentials.otp);
+    EXPECT_EQ(back->credentials.devId, in.credentials.devId);
+    EXPECT_EQ(back->controller.controller.cip, "2001:db8::1");
+    EXPECT_EQ(back->controller.controller.cport, 5684);
+    EXPECT_EQ(back->controller.controller.cfingerprint, in.controller.controller.cfingerprint);
+    EXPECT_EQ(back->controller.description, "Hall light, 2nd floor");
+    in.controller.description.clear();
+    EXPECT_EQ(mappingQuery(in).find("description"), std::string::npos);
+    // What the browser's form sends: the credential in the query, the controller in the body.
+    auto form = parseMappingRequest("otp=123456789abcdef0&devid=abcdef01",
+                                    "cip=192.0.2.7&cport=5684&cfingerprint=" + kFp + "&description=a+b");
+    ASSERT_TRUE(form) << form.error().message;
+    EXPECT_EQ(form->controller.description, "a b");
+
+    const EnrollmentUrl e{MsId{10}, Otp(1), DevId{2}};
+    const std::string status = buildStatusUrl(e);
+    EXPECT_EQ(status, "https://tte-00000A.net/.well-known/tte/status?otp=0000000000000001,devid=00000002");
+    auto credentials = parseCredentialsQuery(status.substr(status.find('?') + 1));
+    ASSERT_TRUE(credentials) << credentials.error().message;
+    EXPECT_EQ(credentials->otp, e.otp);
+    EXPECT_EQ(credentials->devId, e.devId);
+    EXPECT_EQ(parseCredentialsQuery("otp=0000000000000001,devid=00000002,cip=1").error().message,
+              "unknown parameter 'cip'");
+}
+
+TEST(Messages, RevokeAndDeviceInfoRoundTrip) {
+    const RevokeResponse r{DevId{0x2a}, EnrollmentState::revoked};
+    EXPECT_EQ(r.toJson(), R"({"devid":"0000002a","state":"revoked"})");
+    EXPECT_EQ(RevokeResponse::fromJson(r.toJson())->devId, r.devId);
+
+    DeviceInfo d;
+    d.devId = DevId{0xabcdef01};
+    d.urn = *parseDevUrn(kUrn);
+    d.fingerprint = *parseFingerprint(kFp);
+    d.lot = "lot-1";
+    d.box = 3;
+    d.station = "st1";
+    d.recordId = "st1-9";
+    d.firmwareSha256.fill(0xab);
+    d.created = "2026-11-23T07:00:00Z";
+    d.signature = "MEUCIQ==";
+    d.state = EnrollmentState::mapped;
+    d.description = "Hall light";
+    d.failures = 2;
+    auto plain = DeviceInfo::fromJson(d.toJson());
+    ASSERT_TRUE(plain) << plain.error().message;
+    EXPECT_FALSE(plain->controller);
+    EXPECT_EQ(plain->toJson(), d.toJson());
+    d.controller = ControllerInfo{"192.0.2.7", 5684, *parseFingerprint(kFp2)};
+    EXPECT_NE(d.toJson().find(R"("controller":{"cfingerprint":")" + kFp2 + R"(","cip":"192.0.2.7","cport":5684})"),
+              std::string::npos);
+    auto back = DeviceInfo::fromJson(d.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->toJson(), d.toJson());
+    EXPECT_EQ(back->box, 3U);
+    EXPECT_EQ(back->controller->cport, 5684);
+}
+
+TEST(Messages, ControllerDevicesRoundTrip) {
+    ControllerDevice introduced;
+    introduced.urn = *parseDevUrn(kUrn);
+    introduced.devId = DevId{0xabcdef01};
+    introduced.fingerprint = *parseFingerprint(kFp);
+    introduced.description = "Hall light";
+    introduced.msState = EnrollmentState::mapped;
+    introduced.ms = MsId{1};
+    introduced.expiresAt = 1800000000;
+    ControllerDevice walkIn;  // accepted without an introduction
+    walkIn.urn = *parseDevUrn("urn:dev:ops:32473-Sensor-00000007");
+    walkIn.fingerprint = *parseFingerprint(kFp2);
+    walkIn.state = ControllerDeviceState::registered;
+    walkIn.introduced = false;
+    walkIn.lastSeen = 1700000000;
+    EXPECT_EQ(walkIn.toJson(), R"({"description":"","devid":"","expires_at":0,"fingerprint":")" + kFp2 +
+                                   R"(","introduced":false,"last_seen":1700000000,"ms":"","ms_state":"unknown",)"
+                                   R"("state":"registered","urn":"urn:dev:ops:32473-Sensor-00000007"})");
+    const DeviceList list{{introduced, walkIn}};
+    auto back = DeviceList::fromJson(list.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    ASSERT_EQ(back->devices.size(), 2U);
+    EXPECT_EQ(back->toJson(), list.toJson());
+    EXPECT_EQ(back->devices[0].ms, MsId{1});
+    EXPECT_FALSE(back->devices[1].devId);
+    EXPECT_EQ(back->devices[1].lastSeen, 1700000000);
+    EXPECT_EQ(ControllerDevice::fromJson(introduced.toJson())->msState, EnrollmentState::mapped);
+}
+
 struct BadDoc {
     const char* type;
     std::string text;
@@ -167,12 +262,52 @@ std::string parseAs(const BadDoc& d) {
     if (t == "box") return messageOf(BoxRegistration::fromJson(d.text));
     if (t == "revoke") return messageOf(RevokeRequest::fromJson(d.text));
     if (t == "results") return messageOf(RecordResults::fromJson(d.text));
+    if (t == "revoked") return messageOf(RevokeResponse::fromJson(d.text));
+    if (t == "device") return messageOf(DeviceInfo::fromJson(d.text));
+    if (t == "listed") return messageOf(ControllerDevice::fromJson(d.text));
+    if (t == "list") return messageOf(DeviceList::fromJson(d.text));
+    if (t == "mapping-request") {
+        const auto q = d.text.find('|');
+        return messageOf(parseMappingRequest(d.text.substr(0, q), q == std::string::npos ? "" : d.text.substr(q + 1)));
+    }
     if (t == "batch") return messageOf(RecordBatch::fromJson(d.text));
     if (t == "params") return messageOf(controllerRequestFromParams(*parseQuery(d.text)));
     return "unknown type";
 }
 
 const std::string kCtl = R"("cip":"192.0.2.1","cport":5684,"cfingerprint":")" + kFp + "\"";
+
+/// A DeviceInfo document with one field replaced (or added) by `field` ("\"key\":value").
+std::string withField(std::string doc, const std::string& field) {
+    const std::string key = field.substr(0, field.find(':') + 1);
+    const auto at = doc.find(key);
+    if (at == std::string::npos) return doc.insert(doc.size() - 1, "," + field);
+    auto end = at + key.size();
+    int depth = 0;
+    for (bool inString = false; end < doc.size(); ++end) {
+        const char c = doc[end];
+        if (c == '"' && doc[end - 1] != '\\') inString = !inString;
+        if (inString) continue;
+        if (c == '{' || c == '[') ++depth;
+        if ((c == '}' || c == ']') && depth-- == 0) break;
+        if (c == ',' && depth == 0) break;
+    }
+    return doc.replace(at, end - at, field);
+}
+
+std::string deviceJson(const std::string& field) {
+    const std::string good = R"({"devid":"abcdef01","urn":")" + kUrn + R"(","fingerprint":")" + kFp +
+                             R"(","lot":"lot-1","box":null,"station":"st1","record_id":"st1-1","firmware_sha256":")" +
+                             std::string(64, '1') +
+                             R"(","created":"2026-11-23T07:00:00Z","signature":"MEUCIQ==","state":"mapped","description":"","failures":0})";
+    return withField(good, field);
+}
+
+std::string listedJson(const std::string& field) {
+    const std::string good = R"({"urn":")" + kUrn + R"(","devid":"abcdef01","fingerprint":")" + kFp +
+                             R"(","description":"","state":"introduced","ms_state":"unknown","ms":"tte-000001.net","introduced":true,"expires_at":5,"last_seen":null})";
+    return withField(good, field);
+}
 
 const BadDoc kBadDocs[] = {
     {"mapping", "{", "MappingResponse: invalid JSON at byte 2"},
@@ -202,7 +337,13 @@ const BadDoc kBadDocs[] = {
     {"controller", R"({"cip":"[::1]","cport":1,"cfingerprint":")" + kFp + R"("})",
      "ControllerInfo: field 'cip': not an IPv4 or IPv6 address"},
     {"controller-cbor", "\xA1\x63" "cip", "ControllerInfo: invalid CBOR"},
-    {"controller-cbor", "\x81\x01", "ControllerInfo: expected a JSON object"},
+    {"controller-cbor", "\x81\x01", "ControllerInfo: expected a CBOR map"},
+    {"controller-cbor", "\xA1\x01\x01", "ControllerInfo: a key is not a text string"},
+    {"controller-cbor", "\xA1\x63" "cip" "\x69" "192.0.2.1", "ControllerInfo: missing field 'cip', 'cport' or 'cfingerprint'"},
+    {"controller-cbor", "\xA1\x63" "cip" "\x69" "192.0.2.x", "ControllerInfo: field 'cip': not an IPv4 or IPv6 address"},
+    {"controller-cbor", std::string("\xA1\x65" "cport" "\x19\x00\x00", 10), "ControllerInfo: field 'cport' must be an integer from 1 to 65535"},
+    {"controller-cbor", "\xA1\x6C" "cfingerprint" "\x62" "ab", "ControllerInfo: field 'cfingerprint': expected 64 hex digits"},
+    {"controller-cbor", std::string("\xA0\x00", 2), "ControllerInfo: bytes after the map"},
     // Found by fuzz_cbor_messages: an array length beyond max_size() made nlohmann throw.
     {"controller-cbor", std::string("\xA1\x61" "a\x9B\x80\x00\x00\x00\x00\x00\x00\x00", 12), "ControllerInfo: invalid CBOR"},
     {"intro", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp +
@@ -230,6 +371,23 @@ const BadDoc kBadDocs[] = {
      "BoxRegistration: more than 65536 devices from first to last"},
     {"revoke", R"({"reason":""})", "RevokeRequest: field 'reason': empty"},
     {"revoke", R"({"reason":")" + std::string(201, 'r') + "\"}", "RevokeRequest: field 'reason': longer than 200 bytes"},
+    {"revoked", R"({"devid":"0000002a","state":"gone"})", "RevokeResponse: field 'state': unknown state 'gone'"},
+    {"device", deviceJson(R"("devid":"abcdef02")"), "DeviceInfo: devid abcdef02 does not match the URN's abcdef01"},
+    {"device", deviceJson(R"("failures":-1)"), "DeviceInfo: field 'failures' must be an integer from 0 to 9007199254740991"},
+    {"device", deviceJson(R"("controller":{"cip":"x","cport":1,"cfingerprint":")" + kFp + "\"}"),
+     "DeviceInfo: field 'controller': ControllerInfo: field 'cip': not an IPv4 or IPv6 address"},
+    {"device", deviceJson(R"("station":"a b")"), "DeviceInfo: field 'station': must be 1-64 of [A-Za-z0-9._-]"},
+    {"listed", listedJson(R"("ms_state":"lost")"), "ControllerDevice: field 'ms_state': unknown state 'lost'"},
+    {"listed", listedJson(R"("state":"mapped")"), "ControllerDevice: field 'state': unknown state 'mapped'"},
+    {"listed", listedJson(R"("introduced":1)"), "ControllerDevice: field 'introduced' must be true or false"},
+    {"listed", listedJson(R"("devid":"abcdef02")"), "ControllerDevice: devid abcdef02 does not match the URN's abcdef01"},
+    {"listed", listedJson(R"("ms":"tte-000000.net")"), "ControllerDevice: field 'ms': MS ID 0 is reserved for examples"},
+    {"list", R"({"devices":[{}]})", "DeviceList: devices[0]: ControllerDevice: missing field 'urn'"},
+    {"mapping-request", "otp=123456789abcdef0,devid=abcdef01,cip=192.0.2.1,cport=1|cport=2",
+     "duplicate parameter 'cport'"},
+    {"mapping-request", "otp=123456789abcdef0,devid=abcdef01|cip=1%", "body: bad percent-escape at position 6"},
+    {"mapping-request", "otp=123456789abcdef0,devid=abcdef01,cip=192.0.2.1,cport=1,cfingerprint=" + kFp + ",x=1",
+     "unknown parameter 'x'"},
     {"results", R"({"results":[{"record_id":"a","status":"lost"}]})",
      "RecordResults: results[0]: field 'status': unknown status 'lost'"},
     {"batch", R"({"records":[]})", "RecordBatch: field 'records' must hold 1 to 500 records"},

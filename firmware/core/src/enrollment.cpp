@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "tte/device/backoff.h"
-#include "tte/device/cbor.h"
+#include "tte/protocol/freestanding/coap_messages.h"
 #include "tte/device/controller_log.h"
 
 namespace tte::device {
@@ -88,14 +88,14 @@ bool Enrollment::askMotherShip(EnrollmentResult& result) {
         report({Step::motherShipAnswer, attempt, r.status, r.code, 0, ""});
         if (r.status == TransportStatus::answered && r.code == kCoapContent) {
             const std::size_t size = response.size <= m_response.size() ? response.size : 0;
-            const AnswerError error =
+            const protocol::ControllerAnswerError error =
                 r.contentFormat == kContentFormatCbor || r.contentFormat == kNoContentFormat
-                    ? parseControllerAnswer({m_response.data(), size}, result.controller)
-                    : AnswerError::notMap;
-            if (error == AnswerError::ok) {
+                    ? protocol::parseControllerAnswer({m_response.data(), size}, result.controller)
+                    : protocol::ControllerAnswerError::notMap;
+            if (error == protocol::ControllerAnswerError::ok) {
                 return true;
             }
-            result.detail = answerErrorName(error);
+            result.detail = protocol::controllerAnswerErrorName(error);
             report({Step::badAnswer, attempt, r.status, r.code, 0, result.detail});
         } else if (r.status == TransportStatus::answered && r.code == kCoapForbidden) {
             result.outcome = Outcome::motherShipForbidden;  // §7: stop and show the failure
@@ -132,7 +132,7 @@ bool Enrollment::storeController(EnrollmentResult& result) {
 }
 
 void Enrollment::checkIn(EnrollmentResult& result) {
-    const std::size_t size = encodeCheckinRequest(m_block.devUrn, m_request);
+    const std::size_t size = protocol::encodeCheckin(m_block.devUrn, m_request);
     const Endpoint server{result.controller.address, result.controller.port};
     Fingerprint pinned;
     std::memcpy(pinned.data(), result.controller.fingerprint, pinned.size());

@@ -26,6 +26,10 @@ struct EnrollmentCredentials {
     DevId devId;
 };
 
+/// "otp=<16 hex>,devid=<8 hex>": the credential of every query of messages 1, 4 and 7, exactly
+/// as §2 shows. Secret: it holds the OTP.
+std::string credentialsQuery(const EnrollmentCredentials& credentials);
+
 /// Builds the URL exactly as §2 shows: lower-case hex, `otp` then `devid`, comma-separated.
 /// The result carries the OTP: it is secret.
 std::string buildEnrollmentUrl(const EnrollmentUrl& url);
@@ -45,5 +49,9 @@ Result<EnrollmentUrl> parseEnrollmentUrl(std::string_view url, MsIdUse use = MsI
 /// position P is not a hex digit", "devid: expected 8 hex digits, got N", "devid: 'x' at ...".
 Result<EnrollmentCredentials> credentialsFromQuery(const QueryParams& params,
                                                    std::initializer_list<std::string_view> alsoAllowed = {});
+
+/// parseQuery() then credentialsFromQuery() with no other parameter: what the page (message
+/// 4, GET) and the status query (message 7) take. Errors: theirs.
+Result<EnrollmentCredentials> parseCredentialsQuery(std::string_view query);
 
 }  // namespace tte::protocol

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -48,6 +50,8 @@ class Otp {
 public:
     Otp() = default;
     explicit Otp(std::uint64_t value) : m_value(value) {}
+    /// The OTP of 8 big-endian bytes, as a token hands it out; nullopt for another length.
+    static std::optional<Otp> fromBytes(std::span<const std::uint8_t> bytes);
     Otp(const Otp&) = default;
     Otp& operator=(const Otp&) = default;
     ~Otp();
@@ -84,9 +88,12 @@ struct DevUrn {
 /// [A-Za-z0-9._]", "missing '-' after the product", "serial must be 8-16 hex digits".
 Result<DevUrn> parseDevUrn(std::string_view text);
 
-/// Builds `urn:dev:ops:<pen>-<product>-<serial as 16 lower-case hex digits>`. Errors:
-/// invalidArgument "Dev URN: PEN 0 is not assigned" or the product rule of parseDevUrn().
-Result<DevUrn> makeDevUrn(std::uint32_t pen, std::string_view product, std::uint64_t serial);
+/// Builds the one URN form every program writes (docs/PROTOCOL.md §1):
+/// `urn:dev:ops:<pen>-<product>-<Dev ID as 8 lower-case hex digits>`, the serial being the Dev
+/// ID itself. parseDevUrn() still reads serials of 9-16 digits (whose low 32 bits are the Dev
+/// ID). Errors: invalidArgument "Dev URN: PEN 0 is not assigned" or the product rule of
+/// parseDevUrn().
+Result<DevUrn> makeDevUrn(std::uint32_t pen, std::string_view product, DevId devId);
 
 /// `text` quoted for an error message: at most 64 bytes, other than printable ASCII as \xNN.
 std::string quoteForError(std::string_view text);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tte/base/error.h"
+#include "tte/protocol/enrollment_url.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/protocol/ids.h"
 #include "tte/protocol/query.h"
@@ -61,7 +62,12 @@ struct ErrorBody {
 Result<Errc> parseErrcName(std::string_view text);
 
 /// Where the device finds its Controller (message 10): {"cip", "cport", "cfingerprint"},
-/// CBOR by default (Content-Format 60), JSON with Accept 50.
+/// CBOR by default (Content-Format 60), JSON with Accept 50. fromCbor() reads with the
+/// device's own parser (freestanding/coap_messages.h): unknown keys are skipped, and its
+/// errors are "ControllerInfo: invalid CBOR", "expected a CBOR map", "a key is not a text
+/// string", "duplicate field", "missing field 'cip', 'cport' or 'cfingerprint'", "field
+/// 'cip': not an IPv4 or IPv6 address", "field 'cport' must be an integer from 1 to 65535",
+/// "field 'cfingerprint': expected 64 hex digits", "bytes after the map".
 struct ControllerInfo {
     std::string cip;  ///< IPv4 dotted quad or IPv6 literal without brackets
     std::uint16_t cport = 0;
@@ -77,6 +83,33 @@ struct ControllerRequest {
     ControllerInfo controller;
     std::string description;  ///< optional, at most 200 bytes of UTF-8, no control characters
 };
+
+/// The path of the status query (message 7).
+inline constexpr std::string_view kStatusPath = "/.well-known/tte/status";
+
+/// Message 4, whole: the credential and where the device should go.
+struct MappingRequest {
+    EnrollmentCredentials credentials;
+    ControllerRequest controller;
+};
+
+/// The query of the mapping POST (message 4): credentialsQuery(), then cip, cport, cfingerprint
+/// and, when not empty, description, each value percent-encoded, comma-separated. Secret.
+std::string mappingQuery(const MappingRequest& request);
+
+/// `https://<MS host>/.well-known/tte?<mappingQuery()>`. Secret.
+std::string buildMappingUrl(MsId ms, const MappingRequest& request);
+
+/// Reads message 4 from the POST's query and its application/x-www-form-urlencoded body
+/// (empty: none), which must not name a parameter twice between them. Errors, the first
+/// failure: those of parseQuery(); of parseFormBody() after "body: "; "duplicate parameter
+/// '<name>'"; of credentialsFromQuery() (with cip, cport, cfingerprint, description allowed);
+/// of controllerRequestFromParams().
+Result<MappingRequest> parseMappingRequest(std::string_view query, std::string_view formBody);
+
+/// `https://<MS host>/.well-known/tte/status?<credentialsQuery()>` (message 7). Secret. The
+/// MotherShip reads it with parseCredentialsQuery().
+std::string buildStatusUrl(const EnrollmentUrl& url);
 
 /// Reads cip, cport, cfingerprint and the optional description (other names are left to
 /// credentialsFromQuery()). Errors (invalidArgument): "missing parameter 'cip'" (cport,

@@ -45,6 +45,12 @@ Result<QueryParams> parseQuery(std::string_view query);
 /// only and with `+` decoding to a space (WHATWG URL standard). Same errors.
 Result<QueryParams> parseFormBody(std::string_view body);
 
+/// Decodes %XX escapes (either case of hex), and `+` to a space when `plusIsSpace` (form
+/// bodies). The one percent-decoder of the project: libcurl's curl_easy_unescape() passes a
+/// malformed escape such as "%zz" or a trailing "%4" through unchanged, where every caller here
+/// must refuse it. Errors: invalidArgument "bad percent-escape at position P" (1-based).
+Result<std::string> percentDecode(std::string_view text, bool plusIsSpace = false);
+
 /// Percent-encodes every byte outside [A-Za-z0-9._~-] (RFC 3986 unreserved) as %XX.
 std::string percentEncode(std::string_view text);
 

@@ -1,5 +1,6 @@
 // The station API documents (docs/PROTOCOL.md §10): the signed StationRecord, the upload
-// batch and its results, the lot quota, the box registration and the revoke request.
+// batch and its results, the lot quota, the box registration, the revoke request and its
+// answer, and the device lookup for QA.
 // fromJson() errors are those listed in mothership_messages.h, starting "<Type>: ".
 #pragma once
 
@@ -11,12 +12,12 @@
 #include <vector>
 
 #include "tte/base/error.h"
+#include "tte/protocol/crypto.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/protocol/ids.h"
+#include "tte/protocol/mothership_messages.h"
 
 namespace tte::protocol {
-
-using Sha256 = std::array<std::uint8_t, 32>;
 
 inline constexpr std::size_t kMaxRecordsPerBatch = 500;
 
@@ -115,6 +116,38 @@ struct RevokeRequest {
     std::string reason;
     [[nodiscard]] std::string toJson() const;
     static Result<RevokeRequest> fromJson(std::string_view text);
+};
+
+/// 200 answer to the revoke: {"devid": "<8 hex>", "state": "revoked"}.
+struct RevokeResponse {
+    DevId devId;
+    EnrollmentState state = EnrollmentState::revoked;
+    [[nodiscard]] std::string toJson() const;
+    static Result<RevokeResponse> fromJson(std::string_view text);
+};
+
+/// GET /api/v1/devices/<devid> (QA, reconcile): what the MotherShip holds of a device, never
+/// its OTP or OTP hash. {"devid", "urn", "fingerprint", "lot", "box", "station", "record_id",
+/// "firmware_sha256", "created", "signature", "state", "description", "failures",
+/// "controller"?: {"cip", "cport", "cfingerprint"}}; `controller` only once mapped.
+/// fromJson() also: "DeviceInfo: devid <hex> does not match the URN's <hex>".
+struct DeviceInfo {
+    DevId devId;
+    DevUrn urn;
+    Fingerprint fingerprint;
+    std::string lot;
+    std::optional<std::uint32_t> box;
+    std::string station;
+    std::string recordId;
+    Sha256 firmwareSha256{};
+    std::string created;  ///< RFC 3339 UTC, as the station wrote it
+    std::string signature;  ///< the station's, base64
+    EnrollmentState state = EnrollmentState::notMapped;
+    std::string description;  ///< the introducer's, at most 200 bytes
+    std::uint64_t failures = 0;  ///< failed OTP attempts on this Dev ID
+    std::optional<ControllerInfo> controller;
+    [[nodiscard]] std::string toJson() const;
+    static Result<DeviceInfo> fromJson(std::string_view text);
 };
 
 }  // namespace tte::protocol

@@ -1,6 +1,7 @@
-// The device's CBOR reader and writer against nlohmann::json's independent CBOR codec:
-// the MotherShip answer of docs/PROTOCOL.md §7 and the check-in request of §8.
-#include "tte/device/cbor.h"
+// The freestanding CBOR reader and writer of CoAP (the device's) against nlohmann::json's
+// independent CBOR codec: the MotherShip answer of docs/PROTOCOL.md §7 and the check-in
+// request of §8.
+#include "tte/protocol/freestanding/coap_messages.h"
 
 #include <gtest/gtest.h>
 
@@ -8,24 +9,24 @@
 #include <string>
 #include <vector>
 
-namespace tte::device {
+namespace tte::protocol {
 namespace {
 
 const std::string kFp = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
 
 std::vector<std::uint8_t> cbor(const nlohmann::json& j) { return nlohmann::json::to_cbor(j); }
 
-std::string parse(const std::vector<std::uint8_t>& bytes, protocol::ControllerRecord& out) {
-    return answerErrorName(parseControllerAnswer(bytes, out));
+std::string parse(const std::vector<std::uint8_t>& bytes, ControllerRecord& out) {
+    return controllerAnswerErrorName(parseControllerAnswer(bytes, out));
 }
 
 std::string parse(const std::vector<std::uint8_t>& bytes) {
-    protocol::ControllerRecord out;
+    ControllerRecord out;
     return parse(bytes, out);
 }
 
 TEST(ControllerAnswer, ParsesTheThreeFields) {
-    protocol::ControllerRecord out;
+    ControllerRecord out;
     out.sequence = 9;
     ASSERT_EQ(parse(cbor({{"cip", "192.0.2.7"}, {"cport", 5684}, {"cfingerprint", kFp}}), out), "ok");
     EXPECT_STREQ(out.address, "192.0.2.7");
@@ -37,7 +38,7 @@ TEST(ControllerAnswer, ParsesTheThreeFields) {
 }
 
 TEST(ControllerAnswer, AcceptsIpv6AndUnknownKeysOfAnyShape) {
-    protocol::ControllerRecord out;
+    ControllerRecord out;
     const auto doc = cbor({{"cip", "2001:db8::1"}, {"cport", 65535}, {"cfingerprint", kFp},
                            {"note", {{"nested", {1, 2, {{"deep", true}}}}, {"f", 1.5}, {"n", -3}}}});
     ASSERT_EQ(parse(doc, out), "ok");
@@ -91,19 +92,19 @@ TEST(ControllerAnswer, RefusesDuplicateKeys) {
 TEST(CheckinRequest, IsTheUrnMap) {
     std::array<std::uint8_t, 162> buffer{};
     const char* urn = "urn:dev:ops:32473-Sensor.v1-00000000abcdef01";
-    const std::size_t size = encodeCheckinRequest(urn, buffer);
+    const std::size_t size = encodeCheckin(urn, buffer);
     ASSERT_GT(size, 0u);
     const auto j = nlohmann::json::from_cbor(std::vector<std::uint8_t>(buffer.begin(), buffer.begin() + size));
     EXPECT_EQ(j, nlohmann::json({{"urn", urn}}));
-    EXPECT_EQ(encodeCheckinRequest("urn:x", buffer), 11u);  // map, "urn", one-byte text head, 5 bytes
+    EXPECT_EQ(encodeCheckin("urn:x", buffer), 11u);  // map, "urn", one-byte text head, 5 bytes
     EXPECT_EQ(nlohmann::json::from_cbor(std::vector<std::uint8_t>(buffer.begin(), buffer.begin() + 11)),
               nlohmann::json({{"urn", "urn:x"}}));
-    EXPECT_EQ(encodeCheckinRequest("urn:x", std::span(buffer).first(11)), 11u);  // exactly enough
-    EXPECT_EQ(encodeCheckinRequest("urn:x", std::span(buffer).first(10)), 0u);
-    EXPECT_EQ(encodeCheckinRequest(urn, std::span(buffer).first(20)), 0u);
+    EXPECT_EQ(encodeCheckin("urn:x", std::span(buffer).first(11)), 11u);  // exactly enough
+    EXPECT_EQ(encodeCheckin("urn:x", std::span(buffer).first(10)), 0u);
+    EXPECT_EQ(encodeCheckin(urn, std::span(buffer).first(20)), 0u);
     const std::string tooLong(128, 'a');
-    EXPECT_EQ(encodeCheckinRequest(tooLong.c_str(), buffer), 0u);
+    EXPECT_EQ(encodeCheckin(tooLong.c_str(), buffer), 0u);
 }
 
 }  // namespace
-}  // namespace tte::device
+}  // namespace tte::protocol

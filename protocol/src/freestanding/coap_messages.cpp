@@ -1,13 +1,39 @@
 // A tiny bounds-checked CBOR reader and writer (RFC 8949) for the device's two documents.
-#include "tte/device/cbor.h"
+// Freestanding: no library call but memcpy/memset (text is compared by hand, so no memcmp).
+#include "tte/protocol/freestanding/coap_messages.h"
 
 #include <cstring>
-#include <string_view>
 
-namespace tte::device {
+namespace tte::protocol {
 namespace {
 
 constexpr unsigned kMaxSkipDepth = 4;
+
+/// A view of text in the input (std::string_view would bring memcmp and strlen along).
+struct Text {
+    const char* data = nullptr;
+    std::size_t length = 0;
+    [[nodiscard]] std::size_t size() const { return length; }
+    char operator[](std::size_t i) const { return data[i]; }
+    [[nodiscard]] bool contains(char c) const {
+        for (std::size_t i = 0; i < length; ++i) {
+            if (data[i] == c) {
+                return true;
+            }
+        }
+        return false;
+    }
+    /// Equal to the NUL-terminated `literal`.
+    [[nodiscard]] bool is(const char* literal) const {
+        std::size_t i = 0;
+        for (; i < length; ++i) {
+            if (literal[i] == '\0' || literal[i] != data[i]) {
+                return false;
+            }
+        }
+        return literal[i] == '\0';
+    }
+};
 
 class Reader {
 public:
@@ -42,13 +68,13 @@ public:
     }
 
     /// Reads a text string of the given major type into a view of the input.
-    bool text(std::string_view& out) {
+    bool text(Text& out) {
         unsigned major = 0;
         std::uint64_t length = 0;
         if (!head(major, length) || major != 3 || length > remaining()) {
             return false;
         }
-        out = {reinterpret_cast<const char*>(m_data.data() + m_pos), static_cast<std::size_t>(length)};
+        out = Text{reinterpret_cast<const char*>(m_data.data() + m_pos), static_cast<std::size_t>(length)};
         m_pos += static_cast<std::size_t>(length);
         return true;
     }
@@ -102,7 +128,7 @@ std::uint8_t hexValue(char c) {
     return static_cast<std::uint8_t>((c | 0x20) - 'a' + 10);
 }
 
-bool isIpv4(std::string_view s) {
+bool isIpv4(Text s) {
     unsigned parts = 0;
     std::size_t i = 0;
     while (i < s.size() && parts < 4) {
@@ -132,13 +158,14 @@ bool isIpv4(std::string_view s) {
 
 // An IPv6 literal (RFC 4291 2.2), checked for its alphabet and shape; the transport's
 // resolver is the final judge.
-bool isIpv6(std::string_view s) {
-    if (s.size() < 2 || s.size() > 45 || s.find(':') == std::string_view::npos) {
+bool isIpv6(Text s) {
+    if (s.size() < 2 || s.size() > 45 || !s.contains(':')) {
         return false;
     }
     unsigned colons = 0;
     std::size_t groupLength = 0;
-    for (char c : s) {
+    for (std::size_t k = 0; k < s.size(); ++k) {
+        const char c = s[k];
         if (c == ':') {
             ++colons;
             groupLength = 0;
@@ -153,122 +180,126 @@ bool isIpv6(std::string_view s) {
     return colons >= 2 && colons <= 7;
 }
 
-AnswerError readField(Reader& reader, std::string_view key, protocol::ControllerRecord& out, unsigned& seen) {
-    if (key == "cip") {
-        std::string_view ip;
+ControllerAnswerError readField(Reader& reader, Text key, ControllerRecord& out, unsigned& seen) {
+    if (Reader probe = reader; !probe.skip(0)) {
+        return ControllerAnswerError::malformed;  // a truncated value is no bad field, it is no CBOR
+    }
+    if (key.is("cip")) {
+        Text ip;
         if (!reader.text(ip)) {
-            return AnswerError::badIp;
+            return ControllerAnswerError::badIp;
         }
         if (ip.size() >= sizeof out.address || !(isIpv4(ip) || isIpv6(ip))) {
-            return AnswerError::badIp;
+            return ControllerAnswerError::badIp;
         }
         std::memset(out.address, 0, sizeof out.address);
-        std::memcpy(out.address, ip.data(), ip.size());
+        std::memcpy(out.address, ip.data, ip.size());
         seen |= 1u;
-    } else if (key == "cport") {
+    } else if (key.is("cport")) {
         unsigned major = 0;
         std::uint64_t port = 0;
         if (!reader.head(major, port) || major != 0 || port == 0 || port > 65535) {
-            return AnswerError::badPort;
+            return ControllerAnswerError::badPort;
         }
         out.port = static_cast<std::uint16_t>(port);
         seen |= 2u;
-    } else if (key == "cfingerprint") {
-        std::string_view hex;
+    } else if (key.is("cfingerprint")) {
+        Text hex;
         if (!reader.text(hex) || hex.size() != 2 * sizeof out.fingerprint) {
-            return AnswerError::badFingerprint;
+            return ControllerAnswerError::badFingerprint;
         }
         for (std::size_t i = 0; i < sizeof out.fingerprint; ++i) {
             if (!isHexDigit(hex[2 * i]) || !isHexDigit(hex[2 * i + 1])) {
-                return AnswerError::badFingerprint;
+                return ControllerAnswerError::badFingerprint;
             }
             out.fingerprint[i] = static_cast<std::uint8_t>((hexValue(hex[2 * i]) << 4) | hexValue(hex[2 * i + 1]));
         }
         seen |= 4u;
-    } else if (!reader.skip(0)) {
-        return AnswerError::malformed;
+    } else {
+        (void)reader.skip(0);  // well-formed: checked above
     }
-    return AnswerError::ok;
+    return ControllerAnswerError::ok;
 }
 
-unsigned keyBit(std::string_view key) {
-    if (key == "cip") {
+unsigned keyBit(Text key) {
+    if (key.is("cip")) {
         return 1u;
     }
-    if (key == "cport") {
+    if (key.is("cport")) {
         return 2u;
     }
-    return key == "cfingerprint" ? 4u : 0u;
+    return key.is("cfingerprint") ? 4u : 0u;
 }
 
 }  // namespace
 
-const char* answerErrorName(AnswerError error) {
+const char* controllerAnswerErrorName(ControllerAnswerError error) {
     switch (error) {
-    case AnswerError::ok: return "ok";
-    case AnswerError::malformed: return "malformed";
-    case AnswerError::notMap: return "not-map";
-    case AnswerError::keyNotText: return "key-not-text";
-    case AnswerError::duplicateKey: return "duplicate-key";
-    case AnswerError::missingKey: return "missing-key";
-    case AnswerError::badIp: return "bad-ip";
-    case AnswerError::badPort: return "bad-port";
-    case AnswerError::badFingerprint: return "bad-fingerprint";
-    case AnswerError::trailingBytes: return "trailing-bytes";
+    case ControllerAnswerError::ok: return "ok";
+    case ControllerAnswerError::malformed: return "malformed";
+    case ControllerAnswerError::notMap: return "not-map";
+    case ControllerAnswerError::keyNotText: return "key-not-text";
+    case ControllerAnswerError::duplicateKey: return "duplicate-key";
+    case ControllerAnswerError::missingKey: return "missing-key";
+    case ControllerAnswerError::badIp: return "bad-ip";
+    case ControllerAnswerError::badPort: return "bad-port";
+    case ControllerAnswerError::badFingerprint: return "bad-fingerprint";
+    case ControllerAnswerError::trailingBytes: return "trailing-bytes";
     }
     return "unknown";
 }
 
-AnswerError parseControllerAnswer(std::span<const std::uint8_t> cbor, protocol::ControllerRecord& out) {
+ControllerAnswerError parseControllerAnswer(std::span<const std::uint8_t> cbor, ControllerRecord& out) {
     Reader reader(cbor);
     unsigned major = 0;
     std::uint64_t pairs = 0;
     if (!reader.head(major, pairs)) {
-        return AnswerError::malformed;
+        return ControllerAnswerError::malformed;
     }
     if (major != 5) {
-        return AnswerError::notMap;
+        return ControllerAnswerError::notMap;
     }
     if (pairs > reader.remaining() / 2) {
-        return AnswerError::malformed;
+        return ControllerAnswerError::malformed;
     }
-    protocol::ControllerRecord result = out;
+    ControllerRecord result = out;
     unsigned seen = 0;
     for (std::uint64_t i = 0; i < pairs; ++i) {
-        std::string_view key;
+        Text key;
         unsigned keyMajor = 0;
         std::uint64_t ignored = 0;
         Reader probe = reader;
         if (!probe.head(keyMajor, ignored)) {
-            return AnswerError::malformed;
+            return ControllerAnswerError::malformed;
         }
         if (keyMajor != 3) {
-            return AnswerError::keyNotText;
+            return ControllerAnswerError::keyNotText;
         }
         if (!reader.text(key)) {
-            return AnswerError::malformed;
+            return ControllerAnswerError::malformed;
         }
         if ((seen & keyBit(key)) != 0) {
-            return AnswerError::duplicateKey;
+            return ControllerAnswerError::duplicateKey;
         }
-        if (const AnswerError error = readField(reader, key, result, seen); error != AnswerError::ok) {
+        if (const ControllerAnswerError error = readField(reader, key, result, seen); error != ControllerAnswerError::ok) {
             return error;
         }
     }
     if (reader.remaining() != 0) {
-        return AnswerError::trailingBytes;
+        return ControllerAnswerError::trailingBytes;
     }
     if (seen != 7u) {
-        return AnswerError::missingKey;
+        return ControllerAnswerError::missingKey;
     }
     out = result;
-    return AnswerError::ok;
+    return ControllerAnswerError::ok;
 }
 
-std::size_t encodeCheckinRequest(const char* urn, std::span<std::uint8_t> out) {
-    const std::size_t length = std::strlen(urn);
+std::size_t encodeCheckin(const char* urn, std::span<std::uint8_t> out) {
+    std::size_t length = 0;
+    while (length <= kMaxDevUrnLength && urn[length] != '\0') ++length;
     const std::size_t size = 1 + 4 + (length < 24 ? 1 : 2) + length;  // map(1), "urn", text head, URN
-    if (length > protocol::kMaxDevUrnLength || out.size() < size) {
+    if (length > kMaxDevUrnLength || out.size() < size) {
         return 0;
     }
     std::size_t pos = 0;
@@ -287,4 +318,4 @@ std::size_t encodeCheckinRequest(const char* urn, std::span<std::uint8_t> out) {
     return pos + length;
 }
 
-}  // namespace tte::device
+}  // namespace tte::protocol

@@ -1,7 +1,8 @@
-// The two CBOR documents of the device (RFC 8949): the MotherShip's answer
-// {"cip", "cport", "cfingerprint"} (docs/PROTOCOL.md §7) and the check-in request
-// {"urn"} (§8). A tiny bounds-checked reader and writer; no heap, no recursion beyond a fixed
-// depth when skipping unknown values.
+// The CBOR documents of CoAP (RFC 8949) as the device reads and writes them: the MotherShip's
+// answer {"cip", "cport", "cfingerprint"} (message 10, docs/PROTOCOL.md §7) and the check-in
+// request {"urn"} (message 11, §8). A tiny bounds-checked reader and writer; no heap, no
+// recursion beyond a fixed depth when skipping unknown values. Freestanding: the firmware and
+// the host library (ControllerInfo::fromCbor, Checkin::toCbor) share this one codec.
 #pragma once
 
 #include <cstddef>
@@ -11,9 +12,9 @@
 #include "tte/protocol/freestanding/block.h"
 #include "tte/protocol/freestanding/controller_record.h"
 
-namespace tte::device {
+namespace tte::protocol {
 
-enum class AnswerError : std::uint8_t {
+enum class ControllerAnswerError : std::uint8_t {
     ok,
     malformed,       ///< not well-formed CBOR: truncated, reserved or indefinite length, too deep
     notMap,          ///< the top item is not a map
@@ -28,14 +29,14 @@ enum class AnswerError : std::uint8_t {
 
 /// "ok", "malformed", "not-map", "key-not-text", "duplicate-key", "missing-key", "bad-ip",
 /// "bad-port", "bad-fingerprint", "trailing-bytes".
-const char* answerErrorName(AnswerError error);
+const char* controllerAnswerErrorName(ControllerAnswerError error);
 
 /// Parses the MotherShip's 2.05 payload into `out` (address, port, fingerprint; sequence
 /// untouched). Unknown keys are skipped. `out` is written only on ok.
-AnswerError parseControllerAnswer(std::span<const std::uint8_t> cbor, protocol::ControllerRecord& out);
+ControllerAnswerError parseControllerAnswer(std::span<const std::uint8_t> cbor, ControllerRecord& out);
 
 /// Writes the check-in request {"urn": urn} and returns its size, or 0 when `urn` is longer
 /// than 127 bytes or `out` is too small (162 bytes always suffice).
-std::size_t encodeCheckinRequest(const char* urn, std::span<std::uint8_t> out);
+std::size_t encodeCheckin(const char* urn, std::span<std::uint8_t> out);
 
-}  // namespace tte::device
+}  // namespace tte::protocol
