@@ -1,7 +1,6 @@
 // tte-controller: a customer's Controller. Composition root: flags and config file, identity,
 // store, HTTPS and CoAP/DTLS servers, MotherShip status poller; runs until SIGINT/SIGTERM.
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -16,7 +15,6 @@
 #include "tte/controller/service.h"
 #include "tte/controller/status_poller.h"
 #include "tte/controller/store.h"
-#include "tte/introducer/https_client.h"
 
 namespace {
 
@@ -56,21 +54,6 @@ Result<std::pair<std::string, std::uint16_t>> splitHostPort(const std::string& t
     }
 }
 
-/// msg 7/8: GET https://<ms>/.well-known/tte/status?otp=…,devid=…
-StatusFetcher makeFetcher(const Options& o) {
-    introducer::HttpsOptions https{o.msCaFile, o.msConnectTo, {}, std::chrono::seconds(15)};
-    return [https](const StatusQuery& q) -> Result<std::string> {
-        std::string url = "https://" + q.ms + "/.well-known/tte/status?otp=" + std::string(q.otp.view()) + ",devid=" + q.devid;
-        auto res = introducer::httpsRequest(https, "GET", url);
-        if (!res) return std::unexpected(res.error());
-        if (res->status != 200) return fail(Errc::unavailable, "MotherShip answered " + std::to_string(res->status));
-        auto doc = nlohmann::json::parse(res->body, nullptr, false);
-        if (doc.is_discarded() || !doc.contains("state") || !doc["state"].is_string())
-            return fail(Errc::corrupt, "MotherShip status answer has no state");
-        return doc["state"].get<std::string>();
-    };
-}
-
 Status writePortsFile(const std::string& path, const nlohmann::json& doc) {
     std::string tmp = path + ".tmp";
     {
@@ -107,7 +90,8 @@ int serve(const Options& o) {
     CoapServer coapServer(service);
     auto coapsPort = coapServer.start(coaps->first, coaps->second, id->certPem, id->keyPem);
     if (!coapsPort) return die(coapsPort.error().toString());
-    StatusPoller poller(**store, service, clock, makeFetcher(o),
+    StatusPoller poller(**store, service, clock,
+                        makeHttpsStatusFetcher(client::HttpsOptions::verified(o.msCaFile, o.msConnectTo, std::chrono::seconds(15))),
                         {o.pollConcurrency, std::chrono::seconds(o.pollInterval), std::chrono::seconds(o.backoffBase),
                          std::chrono::hours(6)});
     if (!o.noStatusQueries) poller.start();
@@ -161,8 +145,6 @@ int main(int argc, char** argv) {
         std::cout << "fingerprint " << id->fingerprint << "\ncertificate " << o.stateDir << "/identity.crt\n";
         return 0;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = serve(o);
-    curl_global_cleanup();
-    return rc;
+    client::CurlGlobal curl;
+    return serve(o);
 }

@@ -4,7 +4,26 @@
 #include <future>
 #include <vector>
 
+#include "tte/protocol/mothership_messages.h"
+
 namespace tte::controller {
+
+StatusFetcher makeHttpsStatusFetcher(client::HttpsOptions https) {
+    return [https = std::move(https)](const StatusQuery& q) -> Result<std::string> {
+        auto ms = protocol::parseMsHostName(q.ms, protocol::MsIdUse::operational);
+        auto otp = protocol::parseOtp(q.otp.view());
+        auto devId = protocol::parseDevId(q.devid);
+        if (!ms || !otp || !devId) return fail(Errc::invalidArgument, "the stored introduction of " + q.urn + " is malformed");
+        std::string url = protocol::buildStatusUrl({*ms, *otp, *devId});
+        auto res = client::httpsRequest(https, "GET", url);
+        secureZero(url.data(), url.size());
+        if (!res) return std::unexpected(res.error());
+        if (res->status != 200) return std::unexpected(client::answerError(*res, "MotherShip status of " + q.urn));
+        auto answer = protocol::StatusResponse::fromJson(res->body);
+        if (!answer) return fail(Errc::corrupt, "the MotherShip's status answer: " + answer.error().message);
+        return std::string(protocol::enrollmentStateName(answer->state));
+    };
+}
 
 std::chrono::seconds StatusPoller::backoff(int attempts) const {
     auto delay = m_options.backoffBase;

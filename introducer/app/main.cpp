@@ -1,7 +1,6 @@
 // tte-introducer: the companion introducer CLI (draft 2 messages 3-8). Composition root:
 // flags, where the Enrollment URL comes from, and printing results for a person.
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>
 
 #include <cstdio>
 #include <iostream>
@@ -81,7 +80,7 @@ Result<protocol::EnrollmentUrl> enrollmentUrl(const Source& s) {
     return protocol::parseEnrollmentUrl(text->view());
 }
 
-HttpsOptions httpsOptions(const Common& c) { return {c.cacert, c.connectTo, {}, std::chrono::seconds(20)}; }
+client::HttpsOptions httpsOptions(const Common& c) { return client::HttpsOptions::verified(c.cacert, c.connectTo); }
 
 Result<ControllerTarget> controllerTarget(const Common& c) {
     auto addr = parseAddressPort(c.controller);
@@ -101,7 +100,7 @@ Result<std::optional<NotifyTarget>> notifyTarget(const Common& c, const Controll
     return std::optional<NotifyTarget>(NotifyTarget{c.notify, t.fingerprint});
 }
 
-void printStatus(const HttpsOptions& https, const protocol::EnrollmentUrl& url) {
+void printStatus(const client::HttpsOptions& https, const protocol::EnrollmentUrl& url) {
     auto st = getStatus(https, url);
     if (!st) {
         std::cerr << "tte-introducer: status: " << st.error().toString() << "\n";
@@ -262,8 +261,6 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = *enroll ? runEnroll(s, c) : *box ? runBox(s, c) : *flush ? runFlush(c) : runStatus(s, c);
-    curl_global_cleanup();
-    return rc;
+    client::CurlGlobal curl;
+    return *enroll ? runEnroll(s, c) : *box ? runBox(s, c) : *flush ? runFlush(c) : runStatus(s, c);
 }

@@ -26,9 +26,9 @@ Result<json> loadQueue(const std::filesystem::path& file) {
 }  // namespace
 
 Status sendIntroduction(const NotifyTarget& target, const protocol::Introduction& intro, std::chrono::seconds timeout) {
-    HttpsOptions https{"", {}, target.fingerprint.hex(), timeout};
+    const auto https = client::HttpsOptions::pinned(target.fingerprint.hex(), timeout);
     std::string body = intro.toJson();
-    auto res = httpsRequest(https, "POST", target.url, body, "application/json");
+    auto res = client::httpsRequest(https, "POST", target.url, body, "application/json");
     std::fill(body.begin(), body.end(), '\0');
     if (!res) return std::unexpected(res.error());
     if (res->status == 201 || res->status == 200) return {};

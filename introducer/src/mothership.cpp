@@ -1,15 +1,13 @@
 // Mapping POST and status GET at the MotherShip.
 #include "tte/introducer/mothership.h"
 
-#include <charconv>
-
-#include "tte/protocol/query.h"
+#include "tte/protocol/address.h"
 
 namespace tte::introducer {
 namespace {
 
 /// The MotherShip's non-200 answer as an error the user can act on.
-std::unexpected<Error> answerError(const HttpResponse& res) {
+std::unexpected<Error> answerError(const client::HttpResponse& res) {
     std::string detail;
     if (auto body = protocol::ErrorBody::fromJson(res.body)) detail = body->message;
     auto native = [&](Errc code, std::string message) {
@@ -29,43 +27,22 @@ std::unexpected<Error> answerError(const HttpResponse& res) {
     }
 }
 
-std::string credentials(const protocol::EnrollmentUrl& url) {
-    return "otp=" + url.otp.hex() + ",devid=" + url.devId.hex();
-}
-
 }  // namespace
 
 Result<std::pair<std::string, std::uint16_t>> parseAddressPort(std::string_view text) {
-    std::string host;
-    std::string_view portText;
-    if (!text.empty() && text.front() == '[') {
-        auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return fail(Errc::invalidArgument, "controller address must be [IPv6]:PORT, got '" + std::string(text) + "'");
-        host = std::string(text.substr(1, close - 1));
-        portText = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string_view::npos || text.find(':') != colon)
-            return fail(Errc::invalidArgument, "controller address must be ADDR:PORT, got '" + std::string(text) + "'");
-        host = std::string(text.substr(0, colon));
-        portText = text.substr(colon + 1);
-    }
-    if (auto st = protocol::checkIpLiteral(host); !st)
-        return fail(Errc::invalidArgument, "controller address '" + host + "' is not an IPv4 or IPv6 address");
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
-    if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 || port > 65535)
-        return fail(Errc::invalidArgument, "controller port must be 1-65535, got '" + std::string(portText) + "'");
-    return std::make_pair(host, static_cast<std::uint16_t>(port));
+    auto address = protocol::parseHostPort(text, "controller address");
+    if (!address) return std::unexpected(address.error());
+    if (!protocol::checkIpLiteral(address->host))
+        return fail(Errc::invalidArgument, "controller address '" + address->host + "' is not an IPv4 or IPv6 address");
+    return std::make_pair(address->host, address->port);
 }
 
-Result<protocol::MappingResponse> postMapping(const HttpsOptions& https, const protocol::EnrollmentUrl& url,
+Result<protocol::MappingResponse> postMapping(const client::HttpsOptions& https, const protocol::EnrollmentUrl& url,
                                               const ControllerTarget& controller) {
-    std::string target = protocol::buildEnrollmentUrl(url) + ",cip=" + protocol::percentEncode(controller.ip) +
-                         ",cport=" + std::to_string(controller.port) + ",cfingerprint=" + controller.fingerprint.hex();
-    if (!controller.description.empty()) target += ",description=" + protocol::percentEncode(controller.description);
-    auto res = httpsRequest(https, "POST", target);
+    std::string target = protocol::buildMappingUrl(
+        url.ms, {{url.otp, url.devId},
+                 {protocol::ControllerInfo{controller.ip, controller.port, controller.fingerprint}, controller.description}});
+    auto res = client::httpsRequest(https, "POST", target);
     std::fill(target.begin(), target.end(), '\0');
     if (!res) return std::unexpected(res.error());
     if (res->status != 200) return answerError(*res);
@@ -74,9 +51,9 @@ Result<protocol::MappingResponse> postMapping(const HttpsOptions& https, const p
     return doc;
 }
 
-Result<protocol::StatusResponse> getStatus(const HttpsOptions& https, const protocol::EnrollmentUrl& url) {
-    std::string target = "https://" + protocol::msHostName(url.ms) + "/.well-known/tte/status?" + credentials(url);
-    auto res = httpsRequest(https, "GET", target);
+Result<protocol::StatusResponse> getStatus(const client::HttpsOptions& https, const protocol::EnrollmentUrl& url) {
+    std::string target = protocol::buildStatusUrl(url);
+    auto res = client::httpsRequest(https, "GET", target);
     std::fill(target.begin(), target.end(), '\0');
     if (!res) return std::unexpected(res.error());
     if (res->status != 200) return answerError(*res);

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/support/process.h"
-#include "tte/introducer/https_client.h"
+#include "tte/client/https_client.h"
 #include "tte/protocol/fingerprint.h"
 
 namespace tte::controller {
@@ -72,7 +72,7 @@ std::string introduction(const DeviceKey& d, const std::string& urn) {
 }
 
 json devices(const Running& c) {
-    auto r = introducer::httpsRequest({"", {}, c.fingerprint, std::chrono::seconds(10)}, "GET", "https://" + c.https + "/tte/v1/devices");
+    auto r = client::httpsRequest(client::HttpsOptions::pinned(c.fingerprint, std::chrono::seconds(10)), "GET", "https://" + c.https + "/tte/v1/devices");
     EXPECT_TRUE(r) << r.error().toString();
     return json::parse(r->body)["devices"];
 }
@@ -86,8 +86,8 @@ TEST(ControllerProcess, IntroducedDeviceChecksInOverDtls) {
 
     EXPECT_NE(checkin(dir, c, dev, urn).find("4.03 device key was not introduced to this controller"), std::string::npos);
 
-    introducer::HttpsOptions pinned{"", {}, c.fingerprint, std::chrono::seconds(10)};
-    auto post = introducer::httpsRequest(pinned, "POST", "https://" + c.https + "/tte/v1/introductions",
+    const auto pinned = client::HttpsOptions::pinned(c.fingerprint, std::chrono::seconds(10));
+    auto post = client::httpsRequest(pinned, "POST", "https://" + c.https + "/tte/v1/introductions",
                                          introduction(dev, urn), "application/json");
     ASSERT_TRUE(post) << post.error().toString();
     EXPECT_EQ(post->status, 201) << post->body;
@@ -101,7 +101,7 @@ TEST(ControllerProcess, IntroducedDeviceChecksInOverDtls) {
     auto other = makeDeviceKey(dir, "other");
     EXPECT_NE(checkin(dir, c, other, urn).find("4.03 device key was not introduced"), std::string::npos);
 
-    auto metrics = introducer::httpsRequest(pinned, "GET", "https://" + c.https + "/metrics");
+    auto metrics = client::httpsRequest(pinned, "GET", "https://" + c.https + "/metrics");
     ASSERT_TRUE(metrics);
     EXPECT_NE(metrics->body.find("tte_controller_checkins_total 1\n"), std::string::npos) << metrics->body;
     EXPECT_EQ(c.proc->kill(SIGTERM), 0);
@@ -110,8 +110,8 @@ TEST(ControllerProcess, IntroducedDeviceChecksInOverDtls) {
 TEST(ControllerProcess, WrongPinIsRefusedByTheIntroducerClient) {
     TempDir dir;
     auto c = startController(dir, "controller");
-    introducer::HttpsOptions wrong{"", {}, std::string(64, '0'), std::chrono::seconds(10)};
-    auto r = introducer::httpsRequest(wrong, "GET", "https://" + c.https + "/tte/v1/devices");
+    const auto wrong = client::HttpsOptions::pinned(std::string(64, '0'), std::chrono::seconds(10));
+    auto r = client::httpsRequest(wrong, "GET", "https://" + c.https + "/tte/v1/devices");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::unauthenticated) << r.error().toString();
     EXPECT_EQ(r.error().nativeCode, 90);  // CURLE_SSL_PINNEDPUBKEYNOTMATCH
@@ -140,8 +140,8 @@ TEST(ControllerProcess, ExpiredIntroductionIsRefused) {
     auto c = startController(dir, "controller", {"--introduction-ttl", "1"});
     auto dev = makeDeviceKey(dir, "dev");
     const std::string urn = "urn:dev:ops:32473-Thermo-00000000abcdef01";
-    introducer::HttpsOptions pinned{"", {}, c.fingerprint, std::chrono::seconds(10)};
-    auto post = introducer::httpsRequest(pinned, "POST", "https://" + c.https + "/tte/v1/introductions",
+    const auto pinned = client::HttpsOptions::pinned(c.fingerprint, std::chrono::seconds(10));
+    auto post = client::httpsRequest(pinned, "POST", "https://" + c.https + "/tte/v1/introductions",
                                          introduction(dev, urn), "application/json");
     ASSERT_TRUE(post && post->status == 201);
     // Wait (with a deadline) until the controller itself lists the introduction as expired.

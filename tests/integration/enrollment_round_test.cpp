@@ -11,7 +11,7 @@
 #include "device/device_fixture.h"
 #include "integration/support/site.h"
 #include "introducer/label_fixture.h"
-#include "tte/introducer/https_client.h"
+#include "tte/client/https_client.h"
 #include "tte/protocol/enrollment_url.h"
 
 namespace tte {
@@ -52,7 +52,7 @@ protected:
     }
 
     json devices() {
-        auto r = introducer::httpsRequest({"", {}, controller.fingerprint, std::chrono::seconds(10)}, "GET",
+        auto r = client::httpsRequest(client::HttpsOptions::pinned(controller.fingerprint, std::chrono::seconds(10)), "GET",
                                           "https://" + controller.https + "/tte/v1/devices");
         EXPECT_TRUE(r) << r.error().toString();
         return r ? json::parse(r->body)["devices"] : json::array();

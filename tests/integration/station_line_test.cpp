@@ -16,7 +16,7 @@
 #include "firmware/qemu_harness.h"
 #include "integration/support/site.h"
 #include "integration/support/station_site.h"
-#include "tte/introducer/https_client.h"
+#include "tte/client/https_client.h"
 
 namespace tte {
 namespace {
@@ -191,7 +191,7 @@ TEST(StationLine, TwentyDevicesOverFourSlotsWithTheRealParts) {
     ASSERT_EQ(boot.code, 0) << boot.out << boot.err;
     EXPECT_NE(boot.out.find("boot 1: outcome=checked-in controller=" + controller.coaps), std::string::npos) << boot.out;
     EXPECT_EQ(msState(site, first), "registered");
-    auto list = introducer::httpsRequest({"", {}, controller.fingerprint, std::chrono::seconds(10)}, "GET",
+    auto list = client::httpsRequest(client::HttpsOptions::pinned(controller.fingerprint, std::chrono::seconds(10)), "GET",
                                          "https://" + controller.https + "/tte/v1/devices");
     ASSERT_TRUE(list) << list.error().toString();
     const auto listed = json::parse(list->body)["devices"];

@@ -103,9 +103,9 @@ TEST(AddressPort, ParsesAndNamesProblems) {
     EXPECT_EQ(v6->first, "::1");
     EXPECT_EQ(parseAddressPort("example.com:5685").error().message,
               "controller address 'example.com' is not an IPv4 or IPv6 address");
-    EXPECT_EQ(parseAddressPort("127.0.0.1").error().message, "controller address must be ADDR:PORT, got '127.0.0.1'");
-    EXPECT_EQ(parseAddressPort("127.0.0.1:0").error().message, "controller port must be 1-65535, got '0'");
-    EXPECT_EQ(parseAddressPort("127.0.0.1:70000").error().message, "controller port must be 1-65535, got '70000'");
+    EXPECT_EQ(parseAddressPort("127.0.0.1").error().message, "controller address must be ADDR:PORT or [IPv6]:PORT, got '127.0.0.1'");
+    EXPECT_EQ(parseAddressPort("127.0.0.1:0").error().message, "controller address: port must be 1 to 65535, got '0'");
+    EXPECT_EQ(parseAddressPort("127.0.0.1:70000").error().message, "controller address: port must be 1 to 65535, got '70000'");
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "integration/support/site.h"
 #include "introducer/label_fixture.h"
 #include "tte/base/hex.h"
-#include "tte/introducer/https_client.h"
+#include "tte/client/https_client.h"
 #include "tte/protocol/box.h"
 #include "tte/protocol/enrollment_url.h"
 #include "tte/protocol/led.h"
@@ -38,7 +38,7 @@ protected:
     }
 
     json devices() {
-        auto r = httpsRequest({"", {}, controller.fingerprint, std::chrono::seconds(10)}, "GET", "https://" + controller.https + "/tte/v1/devices");
+        auto r = client::httpsRequest(client::HttpsOptions::pinned(controller.fingerprint, std::chrono::seconds(10)), "GET", "https://" + controller.https + "/tte/v1/devices");
         EXPECT_TRUE(r) << r.error().toString();
         return json::parse(r->body)["devices"];
     }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tte/base/clock.h"
+#include "tte/client/https_client.h"
 #include "tte/controller/service.h"
 #include "tte/controller/store.h"
 
@@ -18,6 +19,12 @@ namespace tte::controller {
 /// Asks the MotherShip named in the query for the device's state; returns one of
 /// not-mapped, mapped, registered, revoked. Errors: whatever the transport reports.
 using StatusFetcher = std::function<Result<std::string>(const StatusQuery&)>;
+
+/// Messages 7/8 over HTTPS: GET https://<ms>/.well-known/tte/status?otp=…,devid=…
+/// (protocol::buildStatusUrl), the answer read as a protocol::StatusResponse. Errors: those
+/// of client::httpsRequest(), client::answerError() for a non-200 answer, corrupt for a 200
+/// whose body is not a status answer, invalidArgument for a query the store holds wrongly.
+StatusFetcher makeHttpsStatusFetcher(client::HttpsOptions https);
 
 struct PollerOptions {
     int concurrency = 4;                                   ///< queries in flight at once

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "tte/base/error.h"
-#include "tte/introducer/https_client.h"
+#include "tte/client/https_client.h"
 #include "tte/introducer/introduction.h"
 #include "tte/introducer/mothership.h"
 #include "tte/protocol/box.h"
@@ -29,7 +29,7 @@ struct BoxDeviceResult {
 };
 
 struct BoxOptions {
-    HttpsOptions https;
+    client::HttpsOptions https;
     ControllerTarget controller;
     std::filesystem::path stateFile;
     std::optional<NotifyTarget> notify;    ///< send message 6 for each mapped device now...

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "tte/base/error.h"
-#include "tte/introducer/https_client.h"
+#include "tte/client/https_client.h"
 #include "tte/protocol/controller_messages.h"
 
 namespace tte::introducer {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "tte/base/error.h"
-#include "tte/introducer/https_client.h"
+#include "tte/client/https_client.h"
 #include "tte/protocol/enrollment_url.h"
 #include "tte/protocol/messages.h"
 
@@ -28,12 +28,12 @@ Result<std::pair<std::string, std::uint16_t>> parseAddressPort(std::string_view 
 /// already used: the device may have been enrolled by someone else (draft 4)"), notFound
 /// (404), permissionDenied (403, revoked), rateLimited (429, with the Retry-After seconds),
 /// invalidArgument (400, with the MotherShip's message), unavailable (other statuses),
-/// corrupt (a 200 whose body is not a MappingResponse); transport errors of httpsRequest().
-Result<protocol::MappingResponse> postMapping(const HttpsOptions& https, const protocol::EnrollmentUrl& url,
+/// corrupt (a 200 whose body is not a MappingResponse); transport errors of client::httpsRequest().
+Result<protocol::MappingResponse> postMapping(const client::HttpsOptions& https, const protocol::EnrollmentUrl& url,
                                               const ControllerTarget& controller);
 
 /// GET https://<ms>/.well-known/tte/status?otp=…,devid=… (message 7/8). Errors as
 /// postMapping() (404, 429, 400 …) and corrupt for a bad body.
-Result<protocol::StatusResponse> getStatus(const HttpsOptions& https, const protocol::EnrollmentUrl& url);
+Result<protocol::StatusResponse> getStatus(const client::HttpsOptions& https, const protocol::EnrollmentUrl& url);
 
 }  // namespace tte::introducer

@@ -1,15 +1,17 @@
-// libcurl easy-handle requests for the introducer and the Controller.
-#include "tte/introducer/https_client.h"
+// libcurl easy-handle requests for the introducer, the Controller and the station.
+#include "tte/client/https_client.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <memory>
 
-#include "tte/base/hex.h"
+#include "tte/protocol/crypto.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/mothership_messages.h"
 
-namespace tte::introducer {
+namespace tte::client {
 namespace {
 
 size_t onBody(char* data, size_t size, size_t n, void* user) {
@@ -51,6 +53,19 @@ Errc errcOf(CURLcode code) {
     }
 }
 
+/// libcurl's SSL_CTX hook for a client key that is no file: the certificate from its file,
+/// the key as given, and only the signature algorithms the key can make.
+CURLcode useClientKey(CURL*, void* sslContext, void* user) {
+    const auto* o = static_cast<const HttpsOptions*>(user);
+    auto* ctx = static_cast<SSL_CTX*>(sslContext);
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->clientCertFile.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, o->clientKey.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
+        (!o->clientSigalgs.empty() && SSL_CTX_set1_client_sigalgs_list(ctx, o->clientSigalgs.c_str()) != 1)) {
+        return CURLE_SSL_CERTPROBLEM;
+    }
+    return CURLE_OK;
+}
+
 struct CurlFree {
     void operator()(CURL* c) const { curl_easy_cleanup(c); }
 };
@@ -60,6 +75,10 @@ struct SlistFree {
 
 }  // namespace
 
+CurlGlobal::CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }
+
 Status validateConnectTo(std::string_view entry) {
     int colons = static_cast<int>(std::count(entry.begin(), entry.end(), ':'));
     if (colons != 3) return fail(Errc::invalidArgument, "--connect-to must be HOST:PORT:ADDR:PORT, got \"" + std::string(entry) + "\"");
@@ -67,11 +86,22 @@ Status validateConnectTo(std::string_view entry) {
 }
 
 Result<std::string> curlPin(std::string_view fingerprintHex) {
-    auto bytes = fromHex(fingerprintHex, "fingerprint");
-    if (!bytes || bytes->size() != 32) return fail(Errc::invalidArgument, "fingerprint must be 64 hex digits");
-    unsigned char b64[64] = {};
-    int n = EVP_EncodeBlock(b64, bytes->data(), static_cast<int>(bytes->size()));
-    return "sha256//" + std::string(reinterpret_cast<char*>(b64), static_cast<std::size_t>(n));
+    auto fp = protocol::parseFingerprint(fingerprintHex);
+    if (!fp) return fail(Errc::invalidArgument, "fingerprint must be 64 hex digits");
+    return "sha256//" + protocol::base64Encode(fp->bytes);
+}
+
+Error answerError(const HttpResponse& response, std::string_view what) {
+    const long s = response.status;
+    Errc code = s >= 500 ? Errc::unavailable : s == 404 ? Errc::notFound : s == 409 ? Errc::conflict
+              : s == 429 ? Errc::rateLimited : s == 401 ? Errc::unauthenticated : s == 403 ? Errc::permissionDenied
+                                                                                        : Errc::invalidArgument;
+    std::string message = std::string(what) + ": HTTP " + std::to_string(s);
+    if (auto body = protocol::ErrorBody::fromJson(response.body)) {
+        message += ": " + body->message;
+        if (s < 500) code = body->error;
+    }
+    return Error{code, std::move(message), "HTTP", s, {}};
 }
 
 Result<HttpResponse> httpsRequest(const HttpsOptions& options, std::string_view method, const std::string& url,
@@ -100,7 +130,7 @@ Result<HttpResponse> httpsRequest(const HttpsOptions& options, std::string_view 
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options.timeout.count()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &onBody);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &onHeader);
@@ -115,6 +145,13 @@ Result<HttpResponse> httpsRequest(const HttpsOptions& options, std::string_view 
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     } else if (!options.caFile.empty()) {
         curl_easy_setopt(c, CURLOPT_CAINFO, options.caFile.c_str());
+    }
+    if (options.clientKey) {
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, &useClientKey);
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &options);
+    } else if (!options.clientCertFile.empty()) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, options.clientCertFile.c_str());
+        curl_easy_setopt(c, CURLOPT_SSLKEY, options.clientKeyFile.c_str());
     }
     if (methodText == "POST") {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -134,4 +171,4 @@ Result<HttpResponse> httpsRequest(const HttpsOptions& options, std::string_view 
     return response;
 }
 
-}  // namespace tte::introducer
+}  // namespace tte::client
