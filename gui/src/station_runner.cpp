@@ -240,7 +240,7 @@ void StationRunner::refreshTask() {
     }
     auto quota = m_parts->mothership().lotQuota(config().lot.id);
     const QString text = quota ? QString("reachable; lot %1 quota %2..%3, %4 used")
-                                     .arg(q(quota->lot), hex8(quota->first), hex8(quota->last))
+                                     .arg(q(quota->lot), hex8(quota->first.value), hex8(quota->last.value))
                                      .arg(quota->used)
                                : "unreachable: " + q(quota.error().toString());
     post([this, ok = quota.has_value(), text] { Q_EMIT motherShipChanged(ok, text); });

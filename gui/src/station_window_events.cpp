@@ -10,7 +10,7 @@
 
 #include "tte/base/hex.h"
 #include "tte/gui/station_window.h"
-#include "tte/station/formats.h"
+#include "tte/protocol/ids.h"
 
 namespace tte::gui {
 namespace {
@@ -75,7 +75,7 @@ void StationWindow::setLot() {
                        (m_firmware.isEmpty() ? QString(" (not loaded)") : " (SHA-256 " + m_firmware.left(16) + "…)");
     m_lot->setText(QString("<b>%1</b> · lot <b>%2</b> · MotherShip %3 (MS ID %4) · Dev IDs %5 – %6 · "
                            "quota left <b>%7</b><br>firmware %8 · %9 slot(s) · station %10")
-                       .arg(q(lot.product).toHtmlEscaped(), q(lot.id).toHtmlEscaped(), q(station::msHostName(lot.msId)))
+                       .arg(q(lot.product).toHtmlEscaped(), q(lot.id).toHtmlEscaped(), q(protocol::msHostName(protocol::MsId{lot.msId})))
                        .arg(lot.msId)
                        .arg(hex8(lot.firstDevId), hex8(lot.lastDevId), m_quotaLeft.isEmpty() ? "–" : m_quotaLeft,
                             fw.toHtmlEscaped())

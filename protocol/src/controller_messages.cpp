@@ -21,23 +21,24 @@ Result<Checkin> checkinFrom(const json& j) {
     return Checkin{std::move(*urn)};
 }
 
-}  // namespace
-
-std::string Introduction::toJson() const {
-    return detail::dumpJson(json{{"urn", urn.text}, {"fingerprint", fingerprint.hex()}, {"otp", otp.hex()},
-                                 {"devid", devId.hex()}, {"ms", msHostName(ms)}, {"description", description}});
+json introductionJson(const Introduction& in) {
+    return json{{"urn", in.urn.text}, {"fingerprint", in.fingerprint.hex()}, {"otp", in.otp.hex()},
+                {"devid", in.devId.hex()}, {"ms", msHostName(in.ms)}, {"description", in.description}};
 }
 
-Result<Introduction> Introduction::fromJson(std::string_view text) {
+/// Message 6; without `otp` when `knownOtp` is given.
+Result<Introduction> introductionFrom(std::string_view text, const Otp* knownOtp) {
     auto j = detail::parseJsonText(text, "Introduction");
     if (!j) return std::unexpected(j.error());
-    auto o = JsonObject::from(*j, "Introduction", {"urn", "fingerprint", "otp", "devid", "ms", "description"});
+    auto o = knownOtp == nullptr
+                 ? JsonObject::from(*j, "Introduction", {"urn", "fingerprint", "otp", "devid", "ms", "description"})
+                 : JsonObject::from(*j, "Introduction", {"urn", "fingerprint", "devid", "ms", "description"});
     if (!o) return std::unexpected(o.error());
     auto urn = readField(*o, "urn", parseDevUrn);
     if (!urn) return std::unexpected(urn.error());
     auto fp = readField(*o, "fingerprint", parseFingerprint);
     if (!fp) return std::unexpected(fp.error());
-    auto otp = readField(*o, "otp", parseOtp);
+    auto otp = knownOtp != nullptr ? Result<Otp>(*knownOtp) : readField(*o, "otp", parseOtp);
     if (!otp) return std::unexpected(otp.error());
     auto devId = readField(*o, "devid", parseDevId);
     if (!devId) return std::unexpected(devId.error());
@@ -52,6 +53,22 @@ Result<Introduction> Introduction::fromJson(std::string_view text) {
         return o->error("devid " + devId->hex() + " does not match the URN's " + urn->devId().hex());
     }
     return Introduction{std::move(*urn), *fp, *otp, *devId, *ms, description->value_or("")};
+}
+
+}  // namespace
+
+std::string Introduction::toJson() const { return detail::dumpJson(introductionJson(*this)); }
+
+std::string Introduction::toJsonWithoutOtp() const {
+    json j = introductionJson(*this);
+    j.erase("otp");
+    return detail::dumpJson(j);
+}
+
+Result<Introduction> Introduction::fromJson(std::string_view text) { return introductionFrom(text, nullptr); }
+
+Result<Introduction> Introduction::fromJsonWithoutOtp(std::string_view text, const Otp& otp) {
+    return introductionFrom(text, &otp);
 }
 
 std::string Checkin::toJson() const { return detail::dumpJson(json{{"urn", urn.text}}); }

@@ -66,7 +66,7 @@ json recordJson(const StationRecord& r) {
                 {"created", r.created},     {"prev", toHex(r.prev)}};
 }
 
-Status readRecordBody(const JsonObject& o, StationRecord& r) {
+Status readRecordBody(const JsonObject& o, StationRecord& r, const Otp* knownOtp) {
     auto station = readField(o, "station", parseName);
     if (!station) return std::unexpected(station.error());
     auto seq = o.integer("seq", 1, kMaxSeq);
@@ -77,7 +77,7 @@ Status readRecordBody(const JsonObject& o, StationRecord& r) {
     if (!urn) return std::unexpected(urn.error());
     auto fp = readField(o, "fingerprint", parseFingerprint);
     if (!fp) return std::unexpected(fp.error());
-    auto otp = readField(o, "otp", parseOtp);
+    auto otp = knownOtp != nullptr ? Result<Otp>(*knownOtp) : readField(o, "otp", parseOtp);
     if (!otp) return std::unexpected(otp.error());
     auto lot = readField(o, "lot", parseName);
     if (!lot) return std::unexpected(lot.error());
@@ -115,13 +115,17 @@ Status readRecordTail(const JsonObject& o, StationRecord& r) {
     return {};
 }
 
-Result<StationRecord> recordFrom(const json& j, std::string_view what) {
-    auto o = JsonObject::from(j, what,
-                              {"record_id", "station", "seq", "devid", "urn", "fingerprint", "otp", "lot", "box",
-                               "firmware_sha256", "created", "prev", "signature"});
+/// A record document; without `otp` when `otp` is given (the journal's form).
+Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp* otp = nullptr) {
+    auto o = otp == nullptr ? JsonObject::from(j, what,
+                                               {"record_id", "station", "seq", "devid", "urn", "fingerprint", "otp", "lot",
+                                                "box", "firmware_sha256", "created", "prev", "signature"})
+                            : JsonObject::from(j, what,
+                                               {"record_id", "station", "seq", "devid", "urn", "fingerprint", "lot", "box",
+                                                "firmware_sha256", "created", "prev", "signature"});
     if (!o) return std::unexpected(o.error());
     StationRecord r;
-    if (auto ok = readRecordBody(*o, r); !ok) return std::unexpected(ok.error());
+    if (auto ok = readRecordBody(*o, r, otp); !ok) return std::unexpected(ok.error());
     if (auto ok = readRecordTail(*o, r); !ok) return std::unexpected(ok.error());
     return r;
 }
@@ -156,10 +160,23 @@ std::string StationRecord::toJson() const {
     return detail::dumpJson(j);
 }
 
+std::string StationRecord::toJsonWithoutOtp() const {
+    json j = recordJson(*this);
+    j.erase("otp");
+    if (!signature.empty()) j["signature"] = signature;
+    return detail::dumpJson(j);
+}
+
 Result<StationRecord> StationRecord::fromJson(std::string_view text) {
     auto j = detail::parseJsonText(text, "StationRecord");
     if (!j) return std::unexpected(j.error());
     return recordFrom(*j, "StationRecord");
+}
+
+Result<StationRecord> StationRecord::fromJsonWithoutOtp(std::string_view text, const Otp& otp) {
+    auto j = detail::parseJsonText(text, "StationRecord");
+    if (!j) return std::unexpected(j.error());
+    return recordFrom(*j, "StationRecord", &otp);
 }
 
 std::string RecordBatch::toJson() const {

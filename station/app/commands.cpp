@@ -9,8 +9,7 @@
 #include "tte/base/hex.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/protocol/freestanding/block.h"
-#include "tte/station/crypto.h"
-#include "tte/station/formats.h"
+#include "tte/protocol/box.h"
 #include "tte/station/operations.h"
 #include "tte/station/reports.h"
 
@@ -101,8 +100,11 @@ int boxCommand(Wiring& w, std::uint32_t box) {
     if (!ok(keys, code) || !ok(journal, code) || !ok(printer, code) || !ok(up, code)) return code;
     auto secret = (*keys)->boxSecret(box);
     if (!ok(secret, code)) return code;
-    DeviceLabel label{box, "", lot.id, boxUrl(lot.msId, *secret, static_cast<std::uint32_t>(first), last),
-                      std::pair{static_cast<std::uint32_t>(first), last}};
+    auto url = protocol::buildBoxUrl({protocol::MsId{lot.msId}, secret->clone(),
+                                      protocol::DevId{static_cast<std::uint32_t>(first)}, protocol::DevId{last}});
+    if (!ok(url, code)) return code;
+    DeviceLabel label{box, "", lot.id, Secret(*url), std::pair{static_cast<std::uint32_t>(first), last}};
+    secureZero(url->data(), url->size());
     auto printed = (*printer)->print(label);
     if (!ok(printed, code)) return code;
     auto scanned = (*printer)->scanBack(*printed);

@@ -9,7 +9,7 @@
 #include "tte/labels/scan.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/protocol/freestanding/block.h"
-#include "tte/station/formats.h"
+#include "tte/protocol/enrollment_url.h"
 #include "tte/station/operations.h"
 
 namespace tte::station::app {
@@ -60,8 +60,7 @@ int verifyCommand(Wiring& w, const std::string& port) {
     const std::uint32_t devId = block.devId;
     const std::string urn = block.devUrn;
     auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(block.cert, block.certLength));
-    Secret otp(8);
-    for (int i = 0; i < 8; ++i) otp.mutableBytes()[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(block.otp >> (56 - 8 * i));
+    const protocol::Otp otp(block.otp);
     const std::uint32_t msId = block.msId;
     protocol::wipeBlock(block);
     const std::string fingerprint = fp ? fp->hex() : "";
@@ -80,13 +79,15 @@ int verifyCommand(Wiring& w, const std::string& port) {
                            committed->body["record"].value("fingerprint", "") == fingerprint,
             committed ? "record differs from the block" : "no committed record for this Dev ID");
     auto scanned = scanLabelFile(w.config().labelsDir + "/" + toHex(devId, 8) + ".png");
-    const Secret expected = enrollmentUrl(msId, otp, devId);
+    std::string url = protocol::buildEnrollmentUrl({protocol::MsId{msId}, otp, protocol::DevId{devId}});
+    const Secret expected(url);
+    secureZero(url.data(), url.size());
     c.check("label", scanned && constantTimeEqual(scanned->bytes(), expected.bytes()),
             scanned ? "the label's code is not this device's Enrollment URL" : scanned.error().message);
     auto remote = w.mothership().device(devId);
-    c.check("mothership", remote && remote->urn == urn && remote->fingerprint == fingerprint,
+    c.check("mothership", remote && remote->urn.text == urn && remote->fingerprint.hex() == fingerprint,
             remote ? "the MotherShip's record differs" : remote.error().message);
-    if (remote) std::printf("  state      %s\n", remote->state.c_str());
+    if (remote) std::printf("  state      %s\n", std::string(protocol::enrollmentStateName(remote->state)).c_str());
     return c.bad == 0 ? 0 : 1;
 }
 

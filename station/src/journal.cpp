@@ -5,7 +5,7 @@
 #include <sqlite3.h>
 
 #include "sqlite_util.h"
-#include "tte/station/crypto.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::station {
 namespace {
@@ -99,10 +99,10 @@ Result<JournalEntry> Journal::appendLocked(const std::string& kind, std::optiona
     if (!commit) return std::unexpected(commit.error());
     e.body = std::move(commit->body);
     const std::string canonical = e.canonical();
-    e.hash = sha256Hex(canonical);
+    e.hash = protocol::sha256Hex(canonical);
     auto sig = m_keys.sign(std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));
     if (!sig) return withContext(sig.error(), "journal: signing entry");
-    e.signature = base64Encode(*sig);
+    e.signature = protocol::base64Encode(*sig);
 
     sql::Stmt ins(m_db, "INSERT INTO journal(seq, kind, devid, body, prev, hash, signature) VALUES(?,?,?,?,?,?,?)");
     ins.bind(1, e.seq);
@@ -161,11 +161,11 @@ Result<VerifyReport> Journal::verify() {
             report.problems.push_back(at + "expected entry " + std::to_string(expectedSeq) + " (entry missing)");
         if (e.body.is_discarded()) report.problems.push_back(at + "body is not JSON (edited)");
         const std::string canonical = e.canonical();
-        if (sha256Hex(canonical) != e.hash) report.problems.push_back(at + "content does not match its hash (edited)");
+        if (protocol::sha256Hex(canonical) != e.hash) report.problems.push_back(at + "content does not match its hash (edited)");
         if (e.prev != prevHash)
             report.problems.push_back(at + "does not chain to the entry before it (removed or reordered)");
-        auto sig = base64Decode(e.signature);
-        if (!sig || !verifySignature(*key, std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()),
+        auto sig = protocol::base64Decode(e.signature);
+        if (!sig || !protocol::verifyEcdsaSha256(*key, std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()),
                                                       canonical.size()), *sig))
             report.problems.push_back(at + "station signature does not verify");
         expectedSeq = e.seq + 1;

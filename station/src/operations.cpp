@@ -2,7 +2,6 @@
 #include "tte/station/operations.h"
 
 #include "tte/base/hex.h"
-#include "tte/station/crypto.h"
 
 namespace tte::station {
 namespace {
@@ -25,7 +24,7 @@ const JournalEntry* lastOfKind(const std::vector<JournalEntry>& entries, std::st
 
 Status openLotWithQuota(const StationConfig& config, Pipeline& pipeline, MotherShipClient& ms, std::string& notice) {
     auto quota = ms.lotQuota(config.lot.id);
-    std::optional<LotQuota> q;
+    std::optional<protocol::LotQuota> q;
     if (quota) q = *quota;
     else if (quota.error().code == Errc::unavailable || quota.error().code == Errc::timeout)
         notice = "MotherShip unreachable (" + quota.error().message + "): using the quota journalled before";

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "tte/base/hex.h"
-#include "tte/station/formats.h"
 
 namespace tte::station {
 namespace {
@@ -24,7 +23,7 @@ const std::map<std::string, std::string>& nextStep() {
 Pipeline::Pipeline(const StationConfig& config, Journal& journal, PipelinePorts ports)
     : m_config(config), m_journal(journal), m_ports(ports) {}
 
-Status Pipeline::openLot(const std::optional<LotQuota>& quota) {
+Status Pipeline::openLot(const std::optional<protocol::LotQuota>& quota) {
     const LotConfig& lot = m_config.lot;
     auto fw = m_ports.flasher.loadFirmware(lot.firmware);
     if (!fw) return withContext(fw.error(), "lot " + lot.id + ": firmware " + lot.firmware);
@@ -41,28 +40,29 @@ Status Pipeline::openLot(const std::optional<LotQuota>& quota) {
         return fail(Errc::invalidArgument, "lot " + lot.id + ": the MotherShip fingerprint is all zero");
 
     // The quota: from the MotherShip now, or as journalled when it was last checked.
-    std::optional<LotQuota> q = quota;
+    std::optional<protocol::LotQuota> q = quota;
     if (!q) {
         auto all = m_journal.entries();
         if (!all) return std::unexpected(all.error());
         for (const auto& e : *all) {
             if (e.kind == "lot-opened" && e.body.value("lot", "") == lot.id)
-                q = LotQuota{lot.id, e.body["quota_first"].get<std::uint32_t>(), e.body["quota_last"].get<std::uint32_t>(), 0};
+                q = protocol::LotQuota{lot.id, protocol::DevId{e.body["quota_first"].get<std::uint32_t>()},
+                                       protocol::DevId{e.body["quota_last"].get<std::uint32_t>()}, 0};
         }
         if (!q)
             return fail(Errc::unavailable, "lot " + lot.id +
                                                ": the MotherShip's quota cannot be checked (unreachable) and was never checked before");
     }
     if (q->lot != lot.id) return fail(Errc::invalidArgument, "lot " + lot.id + ": the MotherShip answered for lot " + q->lot);
-    if (lot.firstDevId < q->first || lot.lastDevId > q->last)
+    if (lot.firstDevId < q->first.value || lot.lastDevId > q->last.value)
         return fail(Errc::outOfRange, "lot " + lot.id + ": Dev IDs " + toHex(lot.firstDevId, 8) + ".." +
                                           toHex(lot.lastDevId, 8) + " are outside the MotherShip's quota " +
-                                          toHex(q->first, 8) + ".." + toHex(q->last, 8));
+                                          q->first.hex() + ".." + q->last.hex());
     m_firmware = std::move(*fw);
     m_first = lot.firstDevId;
     m_last = lot.lastDevId;
     nlohmann::json body = {{"lot", lot.id},          {"first", lot.firstDevId}, {"last", lot.lastDevId},
-                           {"quota_first", q->first}, {"quota_last", q->last},   {"firmware_sha256", m_firmware.sha256},
+                           {"quota_first", q->first.value}, {"quota_last", q->last.value},   {"firmware_sha256", m_firmware.sha256},
                            {"ms_id", lot.msId},      {"ms_fingerprint", lot.msFingerprint}};
     auto all = m_journal.entries();
     if (!all) return std::unexpected(all.error());

@@ -4,8 +4,8 @@
 #include <thread>
 
 #include "tte/base/hex.h"
-#include "tte/station/crypto.h"
-#include "tte/station/formats.h"
+#include "tte/protocol/crypto.h"
+#include "tte/protocol/enrollment_url.h"
 #include "tte/station/pipeline.h"
 
 namespace tte::station {
@@ -26,6 +26,13 @@ Result<std::vector<std::uint8_t>> seal(StationKeys& keys, const std::string& id,
     if (!mask) return std::unexpected(mask.error());
     std::vector<std::uint8_t> out(otp.size());
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = otp.bytes()[i] ^ mask->bytes()[i];
+    return out;
+}
+
+/// A SHA-256 the station holds as hex (firmware, journal chain): written by the station itself.
+protocol::Sha256 sha256FromHex(const std::string& hex) {
+    protocol::Sha256 out{};
+    if (auto bytes = fromHex(hex, "SHA-256"); bytes && bytes->size() == out.size()) std::copy(bytes->begin(), bytes->end(), out.begin());
     return out;
 }
 
@@ -52,16 +59,17 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     emit(port, devId, "allocated");
     fault("allocated", devId);
 
-    const std::uint32_t box = boxOf(lot.firstDevId, lot.boxSize, devId);
+    const std::uint32_t box = lot.boxOf(devId);
     auto otp = lot.boxSize > 0 ? m_ports.keys.bulkOtp(box, devId) : m_ports.keys.newOtp();
     if (!otp) return failDevice(devId, port, "keys", otp.error());
-    const std::string urn = makeDevUrn(lot.pen, lot.product, devId);
-    auto key = m_ports.keys.newDeviceKey(urn);
+    auto urn = protocol::makeDevUrn(lot.pen, lot.product, protocol::DevId{devId});
+    if (!urn) return failDevice(devId, port, "keys", urn.error());
+    auto key = m_ports.keys.newDeviceKey(urn->text);
     if (!key) return failDevice(devId, port, "keys", key.error());
-    BlockFields fields{lot.msId, devId, lot.msPort, lot.ledEnrollment, lot.msAddress, lot.msFingerprint, urn, &*otp, &*key};
+    BlockFields fields{lot.msId, devId, lot.msPort, lot.ledEnrollment, lot.msAddress, lot.msFingerprint, urn->text, &*otp, &*key};
     auto block = m_ports.encoder.encode(fields);
     if (!block) return failDevice(devId, port, "keys", block.error());
-    nlohmann::json keyed = {{"urn", urn}, {"fingerprint", key->fingerprint}};
+    nlohmann::json keyed = {{"urn", urn->text}, {"fingerprint", key->fingerprint.hex()}};
     if (lot.boxSize > 0) keyed["box"] = toHex(box, 8);
     if (auto s = step("keyed", devId, port, keyed); !s) return std::unexpected(s.error());
 
@@ -73,7 +81,11 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     if (!flashed) return failDevice(devId, port, "flash", flashed.error());
     if (auto s = step("flashed", devId, port, {{"firmware_sha256", m_firmware.sha256}}); !s) return std::unexpected(s.error());
 
-    DeviceLabel label{devId, urn, lot.id, enrollmentUrl(lot.msId, *otp, devId), std::nullopt};
+    const auto otpValue = protocol::Otp::fromBytes(otp->bytes());
+    if (!otpValue) return failDevice(devId, port, "keys", Error{Errc::internal, "the token's OTP is not 8 bytes", {}, 0, {}});
+    std::string urlText = protocol::buildEnrollmentUrl({protocol::MsId{lot.msId}, *otpValue, protocol::DevId{devId}});
+    DeviceLabel label{devId, urn->text, lot.id, Secret(urlText), std::nullopt};
+    secureZero(urlText.data(), urlText.size());
     auto printed = m_ports.printer.print(label);
     if (!printed) return failDevice(devId, port, "label", printed.error());
     fault("printed", devId);
@@ -85,50 +97,53 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     if (auto s = step("labelled", devId, port, {{"job", printed->job}, {"artefact", printed->artefact}}); !s)
         return std::unexpected(s.error());
 
-    auto committed = commitRecord(devId, urn, *key, *otp);
+    auto committed = commitRecord(*urn, *key, *otp, *otpValue);
     if (!committed) return failDevice(devId, port, "commit", committed.error());
     emit(port, devId, "committed");
     fault("committed", devId);
     return devId;
 }
 
-Result<JournalEntry> Pipeline::commitRecord(std::uint32_t devId, const std::string& urn, const DeviceKey& key,
-                                            const Secret& otp) {
+Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
+                                            const protocol::Otp& otp) {
     const LotConfig& lot = m_config.lot;
+    const std::uint32_t devId = urn.devId().value;
     return m_journal.commit("committed", devId, [&](std::int64_t seq, const std::string& prev) -> Result<Commit> {
-        const std::string recordId = m_config.stationId + "-" + std::to_string(seq);
-        nlohmann::json record = {{"record_id", recordId},       {"station", m_config.stationId},
-                                 {"seq", seq},                  {"devid", toHex(devId, 8)},
-                                 {"urn", urn},                  {"fingerprint", key.fingerprint},
-                                 {"lot", lot.id},               {"firmware_sha256", m_firmware.sha256},
-                                 {"created", rfc3339(m_ports.clock.wallNow())}, {"prev", prev}};
-        record["box"] = lot.boxSize > 0 ? nlohmann::json(toHex(boxOf(lot.firstDevId, lot.boxSize, devId), 8))
-                                        : nlohmann::json(nullptr);
+        protocol::StationRecord r;
+        r.recordId = m_config.stationId + "-" + std::to_string(seq);
+        r.station = m_config.stationId;
+        r.seq = static_cast<std::uint64_t>(seq);
+        r.devId = urn.devId();
+        r.urn = urn;
+        r.fingerprint = key.fingerprint;
+        r.otp = otp;
+        r.lot = lot.id;
+        if (lot.boxSize > 0) r.box = lot.boxOf(devId);
+        r.firmwareSha256 = sha256FromHex(m_firmware.sha256);
+        r.created = rfc3339(m_ports.clock.wallNow());
+        r.prev = sha256FromHex(prev);
         // The signature covers the OTP (PROTOCOL.md §10); the journal keeps the record without it.
-        nlohmann::json withOtp = record;
-        withOtp["otp"] = toHex(otp.bytes());
-        std::string canonical = withOtp.dump();
-        auto& otpText = withOtp["otp"].get_ref<std::string&>();
-        secureZero(otpText.data(), otpText.size());
+        std::string canonical = r.canonicalBytes();
         auto sig = m_ports.keys.sign(std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));
         secureZero(canonical.data(), canonical.size());
         if (!sig) return std::unexpected(sig.error());
-        record["signature"] = base64Encode(*sig);
+        r.signature = protocol::base64Encode(*sig);
+        const nlohmann::json record = nlohmann::json::parse(r.toJsonWithoutOtp());
 
         Commit c{{{"record", record}}, {}};
-        auto sealed = seal(m_ports.keys, recordId, otp);
+        auto sealed = seal(m_ports.keys, r.recordId, otpBytes);
         if (!sealed) return std::unexpected(sealed.error());
-        c.items.push_back(item(recordId, "record", devId, "", record, std::move(*sealed)));
+        c.items.push_back(item(r.recordId, "record", devId, "", record, std::move(*sealed)));
         if (lot.controller) {
             // Pre-enrolled lot: map at the MotherShip, then introduce to the controller.
-            auto mapSealed = seal(m_ports.keys, recordId + "/map", otp);
-            auto introSealed = seal(m_ports.keys, recordId + "/intro", otp);
+            auto mapSealed = seal(m_ports.keys, r.recordId + "/map", otpBytes);
+            auto introSealed = seal(m_ports.keys, r.recordId + "/intro", otpBytes);
             if (!mapSealed) return std::unexpected(mapSealed.error());
             if (!introSealed) return std::unexpected(introSealed.error());
-            c.items.push_back(item(recordId + "/map", "map", devId, recordId, {{"devid", toHex(devId, 8)}}, std::move(*mapSealed)));
-            nlohmann::json intro = {{"urn", urn}, {"fingerprint", key.fingerprint}, {"devid", toHex(devId, 8)},
-                                    {"ms", msHostName(lot.msId)}, {"description", "lot " + lot.id}};
-            c.items.push_back(item(recordId + "/intro", "intro", devId, recordId + "/map", intro, std::move(*introSealed)));
+            c.items.push_back(item(r.recordId + "/map", "map", devId, r.recordId, {{"devid", r.devId.hex()}}, std::move(*mapSealed)));
+            const protocol::Introduction intro{urn, key.fingerprint, otp, r.devId, protocol::MsId{lot.msId}, "lot " + lot.id};
+            c.items.push_back(item(r.recordId + "/intro", "intro", devId, r.recordId + "/map",
+                                   nlohmann::json::parse(intro.toJsonWithoutOtp()), std::move(*introSealed)));
         }
         fault("signed", devId);  // a crash here rolls the whole commit back
         return c;

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "tte/base/hex.h"
-#include "tte/station/crypto.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::station {
 namespace {
@@ -65,7 +65,7 @@ Result<std::string> exportJournal(const StationConfig& config, Journal& journal,
     if (!key) return std::unexpected(key.error());
     auto all = journal.entries();
     if (!all) return std::unexpected(all.error());
-    nlohmann::json head = {{"station", config.stationId}, {"public_key", base64Encode(*key)},
+    nlohmann::json head = {{"station", config.stationId}, {"public_key", protocol::base64Encode(*key)},
                            {"head", all->empty() ? std::string(64, '0') : all->back().hash},
                            {"entries", all->size()}};
     std::string out = head.dump() + "\n";

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "tte/base/hex.h"
+#include "tte/protocol/mothership_messages.h"
 
 namespace tte::station {
 
@@ -12,12 +13,14 @@ Uploader::Uploader(const StationConfig& config, Journal& journal, StationKeys& k
     : m_config(config), m_journal(journal), m_keys(keys), m_ms(ms), m_controller(controller), m_clock(clock),
       m_policy(policy) {}
 
-Result<Secret> Uploader::unseal(const QueueItem& item) {
+Result<protocol::Otp> Uploader::unseal(const QueueItem& item) {
     auto mask = m_keys.queueMask(item.id, item.sealedOtp.size());
     if (!mask) return std::unexpected(mask.error());
     Secret otp(item.sealedOtp.size());
     for (std::size_t i = 0; i < item.sealedOtp.size(); ++i) otp.mutableBytes()[i] = item.sealedOtp[i] ^ mask->bytes()[i];
-    return otp;
+    auto value = protocol::Otp::fromBytes(otp.bytes());
+    if (!value) return fail(Errc::corrupt, "queue item " + item.id + ": the sealed OTP is not 8 bytes");
+    return *value;
 }
 
 void Uploader::noteFailure(const Error& e) {
@@ -33,30 +36,33 @@ Result<int> Uploader::drainRecords() {
     auto items = m_journal.duePending("record", m_policy.batch);
     if (!items) return std::unexpected(items.error());
     if (items->empty()) return 0;
-    std::vector<Secret> docs;
+    protocol::RecordBatch batch;
+    std::vector<const QueueItem*> sent;
+    int settled = 0;
     for (const auto& item : *items) {
         auto otp = unseal(item);
         if (!otp) return std::unexpected(otp.error());
-        nlohmann::json doc = item.body;
-        doc["otp"] = toHex(otp->bytes());
-        std::string text = doc.dump();
-        docs.emplace_back(std::string_view(text));
-        secureZero(text.data(), text.size());
-        auto& otpText = doc["otp"].get_ref<std::string&>();
-        secureZero(otpText.data(), otpText.size());
+        auto record = protocol::StationRecord::fromJsonWithoutOtp(item.body.dump(), *otp);
+        if (!record) {  // the journal's copy does not parse: it can never be accepted
+            if (auto s = reject(item.id, "not sent: " + record.error().message); !s) return std::unexpected(s.error());
+            ++settled;
+            continue;
+        }
+        batch.records.push_back(std::move(*record));
+        sent.push_back(&item);
     }
-    auto results = m_ms.uploadRecords(docs);
+    if (batch.records.empty()) return settled;
+    auto results = m_ms.uploadRecords(batch);
     if (!results) return std::unexpected(results.error());
     if (m_fault) m_fault("uploaded");
-    std::map<std::string, const RecordResult*> byId;
+    std::map<std::string, const protocol::RecordResult*> byId;
     for (const auto& r : *results) byId[r.recordId] = &r;
-    int settled = 0;
-    for (const auto& item : *items) {
-        auto it = byId.find(item.id);
+    for (const QueueItem* item : sent) {
+        auto it = byId.find(item->id);
         if (it == byId.end()) continue;  // not answered: stays pending, sent again
-        const RecordResult& r = *it->second;
-        const bool ok = r.state != RecordResult::State::rejected;
-        if (auto s = ok ? m_journal.settle(item.id, "done", "") : reject(item.id, r.message); !s)
+        const protocol::RecordResult& r = *it->second;
+        const bool ok = r.status != protocol::RecordStatus::rejected;
+        if (auto s = ok ? m_journal.settle(item->id, "done", "") : reject(item->id, r.message); !s)
             return std::unexpected(s.error());
         ++settled;
     }
@@ -77,22 +83,26 @@ Status Uploader::reject(const std::string& id, const std::string& message) {
 }
 
 Status Uploader::sendOther(const QueueItem& item) {
-    if (item.kind == "box")
-        return m_ms.registerBox(static_cast<std::uint32_t>(item.body["box"].get<std::uint64_t>()), m_config.lot.id,
-                                item.body["first"].get<std::uint32_t>(), item.body["last"].get<std::uint32_t>());
+    if (item.kind == "box") {  // the journal keeps {"box", "first", "last"} as numbers
+        return m_ms.registerBox({static_cast<std::uint32_t>(item.body["box"].get<std::uint64_t>()), m_config.lot.id,
+                                 protocol::DevId{item.body["first"].get<std::uint32_t>()},
+                                 protocol::DevId{item.body["last"].get<std::uint32_t>()}});
+    }
     if (!m_config.lot.controller) return fail(Errc::invalidArgument, "the lot names no controller");
+    const ControllerTarget& target = *m_config.lot.controller;
     auto otp = unseal(item);
     if (!otp) return std::unexpected(otp.error());
-    const auto devId = parseHexInt(item.body["devid"].get<std::string>(), 8, "devid");
-    if (!devId) return std::unexpected(devId.error());
-    if (item.kind == "map") return m_ms.mapDevice(static_cast<std::uint32_t>(*devId), *otp, *m_config.lot.controller);
+    if (item.kind == "map") {
+        auto devId = protocol::parseDevId(item.body.value("devid", ""));
+        if (!devId) return std::unexpected(devId.error());
+        auto fp = protocol::parseFingerprint(target.fingerprint);
+        if (!fp) return withContext(fp.error(), "controller.fingerprint");
+        return m_ms.mapDevice({{*otp, *devId}, {protocol::ControllerInfo{target.address, target.port, *fp}, {}}});
+    }
     if (!m_controller) return fail(Errc::invalidArgument, "no controller client");
-    nlohmann::json doc = item.body;
-    doc["otp"] = toHex(otp->bytes());
-    std::string text = doc.dump();
-    Secret intro{std::string_view(text)};
-    secureZero(text.data(), text.size());
-    return m_controller->introduce(*m_config.lot.controller, intro);
+    auto intro = protocol::Introduction::fromJsonWithoutOtp(item.body.dump(), *otp);
+    if (!intro) return std::unexpected(intro.error());
+    return m_controller->introduce(target, *intro);
 }
 
 Result<int> Uploader::drainOthers(const std::string& kind) {

@@ -16,7 +16,7 @@
 #include "tte/station/adapters/labels_printer.h"
 #include "tte/station/adapters/protocol_block.h"
 #include "tte/station/adapters/token_tls_key.h"
-#include "tte/station/formats.h"
+#include "tte/protocol/ids.h"
 
 namespace tte::station {
 
@@ -94,7 +94,7 @@ Result<LabelPrinter*> Wiring::printer() {
     auto q = labels::CupsPrintQueue::connect(ep);
     if (!q) return withContext(q.error(), "printer " + ep.queue);
     m_queue = std::move(*q);
-    m_printer = std::make_unique<LabelsPrinter>(*m_templates, *m_queue, m_clock, msHostName(m_config.lot.msId),
+    m_printer = std::make_unique<LabelsPrinter>(*m_templates, *m_queue, m_clock, protocol::msHostName(protocol::MsId{m_config.lot.msId}),
                                                 m_config.labelsDir);
     return m_printer.get();
 }

@@ -22,7 +22,7 @@ using testing::configText;
 /// One station "process": everything that lives in the dir survives it.
 struct Station {
     explicit Station(const std::string& dir)
-        : keys(dir), ms(keys, LotQuota{"lot-a", 0x100, 0x2ff, 0}, dir + "/mothership.jsonl") {
+        : keys(dir), ms(keys, protocol::LotQuota{"lot-a", protocol::DevId{0x100}, protocol::DevId{0x2ff}, 0}, dir + "/mothership.jsonl") {
         if (!std::filesystem::exists(dir + "/fw.dfu")) std::ofstream(dir + "/fw.dfu") << std::string(1024, 'F');
         config = *parseConfig(configText(), dir);
         std::vector<std::string> ports;

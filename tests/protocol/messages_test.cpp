@@ -114,6 +114,26 @@ TEST(Messages, StationRecordCanonicalBytesAreSortedWithoutSignature) {
     EXPECT_FALSE(StationRecord::fromJson(noBox.toJson())->box.has_value());
 }
 
+TEST(Messages, RecordAndIntroductionWithoutTheOtpForTheStationsJournal) {
+    const StationRecord r = record();
+    const std::string kept = r.toJsonWithoutOtp();
+    EXPECT_EQ(kept.find("otp"), std::string::npos);
+    EXPECT_EQ(StationRecord::fromJson(kept).error().message, "StationRecord: missing field 'otp'");
+    auto back = StationRecord::fromJsonWithoutOtp(kept, r.otp);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->canonicalBytes(), r.canonicalBytes());
+    EXPECT_EQ(back->toJson(), r.toJson());
+    EXPECT_EQ(StationRecord::fromJsonWithoutOtp(r.toJson(), r.otp).error().message, "StationRecord: unknown field 'otp'");
+
+    const Introduction in{*parseDevUrn(kUrn), *parseFingerprint(kFp), Otp(0x123456789abcdef0ULL), DevId{0xabcdef01},
+                          MsId{1}, "lot l"};
+    const std::string introKept = in.toJsonWithoutOtp();
+    EXPECT_EQ(introKept.find("otp"), std::string::npos);
+    auto intro = Introduction::fromJsonWithoutOtp(introKept, in.otp);
+    ASSERT_TRUE(intro) << intro.error().message;
+    EXPECT_EQ(intro->toJson(), in.toJson());
+}
+
 TEST(Messages, BatchResultsQuotaBoxRevoke) {
     RecordBatch batch;
     batch.records = {record(), record()};

@@ -14,7 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tte/base/hex.h"
-#include "tte/station/crypto.h"
+#include "tte/protocol/crypto.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace tte::station::fakes {
 namespace {
@@ -102,7 +103,7 @@ Result<DeviceKey> FakeKeys::newDeviceKey(std::string_view) {
     BN_bn2binpad(priv, out.privateScalar.mutableBytes().data(), 32);
     BN_clear_free(priv);
     out.certificateDer = spki(key);  // a fake: the SPKI stands in for the certificate
-    out.fingerprint = sha256Hex(out.certificateDer);
+    out.fingerprint = protocol::fingerprintOfSpki(out.certificateDer);
     EVP_PKEY_free(key);
     return out;
 }
@@ -134,7 +135,7 @@ Result<FirmwareImage> FakeFlasher::loadFirmware(const std::string& path) {
     std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (data.empty()) return fail(Errc::corrupt, path + " is empty");
     FirmwareImage img;
-    img.sha256 = sha256Hex(data);
+    img.sha256 = protocol::sha256Hex(data);
     img.segments.push_back({0x08000000, std::move(data)});
     return img;
 }
@@ -180,91 +181,98 @@ Result<Secret> FakeEncoder::encode(const BlockFields& f) {
     return Secret(std::string_view(text));
 }
 
-FakeMotherShip::FakeMotherShip(StationKeys& keys, LotQuota q, std::string file)
+FakeMotherShip::FakeMotherShip(StationKeys& keys, protocol::LotQuota q, std::string file)
     : m_file(std::move(file)), m_keys(keys), quota(std::move(q)) {
     std::ifstream in(m_file);
     std::string line;
     while (std::getline(in, line)) {
-        auto doc = nlohmann::json::parse(line);
-        const std::string otp = doc["otp"];
-        records[doc["record_id"]] = doc.dump();
-        otpByDevId[static_cast<std::uint32_t>(*parseHexInt(doc["devid"].get<std::string>(), 8, "devid"))] = otp;
+        auto r = protocol::StationRecord::fromJson(line);
+        if (!r) continue;
+        otpByDevId[r->devId.value] = r->otp.hex();
+        records.emplace(r->recordId, std::move(*r));
         ++stored;
     }
 }
 
-Result<std::vector<RecordResult>> FakeMotherShip::uploadRecords(std::span<const Secret> docs) {
+Result<std::vector<protocol::RecordResult>> FakeMotherShip::uploadRecords(const protocol::RecordBatch& batch) {
     std::lock_guard lock(mutex);
     ++uploadCalls;
     if (down) return fail(Errc::unavailable, "connection refused");
     auto key = m_keys.stationPublicKey();
-    std::vector<RecordResult> out;
-    for (const auto& d : docs) {
-        auto doc = nlohmann::json::parse(d.view());
-        const std::string id = doc["record_id"];
-        RecordResult r{id, RecordResult::State::stored, ""};
-        auto sig = base64Decode(doc["signature"].get<std::string>());
-        doc.erase("signature");
-        const std::string canonical = doc.dump();
-        if (!sig || !verifySignature(*key, bytesOf(canonical), *sig)) {
-            out.push_back({id, RecordResult::State::rejected, "signature does not verify"});
+    std::vector<protocol::RecordResult> out;
+    for (const auto& r : batch.records) {
+        const std::string canonical = r.canonicalBytes();
+        auto sig = protocol::base64Decode(r.signature);
+        if (!sig || !protocol::verifyEcdsaSha256(*key, bytesOf(canonical), *sig)) {
+            out.push_back({r.recordId, protocol::RecordStatus::rejected, "signature does not verify"});
             continue;
         }
-        auto it = records.find(id);
+        auto it = records.find(r.recordId);
         if (it != records.end()) {
-            r.state = it->second == canonical ? RecordResult::State::duplicate : RecordResult::State::rejected;
-        } else {
-            records[id] = canonical;
-            ++stored;
-            if (!m_file.empty()) {
-                std::ofstream out(m_file, std::ios::app);
-                out << canonical << "\n";
-            }
-            otpByDevId[static_cast<std::uint32_t>(*parseHexInt(doc["devid"].get<std::string>(), 8, "devid"))] = doc["otp"];
+            const bool same = it->second.canonicalBytes() == canonical;
+            out.push_back({r.recordId, same ? protocol::RecordStatus::duplicate : protocol::RecordStatus::rejected,
+                           same ? "" : "the record id was stored with other content"});
+            continue;
         }
-        out.push_back(r);
+        records.emplace(r.recordId, r);
+        ++stored;
+        if (!m_file.empty()) std::ofstream(m_file, std::ios::app) << r.toJson() << "\n";
+        otpByDevId[r.devId.value] = r.otp.hex();
+        out.push_back({r.recordId, protocol::RecordStatus::stored, ""});
     }
     return out;
 }
 
-Result<LotQuota> FakeMotherShip::lotQuota(std::string_view lot) {
+Result<protocol::LotQuota> FakeMotherShip::lotQuota(std::string_view lot) {
     std::lock_guard lock(mutex);
     if (down) return fail(Errc::unavailable, "connection refused");
     if (lot != quota.lot) return fail(Errc::notFound, "no lot " + std::string(lot));
     return quota;
 }
 
-Status FakeMotherShip::registerBox(std::uint32_t box, std::string_view lot, std::uint32_t first, std::uint32_t last) {
+Status FakeMotherShip::registerBox(const protocol::BoxRegistration& box) {
     std::lock_guard lock(mutex);
     if (down) return fail(Errc::unavailable, "connection refused");
-    boxes.push_back(toHex(box, 8) + " " + std::string(lot) + " " + toHex(first, 8) + ".." + toHex(last, 8));
+    boxes.push_back(toHex(box.box, 8) + " " + box.lot + " " + box.first.hex() + ".." + box.last.hex());
     return {};
 }
 
-Result<RemoteDevice> FakeMotherShip::device(std::uint32_t devId) {
+Result<protocol::DeviceInfo> FakeMotherShip::device(std::uint32_t devId) {
     std::lock_guard lock(mutex);
     if (down) return fail(Errc::unavailable, "connection refused");
-    for (const auto& [id, text] : records) {
-        auto doc = nlohmann::json::parse(text);
-        if (doc["devid"] == toHex(devId, 8))
-            return RemoteDevice{devId, doc["urn"], doc["fingerprint"], mapped.contains(devId) ? "mapped" : "not-mapped", id};
+    for (const auto& [id, r] : records) {
+        if (r.devId.value != devId) continue;
+        protocol::DeviceInfo d;
+        d.devId = r.devId;
+        d.urn = r.urn;
+        d.fingerprint = r.fingerprint;
+        d.lot = r.lot;
+        d.box = r.box;
+        d.station = r.station;
+        d.recordId = id;
+        d.firmwareSha256 = r.firmwareSha256;
+        d.created = r.created;
+        d.signature = r.signature;
+        d.state = mapped.contains(devId) ? protocol::EnrollmentState::mapped : protocol::EnrollmentState::notMapped;
+        return d;
     }
     return fail(Errc::notFound, "no device " + toHex(devId, 8));
 }
 
-Status FakeMotherShip::mapDevice(std::uint32_t devId, const Secret& otp, const ControllerTarget& c) {
+Status FakeMotherShip::mapDevice(const protocol::MappingRequest& request) {
     std::lock_guard lock(mutex);
     if (down) return fail(Errc::unavailable, "connection refused");
+    const std::uint32_t devId = request.credentials.devId.value;
     auto it = otpByDevId.find(devId);
-    if (it == otpByDevId.end() || it->second != toHex(otp.bytes())) return fail(Errc::notFound, "unknown device or OTP");
-    mapped[devId] = c.fingerprint;
+    if (it == otpByDevId.end() || it->second != request.credentials.otp.hex()) return fail(Errc::notFound, "unknown device or OTP");
+    mapped[devId] = request.controller.controller.cfingerprint.hex();
     return {};
 }
 
-Status FakeController::introduce(const ControllerTarget&, const Secret& introduction) {
+Status FakeController::introduce(const ControllerTarget&, const protocol::Introduction& introduction) {
     std::lock_guard lock(mutex);
     if (down) return fail(Errc::unavailable, "connection refused");
-    introductions.emplace_back(introduction.view());
+    introductions.push_back(introduction.toJson());
     return {};
 }
 

@@ -74,21 +74,21 @@ public:
 
 class FakeMotherShip final : public MotherShipClient {
 public:
-    explicit FakeMotherShip(StationKeys& keys, LotQuota quota) : m_keys(keys), quota(std::move(quota)) {}
+    explicit FakeMotherShip(StationKeys& keys, protocol::LotQuota quota) : m_keys(keys), quota(std::move(quota)) {}
     /// As above, keeping every stored record in `file` (one JSON line each) across restarts.
-    FakeMotherShip(StationKeys& keys, LotQuota quota, std::string file);
-    Result<std::vector<RecordResult>> uploadRecords(std::span<const Secret> records) override;
-    Result<LotQuota> lotQuota(std::string_view lot) override;
-    Status registerBox(std::uint32_t box, std::string_view lot, std::uint32_t first, std::uint32_t last) override;
-    Result<RemoteDevice> device(std::uint32_t devId) override;
-    Status mapDevice(std::uint32_t devId, const Secret& otp, const ControllerTarget& controller) override;
+    FakeMotherShip(StationKeys& keys, protocol::LotQuota quota, std::string file);
+    Result<std::vector<protocol::RecordResult>> uploadRecords(const protocol::RecordBatch& batch) override;
+    Result<protocol::LotQuota> lotQuota(std::string_view lot) override;
+    Status registerBox(const protocol::BoxRegistration& box) override;
+    Result<protocol::DeviceInfo> device(std::uint32_t devId) override;
+    Status mapDevice(const protocol::MappingRequest& request) override;
 
     std::mutex mutex;
     bool down = false;
     int uploadCalls = 0;
-    std::map<std::string, std::string> records;        ///< record_id → document (with OTP)
-    std::map<std::uint32_t, std::string> otpByDevId;   ///< devid → OTP hex
-    std::map<std::uint32_t, std::string> mapped;       ///< devid → controller fingerprint
+    std::map<std::string, protocol::StationRecord> records;  ///< record_id → record (with OTP and signature)
+    std::map<std::uint32_t, std::string> otpByDevId;         ///< devid → OTP hex
+    std::map<std::uint32_t, std::string> mapped;             ///< devid → controller fingerprint
     std::vector<std::string> boxes;
     int stored = 0;  ///< records stored (not duplicates), over all restarts
 
@@ -97,15 +97,15 @@ private:
     StationKeys& m_keys;
 
 public:
-    LotQuota quota;
+    protocol::LotQuota quota;
 };
 
 class FakeController final : public ControllerClient {
 public:
-    Status introduce(const ControllerTarget& controller, const Secret& introduction) override;
+    Status introduce(const ControllerTarget& controller, const protocol::Introduction& introduction) override;
     std::mutex mutex;
     bool down = false;
-    std::vector<std::string> introductions;
+    std::vector<std::string> introductions;  ///< each message 6 as sent (JSON, with the OTP)
 };
 
 }  // namespace tte::station::fakes

@@ -13,8 +13,7 @@
 #include "tte/protocol/box.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/station/adapters/hsm_keys.h"
-#include "tte/station/crypto.h"
-#include "tte/station/formats.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::station {
 namespace {
@@ -57,13 +56,13 @@ TEST_F(HsmKeys, MakesOtpsKeysAndSignatures) {
     EXPECT_EQ(key->privateScalar.size(), 32u);
     auto fp = protocol::fingerprintFromDer(key->certificateDer);
     ASSERT_TRUE(fp);
-    EXPECT_EQ(fp->hex(), key->fingerprint);
+    EXPECT_EQ(*fp, key->fingerprint);
 
     const std::string msg = "record";
     auto sig = station->sign(std::span(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()));
     auto pub = station->stationPublicKey();
     ASSERT_TRUE(sig && pub);
-    EXPECT_TRUE(verifySignature(*pub, std::span(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()), *sig));
+    EXPECT_TRUE(protocol::verifyEcdsaSha256(*pub, std::span(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()), *sig));
 
     auto m1 = station->queueMask("st1-6", 8);
     auto m2 = station->queueMask("st1-6", 8);
@@ -78,7 +77,7 @@ TEST_F(HsmKeys, BulkOtpIsTheProtocolsDerivation) {
     ASSERT_TRUE(secret);
     auto otp = station->bulkOtp(3, 0x1234);
     ASSERT_TRUE(otp);
-    EXPECT_EQ(otpValue(*otp), protocol::deriveBulkOtp(secret->bytes(), protocol::DevId{0x1234}).value());
+    EXPECT_EQ(protocol::Otp::fromBytes(otp->bytes())->value(), protocol::deriveBulkOtp(secret->bytes(), protocol::DevId{0x1234}).value());
 }
 
 TEST_F(HsmKeys, DrivesThePipeline) {
@@ -90,14 +89,14 @@ TEST_F(HsmKeys, DrivesThePipeline) {
     auto j = Journal::open(site.dir + "/hsm-journal.db", *station);
     ASSERT_TRUE(j);
     Pipeline p(site.config, **j, PipelinePorts{*station, *site.flasher, site.printer, site.encoder, clock});
-    ASSERT_TRUE(p.openLot(LotQuota{"lot-a", 0x100, 0x1ff, 0}));
+    ASSERT_TRUE(p.openLot(protocol::LotQuota{"lot-a", protocol::DevId{0x100}, protocol::DevId{0x1ff}, 0}));
     auto r = p.run(0, 3, {});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->committed, 3);
     auto v = (*j)->verify();
     ASSERT_TRUE(v);
     EXPECT_TRUE(v->ok());
-    fakes::FakeMotherShip ms(*station, LotQuota{"lot-a", 0x100, 0x1ff, 0});
+    fakes::FakeMotherShip ms(*station, protocol::LotQuota{"lot-a", protocol::DevId{0x100}, protocol::DevId{0x1ff}, 0});
     Uploader up(site.config, **j, *station, ms, nullptr, clock);
     ASSERT_TRUE(up.drain(std::chrono::seconds(1)));
     EXPECT_EQ(ms.records.size(), 3u);  // signatures verify, sealed OTPs unseal through the token

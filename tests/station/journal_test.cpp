@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "station/site.h"
-#include "tte/station/crypto.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::station {
 namespace {
@@ -83,7 +83,7 @@ TEST_F(JournalTest, DetectsAnEditedEntryWithItsHashRecomputed) {
     auto all = *site.journal->entries();
     JournalEntry e = all[2];
     e.body = {{"port", "1-9"}};
-    e.hash = sha256Hex(e.canonical());
+    e.hash = protocol::sha256Hex(e.canonical());
     tamper("UPDATE journal SET body='{\"port\":\"1-9\"}', hash='" + e.hash + "' WHERE seq=3");
     EXPECT_EQ(problems(), (std::vector<std::string>{"entry 3: station signature does not verify",
                                                     "entry 4: does not chain to the entry before it (removed or reordered)"}));

@@ -9,7 +9,7 @@
 
 #include "station/site.h"
 #include "tte/base/hex.h"
-#include "tte/station/crypto.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::station {
 namespace {
@@ -108,11 +108,11 @@ TEST(Pipeline, RefusesALotThatDoesNotCheckOut) {
         ASSERT_FALSE(s);
         EXPECT_EQ(s.error().code, Errc::corrupt);
         EXPECT_EQ(s.error().message, "lot lot-a: firmware " + site.dir + "/fw.dfu has SHA-256 " +
-                                         sha256Hex(std::string(1024, 'F')) + ", the lot pins " + std::string(64, 'a'));
+                                         protocol::sha256Hex(std::string(1024, 'F')) + ", the lot pins " + std::string(64, 'a'));
     }
     {
         Site site;
-        auto s = site.pipeline->openLot(LotQuota{"lot-a", 0x180, 0x2ff, 0});
+        auto s = site.pipeline->openLot(protocol::LotQuota{"lot-a", protocol::DevId{0x180}, protocol::DevId{0x2ff}, 0});
         ASSERT_FALSE(s);
         EXPECT_EQ(s.error().code, Errc::outOfRange);
         EXPECT_EQ(s.error().message,

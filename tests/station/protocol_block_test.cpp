@@ -7,14 +7,13 @@
 #include "tte/protocol/freestanding/block.h"
 #include "tte/protocol/ids.h"
 #include "tte/station/adapters/protocol_block.h"
-#include "tte/station/formats.h"
 
 namespace tte::station {
 namespace {
 
 TEST(ProtocolBlock, RoundTripsThroughTheProtocolDecoder) {
     fakes::FakeKeys keys;
-    const std::string urn = makeDevUrn(32473, "sensor", 0x1234abcd);
+    const std::string urn = protocol::makeDevUrn(32473, "sensor", protocol::DevId{0x1234abcd})->text;
     auto key = keys.newDeviceKey(urn);
     ASSERT_TRUE(key);
     auto otp = keys.newOtp();
@@ -32,7 +31,7 @@ TEST(ProtocolBlock, RoundTripsThroughTheProtocolDecoder) {
     EXPECT_EQ(b.flags, protocol::kBlockFlagLed);
     EXPECT_STREQ(b.devUrn, urn.c_str());
     EXPECT_STREQ(b.msAddress, "127.0.0.1");
-    EXPECT_EQ(b.otp, otpValue(*otp));
+    EXPECT_EQ(b.otp, protocol::Otp::fromBytes(otp->bytes())->value());
     EXPECT_EQ(0, std::memcmp(b.privateKey, key->privateScalar.bytes().data(), 32));
     EXPECT_EQ(enc.blockAddress(), 0x08008000u);
     EXPECT_EQ(enc.nvmAddress(), 0x0800C000u);
@@ -41,7 +40,7 @@ TEST(ProtocolBlock, RoundTripsThroughTheProtocolDecoder) {
 
 TEST(ProtocolBlock, NamesTheFieldThatDoesNotFit) {
     fakes::FakeKeys keys;
-    const std::string urn = makeDevUrn(32473, "sensor", 1);
+    const std::string urn = protocol::makeDevUrn(32473, "sensor", protocol::DevId{1})->text;
     auto key = keys.newDeviceKey(urn);
     auto otp = keys.newOtp();
     ProtocolBlockEncoder enc;
@@ -54,13 +53,6 @@ TEST(ProtocolBlock, NamesTheFieldThatDoesNotFit) {
     block = enc.encode(f);
     ASSERT_FALSE(block);
     EXPECT_EQ(block.error().message, "provisioning block: field devId does not fit");
-}
-
-TEST(Formats, UseTheProtocolsForms) {
-    EXPECT_EQ(msHostName(10), "tte-00000A.net");
-    auto urn = protocol::parseDevUrn(makeDevUrn(32473, "sensor", 0xabcdef01));
-    ASSERT_TRUE(urn);
-    EXPECT_EQ(urn->devId().value, 0xabcdef01u);
 }
 
 }  // namespace

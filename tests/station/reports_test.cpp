@@ -72,7 +72,11 @@ TEST(Reports, ReconcileFindsWhatIsMissingOnEitherSide) {
     EXPECT_EQ((*r)[0].problem, "committed, not uploaded yet");
     // The MotherShip lost a record, and holds one the journal never made.
     site.ms->records.erase(site.ms->records.begin());
-    site.ms->records["st9-1"] = R"({"devid":"00000103","urn":"u","fingerprint":"f"})";
+    protocol::StationRecord foreign = site.ms->records.begin()->second;
+    foreign.recordId = "st9-1";
+    foreign.devId = protocol::DevId{0x103};
+    foreign.urn = *protocol::makeDevUrn(32473, "sensor", foreign.devId);
+    site.ms->records["st9-1"] = foreign;
     r = reconcile(site.config, *site.journal, *site.ms);
     ASSERT_TRUE(r);
     ASSERT_EQ(r->size(), 3u);

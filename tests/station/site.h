@@ -60,7 +60,7 @@ struct Site {
         std::vector<std::string> ports;
         for (int i = 0; i < devices; ++i) ports.push_back("1-" + std::to_string(i + 1));
         flasher = std::make_unique<fakes::FakeFlasher>(ports);
-        ms = std::make_unique<fakes::FakeMotherShip>(keys, LotQuota{"lot-a", 0x100, 0x2ff, 0});
+        ms = std::make_unique<fakes::FakeMotherShip>(keys, protocol::LotQuota{"lot-a", protocol::DevId{0x100}, protocol::DevId{0x2ff}, 0});
         reopen();
     }
     ~Site() {

@@ -82,7 +82,7 @@ TEST(Uploader, ARejectedRecordIsShownNotRetried) {
     ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
     ASSERT_TRUE(site.pipeline->run(0, 1, {}));
     // Another station's record with the same id already sits at the MotherShip.
-    site.ms->records["st1-6"] = "{}";
+    site.ms->records["st1-6"] = protocol::StationRecord{};
     auto n = site.uploader->drainOnce();
     ASSERT_TRUE(n);
     auto items = *site.journal->queue();

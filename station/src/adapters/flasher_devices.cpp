@@ -7,7 +7,7 @@
 #include "tte/flasher/dfu_file.h"
 #include "tte/flasher/flasher.h"
 #include "tte/flasher/transport.h"
-#include "tte/station/crypto.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::station {
 
@@ -17,7 +17,7 @@ Result<FirmwareImage> FlasherDevices::loadFirmware(const std::string& path) {
     auto file = flasher::parseDfuFile(*bytes);
     if (!file) return std::unexpected(file.error());
     FirmwareImage img;
-    img.sha256 = sha256Hex(*bytes);
+    img.sha256 = protocol::sha256Hex(*bytes);
     for (const auto& t : file->targets) {
         if (t.altSetting != 0) continue;
         for (const auto& e : t.elements) img.segments.push_back({e.address, e.bytes});

@@ -8,7 +8,7 @@
 #include <cstdio>
 
 #include "tte/hsm/key_store.h"
-#include "tte/station/crypto.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace tte::station {
 namespace {
@@ -40,7 +40,7 @@ public:
         DeviceKey out;
         out.privateScalar = std::move(key->privateScalar);
         out.certificateDer = std::move(key->certificateDer);
-        out.fingerprint = sha256Hex(key->spkiDer);
+        out.fingerprint = protocol::fingerprintOfSpki(key->spkiDer);
         return out;
     }
 

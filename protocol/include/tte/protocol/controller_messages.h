@@ -32,6 +32,10 @@ struct Introduction {
     std::string description;
     [[nodiscard]] std::string toJson() const;
     static Result<Introduction> fromJson(std::string_view text);
+    /// As toJson() without `otp`, for a store that keeps the OTP apart (the station's queue).
+    [[nodiscard]] std::string toJsonWithoutOtp() const;
+    /// Reads toJsonWithoutOtp()'s text with the OTP given; the rules and errors of fromJson().
+    static Result<Introduction> fromJsonWithoutOtp(std::string_view text, const Otp& otp);
 };
 
 /// Message 11: {"urn"}, CBOR on CoAP (and JSON). Errors start "Checkin: ".

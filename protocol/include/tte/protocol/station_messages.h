@@ -43,6 +43,11 @@ struct StationRecord {
     [[nodiscard]] std::string canonicalBytes() const;
     /// All fields; `signature` only when not empty.
     [[nodiscard]] std::string toJson() const;
+    /// As toJson() without `otp`: the form the station keeps in its journal, where no OTP may be.
+    [[nodiscard]] std::string toJsonWithoutOtp() const;
+    /// Reads toJsonWithoutOtp()'s text with the OTP kept elsewhere (the station's sealed queue);
+    /// the rules and errors of fromJson().
+    static Result<StationRecord> fromJsonWithoutOtp(std::string_view text, const Otp& otp);
     /// Requires every field including `signature`. Also: "StationRecord: record_id '<id>' is
     /// not '<station>-<seq>'", "StationRecord: devid <hex> does not match the URN's <hex>",
     /// "field 'created': must be RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)", "field 'signature': must

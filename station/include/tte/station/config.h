@@ -29,6 +29,11 @@ struct LotConfig {
     std::string printerQueue;
     std::optional<ControllerTarget> controller;  ///< pre-enrolled lot
     std::string controllerCa;         ///< CA file for the controller's HTTPS ("" = system)
+
+    /// The box number of a Dev ID in a bulk lot (0 when boxSize is 0).
+    [[nodiscard]] std::uint32_t boxOf(std::uint32_t devId) const {
+        return boxSize == 0 ? 0 : (devId - firstDevId) / boxSize;
+    }
 };
 
 struct StationConfig {

@@ -65,7 +65,7 @@ public:
     /// the MotherShip's quota (`quota`, or the one journalled at an earlier opening when the
     /// MotherShip is unreachable). Journals `lot-opened` once per lot.
     /// Errors: invalidArgument / corrupt / outOfRange / resourceExhausted with the reason.
-    Status openLot(const std::optional<LotQuota>& quota);
+    Status openLot(const std::optional<protocol::LotQuota>& quota);
 
     /// Marks every device whose pipeline was interrupted (crash) as failed; returns how many.
     Result<int> recover();
@@ -91,8 +91,10 @@ private:
     bool blankDeviceIn(const std::string& port);
     Status step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body);
     std::unexpected<Error> failDevice(std::uint32_t devId, const std::string& port, const std::string& step, const Error& e);
-    Result<JournalEntry> commitRecord(std::uint32_t devId, const std::string& urn, const DeviceKey& key,
-                                      const Secret& otp);
+    /// The signed record and its queue items; `otpBytes` and `otp` are the same OTP (8 bytes
+    /// as the token gave them, to seal; the value, for the documents).
+    Result<JournalEntry> commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
+                                      const protocol::Otp& otp);
     void emit(const std::string& port, std::uint32_t devId, const std::string& step, const std::string& message = {});
     void fault(std::string_view point, std::uint32_t devId) {
         if (m_fault) m_fault(point, devId);

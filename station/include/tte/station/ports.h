@@ -12,6 +12,8 @@
 
 #include "tte/base/error.h"
 #include "tte/base/secret.h"
+#include "tte/protocol/controller_messages.h"
+#include "tte/protocol/station_messages.h"
 
 namespace tte::station {
 
@@ -19,7 +21,7 @@ namespace tte::station {
 struct DeviceKey {
     Secret privateScalar;                     ///< P-256 scalar, 32 bytes, big-endian
     std::vector<std::uint8_t> certificateDer; ///< self-signed X.509, subject the Dev URN
-    std::string fingerprint;                  ///< SHA-256 of the SPKI, 64 lower-case hex
+    protocol::Fingerprint fingerprint;        ///< SHA-256 of the SPKI
 };
 
 /// Keys and secrets of the station's token. Every method may be called from several slot
@@ -97,31 +99,6 @@ public:
     virtual Result<Secret> scanBack(const PrintedLabel& printed) = 0;
 };
 
-/// Per-record answer of POST /api/v1/records (PROTOCOL.md §10).
-struct RecordResult {
-    enum class State { stored, duplicate, rejected };
-    std::string recordId;
-    State state = State::rejected;
-    std::string message;
-};
-
-/// GET /api/v1/lots/<lot>.
-struct LotQuota {
-    std::string lot;
-    std::uint32_t first = 0;
-    std::uint32_t last = 0;
-    std::uint64_t used = 0;
-};
-
-/// GET /api/v1/devices/<devid>: what the MotherShip holds for QA and reconcile.
-struct RemoteDevice {
-    std::uint32_t devId = 0;
-    std::string urn;
-    std::string fingerprint;
-    std::string state;
-    std::string recordId;
-};
-
 /// A pre-enrolled lot's customer controller (draft 2, message 6).
 struct ControllerTarget {
     std::string address;
@@ -130,31 +107,32 @@ struct ControllerTarget {
     std::string url;  ///< HTTPS base URL of the controller's introduction API
 };
 
-/// The MotherShip's station API over mutual TLS, plus the public mapping POST.
-/// Errors of every call: unavailable/timeout (retry later), unauthenticated (TLS), the
-/// server's error code otherwise.
+/// The MotherShip's station API over mutual TLS, plus the public mapping POST; every document
+/// is protocol/'s (PROTOCOL.md §6, §10). Errors of every call: unavailable/timeout (retry
+/// later), unauthenticated (TLS), the server's error code otherwise.
 class MotherShipClient {
 public:
     virtual ~MotherShipClient() = default;
-    /// POST /api/v1/records; `records` are complete signed record documents (with the OTP).
-    virtual Result<std::vector<RecordResult>> uploadRecords(std::span<const Secret> records) = 0;
-    virtual Result<LotQuota> lotQuota(std::string_view lot) = 0;
+    /// POST /api/v1/records: one result per record the MotherShip answered.
+    virtual Result<std::vector<protocol::RecordResult>> uploadRecords(const protocol::RecordBatch& batch) = 0;
+    /// GET /api/v1/lots/<lot>.
+    virtual Result<protocol::LotQuota> lotQuota(std::string_view lot) = 0;
     /// POST /api/v1/boxes.
-    virtual Status registerBox(std::uint32_t box, std::string_view lot, std::uint32_t first, std::uint32_t last) = 0;
+    virtual Status registerBox(const protocol::BoxRegistration& box) = 0;
     /// GET /api/v1/devices/<devid>. Errors: notFound when the MotherShip has no record.
-    virtual Result<RemoteDevice> device(std::uint32_t devId) = 0;
+    virtual Result<protocol::DeviceInfo> device(std::uint32_t devId) = 0;
     /// POST /.well-known/tte?otp,devid,cip,cport,cfingerprint (message 4/5) for a
     /// pre-enrolled lot. A 409 (already mapped) counts as done.
-    virtual Status mapDevice(std::uint32_t devId, const Secret& otp, const ControllerTarget& controller) = 0;
+    virtual Status mapDevice(const protocol::MappingRequest& request) = 0;
 };
 
 /// The customer controller's introduction API (message 6).
 class ControllerClient {
 public:
     virtual ~ControllerClient() = default;
-    /// POST /tte/v1/introductions with the JSON document `introduction` (it holds the OTP).
-    /// A 409 for the same fingerprint counts as done.
-    virtual Status introduce(const ControllerTarget& controller, const Secret& introduction) = 0;
+    /// POST /tte/v1/introductions (the document holds the OTP). A 409 for the same fingerprint
+    /// counts as done.
+    virtual Status introduce(const ControllerTarget& controller, const protocol::Introduction& introduction) = 0;
 };
 
 }  // namespace tte::station

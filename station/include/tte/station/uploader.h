@@ -68,7 +68,7 @@ private:
     Result<int> drainRecords();
     Result<int> drainOthers(const std::string& kind);
     Status sendOther(const QueueItem& item);
-    Result<Secret> unseal(const QueueItem& item);
+    Result<protocol::Otp> unseal(const QueueItem& item);
     Status reject(const std::string& id, const std::string& message);
     void noteFailure(const Error& e);
 

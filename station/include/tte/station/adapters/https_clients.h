@@ -1,6 +1,7 @@
-// The MotherShip's station API and a controller's introduction API over HTTPS (libcurl):
-// mutual TLS with the station's certificate and its key (a PEM file, or the identity key in the
-// token through TokenTlsKey), the server checked against a CA file.
+// The MotherShip's station API and a controller's introduction API over HTTPS (tte::client,
+// libcurl): mutual TLS with the station's certificate and its key (a PEM file, or the identity
+// key in the token through TokenTlsKey), the server checked against a CA file; every document
+// is protocol/'s.
 #pragma once
 
 #include <memory>
@@ -24,8 +25,9 @@ struct TlsClientConfig {
 };
 
 /// Errors of every call: `keyError` when set, unavailable (cannot connect, TLS failure with the CURLcode kept),
-/// timeout, and for an HTTP error the code of the answer's {"error"} body with its message
-/// (invalid-argument → invalidArgument, not-found → notFound, …; 5xx → unavailable).
+/// timeout, for an HTTP error the code of the answer's {"error"} body with its message
+/// (invalid-argument → invalidArgument, not-found → notFound, …; 5xx → unavailable;
+/// client::answerError), corrupt for a 2xx answer that is not the expected document.
 std::unique_ptr<MotherShipClient> makeHttpsMotherShip(TlsClientConfig config);
 std::unique_ptr<ControllerClient> makeHttpsController(std::string caFile, long timeoutMs = 10000);
 
