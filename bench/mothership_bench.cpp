@@ -24,6 +24,8 @@
 #include "tte/base/hex.h"
 #include "tte/mothership/crypto.h"
 #include "tte/mothership/registry.h"
+#include "tte/protocol/crypto.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace ms = tte::mothership;
 namespace mstest = tte::mstest;
@@ -171,9 +173,9 @@ int main(int argc, char** argv) try {
     for (const auto* k : {&tls, &dtls, &device})
         must(ms::writeSelfSignedP256(k->key, k->cert, "tte-000001.net", 30).has_value(), "key generation");
     must(ms::writeNewKeyFile(f("otp.key"), false).has_value(), "OTP-hash key");
-    const auto deviceFp = ms::fingerprintOfPem(mstest::readFile(device.cert)).value();
-    const auto dtlsFp = ms::fingerprintOfPem(mstest::readFile(dtls.cert)).value();
-    const auto tlsSpki = tte::fromHex(ms::fingerprintOfPem(mstest::readFile(tls.cert)).value(), "fingerprint").value();
+    const auto deviceFp = tte::protocol::fingerprintFromPem(mstest::readFile(device.cert))->hex();
+    const auto dtlsFp = tte::protocol::fingerprintFromPem(mstest::readFile(dtls.cert))->hex();
+    const auto tlsFp = tte::protocol::fingerprintFromPem(mstest::readFile(tls.cert)).value();
     const std::string dbUrl = "sqlite://" + f("registry.db");
     insertDevices(dbUrl, deviceFp, ms::OtpHasher::fromFile(f("otp.key")).value(), n.devices);
     mstest::writeFile(f("ms.toml"),
@@ -184,7 +186,7 @@ int main(int argc, char** argv) try {
     mstest::ServerProcess server(f("ms.toml"), dir);
     std::vector<Figure> figures;
 
-    const double claims = claimsPerSecond(server.httpsPort(), "sha256//" + ms::base64Encode(tlsSpki), n.devices,
+    const double claims = claimsPerSecond(server.httpsPort(), "sha256//" + tte::protocol::base64Encode(tlsFp.bytes), n.devices,
                                           n.connections);
     const double commits = rawSqliteCommitsPerSecond(f("raw.db"), n.rawCommits);
     figures.push_back({"claims/s (durable, keep-alive HTTPS, " + std::to_string(n.connections) + " conns)", claims,

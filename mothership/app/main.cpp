@@ -17,6 +17,7 @@
 #include "tte/mothership/crypto.h"
 #include "tte/mothership/https_server.h"
 #include "tte/mothership/service.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace ms = tte::mothership;
 
@@ -85,7 +86,7 @@ int serve(const ms::Config& config) {
     if (!config.portsFile.empty()) {
         if (auto s = writePortsFile(config.portsFile, hp, cp); !s) return failWith(s.error());
     }
-    log->info("event=ready ms={} https={}:{} coaps={}:{} database={}", ms::msHostName(config.msId), https.first, hp,
+    log->info("event=ready ms={} https={}:{} coaps={}:{} database={}", tte::protocol::msHostName(tte::protocol::MsId{config.msId}), https.first, hp,
               coaps.first, cp, config.database.substr(0, config.database.find('@')));
     std::printf("ready https=%s:%u coaps=%s:%u\n", https.first.c_str(), hp, coaps.first.c_str(), cp);
     std::fflush(stdout);
@@ -212,21 +213,22 @@ int main(int argc, char** argv) {
     }
     if (kgDtls->parsed()) {
         if (!force && std::ifstream(keyOut)) return failWith(tte::Error{tte::Errc::alreadyExists, keyOut + " exists already (use --force to rotate)", {}, 0, {}});
-        const std::string cn = config.msId ? ms::msHostName(config.msId) : "tte-mothership";
+        const std::string cn = config.msId ? tte::protocol::msHostName(tte::protocol::MsId{config.msId}) : "tte-mothership";
         if (auto s = ms::writeSelfSignedP256(keyOut, certOut, cn, 3650); !s) return failWith(s.error());
         std::ifstream in(certOut);
         std::stringstream pem;
         pem << in.rdbuf();
-        std::printf("%s\n", ms::fingerprintOfPem(pem.str()).value_or("?").c_str());
+        auto fp = tte::protocol::fingerprintFromPem(pem.str());
+        std::printf("%s\n", fp ? fp->hex().c_str() : "?");
         return 0;
     }
     if (fpCmd->parsed()) {
         std::ifstream in(certIn);
         std::stringstream pem;
         pem << in.rdbuf();
-        auto fp = ms::fingerprintOfPem(pem.str());
+        auto fp = tte::protocol::fingerprintFromPem(pem.str());
         if (!fp) return failWith(fp.error());
-        std::printf("%s\n", fp->c_str());
+        std::printf("%s\n", fp->hex().c_str());
         return 0;
     }
     if (backup->parsed()) {

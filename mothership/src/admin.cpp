@@ -15,6 +15,8 @@
 
 #include "tte/base/hex.h"
 #include "tte/mothership/crypto.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/query.h"
 
 extern char** environ;
 
@@ -56,10 +58,10 @@ Result<std::string> adminStationAdd(Registry& registry, const std::string& certF
     if (!in) return fail(Errc::io, "cannot read " + certFile);
     std::stringstream pem;
     pem << in.rdbuf();
-    auto fp = fingerprintOfPem(pem.str());
+    auto fp = protocol::fingerprintFromPem(pem.str());
     if (!fp) return withContext(fp.error(), certFile);
-    if (auto s = registry.addStation(StationRow{name, *fp, pem.str(), now}); !s) return std::unexpected(s.error());
-    return *fp;
+    if (auto s = registry.addStation(StationRow{name, fp->hex(), pem.str(), now}); !s) return std::unexpected(s.error());
+    return fp->hex();
 }
 
 Result<std::string> adminShow(Registry& registry, std::uint32_t devId) {
@@ -101,20 +103,11 @@ namespace {
 
 /// libpq percent-decodes URI parts; the password must be decoded for a PGPASSFILE.
 Result<Secret> decodePassword(std::string_view text) {
-    Secret out(text.size());
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        int value = static_cast<unsigned char>(text[i]);
-        if (text[i] == '%') {
-            auto byte = i + 2 < text.size() ? fromHex(text.substr(i + 1, 2), "escape") : Result<std::vector<std::uint8_t>>();
-            if (!byte || byte->size() != 1)
-                return fail(Errc::invalidArgument, "database URL: bad percent-escape in the password");
-            value = (*byte)[0];
-            i += 2;
-        }
-        out.mutableBytes()[n++] = static_cast<std::uint8_t>(value);
-    }
-    return Secret(out.bytes().first(n));
+    auto decoded = protocol::percentDecode(text);
+    if (!decoded) return fail(Errc::invalidArgument, "database URL: bad percent-escape in the password");
+    Secret out(*decoded);
+    secureZero(decoded->data(), decoded->size());
+    return out;
 }
 
 /// `*:*:*:*:password` with `\` and `:` escaped (PostgreSQL's password file format).

@@ -12,12 +12,12 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "coap_loop.h"
 #include "tte/mothership/crypto.h"
 #include "tte/protocol/ids.h"
+#include "tte/protocol/mothership_messages.h"
 #include "tte/protocol/query.h"
 
 namespace tte::mothership {
@@ -226,15 +226,18 @@ void LibcoapServer::answer(coap_session_t* session, const coap_pdu_t* request, c
     }
     if (row->state == DeviceState::revoked) return reply(response, COAP_RESPONSE_CODE_FORBIDDEN, 403);
     if (row->state == DeviceState::notMapped || !row->controller) return reply(response, COAP_RESPONSE_CODE_NOT_FOUND, 404);
-    const nlohmann::json body{{"cip", row->controller->ip},
-                              {"cport", row->controller->port},
-                              {"cfingerprint", row->controller->fingerprint}};
+    auto cfp = protocol::parseFingerprint(row->controller->fingerprint);
+    if (!cfp) {
+        m_log->error("event=coap-registry-error devid={:08x} error=\"the stored controller fingerprint does not parse\"", row->devId);
+        return reply(response, COAP_RESPONSE_CODE_INTERNAL_ERROR, 500);
+    }
+    const protocol::ControllerInfo body{row->controller->ip, row->controller->port, *cfp};  // message 10
     std::vector<std::uint8_t> payload;
     if (format == kFormatJson) {
-        const std::string text = body.dump();
+        const std::string text = body.toJson();
         payload.assign(text.begin(), text.end());
     } else {
-        payload = nlohmann::json::to_cbor(body);
+        payload = body.toCbor();
     }
     unsigned char buf[4];
     coap_add_option(response, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf, sizeof buf, format), buf);

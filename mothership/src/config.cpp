@@ -8,6 +8,7 @@
 
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_uri.h"
+#include "tte/protocol/address.h"
 
 namespace tte::mothership {
 namespace {
@@ -39,12 +40,6 @@ Status onlyKeys(const toml::table& t, const std::string& table, std::set<std::st
 }
 
 }  // namespace
-
-std::string msHostName(std::uint32_t msId) {
-    std::string hex = toHex(msId & 0xFFFFFFu, 6);
-    for (auto& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return "tte-" + hex + ".net";
-}
 
 Status loadConfigFile(const std::string& path, Config& c) {
     toml::table root;
@@ -105,22 +100,9 @@ Status loadConfigFile(const std::string& path, Config& c) {
 }
 
 Result<std::pair<std::string, std::uint16_t>> parseListen(const std::string& text, const std::string& what) {
-    std::string host;
-    std::string port;
-    if (text.starts_with("[")) {
-        const auto close = text.find("]:");
-        if (close == std::string::npos) return fail(Errc::invalidArgument, what + " '" + text + "': expected [v6]:port");
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string::npos) return fail(Errc::invalidArgument, what + " '" + text + "': expected host:port");
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
-        return fail(Errc::invalidArgument, what + " '" + text + "': port must be 0 to 65535");
-    return std::pair{host, static_cast<std::uint16_t>(std::stoi(port))};
+    auto address = protocol::parseHostPort(text, what, protocol::PortZero::allowed);
+    if (!address) return std::unexpected(address.error());
+    return std::pair{address->host, address->port};
 }
 
 Status validateConfig(const Config& c) {

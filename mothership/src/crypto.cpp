@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
@@ -20,6 +19,7 @@
 
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_key_store.h"
+#include "tte/protocol/fingerprint.h"
 #include "tte/protocol/otp_hash.h"
 
 namespace tte::mothership {
@@ -30,9 +30,7 @@ struct Deleter {
     void operator()(T* p) const { F(p); }
 };
 using X509Ptr = std::unique_ptr<X509, X509Free>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 
 std::string opensslError() {
     const unsigned long e = ERR_get_error();
@@ -40,21 +38,6 @@ std::string opensslError() {
     if (e) ERR_error_string_n(e, buf, sizeof buf);
     ERR_clear_error();
     return buf;
-}
-
-Result<std::string> fingerprintOf(X509* cert) {
-    unsigned char* der = nullptr;
-    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-    if (len <= 0) return fail(Errc::invalidArgument, "certificate has no public key");
-    std::array<std::uint8_t, 32> digest{};
-    SHA256(der, static_cast<std::size_t>(len), digest.data());
-    OPENSSL_free(der);
-    return toHex(digest);
-}
-
-X509Ptr parsePem(std::string_view pem) {
-    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
 }  // namespace
@@ -80,65 +63,16 @@ Result<CertifiedKey> loadCertifiedKey(const std::string& certFile, const std::st
     return k;
 }
 
-Result<std::string> fingerprintOfPem(std::string_view pem) {
-    X509Ptr cert = parsePem(pem);
-    if (!cert) {
-        ERR_clear_error();
-        return fail(Errc::invalidArgument, "not a PEM certificate");
-    }
-    return fingerprintOf(cert.get());
-}
-
 std::optional<std::string> peerFingerprint(ssl_st* ssl) {
     X509Ptr cert(SSL_get1_peer_certificate(ssl));
     if (!cert) return std::nullopt;
-    auto fp = fingerprintOf(cert.get());
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(cert.get(), &der);
+    if (len <= 0) return std::nullopt;
+    auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(der, static_cast<std::size_t>(len)));
+    OPENSSL_free(der);
     if (!fp) return std::nullopt;
-    return *fp;
-}
-
-std::string sha256Hex(std::string_view data) {
-    std::array<std::uint8_t, 32> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
-    return toHex(digest);
-}
-
-Result<std::vector<std::uint8_t>> base64Decode(std::string_view text) {
-    if (text.empty() || text.size() % 4 != 0 || text.size() > 65536)
-        return fail(Errc::invalidArgument, "signature is not base64 (length)");
-    std::vector<std::uint8_t> out(text.size() / 4 * 3);
-    const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0) return fail(Errc::invalidArgument, "signature is not base64");
-    std::size_t size = static_cast<std::size_t>(n);
-    if (text.ends_with("==")) size -= 2;
-    else if (text.ends_with("=")) size -= 1;
-    out.resize(size);
-    return out;
-}
-
-std::string base64Encode(std::span<const std::uint8_t> bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-Status verifyEcdsaSha256(std::string_view certPem, std::string_view data, std::span<const std::uint8_t> signature) {
-    X509Ptr cert = parsePem(certPem);
-    if (!cert) return fail(Errc::invalidArgument, "station certificate is not PEM");
-    PkeyPtr key(X509_get_pubkey(cert.get()));
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
-        return failNative(Errc::internal, "signature check setup failed", "OpenSSL", 0, opensslError());
-    const int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
-                                    reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    if (rc != 1) {
-        ERR_clear_error();
-        return fail(Errc::unauthenticated, "the signature does not verify with the station's key");
-    }
-    return {};
+    return fp->hex();
 }
 
 Result<OtpHasher> OtpHasher::fromKey(Secret key) {

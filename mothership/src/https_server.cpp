@@ -1,6 +1,8 @@
 // Boost.Beast HTTPS server (https_server.h).
 #include "tte/mothership/https_server.h"
 
+#include "tte/protocol/mothership_messages.h"
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -111,8 +113,7 @@ private:
 
     void sendError(int status, const std::string& message) {
         m_shared.metrics.httpResponse(status);
-        HttpResponse r{status, "application/json",
-                       "{\"error\":\"invalid-argument\",\"message\":\"" + message + "\"}\n", {}};
+        HttpResponse r{status, "application/json", protocol::ErrorBody{Errc::invalidArgument, message}.toJson() + "\n", {}};
         send(std::move(r), 11, false);
     }
 

@@ -22,8 +22,8 @@ public:
         }
         auto lot = m_lots.find(row.lot);
         if (lot == m_lots.end()) return fail(Errc::notFound, "no quota for lot " + row.lot);
-        if (auto s = checkRange("Dev ID " + toHex(row.devId, 8), row.devId, row.devId, lot->second.first,
-                                lot->second.last, row.lot);
+        if (auto s = checkRange("Dev ID " + toHex(row.devId, 8), row.devId, row.devId, lot->second.first.value,
+                                lot->second.last.value, row.lot);
             !s)
             return std::unexpected(s.error());
         for (const auto& [id, d] : m_devices) {
@@ -140,7 +140,7 @@ public:
     Status setLotQuota(std::string_view lot, std::uint32_t first, std::uint32_t last) override {
         if (first > last) return fail(Errc::invalidArgument, "lot quota: first must not be above last");
         std::lock_guard lock(m_mutex);
-        m_lots[std::string(lot)] = LotQuota{std::string(lot), first, last, 0};
+        m_lots[std::string(lot)] = LotQuota{std::string(lot), protocol::DevId{first}, protocol::DevId{last}, 0};
         return {};
     }
     Result<LotQuota> lotQuota(std::string_view lot) override {
@@ -157,7 +157,7 @@ public:
         if (box.first > box.last) return fail(Errc::invalidArgument, "box: first must not be above last");
         auto lot = m_lots.find(box.lot);
         if (lot == m_lots.end()) return fail(Errc::notFound, "no quota for lot " + box.lot);
-        if (auto s = checkRange("box " + toHex(box.box, 8), box.first, box.last, lot->second.first, lot->second.last,
+        if (auto s = checkRange("box " + toHex(box.box, 8), box.first, box.last, lot->second.first.value, lot->second.last.value,
                                 box.lot);
             !s)
             return s;

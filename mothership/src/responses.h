@@ -2,10 +2,9 @@
 // status codes (PROTOCOL §6 "Errors").
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include "html.h"
 #include "tte/mothership/service.h"
+#include "tte/protocol/mothership_messages.h"
 
 namespace tte::mothership {
 
@@ -27,15 +26,17 @@ inline int httpStatusOf(Errc code) {
     }
 }
 
-inline HttpResponse jsonResponse(int status, const nlohmann::json& body) {
-    return HttpResponse{status, "application/json", body.dump() + "\n", {}};
+/// A JSON answer: a protocol/ document's text, with the newline the MotherShip always ends it with.
+inline HttpResponse jsonResponse(int status, std::string document) {
+    return HttpResponse{status, "application/json", std::move(document) + "\n", {}};
 }
 
-/// `{"error": "<code name>", "message": "…"}` with the matching status, or an HTML page.
+/// `{"error": "<code name>", "message": "…"}` (protocol::ErrorBody) with the matching status,
+/// or an HTML page.
 inline HttpResponse errorResponse(Errc code, const std::string& message, bool html = false) {
     const int status = httpStatusOf(code);
     if (html) return HttpResponse{status, "text/html; charset=utf-8", errorPage(status, "Cannot enroll", message), {}};
-    return jsonResponse(status, {{"error", std::string(errcName(code))}, {"message", message}});
+    return jsonResponse(status, protocol::ErrorBody{code, message}.toJson());
 }
 
 inline HttpResponse errorResponse(const Error& e, bool html = false) {

@@ -2,52 +2,35 @@
 // status query, /healthz and /metrics; and the dispatch to the station API.
 #include "tte/mothership/service.h"
 
-#include <initializer_list>
-
-#include <nlohmann/json.hpp>
-
 #include "html.h"
 #include "request_target.h"
 #include "responses.h"
 #include "tte/base/hex.h"
 #include "tte/protocol/enrollment_url.h"
 #include "tte/protocol/mothership_messages.h"
-#include "tte/protocol/query.h"
 
 namespace tte::mothership {
 
 namespace {
-constexpr std::string_view kEnrollPath = "/.well-known/tte";
-constexpr std::string_view kStatusPath = "/.well-known/tte/status";
 const std::string kNotFound = "no device with this Dev ID and OTP";  // the same for both causes
 
 bool wantsHtml(const HttpRequest& r) { return r.accept.find("text/html") != std::string::npos; }
 
-struct Parsed {
-    protocol::QueryParams params;
-    std::uint64_t otp = 0;
-    std::uint32_t devId = 0;
-};
+/// The device's URN and key as messages 5 and 8 carry them. Errors: internal when the stored
+/// row does not parse.
+Result<protocol::MappingResponse> mappingAnswer(const DeviceRow& d) {
+    auto urn = protocol::parseDevUrn(d.urn);
+    auto fp = protocol::parseFingerprint(d.fingerprint);
+    if (!urn || !fp) return fail(Errc::internal, "the registry's row of Dev ID " + toHex(d.devId, 8) + " does not parse");
+    return protocol::MappingResponse{std::move(*urn), *fp};
+}
 
-/// The query (and for the POST the form body) parsed and checked by the protocol library
-/// (PROTOCOL §2, §6): names in any case, `,` or `&` between parameters, no name twice across
-/// query and body, only the names in `alsoAllowed` besides otp and devid.
-Result<Parsed> parseCredential(const HttpRequest& r, std::initializer_list<std::string_view> alsoAllowed,
-                               bool withBody) {
-    auto params = protocol::parseQuery(splitTarget(r.target).second);
-    if (!params) return std::unexpected(params.error());
-    if (withBody && !r.body.empty()) {
-        if (r.contentType.find("application/x-www-form-urlencoded") == std::string::npos)
-            return fail(Errc::invalidArgument, "body must be application/x-www-form-urlencoded");
-        auto form = protocol::parseFormBody(r.body);
-        if (!form) return withContext(form.error(), "body");
-        for (auto& [name, value] : form->entries()) {
-            if (auto s = params->add(name, value); !s) return std::unexpected(s.error());
-        }
-    }
-    auto credentials = protocol::credentialsFromQuery(*params, alsoAllowed);
-    if (!credentials) return std::unexpected(credentials.error());
-    return Parsed{std::move(*params), credentials->otp.value(), credentials->devId.value};
+/// The form body of a mapping POST: only application/x-www-form-urlencoded (PROTOCOL §6).
+Result<std::string_view> formBody(const HttpRequest& r) {
+    if (r.body.empty()) return std::string_view();
+    if (r.contentType.find("application/x-www-form-urlencoded") == std::string::npos)
+        return fail(Errc::invalidArgument, "body must be application/x-www-form-urlencoded");
+    return std::string_view(r.body);
 }
 
 }  // namespace
@@ -64,12 +47,12 @@ std::int64_t Service::nowMs() const {
 HttpResponse Service::handle(const HttpRequest& r) {
     HttpResponse response;
     const auto [path, query] = splitTarget(r.target);
-    if (path == kEnrollPath) {
+    if (path == protocol::kEnrollmentPath) {
         if (r.method == "GET") response = enrollmentPage(r);
         else if (r.method == "POST") response = mapping(r);
         else response = errorResponse(Errc::invalidArgument, "method not allowed");
         if (r.method != "GET" && r.method != "POST") response.status = 405;
-    } else if (path == kStatusPath && r.method == "GET") {
+    } else if (path == protocol::kStatusPath && r.method == "GET") {
         response = status(r);
     } else if (path == "/healthz" && r.method == "GET") {
         response = HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
@@ -118,9 +101,9 @@ std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId,
 }
 
 HttpResponse Service::enrollmentPage(const HttpRequest& r) {
-    auto parsed = parseCredential(r, {}, false);
+    auto parsed = protocol::parseCredentialsQuery(splitTarget(r.target).second);
     if (!parsed) return errorResponse(parsed.error(), true);
-    auto auth = authenticate(parsed->devId, parsed->otp, r, true);
+    auto auth = authenticate(parsed->devId.value, parsed->otp.value(), r, true);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
     const auto& device = std::get<DeviceRow>(auth);
     const auto html = [](int st, std::string body) { return HttpResponse{st, "text/html; charset=utf-8", std::move(body), {}}; };
@@ -134,16 +117,16 @@ HttpResponse Service::enrollmentPage(const HttpRequest& r) {
 
 HttpResponse Service::mapping(const HttpRequest& r) {
     const bool html = wantsHtml(r);
-    auto parsed = parseCredential(r, {"cip", "cport", "cfingerprint", "description"}, true);
-    if (!parsed) return errorResponse(parsed.error(), html);
-    auto request = protocol::controllerRequestFromParams(parsed->params);
+    auto body = formBody(r);
+    if (!body) return errorResponse(body.error(), html);
+    auto request = protocol::parseMappingRequest(splitTarget(r.target).second, *body);
     if (!request) return errorResponse(request.error(), html);
-    const ControllerAddress controller{request->controller.cip, request->controller.cport,
-                                       request->controller.cfingerprint.hex()};
-    auto auth = authenticate(parsed->devId, parsed->otp, r, html);
+    const protocol::ControllerInfo& c = request->controller.controller;
+    const ControllerAddress controller{c.cip, c.cport, c.cfingerprint.hex()};
+    auto auth = authenticate(request->credentials.devId.value, request->credentials.otp.value(), r, html);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
     const auto& device = std::get<DeviceRow>(auth);
-    auto claimed = m_registry.claim(device.devId, controller, request->description, r.client, nowMs());
+    auto claimed = m_registry.claim(device.devId, controller, request->controller.description, r.client, nowMs());
     if (!claimed) {
         if (claimed.error().code == Errc::conflict) {
             (void)m_registry.recordFailure(device.devId, "claim-conflict", r.client, "OTP already used", nowMs());
@@ -154,18 +137,20 @@ HttpResponse Service::mapping(const HttpRequest& r) {
     }
     m_metrics.claims++;
     if (html) return HttpResponse{200, "text/html; charset=utf-8", mappedPage(device, controller), {}};
-    return jsonResponse(200, {{"urn", device.urn}, {"fingerprint", device.fingerprint}});
+    auto answer = mappingAnswer(device);
+    if (!answer) return errorResponse(answer.error());
+    return jsonResponse(200, answer->toJson());
 }
 
 HttpResponse Service::status(const HttpRequest& r) {
-    auto parsed = parseCredential(r, {}, false);
+    auto parsed = protocol::parseCredentialsQuery(splitTarget(r.target).second);
     if (!parsed) return errorResponse(parsed.error());
-    auto auth = authenticate(parsed->devId, parsed->otp, r, false);
+    auto auth = authenticate(parsed->devId.value, parsed->otp.value(), r, false);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
     const auto& device = std::get<DeviceRow>(auth);
-    return jsonResponse(200, {{"urn", device.urn},
-                              {"fingerprint", device.fingerprint},
-                              {"state", std::string(stateName(device.state))}});
+    auto answer = mappingAnswer(device);
+    if (!answer) return errorResponse(answer.error());
+    return jsonResponse(200, protocol::StatusResponse{std::move(answer->urn), answer->fingerprint, device.state}.toJson());
 }
 
 }  // namespace tte::mothership

@@ -263,8 +263,9 @@ public:
                                  {std::string(lot)});
             if (!rows) return std::unexpected(rows.error());
             if (rows->empty()) return fail(Errc::notFound, "no quota for lot " + std::string(lot));
-            q = LotQuota{std::string(lot), static_cast<std::uint32_t>(toInt((*rows)[0][0])),
-                         static_cast<std::uint32_t>(toInt((*rows)[0][1])), toInt((*rows)[0][2])};
+            q = LotQuota{std::string(lot), protocol::DevId{static_cast<std::uint32_t>(toInt((*rows)[0][0]))},
+                         protocol::DevId{static_cast<std::uint32_t>(toInt((*rows)[0][1]))},
+                         static_cast<std::uint64_t>(toInt((*rows)[0][2]))};
             return {};
         });
         if (!s) return std::unexpected(s.error());

@@ -1,94 +1,82 @@
 // The station API under /api/v1/ (PROTOCOL §10): mutual TLS with a registered station
 // certificate, signed record upload (idempotent by record id), lot quotas, boxes,
-// revocation and device lookup for QA.
-#include <nlohmann/json.hpp>
-
+// revocation and device lookup for QA. Every document is read and written by protocol/.
 #include "request_target.h"
 #include "responses.h"
 #include "tte/base/hex.h"
 #include "tte/mothership/service.h"
-#include "tte/protocol/ids.h"
+#include "tte/protocol/crypto.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/station_messages.h"
 
 namespace tte::mothership {
 
-using nlohmann::json;
-
 namespace {
 
-Result<std::string> stringField(const json& rec, const char* name, std::size_t maxLen) {
-    auto it = rec.find(name);
-    if (it == rec.end() || !it->is_string()) return fail(Errc::invalidArgument, std::string(name) + " is missing or not a string");
-    const auto& s = it->get_ref<const std::string&>();
-    if (s.empty() || s.size() > maxLen) return fail(Errc::invalidArgument, std::string(name) + " is empty or too long");
-    return s;
-}
-
-Result<std::string> hexField(const json& rec, const char* name, std::size_t digits) {
-    auto s = stringField(rec, name, digits);
-    if (!s) return s;
-    if (s->size() != digits) return fail(Errc::invalidArgument, std::string(name) + ": expected " + std::to_string(digits) + " hex digits");
-    auto b = fromHex(*s, name);
-    if (!b) return std::unexpected(b.error());
-    return toHex(*b);  // lower case
+/// The record's content without its signature and OTP, joined with the OTP's keyed hash: what
+/// makes a re-sent record a duplicate. The OTP enters only as its keyed hash, so the digest
+/// lets nobody test OTP guesses; the signature is left out because ECDSA's is randomized.
+std::string recordDigest(protocol::StationRecord r, const protocol::OtpHash& hash) {
+    r.signature.clear();
+    return protocol::sha256Hex(r.toJsonWithoutOtp() + toHex(hash));
 }
 
 /// Checks one record and turns it into a row; the OTP is hashed here and goes no further.
-Result<DeviceRow> recordToRow(const json& rec, const StationRow& station, const OtpHasher& hasher) {
-    if (!rec.is_object()) return fail(Errc::invalidArgument, "record is not a JSON object");
-    DeviceRow row;
-    auto recordId = stringField(rec, "record_id", 128);
-    auto st = stringField(rec, "station", 64);
-    auto devid = hexField(rec, "devid", 8);
-    auto urn = stringField(rec, "urn", 127);
-    auto fp = hexField(rec, "fingerprint", 64);
-    auto otpText = hexField(rec, "otp", 16);
-    auto lot = stringField(rec, "lot", 64);
-    auto fw = hexField(rec, "firmware_sha256", 64);
-    auto created = stringField(rec, "created", 40);
-    auto prev = hexField(rec, "prev", 64);
-    auto sig = stringField(rec, "signature", 512);
-    for (const auto* r : {&recordId, &st, &devid, &urn, &fp, &otpText, &lot, &fw, &created, &prev, &sig}) {
-        if (!*r) return std::unexpected(r->error());
-    }
-    if (!rec.contains("seq") || !rec["seq"].is_number_unsigned()) return fail(Errc::invalidArgument, "seq is missing or not a number");
-    if (*st != station.name)
-        return fail(Errc::permissionDenied, "record names station " + *st + " but the client is " + station.name);
-    row.devId = static_cast<std::uint32_t>(*parseHexInt(*devid, 8, "devid"));
-    auto parsedUrn = protocol::parseDevUrn(*urn);
-    if (!parsedUrn) return std::unexpected(parsedUrn.error());
-    if (parsedUrn->devId().value != row.devId) return fail(Errc::invalidArgument, "devid does not match the low 32 bits of the URN's serial");
-    const auto box = rec.find("box");
-    if (box == rec.end()) return fail(Errc::invalidArgument, "box is missing (null when the device is in no box)");
-    if (!box->is_null()) {
-        auto b = hexField(rec, "box", 8);
-        if (!b) return std::unexpected(b.error());
-        row.box = static_cast<std::uint32_t>(*parseHexInt(*b, 8, "box"));
-    }
-    auto signature = base64Decode(*sig);
+Result<DeviceRow> recordToRow(const protocol::StationRecord& rec, const StationRow& station,
+                              std::span<const std::uint8_t> stationSpki, const OtpHasher& hasher) {
+    if (rec.station != station.name)
+        return fail(Errc::permissionDenied, "record names station " + rec.station + " but the client is " + station.name);
+    auto signature = protocol::base64Decode(rec.signature);
     if (!signature) return std::unexpected(signature.error());
-    json unsignedRec = rec;
-    unsignedRec.erase("signature");
-    const std::string canonical = unsignedRec.dump();  // keys sorted, no whitespace (PROTOCOL §10)
-    if (auto v = verifyEcdsaSha256(station.certPem, canonical, *signature); !v) return std::unexpected(v.error());
-    const auto otp = protocol::parseOtp(*otpText);
-    if (!otp) return std::unexpected(otp.error());
-    const auto hash = hasher.hash(row.devId, otp->value());
+    const std::string canonical = rec.canonicalBytes();  // keys sorted, no whitespace (PROTOCOL §10)
+    const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size());
+    if (!protocol::verifyEcdsaSha256(stationSpki, bytes, *signature))
+        return fail(Errc::unauthenticated, "the signature does not verify with the station's key");
+    const auto hash = hasher.hash(rec.devId.value, rec.otp.value());
     if (!hash) return std::unexpected(hash.error());  // unavailable: the whole upload gets 503
+    DeviceRow row;
+    row.devId = rec.devId.value;
     row.otpHash.assign(hash->begin(), hash->end());
-    row.urn = *urn;
-    row.fingerprint = *fp;
-    row.lot = *lot;
+    row.urn = rec.urn.text;
+    row.fingerprint = rec.fingerprint.hex();
+    row.lot = rec.lot;
+    row.box = rec.box;
     row.station = station.name;
-    row.recordId = *recordId;
-    // Idempotency: the record's content without its (randomized) signature; the OTP enters
-    // only as its keyed hash, so the digest lets nobody test OTP guesses.
-    json digestRec = unsignedRec;
-    digestRec.erase("otp");
-    row.recordDigest = sha256Hex(digestRec.dump() + toHex(*hash));
-    row.signature = *sig;
-    row.firmwareSha256 = *fw;
-    row.created = *created;
+    row.recordId = rec.recordId;
+    row.recordDigest = recordDigest(rec, *hash);
+    row.signature = rec.signature;
+    row.firmwareSha256 = toHex(rec.firmwareSha256);
+    row.created = rec.created;
     return row;
+}
+
+/// The row as the QA lookup shows it. Errors: internal when a stored field does not parse.
+Result<protocol::DeviceInfo> deviceInfo(const DeviceRow& d) {
+    protocol::DeviceInfo out;
+    auto urn = protocol::parseDevUrn(d.urn);
+    auto fp = protocol::parseFingerprint(d.fingerprint);
+    auto fw = fromHex(d.firmwareSha256, "firmware_sha256");
+    if (!urn || !fp || !fw || fw->size() != out.firmwareSha256.size())
+        return fail(Errc::internal, "the registry's row of Dev ID " + toHex(d.devId, 8) + " does not parse");
+    out.devId = protocol::DevId{d.devId};
+    out.urn = std::move(*urn);
+    out.fingerprint = *fp;
+    out.lot = d.lot;
+    out.box = d.box;
+    out.station = d.station;
+    out.recordId = d.recordId;
+    std::copy(fw->begin(), fw->end(), out.firmwareSha256.begin());
+    out.created = d.created;
+    out.signature = d.signature;
+    out.state = d.state;
+    out.description = d.description;
+    out.failures = static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.failures));
+    if (d.controller) {
+        auto cfp = protocol::parseFingerprint(d.controller->fingerprint);
+        if (!cfp) return fail(Errc::internal, "the registry's controller of Dev ID " + toHex(d.devId, 8) + " does not parse");
+        out.controller = protocol::ControllerInfo{d.controller->ip, d.controller->port, *cfp};
+    }
+    return out;
 }
 
 }  // namespace
@@ -117,83 +105,61 @@ HttpResponse Service::stationApi(const HttpRequest& r) {
 }
 
 HttpResponse Service::records(const HttpRequest& r, const StationRow& station) {
-    json body = json::parse(r.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("records") || !body["records"].is_array())
-        return errorResponse(Errc::invalidArgument, "body must be {\"records\": [...]}");
-    const auto& list = body["records"];
-    if (list.size() > m_options.maxRecordsPerUpload)
+    auto entries = protocol::parseRecordBatchEntries(r.body);
+    if (!entries) return errorResponse(entries.error());
+    if (entries->size() > m_options.maxRecordsPerUpload)
         return errorResponse(Errc::invalidArgument, "at most " + std::to_string(m_options.maxRecordsPerUpload) + " records per upload");
-    json results = json::array();
-    for (const auto& rec : list) {
-        json result{{"record_id", rec.is_object() && rec.contains("record_id") ? rec["record_id"] : json(nullptr)}};
-        auto row = recordToRow(rec, station, m_hasher);
+    auto spki = protocol::spkiFromPem(station.certPem);  // parsed once per upload, not per record
+    if (!spki) return errorResponse(Errc::internal, "station " + station.name + ": its registered certificate does not parse");
+    protocol::RecordResults results;
+    for (const auto& entry : *entries) {
+        auto row = entry.record ? recordToRow(*entry.record, station, *spki, m_hasher) : std::unexpected(entry.record.error());
         Result<InsertOutcome> outcome = row ? m_registry.insertDevice(*row, nowMs()) : std::unexpected(row.error());
         if (outcome) {
-            result["status"] = *outcome == InsertOutcome::stored ? "stored" : "duplicate";
-            (*outcome == InsertOutcome::stored ? m_metrics.recordsStored : m_metrics.recordsDuplicate)++;
+            const bool stored = *outcome == InsertOutcome::stored;
+            results.results.push_back({entry.recordId, stored ? protocol::RecordStatus::stored : protocol::RecordStatus::duplicate, ""});
+            (stored ? m_metrics.recordsStored : m_metrics.recordsDuplicate)++;
         } else {
             if (httpStatusOf(outcome.error().code) >= 500) return errorResponse(outcome.error());
-            result["status"] = "rejected";
-            result["message"] = outcome.error().message;
+            results.results.push_back({entry.recordId, protocol::RecordStatus::rejected, outcome.error().message});
             m_metrics.recordsRejected++;
         }
-        results.push_back(std::move(result));
     }
-    return jsonResponse(200, {{"results", std::move(results)}});
+    return jsonResponse(200, results.toJson());
 }
 
 HttpResponse Service::deviceLookup(std::string_view devIdHex) {
-    auto id = parseHexInt(devIdHex, 8, "Dev ID");
+    auto id = protocol::parseDevId(devIdHex);
     if (!id) return errorResponse(id.error());
-    auto d = m_registry.device(static_cast<std::uint32_t>(*id));
+    auto d = m_registry.device(id->value);
     if (!d) return errorResponse(d.error());
-    json out{{"devid", toHex(d->devId, 8)},          {"urn", d->urn},
-             {"fingerprint", d->fingerprint},         {"lot", d->lot},
-             {"box", d->box ? json(toHex(*d->box, 8)) : json(nullptr)},
-             {"station", d->station},                 {"record_id", d->recordId},
-             {"firmware_sha256", d->firmwareSha256},  {"created", d->created},
-             {"signature", d->signature},             {"state", std::string(stateName(d->state))},
-             {"description", d->description},         {"failures", d->failures}};
-    if (d->controller) {
-        out["controller"] = {{"cip", d->controller->ip}, {"cport", d->controller->port},
-                             {"cfingerprint", d->controller->fingerprint}};
-    }
-    return jsonResponse(200, out);
+    auto info = deviceInfo(*d);
+    if (!info) return errorResponse(info.error());
+    return jsonResponse(200, info->toJson());
 }
 
 HttpResponse Service::revoke(const HttpRequest& r, std::string_view devIdHex, const StationRow& station) {
-    auto id = parseHexInt(devIdHex, 8, "Dev ID");
+    auto id = protocol::parseDevId(devIdHex);
     if (!id) return errorResponse(id.error());
-    json body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return errorResponse(Errc::invalidArgument, "body must be a JSON object");
-    const std::string reason = body.contains("reason") && body["reason"].is_string() ? body["reason"].get<std::string>() : "";
-    if (reason.size() > 200) return errorResponse(Errc::invalidArgument, "reason: longer than 200 bytes");
-    if (auto s = m_registry.revoke(static_cast<std::uint32_t>(*id), reason, "station " + station.name, nowMs()); !s)
+    auto request = protocol::RevokeRequest::fromJson(r.body);
+    if (!request) return errorResponse(request.error());
+    if (auto s = m_registry.revoke(id->value, request->reason, "station " + station.name, nowMs()); !s)
         return errorResponse(s.error());
-    return jsonResponse(200, {{"devid", toHex(static_cast<std::uint32_t>(*id), 8)}, {"state", "revoked"}});
+    return jsonResponse(200, protocol::RevokeResponse{*id, protocol::EnrollmentState::revoked}.toJson());
 }
 
 HttpResponse Service::lot(std::string_view lotName) {
     auto q = m_registry.lotQuota(lotName);
     if (!q) return errorResponse(q.error());
-    return jsonResponse(200, {{"lot", q->lot}, {"first", toHex(q->first, 8)}, {"last", toHex(q->last, 8)}, {"used", q->used}});
+    return jsonResponse(200, q->toJson());
 }
 
 HttpResponse Service::box(const HttpRequest& r) {
-    json body = json::parse(r.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return errorResponse(Errc::invalidArgument, "body must be a JSON object");
-    auto b = hexField(body, "box", 8);
-    auto lotName = stringField(body, "lot", 64);
-    auto first = hexField(body, "first", 8);
-    auto last = hexField(body, "last", 8);
-    for (const auto* f : {&b, &lotName, &first, &last}) {
-        if (!*f) return errorResponse(f->error());
-    }
-    BoxRow row{static_cast<std::uint32_t>(*parseHexInt(*b, 8, "box")), *lotName,
-               static_cast<std::uint32_t>(*parseHexInt(*first, 8, "first")),
-               static_cast<std::uint32_t>(*parseHexInt(*last, 8, "last"))};
-    if (auto s = m_registry.addBox(row); !s) return errorResponse(s.error());
-    return jsonResponse(200, {{"box", *b}, {"lot", row.lot}, {"first", *first}, {"last", *last}});
+    auto b = protocol::BoxRegistration::fromJson(r.body);
+    if (!b) return errorResponse(b.error());
+    if (auto s = m_registry.addBox(BoxRow{b->box, b->lot, b->first.value, b->last.value}); !s)
+        return errorResponse(s.error());
+    return jsonResponse(200, b->toJson());
 }
 
 }  // namespace tte::mothership

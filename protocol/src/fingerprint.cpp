@@ -66,7 +66,7 @@ Result<Fingerprint> parseFingerprint(std::string_view hex) {
 
 Fingerprint fingerprintOfSpki(std::span<const std::uint8_t> spkiDer) { return Fingerprint{sha256(spkiDer)}; }
 
-Result<Fingerprint> fingerprintFromDer(std::span<const std::uint8_t> der) {
+Result<std::vector<std::uint8_t>> spkiFromDer(std::span<const std::uint8_t> der) {
     Ptr<EVP_PKEY> key = der.empty() ? nullptr : publicKeyOf(der);
     if (!key) return opensslFail(Errc::invalidArgument, "fingerprint: not a DER certificate, public key or private key");
     unsigned char* spki = nullptr;
@@ -74,10 +74,16 @@ Result<Fingerprint> fingerprintFromDer(std::span<const std::uint8_t> der) {
     Ptr<unsigned char> owned(spki);
     if (len <= 0) return opensslFail(Errc::internal, "fingerprint: cannot encode the public key");
     ERR_clear_error();
-    return fingerprintOfSpki(std::span<const std::uint8_t>(spki, static_cast<std::size_t>(len)));
+    return std::vector<std::uint8_t>(spki, spki + len);
 }
 
-Result<Fingerprint> fingerprintFromPem(std::string_view pem) {
+Result<Fingerprint> fingerprintFromDer(std::span<const std::uint8_t> der) {
+    auto spki = spkiFromDer(der);
+    if (!spki) return std::unexpected(spki.error());
+    return fingerprintOfSpki(*spki);
+}
+
+Result<std::vector<std::uint8_t>> spkiFromPem(std::string_view pem) {
     Ptr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) return opensslFail(Errc::internal, "fingerprint: out of memory");
     char* rawName = nullptr;
@@ -101,7 +107,13 @@ Result<Fingerprint> fingerprintFromPem(std::string_view pem) {
     const bool known = label == "CERTIFICATE" || label == "X509 CERTIFICATE" ||
                        label == "PUBLIC KEY" || label == "PRIVATE KEY" || label.ends_with(" PRIVATE KEY");
     if (!known) return fail(Errc::invalidArgument, "fingerprint: PEM type " + quoteForError(label) + " is not supported");
-    return fingerprintFromDer(der);
+    return spkiFromDer(der);
+}
+
+Result<Fingerprint> fingerprintFromPem(std::string_view pem) {
+    auto spki = spkiFromPem(pem);
+    if (!spki) return std::unexpected(spki.error());
+    return fingerprintOfSpki(*spki);
 }
 
 }  // namespace tte::protocol

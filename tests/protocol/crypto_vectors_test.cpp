@@ -106,6 +106,7 @@ TEST(FingerprintVectors, SameForCertificatePublicKeyAndPrivateKeys) {
         EXPECT_EQ(fromDer->hex(), kFingerprint);
     }
     EXPECT_EQ(fingerprintOfSpki(derOf(kPublicPem)).hex(), kFingerprint);
+    for (const char* pem : {kPkcs8Pem, kEcPem, kPublicPem, kCertPem}) EXPECT_EQ(*spkiFromPem(pem), derOf(kPublicPem));
     EXPECT_EQ(parseFingerprint(std::string(kFingerprint))->hex(), kFingerprint);
     std::string upper(kFingerprint);
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -1,5 +1,5 @@
 // The MotherShip's few cryptographic needs, over OpenSSL: SPKI fingerprints of
-// certificates, the keyed OTP hash, ECDSA verification of station records, base64.
+// certificates and the keyed OTP hash.
 #pragma once
 
 #include <array>
@@ -22,19 +22,9 @@ typedef struct evp_pkey_st EVP_PKEY;
 
 namespace tte::mothership {
 
-/// SHA-256 of the certificate's DER SubjectPublicKeyInfo as 64 lower-case hex (PROTOCOL §1).
-/// Errors: invalidArgument (not a PEM certificate).
-Result<std::string> fingerprintOfPem(std::string_view pem);
-/// The same for the certificate the peer of a (D)TLS connection presented; nullopt when
-/// it presented none.
+/// SHA-256 of the SubjectPublicKeyInfo of the certificate the peer of a (D)TLS connection
+/// presented, as 64 lower-case hex (protocol::fingerprintFromDer); nullopt when it presented none.
 std::optional<std::string> peerFingerprint(ssl_st* ssl);
-
-/// Lower-case hex SHA-256 of bytes.
-std::string sha256Hex(std::string_view data);
-
-/// Errors: invalidArgument (not base64).
-Result<std::vector<std::uint8_t>> base64Decode(std::string_view text);
-std::string base64Encode(std::span<const std::uint8_t> bytes);
 
 struct X509Free {
     void operator()(X509* cert) const;
@@ -53,10 +43,6 @@ struct CertifiedKey {
 /// session to share). Errors: invalidArgument (a file unreadable or not PEM, or the key not
 /// the certificate's).
 Result<CertifiedKey> loadCertifiedKey(const std::string& certFile, const std::string& keyFile);
-
-/// Verifies a DER ECDSA-SHA256 signature over `data` with the public key of a PEM
-/// certificate. Errors: invalidArgument (certificate), unauthenticated (bad signature).
-Status verifyEcdsaSha256(std::string_view certPem, std::string_view data, std::span<const std::uint8_t> signature);
 
 /// Computes the keyed OTP hash of PROTOCOL §10 with the OTP-hash key, held in memory (from a
 /// key file; tte::protocol::otpHash, the one implementation) or kept in a PKCS#11 token, which

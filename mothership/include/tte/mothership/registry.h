@@ -13,6 +13,7 @@
 
 #include "tte/base/error.h"
 #include "tte/protocol/mothership_messages.h"
+#include "tte/protocol/station_messages.h"
 
 namespace tte::mothership {
 
@@ -69,12 +70,8 @@ struct StationRow {
     std::int64_t addedAt = 0;
 };
 
-struct LotQuota {
-    std::string lot;
-    std::uint32_t first = 0;
-    std::uint32_t last = 0;
-    std::int64_t used = 0;  ///< devices stored in this lot
-};
+/// A lot's Dev ID quota and how many devices are stored in it: the station API's document.
+using LotQuota = protocol::LotQuota;
 
 struct BoxRow {
     std::uint32_t box = 0;

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tte/base/error.h"
 
@@ -25,6 +26,15 @@ Result<Fingerprint> parseFingerprint(std::string_view hex);
 
 /// SHA-256 of the given DER SubjectPublicKeyInfo bytes (not parsed). Never fails.
 Fingerprint fingerprintOfSpki(std::span<const std::uint8_t> spkiDer);
+
+/// The DER SubjectPublicKeyInfo of a DER certificate, SPKI or private key (as
+/// fingerprintFromDer() reads it): what a signature is checked with. Errors: those of
+/// fingerprintFromDer().
+Result<std::vector<std::uint8_t>> spkiFromDer(std::span<const std::uint8_t> der);
+
+/// The same for the first PEM object in `pem` (as fingerprintFromPem() reads it). Errors:
+/// those of fingerprintFromPem().
+Result<std::vector<std::uint8_t>> spkiFromPem(std::string_view pem);
 
 /// The fingerprint of a DER X.509 certificate, SubjectPublicKeyInfo, or private key
 /// (PKCS#8 or traditional), whichever `der` is; trailing bytes are refused. Errors:
