@@ -1,74 +1,63 @@
 // Introductions, device list, check-in decisions and metrics of the Controller.
 #include "tte/controller/service.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <map>
 #include <optional>
 
 #include "tte/base/hex.h"
-#include "tte/protocol/fingerprint.h"
-#include "tte/protocol/ids.h"
+#include "tte/protocol/controller_messages.h"
 
 namespace tte::controller {
 namespace {
 
-using nlohmann::json;
-
-/// The string member `name`, or an error naming it. Absent optional members give "".
-Result<std::string> member(const json& doc, const char* name, bool required) {
-    auto it = doc.find(name);
-    if (it == doc.end()) {
-        if (required) return fail(Errc::invalidArgument, std::string("missing field \"") + name + "\"");
-        return std::string();
-    }
-    if (!it->is_string()) return fail(Errc::invalidArgument, std::string("field \"") + name + "\" must be a string");
-    return it->get<std::string>();
-}
-
+/// Message 6 read by protocol/, as the store keeps it. The OTP text is secret.
 Result<Introduction> parseIntroduction(std::string_view body) {
-    json doc = json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return fail(Errc::invalidArgument, "body is not a JSON object");
-    auto urn = member(doc, "urn", true);
-    auto fp = member(doc, "fingerprint", true);
-    auto otp = member(doc, "otp", true);
-    auto devid = member(doc, "devid", true);
-    auto ms = member(doc, "ms", true);
-    auto desc = member(doc, "description", false);
-    for (auto* r : {&urn, &fp, &otp, &devid, &ms, &desc})
-        if (!*r) return std::unexpected(r->error());
-    auto devUrn = protocol::parseDevUrn(*urn);
-    if (!devUrn) return std::unexpected(devUrn.error());
-    auto fingerprint = protocol::parseFingerprint(*fp);
-    if (!fingerprint) return std::unexpected(fingerprint.error());
-    auto otpValue = protocol::parseOtp(*otp);
-    secureZero(otp->data(), otp->size());
-    if (!otpValue) return std::unexpected(otpValue.error());
-    auto devId = protocol::parseDevId(*devid);
-    if (!devId) return std::unexpected(devId.error());
-    if (!(*devId == devUrn->devId())) return fail(Errc::invalidArgument, "devid does not match the Dev URN's serial");
-    auto msId = protocol::parseMsHostName(*ms, protocol::MsIdUse::operational);
-    if (!msId) return std::unexpected(msId.error());
-    if (desc->size() > 200) return fail(Errc::invalidArgument, "description is longer than 200 bytes");
+    auto doc = protocol::Introduction::fromJson(body);
+    if (!doc) return std::unexpected(doc.error());
     Introduction intro;
-    intro.urn = devUrn->text;
-    intro.fingerprint = fingerprint->hex();
-    std::string otpText = otpValue->hex();
+    intro.urn = doc->urn.text;
+    intro.fingerprint = doc->fingerprint.hex();
+    std::string otpText = doc->otp.hex();
     intro.otp = Secret(otpText);
     secureZero(otpText.data(), otpText.size());
-    intro.devid = devId->hex();
-    intro.ms = protocol::msHostName(*msId);
-    intro.description = *desc;
+    intro.devid = doc->devId.hex();
+    intro.ms = protocol::msHostName(doc->ms);
+    intro.description = doc->description;
     return intro;
 }
 
-json toJson(const DeviceRecord& r) {
-    json j = {{"urn", r.urn},         {"devid", r.devid},   {"fingerprint", r.fingerprint},
-              {"description", r.description}, {"state", r.state}, {"ms_state", r.msState},
-              {"ms", r.ms},           {"introduced", r.introduced}, {"expires_at", r.expiresAt}};
-    j["last_seen"] = r.lastSeen ? json(*r.lastSeen) : json(nullptr);
-    return j;
+/// A stored device as the Controller lists it (the 201 answer, GET /tte/v1/devices).
+/// Errors: internal when a stored field does not parse.
+Result<protocol::ControllerDevice> listed(const DeviceRecord& r) {
+    protocol::ControllerDevice d;
+    auto urn = protocol::parseDevUrn(r.urn);
+    auto fp = protocol::parseFingerprint(r.fingerprint);
+    auto state = protocol::parseControllerDeviceState(r.state);
+    if (!urn || !fp || !state) return fail(Errc::internal, "the stored device " + r.urn + " does not parse");
+    d.urn = std::move(*urn);
+    d.fingerprint = *fp;
+    d.state = *state;
+    if (!r.devid.empty()) {
+        auto devId = protocol::parseDevId(r.devid);
+        if (!devId) return fail(Errc::internal, "the stored device " + r.urn + " has a bad devid");
+        d.devId = *devId;
+    }
+    if (!r.ms.empty()) {
+        auto ms = protocol::parseMsHostName(r.ms, protocol::MsIdUse::operational);
+        if (!ms) return fail(Errc::internal, "the stored device " + r.urn + " has a bad MotherShip");
+        d.ms = *ms;
+    }
+    if (r.msState != "unknown") {
+        auto msState = protocol::parseEnrollmentState(r.msState);
+        if (!msState) return fail(Errc::internal, "the stored device " + r.urn + " has a bad MotherShip state");
+        d.msState = *msState;
+    }
+    d.description = r.description;
+    d.introduced = r.introduced;
+    d.expiresAt = r.expiresAt;
+    d.lastSeen = r.lastSeen;
+    return d;
 }
 
 int httpStatusOf(Errc code) {
@@ -82,9 +71,7 @@ int httpStatusOf(Errc code) {
 
 }  // namespace
 
-std::string errorBody(Errc code, std::string_view message) {
-    return json{{"error", errcName(code)}, {"message", message}}.dump();
-}
+std::string errorBody(Errc code, std::string_view message) { return protocol::ErrorBody{code, std::string(message)}.toJson(); }
 
 UnixSeconds ControllerService::now() const {
     return std::chrono::duration_cast<std::chrono::seconds>(m_clock.wallNow().time_since_epoch()).count();
@@ -102,15 +89,21 @@ HttpAnswer ControllerService::introduce(std::string_view body) {
         return {httpStatusOf(stored.error().code), "application/json", errorBody(stored.error().code, stored.error().message)};
     }
     m_introductions++;
-    return {201, "application/json", toJson(*stored).dump()};
+    auto device = listed(*stored);
+    if (!device) return {500, "application/json", errorBody(device.error().code, device.error().message)};
+    return {201, "application/json", device->toJson()};
 }
 
 HttpAnswer ControllerService::devices() {
     auto rows = m_store.list(now());
     if (!rows) return {500, "application/json", errorBody(rows.error().code, rows.error().message)};
-    json list = json::array();
-    for (const auto& r : *rows) list.push_back(toJson(r));
-    return {200, "application/json", json{{"devices", list}}.dump()};
+    protocol::DeviceList list;
+    for (const auto& r : *rows) {
+        auto device = listed(r);
+        if (!device) return {500, "application/json", errorBody(device.error().code, device.error().message)};
+        list.devices.push_back(std::move(*device));
+    }
+    return {200, "application/json", list.toJson()};
 }
 
 HttpAnswer ControllerService::handleHttp(std::string_view method, std::string_view target, std::string_view body) {
@@ -141,12 +134,9 @@ CoapAnswer ControllerService::checkin(const std::string& peerFingerprint, std::s
         m_checkinsRefused++;
         return CoapAnswer{code, std::move(message)};
     };
-    json doc = json::from_cbor(payload, true, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("urn") || !doc["urn"].is_string())
-        return refuse(400, "payload must be CBOR {\"urn\": text}");
-    auto devUrn = protocol::parseDevUrn(doc["urn"].get<std::string>());
-    if (!devUrn) return refuse(400, devUrn.error().message);
-    const std::string& urn = devUrn->text;
+    auto doc = protocol::Checkin::fromCbor(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+    if (!doc) return refuse(400, doc.error().message);
+    const std::string& urn = doc->urn.text;
     auto known = m_store.findByFingerprint(peerFingerprint, now());
     if (!known) {
         if (known.error().code != Errc::notFound) return refuse(500, known.error().message);

@@ -5,6 +5,7 @@
 
 #include "tte/controller/service.h"
 #include "tte/controller/store.h"
+#include "tte/protocol/controller_messages.h"
 
 namespace tte::controller {
 namespace {
@@ -42,6 +43,12 @@ protected:
 TEST_F(ServiceTest, IntroductionIsStoredAndListed) {
     auto a = service->handleHttp("POST", "/tte/v1/introductions", intro());
     ASSERT_EQ(a.status, 201) << a.body;
+    auto device = protocol::ControllerDevice::fromJson(a.body);  // the protocol's own document
+    ASSERT_TRUE(device) << device.error().message;
+    EXPECT_EQ(device->devId, protocol::DevId{0xabcdef01});
+    EXPECT_EQ(device->ms, protocol::MsId{1});
+    EXPECT_FALSE(device->msState);
+    ASSERT_TRUE(protocol::DeviceList::fromJson(service->devices().body));
     auto stored = json::parse(a.body);
     EXPECT_EQ(stored["state"], "introduced");
     EXPECT_EQ(stored["description"], "BLD30/2/361 - Thermostat");
@@ -65,16 +72,18 @@ TEST_F(ServiceTest, BadIntroductionsNameTheProblem) {
         std::string message;
     };
     std::vector<Case> cases = {
-        {"not json", "body is not a JSON object"},
-        {json{{"fingerprint", kFp}}.dump(), "missing field \"urn\""},
-        {intro({{"otp", 5}}), "field \"otp\" must be a string"},
-        {intro({{"urn", "urn:dev:mac:0024befffe804ff1"}}), "Dev URN: expected prefix urn:dev:ops:"},
-        {intro({{"fingerprint", "abc"}}), "fingerprint: expected 64 hex digits, got 3"},
-        {intro({{"otp", "12345678"}}), "otp: expected 16 hex digits, got 8"},
-        {intro({{"devid", "abcdef02"}}), "devid does not match the Dev URN's serial"},
-        {intro({{"ms", "tte-000000.net"}}), "MS ID 0 is reserved for examples"},
-        {intro({{"ms", "example.com"}}), "MotherShip host name: expected tte-<6 hex digits>.net, got 'example.com'"},
-        {intro({{"description", std::string(201, 'x')}}), "description is longer than 200 bytes"},
+        {"not json", "Introduction: invalid JSON at byte 2"},
+        {json{{"fingerprint", kFp}}.dump(), "Introduction: missing field 'urn'"},
+        {intro({{"otp", 5}}), "Introduction: field 'otp' must be a string"},
+        {intro({{"urn", "urn:dev:mac:0024befffe804ff1"}}), "Introduction: field 'urn': Dev URN: expected prefix urn:dev:ops:"},
+        {intro({{"fingerprint", "abc"}}), "Introduction: field 'fingerprint': fingerprint: expected 64 hex digits, got 3"},
+        {intro({{"otp", "12345678"}}), "Introduction: field 'otp': otp: expected 16 hex digits, got 8"},
+        {intro({{"devid", "abcdef02"}}), "Introduction: devid abcdef02 does not match the URN's abcdef01"},
+        {intro({{"ms", "tte-000000.net"}}), "Introduction: field 'ms': MS ID 0 is reserved for examples"},
+        {intro({{"ms", "example.com"}}),
+         "Introduction: field 'ms': MotherShip host name: expected tte-<6 hex digits>.net, got 'example.com'"},
+        {intro({{"description", std::string(201, 'x')}}), "Introduction: field 'description': longer than 200 bytes"},
+        {intro({{"extra", 1}}), "Introduction: unknown field 'extra'"},
     };
     for (const auto& c : cases) {
         auto a = service->introduce(c.body);
@@ -146,10 +155,10 @@ TEST_F(ServiceTest, CheckinWithAnotherUrnOrBadPayloadIsRefused) {
     EXPECT_EQ(other.payload, "urn does not match the introduced device key");
     auto junk = service->checkin(kFp, "\xff\x00");
     EXPECT_EQ(junk.code, 400);
-    EXPECT_EQ(junk.payload, "payload must be CBOR {\"urn\": text}");
+    EXPECT_EQ(junk.payload, "Checkin: invalid CBOR");
     auto badUrn = service->checkin(kFp, cbor({{"urn", "urn:x"}}));
     EXPECT_EQ(badUrn.code, 400);
-    EXPECT_EQ(badUrn.payload, "Dev URN: expected prefix urn:dev:ops:");
+    EXPECT_EQ(badUrn.payload, "Checkin: field 'urn': Dev URN: expected prefix urn:dev:ops:");
 }
 
 }  // namespace
