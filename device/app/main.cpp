@@ -16,6 +16,7 @@
 #include "tte/device_host/credentials.h"
 #include "tte/device_host/flash_image.h"
 #include "tte/protocol/block.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace {
 
@@ -188,7 +189,7 @@ int exportCommand(const std::string& flash, const std::string& dir) {
     auto block = protocol::parseBlock(image->block());
     if (!block) return die(block.error().message);
     auto key = ecPrivateKeyPem(std::span<const std::uint8_t, 32>(block->privateKey, 32));
-    auto cert = certificatePem(std::span<const std::uint8_t>(block->cert, block->certLength));
+    auto cert = protocol::certificatePem(std::span<const std::uint8_t>(block->cert, block->certLength));
     std::string msFp = toHex(std::span<const std::uint8_t>(block->msFingerprint, 32));
     protocol::wipeBlock(*block);
     if (!key) return die(key.error().message);

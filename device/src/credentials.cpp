@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include <memory>
 
@@ -77,20 +76,6 @@ Result<Secret> ecPrivateKeyPem(std::span<const std::uint8_t, 32> scalar) {
     if (PEM_write_bio_PrivateKey(bio.get(), key->get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
         return fail(Errc::internal, "cannot encode the private key");
     return bioSecret(bio.get());
-}
-
-Result<std::string> certificatePem(std::span<const std::uint8_t> der) {
-    const unsigned char* p = der.data();
-    std::unique_ptr<X509, Free<X509, X509_free>> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (!cert) {
-        ERR_clear_error();
-        return fail(Errc::invalidArgument, "the block's certificate is not DER X.509");
-    }
-    std::unique_ptr<BIO, Free<BIO, BIO_free_all>> bio(BIO_new(BIO_s_mem()));
-    PEM_write_bio_X509(bio.get(), cert.get());
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
 }
 
 }  // namespace tte::devicehost

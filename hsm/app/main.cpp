@@ -15,6 +15,7 @@
 #include "tte/hsm/pkcs11_uri.h"
 #include "tte/hsm/softhsm_site.h"
 #include "tte/hsm/x509.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace {
 
@@ -89,7 +90,7 @@ int runKeygen(const Flags& f, const std::string& kind) {
         auto spki = (*store)->createSigningKey(keyUri(f, f.object));
         if (!spki) return failWith(spki.error());
         std::printf("signing key '%s' created; fingerprint %s\n", f.object.c_str(),
-                    tte::toHex(sha256(*spki)).c_str());
+                    tte::protocol::fingerprintOfSpki(*spki).hex().c_str());
         return 0;
     }
     std::string label = kind == "lot" ? "lot-" + f.name : f.name;
@@ -117,7 +118,9 @@ int runExport(const Flags& f, bool certificate) {
     if (!certificate) {
         auto spki = (*store)->publicKey(keyUri(f, f.object));
         if (!spki) return failWith(spki.error());
-        return writeOut(f, toPem(*spki, "PUBLIC KEY"));
+        auto pem = tte::protocol::publicKeyPem(*spki);
+        if (!pem) return failWith(pem.error());
+        return writeOut(f, *pem);
     }
     CertificateSpec spec;
     spec.commonName = f.cn.empty() ? f.object : f.cn;
@@ -129,7 +132,9 @@ int runExport(const Flags& f, bool certificate) {
     spec.serial &= 0x7fffffffffffffffULL;
     auto der = (*store)->selfSignedCertificate(keyUri(f, f.object), spec);
     if (!der) return failWith(der.error());
-    return writeOut(f, toPem(*der, "CERTIFICATE"));
+    auto pem = tte::protocol::certificatePem(*der);
+    if (!pem) return failWith(pem.error());
+    return writeOut(f, *pem);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "tte/hsm/pkcs11_uri.h"
 #include "tte/hsm/x509.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::hsm {
 namespace {
@@ -143,7 +144,7 @@ Result<Bytes> FakeKeyStore::createSigningKey(std::string_view keyUri) {
         return fail(Errc::alreadyExists, "a key labelled '" + *label + "' already exists on token '" + m_token + "'");
     }
     m_objects.emplace(*label, std::move(obj));
-    return spkiFromPoint(*point);
+    return protocol::p256SpkiFromPoint(*point);
 }
 
 Result<Bytes> FakeKeyStore::publicKey(std::string_view keyUri) {
@@ -152,7 +153,7 @@ Result<Bytes> FakeKeyStore::publicKey(std::string_view keyUri) {
     if (!obj) return std::unexpected(obj.error());
     auto point = publicPointOf((*obj)->pkey.get());
     if (!point) return std::unexpected(point.error());
-    return spkiFromPoint(*point);
+    return protocol::p256SpkiFromPoint(*point);
 }
 
 Result<Bytes> FakeKeyStore::sign(std::string_view keyUri, std::span<const std::uint8_t> digest) {
@@ -220,7 +221,7 @@ Result<DeviceKey> FakeKeyStore::generateDeviceKey(const CertificateSpec& certifi
     auto point = publicPointOf(key.get());
     if (!point) return std::unexpected(point.error());
     out.publicPoint = *point;
-    auto spki = spkiFromPoint(out.publicPoint);
+    auto spki = protocol::p256SpkiFromPoint(out.publicPoint);
     if (!spki) return std::unexpected(spki.error());
     out.spkiDer = *spki;
     auto cert = buildSelfSignedCertificate(out.spkiDer, certificate, [&](std::span<const std::uint8_t> d) {

@@ -2,6 +2,7 @@
 #include "tte/hsm/key_store.h"
 
 #include "tte/hsm/x509.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::hsm {
 namespace {
@@ -29,7 +30,7 @@ std::string_view keyKindName(KeyKind kind) {
 }
 
 Result<Bytes> KeyStore::signSha256(std::string_view keyUri, std::span<const std::uint8_t> message) {
-    return sign(keyUri, sha256(message));
+    return sign(keyUri, protocol::sha256(message));
 }
 
 Result<Secret> KeyStore::deriveBoxSecret(std::string_view lotKeyUri, std::uint32_t boxNumber) {

@@ -7,6 +7,7 @@
 #include "tte/hsm/ck_rv.h"
 #include "tte/hsm/pkcs11_uri.h"
 #include "tte/hsm/x509.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::hsm {
 
@@ -20,7 +21,7 @@ Result<Bytes> spkiOfPublicKey(Session& session, CK_OBJECT_HANDLE publicKey, std:
     if (!ecPoint) return std::unexpected(ecPoint.error());
     auto point = pointFromEcPoint(*ecPoint);
     if (!point) return std::unexpected(point.error());
-    return spkiFromPoint(*point);
+    return protocol::p256SpkiFromPoint(*point);
 }
 
 Result<Bytes> ecdsaSign(Session& session, CK_OBJECT_HANDLE key, std::span<const std::uint8_t> digest,

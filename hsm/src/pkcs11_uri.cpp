@@ -7,37 +7,15 @@
 #include <iterator>
 #include <set>
 
+#include "tte/protocol/query.h"
+
 namespace tte::hsm {
 namespace {
 
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
+/// RFC 7512 values are percent-encoded: decoded by the project's one decoder (protocol/).
 Result<std::string> percentDecode(std::string_view value, std::string_view attribute) {
-    std::string out;
-    out.reserve(value.size());
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        if (value[i] != '%') {
-            out.push_back(value[i]);
-            continue;
-        }
-        if (i + 2 >= value.size()) {
-            return fail(Errc::invalidArgument, "PKCS#11 URI attribute '" + std::string(attribute) +
-                                                   "': truncated %-escape at position " + std::to_string(i));
-        }
-        int hi = hexValue(value[i + 1]);
-        int lo = hexValue(value[i + 2]);
-        if (hi < 0 || lo < 0) {
-            return fail(Errc::invalidArgument, "PKCS#11 URI attribute '" + std::string(attribute) +
-                                                   "': bad %-escape at position " + std::to_string(i));
-        }
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-    }
+    auto out = protocol::percentDecode(value);
+    if (!out) return withContext(out.error(), "PKCS#11 URI attribute '" + std::string(attribute) + "'");
     return out;
 }
 

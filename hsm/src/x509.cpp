@@ -1,8 +1,7 @@
-// Self-signed certificates with an external signer, and P-256 encodings (OpenSSL 3).
+// Self-signed certificates with an external signer, and ECDSA signature encoding (OpenSSL 3).
 #include "tte/hsm/x509.h"
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -14,6 +13,8 @@
 #include <chrono>
 #include <memory>
 
+#include "tte/protocol/crypto.h"
+
 namespace tte::hsm {
 namespace {
 
@@ -22,55 +23,13 @@ struct Deleter {
     template <class T>
     void operator()(T* p) const { Fn(p); }
 };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 using NamePtr = std::unique_ptr<X509_NAME, Deleter<X509_NAME_free>>;
 using SigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
-
-// DER prefix of a P-256 SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { id-ecPublicKey,
-// prime256v1 }, BIT STRING (0 unused bits) } followed by the 65-byte point.
-constexpr std::uint8_t kSpkiPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-                                        0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
-                                        0x07, 0x03, 0x42, 0x00};
 
 std::unexpected<Error> opensslFailure(std::string_view what) {
     std::string detail = takeOpensslError();
     return std::unexpected(Error{Errc::internal, std::string(what) + " failed", "OpenSSL", 0, detail});
-}
-
-// The point of a P-256 SubjectPublicKeyInfo in exactly our encoding, else empty.
-std::span<const std::uint8_t> p256Point(std::span<const std::uint8_t> spkiDer) {
-    if (spkiDer.size() != sizeof kSpkiPrefix + 65 ||
-        !std::equal(std::begin(kSpkiPrefix), std::end(kSpkiPrefix), spkiDer.begin())) {
-        return {};
-    }
-    return spkiDer.subspan(sizeof kSpkiPrefix);
-}
-
-// A P-256 public key from its point, checked to lie on the curve. Built by key import
-// (EVP_PKEY_fromdata): OpenSSL 3.0's DER decoders (d2i_PUBKEY) cost ~0.5 ms a call.
-PkeyPtr keyFromPoint(std::span<const std::uint8_t> point) {
-    char group[] = "prime256v1";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<std::uint8_t*>(point.data()),
-                                          point.size()),
-        OSSL_PARAM_construct_end()};
-    std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-    EVP_PKEY* key = nullptr;
-    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-        EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        ERR_clear_error();
-        return nullptr;
-    }
-    return PkeyPtr(key);
-}
-
-PkeyPtr parseSpki(std::span<const std::uint8_t> spkiDer) {
-    if (auto point = p256Point(spkiDer); !point.empty()) return keyFromPoint(point);
-    const unsigned char* p = spkiDer.data();
-    return PkeyPtr(d2i_PUBKEY(nullptr, &p, static_cast<long>(spkiDer.size())));
 }
 
 Status addExtensions(X509* x) {
@@ -127,26 +86,6 @@ std::string takeOpensslError() {
     return buf;
 }
 
-Bytes sha256(std::span<const std::uint8_t> data) {
-    Bytes out(32);
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-    return out;
-}
-
-Result<Bytes> spkiFromPoint(std::span<const std::uint8_t> point) {
-    if (point.size() != 65 || point[0] != 0x04) {
-        return fail(Errc::invalidArgument, "a P-256 public key must be a 65-byte uncompressed point, got " +
-                                               std::to_string(point.size()) + " bytes");
-    }
-    Bytes spki(std::begin(kSpkiPrefix), std::end(kSpkiPrefix));
-    spki.insert(spki.end(), point.begin(), point.end());
-    if (!keyFromPoint(point)) {
-        return fail(Errc::invalidArgument, "the public key is not a point on P-256");
-    }
-    return spki;
-}
-
 Result<Bytes> pointFromEcPoint(std::span<const std::uint8_t> ecPoint) {
     if (ecPoint.size() == 67 && ecPoint[0] == 0x04 && ecPoint[1] == 65 && ecPoint[2] == 0x04) {
         return Bytes(ecPoint.begin() + 2, ecPoint.end());
@@ -177,32 +116,15 @@ Result<Bytes> ecdsaRawToDer(std::span<const std::uint8_t> raw) {
     return der;
 }
 
-Status verifySha256(std::span<const std::uint8_t> spkiDer, std::span<const std::uint8_t> message,
-                    std::span<const std::uint8_t> derSignature) {
-    PkeyPtr key = parseSpki(spkiDer);
-    if (!key) {
-        ERR_clear_error();
-        return fail(Errc::invalidArgument, "the public key is not a DER SubjectPublicKeyInfo");
-    }
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
-        return opensslFailure("starting a signature check");
-    }
-    int ok = EVP_DigestVerify(ctx.get(), derSignature.data(), derSignature.size(), message.data(), message.size());
-    ERR_clear_error();
-    if (ok != 1) return fail(Errc::unauthenticated, "the ECDSA-SHA256 signature does not verify");
-    return {};
-}
-
 Result<Bytes> buildSelfSignedCertificate(std::span<const std::uint8_t> spkiDer, const CertificateSpec& spec,
                                          const DigestSigner& signer) {
     if (spec.commonName.empty() || spec.commonName.size() > 64) {
         return fail(Errc::invalidArgument, "a certificate common name must have 1 to 64 bytes, got " +
                                                std::to_string(spec.commonName.size()));
     }
-    auto point = p256Point(spkiDer);
-    PkeyPtr key = point.empty() ? nullptr : keyFromPoint(point);
-    if (!key) return fail(Errc::invalidArgument, "the certificate's key is not a P-256 SubjectPublicKeyInfo");
+    const auto point = protocol::p256PointOfSpki(spkiDer);
+    if (point.empty() || !protocol::p256SpkiFromPoint(point))
+        return fail(Errc::invalidArgument, "the certificate's key is not a P-256 SubjectPublicKeyInfo");
     X509Ptr x(X509_new());
     if (!x) return opensslFailure("creating a certificate");
     if (auto s = setTbsFields(x.get(), point, spec); !s) return std::unexpected(s.error());
@@ -224,13 +146,12 @@ Result<Bytes> buildSelfSignedCertificate(std::span<const std::uint8_t> spkiDer, 
     Bytes tbsDer(tbs, tbs + tbsLen);
     OPENSSL_free(tbs);
 
-    auto sig = signer(sha256(tbsDer));
+    auto sig = signer(protocol::sha256(tbsDer));
     if (!sig) return std::unexpected(sig.error());
     // A certificate whose signature does not verify is never handed out.
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
-        EVP_DigestVerify(ctx.get(), sig->data(), sig->size(), tbsDer.data(), tbsDer.size()) != 1) {
-        return opensslFailure("verifying the new certificate's signature");
+    if (auto ok = protocol::verifyEcdsaSha256(spkiDer, tbsDer, *sig); !ok) {
+        return std::unexpected(Error{Errc::internal, "verifying the new certificate's signature failed", "OpenSSL", 0,
+                                     ok.error().message});
     }
     auto* bits = const_cast<ASN1_BIT_STRING*>(signature);
     if (ASN1_BIT_STRING_set(bits, sig->data(), static_cast<int>(sig->size())) != 1) {
@@ -245,16 +166,6 @@ Result<Bytes> buildSelfSignedCertificate(std::span<const std::uint8_t> spkiDer, 
     unsigned char* p = der.data();
     i2d_X509(x.get(), &p);
     return der;
-}
-
-std::string toPem(std::span<const std::uint8_t> der, std::string_view label) {
-    std::string b64((der.size() + 2) / 3 * 4 + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der.data(), static_cast<int>(der.size()));
-    b64.resize(static_cast<std::size_t>(n));
-    std::string out = "-----BEGIN " + std::string(label) + "-----\n";
-    for (std::size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
-    out += "-----END " + std::string(label) + "-----\n";
-    return out;
 }
 
 }  // namespace tte::hsm

@@ -110,6 +110,34 @@ Result<std::vector<std::uint8_t>> spkiFromPem(std::string_view pem) {
     return spkiFromDer(der);
 }
 
+namespace {
+
+std::string bioText(BIO* bio) {
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+Result<std::string> certificatePem(std::span<const std::uint8_t> der) {
+    const unsigned char* p = der.data();
+    Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+    if (!cert || p != der.data() + der.size()) return opensslFail(Errc::invalidArgument, "not a DER X.509 certificate");
+    if (!bio || PEM_write_bio_X509(bio.get(), cert.get()) != 1) return opensslFail(Errc::internal, "cannot write PEM");
+    return bioText(bio.get());
+}
+
+Result<std::string> publicKeyPem(std::span<const std::uint8_t> spkiDer) {
+    const unsigned char* p = spkiDer.data();
+    Ptr<EVP_PKEY> key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spkiDer.size())));
+    Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+    if (!key || p != spkiDer.data() + spkiDer.size()) return opensslFail(Errc::invalidArgument, "not a DER SubjectPublicKeyInfo");
+    if (!bio || PEM_write_bio_PUBKEY(bio.get(), key.get()) != 1) return opensslFail(Errc::internal, "cannot write PEM");
+    return bioText(bio.get());
+}
+
 Result<Fingerprint> fingerprintFromPem(std::string_view pem) {
     auto spki = spkiFromPem(pem);
     if (!spki) return std::unexpected(spki.error());

@@ -13,6 +13,7 @@
 
 #include "test_vectors.h"
 #include "tte/base/hex.h"
+#include "tte/protocol/crypto.h"
 #include "tte/hsm/key_store.h"
 #include "tte/hsm/x509.h"
 #include "tte/protocol/box.h"
@@ -94,9 +95,9 @@ inline void checkSigningKey(KeyStore& store, const std::string& keyUri) {
     auto sig = store.signSha256(keyUri, msg);
     ASSERT_TRUE(sig) << sig.error().toString();
     EXPECT_EQ((*sig)[0], 0x30);  // DER SEQUENCE, not raw r||s
-    EXPECT_TRUE(verifySha256(*spki, msg, *sig));
+    EXPECT_TRUE(protocol::verifyEcdsaSha256(*spki, msg, *sig));
     std::string tampered = record + " ";
-    EXPECT_FALSE(verifySha256(*spki, {reinterpret_cast<const std::uint8_t*>(tampered.data()), tampered.size()}, *sig));
+    EXPECT_FALSE(protocol::verifyEcdsaSha256(*spki, {reinterpret_cast<const std::uint8_t*>(tampered.data()), tampered.size()}, *sig));
 
     auto shortDigest = store.sign(keyUri, Bytes(20, 1));
     ASSERT_FALSE(shortDigest);
@@ -117,7 +118,7 @@ inline void checkDeviceKey(KeyStore& store) {
     EXPECT_EQ(key->privateScalar.size(), 32u);
     EXPECT_EQ(key->publicPoint.size(), 65u);
     EXPECT_EQ(key->publicPoint[0], 0x04);
-    auto spki = spkiFromPoint(key->publicPoint);
+    auto spki = protocol::p256SpkiFromPoint(key->publicPoint);
     ASSERT_TRUE(spki);
     EXPECT_EQ(*spki, key->spkiDer);
     EXPECT_EQ(commonNameOf(key->certificateDer), urn);

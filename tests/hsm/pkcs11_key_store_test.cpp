@@ -1,4 +1,5 @@
 // Pkcs11KeyStore against a real SoftHSM token made by each test in its own temp dir.
+#include "tte/protocol/crypto.h"
 #include "tte/hsm/pkcs11_key_store.h"
 
 #include <gtest/gtest.h>
@@ -239,7 +240,7 @@ TEST_F(Pkcs11KeyStoreTest, ConcurrentKeygenSigningAndHmac) {
                 Bytes msg{static_cast<std::uint8_t>(t), static_cast<std::uint8_t>(i)};
                 auto sig = (*store)->signSha256(kStationKey, msg);
                 auto mac = (*store)->hmac(kLotKey, msg);
-                if (!key || !sig || !mac || !verifySha256(*spki, msg, *sig)) {
+                if (!key || !sig || !mac || !protocol::verifyEcdsaSha256(*spki, msg, *sig)) {
                     ++failures;
                     continue;
                 }

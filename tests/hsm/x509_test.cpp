@@ -1,9 +1,10 @@
-// Encodings and certificates built on the host.
+// Signature encodings and certificates built on the host.
 #include "tte/hsm/x509.h"
 
 #include <gtest/gtest.h>
 
 #include "tte/base/hex.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::hsm {
 namespace {
@@ -35,7 +36,7 @@ TEST(X509, EcPointInBothModuleForms) {
 TEST(X509, RejectsPointsOffTheCurve) {
     Bytes point(65, 0x11);
     point[0] = 0x04;
-    auto spki = spkiFromPoint(point);
+    auto spki = protocol::p256SpkiFromPoint(point);
     ASSERT_FALSE(spki);
     EXPECT_EQ(spki.error().message, "the public key is not a point on P-256");
 }
@@ -67,7 +68,7 @@ TEST(X509, CertificateWithAWrongSignatureIsNeverHandedOut) {
     ASSERT_TRUE(x && y);
     point.insert(point.end(), x->begin(), x->end());
     point.insert(point.end(), y->begin(), y->end());
-    auto spki = spkiFromPoint(point);
+    auto spki = protocol::p256SpkiFromPoint(point);
     ASSERT_TRUE(spki) << spki.error().toString();
     CertificateSpec spec{"cn", std::chrono::system_clock::now()};
     Bytes raw(64, 0x01);
@@ -76,13 +77,6 @@ TEST(X509, CertificateWithAWrongSignatureIsNeverHandedOut) {
     });
     ASSERT_FALSE(cert);
     EXPECT_EQ(cert.error().message, "verifying the new certificate's signature failed");
-}
-
-TEST(X509, PemWrapsAt64Columns) {
-    std::string pem = toPem(Bytes(100, 0), "PUBLIC KEY");
-    EXPECT_TRUE(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
-    EXPECT_TRUE(pem.ends_with("-----END PUBLIC KEY-----\n"));
-    EXPECT_NE(pem.find("\n" + std::string(64, 'A') + "\n"), std::string::npos);
 }
 
 }  // namespace

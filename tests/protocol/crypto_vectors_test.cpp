@@ -107,6 +107,11 @@ TEST(FingerprintVectors, SameForCertificatePublicKeyAndPrivateKeys) {
     }
     EXPECT_EQ(fingerprintOfSpki(derOf(kPublicPem)).hex(), kFingerprint);
     for (const char* pem : {kPkcs8Pem, kEcPem, kPublicPem, kCertPem}) EXPECT_EQ(*spkiFromPem(pem), derOf(kPublicPem));
+    // OpenSSL writes back the very PEM text openssl(1) wrote.
+    EXPECT_EQ(*publicKeyPem(derOf(kPublicPem)), kPublicPem);
+    EXPECT_EQ(*certificatePem(derOf(kCertPem)), kCertPem);
+    EXPECT_EQ(certificatePem(derOf(kPublicPem)).error().message, "not a DER X.509 certificate");
+    EXPECT_EQ(publicKeyPem(std::vector<std::uint8_t>(8, 0x30)).error().message, "not a DER SubjectPublicKeyInfo");
     EXPECT_EQ(parseFingerprint(std::string(kFingerprint))->hex(), kFingerprint);
     std::string upper(kFingerprint);
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -1,5 +1,6 @@
 // The device's DTLS credentials from its provisioning block in the forms host libraries
-// take: DER/PEM private key from the raw P-256 scalar, PEM certificate.
+// take: DER/PEM private key from the raw P-256 scalar (the certificate's PEM is
+// protocol::certificatePem).
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,5 @@ Result<Secret> ecPrivateKeyDer(std::span<const std::uint8_t, 32> scalar);
 
 /// The same key as PKCS#8 PEM. Errors as ecPrivateKeyDer().
 Result<Secret> ecPrivateKeyPem(std::span<const std::uint8_t, 32> scalar);
-
-/// A DER certificate as PEM. Errors: invalidArgument (not a certificate).
-Result<std::string> certificatePem(std::span<const std::uint8_t> der);
 
 }  // namespace tte::devicehost

@@ -1,6 +1,7 @@
-// P-256 public keys, ECDSA signature encoding and self-signed X.509 certificates, built with
-// OpenSSL. The certificate's signature comes from a Signer, so the private key can stay in
-// a token: the TBS part is built here, its SHA-256 is signed there.
+// ECDSA signature encoding and self-signed X.509 certificates, built with OpenSSL. The
+// certificate's signature comes from a Signer, so the private key can stay in a token: the TBS
+// part is built here, its SHA-256 is signed there. (SHA-256, P-256 SPKIs, signature checks and
+// PEM are protocol/'s: tte/protocol/crypto.h, fingerprint.h.)
 #pragma once
 
 #include <cstdint>
@@ -17,13 +18,6 @@ namespace tte::hsm {
 /// Signs a 32-byte SHA-256 digest with a P-256 key; returns the DER ECDSA signature.
 using DigestSigner = std::function<Result<Bytes>(std::span<const std::uint8_t> digest)>;
 
-/// SHA-256 of data.
-Bytes sha256(std::span<const std::uint8_t> data);
-
-/// The DER SubjectPublicKeyInfo of a P-256 point (65 bytes, 04 || X || Y).
-/// Errors: invalidArgument (wrong length, or not a point on P-256).
-Result<Bytes> spkiFromPoint(std::span<const std::uint8_t> point);
-
 /// The uncompressed point from a PKCS#11 CKA_EC_POINT value, which modules give either as
 /// a DER OCTET STRING around the point (as the standard says) or as the bare point.
 /// Errors: invalidArgument (neither form of a 65-byte uncompressed point).
@@ -33,11 +27,6 @@ Result<Bytes> pointFromEcPoint(std::span<const std::uint8_t> ecPoint);
 /// Errors: invalidArgument (length not 64).
 Result<Bytes> ecdsaRawToDer(std::span<const std::uint8_t> rawSignature);
 
-/// Verifies a DER ECDSA-SHA256 signature of `message` against a DER SubjectPublicKeyInfo.
-/// Errors: invalidArgument (malformed key), unauthenticated (signature does not verify).
-Status verifySha256(std::span<const std::uint8_t> spkiDer, std::span<const std::uint8_t> message,
-                    std::span<const std::uint8_t> derSignature);
-
 /// A self-signed X.509 v3 certificate (DER) for the P-256 key `spkiDer`: subject = issuer =
 /// CN=spec.commonName, ECDSA-SHA256, basicConstraints CA:FALSE and keyUsage digitalSignature
 /// (both critical). Its signature is verified over the encoded TBS before it is returned.
@@ -45,9 +34,6 @@ Status verifySha256(std::span<const std::uint8_t> spkiDer, std::span<const std::
 /// internal (OpenSSL failure; the OpenSSL error string is kept).
 Result<Bytes> buildSelfSignedCertificate(std::span<const std::uint8_t> spkiDer, const CertificateSpec& spec,
                                          const DigestSigner& signer);
-
-/// PEM text ("-----BEGIN <label>-----" ...) of DER bytes, e.g. label "CERTIFICATE" or "PUBLIC KEY".
-std::string toPem(std::span<const std::uint8_t> der, std::string_view label);
 
 /// The queued OpenSSL errors as one line (and clears the queue); "no OpenSSL error" if none.
 std::string takeOpensslError();

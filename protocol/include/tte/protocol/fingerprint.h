@@ -42,6 +42,14 @@ Result<std::vector<std::uint8_t>> spkiFromPem(std::string_view pem);
 /// OpenSSL error in the native fields).
 Result<Fingerprint> fingerprintFromDer(std::span<const std::uint8_t> der);
 
+/// PEM text of a DER certificate, written by OpenSSL (PEM_write_bio_X509). Errors:
+/// invalidArgument "not a DER X.509 certificate".
+Result<std::string> certificatePem(std::span<const std::uint8_t> der);
+
+/// PEM text ("PUBLIC KEY") of a DER SubjectPublicKeyInfo, written by OpenSSL. Errors:
+/// invalidArgument "not a DER SubjectPublicKeyInfo".
+Result<std::string> publicKeyPem(std::span<const std::uint8_t> spkiDer);
+
 /// The fingerprint of the first PEM object in `pem`: CERTIFICATE, PUBLIC KEY, PRIVATE KEY,
 /// EC PRIVATE KEY (or another key type OpenSSL reads). Errors: invalidArgument
 /// "fingerprint: no PEM object found", "fingerprint: PEM type '<label>' is not supported",
