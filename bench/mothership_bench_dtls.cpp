@@ -13,7 +13,7 @@
 
 #include "mothership/test_support.h"
 #include "mothership_bench.h"
-#include "tte/mothership/crypto.h"
+#include "tte/server/tls.h"
 #include "tte/protocol/fingerprint.h"
 
 namespace tte::bench {
@@ -137,7 +137,7 @@ struct DeviceFleet::Impl {
     std::uint16_t port;
     KeyPair device;
     std::string serverFingerprint;
-    mothership::CertifiedKey identity;  ///< the device's, parsed once (as a device holds its key)
+    server::CertifiedKey identity;  ///< the device's, parsed once (as a device holds its key)
     coap_context_t* ctx = nullptr;
     coap_dtls_pki_t pki{};
     std::deque<std::unique_ptr<Attempt>> attempts;  ///< unanswered
@@ -225,7 +225,7 @@ DeviceFleet::DeviceFleet(std::uint16_t port, KeyPair device, std::string serverF
     pki.pki_key.key_type = COAP_PKI_KEY_PEM;
     pki.pki_key.key.pem.public_cert = "";
     pki.pki_key.key.pem.private_key = "";
-    auto identity = mothership::loadCertifiedKey(m_impl->device.cert, m_impl->device.key);
+    auto identity = server::loadCertifiedKey(m_impl->device.cert, m_impl->device.key);
     if (!identity) throw std::runtime_error(identity.error().message);
     m_impl->identity = std::move(*identity);
 }

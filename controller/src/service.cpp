@@ -60,6 +60,8 @@ Result<protocol::ControllerDevice> listed(const DeviceRecord& r) {
     return d;
 }
 
+HttpResponse jsonAnswer(int status, std::string body) { return HttpResponse{status, "application/json", std::move(body), {}}; }
+
 int httpStatusOf(Errc code) {
     switch (code) {
         case Errc::invalidArgument: return 400;
@@ -77,41 +79,44 @@ UnixSeconds ControllerService::now() const {
     return std::chrono::duration_cast<std::chrono::seconds>(m_clock.wallNow().time_since_epoch()).count();
 }
 
-HttpAnswer ControllerService::introduce(std::string_view body) {
+HttpResponse ControllerService::introduce(std::string_view body) {
     auto intro = parseIntroduction(body);
     if (!intro) {
         m_introductionsRejected++;
-        return {400, "application/json", errorBody(intro.error().code, intro.error().message)};
+        return jsonAnswer(400, errorBody(intro.error().code, intro.error().message));
     }
     auto stored = m_store.introduce(*intro, now(), m_options.introductionTtl.count());
     if (!stored) {
         m_introductionsRejected++;
-        return {httpStatusOf(stored.error().code), "application/json", errorBody(stored.error().code, stored.error().message)};
+        return jsonAnswer(httpStatusOf(stored.error().code), errorBody(stored.error().code, stored.error().message));
     }
     m_introductions++;
     auto device = listed(*stored);
-    if (!device) return {500, "application/json", errorBody(device.error().code, device.error().message)};
-    return {201, "application/json", device->toJson()};
+    if (!device) return jsonAnswer(500, errorBody(device.error().code, device.error().message));
+    return jsonAnswer(201, device->toJson());
 }
 
-HttpAnswer ControllerService::devices() {
+HttpResponse ControllerService::devices() {
     auto rows = m_store.list(now());
-    if (!rows) return {500, "application/json", errorBody(rows.error().code, rows.error().message)};
+    if (!rows) return jsonAnswer(500, errorBody(rows.error().code, rows.error().message));
     protocol::DeviceList list;
     for (const auto& r : *rows) {
         auto device = listed(r);
-        if (!device) return {500, "application/json", errorBody(device.error().code, device.error().message)};
+        if (!device) return jsonAnswer(500, errorBody(device.error().code, device.error().message));
         list.devices.push_back(std::move(*device));
     }
-    return {200, "application/json", list.toJson()};
+    return jsonAnswer(200, list.toJson());
 }
 
-HttpAnswer ControllerService::handleHttp(std::string_view method, std::string_view target, std::string_view body) {
+HttpResponse ControllerService::handle(const HttpRequest& request) {
     m_httpRequests++;
+    const std::string_view method = request.method;
+    const std::string_view target = request.target;
+    const std::string_view body = request.body;
     std::string_view path = target.substr(0, target.find('?'));
-    auto only = [&](std::string_view allowed) -> std::optional<HttpAnswer> {
+    auto only = [&](std::string_view allowed) -> std::optional<HttpResponse> {
         if (method == allowed) return std::nullopt;
-        return HttpAnswer{405, "application/json", errorBody(Errc::invalidArgument, "method not allowed, use " + std::string(allowed))};
+        return jsonAnswer(405, errorBody(Errc::invalidArgument, "method not allowed, use " + std::string(allowed)));
     };
     if (path == "/tte/v1/introductions") {
         if (auto bad = only("POST")) return *bad;
@@ -123,10 +128,10 @@ HttpAnswer ControllerService::handleHttp(std::string_view method, std::string_vi
     }
     if (path == "/metrics") {
         if (auto bad = only("GET")) return *bad;
-        return {200, "text/plain; version=0.0.4", metrics()};
+        return HttpResponse{200, "text/plain; version=0.0.4", metrics(), {}};
     }
-    if (path == "/healthz") return {200, "text/plain", "ok\n"};
-    return {404, "application/json", errorBody(Errc::notFound, "no such resource: " + std::string(path))};
+    if (path == "/healthz") return HttpResponse{200, "text/plain", "ok\n", {}};
+    return jsonAnswer(404, errorBody(Errc::notFound, "no such resource: " + std::string(path)));
 }
 
 CoapAnswer ControllerService::checkin(const std::string& peerFingerprint, std::string_view payload) {

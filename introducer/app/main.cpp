@@ -6,7 +6,7 @@
 #include <iostream>
 #include <unistd.h>
 
-#include "tte/introducer/atomic_file.h"
+#include "tte/base/atomic_file.h"
 #include "tte/introducer/box.h"
 #include "tte/introducer/capture.h"
 #include "tte/introducer/introduction.h"

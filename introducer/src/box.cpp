@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 
 #include "tte/base/hex.h"
-#include "tte/introducer/atomic_file.h"
+#include "tte/base/atomic_file.h"
 
 namespace tte::introducer {
 namespace {

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tte/introducer/atomic_file.h"
+#include "tte/base/atomic_file.h"
 #include "tte/labels/render.h"
 #include "tte/labels/scan.h"
 #include "tte/protocol/led.h"

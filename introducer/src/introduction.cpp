@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tte/introducer/atomic_file.h"
+#include "tte/base/atomic_file.h"
 #include "tte/protocol/mothership_messages.h"
 
 namespace tte::introducer {

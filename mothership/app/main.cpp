@@ -1,23 +1,14 @@
 // tte-mothership: the MotherShip server (HTTPS for introducers, controllers and stations;
-// CoAP over DTLS for devices) and its `admin` commands. Parses flags, wires, runs.
+// CoAP over DTLS for devices) and its `admin` commands. Parses flags into a Config or an
+// AdminCommand, runs them (mothership/app.h) and waits for a signal.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <optional>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
-#include "tte/base/clock.h"
-#include "tte/base/hex.h"
-#include "tte/mothership/admin.h"
-#include "tte/mothership/coap_server.h"
+#include "tte/mothership/app.h"
 #include "tte/mothership/config.h"
-#include "tte/mothership/crypto.h"
-#include "tte/mothership/https_server.h"
-#include "tte/mothership/service.h"
-#include "tte/protocol/fingerprint.h"
 
 namespace ms = tte::mothership;
 
@@ -28,81 +19,17 @@ int failWith(const tte::Error& e) {
     return 1;
 }
 
-std::int64_t nowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::shared_ptr<spdlog::logger> makeLogger(const std::string& level) {
-    auto log = std::make_shared<spdlog::logger>("tte-mothership", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    log->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
-    log->set_level(spdlog::level::from_str(level));
-    log->flush_on(spdlog::level::info);
-    return log;
-}
-
-tte::Status writePortsFile(const std::string& path, std::uint16_t https, std::uint16_t coaps) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << "https_port=" << https << "\ncoaps_port=" << coaps << "\n";
-        if (!out) return tte::fail(tte::Errc::io, "cannot write ports file " + path);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return tte::fail(tte::Errc::io, "cannot write ports file " + path);
-    return {};
-}
-
-int serve(const ms::Config& config) {
-    auto log = makeLogger(config.logLevel);
-    auto https = *ms::parseListen(config.httpsListen, "https listen");
-    auto coaps = *ms::parseListen(config.coapsListen, "coaps listen");
-    auto hasher = config.otpKeyUri.empty() ? ms::OtpHasher::fromFile(config.otpKeyFile)
-                                           : ms::OtpHasher::openToken(config.otpKeyUri);
-    if (!hasher) return failWith(hasher.error());
-    auto registry = ms::openRegistry(config.database, config.dbConnections);
-    if (!registry) return failWith(registry.error());
-    tte::SystemClock clock;
-    ms::Metrics metrics;
-    ms::FailureLimiter limiter(clock, config.limits);
-    ms::Service service(**registry, *hasher, clock, limiter, metrics, ms::ServiceOptions{config.msId, 500});
-    ms::HttpsOptions ho{.address = https.first,
-                        .port = https.second,
-                        .certFile = config.tlsCert,
-                        .keyFile = config.tlsKey,
-                        .threads = config.httpThreads,
-                        .handlers = config.httpHandlers,
-                        .bodyLimit = config.bodyLimit,
-                        .headerLimit = 8192,
-                        .readTimeout = std::chrono::seconds(config.readTimeoutSeconds)};
-    auto httpsServer = ms::HttpsServer::create(ho, service, metrics, log);
-    if (!httpsServer) return failWith(httpsServer.error());
-    ms::CoapOptions co{coaps.first, coaps.second, config.dtlsCert, config.dtlsKey, config.coapMaxIdleSessions,
-                       config.coapMaxHandshakeSessions, config.coapSessionTimeoutSeconds};
-    auto coapServer = ms::CoapServer::create(co, **registry, clock, metrics, log);
-    if (!coapServer) return failWith(coapServer.error());
-    (*httpsServer)->start();
-    (*coapServer)->start();
-    const auto hp = (*httpsServer)->port();
-    const auto cp = (*coapServer)->port();
-    if (!config.portsFile.empty()) {
-        if (auto s = writePortsFile(config.portsFile, hp, cp); !s) return failWith(s.error());
-    }
-    log->info("event=ready ms={} https={}:{} coaps={}:{} database={}", tte::protocol::msHostName(tte::protocol::MsId{config.msId}), https.first, hp,
-              coaps.first, cp, config.database.substr(0, config.database.find('@')));
-    std::printf("ready https=%s:%u coaps=%s:%u\n", https.first.c_str(), hp, coaps.first.c_str(), cp);
+int serve(const ms::Config& config, const sigset_t& signals) {
+    auto log = ms::makeLogger(config.logLevel);
+    auto app = ms::MotherShipApp::start(config, log);
+    if (!app) return failWith(app.error());
+    const ms::Ready& r = (*app)->ready();
+    std::printf("ready https=%s coaps=%s\n", r.https.c_str(), r.coaps.c_str());
     std::fflush(stdout);
-
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
     int sig = 0;
-    sigwait(&set, &sig);
+    sigwait(&signals, &sig);
     log->info("event=stopping signal={}", sig);
-    (*httpsServer)->stop(std::chrono::seconds(5));  // drain requests in flight
-    (*coapServer)->stop();                           // commit queued registrations
-    coapServer->reset();
-    httpsServer->reset();
-    registry->reset();  // the SQLite writer commits its queue before it closes
+    (*app)->stop(std::chrono::seconds(5));
     log->info("event=stopped");
     return 0;
 }
@@ -142,45 +69,44 @@ int main(int argc, char** argv) {
     app.add_option("--http-threads", threads, "HTTPS I/O threads (TLS and HTTP)");
     app.add_option("--http-handlers", handlers, "HTTPS request handlers (each claim waiting for its commit holds one)");
     app.add_option("--log-level", logLevel, "trace, debug, info, warn, error");
-    app.add_option("--ports-file", portsFile, "write the bound ports here once listening (https_port=N, coaps_port=N)");
+    app.add_option("--ports-file", portsFile, "write {\"https\",\"coaps\",\"fingerprint\"} JSON here once listening");
     app.add_subcommand("serve", "run the server (the default)")->fallthrough();
     auto* admin = app.add_subcommand("admin", "operations on keys and the registry")->fallthrough();
     admin->require_subcommand(1);
     auto addAdmin = [&](CLI::App* parent, const char* name, const char* help) { return parent->add_subcommand(name, help)->fallthrough(); };
     auto* keygen = addAdmin(admin, "keygen", "create or rotate keys");
     keygen->require_subcommand(1);
-    std::string out, keyOut, certOut, certIn, name, lot, firstHex, lastHex, devIdHex, reason, format = "jsonl";
-    bool force = false;
+    ms::AdminCommand cmd;
     auto* kgOtp = addAdmin(keygen, "otp", "new OTP-hash key file (rotation invalidates every stored OTP hash!)");
-    kgOtp->add_option("--out", out, "key file")->required();
-    kgOtp->add_flag("--force", force, "overwrite an existing key");
+    kgOtp->add_option("--out", cmd.out, "key file")->required();
+    kgOtp->add_flag("--force", cmd.force, "overwrite an existing key");
     auto* kgDtls = addAdmin(keygen, "dtls", "new self-signed P-256 DTLS key and certificate");
-    kgDtls->add_option("--key", keyOut, "key file (PEM)")->required();
-    kgDtls->add_option("--cert", certOut, "certificate file (PEM)")->required();
-    kgDtls->add_flag("--force", force, "overwrite");
+    kgDtls->add_option("--key", cmd.keyOut, "key file (PEM)")->required();
+    kgDtls->add_option("--cert", cmd.certOut, "certificate file (PEM)")->required();
+    kgDtls->add_flag("--force", cmd.force, "overwrite");
     auto* fpCmd = addAdmin(admin, "fingerprint", "print a certificate's SPKI SHA-256 fingerprint");
-    fpCmd->add_option("--cert", certIn, "certificate (PEM)")->required();
+    fpCmd->add_option("--cert", cmd.certIn, "certificate (PEM)")->required();
     auto* station = addAdmin(admin, "station", "station certificates");
     station->require_subcommand(1);
     auto* stationAdd = addAdmin(station, "add", "register a station certificate for the station API");
-    stationAdd->add_option("--cert", certIn, "station certificate (PEM)")->required();
-    stationAdd->add_option("--name", name, "station name (the records' \"station\" field)")->required();
+    stationAdd->add_option("--cert", cmd.certIn, "station certificate (PEM)")->required();
+    stationAdd->add_option("--name", cmd.name, "station name (the records' \"station\" field)")->required();
     auto* lotCmd = addAdmin(admin, "lot", "lot quotas");
     lotCmd->require_subcommand(1);
     auto* lotSet = addAdmin(lotCmd, "set", "set a lot's Dev ID quota");
-    lotSet->add_option("--lot", lot, "lot name")->required();
-    lotSet->add_option("--first", firstHex, "first Dev ID (8 hex)")->required();
-    lotSet->add_option("--last", lastHex, "last Dev ID (8 hex)")->required();
+    lotSet->add_option("--lot", cmd.lot, "lot name")->required();
+    lotSet->add_option("--first", cmd.first, "first Dev ID (8 hex)")->required();
+    lotSet->add_option("--last", cmd.last, "last Dev ID (8 hex)")->required();
     auto* revoke = addAdmin(admin, "revoke", "revoke a device");
-    revoke->add_option("--devid", devIdHex, "Dev ID (8 hex)")->required();
-    revoke->add_option("--reason", reason, "why (audited)")->required();
+    revoke->add_option("--devid", cmd.devId, "Dev ID (8 hex)")->required();
+    revoke->add_option("--reason", cmd.reason, "why (audited)")->required();
     auto* show = addAdmin(admin, "show", "show a device and its audit trail (JSON)");
-    show->add_option("--devid", devIdHex, "Dev ID (8 hex)")->required();
+    show->add_option("--devid", cmd.devId, "Dev ID (8 hex)")->required();
     auto* exportCmd = addAdmin(admin, "export", "export the registry");
-    exportCmd->add_option("--format", format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
-    exportCmd->add_option("--out", out, "file (default: stdout)");
+    exportCmd->add_option("--format", cmd.format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
+    exportCmd->add_option("--out", cmd.out, "file (default: stdout)");
     auto* backup = addAdmin(admin, "backup", "consistent copy while serving");
-    backup->add_option("--out", out, "backup file")->required();
+    backup->add_option("--out", cmd.out, "backup file")->required();
 
     try {
         app.parse(argc, argv);
@@ -202,69 +128,16 @@ int main(int argc, char** argv) {
     set1(config.limits.maxFailuresPerDevice, maxDev); set1(config.limits.maxFailuresPerClient, maxClient);
     if (lockoutS) config.limits.lockout = config.limits.window = std::chrono::seconds(*lockoutS);
 
-    if (!admin->parsed()) {
-        if (auto s = ms::validateConfig(config); !s) return failWith(s.error());
-        return serve(config);
+    if (!admin->parsed()) return serve(config, set);
+    using Kind = ms::AdminCommand::Kind;
+    const std::pair<CLI::App*, Kind> kinds[] = {{kgOtp, Kind::keygenOtp},       {kgDtls, Kind::keygenDtls},
+                                                {fpCmd, Kind::fingerprint},     {stationAdd, Kind::stationAdd},
+                                                {lotSet, Kind::lotSet},         {revoke, Kind::revoke},
+                                                {show, Kind::show},             {exportCmd, Kind::exportRegistry},
+                                                {backup, Kind::backup}};
+    for (const auto& [sub, kind] : kinds) {
+        if (sub->parsed()) cmd.kind = kind;
     }
-    if (kgOtp->parsed()) {
-        if (auto s = ms::writeNewKeyFile(out, force); !s) return failWith(s.error());
-        std::printf("wrote %s\n", out.c_str());
-        return 0;
-    }
-    if (kgDtls->parsed()) {
-        if (!force && std::ifstream(keyOut)) return failWith(tte::Error{tte::Errc::alreadyExists, keyOut + " exists already (use --force to rotate)", {}, 0, {}});
-        const std::string cn = config.msId ? tte::protocol::msHostName(tte::protocol::MsId{config.msId}) : "tte-mothership";
-        if (auto s = ms::writeSelfSignedP256(keyOut, certOut, cn, 3650); !s) return failWith(s.error());
-        std::ifstream in(certOut);
-        std::stringstream pem;
-        pem << in.rdbuf();
-        auto fp = tte::protocol::fingerprintFromPem(pem.str());
-        std::printf("%s\n", fp ? fp->hex().c_str() : "?");
-        return 0;
-    }
-    if (fpCmd->parsed()) {
-        std::ifstream in(certIn);
-        std::stringstream pem;
-        pem << in.rdbuf();
-        auto fp = tte::protocol::fingerprintFromPem(pem.str());
-        if (!fp) return failWith(fp.error());
-        std::printf("%s\n", fp->hex().c_str());
-        return 0;
-    }
-    if (backup->parsed()) {
-        if (auto s = ms::adminBackup(config.database, out); !s) return failWith(s.error());
-        return 0;
-    }
-    auto registry = ms::openRegistry(config.database, 1);
-    if (!registry) return failWith(registry.error());
-    auto& reg = **registry;
-    const auto hexId = [](const std::string& text, const char* what) { return tte::parseHexInt(text, 8, what); };
-    if (stationAdd->parsed()) {
-        auto fp = ms::adminStationAdd(reg, certIn, name, nowMs());
-        if (!fp) return failWith(fp.error());
-        std::printf("station %s fingerprint %s\n", name.c_str(), fp->c_str());
-    } else if (lotSet->parsed()) {
-        auto first = hexId(firstHex, "--first");
-        auto last = hexId(lastHex, "--last");
-        if (!first) return failWith(first.error());
-        if (!last) return failWith(last.error());
-        if (auto s = reg.setLotQuota(lot, static_cast<std::uint32_t>(*first), static_cast<std::uint32_t>(*last)); !s)
-            return failWith(s.error());
-    } else if (revoke->parsed()) {
-        auto id = hexId(devIdHex, "--devid");
-        if (!id) return failWith(id.error());
-        if (auto s = reg.revoke(static_cast<std::uint32_t>(*id), reason, "admin", nowMs()); !s) return failWith(s.error());
-    } else if (show->parsed()) {
-        auto id = hexId(devIdHex, "--devid");
-        if (!id) return failWith(id.error());
-        auto text = ms::adminShow(reg, static_cast<std::uint32_t>(*id));
-        if (!text) return failWith(text.error());
-        std::printf("%s\n", text->c_str());
-    } else if (exportCmd->parsed()) {
-        std::ofstream file;
-        if (!out.empty()) file.open(out);
-        if (!out.empty() && !file) return failWith(tte::Error{tte::Errc::io, "cannot write " + out, {}, 0, {}});
-        if (auto s = ms::adminExport(reg, format, out.empty() ? std::cout : file); !s) return failWith(s.error());
-    }
+    if (auto s = ms::runAdmin(cmd, config, std::cout); !s) return failWith(s.error());
     return 0;
 }

@@ -8,7 +8,7 @@
 
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_uri.h"
-#include "tte/protocol/address.h"
+#include "tte/server/listen.h"
 
 namespace tte::mothership {
 namespace {
@@ -99,12 +99,6 @@ Status loadConfigFile(const std::string& path, Config& c) {
     return {};
 }
 
-Result<std::pair<std::string, std::uint16_t>> parseListen(const std::string& text, const std::string& what) {
-    auto address = protocol::parseHostPort(text, what, protocol::PortZero::allowed);
-    if (!address) return std::unexpected(address.error());
-    return std::pair{address->host, address->port};
-}
-
 Status validateConfig(const Config& c) {
     if (c.msId == 0) return fail(Errc::invalidArgument, "MS ID 0 is reserved for examples (draft 3.4); set ms_id / --ms-id");
     if (c.msId > 0xFFFFFFu) return fail(Errc::invalidArgument, "MS ID " + std::to_string(c.msId) + ": the high byte must be 0 (draft 3.4)");
@@ -121,8 +115,8 @@ Status validateConfig(const Config& c) {
         if (uri->token.empty() || uri->object.empty())
             return fail(Errc::invalidArgument, "otp_hash.key_uri must name the token and the key: pkcs11:token=LABEL;object=LABEL");
     }
-    if (auto l = parseListen(c.httpsListen, "https listen"); !l) return std::unexpected(l.error());
-    if (auto l = parseListen(c.coapsListen, "coaps listen"); !l) return std::unexpected(l.error());
+    if (auto l = server::parseListenAddress(c.httpsListen, "https listen"); !l) return std::unexpected(l.error());
+    if (auto l = server::parseListenAddress(c.coapsListen, "coaps listen"); !l) return std::unexpected(l.error());
     if (c.limits.maxFailuresPerDevice < 1 || c.limits.maxFailuresPerClient < 1)
         return fail(Errc::invalidArgument, "limits: failure limits must be at least 1");
     if (c.httpThreads < 1 || c.httpThreads > 256) return fail(Errc::invalidArgument, "https.threads must be 1 to 256");

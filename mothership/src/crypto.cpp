@@ -1,79 +1,19 @@
-// OpenSSL behind the MotherShip's crypto helpers (crypto.h).
+// The MotherShip's keys (crypto.h).
 #include "tte/mothership/crypto.h"
 
-#include <openssl/bio.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
-#include <memory>
-#include <sstream>
 
+#include "tte/base/atomic_file.h"
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_key_store.h"
-#include "tte/protocol/fingerprint.h"
 #include "tte/protocol/otp_hash.h"
+#include "tte/server/tls.h"
 
 namespace tte::mothership {
-namespace {
-
-template <class T, void (*F)(T*)>
-struct Deleter {
-    void operator()(T* p) const { F(p); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-std::string opensslError() {
-    const unsigned long e = ERR_get_error();
-    char buf[256] = "unknown OpenSSL error";
-    if (e) ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    return buf;
-}
-
-}  // namespace
-
-void X509Free::operator()(X509* cert) const { X509_free(cert); }
-void PkeyFree::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-
-Result<CertifiedKey> loadCertifiedKey(const std::string& certFile, const std::string& keyFile) {
-    CertifiedKey k;
-    if (FILE* f = std::fopen(certFile.c_str(), "r")) {
-        k.cert.reset(PEM_read_X509(f, nullptr, nullptr, nullptr));
-        std::fclose(f);
-    }
-    if (FILE* f = std::fopen(keyFile.c_str(), "r")) {
-        k.key.reset(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
-        std::fclose(f);
-    }
-    if (!k.cert || !k.key || X509_check_private_key(k.cert.get(), k.key.get()) != 1) {
-        ERR_clear_error();
-        return fail(Errc::invalidArgument, "cannot load the certificate " + certFile + " / key " + keyFile +
-                                               " (or they do not match)");
-    }
-    return k;
-}
-
-std::optional<std::string> peerFingerprint(ssl_st* ssl) {
-    X509Ptr cert(SSL_get1_peer_certificate(ssl));
-    if (!cert) return std::nullopt;
-    unsigned char* der = nullptr;
-    const int len = i2d_X509(cert.get(), &der);
-    if (len <= 0) return std::nullopt;
-    auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(der, static_cast<std::size_t>(len)));
-    OPENSSL_free(der);
-    if (!fp) return std::nullopt;
-    return fp->hex();
-}
 
 Result<OtpHasher> OtpHasher::fromKey(Secret key) {
     if (key.size() < 32) return fail(Errc::invalidArgument, "OTP-hash key must be at least 32 bytes");
@@ -133,52 +73,18 @@ Status writeNewKeyFile(const std::string& path, bool overwrite) {
     if (!overwrite && ::stat(path.c_str(), &st) == 0) return fail(Errc::alreadyExists, path + " exists already");
     Secret key(32);
     if (RAND_bytes(key.mutableBytes().data(), 32) != 1) return failNative(Errc::internal, "RAND_bytes failed", "OpenSSL", 0);
-    const std::string tmp = path + ".new";
-    std::FILE* f = std::fopen(tmp.c_str(), "w");
-    if (!f) return fail(Errc::io, "cannot write " + tmp);
-    ::chmod(tmp.c_str(), 0600);
-    std::string hex = toHex(key.bytes());
-    const bool ok = std::fputs((hex + "\n").c_str(), f) >= 0 && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+    std::string hex = toHex(key.bytes()) + "\n";
+    auto written = writeFileAtomic(path, hex, 0600);
     secureZero(hex.data(), hex.size());
-    std::fclose(f);
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) return fail(Errc::io, "cannot write " + path);
-    return {};
+    return written;
 }
 
 Status writeSelfSignedP256(const std::string& keyPath, const std::string& certPath, const std::string& commonName,
                            int days) {
-    PkeyPtr key(EVP_EC_gen("P-256"));
-    X509Ptr cert(X509_new());
-    if (!key || !cert) return failNative(Errc::internal, "P-256 key generation failed", "OpenSSL", 0, opensslError());
-    X509_set_version(cert.get(), 2);
-    std::array<std::uint8_t, 16> serial{};
-    RAND_bytes(serial.data(), serial.size());
-    serial[0] &= 0x7f;
-    BIGNUM* bn = BN_bin2bn(serial.data(), serial.size(), nullptr);
-    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
-    BN_free(bn);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 86400);
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(commonName.c_str()),
-                               -1, -1, 0);
-    X509_set_issuer_name(cert.get(), name);
-    X509_set_pubkey(cert.get(), key.get());
-    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
-        return failNative(Errc::internal, "certificate signing failed", "OpenSSL", 0, opensslError());
-    const std::string tmpKey = keyPath + ".new";
-    std::FILE* kf = std::fopen(tmpKey.c_str(), "w");
-    if (!kf) return fail(Errc::io, "cannot write " + tmpKey);
-    ::chmod(tmpKey.c_str(), 0600);
-    const bool keyOk = PEM_write_PrivateKey(kf, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
-    std::fclose(kf);
-    std::FILE* cf = std::fopen(certPath.c_str(), "w");
-    if (!cf) return fail(Errc::io, "cannot write " + certPath);
-    const bool certOk = PEM_write_X509(cf, cert.get()) == 1;
-    std::fclose(cf);
-    if (!keyOk || !certOk || std::rename(tmpKey.c_str(), keyPath.c_str()) != 0)
-        return fail(Errc::io, "cannot write " + keyPath + " / " + certPath);
-    return {};
+    auto identity = server::makeSelfSignedP256(commonName, days);
+    if (!identity) return std::unexpected(identity.error());
+    if (auto s = writeFileAtomic(keyPath, identity->keyPem.view(), 0600); !s) return s;
+    return writeFileAtomic(certPath, identity->certPem, 0644);
 }
 
 }  // namespace tte::mothership

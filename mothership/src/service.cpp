@@ -64,6 +64,8 @@ HttpResponse Service::handle(const HttpRequest& r) {
         response = errorResponse(Errc::notFound, "no such resource");
     }
     m_metrics.httpResponse(response.status);
+    if (response.contentType.starts_with("text/html"))
+        response.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
     return response;
 }
 

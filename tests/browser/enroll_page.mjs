@@ -89,7 +89,8 @@ async function main() {
   admin('lot', 'set', '--lot', 'lot-1', '--first', '00000100', '--last', '000001ff');
   server = spawn(join(bin, 'tte-mothership'), ['--config', f('ms.toml'), '--ports-file', f('ports')], { stdio: 'inherit' });
   await until(() => existsSync(f('ports')), 20000, 'the ports file');
-  const port = Number(/https_port=(\d+)/.exec(readFileSync(f('ports'), 'utf8'))[1]);
+  const https = JSON.parse(readFileSync(f('ports'), 'utf8')).https;  // {"https": "127.0.0.1:PORT", …}
+  const port = Number(https.slice(https.lastIndexOf(':') + 1));
 
   const devid = '00000123', otp = '0f1e2d3c4b5a6978';
   const stored = await upload(port, { records: [signedRecord(devid, otp, spkiSha256(f('device.pem'), 'hex'))] });

@@ -155,7 +155,7 @@ TEST(ControllerProcess, BadFlagsExitWithOneLine) {
                         "--https-listen", "nowhere"},
                        dir.path(), "bad");
     EXPECT_EQ(r.code, 1);
-    EXPECT_EQ(r.err, "tte-controller: --https-listen must be ADDR:PORT\n");
+    EXPECT_EQ(r.err, "tte-controller: --https-listen must be ADDR:PORT or [IPv6]:PORT, got 'nowhere'\n");
     auto help = test::run({(test::binDir() / "tte-controller").string(), "--help"}, dir.path(), "help");
     EXPECT_EQ(help.code, 0);
     EXPECT_NE(help.out.find("--accept-unintroduced"), std::string::npos);

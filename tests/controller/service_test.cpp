@@ -22,6 +22,8 @@ std::string intro(json changes = json::object()) {
     return doc.dump();
 }
 
+HttpRequest get(std::string target) { return {"GET", std::move(target), "", "", "", "192.0.2.1", {}}; }
+
 std::string cbor(const json& doc) {
     auto bytes = json::to_cbor(doc);
     return std::string(bytes.begin(), bytes.end());
@@ -41,7 +43,7 @@ protected:
 };
 
 TEST_F(ServiceTest, IntroductionIsStoredAndListed) {
-    auto a = service->handleHttp("POST", "/tte/v1/introductions", intro());
+    auto a = service->handle({"POST", "/tte/v1/introductions", intro(), "application/json", "", "192.0.2.1", {}});
     ASSERT_EQ(a.status, 201) << a.body;
     auto device = protocol::ControllerDevice::fromJson(a.body);  // the protocol's own document
     ASSERT_TRUE(device) << device.error().message;
@@ -53,7 +55,7 @@ TEST_F(ServiceTest, IntroductionIsStoredAndListed) {
     EXPECT_EQ(stored["state"], "introduced");
     EXPECT_EQ(stored["description"], "BLD30/2/361 - Thermostat");
     EXPECT_FALSE(stored.contains("otp")) << "the OTP is never echoed";
-    auto list = json::parse(service->handleHttp("GET", "/tte/v1/devices", "").body);
+    auto list = json::parse(service->handle(get("/tte/v1/devices")).body);
     ASSERT_EQ(list["devices"].size(), 1u);
     EXPECT_EQ(list["devices"][0]["urn"], kUrn);
     EXPECT_EQ(list["devices"][0]["fingerprint"], kFp);
@@ -102,9 +104,9 @@ TEST_F(ServiceTest, SameUrnWithAnotherFingerprintConflicts) {
 }
 
 TEST_F(ServiceTest, RoutingAnswers404And405) {
-    EXPECT_EQ(service->handleHttp("GET", "/nope", "").status, 404);
-    EXPECT_EQ(service->handleHttp("GET", "/tte/v1/introductions", "").status, 405);
-    EXPECT_EQ(service->handleHttp("GET", "/healthz", "").status, 200);
+    EXPECT_EQ(service->handle(get("/nope")).status, 404);
+    EXPECT_EQ(service->handle(get("/tte/v1/introductions")).status, 405);
+    EXPECT_EQ(service->handle(get("/healthz")).status, 200);
 }
 
 TEST_F(ServiceTest, IntroducedDeviceChecksIn) {

@@ -6,8 +6,8 @@
 #include "device/device_fixture.h"
 #include "integration/support/process.h"
 #include "tte/base/clock.h"
-#include "tte/controller/coap_server.h"
 #include "tte/controller/identity.h"
+#include "tte/controller/servers.h"
 #include "tte/controller/service.h"
 #include "tte/device_host/coap_transport.h"
 #include "tte/device_host/flash_image.h"
@@ -22,10 +22,13 @@ protected:
         id = std::move(*controller::loadOrCreateIdentity(dir.path() / "ctl"));
         store = std::move(*controller::DeviceStore::open(":memory:"));
         service = std::make_unique<controller::ControllerService>(*store, clock, controller::ServiceOptions{});
-        server = std::make_unique<controller::CoapServer>(*service);
-        auto p = server->start("127.0.0.1", 0, id.certPem, id.keyPem);
-        ASSERT_TRUE(p) << p.error().toString();
-        port = *p;
+        auto identity = server::certifiedKeyFromPem(id.certPem, id.keyPem);
+        ASSERT_TRUE(identity) << identity.error().toString();
+        auto s = controller::makeCoapServer(*service, std::move(*identity), {"127.0.0.1", 0});
+        ASSERT_TRUE(s) << s.error().toString();
+        coap = std::move(*s);
+        coap->start();
+        port = coap->port();
         dev = test::makeDeviceImage(dir.path(), 0xabcdef01, 0x1122334455667788, "127.0.0.1", 1, std::string(64, 'c'));
         image = std::make_unique<FlashImage>(std::move(*FlashImage::open(dev.image)));
         block = *protocol::parseBlock(image->block());
@@ -54,7 +57,7 @@ protected:
     controller::Identity id;
     std::unique_ptr<controller::DeviceStore> store;
     std::unique_ptr<controller::ControllerService> service;
-    std::unique_ptr<controller::CoapServer> server;
+    std::unique_ptr<server::CoapServer> coap;
     std::uint16_t port = 0;
     test::TestDevice dev;
     std::unique_ptr<FlashImage> image;
@@ -84,7 +87,7 @@ TEST_F(TransportTest, WrongPinIsRefusedAtTheHandshake) {
 }
 
 TEST_F(TransportTest, NobodyListeningIsNoAnswer) {
-    server->stop();
+    coap->stop();
     CoapTransport transport({std::chrono::milliseconds(1500), {}, {}});
     device::Credentials self{std::span<const std::uint8_t, 32>(block.privateKey, 32),
                              std::span<const std::uint8_t>(block.cert, block.certLength)};

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "integration/support/process.h"
-#include "tte/introducer/atomic_file.h"
+#include "tte/base/atomic_file.h"
 #include "tte/introducer/introduction.h"
 
 namespace tte::introducer {

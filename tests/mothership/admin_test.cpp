@@ -8,6 +8,10 @@
 
 #include "test_support.h"
 #include "tte/mothership/admin.h"
+#include "tte/mothership/app.h"
+#include "tte/protocol/fingerprint.h"
+
+#include <sstream>
 
 namespace tte::mothership {
 namespace {
@@ -53,6 +57,45 @@ TEST(AdminBackup, FailingPgDumpIsAnError) {
     EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), "/bin/false").error().message, "pg_dump failed");
     EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), dir.file("missing")).error().message,
               "cannot run " + dir.file("missing") + " (is postgresql-client installed?)");
+}
+
+TEST(RunAdmin, KeysQuotasAndDevicesThroughOneDispatch) {
+    mstest::TempDir dir;
+    Config config;
+    config.msId = 10;
+    config.database = "sqlite://" + dir.file("registry.db");
+    std::ostringstream out;
+    AdminCommand dtls;
+    dtls.kind = AdminCommand::Kind::keygenDtls;
+    dtls.keyOut = dir.file("dtls.key");
+    dtls.certOut = dir.file("dtls.pem");
+    ASSERT_TRUE(runAdmin(dtls, config, out));
+    EXPECT_EQ(out.str(), protocol::fingerprintFromPem(mstest::readFile(dtls.certOut))->hex() + "\n");
+    EXPECT_EQ(runAdmin(dtls, config, out).error().message, dtls.keyOut + " exists already (use --force to rotate)");
+    AdminCommand fp;
+    fp.kind = AdminCommand::Kind::fingerprint;
+    fp.certIn = dtls.certOut;
+    std::ostringstream fpOut;
+    ASSERT_TRUE(runAdmin(fp, config, fpOut));
+    EXPECT_EQ(fpOut.str(), out.str());
+    AdminCommand lot;
+    lot.kind = AdminCommand::Kind::lotSet;
+    lot.lot = "lot-1";
+    lot.first = "00000100";
+    lot.last = "0000010";
+    EXPECT_EQ(runAdmin(lot, config, out).error().message, "--last: expected 8 hex digits, got 7");
+    lot.last = "000001ff";
+    ASSERT_TRUE(runAdmin(lot, config, out));
+    AdminCommand show;
+    show.kind = AdminCommand::Kind::show;
+    show.devId = "00000100";
+    EXPECT_EQ(runAdmin(show, config, out).error().code, Errc::notFound);
+    AdminCommand exported;
+    exported.kind = AdminCommand::Kind::exportRegistry;
+    exported.format = "csv";
+    std::ostringstream csv;
+    ASSERT_TRUE(runAdmin(exported, config, csv));
+    EXPECT_EQ(csv.str(), "");  // no device yet: not even a header
 }
 
 }  // namespace

@@ -244,6 +244,14 @@ TEST_P(MothershipSuite, WrongOtpIsAuditedAndLocksOut) {
     auto bad = get("/.well-known/tte/status?otp=123,devid=" + toHex(kDev, 8));
     EXPECT_EQ(bad.status, 400);
     EXPECT_EQ(nlohmann::json::parse(bad.body)["message"], "otp: expected 16 hex digits, got 3");
+    // PROTOCOL §6: every answer carries no-store; the page a content policy without scripts.
+    EXPECT_EQ(bad.headers["cache-control"], "no-store");
+    EXPECT_EQ(locked.headers["cache-control"], "no-store");
+    auto page = https(server->httpsPort(), pki.caCert,
+                      HttpCall{"GET", "/.well-known/tte?" + cred(kDev, kOtp), "", "", "text/html", "", ""});
+    EXPECT_EQ(page.status, 200);
+    EXPECT_EQ(page.headers["x-content-type-options"], "nosniff");
+    EXPECT_EQ(page.headers["content-security-policy"], "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
 }
 
 TEST_P(MothershipSuite, RevokedDeviceIsRefusedEverywhere) {

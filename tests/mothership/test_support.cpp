@@ -179,12 +179,14 @@ ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) 
         return fs::exists(portsFile);
     }, std::chrono::seconds(20));
     if (!up || m_pid < 0) throw std::runtime_error("tte-mothership did not start:\n" + log());
-    std::istringstream in(readFile(portsFile));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with("https_port=")) m_https = static_cast<std::uint16_t>(std::stoi(line.substr(11)));
-        if (line.starts_with("coaps_port=")) m_coaps = static_cast<std::uint16_t>(std::stoi(line.substr(11)));
-    }
+    // {"https": "127.0.0.1:PORT", "coaps": "127.0.0.1:PORT", "fingerprint": "…"}
+    const auto ports = nlohmann::json::parse(readFile(portsFile), nullptr, false);
+    const auto portOf = [&](const char* name) {
+        const std::string address = ports.is_object() ? ports.value(name, "") : "";
+        return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+    };
+    m_https = portOf("https");
+    m_coaps = portOf("coaps");
 }
 
 ServerProcess::~ServerProcess() { stop(); }

@@ -30,6 +30,10 @@ inline std::string readText(const std::filesystem::path& p) {
     return ss.str();
 }
 
+inline void writeFileText(const std::filesystem::path& p, const std::string& text) {
+    std::ofstream(p, std::ios::binary) << text;
+}
+
 /// Polls `ready` every 20 ms until it is true or `deadline` passes; returns its last value.
 inline bool waitFor(const std::function<bool()>& ready, std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
     auto end = std::chrono::steady_clock::now() + deadline;

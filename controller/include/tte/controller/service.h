@@ -10,6 +10,7 @@
 
 #include "tte/base/clock.h"
 #include "tte/controller/store.h"
+#include "tte/server/https_server.h"
 
 namespace tte::controller {
 
@@ -18,12 +19,8 @@ struct ServiceOptions {
     bool acceptUnintroduced = false;  ///< draft 2, last paragraph
 };
 
-/// An HTTP answer: status code, content type and body.
-struct HttpAnswer {
-    int status = 200;
-    std::string contentType = "application/json";
-    std::string body;
-};
+using server::HttpRequest;
+using server::HttpResponse;
 
 /// A CoAP answer: code as class*100+detail (204 = 2.04, 403 = 4.03) and a diagnostic payload.
 struct CoapAnswer {
@@ -38,13 +35,13 @@ public:
 
     /// POST /tte/v1/introductions: 201 with the stored device; 400 naming the bad field;
     /// 409 when the URN or the fingerprint is introduced with another partner; 500 on I/O.
-    HttpAnswer introduce(std::string_view body);
+    HttpResponse introduce(std::string_view body);
 
     /// GET /tte/v1/devices: 200 {"devices": [...]}.
-    HttpAnswer devices();
+    HttpResponse devices();
 
     /// HTTP routing: method and target (path + query) to an answer (404/405 otherwise).
-    HttpAnswer handleHttp(std::string_view method, std::string_view target, std::string_view body);
+    HttpResponse handle(const HttpRequest& request);
 
     /// CoAP POST /tte/v1/checkin from a DTLS peer whose key has `peerFingerprint`:
     /// 2.04 if introduced (or accepted unintroduced); 4.03 for an unknown or expired

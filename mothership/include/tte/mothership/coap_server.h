@@ -1,11 +1,11 @@
 // The MotherShip's CoAP over DTLS endpoint (draft 3.1, messages 9/10; PROTOCOL §7) on
-// libcoap 4.3 with its OpenSSL backend, in its own thread with its own context.
+// tte::server's libcoap DTLS server: GET /.well-known/tte?urn=… answered from the registry.
 //
 // Authentication: the DTLS handshake requires a client certificate and accepts any
 // self-signed one (the URN, and so the expected key, is known only once the request
-// arrives); the request handler then compares the SHA-256 of the client's SPKI, taken
-// from the session's peer certificate, with the fingerprint recorded for the URN, and
-// answers 4.03 when they differ.
+// arrives); the handler compares the SHA-256 of the client's SPKI, taken from the session's
+// peer certificate, with the fingerprint recorded for the URN, and answers 4.03 when they
+// differ. A `registered` mark is committed off the CoAP thread.
 #pragma once
 
 #include <cstdint>

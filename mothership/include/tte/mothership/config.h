@@ -43,8 +43,4 @@ Status loadConfigFile(const std::string& path, Config& config);
 /// Checks a complete configuration. Errors: invalidArgument naming the setting.
 Status validateConfig(const Config& config);
 
-/// `host:port` or `[v6]:port` (port 0: any free port) → address and port; the errors of
-/// protocol::parseHostPort() naming `what`.
-Result<std::pair<std::string, std::uint16_t>> parseListen(const std::string& text, const std::string& what);
-
 }  // namespace tte::mothership

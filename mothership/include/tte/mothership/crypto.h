@@ -1,5 +1,5 @@
-// The MotherShip's few cryptographic needs, over OpenSSL: SPKI fingerprints of
-// certificates and the keyed OTP hash.
+// The MotherShip's keys: the keyed OTP hash (its key in a file or a token) and the making of
+// its key files (the OTP-hash key, the DTLS identity).
 #pragma once
 
 #include <array>
@@ -16,33 +16,7 @@
 #include "tte/hsm/key_store.h"
 #include "tte/protocol/otp_hash.h"
 
-struct ssl_st;  // OpenSSL's SSL
-typedef struct x509_st X509;
-typedef struct evp_pkey_st EVP_PKEY;
-
 namespace tte::mothership {
-
-/// SHA-256 of the SubjectPublicKeyInfo of the certificate the peer of a (D)TLS connection
-/// presented, as 64 lower-case hex (protocol::fingerprintFromDer); nullopt when it presented none.
-std::optional<std::string> peerFingerprint(ssl_st* ssl);
-
-struct X509Free {
-    void operator()(X509* cert) const;
-};
-struct PkeyFree {
-    void operator()(EVP_PKEY* key) const;
-};
-
-/// A certificate and the private key that belongs to it, parsed.
-struct CertifiedKey {
-    std::unique_ptr<X509, X509Free> cert;
-    std::unique_ptr<EVP_PKEY, PkeyFree> key;
-};
-
-/// Reads a PEM certificate and its PEM private key (both parsed once, e.g. for every DTLS
-/// session to share). Errors: invalidArgument (a file unreadable or not PEM, or the key not
-/// the certificate's).
-Result<CertifiedKey> loadCertifiedKey(const std::string& certFile, const std::string& keyFile);
 
 /// Computes the keyed OTP hash of PROTOCOL §10 with the OTP-hash key, held in memory (from a
 /// key file; tte::protocol::otpHash, the one implementation) or kept in a PKCS#11 token, which
@@ -81,8 +55,9 @@ private:
 /// unless `overwrite`). Errors: alreadyExists, io.
 Status writeNewKeyFile(const std::string& path, bool overwrite);
 
-/// Makes a P-256 key and a self-signed certificate (CN `commonName`, `days` valid), PEM,
-/// written to keyPath (0600) and certPath. Errors: io, internal.
+/// Makes a P-256 key and a self-signed certificate (server::makeSelfSignedP256: CN
+/// `commonName`, `days` valid), PEM, written atomically to keyPath (0600) and certPath.
+/// Errors: io, internal.
 Status writeSelfSignedP256(const std::string& keyPath, const std::string& certPath, const std::string& commonName,
                            int days);
 

@@ -29,7 +29,7 @@ public:
 
 private:
     static constexpr std::array<int, 12> kHttpCodes{200, 201, 400, 401, 403, 404, 405, 409, 413, 429, 500, 503};
-    static constexpr std::array<int, 7> kCoapCodes{205, 400, 403, 404, 405, 406, 500};
+    static constexpr std::array<int, 8> kCoapCodes{205, 400, 403, 404, 405, 406, 500, 503};
     std::array<std::atomic<std::uint64_t>, kHttpCodes.size() + 1> m_http{};
     std::array<std::atomic<std::uint64_t>, kCoapCodes.size() + 1> m_coap{};
 };

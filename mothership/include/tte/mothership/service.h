@@ -1,5 +1,5 @@
 // What the MotherShip answers over HTTPS, independent of the transport: a request in,
-// a response out. The Beast server (https_server.h) only moves bytes; unit tests call
+// a response out. tte::server's HTTPS server only moves bytes; unit tests call
 // Service::handle() directly with an in-memory registry and a manual clock.
 #pragma once
 
@@ -16,25 +16,12 @@
 #include "tte/mothership/limiter.h"
 #include "tte/mothership/metrics.h"
 #include "tte/mothership/registry.h"
+#include "tte/server/https_server.h"
 
 namespace tte::mothership {
 
-struct HttpRequest {
-    std::string method;       ///< "GET", "POST", …
-    std::string target;       ///< path and query as sent
-    std::string body;
-    std::string contentType;
-    std::string accept;
-    std::string client;       ///< peer IP address (rate limits, audit)
-    std::optional<std::string> clientFingerprint;  ///< SPKI SHA-256 of a TLS client certificate
-};
-
-struct HttpResponse {
-    int status = 200;
-    std::string contentType = "application/json";
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
+using server::HttpRequest;
+using server::HttpResponse;
 
 struct ServiceOptions {
     std::uint32_t msId = 1;
@@ -47,7 +34,8 @@ public:
     Service(Registry& registry, const OtpHasher& hasher, Clock& clock, FailureLimiter& limiter, Metrics& metrics,
             ServiceOptions options);
 
-    /// Answers one request (PROTOCOL §6, §10). Never throws for bad input.
+    /// Answers one request (PROTOCOL §6, §10); an HTML page carries a script-free
+    /// Content-Security-Policy. Never throws for bad input.
     HttpResponse handle(const HttpRequest& request);
 
 private:

@@ -1,5 +1,5 @@
 // Atomic replace with temp + fsync + rename + directory fsync.
-#include "tte/introducer/atomic_file.h"
+#include "tte/base/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace tte::introducer {
+namespace tte {
 namespace {
 
 std::unexpected<Error> ioError(const std::string& what, int err) {
@@ -18,10 +18,10 @@ std::unexpected<Error> ioError(const std::string& what, int err) {
 
 }  // namespace
 
-Status writeFileAtomic(const std::filesystem::path& path, std::string_view data) {
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode) {
     std::filesystem::path tmp = path;
     tmp += ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd < 0) return ioError("cannot create " + tmp.string(), errno);
     std::size_t done = 0;
     while (done < data.size()) {
@@ -65,4 +65,4 @@ Result<std::string> readWholeFile(const std::filesystem::path& path) {
     return ss.str();
 }
 
-}  // namespace tte::introducer
+}  // namespace tte

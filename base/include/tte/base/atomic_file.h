@@ -8,13 +8,13 @@
 
 #include "tte/base/error.h"
 
-namespace tte::introducer {
+namespace tte {
 
-/// Replaces `path` atomically with `data` (mode 0600: the files may carry OTPs).
-/// Errors: io (errno kept).
-Status writeFileAtomic(const std::filesystem::path& path, std::string_view data);
+/// Replaces `path` atomically with `data`, created with `mode` (0600 by default: such files
+/// may carry OTPs or keys). Errors: io (errno kept).
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0600);
 
 /// The whole file. Errors: notFound (no such file), io.
 Result<std::string> readWholeFile(const std::filesystem::path& path);
 
-}  // namespace tte::introducer
+}  // namespace tte

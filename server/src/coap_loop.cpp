@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <array>
 
-namespace tte::mothership {
+namespace tte::server {
 namespace {
 constexpr coap_tick_t kWalkEvery = COAP_TICKS_PER_SECOND / 200;  // 5 ms
 constexpr unsigned kWalkEveryMs = 5;
@@ -39,4 +39,4 @@ void CoapLoop::runOnce(unsigned maxWaitMs) {
     }
 }
 
-}  // namespace tte::mothership
+}  // namespace tte::server

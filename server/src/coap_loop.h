@@ -9,7 +9,7 @@
 
 #include <coap3/coap.h>
 
-namespace tte::mothership {
+namespace tte::server {
 
 class CoapLoop {
 public:
@@ -27,4 +27,4 @@ private:
     bool m_handledSinceWalk = false;
 };
 
-}  // namespace tte::mothership
+}  // namespace tte::server

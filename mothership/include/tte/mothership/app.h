@@ -1,0 +1,72 @@
+// The MotherShip as tte-mothership runs it: serving (OTP hasher, registry, HTTPS and CoAP/DTLS
+// listeners, the ports file, its log) and the `admin` commands. tte-mothership's main() only
+// parses flags into a Config or an AdminCommand and waits for a signal.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "tte/base/error.h"
+#include "tte/mothership/config.h"
+
+namespace tte::mothership {
+
+/// The server's log: stderr, one line per event, UTC time, `level`.
+std::shared_ptr<spdlog::logger> makeLogger(const std::string& level);
+
+/// Where a started MotherShip listens ("ADDR:PORT"), and the DTLS key fingerprint devices pin.
+struct Ready {
+    std::string https;
+    std::string coaps;
+    std::string fingerprint;
+};
+
+class MotherShipApp {
+public:
+    /// Checks `config` (validateConfig), opens the OTP-hash key and the registry, starts both
+    /// listeners and writes the ports file ({"https", "coaps", "fingerprint"}). Errors: those of
+    /// validateConfig(), OtpHasher, openRegistry(), the listeners and of writing the file.
+    static Result<std::unique_ptr<MotherShipApp>> start(const Config& config, std::shared_ptr<spdlog::logger> log);
+    ~MotherShipApp();
+    MotherShipApp(const MotherShipApp&) = delete;
+    MotherShipApp& operator=(const MotherShipApp&) = delete;
+
+    [[nodiscard]] const Ready& ready() const;
+    /// Lets HTTPS requests in flight finish (up to `grace`), commits queued registrations,
+    /// closes the registry (the SQLite writer commits its queue). Idempotent.
+    void stop(std::chrono::milliseconds grace);
+
+private:
+    struct Parts;
+    explicit MotherShipApp(std::unique_ptr<Parts> parts);
+    std::unique_ptr<Parts> m_parts;
+};
+
+/// One `tte-mothership admin …` command with its arguments.
+struct AdminCommand {
+    enum class Kind { keygenOtp, keygenDtls, fingerprint, stationAdd, lotSet, revoke, show, exportRegistry, backup };
+    Kind kind = Kind::show;
+    std::string out;      ///< keygen otp, export, backup: the file ("" for export: `out` stream)
+    std::string keyOut;   ///< keygen dtls
+    std::string certOut;  ///< keygen dtls
+    std::string certIn;   ///< fingerprint, station add
+    std::string name;     ///< station add
+    std::string lot;      ///< lot set
+    std::string first;    ///< lot set, 8 hex
+    std::string last;     ///< lot set, 8 hex
+    std::string devId;    ///< revoke, show: 8 hex
+    std::string reason;   ///< revoke
+    std::string format = "jsonl";  ///< export: csv or jsonl
+    bool force = false;   ///< keygen: overwrite
+};
+
+/// Runs an admin command against `config`'s database and key settings, printing what it
+/// reports to `out`. Errors: invalidArgument (a Dev ID that is not 8 hex, …), alreadyExists
+/// (a key file without force), those of the registry and of the admin functions (admin.h).
+Status runAdmin(const AdminCommand& command, const Config& config, std::ostream& out);
+
+}  // namespace tte::mothership

@@ -1,0 +1,200 @@
+// Serving and the admin commands (app.h).
+#include "tte/mothership/app.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "tte/base/hex.h"
+#include "tte/mothership/admin.h"
+#include "tte/mothership/coap_server.h"
+#include "tte/mothership/crypto.h"
+#include "tte/mothership/https_server.h"
+#include "tte/mothership/service.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/server/listen.h"
+#include "tte/server/tls.h"
+
+namespace tte::mothership {
+namespace {
+
+std::int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Result<std::string> readText(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return fail(Errc::io, "cannot read " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+Result<std::uint32_t> devIdOf(const std::string& text, const char* what) {
+    auto id = parseHexInt(text, 8, what);
+    if (!id) return std::unexpected(id.error());
+    return static_cast<std::uint32_t>(*id);
+}
+
+}  // namespace
+
+std::shared_ptr<spdlog::logger> makeLogger(const std::string& level) {
+    auto log = std::make_shared<spdlog::logger>("tte-mothership", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    log->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
+    log->set_level(spdlog::level::from_str(level));
+    log->flush_on(spdlog::level::info);
+    return log;
+}
+
+struct MotherShipApp::Parts {
+    Ready ready;
+    std::shared_ptr<spdlog::logger> log;
+    std::unique_ptr<OtpHasher> hasher;
+    std::unique_ptr<Registry> registry;
+    SystemClock clock;
+    Metrics metrics;
+    std::unique_ptr<FailureLimiter> limiter;
+    std::unique_ptr<Service> service;
+    std::unique_ptr<server::HttpsServer> https;
+    std::unique_ptr<CoapServer> coaps;
+};
+
+MotherShipApp::MotherShipApp(std::unique_ptr<Parts> parts) : m_parts(std::move(parts)) {}
+
+MotherShipApp::~MotherShipApp() { stop(std::chrono::milliseconds(0)); }
+
+const Ready& MotherShipApp::ready() const { return m_parts->ready; }
+
+void MotherShipApp::stop(std::chrono::milliseconds grace) {
+    if (m_parts->https) m_parts->https->stop(grace);  // drain requests in flight
+    if (m_parts->coaps) m_parts->coaps->stop();       // commit queued registrations
+    m_parts->coaps.reset();
+    m_parts->https.reset();
+    m_parts->registry.reset();  // the SQLite writer commits its queue before it closes
+}
+
+Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config, std::shared_ptr<spdlog::logger> log) {
+    if (auto s = validateConfig(config); !s) return std::unexpected(s.error());
+    const auto https = *server::parseListenAddress(config.httpsListen, "https listen");  // checked above
+    const auto coaps = *server::parseListenAddress(config.coapsListen, "coaps listen");
+    auto p = std::make_unique<Parts>();
+    p->log = std::move(log);
+    auto hasher = config.otpKeyUri.empty() ? OtpHasher::fromFile(config.otpKeyFile) : OtpHasher::openToken(config.otpKeyUri);
+    if (!hasher) return std::unexpected(hasher.error());
+    p->hasher = std::make_unique<OtpHasher>(std::move(*hasher));
+    auto registry = openRegistry(config.database, config.dbConnections);
+    if (!registry) return std::unexpected(registry.error());
+    p->registry = std::move(*registry);
+    p->limiter = std::make_unique<FailureLimiter>(p->clock, config.limits);
+    p->service = std::make_unique<Service>(*p->registry, *p->hasher, p->clock, *p->limiter, p->metrics,
+                                           ServiceOptions{config.msId, 500});
+    const HttpsOptions ho{.address = https.host,
+                          .port = https.port,
+                          .certFile = config.tlsCert,
+                          .keyFile = config.tlsKey,
+                          .threads = config.httpThreads,
+                          .handlers = config.httpHandlers,
+                          .bodyLimit = config.bodyLimit,
+                          .headerLimit = 8192,
+                          .readTimeout = std::chrono::seconds(config.readTimeoutSeconds)};
+    auto httpsServer = makeHttpsServer(ho, *p->service, p->metrics, p->log);
+    if (!httpsServer) return std::unexpected(httpsServer.error());
+    p->https = std::move(*httpsServer);
+    const CoapOptions co{coaps.host, coaps.port, config.dtlsCert, config.dtlsKey, config.coapMaxIdleSessions,
+                         config.coapMaxHandshakeSessions, config.coapSessionTimeoutSeconds};
+    auto coapServer = CoapServer::create(co, *p->registry, p->clock, p->metrics, p->log);
+    if (!coapServer) return std::unexpected(coapServer.error());
+    p->coaps = std::move(*coapServer);
+    auto dtls = server::loadCertifiedKey(config.dtlsCert, config.dtlsKey);
+    if (!dtls) return std::unexpected(dtls.error());
+    p->https->start();
+    p->coaps->start();
+    p->ready = {protocol::formatHostPort(https.host, p->https->port()), protocol::formatHostPort(coaps.host, p->coaps->port()),
+                dtls->fingerprint()};
+    auto app = std::unique_ptr<MotherShipApp>(new MotherShipApp(std::move(p)));
+    const Ready& r = app->ready();
+    if (!config.portsFile.empty()) {
+        if (auto s = server::writePortsFile(config.portsFile, {{"https", r.https}, {"coaps", r.coaps}, {"fingerprint", r.fingerprint}});
+            !s)
+            return std::unexpected(s.error());
+    }
+    app->m_parts->log->info("event=ready ms={} https={} coaps={} database={}",
+                            protocol::msHostName(protocol::MsId{config.msId}), r.https, r.coaps,
+                            config.database.substr(0, config.database.find('@')));
+    return app;
+}
+
+Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) {
+    using Kind = AdminCommand::Kind;
+    switch (c.kind) {
+    case Kind::keygenOtp:
+        if (auto s = writeNewKeyFile(c.out, c.force); !s) return s;
+        out << "wrote " << c.out << "\n";
+        return {};
+    case Kind::keygenDtls: {
+        struct stat st {};
+        if (!c.force && ::stat(c.keyOut.c_str(), &st) == 0)
+            return fail(Errc::alreadyExists, c.keyOut + " exists already (use --force to rotate)");
+        const std::string cn = config.msId ? protocol::msHostName(protocol::MsId{config.msId}) : "tte-mothership";
+        if (auto s = writeSelfSignedP256(c.keyOut, c.certOut, cn, 3650); !s) return s;
+        auto pem = readText(c.certOut);
+        if (!pem) return std::unexpected(pem.error());
+        auto fp = protocol::fingerprintFromPem(*pem);
+        if (!fp) return std::unexpected(fp.error());
+        out << fp->hex() << "\n";
+        return {};
+    }
+    case Kind::fingerprint: {
+        auto pem = readText(c.certIn);
+        if (!pem) return std::unexpected(pem.error());
+        auto fp = protocol::fingerprintFromPem(*pem);
+        if (!fp) return std::unexpected(fp.error());
+        out << fp->hex() << "\n";
+        return {};
+    }
+    case Kind::backup: return adminBackup(config.database, c.out);
+    default: break;
+    }
+    auto registry = openRegistry(config.database, 1);
+    if (!registry) return std::unexpected(registry.error());
+    Registry& reg = **registry;
+    switch (c.kind) {
+    case Kind::stationAdd: {
+        auto fp = adminStationAdd(reg, c.certIn, c.name, nowMs());
+        if (!fp) return std::unexpected(fp.error());
+        out << "station " << c.name << " fingerprint " << *fp << "\n";
+        return {};
+    }
+    case Kind::lotSet: {
+        auto first = devIdOf(c.first, "--first");
+        if (!first) return std::unexpected(first.error());
+        auto last = devIdOf(c.last, "--last");
+        if (!last) return std::unexpected(last.error());
+        return reg.setLotQuota(c.lot, *first, *last);
+    }
+    case Kind::revoke: {
+        auto id = devIdOf(c.devId, "--devid");
+        if (!id) return std::unexpected(id.error());
+        return reg.revoke(*id, c.reason, "admin", nowMs());
+    }
+    case Kind::show: {
+        auto id = devIdOf(c.devId, "--devid");
+        if (!id) return std::unexpected(id.error());
+        auto text = adminShow(reg, *id);
+        if (!text) return std::unexpected(text.error());
+        out << *text << "\n";
+        return {};
+    }
+    case Kind::exportRegistry: {
+        if (c.out.empty()) return adminExport(reg, c.format, out);
+        std::ofstream file(c.out);
+        if (!file) return fail(Errc::io, "cannot write " + c.out);
+        return adminExport(reg, c.format, file);
+    }
+    default: return fail(Errc::internal, "unknown admin command");
+    }
+}
+
+}  // namespace tte::mothership

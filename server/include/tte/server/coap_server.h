@@ -1,0 +1,82 @@
+// The CoAP-over-DTLS server of the MotherShip (message 9/10) and the Controller (message
+// 11/12): libcoap 4.3 with its OpenSSL backend, certificate mode, in its own thread with its
+// own context, driven by CoapLoop (libcoap's epoll interface: the sessions walked at most every
+// 5 ms, not before every datagram – measured in docs/MOTHERSHIP.md).
+//
+// Authentication: the DTLS handshake requires a client certificate and accepts any
+// self-signed one (whose key is to be expected is known only once the request arrives); each
+// request carries the SHA-256 of the client's SPKI, taken from the session's peer certificate,
+// for the application to compare. The server's certificate and key are parsed once and shared
+// by every session (libcoap 4.3 would read and decode key files again for each new session).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/error.h"
+#include "tte/server/tls.h"
+
+namespace tte::server {
+
+struct CoapRequest {
+    std::string_view query;                  ///< the Uri-Query options joined by '&'
+    std::span<const std::uint8_t> payload;
+    std::optional<unsigned> accept;          ///< the Accept option, if given
+    std::optional<std::string> peerFingerprint;  ///< SPKI SHA-256 of the client's certificate, 64 hex
+    std::string client;                      ///< the peer's IP address
+};
+
+struct CoapReply {
+    int code = 205;                          ///< class*100+detail: 205 is 2.05, 404 is 4.04
+    std::optional<unsigned> contentFormat;
+    std::vector<std::uint8_t> payload;
+};
+
+/// Answers one request on the CoAP thread. Must not throw.
+using CoapHandler = std::function<CoapReply(const CoapRequest&)>;
+
+enum class CoapMethod { get, post };
+
+enum class LogLevel { debug, info, warning, error };
+/// Where libcoap's own messages go (libcoap's log is one per process: the last server created
+/// writes it). Without a sink they are dropped.
+using LogSink = std::function<void(LogLevel, std::string_view)>;
+
+/// What the server reports besides the answers (optional, called on the CoAP thread).
+struct CoapObserver {
+    std::function<void(bool opened)> session;  ///< a server session was created (true) or freed
+    std::function<void(int code)> replied;     ///< a request was answered with this code
+};
+
+struct CoapServerOptions {
+    std::string address = "127.0.0.1";  ///< IPv4 or IPv6 literal
+    std::uint16_t port = 0;             ///< 0: any free port, see CoapServer::port()
+    unsigned maxIdleSessions = 0;       ///< 0: libcoap's default (unlimited)
+    unsigned maxHandshakeSessions = 0;  ///< 0: libcoap's default (100)
+    unsigned sessionTimeoutSeconds = 0; ///< 0: libcoap's default (300 s)
+};
+
+class CoapServer {
+public:
+    /// Binds the DTLS endpoint with `identity` (owned by the server from now on). Errors:
+    /// invalidArgument (address), unsupported (libcoap without DTLS), internal (libcoap refused
+    /// the set-up), io (cannot bind).
+    static Result<std::unique_ptr<CoapServer>> create(const CoapServerOptions& options, CertifiedKey identity,
+                                                      LogSink log = {}, CoapObserver observer = {});
+    virtual ~CoapServer() = default;
+    /// Serves `path` (no leading '/', e.g. ".well-known/tte") for `method`; before start().
+    virtual void addResource(std::string_view path, CoapMethod method, CoapHandler handler) = 0;
+    [[nodiscard]] virtual std::uint16_t port() const = 0;
+    /// Starts the CoAP thread.
+    virtual void start() = 0;
+    /// Stops and joins the thread. Idempotent.
+    virtual void stop() = 0;
+};
+
+}  // namespace tte::server

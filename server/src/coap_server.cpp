@@ -1,0 +1,208 @@
+// libcoap DTLS server (coap_server.h).
+#include "tte/server/coap_server.h"
+
+#include <coap3/coap.h>
+#include <openssl/ssl.h>
+
+#include <arpa/inet.h>
+
+#include <atomic>
+#include <list>
+#include <thread>
+
+#include "coap_loop.h"
+
+namespace tte::server {
+namespace {
+
+/// libcoap's messages for the sink of the last server created (libcoap's log is global).
+std::atomic<std::shared_ptr<LogSink>> g_libcoapLog;
+
+void logLibcoap(coap_log_t level, const char* message) {
+    std::string_view text(message);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    // Expected for every session: the server gives libcoap no key files (see init()).
+    if (text.find("No Server Certificate defined") != std::string_view::npos) return;
+    const auto sink = g_libcoapLog.load();
+    if (!sink || !*sink) return;
+    const LogLevel l = level <= LOG_ERR ? LogLevel::error
+                       : level == LOG_WARNING ? LogLevel::warning
+                       : level <= LOG_INFO ? LogLevel::info
+                                           : LogLevel::debug;
+    (*sink)(l, text);
+}
+
+std::optional<std::string> sessionFingerprint(coap_session_t* session) {
+    coap_tls_library_t lib{};
+    void* tls = coap_session_get_tls(session, &lib);
+    if (!tls || lib != COAP_TLS_LIBRARY_OPENSSL) return std::nullopt;
+    return peerFingerprint(static_cast<SSL*>(tls));
+}
+
+std::string remoteAddress(coap_session_t* session) {
+    const coap_address_t* a = coap_session_get_addr_remote(session);
+    char buf[INET6_ADDRSTRLEN] = "unknown";
+    if (a->addr.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a->addr.sin.sin_addr, buf, sizeof buf);
+    else if (a->addr.sa.sa_family == AF_INET6) inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+class LibcoapServer final : public CoapServer {
+public:
+    LibcoapServer(const CoapServerOptions& o, CertifiedKey identity, CoapObserver observer)
+        : m_options(o), m_identity(std::move(identity)), m_observer(std::move(observer)) {}
+
+    ~LibcoapServer() override {
+        stop();
+        if (m_ctx) coap_free_context(m_ctx);
+    }
+
+    Status init(LogSink log);
+
+    void addResource(std::string_view path, CoapMethod method, CoapHandler handler) override {
+        m_routes.push_back(Route{this, std::move(handler)});
+        coap_resource_t* r = coap_resource_init(coap_new_str_const(reinterpret_cast<const std::uint8_t*>(path.data()), path.size()),
+                                                COAP_RESOURCE_FLAGS_RELEASE_URI);
+        coap_resource_set_userdata(r, &m_routes.back());
+        coap_register_handler(r, method == CoapMethod::get ? COAP_REQUEST_GET : COAP_REQUEST_POST, &LibcoapServer::onRequest);
+        coap_add_resource(m_ctx, r);
+    }
+
+    [[nodiscard]] std::uint16_t port() const override { return m_port; }
+
+    void start() override {
+        m_thread = std::thread([this] {
+            CoapLoop loop(m_ctx);
+            while (!m_stop.load()) loop.runOnce(50);
+        });
+    }
+
+    void stop() override {
+        if (m_thread.joinable()) {
+            m_stop = true;
+            m_thread.join();
+        }
+    }
+
+private:
+    struct Route {
+        LibcoapServer* server;
+        CoapHandler handler;
+    };
+
+    /// Gives a new server session the certificate and key parsed at start (shared, not copied).
+    static int setupSession(void* tls, coap_dtls_pki_t* setup) {
+        auto* self = static_cast<LibcoapServer*>(setup->cn_call_back_arg);
+        auto* ssl = static_cast<SSL*>(tls);
+        if (SSL_use_cert_and_key(ssl, self->m_identity.cert.get(), self->m_identity.key.get(), nullptr, 1) != 1) return 0;
+        for (const auto& ca : self->m_identity.chain) {
+            if (SSL_add1_chain_cert(ssl, ca.get()) != 1) return 0;
+        }
+        return 1;
+    }
+
+    static int onEvent(coap_session_t* session, coap_event_t event) {
+        auto* self = static_cast<LibcoapServer*>(coap_get_app_data(coap_session_get_context(session)));
+        if (self == nullptr || !self->m_observer.session) return 0;
+        if (event == COAP_EVENT_SERVER_SESSION_NEW) self->m_observer.session(true);
+        else if (event == COAP_EVENT_SERVER_SESSION_DEL) self->m_observer.session(false);
+        return 0;
+    }
+
+    static void onRequest(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                          const coap_string_t* query, coap_pdu_t* response) {
+        auto* route = static_cast<Route*>(coap_resource_get_userdata(resource));
+        CoapRequest r;
+        if (query) r.query = std::string_view(reinterpret_cast<const char*>(query->s), query->length);
+        size_t len = 0;
+        const uint8_t* data = nullptr;
+        if (coap_get_data(request, &len, &data)) r.payload = std::span<const std::uint8_t>(data, len);
+        coap_opt_iterator_t it;
+        if (const coap_opt_t* accept = coap_check_option(request, COAP_OPTION_ACCEPT, &it))
+            r.accept = coap_decode_var_bytes(coap_opt_value(accept), coap_opt_length(accept));
+        r.peerFingerprint = sessionFingerprint(session);
+        r.client = remoteAddress(session);
+        const CoapReply reply = route->handler(r);
+        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(reply.code)));
+        if (reply.contentFormat) {
+            unsigned char buf[4];
+            coap_add_option(response, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf, sizeof buf, *reply.contentFormat), buf);
+        }
+        if (!reply.payload.empty()) coap_add_data(response, reply.payload.size(), reply.payload.data());
+        if (route->server->m_observer.replied) route->server->m_observer.replied(reply.code);
+    }
+
+    CoapServerOptions m_options;
+    CertifiedKey m_identity;  ///< parsed once when the server starts
+    CoapObserver m_observer;
+    std::list<Route> m_routes;  ///< stable addresses: libcoap keeps pointers to them
+    coap_context_t* m_ctx = nullptr;
+    std::uint16_t m_port = 0;
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+Status LibcoapServer::init(LogSink log) {
+    coap_startup();
+    if (!coap_dtls_is_supported()) return fail(Errc::unsupported, "libcoap was built without DTLS");
+    g_libcoapLog.store(std::make_shared<LogSink>(std::move(log)));
+    coap_set_log_handler(&logLibcoap);
+    m_ctx = coap_new_context(nullptr);
+    if (!m_ctx) return fail(Errc::internal, "libcoap: cannot create a context");
+    coap_dtls_pki_t pki{};
+    pki.version = COAP_DTLS_PKI_SETUP_VERSION;
+    pki.verify_peer_cert = 1;   // a client certificate is required …
+    pki.check_common_ca = 0;
+    pki.allow_self_signed = 1;  // … any self-signed one; the handler pins it by fingerprint
+    pki.allow_expired_certs = 1;
+    pki.cert_chain_validation = 0;
+    pki.allow_no_crl = 1;
+    pki.allow_expired_crl = 1;
+    // No key files for libcoap: 4.3 would read and decode them again for every new session
+    // (about 0.5 ms of OpenSSL 3 decoding, as much as the handshake's own cryptography, and
+    // a private copy of both in every session). Its per-session setup then finds no
+    // certificate (it says so in a message dropped by logLibcoap, and goes on), and
+    // setupSession() gives the session the ones parsed at start.
+    pki.pki_key.key_type = COAP_PKI_KEY_PEM;
+    pki.pki_key.key.pem.public_cert = "";
+    pki.pki_key.key.pem.private_key = "";
+    pki.additional_tls_setup_call_back = &LibcoapServer::setupSession;
+    pki.cn_call_back_arg = this;  // the argument field of the setup libcoap hands to setupSession
+    if (!coap_context_set_pki(m_ctx, &pki)) return fail(Errc::internal, "libcoap: cannot set up DTLS with certificates");
+    coap_set_app_data(m_ctx, this);
+    coap_register_event_handler(m_ctx, &LibcoapServer::onEvent);
+    if (m_options.maxIdleSessions) coap_context_set_max_idle_sessions(m_ctx, m_options.maxIdleSessions);
+    if (m_options.maxHandshakeSessions) coap_context_set_max_handshake_sessions(m_ctx, m_options.maxHandshakeSessions);
+    if (m_options.sessionTimeoutSeconds) coap_context_set_session_timeout(m_ctx, m_options.sessionTimeoutSeconds);
+    coap_address_t addr;
+    coap_address_init(&addr);
+    if (inet_pton(AF_INET, m_options.address.c_str(), &addr.addr.sin.sin_addr) == 1) {
+        addr.addr.sin.sin_family = AF_INET;
+        addr.addr.sin.sin_port = htons(m_options.port);
+        addr.size = sizeof(addr.addr.sin);
+    } else if (inet_pton(AF_INET6, m_options.address.c_str(), &addr.addr.sin6.sin6_addr) == 1) {
+        addr.addr.sin6.sin6_family = AF_INET6;
+        addr.addr.sin6.sin6_port = htons(m_options.port);
+        addr.size = sizeof(addr.addr.sin6);
+    } else {
+        return fail(Errc::invalidArgument, "CoAP listen address '" + m_options.address + "' is not an IP address");
+    }
+    coap_endpoint_t* ep = coap_new_endpoint(m_ctx, &addr, COAP_PROTO_DTLS);
+    if (!ep) return fail(Errc::io, "cannot listen for CoAP/DTLS on " + m_options.address + ":" + std::to_string(m_options.port));
+    // "127.0.0.1:PORT" or "[::1]:PORT": the bound port, also when 0 was asked for.
+    std::string bound = coap_endpoint_str(ep);
+    bound = bound.substr(0, bound.find(' '));
+    m_port = static_cast<std::uint16_t>(std::stoi(bound.substr(bound.rfind(':') + 1)));
+    return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CoapServer>> CoapServer::create(const CoapServerOptions& options, CertifiedKey identity, LogSink log,
+                                                       CoapObserver observer) {
+    auto server = std::make_unique<LibcoapServer>(options, std::move(identity), std::move(observer));
+    if (auto s = server->init(std::move(log)); !s) return std::unexpected(s.error());
+    return server;
+}
+
+}  // namespace tte::server

@@ -1,0 +1,159 @@
+// tte::server on loopback: an identity made and parsed, the HTTPS server's answers, limits,
+// headers and client-certificate fingerprint, the CoAP/DTLS server's fingerprint and reply,
+// listen addresses and the ports file.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/support/process.h"
+#include "mothership/test_support.h"
+#include "tte/client/https_client.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/server/coap_server.h"
+#include "tte/server/https_server.h"
+#include "tte/server/listen.h"
+#include "tte/server/tls.h"
+
+namespace tte::server {
+namespace {
+
+CertifiedKey identity(SelfSigned* made = nullptr) {
+    auto m = makeSelfSignedP256("tte-test", 1);
+    EXPECT_TRUE(m) << m.error().toString();
+    auto k = certifiedKeyFromPem(m->certPem, m->keyPem);
+    EXPECT_TRUE(k) << k.error().toString();
+    EXPECT_EQ(k->fingerprint(), protocol::fingerprintFromPem(m->certPem)->hex());
+    if (made) *made = std::move(*m);
+    return std::move(*k);
+}
+
+TEST(Tls, SelfSignedIdentityAndItsChecks) {
+    SelfSigned made;
+    const CertifiedKey k = identity(&made);
+    EXPECT_EQ(k.fingerprint().size(), 64u);
+    EXPECT_EQ(k.share().fingerprint(), k.fingerprint());
+    EXPECT_EQ(certifiedKeyFromPem("nope", made.keyPem).error().message, "not a PEM certificate");
+    EXPECT_EQ(certifiedKeyFromPem(made.certPem, Secret(std::string_view("nope"))).error().message, "not a PEM private key");
+    SelfSigned other;
+    identity(&other);
+    EXPECT_EQ(certifiedKeyFromPem(made.certPem, other.keyPem).error().message,
+              "the private key does not belong to the certificate");
+}
+
+TEST(HttpsServer, AnswersWithTheHandlerWithinItsLimits) {
+    const CertifiedKey k = identity();
+    HttpsServerOptions o;
+    o.port = 0;
+    o.bodyLimit = 64;
+    o.handlers = 2;
+    o.headers = {{"Cache-Control", "no-store"}};
+    std::atomic<int> served{0}, refused{0};
+    HttpsObserver observer;
+    observer.served = [&](const HttpRequest&, const HttpResponse&, std::chrono::microseconds) { ++served; };
+    observer.refused = [&](int status) { refused += status; };
+    auto s = HttpsServer::create(
+        o, k,
+        [](const HttpRequest& r) {
+            return HttpResponse{r.method == "POST" ? 201 : 200, "text/plain", r.method + " " + r.target + " " + r.body,
+                                {{"X-Client", r.client}}};
+        },
+        observer);
+    ASSERT_TRUE(s) << s.error().toString();
+    (*s)->start();
+    const auto pin = client::HttpsOptions::pinned(k.fingerprint(), std::chrono::seconds(10));
+    const std::string base = "https://127.0.0.1:" + std::to_string((*s)->port());
+    auto get = client::httpsRequest(pin, "GET", base + "/a?b=c");
+    ASSERT_TRUE(get) << get.error().toString();
+    EXPECT_EQ(get->status, 200);
+    EXPECT_EQ(get->body, "GET /a?b=c ");
+    auto post = client::httpsRequest(pin, "POST", base + "/p", "small", "text/plain");
+    ASSERT_TRUE(post) << post.error().toString();
+    EXPECT_EQ(post->status, 201);
+    auto big = client::httpsRequest(pin, "POST", base + "/p", std::string(65, 'x'), "text/plain");
+    ASSERT_TRUE(big) << big.error().toString();
+    EXPECT_EQ(big->status, 413);
+    EXPECT_EQ(big->body, "{\"error\":\"invalid-argument\",\"message\":\"request too large\"}\n");
+    EXPECT_EQ(served.load(), 2);
+    EXPECT_EQ(refused.load(), 413);
+    auto wrongPin = client::httpsRequest(client::HttpsOptions::pinned(std::string(64, '0')), "GET", base + "/");
+    ASSERT_FALSE(wrongPin);
+    EXPECT_EQ(wrongPin.error().code, Errc::unauthenticated);
+    (*s)->stop(std::chrono::seconds(1));
+    (*s)->stop(std::chrono::seconds(1));  // idempotent
+}
+
+TEST(HttpsServer, HandsOnTheClientCertificatesFingerprint) {
+    test::TempDir dir;
+    const CertifiedKey k = identity();
+    SelfSigned clientId;
+    const CertifiedKey clientKey = identity(&clientId);
+    test::writeFileText(dir.path() / "c.pem", clientId.certPem);
+    test::writeFileText(dir.path() / "c.key", std::string(clientId.keyPem.view()));
+    HttpsServerOptions o;
+    o.clientCertificates = ClientCertificates::requested;
+    auto s = HttpsServer::create(o, k, [](const HttpRequest& r) {
+        return HttpResponse{200, "text/plain", r.clientFingerprint.value_or("none"), {}};
+    });
+    ASSERT_TRUE(s) << s.error().toString();
+    (*s)->start();
+    auto opts = client::HttpsOptions::pinned(k.fingerprint(), std::chrono::seconds(10));
+    const std::string url = "https://127.0.0.1:" + std::to_string((*s)->port()) + "/";
+    EXPECT_EQ(client::httpsRequest(opts, "GET", url)->body, "none");
+    opts.clientCertFile = (dir.path() / "c.pem").string();
+    opts.clientKeyFile = (dir.path() / "c.key").string();
+    EXPECT_EQ(client::httpsRequest(opts, "GET", url)->body, clientKey.fingerprint());
+}
+
+TEST(HttpsServer, RefusesWhatItCannotServe) {
+    const CertifiedKey k = identity();
+    HttpsServerOptions o;
+    o.address = "localhost";
+    EXPECT_EQ(HttpsServer::create(o, k, {}).error().message, "HTTPS listen address 'localhost' is not an IP address");
+    o.address = "127.0.0.1";
+    auto first = HttpsServer::create(o, k, {});
+    ASSERT_TRUE(first);
+    o.port = (*first)->port();
+    auto taken = HttpsServer::create(o, k, {});
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().code, Errc::io);
+}
+
+TEST(CoapServer, RepliesWithThePeersFingerprint) {
+    test::TempDir dir;
+    const CertifiedKey k = identity();
+    SelfSigned deviceId;
+    const CertifiedKey device = identity(&deviceId);
+    test::writeFileText(dir.path() / "d.pem", deviceId.certPem);
+    test::writeFileText(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    std::atomic<int> sessions{0};
+    CoapObserver observer;
+    observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
+    auto s = CoapServer::create({"127.0.0.1", 0}, k.share(), {}, observer);
+    ASSERT_TRUE(s) << s.error().toString();
+    (*s)->addResource(".well-known/tte", CoapMethod::get, [](const CoapRequest& r) {
+        const std::string text = std::string(r.query) + "|" + r.peerFingerprint.value_or("none") + "|" +
+                                 std::to_string(r.accept.value_or(0));
+        return CoapReply{205, 50u, {text.begin(), text.end()}};
+    });
+    (*s)->start();
+    auto r = mstest::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(),
+                             k.fingerprint(), "urn:x", 50);
+    EXPECT_EQ(r.code, 205);
+    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), "urn=urn:x|" + device.fingerprint() + "|50");
+    EXPECT_EQ(sessions.load(), 1);
+    (*s)->stop();
+}
+
+TEST(Listen, AddressesAndThePortsFile) {
+    EXPECT_EQ(*parseListenAddress("[::1]:0", "x"), (protocol::HostPort{"::1", 0}));
+    EXPECT_EQ(parseListenAddress("host:1", "--listen").error().message, "--listen: 'host' is not an IP address");
+    EXPECT_EQ(parseListenAddress("1.2.3.4", "--listen").error().message,
+              "--listen must be ADDR:PORT or [IPv6]:PORT, got '1.2.3.4'");
+    test::TempDir dir;
+    const auto file = (dir.path() / "ports.json").string();
+    ASSERT_TRUE(writePortsFile(file, {{"https", "127.0.0.1:1"}, {"coaps", "[::1]:2"}}));
+    EXPECT_EQ(nlohmann::json::parse(test::readText(file)), nlohmann::json({{"https", "127.0.0.1:1"}, {"coaps", "[::1]:2"}}));
+    EXPECT_FALSE(writePortsFile((dir.path() / "no/such/dir/p").string(), {}));
+}
+
+}  // namespace
+}  // namespace tte::server
