@@ -1,16 +1,13 @@
-// tte-introducer: the companion introducer CLI (draft 2 messages 3-8). Composition root:
-// flags, where the Enrollment URL comes from, and printing results for a person.
+// tte-introducer: the companion introducer CLI (draft 2 messages 3-8). Parses flags, runs the
+// flows of the introducer library (enroll.h, box.h) and prints their results for a person.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
-#include "tte/base/atomic_file.h"
 #include "tte/introducer/box.h"
-#include "tte/introducer/capture.h"
-#include "tte/introducer/introduction.h"
-#include "tte/introducer/mothership.h"
+#include "tte/introducer/enroll.h"
 
 namespace {
 
@@ -20,14 +17,6 @@ using namespace tte::introducer;
 constexpr int kExitError = 1;
 constexpr int kExitAlreadyUsed = 3;
 constexpr int kExitIncomplete = 4;
-
-struct Source {
-    std::string qrImage;
-    int page = 1;
-    std::string url;
-    std::string urlFile;
-    std::string ledCapture;
-};
 
 struct Common {
     std::string cacert;
@@ -46,111 +35,44 @@ int die(const std::string& message) {
     return kExitError;
 }
 
-/// The label's text (Enrollment URL or box URL) from whichever source was given.
-Result<Secret> labelText(const Source& s) {
-    int given = !s.qrImage.empty() + !s.url.empty() + !s.urlFile.empty() + !s.ledCapture.empty();
-    if (given != 1) return fail(Errc::invalidArgument, "give exactly one of --qr-image, --url, --url-file, --led-capture");
-    if (!s.qrImage.empty()) return readQrImage(s.qrImage, s.page);
-    if (!s.url.empty()) return Secret(s.url);
-    if (!s.urlFile.empty()) {
-        auto text = readWholeFile(s.urlFile);
-        if (!text) return std::unexpected(text.error());
-        while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
-        Secret out(*text);
-        secureZero(text->data(), text->size());
-        return out;
-    }
-    return fail(Errc::internal, "LED capture has no label text");
-}
-
-Result<protocol::EnrollmentUrl> enrollmentUrl(const Source& s) {
-    if (!s.ledCapture.empty()) {
-        if (!s.qrImage.empty() || !s.url.empty() || !s.urlFile.empty())
-            return fail(Errc::invalidArgument, "give exactly one of --qr-image, --url, --url-file, --led-capture");
-        auto capture = readLedCapture(s.ledCapture);
-        if (!capture) return std::unexpected(capture.error());
-        auto frame = decodeLedCapture(*capture);
-        if (!frame) return std::unexpected(frame.error());
-        auto ms = protocol::makeMsId(frame->msId, protocol::MsIdUse::operational);
-        if (!ms) return std::unexpected(ms.error());
-        return protocol::EnrollmentUrl{*ms, protocol::Otp(frame->otp), protocol::DevId{frame->devId}};
-    }
-    auto text = labelText(s);
-    if (!text) return std::unexpected(text.error());
-    return protocol::parseEnrollmentUrl(text->view());
-}
-
 client::HttpsOptions httpsOptions(const Common& c) { return client::HttpsOptions::verified(c.cacert, c.connectTo); }
 
-Result<ControllerTarget> controllerTarget(const Common& c) {
-    auto addr = parseAddressPort(c.controller);
-    if (!addr) return std::unexpected(addr.error());
-    auto fp = protocol::parseFingerprint(c.controllerFingerprint);
-    if (!fp) return withContext(fp.error(), "--controller-fingerprint");
-    return ControllerTarget{addr->first, addr->second, *fp, c.description};
+void printStatus(const protocol::StatusResponse& st) {
+    std::cout << "urn: " << st.urn.text << "\nfingerprint: " << st.fingerprint.hex()
+              << "\nstate: " << protocol::enrollmentStateName(st.state) << "\n";
 }
 
-Result<std::optional<NotifyTarget>> notifyTarget(const Common& c, const ControllerTarget& t) {
-    if (c.notify.empty()) {
-        if (c.later) return fail(Errc::invalidArgument, "--later needs --notify URL and --queue FILE");
-        return std::optional<NotifyTarget>();
-    }
-    if (c.notify.rfind("https://", 0) != 0) return fail(Errc::invalidArgument, "--notify must be an https:// URL");
-    if (c.later && c.queue.empty()) return fail(Errc::invalidArgument, "--later needs --queue FILE");
-    return std::optional<NotifyTarget>(NotifyTarget{c.notify, t.fingerprint});
+void printIntroduction(const Common& c, const IntroduceOutcome& o) {
+    if (o.sent) std::cout << "introduced to the controller at " << c.notify << "\n";
+    if (o.sendError) std::cerr << "tte-introducer: introduction not sent: " << o.sendError->toString() << "\n";
+    if (o.queueError) std::cerr << "tte-introducer: cannot queue the introduction: " << o.queueError->toString() << "\n";
+    if (o.queued)
+        std::cout << "introduction queued in " << c.queue << " (send it with: tte-introducer flush --queue " << c.queue << ")\n";
 }
 
-void printStatus(const client::HttpsOptions& https, const protocol::EnrollmentUrl& url) {
-    auto st = getStatus(https, url);
-    if (!st) {
-        std::cerr << "tte-introducer: status: " << st.error().toString() << "\n";
-        return;
-    }
-    std::cout << "urn: " << st->urn.text << "\nfingerprint: " << st->fingerprint.hex()
-              << "\nstate: " << protocol::enrollmentStateName(st->state) << "\n";
-}
-
-/// Message 6 now, or into the queue (--later, or when the Controller cannot be reached).
-void introduce(const Common& c, const std::optional<NotifyTarget>& notify, const protocol::Introduction& intro) {
-    if (!notify) return;
-    IntroductionQueue queue(c.queue);
-    if (!c.later) {
-        auto sent = sendIntroduction(*notify, intro);
-        if (sent) {
-            std::cout << "introduced to the controller at " << notify->url << "\n";
-            return;
-        }
-        std::cerr << "tte-introducer: introduction not sent: " << sent.error().toString() << "\n";
-        if (c.queue.empty() || sent.error().code == Errc::conflict || sent.error().code == Errc::invalidArgument) return;
-    }
-    if (auto st = queue.add(*notify, intro); !st) {
-        std::cerr << "tte-introducer: cannot queue the introduction: " << st.error().toString() << "\n";
-        return;
-    }
-    std::cout << "introduction queued in " << c.queue << " (send it with: tte-introducer flush --queue " << c.queue << ")\n";
-}
-
-int runEnroll(const Source& s, const Common& c) {
-    auto url = enrollmentUrl(s);
+int runEnroll(const LabelSource& s, const Common& c) {
+    auto url = enrollmentUrlFrom(s);
     if (!url) return die(url.error().message);
-    auto target = controllerTarget(c);
+    auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description);
     if (!target) return die(target.error().message);
-    auto notify = notifyTarget(c, *target);
-    if (!notify) return die(notify.error().message);
-    auto https = httpsOptions(c);
-    auto mapped = postMapping(https, *url, *target);
-    if (!mapped) {
-        if (mapped.error().code == Errc::conflict) {
-            std::cerr << "tte-introducer: WARNING: " << mapped.error().message << "\n";
-            std::cerr << "tte-introducer: current enrollment status of Dev ID " << url->devId.hex() << ":\n";
-            printStatus(https, *url);
-            return kExitAlreadyUsed;
-        }
-        return die(mapped.error().toString());
+    IntroductionQueue queue(c.queue);
+    auto plan = introducePlanOf(c.notify, c.queue.empty() ? nullptr : &queue, c.later, target->fingerprint);
+    if (!plan) return die(plan.error().message);
+    auto ms = makeHttpsMotherShip(httpsOptions(c));
+    auto sender = makeHttpsIntroductions();
+    auto r = enroll(*url, *target, *plan, *ms, *sender);
+    if (!r) return die(r.error().toString());
+    if (r->alreadyUsed) {
+        std::cerr << "tte-introducer: WARNING: the OTP was already used: the device may have been enrolled by someone else "
+                     "(draft 4)\n";
+        std::cerr << "tte-introducer: current enrollment status of Dev ID " << url->devId.hex() << ":\n";
+        if (r->status) printStatus(*r->status);
+        else std::cerr << "tte-introducer: status: " << r->statusError->toString() << "\n";
+        return kExitAlreadyUsed;
     }
-    std::cout << "mapped Dev ID " << url->devId.hex() << " to controller " << c.controller << "\nurn: " << mapped->urn.text
-              << "\nfingerprint: " << mapped->fingerprint.hex() << "\n";
-    introduce(c, *notify, {mapped->urn, mapped->fingerprint, url->otp, url->devId, url->ms, c.description});
+    std::cout << "mapped Dev ID " << url->devId.hex() << " to controller " << c.controller << "\nurn: " << r->mapped->urn.text
+              << "\nfingerprint: " << r->mapped->fingerprint.hex() << "\n";
+    printIntroduction(c, r->introduction);
     return 0;
 }
 
@@ -164,19 +86,21 @@ void drawProgress(std::size_t done, std::size_t total, const BoxDeviceResult& r)
     std::fflush(stderr);
 }
 
-int runBox(const Source& s, const Common& c) {
+int runBox(const LabelSource& s, const Common& c) {
     if (c.state.empty()) return die("box needs --state FILE (progress is kept there so a rerun resumes)");
     auto text = labelText(s);
     if (!text) return die(text.error().message);
     auto box = protocol::parseBoxUrl(text->view());
     if (!box) return die(box.error().message);
-    auto target = controllerTarget(c);
+    auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description);
     if (!target) return die(target.error().message);
-    auto notify = notifyTarget(c, *target);
-    if (!notify) return die(notify.error().message);
     IntroductionQueue queue(c.queue);
-    BoxOptions options{httpsOptions(c), *target, c.state, *notify, c.queue.empty() ? nullptr : &queue};
-    auto results = enrollBox(*box, options, isatty(2) ? BoxProgress(drawProgress) : BoxProgress());
+    auto plan = introducePlanOf(c.notify, c.queue.empty() ? nullptr : &queue, c.later, target->fingerprint);
+    if (!plan) return die(plan.error().message);
+    auto ms = makeHttpsMotherShip(httpsOptions(c));
+    auto sender = makeHttpsIntroductions();
+    auto results = enrollBox(*box, BoxOptions{*target, c.state, *plan}, *ms, *sender,
+                             isatty(2) ? BoxProgress(drawProgress) : BoxProgress());
     if (!results) return die(results.error().message);
     std::map<std::string, int> counts;
     std::size_t skipped = 0;
@@ -203,17 +127,16 @@ int runFlush(const Common& c) {
     return report->kept == 0 && report->dropped == 0 ? 0 : kExitIncomplete;
 }
 
-int runStatus(const Source& s, const Common& c) {
-    auto url = enrollmentUrl(s);
+int runStatus(const LabelSource& s, const Common& c) {
+    auto url = enrollmentUrlFrom(s);
     if (!url) return die(url.error().message);
-    auto st = getStatus(httpsOptions(c), *url);
+    auto st = makeHttpsMotherShip(httpsOptions(c))->status(*url);
     if (!st) return die(st.error().toString());
-    std::cout << "urn: " << st->urn.text << "\nfingerprint: " << st->fingerprint.hex()
-              << "\nstate: " << protocol::enrollmentStateName(st->state) << "\n";
+    printStatus(*st);
     return 0;
 }
 
-void addSource(CLI::App* cmd, Source& s, bool led) {
+void addSource(CLI::App* cmd, LabelSource& s, bool led) {
     cmd->add_option("--qr-image", s.qrImage, "label image with the QR code: PNG, JPEG or PDF");
     cmd->add_option("--page", s.page, "page of a PDF label (1-based)")->capture_default_str();
     cmd->add_option("--url", s.url, "the label's URL (visible in the process list: prefer --url-file)");
@@ -240,7 +163,7 @@ void addController(CLI::App* cmd, Common& c) {
 int main(int argc, char** argv) {
     CLI::App app{"tte-introducer – enroll TTE devices: map them to a Controller at their MotherShip and introduce them"};
     app.require_subcommand(1);
-    Source s;
+    LabelSource s;
     Common c;
     auto* enroll = app.add_subcommand("enroll", "enroll one device from its label, URL or LED");
     addSource(enroll, s, true);

@@ -2,10 +2,10 @@
 #include "tte/introducer/box.h"
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "tte/base/hex.h"
 #include "tte/base/atomic_file.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::introducer {
 namespace {
@@ -18,10 +18,8 @@ std::string boxId(const protocol::BoxUrl& box) {
     Secret input(label.size() + box.secret.size());
     std::copy(label.begin(), label.end(), input.mutableBytes().begin());
     std::copy(box.secret.bytes().begin(), box.secret.bytes().end(), input.mutableBytes().begin() + label.size());
-    std::uint8_t digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(input.bytes().data(), input.size(), digest, &len, EVP_sha256(), nullptr);
-    return toHex(std::span<const std::uint8_t>(digest, 8));
+    const protocol::Sha256 digest = protocol::sha256(input.bytes());
+    return toHex(std::span<const std::uint8_t>(digest).first(8));
 }
 
 Result<json> loadState(const std::filesystem::path& file, const json& header) {
@@ -40,11 +38,12 @@ Result<json> loadState(const std::filesystem::path& file, const json& header) {
 
 bool isFinal(const std::string& outcome) { return outcome != "failed"; }
 
-BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, const BoxOptions& options) {
+BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, const BoxOptions& options,
+                          MotherShipApi& ms, IntroductionSender& sender) {
     BoxDeviceResult r;
     r.devid = devId.hex();
     protocol::EnrollmentUrl url{box.ms, protocol::deriveBulkOtp(box.secret.bytes(), devId), devId};
-    auto mapped = postMapping(options.https, url, options.controller);
+    auto mapped = ms.map(url, options.controller);
     if (!mapped) {
         switch (mapped.error().code) {
             case Errc::conflict: r.outcome = "already-used"; break;
@@ -58,24 +57,20 @@ BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, co
     r.outcome = "mapped";
     r.urn = mapped->urn.text;
     r.fingerprint = mapped->fingerprint.hex();
-    protocol::Introduction intro{mapped->urn, mapped->fingerprint, url.otp, devId, box.ms, options.controller.description};
-    if (options.notify) {
-        auto sent = sendIntroduction(*options.notify, intro);
-        if (sent) {
-            r.message = "introduced to the controller";
-        } else if (options.queue != nullptr && options.queue->add(*options.notify, intro)) {
-            r.message = "introduction queued: " + sent.error().message;
-        } else {
-            r.message = "introduction not sent: " + sent.error().message;
-        }
-    }
+    const auto sent = introduce(options.introductions,
+                                {mapped->urn, mapped->fingerprint, url.otp, devId, box.ms, options.controller.description},
+                                sender);
+    if (sent.sent) r.message = "introduced to the controller";
+    else if (sent.queued) r.message = "introduction queued" + (sent.sendError ? ": " + sent.sendError->message : std::string());
+    else if (sent.sendError) r.message = "introduction not sent: " + sent.sendError->message;
+    else if (sent.queueError) r.message = "introduction not queued: " + sent.queueError->message;
     return r;
 }
 
 }  // namespace
 
-Result<std::vector<BoxDeviceResult>> enrollBox(const protocol::BoxUrl& box, const BoxOptions& options,
-                                               const BoxProgress& progress) {
+Result<std::vector<BoxDeviceResult>> enrollBox(const protocol::BoxUrl& box, const BoxOptions& options, MotherShipApi& ms,
+                                               IntroductionSender& sender, const BoxProgress& progress) {
     json header = {{"ms", protocol::msHostName(box.ms)}, {"first", box.first.hex()}, {"last", box.last.hex()}, {"id", boxId(box)}};
     auto state = loadState(options.stateFile, header);
     if (!state) return std::unexpected(state.error());
@@ -90,7 +85,7 @@ Result<std::vector<BoxDeviceResult>> enrollBox(const protocol::BoxUrl& box, cons
             r = {devId.hex(), slot.value("outcome", ""), slot.value("urn", ""), slot.value("fingerprint", ""),
                  slot.value("message", ""), true};
         } else {
-            r = enrollOne(box, devId, options);
+            r = enrollOne(box, devId, options, ms, sender);
             slot = {{"outcome", r.outcome}, {"urn", r.urn}, {"fingerprint", r.fingerprint}, {"message", r.message}};
             if (auto st = writeFileAtomic(options.stateFile, state->dump(1) + "\n"); !st) return std::unexpected(st.error());
         }

@@ -11,9 +11,7 @@
 #include <vector>
 
 #include "tte/base/error.h"
-#include "tte/client/https_client.h"
-#include "tte/introducer/introduction.h"
-#include "tte/introducer/mothership.h"
+#include "tte/introducer/enroll.h"
 #include "tte/protocol/box.h"
 
 namespace tte::introducer {
@@ -29,11 +27,9 @@ struct BoxDeviceResult {
 };
 
 struct BoxOptions {
-    client::HttpsOptions https;
     ControllerTarget controller;
     std::filesystem::path stateFile;
-    std::optional<NotifyTarget> notify;    ///< send message 6 for each mapped device now...
-    IntroductionQueue* queue = nullptr;    ///< ...or queue it (also where failed sends go)
+    IntroducePlan introductions;  ///< message 6 for each mapped device: now, queued, or not at all
 };
 
 /// Called after every device: (position 1..total, total, result).
@@ -42,7 +38,7 @@ using BoxProgress = std::function<void(std::size_t, std::size_t, const BoxDevice
 /// Enrolls every device of the box. Devices with a final outcome in the state file are
 /// skipped; "failed" ones are tried again. Errors: conflict (the state file belongs to
 /// another box), corrupt (the state file is not one), io.
-Result<std::vector<BoxDeviceResult>> enrollBox(const protocol::BoxUrl& box, const BoxOptions& options,
-                                               const BoxProgress& progress = {});
+Result<std::vector<BoxDeviceResult>> enrollBox(const protocol::BoxUrl& box, const BoxOptions& options, MotherShipApi& ms,
+                                               IntroductionSender& sender, const BoxProgress& progress = {});
 
 }  // namespace tte::introducer

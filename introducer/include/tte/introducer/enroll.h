@@ -1,0 +1,110 @@
+// The introducer's flows as tte-introducer runs them – where the Enrollment URL comes from,
+// enrolling one device (messages 4/5, the draft 4 warning with the status of messages 7/8) and
+// its introduction (message 6, now or queued) – over two seams, the MotherShip and the
+// Controller's introductions, so unit tests drive them with fakes (box.h enrolls a box on the
+// same seams).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tte/base/error.h"
+#include "tte/base/secret.h"
+#include "tte/client/https_client.h"
+#include "tte/introducer/introduction.h"
+#include "tte/introducer/mothership.h"
+
+namespace tte::introducer {
+
+/// The MotherShip as the flows use it.
+class MotherShipApi {
+public:
+    virtual ~MotherShipApi() = default;
+    /// Message 4/5; errors as postMapping().
+    virtual Result<protocol::MappingResponse> map(const protocol::EnrollmentUrl& url, const ControllerTarget& controller) = 0;
+    /// Message 7/8; errors as getStatus().
+    virtual Result<protocol::StatusResponse> status(const protocol::EnrollmentUrl& url) = 0;
+};
+
+/// Message 6 as the flows send it.
+class IntroductionSender {
+public:
+    virtual ~IntroductionSender() = default;
+    /// Errors as sendIntroduction().
+    virtual Status send(const NotifyTarget& target, const protocol::Introduction& introduction) = 0;
+};
+
+/// The real ones: postMapping()/getStatus() with `https`, sendIntroduction() pinned to the
+/// Controller's fingerprint.
+std::unique_ptr<MotherShipApi> makeHttpsMotherShip(client::HttpsOptions https);
+std::unique_ptr<IntroductionSender> makeHttpsIntroductions(std::chrono::seconds timeout = std::chrono::seconds(20));
+
+/// Where a label's text comes from: exactly one of these.
+struct LabelSource {
+    std::string qrImage;  ///< PNG, JPEG or PDF (page `page`)
+    int page = 1;
+    std::string url;      ///< the text itself
+    std::string urlFile;  ///< a file holding it (one line)
+    std::string ledCapture;  ///< an LED recording (docs/PROTOCOL.md §8.1): an Enrollment URL only
+};
+
+/// The label's text (Enrollment URL or box URL). Secret. Errors: invalidArgument "give
+/// exactly one of --qr-image, --url, --url-file, --led-capture" (an LED capture holds no text),
+/// those of readQrImage() and readWholeFile().
+Result<Secret> labelText(const LabelSource& source);
+
+/// The Enrollment URL from a label's text or an LED capture (operational MS IDs only).
+/// Errors: those of labelText(), parseEnrollmentUrl(), readLedCapture(), decodeLedCapture()
+/// and protocol::makeMsId().
+Result<protocol::EnrollmentUrl> enrollmentUrlFrom(const LabelSource& source);
+
+/// Where message 6 goes: nowhere, to the Controller now, or into the queue (`later`, or
+/// when the Controller cannot be reached now).
+struct IntroducePlan {
+    std::optional<NotifyTarget> notify;
+    IntroductionQueue* queue = nullptr;
+    bool later = false;
+};
+
+/// The Controller the device should go to, from the command line's words. Errors: those of
+/// parseAddressPort(); "--controller-fingerprint: <parseFingerprint()'s message>".
+Result<ControllerTarget> controllerTargetOf(std::string_view addressPort, std::string_view fingerprintHex,
+                                            std::string description);
+
+/// Where message 6 goes, from the command line's words (`queue` may be null: none). Errors:
+/// invalidArgument "--later needs --notify URL and --queue FILE", "--notify must be an https://
+/// URL", "--later needs --queue FILE".
+Result<IntroducePlan> introducePlanOf(std::string_view notifyUrl, IntroductionQueue* queue, bool later,
+                                      const protocol::Fingerprint& controllerFingerprint);
+
+/// What happened to message 6.
+struct IntroduceOutcome {
+    bool sent = false;
+    std::optional<Error> sendError;  ///< sending now was tried and failed
+    bool queued = false;
+    std::optional<Error> queueError;  ///< keeping it in the queue failed
+};
+
+/// Sends now unless `later`; a send that failed for a reason that may pass (not 409/400) goes
+/// to the queue when there is one; `later` queues at once. Never fails: the outcome says.
+IntroduceOutcome introduce(const IntroducePlan& plan, const protocol::Introduction& introduction,
+                           IntroductionSender& sender);
+
+/// One device enrolled (or found enrolled already).
+struct EnrollResult {
+    bool alreadyUsed = false;  ///< 409: the OTP was used (draft 4); `status` says what the MotherShip knows
+    std::optional<protocol::MappingResponse> mapped;
+    std::optional<protocol::StatusResponse> status;
+    std::optional<Error> statusError;  ///< when the status could not be read
+    IntroduceOutcome introduction;
+};
+
+/// Message 4/5 for `url`, then message 6 as `plan` says. A 409 is no error: the result says
+/// alreadyUsed and carries the status (message 7/8). Errors: those of MotherShipApi::map()
+/// but conflict.
+Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const ControllerTarget& controller,
+                            const IntroducePlan& plan, MotherShipApi& ms, IntroductionSender& sender);
+
+}  // namespace tte::introducer

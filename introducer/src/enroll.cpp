@@ -1,0 +1,133 @@
+// Enrolling one device, and where its Enrollment URL comes from (enroll.h).
+#include "tte/introducer/enroll.h"
+
+#include "tte/base/atomic_file.h"
+#include "tte/introducer/capture.h"
+
+namespace tte::introducer {
+namespace {
+
+class HttpsMotherShip final : public MotherShipApi {
+public:
+    explicit HttpsMotherShip(client::HttpsOptions https) : m_https(std::move(https)) {}
+    Result<protocol::MappingResponse> map(const protocol::EnrollmentUrl& url, const ControllerTarget& controller) override {
+        return postMapping(m_https, url, controller);
+    }
+    Result<protocol::StatusResponse> status(const protocol::EnrollmentUrl& url) override { return getStatus(m_https, url); }
+
+private:
+    client::HttpsOptions m_https;
+};
+
+class HttpsIntroductions final : public IntroductionSender {
+public:
+    explicit HttpsIntroductions(std::chrono::seconds timeout) : m_timeout(timeout) {}
+    Status send(const NotifyTarget& target, const protocol::Introduction& introduction) override {
+        return sendIntroduction(target, introduction, m_timeout);
+    }
+
+private:
+    std::chrono::seconds m_timeout;
+};
+
+constexpr const char* kOneSource = "give exactly one of --qr-image, --url, --url-file, --led-capture";
+
+}  // namespace
+
+std::unique_ptr<MotherShipApi> makeHttpsMotherShip(client::HttpsOptions https) {
+    return std::make_unique<HttpsMotherShip>(std::move(https));
+}
+
+std::unique_ptr<IntroductionSender> makeHttpsIntroductions(std::chrono::seconds timeout) {
+    return std::make_unique<HttpsIntroductions>(timeout);
+}
+
+Result<Secret> labelText(const LabelSource& s) {
+    const int given = !s.qrImage.empty() + !s.url.empty() + !s.urlFile.empty() + !s.ledCapture.empty();
+    if (given != 1 || !s.ledCapture.empty()) return fail(Errc::invalidArgument, kOneSource);
+    if (!s.qrImage.empty()) return readQrImage(s.qrImage, s.page);
+    if (!s.url.empty()) return Secret(s.url);
+    auto text = readWholeFile(s.urlFile);
+    if (!text) return std::unexpected(text.error());
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    Secret out(*text);
+    secureZero(text->data(), text->size());
+    return out;
+}
+
+Result<protocol::EnrollmentUrl> enrollmentUrlFrom(const LabelSource& s) {
+    if (s.ledCapture.empty()) {
+        auto text = labelText(s);
+        if (!text) return std::unexpected(text.error());
+        return protocol::parseEnrollmentUrl(text->view());
+    }
+    if (!s.qrImage.empty() || !s.url.empty() || !s.urlFile.empty()) return fail(Errc::invalidArgument, kOneSource);
+    auto capture = readLedCapture(s.ledCapture);
+    if (!capture) return std::unexpected(capture.error());
+    auto frame = decodeLedCapture(*capture);
+    if (!frame) return std::unexpected(frame.error());
+    auto ms = protocol::makeMsId(frame->msId, protocol::MsIdUse::operational);
+    if (!ms) return std::unexpected(ms.error());
+    return protocol::EnrollmentUrl{*ms, protocol::Otp(frame->otp), protocol::DevId{frame->devId}};
+}
+
+Result<ControllerTarget> controllerTargetOf(std::string_view addressPort, std::string_view fingerprintHex,
+                                            std::string description) {
+    auto addr = parseAddressPort(addressPort);
+    if (!addr) return std::unexpected(addr.error());
+    auto fp = protocol::parseFingerprint(fingerprintHex);
+    if (!fp) return withContext(fp.error(), "--controller-fingerprint");
+    return ControllerTarget{addr->first, addr->second, *fp, std::move(description)};
+}
+
+Result<IntroducePlan> introducePlanOf(std::string_view notifyUrl, IntroductionQueue* queue, bool later,
+                                      const protocol::Fingerprint& controllerFingerprint) {
+    if (notifyUrl.empty()) {
+        if (later) return fail(Errc::invalidArgument, "--later needs --notify URL and --queue FILE");
+        return IntroducePlan{std::nullopt, queue, false};
+    }
+    if (!notifyUrl.starts_with("https://")) return fail(Errc::invalidArgument, "--notify must be an https:// URL");
+    if (later && queue == nullptr) return fail(Errc::invalidArgument, "--later needs --queue FILE");
+    return IntroducePlan{NotifyTarget{std::string(notifyUrl), controllerFingerprint}, queue, later};
+}
+
+IntroduceOutcome introduce(const IntroducePlan& plan, const protocol::Introduction& introduction,
+                           IntroductionSender& sender) {
+    IntroduceOutcome out;
+    if (!plan.notify) return out;
+    if (!plan.later) {
+        auto sent = sender.send(*plan.notify, introduction);
+        if (sent) {
+            out.sent = true;
+            return out;
+        }
+        out.sendError = sent.error();
+        // Refused for good (409: introduced with another key; 400): keeping it changes nothing.
+        if (plan.queue == nullptr || sent.error().code == Errc::conflict || sent.error().code == Errc::invalidArgument)
+            return out;
+    }
+    if (plan.queue == nullptr) return out;
+    if (auto st = plan.queue->add(*plan.notify, introduction); !st) out.queueError = st.error();
+    else out.queued = true;
+    return out;
+}
+
+Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const ControllerTarget& controller,
+                            const IntroducePlan& plan, MotherShipApi& ms, IntroductionSender& sender) {
+    EnrollResult r;
+    auto mapped = ms.map(url, controller);
+    if (!mapped) {
+        if (mapped.error().code != Errc::conflict) return std::unexpected(mapped.error());
+        r.alreadyUsed = true;
+        auto status = ms.status(url);
+        if (status) r.status = std::move(*status);
+        else r.statusError = status.error();
+        return r;
+    }
+    r.introduction = introduce(plan, {mapped->urn, mapped->fingerprint, url.otp, url.devId, url.ms, controller.description},
+                               sender);
+    r.mapped = std::move(*mapped);
+    return r;
+}
+
+}  // namespace tte::introducer

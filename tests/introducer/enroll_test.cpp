@@ -1,0 +1,164 @@
+// The introducer's flows (enroll.h, box.h) over fakes of the MotherShip and the Controller:
+// enrolling, the draft 4 warning with the status, message 6 sent, queued or refused, the
+// command line's words, and a box enrolled, stopped half way and resumed.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "integration/support/process.h"
+#include "tte/introducer/box.h"
+#include "tte/introducer/enroll.h"
+
+namespace tte::introducer {
+namespace {
+
+const std::string kFp(64, 'c');
+
+/// A MotherShip that knows devices by Dev ID; each map() answers as `answers` says.
+class FakeMotherShip final : public MotherShipApi {
+public:
+    Result<protocol::MappingResponse> map(const protocol::EnrollmentUrl& url, const ControllerTarget& controller) override {
+        ++maps;
+        lastController = controller.ip;
+        if (auto it = failures.find(url.devId.value); it != failures.end()) return std::unexpected(it->second);
+        if (mapped.contains(url.devId.value)) return fail(Errc::conflict, "the OTP was already used");
+        mapped.insert(url.devId.value);
+        return protocol::MappingResponse{*protocol::makeDevUrn(32473, "t", url.devId), *protocol::parseFingerprint(kFp)};
+    }
+    Result<protocol::StatusResponse> status(const protocol::EnrollmentUrl& url) override {
+        return protocol::StatusResponse{*protocol::makeDevUrn(32473, "t", url.devId), *protocol::parseFingerprint(kFp),
+                                        protocol::EnrollmentState::registered};
+    }
+    std::set<std::uint32_t> mapped;
+    std::map<std::uint32_t, Error> failures;
+    int maps = 0;
+    std::string lastController;
+};
+
+class FakeSender final : public IntroductionSender {
+public:
+    Status send(const NotifyTarget&, const protocol::Introduction& intro) override {
+        if (failure) return std::unexpected(*failure);
+        sent.push_back(intro.toJson());
+        return {};
+    }
+    std::optional<Error> failure;
+    std::vector<std::string> sent;
+};
+
+const protocol::EnrollmentUrl kUrl{protocol::MsId{1}, protocol::Otp(0x1122334455667788), protocol::DevId{0x100}};
+
+ControllerTarget target() { return *controllerTargetOf("192.0.2.9:5685", kFp, "hall"); }
+
+TEST(Enroll, MapsAndIntroduces) {
+    FakeMotherShip ms;
+    FakeSender sender;
+    auto plan = introducePlanOf("https://192.0.2.9:8444/tte/v1/introductions", nullptr, false, target().fingerprint);
+    ASSERT_TRUE(plan);
+    auto r = enroll(kUrl, target(), *plan, ms, sender);
+    ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_FALSE(r->alreadyUsed);
+    EXPECT_EQ(r->mapped->urn.devId(), kUrl.devId);
+    EXPECT_TRUE(r->introduction.sent);
+    ASSERT_EQ(sender.sent.size(), 1u);
+    auto intro = protocol::Introduction::fromJson(sender.sent[0]);
+    ASSERT_TRUE(intro) << intro.error().message;
+    EXPECT_EQ(intro->otp, kUrl.otp);
+    EXPECT_EQ(intro->description, "hall");
+    EXPECT_EQ(ms.lastController, "192.0.2.9");
+}
+
+TEST(Enroll, AnUsedOtpIsNoErrorButAWarningWithTheStatus) {
+    FakeMotherShip ms;
+    FakeSender sender;
+    ms.mapped.insert(0x100);
+    auto r = enroll(kUrl, target(), {}, ms, sender);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->alreadyUsed);
+    ASSERT_TRUE(r->status);
+    EXPECT_EQ(r->status->state, protocol::EnrollmentState::registered);
+    EXPECT_TRUE(sender.sent.empty());
+    ms.failures.emplace(0x100, Error{Errc::notFound, "no device", {}, 0, {}});
+    EXPECT_EQ(enroll(kUrl, target(), {}, ms, sender).error().code, Errc::notFound);
+}
+
+TEST(Enroll, AnIntroductionThatCannotGoNowIsQueuedUnlessRefusedForGood) {
+    test::TempDir dir;
+    IntroductionQueue queue(dir.path() / "queue.json");
+    FakeMotherShip ms;
+    FakeSender sender;
+    sender.failure = Error{Errc::unavailable, "no route", {}, 0, {}};
+    auto plan = introducePlanOf("https://192.0.2.9:8444/tte/v1/introductions", &queue, false, target().fingerprint);
+    const protocol::Introduction intro{*protocol::makeDevUrn(32473, "t", kUrl.devId), *protocol::parseFingerprint(kFp),
+                                       kUrl.otp, kUrl.devId, kUrl.ms, ""};
+    auto o = introduce(*plan, intro, sender);
+    EXPECT_FALSE(o.sent);
+    EXPECT_EQ(o.sendError->message, "no route");
+    EXPECT_TRUE(o.queued);
+    EXPECT_EQ(*queue.size(), 1u);
+    sender.failure = Error{Errc::conflict, "introduced with another key", {}, 0, {}};
+    o = introduce(*plan, intro, sender);
+    EXPECT_FALSE(o.queued);
+    EXPECT_EQ(*queue.size(), 1u);
+    plan->later = true;  // queued without trying
+    sender.failure.reset();
+    o = introduce(*plan, intro, sender);
+    EXPECT_TRUE(o.queued);
+    EXPECT_FALSE(o.sendError);
+    EXPECT_TRUE(sender.sent.empty());
+    EXPECT_EQ(*queue.size(), 2u);
+}
+
+TEST(Enroll, CommandLineWordsAreChecked) {
+    EXPECT_EQ(controllerTargetOf("192.0.2.9:5685", "abc", "").error().message,
+              "--controller-fingerprint: fingerprint: expected 64 hex digits, got 3");
+    EXPECT_EQ(controllerTargetOf("ctl:5685", kFp, "").error().message, "controller address 'ctl' is not an IPv4 or IPv6 address");
+    const auto fp = *protocol::parseFingerprint(kFp);
+    EXPECT_EQ(introducePlanOf("", nullptr, true, fp).error().message, "--later needs --notify URL and --queue FILE");
+    EXPECT_EQ(introducePlanOf("http://x", nullptr, false, fp).error().message, "--notify must be an https:// URL");
+    EXPECT_EQ(introducePlanOf("https://x", nullptr, true, fp).error().message, "--later needs --queue FILE");
+    EXPECT_EQ(labelText({"", 1, "", "", "capture.txt"}).error().message,
+              "give exactly one of --qr-image, --url, --url-file, --led-capture");
+    EXPECT_EQ(enrollmentUrlFrom({"", 1, "u", "f", ""}).error().message,
+              "give exactly one of --qr-image, --url, --url-file, --led-capture");
+    auto url = enrollmentUrlFrom({"", 1, protocol::buildEnrollmentUrl(kUrl), "", ""});
+    ASSERT_TRUE(url) << url.error().message;
+    EXPECT_EQ(url->otp, kUrl.otp);
+}
+
+TEST(EnrollBox, EnrollsEachDeviceAndResumesWhereItStopped) {
+    test::TempDir dir;
+    const std::uint8_t lotKey[32] = {7};
+    const protocol::BoxUrl box{protocol::MsId{1}, protocol::deriveBoxSecret(lotKey, 3), protocol::DevId{0x200},
+                               protocol::DevId{0x203}};
+    FakeMotherShip ms;
+    FakeSender sender;
+    ms.failures.emplace(0x202, Error{Errc::unavailable, "MotherShip down", {}, 0, {}});
+    ms.failures.emplace(0x203, Error{Errc::permissionDenied, "revoked", {}, 0, {}});
+    const BoxOptions options{target(), dir.path() / "box.json", {}};
+    std::vector<std::size_t> progress;
+    auto first = enrollBox(box, options, ms, sender, [&](std::size_t i, std::size_t n, const BoxDeviceResult&) {
+        progress.push_back(i * 10 + n);
+    });
+    ASSERT_TRUE(first) << first.error().toString();
+    ASSERT_EQ(first->size(), 4u);
+    EXPECT_EQ((*first)[0].outcome, "mapped");
+    EXPECT_EQ((*first)[2].outcome, "failed");
+    EXPECT_EQ((*first)[3].outcome, "revoked");
+    EXPECT_EQ(progress, (std::vector<std::size_t>{14, 24, 34, 44}));
+    ms.failures.erase(0x202);
+    const int before = ms.maps;
+    auto again = enrollBox(box, options, ms, sender);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(ms.maps, before + 1);  // only the failed one is tried again
+    EXPECT_TRUE((*again)[0].skipped);
+    EXPECT_EQ((*again)[2].outcome, "mapped");
+    // The OTPs are the box's: each device's derived from the box secret (docs/PROTOCOL.md §4).
+    const protocol::BoxUrl other{protocol::MsId{1}, protocol::deriveBoxSecret(lotKey, 4), protocol::DevId{0x200},
+                                 protocol::DevId{0x203}};
+    EXPECT_EQ(enrollBox(other, options, ms, sender).error().code, Errc::conflict);  // another box's state file
+}
+
+}  // namespace
+}  // namespace tte::introducer
