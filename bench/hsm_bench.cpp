@@ -14,6 +14,8 @@
 #include "report.h"
 #include "tte/hsm/fake_key_store.h"
 #include "tte/hsm/pkcs11_key_store.h"
+#include "support/softhsm.h"
+#include "support/temp_dir.h"
 #include "tte/hsm/softhsm_site.h"
 
 namespace {
@@ -72,25 +74,13 @@ Status prepare(KeyStore& s) {
 
 int main(int argc, char** argv) {
     auto options = bench::parseOptions(argc, argv);
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tte-hsm-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) {
-        std::fprintf(stderr, "hsm_bench: cannot create a temp dir\n");
+    tte::test::TempDir tmp("hsm-bench");
+    const tte::test::SoftHsmToken site(tmp.path(), "tte-bench", false);
+    if (!site.error().empty()) {
+        std::fprintf(stderr, "hsm_bench: %s\n", site.error().c_str());
         return 1;
     }
-    struct Cleanup {
-        std::string dir;
-        ~Cleanup() { std::filesystem::remove_all(dir); }
-    } cleanup{tmpl};
-
-    SoftHsmSiteOptions siteOptions;
-    siteOptions.dir = tmpl;
-    siteOptions.label = "tte-bench";
-    auto site = createSoftHsmSite(siteOptions);
-    if (!site) {
-        std::fprintf(stderr, "hsm_bench: %s\n", site.error().toString().c_str());
-        return 1;
-    }
-    auto token = Pkcs11KeyStore::open(site->storeOptions());
+    auto token = site.open();
     if (!token) {
         std::fprintf(stderr, "hsm_bench: %s\n", token.error().toString().c_str());
         return 1;

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "mothership/test_support.h"
+#include "support/mothership.h"
 #include "mothership_bench.h"
 #include "report.h"
 #include "tte/base/hex.h"
@@ -28,7 +28,6 @@
 #include "tte/protocol/fingerprint.h"
 
 namespace ms = tte::mothership;
-namespace mstest = tte::mstest;
 using tte::bench::Figure;
 using Seconds = std::chrono::duration<double>;
 
@@ -130,7 +129,7 @@ void insertDevices(const std::string& dbUrl, const std::string& deviceFp, const 
             for (std::size_t i = t; i < devices; i += 32) {
                 ms::DeviceRow d;
                 d.devId = kFirstDev + static_cast<std::uint32_t>(i);
-                d.urn = mstest::devUrn(d.devId);
+                d.urn = tte::test::devUrn(d.devId);
                 d.fingerprint = deviceFp;
                 const auto h = hasher.hash(d.devId, otpOf(i)).value();
                 d.otpHash.assign(h.begin(), h.end());
@@ -148,7 +147,7 @@ void insertDevices(const std::string& dbUrl, const std::string& deviceFp, const 
 
 std::vector<std::string> urnsOf(std::size_t count) {
     std::vector<std::string> urns;
-    for (std::size_t i = 0; i < count; ++i) urns.push_back(mstest::devUrn(kFirstDev + static_cast<std::uint32_t>(i)));
+    for (std::size_t i = 0; i < count; ++i) urns.push_back(tte::test::devUrn(kFirstDev + static_cast<std::uint32_t>(i)));
     return urns;
 }
 
@@ -166,24 +165,24 @@ int main(int argc, char** argv) try {
     const Sizes n = options.smoke ? Sizes{40, 4, 40, 8, 4, 8, 10} : Sizes{10000, 16, 1000, 1000, 16, 1000, 2000};
     locateBinaries();
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    mstest::TempDir dir;
+    tte::test::TempDir dir;
     const auto f = [&](const char* name) { return dir.file(name); };
     const tte::bench::KeyPair tls{f("tls.pem"), f("tls.key")}, dtls{f("dtls.pem"), f("dtls.key")},
         device{f("device.pem"), f("device.key")};
     for (const auto* k : {&tls, &dtls, &device})
         must(ms::writeSelfSignedP256(k->key, k->cert, "tte-000001.net", 30).has_value(), "key generation");
     must(ms::writeNewKeyFile(f("otp.key"), false).has_value(), "OTP-hash key");
-    const auto deviceFp = tte::protocol::fingerprintFromPem(mstest::readFile(device.cert))->hex();
-    const auto dtlsFp = tte::protocol::fingerprintFromPem(mstest::readFile(dtls.cert))->hex();
-    const auto tlsFp = tte::protocol::fingerprintFromPem(mstest::readFile(tls.cert)).value();
+    const auto deviceFp = tte::protocol::fingerprintFromPem(tte::test::readText(device.cert))->hex();
+    const auto dtlsFp = tte::protocol::fingerprintFromPem(tte::test::readText(dtls.cert))->hex();
+    const auto tlsFp = tte::protocol::fingerprintFromPem(tte::test::readText(tls.cert)).value();
     const std::string dbUrl = "sqlite://" + f("registry.db");
     insertDevices(dbUrl, deviceFp, ms::OtpHasher::fromFile(f("otp.key")).value(), n.devices);
-    mstest::writeFile(f("ms.toml"),
+    tte::test::writeFile(f("ms.toml"),
                       "ms_id = 1\nlog_level = \"warn\"\n"
                       "[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" + tls.cert + "\"\nkey = \"" + tls.key + "\"\n"
                       "[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \"" + dtls.cert + "\"\nkey = \"" + dtls.key + "\"\n"
                       "[database]\nurl = \"" + dbUrl + "\"\n[otp_hash]\nkey_file = \"" + f("otp.key") + "\"\n");
-    mstest::ServerProcess server(f("ms.toml"), dir);
+    tte::test::ServerProcess server(f("ms.toml"), dir);
     std::vector<Figure> figures;
 
     const double claims = claimsPerSecond(server.httpsPort(), "sha256//" + tte::protocol::base64Encode(tlsFp.bytes), n.devices,

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "mothership/test_support.h"
+#include "support/mothership.h"
 #include "mothership_bench.h"
 #include "tte/server/tls.h"
 #include "tte/protocol/fingerprint.h"
@@ -170,10 +170,10 @@ struct DeviceFleet::Impl {
     }
 
     void start(std::size_t deviceIndex, const std::string& urn) {
-        const coap_address_t dst = mstest::coapIpv4(0x7f000001, port);
+        const coap_address_t dst = tte::test::coapIpv4(0x7f000001, port);
         // Every attempt from its own loopback address, as devices have their own: one host's
         // reused ephemeral ports would otherwise land on server sessions not yet expired.
-        const coap_address_t local = mstest::coapIpv4(0x7f000000U | (0x10000U + (++started % 0xfe0000U)), 0);
+        const coap_address_t local = tte::test::coapIpv4(0x7f000000U | (0x10000U + (++started % 0xfe0000U)), 0);
         auto a = std::make_unique<Attempt>();
         a->device = deviceIndex;
         a->session = coap_new_client_session_pki(ctx, &local, &dst, COAP_PROTO_DTLS, &pki);

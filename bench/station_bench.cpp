@@ -13,8 +13,8 @@
 #include <random>
 
 #include "report.h"
-#include "station/fakes.h"
-#include "station/site.h"
+#include "support/fakes/station.h"
+#include "support/fakes/station_site.h"
 #include "tte/flasher/dfu_file.h"
 #include "tte/flasher/stm32_sim.h"
 #include "tte/flasher/transport.h"
@@ -104,7 +104,8 @@ RunResult runLot(int devices, int slots, const std::string& firmware) {
 
 int main(int argc, char** argv) {
     const auto options = bench::parseOptions(argc, argv);
-    const std::string dir = tte::station::testing::makeTempDir();
+    tte::test::TempDir tmp("station-bench");
+    const std::string dir = tmp.path().string();
     std::vector<std::uint8_t> image(256 * 1024);
     std::mt19937 rng(1);
     for (auto& b : image) b = static_cast<std::uint8_t>(rng());
@@ -128,6 +129,5 @@ int main(int argc, char** argv) {
                            "devices/h", "slots x 3600 / flash time", bound, perHour / bound, 0.95});
     }
     bench::print(figures, options);
-    std::filesystem::remove_all(dir);
     return 0;
 }

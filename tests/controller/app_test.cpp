@@ -5,7 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "integration/support/process.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/client/https_client.h"
 #include "tte/controller/identity.h"
 #include "tte/protocol/controller_messages.h"

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "integration/support/process.h"
+#include "support/sites.h"
 #include "tte/client/https_client.h"
 #include "tte/protocol/fingerprint.h"
 
@@ -12,32 +12,14 @@ namespace tte::controller {
 namespace {
 
 using nlohmann::json;
-using test::Process;
 using test::TempDir;
 
-struct Running {
-    std::unique_ptr<Process> proc;
-    std::string https, coaps, fingerprint;
-};
+using Running = test::ControllerProcess;
 
+/// A Controller on port 0 whose state (identity, database) is `dir`/state across restarts.
 Running startController(const TempDir& dir, const std::string& name, std::vector<std::string> extra = {}) {
-    auto ports = dir.path() / (name + ".ports.json");
-    std::vector<std::string> argv = {(test::binDir() / "tte-controller").string(), "--state-dir", (dir.path() / "state").string(),
-                                     "--https-listen", "127.0.0.1:0", "--coaps-listen", "127.0.0.1:0", "--no-status-queries",
-                                     "--ports-file", ports.string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    Running r;
-    r.proc = std::make_unique<Process>(argv, dir.path(), name);
-    EXPECT_TRUE(test::waitFor([&] { return std::filesystem::exists(ports) || r.proc->exited(); })) << r.proc->err();
-    auto doc = json::parse(test::readText(ports), nullptr, false);
-    if (doc.is_discarded()) {
-        ADD_FAILURE() << "no ports file; stderr: " << r.proc->err();
-        return r;
-    }
-    r.https = doc["https"];
-    r.coaps = doc["coaps"];
-    r.fingerprint = doc["fingerprint"];
-    return r;
+    extra.push_back("--no-status-queries");
+    return test::startController(dir.path(), name, std::move(extra), "state");
 }
 
 struct DeviceKey {

@@ -1,8 +1,9 @@
 // The flash image file as the core's NVM seam, and the key conversion from the block.
 #include <gtest/gtest.h>
 
-#include "device/device_fixture.h"
-#include "integration/support/process.h"
+#include "support/device_image.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/device_host/credentials.h"
 #include "tte/device_host/flash_image.h"
 

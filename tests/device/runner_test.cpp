@@ -8,9 +8,10 @@
 
 #include <sstream>
 
-#include "device/device_fixture.h"
-#include "firmware/fakes.h"
-#include "integration/support/process.h"
+#include "support/device_image.h"
+#include "support/fakes/device.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/protocol/mothership_messages.h"
 
 namespace tte::devicehost {

@@ -3,8 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "device/device_fixture.h"
-#include "integration/support/process.h"
+#include "support/device_image.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/base/clock.h"
 #include "tte/controller/identity.h"
 #include "tte/controller/servers.h"

@@ -1,6 +1,6 @@
 // Test support of the kill test: one site shared by many stations, so each fault point gets
 // a station of its own without paying for a site of its own. The site (made once, by
-// integration/support/station_site.h): a local CA, one SoftHSM token, one real
+// support/station_site.h): a local CA, one SoftHSM token, one real
 // tte-mothership (SQLite, loopback port 0), one private cupsd with a PDF label queue; plus a
 // small firmware packed by `tte-flash pack`. Each station (made per test): its own certificate registered
 // at the MotherShip under its own name, its own lot and Dev ID range (the MotherShip's quota
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "integration/support/station_site.h"
+#include "support/station_site.h"
 #include "tte/base/hex.h"
 
 namespace tte::test {
@@ -69,7 +69,7 @@ private:
 
 class SharedSite {
 public:
-    /// Makes the site (tests/integration/support/station_site.h: CA, token, MotherShip,
+    /// Makes the site (tests/support/station_site.h: CA, token, MotherShip,
     /// cupsd) and the firmware; "" or what failed.
     std::string setUp() {
         if (auto e = m_site.setUp(); !e.empty()) return e;

@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "station/fakes.h"
-#include "station/site.h"
+#include "support/fakes/station.h"
+#include "support/fakes/station_site.h"
 
 namespace tte::station {
 namespace {
@@ -74,7 +74,8 @@ void runAndDie(const std::string& dir, const std::string& point, int n) {
 class KillAt : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KillAt, RestartKeepsEveryPromise) {
-    const std::string dir = testing::makeTempDir();
+    test::TempDir tmp("station-fault");
+    const std::string dir = tmp.path().string();
     runAndDie(dir, GetParam(), 2);  // killed while the second device is at this point
     {
         Station s(dir);
@@ -113,7 +114,6 @@ TEST_P(KillAt, RestartKeepsEveryPromise) {
         // Six devices got a chance; the one killed mid-pipeline is burned and waits for rework.
         EXPECT_GE(committed, 5);
     }
-    std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(EachStep, KillAt,

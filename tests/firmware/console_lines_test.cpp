@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "firmware/fakes.h"
+#include "support/fakes/device.h"
 
 namespace tte::device {
 namespace {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "firmware/fakes.h"
+#include "support/fakes/device.h"
 #include "tte/device/backoff.h"
 #include "tte/device/controller_log.h"
 

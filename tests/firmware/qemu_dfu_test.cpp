@@ -2,7 +2,7 @@
 // flash) holds exactly tte-firmware.bin at 0x08000000, and a device flashed from it boots.
 #include <gtest/gtest.h>
 
-#include "firmware/fakes.h"
+#include "support/fakes/device.h"
 #include "firmware/qemu_harness.h"
 #include "tte/flasher/dfu_file.h"
 

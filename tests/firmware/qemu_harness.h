@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
 #include "tte/protocol/freestanding/block.h"
 
 extern char** environ;
@@ -59,26 +60,10 @@ inline Image flashImage(const std::array<std::uint8_t, protocol::kBlockSize>* bl
     return image;
 }
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "tte-fw-qemu-XXXXXX").string();
-        m_path = mkdtemp(pattern.data()) ? pattern : "";
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    [[nodiscard]] const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
-
 /// Boots `image` and collects console lines until `done(lines)` says so, QEMU exits, or 15 s
 /// pass; QEMU is killed then.
 inline std::vector<std::string> boot(const Image& image, const std::function<bool(const std::vector<std::string>&)>& done) {
-    TempDir dir;
+    tte::test::TempDir dir{"fw-qemu"};
     const fs::path file = dir.path() / "flash.bin";
     std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(image.data()),
                                                 static_cast<std::streamsize>(image.size()));

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "firmware/fakes.h"
+#include "support/fakes/device.h"
 #include "firmware/qemu_harness.h"
 #include "tte/base/clock.h"
 #include "tte/flasher/flasher.h"

@@ -5,7 +5,8 @@
 #include <string>
 
 #include "sim_fixture.h"
-#include "test_util.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/base/hex.h"
 #include "tte/flasher/dfu_file.h"
 
@@ -13,9 +14,9 @@ namespace tte::flasher {
 namespace {
 
 using testing::pattern;
-using testing::run;
-using testing::CommandResult;
-using testing::TempDir;
+using test::runShell;
+using test::ShellResult;
+using test::TempDir;
 
 // Recomputes the suffix CRC after a test tampered with the content.
 void refixCrc(std::vector<std::uint8_t>& b) {
@@ -55,12 +56,12 @@ TEST(DfuFile, OursPassDfuUtilChecks) {
     auto bytes = serializeDfuFile(twoElements());
     ASSERT_TRUE(bytes);
     ASSERT_TRUE(writeFileBytes(path, *bytes));
-    const CommandResult suffix = run("dfu-suffix -c " + path.string());
+    const ShellResult suffix = runShell("dfu-suffix -c " + path.string());
     EXPECT_EQ(suffix.exitCode, 0) << suffix.output;
     EXPECT_NE(suffix.output.find("BCD DFU:\t0x011A"), std::string::npos) << suffix.output;
     EXPECT_NE(suffix.output.find("Vendor ID:\t0x0483"), std::string::npos) << suffix.output;
     EXPECT_NE(suffix.output.find("Product ID:\t0xDF11"), std::string::npos) << suffix.output;
-    const CommandResult prefix = run("dfu-prefix -c " + path.string());
+    const ShellResult prefix = runShell("dfu-prefix -c " + path.string());
     EXPECT_EQ(prefix.exitCode, 0) << prefix.output;
     EXPECT_EQ(prefix.output.find("Invalid"), std::string::npos) << prefix.output;
     // And dfu-suffix does see a broken one as broken (the check can fail).
@@ -77,7 +78,7 @@ TEST(DfuFile, FilesFromDfusePackLoad) {
     const auto out = dir.path() / "packed.dfu";
     ASSERT_TRUE(writeFileBytes(a, pattern(3000, 5)));
     ASSERT_TRUE(writeFileBytes(b, pattern(2048, 6)));
-    const CommandResult pack = run("/usr/bin/python3 /usr/bin/dfuse-pack -b 0x08000000:" + a.string() + " -b 0x08008000:" +
+    const ShellResult pack = runShell("/usr/bin/python3 /usr/bin/dfuse-pack -b 0x08000000:" + a.string() + " -b 0x08008000:" +
                          b.string() + " -D 0x0483:0xdf11 " + out.string());
     ASSERT_EQ(pack.exitCode, 0) << pack.output;
     auto bytes = readFileBytes(out);
@@ -96,8 +97,8 @@ TEST(DfuFile, DfuPrefixAndSuffixMakeAStellarisFileWhichIsRefused) {
     TempDir dir;
     const auto path = dir.path() / "lm.bin";
     ASSERT_TRUE(writeFileBytes(path, pattern(1000, 7)));
-    ASSERT_EQ(run("dfu-prefix -s 0x08000000 -a " + path.string()).exitCode, 0);
-    ASSERT_EQ(run("dfu-suffix -v 0x0483 -p 0xdf11 -a " + path.string()).exitCode, 0);
+    ASSERT_EQ(runShell("dfu-prefix -s 0x08000000 -a " + path.string()).exitCode, 0);
+    ASSERT_EQ(runShell("dfu-suffix -v 0x0483 -p 0xdf11 -a " + path.string()).exitCode, 0);
     auto bytes = readFileBytes(path);
     ASSERT_TRUE(bytes);
     auto r = parseDfuFile(*bytes);

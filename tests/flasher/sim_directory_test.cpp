@@ -6,7 +6,8 @@
 #include <mutex>
 
 #include "sim_fixture.h"
-#include "test_util.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/flasher/dfu_file.h"
 #include "tte/flasher/gang.h"
 #include "tte/flasher/sim_directory.h"
@@ -16,7 +17,7 @@ namespace {
 
 using testing::opts;
 using testing::smallImage;
-using testing::TempDir;
+using test::TempDir;
 
 SimCreateOptions count(int n) {
     SimCreateOptions o;

@@ -10,7 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "test_util.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/flasher/usb_transport.h"
 
 namespace tte::flasher {
@@ -81,7 +82,7 @@ protected:
         if (m_testbed) g_object_unref(m_testbed);
     }
     UMockdevTestbed* m_testbed = nullptr;
-    testing::TempDir m_dir;
+    test::TempDir m_dir;
 };
 
 TEST_F(UsbUmockdev, ListsTheDfuDeviceWithItsPortPath) {

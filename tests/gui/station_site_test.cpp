@@ -1,5 +1,5 @@
 // tte-station, the program, on a whole station site with the real parts
-// (tests/integration/support/station_site.h: SoftHSM token, tte-mothership, private cupsd,
+// (tests/support/station_site.h: SoftHSM token, tte-mothership, private cupsd,
 // simulated STM32F405 devices, station.toml): offscreen, scripted with --start and
 // --quit-when-done, it provisions every device, the MotherShip holds their records, the
 // journal verifies with tte-provision, and tte-provision reprints a label on the same journal.
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "integration/support/station_site.h"
+#include "support/station_site.h"
 
 namespace tte::test {
 namespace {

@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gui/fake_station.h"
+#include "support/fakes/gui_station.h"
 #include "tte/gui/station_window.h"
 
 namespace tte::gui {

@@ -16,7 +16,8 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/support/process.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/flasher/dfu_file.h"
 #include "tte/gui/station_window.h"
 #include "tte/hsm/softhsm_site.h"
@@ -24,11 +25,6 @@
 
 namespace tte::gui {
 namespace {
-
-std::string tempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tte-gui-XXXXXX").string();
-    return mkdtemp(tmpl.data());
-}
 
 /// A loopback TCP port that refuses connections: bound, never listening.
 struct RefusingPort {
@@ -46,7 +42,8 @@ struct RefusingPort {
 };
 
 TEST(StationWindowWiring, WrongPinAndUnreachablePrinterAreShown) {
-    const std::string dir = tempDir();
+    test::TempDir tmp("gui");
+    const std::string dir = tmp.path().string();
     auto token = hsm::createSoftHsmSite({dir + "/softhsm", "tte-station", "", std::string(hsm::kDefaultModulePath)});
     ASSERT_TRUE(token) << token.error().toString();
     std::ofstream(dir + "/wrong-pin") << "123456\n";
@@ -90,11 +87,11 @@ TEST(StationWindowWiring, WrongPinAndUnreachablePrinterAreShown) {
         EXPECT_FALSE(window.ready());
         EXPECT_FALSE(window.startButton()->isEnabled());
     }
-    std::filesystem::remove_all(dir);
 }
 
 TEST(StationProgram, BadConfigExitsWithTheReason) {
-    const std::string dir = tempDir();
+    test::TempDir tmp("gui");
+    const std::string dir = tmp.path().string();
     std::ofstream(dir + "/station.toml") << "[station]\nid = \"st1\"\n";
     const char* bin = std::getenv("TTE_BIN");
     ASSERT_NE(bin, nullptr);
@@ -106,7 +103,6 @@ TEST(StationProgram, BadConfigExitsWithTheReason) {
                           {"QT_QPA_PLATFORM=offscreen"});
     EXPECT_EQ(help.code, 0);
     EXPECT_NE(help.out.find("--quit-when-done"), std::string::npos) << help.out;
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

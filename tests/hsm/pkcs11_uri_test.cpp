@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_dir.h"
+
 namespace tte::hsm {
 namespace {
 
@@ -56,18 +58,13 @@ TEST(Pkcs11Uri, RejectsBadInputWithPreciseMessages) {
 
 class PinFile : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/tte-pin-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        m_dir = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(m_dir); }
     std::string write(const std::string& name, const std::string& content) {
         std::string path = m_dir + "/" + name;
         std::ofstream(path) << content;
         return path;
     }
-    std::string m_dir;
+    tte::test::TempDir m_tmp{"pin"};
+    std::string m_dir = m_tmp.path().string();
 };
 
 TEST_F(PinFile, ReadsFileAndStripsTheLineEnd) {

@@ -16,22 +16,14 @@
 
 namespace tte::hsm::test {
 
-std::string modulePath() {
-    const char* env = std::getenv("TTE_PKCS11_MODULE");
-    return env != nullptr && *env != '\0' ? env : std::string(kDefaultModulePath);
-}
+std::string modulePath() { return tte::test::pkcs11Module(); }
 
 void SoftHsmTest::SetUp() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tte-hsm-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    m_tmp = tmpl;
-    SoftHsmSiteOptions options;
-    options.dir = m_tmp + "/site";
-    options.label = "tte-test";
-    options.modulePath = modulePath();
-    auto site = createSoftHsmSite(options);
-    ASSERT_TRUE(site) << site.error().toString();
-    m_site = *site;
+    m_tmpDir = std::make_unique<tte::test::TempDir>("hsm-test");
+    m_tmp = m_tmpDir->path().string();
+    const tte::test::SoftHsmToken token(m_tmp + "/site", "tte-test", false);
+    ASSERT_EQ(token.error(), "");
+    m_site = token.site();
 }
 
 void SoftHsmTest::TearDown() {
@@ -41,8 +33,7 @@ void SoftHsmTest::TearDown() {
         std::filesystem::permissions(m_lockedDir, std::filesystem::perms::owner_all);
     }
     if (m_dl != nullptr) dlclose(m_dl);
-    std::error_code ec;
-    std::filesystem::remove_all(m_tmp, ec);
+    m_tmpDir.reset();
 }
 
 Result<std::unique_ptr<Pkcs11KeyStore>> SoftHsmTest::open() const {

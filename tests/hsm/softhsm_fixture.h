@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "support/softhsm.h"
+#include "support/temp_dir.h"
 #include "tte/hsm/pkcs11_key_store.h"
 #include "tte/hsm/softhsm_site.h"
 
@@ -33,6 +35,7 @@ protected:
     /// Makes the token's directory refuse new files; false (and a reason) if impossible here.
     bool makeTokenDirectoryReadOnly(std::string& why);
 
+    std::unique_ptr<tte::test::TempDir> m_tmpDir;
     std::string m_tmp;
     SoftHsmSite m_site;
     std::string m_lockedDir;

@@ -11,6 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/process.h"
+#include "support/temp_dir.h"
+
 namespace {
 
 struct ToolRun {
@@ -21,30 +24,18 @@ struct ToolRun {
 class TteHsmCli : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "tte-hsm-cli-XXXXXX").string();
-        ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-        m_tmp = tmpl;
         const char* bin = std::getenv("TTE_BIN");
         ASSERT_NE(bin, nullptr) << "TTE_BIN is not set (run through ctest)";
         m_tool = std::string(bin) + "/tte-hsm";
         ::unsetenv("SOFTHSM2_CONF");
     }
-    void TearDown() override { std::filesystem::remove_all(m_tmp); }
-
     ToolRun run(const std::string& args) {
-        ToolRun r;
-        std::string cmd = "'" + m_tool + "' " + args + " 2>&1";
-        FILE* p = ::popen(cmd.c_str(), "r");
-        if (p == nullptr) return r;
-        char buf[4096];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-        int status = ::pclose(p);
-        r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return r;
+        const auto r = tte::test::runShell("'" + m_tool + "' " + args);
+        return {r.exitCode, r.output};
     }
 
-    std::string m_tmp;
+    tte::test::TempDir m_tmpDir{"hsm-cli"};
+    std::string m_tmp = m_tmpDir.path().string();
     std::string m_tool;
 };
 

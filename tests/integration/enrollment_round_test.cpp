@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "device/device_fixture.h"
-#include "integration/support/site.h"
+#include "support/device_image.h"
+#include "support/sites.h"
 #include "introducer/label_fixture.h"
 #include "tte/client/https_client.h"
 #include "tte/protocol/enrollment_url.h"
@@ -59,7 +59,7 @@ protected:
     }
 
     std::string msState(std::uint32_t devId, std::uint64_t otp) {
-        auto r = mstest::https(site.server->httpsPort(), site.pki.caCert,
+        auto r = test::https(site.server->httpsPort(), site.pki.caCert,
                                {"GET", "/.well-known/tte/status?otp=" + toHex(otp, 16) + ",devid=" + toHex(devId, 8), "", "", "", "", ""});
         return r.status == 200 ? json::parse(r.body)["state"].get<std::string>() : "http " + std::to_string(r.status);
     }

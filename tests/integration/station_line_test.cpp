@@ -14,8 +14,8 @@
 #include <sstream>
 
 #include "firmware/qemu_harness.h"
-#include "integration/support/site.h"
-#include "integration/support/station_site.h"
+#include "support/sites.h"
+#include "support/station_site.h"
 #include "tte/client/https_client.h"
 
 namespace tte {
@@ -45,7 +45,7 @@ std::string zbarPdf(const test::fs::path& pdf, const test::fs::path& outDir) {
 /// GET /.well-known/tte/status with a label's OTP: the MotherShip's state for that device.
 std::string msState(StationSite& site, const SimDevice& d) {
     const auto query = d.enrollmentUrl.substr(d.enrollmentUrl.find('?') + 1);
-    auto r = mstest::https(site.mothership()->httpsPort(), site.caCert().string(),
+    auto r = test::https(site.mothership()->httpsPort(), site.caCert().string(),
                            {"GET", "/.well-known/tte/status?" + query, "", "", "", "", ""});
     if (r.status != 200) return "http " + std::to_string(r.status) + " " + r.body + r.error;
     return json::parse(r.body)["state"].get<std::string>();

@@ -4,7 +4,8 @@
 
 #include <fstream>
 
-#include "integration/support/process.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "introducer/label_fixture.h"
 #include "tte/introducer/capture.h"
 #include "tte/introducer/mothership.h"

@@ -6,7 +6,8 @@
 #include <map>
 #include <set>
 
-#include "integration/support/process.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/introducer/box.h"
 #include "tte/introducer/enroll.h"
 

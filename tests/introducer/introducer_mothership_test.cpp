@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "integration/support/site.h"
+#include "support/sites.h"
 #include "introducer/label_fixture.h"
 #include "tte/base/hex.h"
 #include "tte/client/https_client.h"
@@ -63,12 +63,12 @@ TEST_F(IntroducerSite, EnrollFromLabelThenReusedOtpWarns) {
     args.insert(args.end(), {"--qr-image", label.string()});
     auto r = introducer(args);
     ASSERT_EQ(r.code, 0) << r.out << r.err;
-    EXPECT_NE(r.out.find("urn: " + mstest::devUrn(dev)), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("urn: " + test::devUrn(dev)), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("fingerprint: " + site.pki.deviceFingerprint), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("introduced to the controller"), std::string::npos) << r.out << r.err;
     auto list = devices();
     ASSERT_EQ(list.size(), 1u);
-    EXPECT_EQ(list[0]["urn"], mstest::devUrn(dev));
+    EXPECT_EQ(list[0]["urn"], test::devUrn(dev));
     EXPECT_EQ(list[0]["fingerprint"], site.pki.deviceFingerprint);
     EXPECT_EQ(list[0]["description"], "bench 1");
     EXPECT_EQ(list[0]["state"], "introduced");

@@ -3,7 +3,8 @@
 
 #include <fstream>
 
-#include "integration/support/process.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "tte/base/atomic_file.h"
 #include "tte/introducer/introduction.h"
 

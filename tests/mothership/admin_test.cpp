@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "test_support.h"
+#include "support/mothership.h"
 #include "tte/mothership/admin.h"
 #include "tte/mothership/app.h"
 #include "tte/protocol/fingerprint.h"
@@ -37,30 +37,30 @@ TEST(SplitPostgresPassword, TakesThePasswordOutOfUserInfoAndQuery) {
 }
 
 TEST(AdminBackup, PostgresPasswordGoesToAPassFileNotArgv) {
-    mstest::TempDir dir;
+    test::TempDir dir;
     const std::string fake = dir.file("pg_dump");
-    mstest::writeFile(fake, "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + dir.file("argv") + "\nprintf '%s' \"$PGPASSFILE\" > " +
+    test::writeFile(fake, "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + dir.file("argv") + "\nprintf '%s' \"$PGPASSFILE\" > " +
                                 dir.file("passfile-path") + "\ncat \"$PGPASSFILE\" > " + dir.file("passfile") +
                                 "\nstat -c %a \"$PGPASSFILE\" > " + dir.file("mode") + "\n");
     std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
     ASSERT_TRUE(adminBackup("postgresql://tte:top%3Asecret@127.0.0.1:5432/tte", dir.file("out.dump"), fake));
-    const std::string argv = mstest::readFile(dir.file("argv"));
+    const std::string argv = test::readText(dir.file("argv"));
     EXPECT_EQ(argv, "--format=custom\n--file=" + dir.file("out.dump") + "\n--dbname=postgresql://tte@127.0.0.1:5432/tte\n");
     EXPECT_EQ(argv.find("secret"), std::string::npos);
-    EXPECT_EQ(mstest::readFile(dir.file("passfile")), "*:*:*:*:top\\:secret\n");
-    EXPECT_EQ(mstest::readFile(dir.file("mode")), "600\n");
-    EXPECT_FALSE(std::filesystem::exists(mstest::readFile(dir.file("passfile-path"))));  // removed after the run
+    EXPECT_EQ(test::readText(dir.file("passfile")), "*:*:*:*:top\\:secret\n");
+    EXPECT_EQ(test::readText(dir.file("mode")), "600\n");
+    EXPECT_FALSE(std::filesystem::exists(test::readText(dir.file("passfile-path"))));  // removed after the run
 }
 
 TEST(AdminBackup, FailingPgDumpIsAnError) {
-    mstest::TempDir dir;
+    test::TempDir dir;
     EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), "/bin/false").error().message, "pg_dump failed");
     EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), dir.file("missing")).error().message,
               "cannot run " + dir.file("missing") + " (is postgresql-client installed?)");
 }
 
 TEST(RunAdmin, KeysQuotasAndDevicesThroughOneDispatch) {
-    mstest::TempDir dir;
+    test::TempDir dir;
     Config config;
     config.msId = 10;
     config.database = "sqlite://" + dir.file("registry.db");
@@ -70,7 +70,7 @@ TEST(RunAdmin, KeysQuotasAndDevicesThroughOneDispatch) {
     dtls.keyOut = dir.file("dtls.key");
     dtls.certOut = dir.file("dtls.pem");
     ASSERT_TRUE(runAdmin(dtls, config, out));
-    EXPECT_EQ(out.str(), protocol::fingerprintFromPem(mstest::readFile(dtls.certOut))->hex() + "\n");
+    EXPECT_EQ(out.str(), protocol::fingerprintFromPem(test::readText(dtls.certOut))->hex() + "\n");
     EXPECT_EQ(runAdmin(dtls, config, out).error().message, dtls.keyOut + " exists already (use --force to rotate)");
     AdminCommand fp;
     fp.kind = AdminCommand::Kind::fingerprint;

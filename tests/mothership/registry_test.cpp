@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "test_support.h"
+#include "support/mothership.h"
 #include "tte/mothership/registry.h"
 
 namespace tte::mothership {
@@ -13,7 +13,7 @@ namespace {
 DeviceRow row(std::uint32_t devId, const std::string& recordId) {
     DeviceRow d;
     d.devId = devId;
-    d.urn = mstest::devUrn(devId);
+    d.urn = test::devUrn(devId);
     d.fingerprint = std::string(64, 'd');
     d.otpHash.assign(32, 0x42);
     d.lot = "lot-1";
@@ -34,7 +34,7 @@ protected:
         reg = std::move(*r);
         ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0x1ff));
     }
-    mstest::TempDir dir;
+    test::TempDir dir;
     std::unique_ptr<Registry> reg;
 };
 
@@ -115,7 +115,7 @@ TEST_P(RegistryTest, StationsAndBoxes) {
 }
 
 TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {
-    mstest::TempDir dir;
+    test::TempDir dir;
     {
         auto reg = openRegistry("sqlite://" + dir.file("r.db"), 1).value();
         ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0x1ff));
@@ -123,8 +123,8 @@ TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {
         ASSERT_TRUE(reg->backup(dir.file("copy.db")));
     }
     auto copy = openRegistry("sqlite://" + dir.file("copy.db"), 1).value();
-    EXPECT_EQ(copy->device(0x100)->urn, mstest::devUrn(0x100));
-    auto r = mstest::runCommand("sqlite3 " + dir.file("r.db") + " \"DELETE FROM audit\"");
+    EXPECT_EQ(copy->device(0x100)->urn, test::devUrn(0x100));
+    auto r = test::runShell("sqlite3 " + dir.file("r.db") + " \"DELETE FROM audit\"");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.output.find("audit is append-only"), std::string::npos) << r.output;
     EXPECT_EQ(openRegistry("mysql://x", 1).error().code, Errc::invalidArgument);

@@ -7,13 +7,14 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "test_support.h"
+#include "support/mothership.h"
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_key_store.h"
+#include "support/softhsm.h"
 #include "tte/hsm/softhsm_site.h"
 #include "tte/mothership/crypto.h"
 
-namespace tte::mstest {
+namespace tte::test {
 namespace {
 
 constexpr std::uint32_t kDev = 0x00000101;
@@ -28,22 +29,17 @@ const std::string kOtpKeyUri = "pkcs11:token=tte-ms;object=otp-hash";
 /// one made in the token when null. Returns the `?pin-source=…` the key's URI needs; "" (and a
 /// test failure) when something failed.
 std::string otpKeyInAToken(const TempDir& dir, const Secret* key = nullptr) {
-    auto site = hsm::createSoftHsmSite({dir.file("softhsm"), "tte-ms", "", std::string(hsm::kDefaultModulePath)});
-    if (!site) {
-        ADD_FAILURE() << site.error().toString();
+    const test::SoftHsmToken token(dir.file("softhsm"), "tte-ms");
+    if (!token.error().empty()) {
+        ADD_FAILURE() << token.error();
         return "";
     }
-    auto store = hsm::Pkcs11KeyStore::open(site->storeOptions());
-    if (!store) {
-        ADD_FAILURE() << store.error().toString();
-        return "";
-    }
-    auto made = key ? (*store)->importHmacKey(kOtpKeyUri, *key) : (*store)->createHmacKey(kOtpKeyUri);
+    auto made = key ? token.store()->importHmacKey(kOtpKeyUri, *key) : token.store()->createHmacKey(kOtpKeyUri);
     if (!made) {
         ADD_FAILURE() << made.error().toString();
         return "";
     }
-    return "?pin-source=file:" + site->userPinFile;
+    return "?pin-source=file:" + token.site().userPinFile;
 }
 
 /// A throwaway PostgreSQL: initdb as user postgres, Unix socket only.
@@ -52,22 +48,22 @@ public:
     // Its own temp dir, owned by postgres (the test's other files stay private to root).
     Postgres() : m_dir(m_tmp.path().string()) {
         const std::string bin = "/usr/lib/postgresql/15/bin/";
-        runCommand("chown postgres " + m_dir);
+        runShell("chown postgres " + m_dir);
         m_port = 20000 + static_cast<int>(getpid() % 20000);
-        auto init = runCommand("runuser -u postgres -- " + bin + "initdb -A trust -U postgres -D " + m_dir + "/data");
+        auto init = runShell("runuser -u postgres -- " + bin + "initdb -A trust -U postgres -D " + m_dir + "/data");
         if (init.exitCode != 0) throw std::runtime_error("initdb failed: " + init.output);
-        auto start = runCommand("runuser -u postgres -- " + bin + "pg_ctl -D " + m_dir + "/data -l " + m_dir +
+        auto start = runShell("runuser -u postgres -- " + bin + "pg_ctl -D " + m_dir + "/data -l " + m_dir +
                                 "/log -w start -o \"-k " + m_dir + " -p " + std::to_string(m_port) +
                                 " -c listen_addresses=''\"");
         if (start.exitCode != 0) throw std::runtime_error("pg_ctl start failed: " + start.output);
     }
     ~Postgres() {
-        runCommand("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -m fast -w stop");
+        runShell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -m fast -w stop");
     }
     /// A fresh, empty database for one test.
     [[nodiscard]] std::string newDatabase() {
         const std::string name = "t" + std::to_string(++m_databases);
-        auto r = runCommand("runuser -u postgres -- createdb -h " + m_dir + " -p " + std::to_string(m_port) + " " + name);
+        auto r = runShell("runuser -u postgres -- createdb -h " + m_dir + " -p " + std::to_string(m_port) + " " + name);
         if (r.exitCode != 0) throw std::runtime_error("createdb failed: " + r.output);
         return "postgresql:///" + name + "?host=" + m_dir + "&port=" + std::to_string(m_port) + "&user=postgres";
     }
@@ -92,7 +88,7 @@ protected:
         } else {
             dbUrl = "sqlite://" + dir.file("registry.db");
         }
-        ASSERT_EQ(runCommand(binary("tte-mothership") + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
+        ASSERT_EQ(runShell(binary("tte-mothership") + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
         std::string otpKey = "key_file = \"" + dir.file("otp.key") + "\"\n";
         if (GetParam() == "sqlite_token") {
             // The OTP-hash key in a SoftHSM token of this test's own: the token computes every hash.
@@ -113,7 +109,7 @@ protected:
     }
 
     std::string admin(const std::string& args, int expectExit = 0) {
-        auto r = runCommand(binary("tte-mothership") + " --config " + dir.file("ms.toml") + " admin " + args);
+        auto r = runShell(binary("tte-mothership") + " --config " + dir.file("ms.toml") + " admin " + args);
         EXPECT_EQ(r.exitCode, expectExit) << args << "\n" << r.output;
         return r.output;
     }
@@ -203,14 +199,14 @@ TEST_P(MothershipSuite, EnrollmentFromLabelToRegistered) {
     auto json = coapGet(server->coapsPort(), pki.deviceCert, pki.deviceKey, pki.dtlsFingerprint, urn, 50);
     ASSERT_EQ(json.code, 205);
     EXPECT_EQ(nlohmann::json::parse(json.payload)["cip"], "192.0.2.10");
-    EXPECT_TRUE(eventually([&] { return state(kDev, kOtp) == "registered"; }));
+    EXPECT_TRUE(waitFor([&] { return state(kDev, kOtp) == "registered"; }));
     // Another key for the same URN: 4.03. A wrong pin on our side: no answer at all.
     EXPECT_EQ(coapGet(server->coapsPort(), pki.otherCert, pki.otherKey, pki.dtlsFingerprint, urn).code, 403);
     auto pinned = coapGet(server->coapsPort(), pki.deviceCert, pki.deviceKey, std::string(64, '0'), urn);
     EXPECT_TRUE(pinned.serverKeyRejected);
     EXPECT_EQ(pinned.code, 0);
     // The command-line client as a smoke test (it exits 0 whatever happens: read its output).
-    auto cli = runCommand("coap-client-openssl -m get -B 5 -c " + pki.deviceCert + " -j " + pki.deviceKey +
+    auto cli = runShell("coap-client-openssl -m get -B 5 -c " + pki.deviceCert + " -j " + pki.deviceKey +
                           " -n -A 50 'coaps://127.0.0.1:" + std::to_string(server->coapsPort()) + "/.well-known/tte?urn=" + urn + "'");
     EXPECT_NE(cli.output.find("\"cip\":\"192.0.2.10\""), std::string::npos) << cli.output;
     // Each DTLS client above that completed its handshake had its own server session (4 + the CLI).
@@ -275,10 +271,10 @@ TEST_P(MothershipSuite, DatabaseHoldsNoOtpAndBacksUp) {
     EXPECT_EQ(server->stop(), 0);  // SIGTERM: drains, commits, exits 0
     std::string db;
     if (GetParam() == "postgresql") {
-        db = runCommand("pg_dump --dbname='" + dbUrl + "'").output;
+        db = runShell("pg_dump --dbname='" + dbUrl + "'").output;
         EXPECT_NE(db.find(devUrn(kDev)), std::string::npos);
     } else {
-        for (const char* f : {"registry.db", "registry.db-wal", "backup.db"}) db += readFile(dir.file(f));
+        for (const char* f : {"registry.db", "registry.db-wal", "backup.db"}) db += readText(dir.file(f));
         EXPECT_NE(db.find(devUrn(kDev)), std::string::npos);
     }
     std::string be, le;
@@ -319,4 +315,4 @@ INSTANTIATE_TEST_SUITE_P(Backends, MothershipSuite, ::testing::Values("sqlite", 
                          [](const auto& info) { return info.param; });
 
 }  // namespace
-}  // namespace tte::mstest
+}  // namespace tte::test

@@ -7,7 +7,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "test_support.h"
+#include "support/mothership.h"
 #include "tte/base/hex.h"
 #include "tte/mothership/coap_server.h"
 #include "tte/mothership/config.h"
@@ -27,7 +27,7 @@ protected:
         ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0x1ff));
         DeviceRow d;
         d.devId = kDev;
-        d.urn = mstest::devUrn(kDev);
+        d.urn = test::devUrn(kDev);
         d.fingerprint = std::string(64, 'd');
         const auto h = hasher.hash(kDev, kOtp);
         ASSERT_TRUE(h);
@@ -61,7 +61,7 @@ TEST_F(ServiceTest, PageFormMappingAndAlreadyUsed) {
     auto ok = call("POST", "/.well-known/tte?" + cred(), "cip=192.0.2.1&cport=5684&cfingerprint=" + std::string(64, 'C') +
                                                              "&description=%3Cscript%3E+x");
     ASSERT_EQ(ok.status, 200) << ok.body;
-    EXPECT_EQ(nlohmann::json::parse(ok.body)["urn"], mstest::devUrn(kDev));
+    EXPECT_EQ(nlohmann::json::parse(ok.body)["urn"], test::devUrn(kDev));
     EXPECT_EQ(reg->device(kDev)->controller->fingerprint, std::string(64, 'c'));
     EXPECT_EQ(reg->device(kDev)->description, "<script> x");
     auto again = call("POST", "/.well-known/tte?" + cred() + ",cip=192.0.2.1,cport=5684,cfingerprint=" + std::string(64, 'c'));
@@ -149,11 +149,11 @@ TEST_F(ServiceTest, StationApiNeedsARegisteredCertificate) {
 TEST(OtpHashVector, StationRecordIsStoredWithProtocolsOtpHash) {
     constexpr std::uint32_t kVectorDev = 0xabcdef01;
     constexpr std::uint64_t kVectorOtp = 0x123456789abcdef0ULL;
-    mstest::TempDir dir;
-    mstest::writeFile(dir.file("otp.key"), "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n");
+    test::TempDir dir;
+    test::writeFile(dir.file("otp.key"), "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n");
     const OtpHasher hasher = OtpHasher::fromFile(dir.file("otp.key")).value();
     ASSERT_TRUE(writeSelfSignedP256(dir.file("station.key"), dir.file("station.pem"), "station-1", 1));
-    const std::string stationPem = mstest::readFile(dir.file("station.pem"));
+    const std::string stationPem = test::readText(dir.file("station.pem"));
     const std::string stationFp = protocol::fingerprintFromPem(stationPem)->hex();
     auto reg = makeMemoryRegistry();
     ASSERT_TRUE(reg->addStation(StationRow{"station-1", stationFp, stationPem, 1}));
@@ -162,7 +162,7 @@ TEST(OtpHashVector, StationRecordIsStoredWithProtocolsOtpHash) {
     Metrics metrics;
     FailureLimiter limiter{clock, LimiterOptions{}};
     Service service{*reg, hasher, clock, limiter, metrics, ServiceOptions{}};
-    const auto record = mstest::signedRecord(dir.file("station.key"), "station-1", kVectorDev, kVectorOtp,
+    const auto record = test::signedRecord(dir.file("station.key"), "station-1", kVectorDev, kVectorOtp,
                                              std::string(64, 'd'), 1);
     const auto upload = service.handle(HttpRequest{"POST", "/api/v1/records",
                                                    nlohmann::json{{"records", {record}}}.dump(), "application/json",
@@ -177,7 +177,7 @@ TEST(OtpHashVector, StationRecordIsStoredWithProtocolsOtpHash) {
 }
 
 TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
-    mstest::TempDir dir;
+    test::TempDir dir;
     Config c;
     c.tlsCert = c.tlsKey = c.dtlsCert = c.dtlsKey = c.otpKeyFile = "x";
     EXPECT_EQ(validateConfig(c).error().message, "MS ID 0 is reserved for examples (draft 3.4); set ms_id / --ms-id");
@@ -203,7 +203,7 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
     c.httpHandlers = 0;
     EXPECT_EQ(validateConfig(c).error().message, "https.handlers must be 1 to 1024");
     c.httpHandlers = 64;
-    mstest::writeFile(dir.file("a.toml"), "ms_id = 1\n[https]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n");
+    test::writeFile(dir.file("a.toml"), "ms_id = 1\n[https]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n");
     EXPECT_EQ(loadConfigFile(dir.file("a.toml"), c).error().message, "config: unknown key https.bogus");
     const char* src = std::getenv("TTE_SOURCE_DIR");
     Config example;
@@ -215,7 +215,7 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
 }
 
 TEST(CoapServer, RefusesADtlsKeyThatIsNotTheCertificatesOrMissing) {
-    mstest::TempDir dir;
+    test::TempDir dir;
     ASSERT_TRUE(writeSelfSignedP256(dir.file("a.key"), dir.file("a.pem"), "a", 1));
     ASSERT_TRUE(writeSelfSignedP256(dir.file("b.key"), dir.file("b.pem"), "b", 1));
     auto reg = makeMemoryRegistry();

@@ -4,8 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "integration/support/process.h"
-#include "mothership/test_support.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/mothership.h"
 #include "tte/client/https_client.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/server/coap_server.h"
@@ -86,8 +87,8 @@ TEST(HttpsServer, HandsOnTheClientCertificatesFingerprint) {
     const CertifiedKey k = identity();
     SelfSigned clientId;
     const CertifiedKey clientKey = identity(&clientId);
-    test::writeFileText(dir.path() / "c.pem", clientId.certPem);
-    test::writeFileText(dir.path() / "c.key", std::string(clientId.keyPem.view()));
+    test::writeFile(dir.path() / "c.pem", clientId.certPem);
+    test::writeFile(dir.path() / "c.key", std::string(clientId.keyPem.view()));
     HttpsServerOptions o;
     o.clientCertificates = ClientCertificates::requested;
     auto s = HttpsServer::create(o, k, [](const HttpRequest& r) {
@@ -122,8 +123,8 @@ TEST(CoapServer, RepliesWithThePeersFingerprint) {
     const CertifiedKey k = identity();
     SelfSigned deviceId;
     const CertifiedKey device = identity(&deviceId);
-    test::writeFileText(dir.path() / "d.pem", deviceId.certPem);
-    test::writeFileText(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    test::writeFile(dir.path() / "d.pem", deviceId.certPem);
+    test::writeFile(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
     std::atomic<int> sessions{0};
     CoapObserver observer;
     observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
@@ -135,7 +136,7 @@ TEST(CoapServer, RepliesWithThePeersFingerprint) {
         return CoapReply{205, 50u, {text.begin(), text.end()}};
     });
     (*s)->start();
-    auto r = mstest::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(),
+    auto r = test::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(),
                              k.fingerprint(), "urn:x", 50);
     EXPECT_EQ(r.code, 205);
     EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), "urn=urn:x|" + device.fingerprint() + "|50");

@@ -1,7 +1,7 @@
 // station.toml parsing: a good file, and the exact message for each kind of bad input.
 #include <gtest/gtest.h>
 
-#include "station/site.h"
+#include "support/fakes/station_site.h"
 
 namespace tte::station {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "station/site.h"
+#include "support/fakes/station_site.h"
 #include "tte/protocol/crypto.h"
 
 namespace tte::station {

@@ -2,7 +2,7 @@
 // lot opened against the MotherShip's quota, and a run that is asked to stop.
 #include <gtest/gtest.h>
 
-#include "station/site.h"
+#include "support/fakes/station_site.h"
 #include "tte/station/operations.h"
 
 namespace tte::station {

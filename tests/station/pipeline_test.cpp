@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "station/site.h"
+#include "support/fakes/station_site.h"
 #include "tte/base/hex.h"
 #include "tte/protocol/crypto.h"
 

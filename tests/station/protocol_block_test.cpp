@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "station/fakes.h"
+#include "support/fakes/station.h"
 #include "tte/protocol/freestanding/block.h"
 #include "tte/protocol/ids.h"
 #include "tte/station/adapters/protocol_block.h"

@@ -1,7 +1,7 @@
 // status, journal export and reconcile against fakes.
 #include <gtest/gtest.h>
 
-#include "station/site.h"
+#include "support/fakes/station_site.h"
 #include "tte/base/hex.h"
 #include "tte/station/reports.h"
 

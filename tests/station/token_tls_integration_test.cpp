@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/support/site.h"
+#include "support/sites.h"
 #include "station/token_site.h"
 #include "tte/station/adapters/https_clients.h"
 #include "tte/station/adapters/token_tls_key.h"

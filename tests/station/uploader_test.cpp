@@ -3,7 +3,7 @@
 // and counted once; a pre-enrolled lot maps and introduces after the record is live.
 #include <gtest/gtest.h>
 
-#include "station/site.h"
+#include "support/fakes/station_site.h"
 #include "tte/base/hex.h"
 
 namespace tte::station {

@@ -1,11 +1,10 @@
-// Test helpers (test_support.h).
-#include "test_support.h"
+// A MotherShip for tests (mothership.h).
+#include "support/mothership.h"
 
 #include <coap3/coap.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,50 +19,18 @@
 #include <stdexcept>
 
 #include "tte/base/hex.h"
+#include "tte/protocol/crypto.h"
+#include "tte/protocol/fingerprint.h"
+#include "tte/protocol/station_messages.h"
 
 extern char** environ;
 
-namespace tte::mstest {
-
-TempDir::TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tte-ms-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    m_path = tmpl;
-}
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-}
-
-CommandResult runCommand(const std::string& command) {
-    CommandResult r;
-    FILE* p = popen((command + " 2>&1").c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf{};
-    std::size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-    const int status = pclose(p);
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-void writeFile(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-std::string binary(const std::string& name) {
-    const char* dir = std::getenv("TTE_BIN");
-    return std::string(dir ? dir : "build/bin") + "/" + name;
-}
+namespace tte::test {
 
 namespace {
 
 void must(const std::string& cmd) {
-    auto r = runCommand(cmd);
+    auto r = runShell(cmd);
     if (r.exitCode != 0) throw std::runtime_error("command failed: " + cmd + "\n" + r.output);
 }
 
@@ -73,7 +40,7 @@ void selfSigned(const std::string& key, const std::string& cert, const std::stri
 }
 
 std::string fingerprintOf(const std::string& certFile) {
-    return runCommand("openssl x509 -in " + certFile +
+    return runShell("openssl x509 -in " + certFile +
                       " -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1")
         .output.substr(0, 64);
 }
@@ -94,7 +61,7 @@ Pki makePki(const TempDir& dir) {
     must("openssl req -new -key " + p.tlsKey + " -subj /CN=tte-000001.net -out " + dir.file("tls.csr"));
     must("openssl x509 -req -in " + dir.file("tls.csr") + " -CA " + p.caCert + " -CAkey " + caKey +
          " -CAcreateserial -days 30 -sha256 -extfile " + dir.file("san.ext") + " -out " + p.tlsCert);
-    p.serverSpkiBase64 = runCommand("openssl x509 -in " + p.tlsCert +
+    p.serverSpkiBase64 = runShell("openssl x509 -in " + p.tlsCert +
                                     " -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary"
                                     " | openssl base64 -A").output;
     p.dtlsKey = dir.file("dtls.key");
@@ -120,20 +87,20 @@ std::string devUrn(std::uint32_t devId) { return "urn:dev:ops:32473-tte.demo-000
 nlohmann::json signedRecord(const std::string& stationKey, const std::string& station, std::uint32_t devId,
                             std::uint64_t otp, const std::string& deviceFingerprint, std::uint64_t seq,
                             const std::string& lot) {
-    nlohmann::json rec{{"record_id", station + "-" + std::to_string(seq)},
-                       {"station", station},
-                       {"seq", seq},
-                       {"devid", toHex(devId, 8)},
-                       {"urn", devUrn(devId)},
-                       {"fingerprint", deviceFingerprint},
-                       {"otp", toHex(otp, 16)},
-                       {"lot", lot},
-                       {"box", nullptr},
-                       {"firmware_sha256", std::string(64, 'a')},
-                       {"created", "2026-11-23T07:00:00Z"},
-                       {"prev", std::string(64, '0')}};
-    const std::string canonical = rec.dump();
+    protocol::StationRecord r;  // the station's own document (PROTOCOL §10), signed as a station signs it
+    r.recordId = station + "-" + std::to_string(seq);
+    r.station = station;
+    r.seq = seq;
+    r.devId = protocol::DevId{devId};
+    r.urn = protocol::parseDevUrn(devUrn(devId)).value();
+    r.fingerprint = protocol::parseFingerprint(deviceFingerprint).value();
+    r.otp = protocol::Otp(otp);
+    r.lot = lot;
+    r.firmwareSha256.fill(0xaa);
+    r.created = "2026-11-23T07:00:00Z";
+    const std::string canonical = r.canonicalBytes();
     FILE* f = std::fopen(stationKey.c_str(), "r");
+    if (f == nullptr) throw std::runtime_error("cannot read " + stationKey);
     EVP_PKEY* key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
     std::fclose(f);
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -145,18 +112,15 @@ nlohmann::json signedRecord(const std::string& stationKey, const std::string& st
     sig.resize(len);
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);
-    std::string b64(4 * ((len + 2) / 3) + 1, '\0');
-    b64.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), sig.data(),
-                                                        static_cast<int>(len))));
-    rec["signature"] = b64;
-    return rec;
+    r.signature = protocol::base64Encode(sig);
+    return nlohmann::json::parse(r.toJson());
 }
 
 ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) {
     const std::string portsFile = dir.file("ports");
     m_logFile = dir.file("mothership.log");
     std::error_code ec;
-    fs::remove(portsFile, ec);
+    std::filesystem::remove(portsFile, ec);
     const std::string exe = binary("tte-mothership");
     std::vector<std::string> args{exe, "--config", configFile, "--ports-file", portsFile};
     std::vector<char*> argv;
@@ -170,17 +134,17 @@ ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) 
     if (posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ) != 0) throw std::runtime_error("spawn failed");
     posix_spawn_file_actions_destroy(&fa);
     m_pid = pid;
-    const bool up = eventually([&] {
+    const bool up = waitFor([&] {
         int status = 0;
         if (waitpid(m_pid, &status, WNOHANG) == m_pid) {
             m_pid = -1;
             return true;  // exited: reported below
         }
-        return fs::exists(portsFile);
+        return std::filesystem::exists(portsFile);
     }, std::chrono::seconds(20));
     if (!up || m_pid < 0) throw std::runtime_error("tte-mothership did not start:\n" + log());
     // {"https": "127.0.0.1:PORT", "coaps": "127.0.0.1:PORT", "fingerprint": "…"}
-    const auto ports = nlohmann::json::parse(readFile(portsFile), nullptr, false);
+    const auto ports = nlohmann::json::parse(readText(portsFile), nullptr, false);
     const auto portOf = [&](const char* name) {
         const std::string address = ports.is_object() ? ports.value(name, "") : "";
         return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
@@ -200,7 +164,7 @@ int ServerProcess::stop() {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::string ServerProcess::log() const { return readFile(m_logFile); }
+std::string ServerProcess::log() const { return readText(m_logFile); }
 
 namespace {
 std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
@@ -271,16 +235,8 @@ int checkServerKey(const char*, const uint8_t* der, size_t len, coap_session_t* 
     auto* st = static_cast<CoapState*>(arg);
     (void)session;
     if (depth != 0) return 1;
-    const unsigned char* p = der;
-    X509* cert = d2i_X509(nullptr, &p, static_cast<long>(len));
-    if (!cert) return 0;
-    unsigned char* spki = nullptr;
-    const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
-    std::array<std::uint8_t, 32> digest{};
-    SHA256(spki, static_cast<std::size_t>(n), digest.data());
-    OPENSSL_free(spki);
-    X509_free(cert);
-    if (toHex(digest) == st->expectedFingerprint) return 1;
+    const auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(der, len));
+    if (fp && fp->hex() == st->expectedFingerprint) return 1;
     st->rejected = true;
     return 0;
 }
@@ -357,4 +313,4 @@ CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::strin
     return st.result;
 }
 
-}  // namespace tte::mstest
+}  // namespace tte::test

@@ -1,6 +1,6 @@
-// Shared helpers of the MotherShip tests: temp dirs, a local PKI made with the openssl
-// tool, record signing, a real tte-mothership process, an HTTPS client (libcurl) and a
-// CoAP/DTLS client (libcoap) that pins the server's fingerprint.
+// Test support for whatever talks to a MotherShip: a local PKI made with the openssl tool,
+// record signing, a real tte-mothership process, an HTTPS client (libcurl) and a CoAP/DTLS
+// client (libcoap) that pins the server's fingerprint.
 #pragma once
 
 #include <chrono>
@@ -14,35 +14,10 @@
 #include <coap3/coap.h>
 #include <nlohmann/json.hpp>
 
-namespace tte::mstest {
+#include "support/process.h"
+#include "support/temp_dir.h"
 
-namespace fs = std::filesystem;
-
-/// A fresh directory removed with everything in it when the object dies.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    [[nodiscard]] const fs::path& path() const { return m_path; }
-    [[nodiscard]] std::string file(const std::string& name) const { return (m_path / name).string(); }
-
-private:
-    fs::path m_path;
-};
-
-struct CommandResult {
-    int exitCode = -1;
-    std::string output;  ///< stdout and stderr together
-};
-/// Runs a shell command line. Tests build these lines from their own temp paths only.
-CommandResult runCommand(const std::string& command);
-
-std::string readFile(const std::string& path);
-void writeFile(const std::string& path, const std::string& text);
-/// `$TTE_BIN/name`.
-std::string binary(const std::string& name);
+namespace tte::test {
 
 /// CA, the server's certificate for tte-000001.net, a station and two device key pairs.
 struct Pki {
@@ -107,16 +82,4 @@ coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port);
 CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,
                    const std::string& serverFingerprint, const std::string& urn, int accept = -1);
 
-/// Waits until pred() holds, polling, up to `limit`. Returns pred()'s last value.
-template <class F>
-bool eventually(F pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (pred()) return true;
-        struct timespec ts{0, 20'000'000};
-        nanosleep(&ts, nullptr);
-    }
-    return pred();
-}
-
-}  // namespace tte::mstest
+}  // namespace tte::test

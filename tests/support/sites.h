@@ -10,17 +10,18 @@
 #include <string>
 #include <vector>
 
-#include "integration/support/process.h"
-#include "mothership/test_support.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/mothership.h"
 
 namespace tte::test {
 
 class MotherShipSite {
 public:
-    MotherShipSite() : pki(mstest::makePki(dir)) {
-        auto ms = mstest::binary("tte-mothership");
-        EXPECT_EQ(mstest::runCommand(ms + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
-        mstest::writeFile(dir.file("ms.toml"),
+    MotherShipSite() : pki(test::makePki(dir)) {
+        auto ms = test::binary("tte-mothership");
+        EXPECT_EQ(test::runShell(ms + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
+        test::writeFile(dir.file("ms.toml"),
                           "ms_id = 1\nlog_level = \"info\"\n"
                           "[https]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.tlsCert + "\"\nkey = \"" + pki.tlsKey + "\"\nthreads = 2\n"
                           "[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.dtlsCert + "\"\nkey = \"" + pki.dtlsKey + "\"\n"
@@ -32,21 +33,21 @@ public:
         start();
     }
 
-    void start() { server = std::make_unique<mstest::ServerProcess>(dir.file("ms.toml"), dir); }
+    void start() { server = std::make_unique<test::ServerProcess>(dir.file("ms.toml"), dir); }
     void stop() { server.reset(); }
 
     void admin(const std::string& args) {
-        auto r = mstest::runCommand(mstest::binary("tte-mothership") + " --config " + dir.file("ms.toml") + " admin " + args);
+        auto r = test::runShell(test::binary("tte-mothership") + " --config " + dir.file("ms.toml") + " admin " + args);
         EXPECT_EQ(r.exitCode, 0) << args << "\n" << r.output;
     }
 
     /// Uploads signed station records (devid, otp, device fingerprint) and expects each stored.
     void upload(const std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>>& devices) {
         nlohmann::json records = nlohmann::json::array();
-        for (const auto& [devId, otp, fp] : devices) records.push_back(mstest::signedRecord(pki.stationKey, "station-1", devId, otp, fp, ++seq));
-        mstest::HttpCall call{"POST", "/api/v1/records", nlohmann::json{{"records", records}}.dump(), "application/json", "",
+        for (const auto& [devId, otp, fp] : devices) records.push_back(test::signedRecord(pki.stationKey, "station-1", devId, otp, fp, ++seq));
+        test::HttpCall call{"POST", "/api/v1/records", nlohmann::json{{"records", records}}.dump(), "application/json", "",
                               pki.stationCert, pki.stationKey};
-        auto r = mstest::https(server->httpsPort(), pki.caCert, call);
+        auto r = test::https(server->httpsPort(), pki.caCert, call);
         ASSERT_EQ(r.status, 200) << r.body << r.error;
         const auto doc = nlohmann::json::parse(r.body);
         for (const auto& res : doc["results"]) ASSERT_EQ(res["status"], "stored") << res;
@@ -54,9 +55,9 @@ public:
 
     [[nodiscard]] std::string connectTo() const { return "tte-000001.net:443:127.0.0.1:" + std::to_string(server->httpsPort()); }
 
-    mstest::TempDir dir;
-    mstest::Pki pki;
-    std::unique_ptr<mstest::ServerProcess> server;
+    test::TempDir dir;
+    test::Pki pki;
+    std::unique_ptr<test::ServerProcess> server;
     std::uint64_t seq = 0;
 };
 
@@ -66,11 +67,13 @@ struct ControllerProcess {
     [[nodiscard]] std::string notifyUrl() const { return "https://" + https + "/tte/v1/introductions"; }
 };
 
-/// Starts tte-controller with its state in `dir`/<name>, ports 0, and waits for its ports file.
+/// Starts tte-controller with its state in `dir`/<state> (default: `dir`/<name>), ports 0, and
+/// waits for its ports file.
 inline ControllerProcess startController(const std::filesystem::path& dir, const std::string& name,
-                                         std::vector<std::string> extra = {}) {
+                                         std::vector<std::string> extra = {}, const std::string& state = "") {
     auto ports = dir / (name + ".ports.json");
-    std::vector<std::string> argv = {(binDir() / "tte-controller").string(), "--state-dir", (dir / name).string(),
+    std::vector<std::string> argv = {(binDir() / "tte-controller").string(), "--state-dir",
+                                     (dir / (state.empty() ? name : state)).string(),
                                      "--https-listen", "127.0.0.1:0", "--coaps-listen", "127.0.0.1:0", "--ports-file",
                                      ports.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());

@@ -26,9 +26,10 @@
 #include <string>
 #include <vector>
 
-#include "integration/support/process.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "labels/private_cupsd.h"
-#include "mothership/test_support.h"
+#include "support/mothership.h"
 #include "tte/base/hex.h"
 #include "tte/protocol/enrollment_url.h"
 #include "tte/protocol/fingerprint.h"
@@ -37,11 +38,6 @@
 namespace tte::test {
 
 namespace fs = std::filesystem;
-
-inline fs::path sourceRoot() {
-    const char* dir = std::getenv("TTE_SOURCE_DIR");
-    return dir ? dir : ".";
-}
 
 struct StationSiteOptions {
     int devices = 20;                  ///< simulated devices in sim/ (tte-flash sim create)
@@ -105,7 +101,7 @@ public:
     /// station.toml so the station follows its HTTPS port; "" or why not.
     std::string startMotherShip() {
         try {
-            m_ms = std::make_unique<mstest::ServerProcess>(path("mothership/ms.toml").string(), m_dir);
+            m_ms = std::make_unique<test::ServerProcess>(path("mothership/ms.toml").string(), m_dir);
         } catch (const std::exception& e) {
             return e.what();
         }
@@ -185,7 +181,7 @@ public:
     [[nodiscard]] fs::path caCert() const { return path("ca/ca.pem"); }
     [[nodiscard]] fs::path labelsDir() const { return path("labels"); }
     [[nodiscard]] const std::string& msFingerprint() const { return m_msFingerprint; }
-    [[nodiscard]] mstest::ServerProcess* mothership() const { return m_ms.get(); }
+    [[nodiscard]] test::ServerProcess* mothership() const { return m_ms.get(); }
     [[nodiscard]] labels::testing::PrivateCupsd& cups() const { return *m_cups; }
     [[nodiscard]] const StationSiteOptions& options() const { return m_o; }
     /// For `--connect-to` of the introducer and curl: the MotherShip's host name on loopback.
@@ -253,8 +249,8 @@ private:
     }
 
     StationSiteOptions m_o;
-    mstest::TempDir m_dir;
-    std::unique_ptr<mstest::ServerProcess> m_ms;
+    test::TempDir m_dir;
+    std::unique_ptr<test::ServerProcess> m_ms;
     std::unique_ptr<labels::testing::PrivateCupsd> m_cups;
     std::string m_msFingerprint;
     std::uint16_t m_coapsPort = 0;

@@ -10,8 +10,8 @@
 #include <memory>
 #include <mutex>
 
-#include "station/fakes.h"
-#include "station/site.h"
+#include "support/fakes/station.h"
+#include "support/fakes/station_site.h"
 #include "tte/station/parts.h"
 
 namespace tte::gui::testing {
@@ -59,12 +59,10 @@ private:
 /// Everything that outlives one opening of the station config.
 struct FakeSite {
     explicit FakeSite(int devices) : flasher(ports(devices)), gate(flasher), ms(keys, {"lot-a", 0x100, 0x2ff, 0}) {
-        dir = station::testing::makeTempDir();
         std::ofstream(dir + "/fw.dfu") << std::string(1024, 'F');
     }
     ~FakeSite() {
         gate.open();
-        std::filesystem::remove_all(dir);
     }
     static std::vector<std::string> ports(int n) {
         std::vector<std::string> p;
@@ -78,7 +76,8 @@ struct FakeSite {
         return path;
     }
 
-    std::string dir;
+    test::TempDir tmp{"gui"};
+    std::string dir = tmp.path().string();
     ManualClock clock;
     station::fakes::FakeKeys keys;
     station::fakes::FakeFlasher flasher;

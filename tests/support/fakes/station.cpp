@@ -1,5 +1,5 @@
-// The fakes of fakes.h.
-#include "station/fakes.h"
+// The fakes of station.h.
+#include "support/fakes/station.h"
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>

@@ -1,4 +1,5 @@
-// A throwaway station site for unit tests: temp dir, firmware file, config, journal, fakes.
+// Test support: a throwaway station for unit tests and the station bench – temp dir, firmware
+// file, config, journal, pipeline and uploader over the fakes of fakes/station.h.
 #pragma once
 
 #include <unistd.h>
@@ -10,7 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "station/fakes.h"
+#include "support/fakes/station.h"
+#include "support/temp_dir.h"
 #include "tte/base/clock.h"
 #include "tte/station/config.h"
 #include "tte/station/journal.h"
@@ -18,11 +20,6 @@
 #include "tte/station/uploader.h"
 
 namespace tte::station::testing {
-
-inline std::string makeTempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tte-station-XXXXXX").string();
-    return mkdtemp(tmpl.data());
-}
 
 inline const char* kMsFingerprint = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -52,7 +49,6 @@ ms_fingerprint = ")") + kMsFingerprint + "\"\nfirst_devid = \"00000100\"\nlast_d
 
 struct Site {
     explicit Site(const std::string& extraLot = "", const std::string& extra = "", int devices = 20) {
-        dir = makeTempDir();
         std::ofstream(dir + "/fw.dfu") << std::string(1024, 'F');
         auto c = parseConfig(configText(extraLot, extra), dir);
         EXPECT_TRUE(c) << c.error().toString();
@@ -64,9 +60,9 @@ struct Site {
         reopen();
     }
     ~Site() {
+        uploader.reset();
         pipeline.reset();
         journal.reset();
-        std::filesystem::remove_all(dir);
     }
     /// Closes and reopens the journal and pipeline (a station restart).
     void reopen() {
@@ -80,7 +76,8 @@ struct Site {
         uploader = std::make_unique<Uploader>(config, *journal, keys, *ms, &controller, clock);
     }
 
-    std::string dir;
+    test::TempDir tmp{"station"};
+    std::string dir = tmp.path().string();
     StationConfig config;
     ManualClock clock;
     fakes::FakeKeys keys;
