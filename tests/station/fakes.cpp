@@ -160,7 +160,7 @@ Result<PrintedLabel> FakePrinter::print(const DeviceLabel& label) {
     std::lock_guard lock(m_mutex);
     const std::string job = "job-" + std::to_string(printed.size() + 1);
     printed[job] = std::string(label.url.view());
-    return PrintedLabel{job, "mem:" + job};
+    return PrintedLabel{job, "mem:" + job, "rendering"};
 }
 
 Result<Secret> FakePrinter::scanBack(const PrintedLabel& p) {

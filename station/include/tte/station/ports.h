@@ -84,7 +84,8 @@ struct DeviceLabel {
 /// A printed label: the job and the rendered artefact that scan-back reads.
 struct PrintedLabel {
     std::string job;
-    std::string artefact;  ///< path of the rendered PDF/PNG (or a fake's handle)
+    std::string artefact;     ///< path of the label image that scanBack() decodes (or a fake's handle)
+    std::string scannedFrom;  ///< "printed document <path>", or "rendering" where the printer gives nothing back
 };
 
 /// Renders, prints (waits for the job to complete) and scans back labels.
