@@ -6,16 +6,17 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "tte/base/clock.h"
 #include "tte/base/hex.h"
 #include "tte/mothership/admin.h"
+#include "tte/mothership/admin_listener.h"
 #include "tte/mothership/coap_server.h"
 #include "tte/mothership/config.h"
 #include "tte/mothership/crypto.h"
 #include "tte/mothership/https_server.h"
+#include "tte/mothership/logging.h"
 #include "tte/mothership/service.h"
 
 namespace ms = tte::mothership;
@@ -31,19 +32,11 @@ std::int64_t nowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::shared_ptr<spdlog::logger> makeLogger(const std::string& level) {
-    auto log = std::make_shared<spdlog::logger>("tte-mothership", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    log->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
-    log->set_level(spdlog::level::from_str(level));
-    log->flush_on(spdlog::level::info);
-    return log;
-}
-
-tte::Status writePortsFile(const std::string& path, std::uint16_t https, std::uint16_t coaps) {
+tte::Status writePortsFile(const std::string& path, std::uint16_t https, std::uint16_t coaps, std::uint16_t admin) {
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp);
-        out << "https_port=" << https << "\ncoaps_port=" << coaps << "\n";
+        out << "https_port=" << https << "\ncoaps_port=" << coaps << "\nadmin_port=" << admin << "\n";
         if (!out) return tte::fail(tte::Errc::io, "cannot write ports file " + path);
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) return tte::fail(tte::Errc::io, "cannot write ports file " + path);
@@ -51,9 +44,12 @@ tte::Status writePortsFile(const std::string& path, std::uint16_t https, std::ui
 }
 
 int serve(const ms::Config& config) {
-    auto log = makeLogger(config.logLevel);
+    auto logger = ms::makeLogger("tte-mothership", config.logLevel, config.logFormat);
+    if (!logger) return failWith(logger.error());
+    auto log = *logger;
     auto https = *ms::parseListen(config.httpsListen, "https listen");
     auto coaps = *ms::parseListen(config.coapsListen, "coaps listen");
+    auto adminAddress = *ms::parseListen(config.adminListen, "admin listen");
     auto hasher = config.otpKeyUri.empty() ? ms::OtpHasher::fromFile(config.otpKeyFile)
                                            : ms::OtpHasher::openToken(config.otpKeyUri);
     if (!hasher) return failWith(hasher.error());
@@ -61,7 +57,8 @@ int serve(const ms::Config& config) {
     if (!registry) return failWith(registry.error());
     tte::SystemClock clock;
     ms::Metrics metrics;
-    ms::FailureLimiter limiter(clock, config.limits);
+    metrics.watchRegistry(**registry, clock);
+    ms::FailureLimiter limiter(**registry, clock, config.limits);
     ms::Service service(**registry, *hasher, clock, limiter, metrics, ms::ServiceOptions{config.msId, 500});
     ms::HttpsOptions ho{.address = https.first,
                         .port = https.second,
@@ -78,16 +75,22 @@ int serve(const ms::Config& config) {
                        config.coapMaxHandshakeSessions, config.coapSessionTimeoutSeconds};
     auto coapServer = ms::CoapServer::create(co, **registry, clock, metrics, log);
     if (!coapServer) return failWith(coapServer.error());
+    auto adminListener = ms::AdminListener::create({adminAddress.first, adminAddress.second},
+                                                   [&service](const ms::HttpRequest& r) { return service.handleAdmin(r); }, log);
+    if (!adminListener) return failWith(adminListener.error());
     (*httpsServer)->start();
     (*coapServer)->start();
+    (*adminListener)->start();
     const auto hp = (*httpsServer)->port();
     const auto cp = (*coapServer)->port();
+    const auto ap = (*adminListener)->port();
     if (!config.portsFile.empty()) {
-        if (auto s = writePortsFile(config.portsFile, hp, cp); !s) return failWith(s.error());
+        if (auto s = writePortsFile(config.portsFile, hp, cp, ap); !s) return failWith(s.error());
     }
-    log->info("event=ready ms={} https={}:{} coaps={}:{} database={}", ms::msHostName(config.msId), https.first, hp,
-              coaps.first, cp, config.database.substr(0, config.database.find('@')));
-    std::printf("ready https=%s:%u coaps=%s:%u\n", https.first.c_str(), hp, coaps.first.c_str(), cp);
+    log->info("event=ready ms={} https={}:{} coaps={}:{} admin={}:{} database={}", ms::msHostName(config.msId),
+              https.first, hp, coaps.first, cp, adminAddress.first, ap, config.database.substr(0, config.database.find('@')));
+    std::printf("ready https=%s:%u coaps=%s:%u admin=%s:%u\n", https.first.c_str(), hp, coaps.first.c_str(), cp,
+                adminAddress.first.c_str(), ap);
     std::fflush(stdout);
 
     sigset_t set;
@@ -97,6 +100,7 @@ int serve(const ms::Config& config) {
     int sig = 0;
     sigwait(&set, &sig);
     log->info("event=stopping signal={}", sig);
+    (*adminListener)->stop();
     (*httpsServer)->stop(std::chrono::seconds(5));  // drain requests in flight
     (*coapServer)->stop();                           // commit queued registrations
     coapServer->reset();
@@ -123,6 +127,7 @@ int main(int argc, char** argv) {
     ms::Config config;
     std::optional<std::uint32_t> msId;
     std::optional<std::string> httpsListen, coapsListen, tlsCert, tlsKey, dtlsCert, dtlsKey, database, otpKey, otpKeyUri, logLevel, portsFile;
+    std::optional<std::string> adminListen, logFormat;
     std::optional<int> maxDev, maxClient, lockoutS, threads, handlers;
     app.add_option("-c,--config", configFile, "TOML configuration file (config/mothership.toml documents it)");
     app.add_option("--ms-id", msId, "MotherShip ID (1 .. 0xFFFFFF; 0 is refused)");
@@ -141,7 +146,9 @@ int main(int argc, char** argv) {
     app.add_option("--http-threads", threads, "HTTPS I/O threads (TLS and HTTP)");
     app.add_option("--http-handlers", handlers, "HTTPS request handlers (each claim waiting for its commit holds one)");
     app.add_option("--log-level", logLevel, "trace, debug, info, warn, error");
-    app.add_option("--ports-file", portsFile, "write the bound ports here once listening (https_port=N, coaps_port=N)");
+    app.add_option("--ports-file", portsFile, "write the bound ports here once listening (https_port=N, coaps_port=N, admin_port=N)");
+    app.add_option("--admin-listen", adminListen, "admin listener address:port, plain HTTP for /metrics, /healthz, /readyz (default 127.0.0.1:9474)");
+    app.add_option("--log-format", logFormat, "text or json (one JSON object per line)");
     app.add_subcommand("serve", "run the server (the default)")->fallthrough();
     auto* admin = app.add_subcommand("admin", "operations on keys and the registry")->fallthrough();
     admin->require_subcommand(1);
@@ -164,12 +171,18 @@ int main(int argc, char** argv) {
     auto* stationAdd = addAdmin(station, "add", "register a station certificate for the station API");
     stationAdd->add_option("--cert", certIn, "station certificate (PEM)")->required();
     stationAdd->add_option("--name", name, "station name (the records' \"station\" field)")->required();
+    auto* stationRemove = addAdmin(station, "remove", "unregister a station (its records stay; it can upload no more)");
+    stationRemove->add_option("--name", name, "station name")->required();
+    auto* stationList = addAdmin(station, "list", "list the registered stations");
     auto* lotCmd = addAdmin(admin, "lot", "lot quotas");
     lotCmd->require_subcommand(1);
     auto* lotSet = addAdmin(lotCmd, "set", "set a lot's Dev ID quota");
     lotSet->add_option("--lot", lot, "lot name")->required();
     lotSet->add_option("--first", firstHex, "first Dev ID (8 hex)")->required();
     lotSet->add_option("--last", lastHex, "last Dev ID (8 hex)")->required();
+    std::string listFormat = "table";
+    auto* lotList = addAdmin(lotCmd, "list", "list the lots: quota and devices stored");
+    lotList->add_option("--format", listFormat, "table or jsonl")->check(CLI::IsMember({"table", "jsonl"}));
     auto* revoke = addAdmin(admin, "revoke", "revoke a device");
     revoke->add_option("--devid", devIdHex, "Dev ID (8 hex)")->required();
     revoke->add_option("--reason", reason, "why (audited)")->required();
@@ -179,7 +192,11 @@ int main(int argc, char** argv) {
     exportCmd->add_option("--format", format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
     exportCmd->add_option("--out", out, "file (default: stdout)");
     auto* backup = addAdmin(admin, "backup", "consistent copy while serving");
-    backup->add_option("--out", out, "backup file")->required();
+    backup->add_option("--out", out, "backup file (written 0600, replaced atomically)")->required();
+    std::string from;
+    auto* restore = addAdmin(admin, "restore", "put a backup in place of the registry (stop the MotherShip first)");
+    restore->add_option("--from", from, "backup file (SQLite copy, or pg_dump archive for PostgreSQL)")->required();
+    restore->add_flag("--force", force, "replace a database that holds a registry");
 
     try {
         app.parse(argc, argv);
@@ -196,7 +213,8 @@ int main(int argc, char** argv) {
     set1(config.tlsCert, tlsCert); set1(config.tlsKey, tlsKey); set1(config.dtlsCert, dtlsCert);
     set1(config.dtlsKey, dtlsKey); set1(config.database, database); set1(config.otpKeyFile, otpKey);
     set1(config.otpKeyUri, otpKeyUri);
-    set1(config.logLevel, logLevel); set1(config.portsFile, portsFile); set1(config.httpThreads, threads);
+    set1(config.logLevel, logLevel); set1(config.portsFile, portsFile); set1(config.adminListen, adminListen);
+    set1(config.logFormat, logFormat); set1(config.httpThreads, threads);
     set1(config.httpHandlers, handlers);
     set1(config.limits.maxFailuresPerDevice, maxDev); set1(config.limits.maxFailuresPerClient, maxClient);
     if (lockoutS) config.limits.lockout = config.limits.window = std::chrono::seconds(*lockoutS);
@@ -233,6 +251,12 @@ int main(int argc, char** argv) {
         if (auto s = ms::adminBackup(config.database, out); !s) return failWith(s.error());
         return 0;
     }
+    if (restore->parsed()) {
+        auto summary = ms::adminRestore(config.database, from, ms::RestoreOptions{.force = force});
+        if (!summary) return failWith(summary.error());
+        std::printf("%s\n", summary->c_str());
+        return 0;
+    }
     auto registry = ms::openRegistry(config.database, 1);
     if (!registry) return failWith(registry.error());
     auto& reg = **registry;
@@ -241,6 +265,13 @@ int main(int argc, char** argv) {
         auto fp = ms::adminStationAdd(reg, certIn, name, nowMs());
         if (!fp) return failWith(fp.error());
         std::printf("station %s fingerprint %s\n", name.c_str(), fp->c_str());
+    } else if (stationRemove->parsed()) {
+        if (auto s = reg.removeStation(name, "admin", nowMs()); !s) return failWith(s.error());
+        std::printf("station %s removed\n", name.c_str());
+    } else if (stationList->parsed()) {
+        if (auto s = ms::adminStationList(reg, std::cout); !s) return failWith(s.error());
+    } else if (lotList->parsed()) {
+        if (auto s = ms::adminLotList(reg, listFormat, std::cout); !s) return failWith(s.error());
     } else if (lotSet->parsed()) {
         auto first = hexId(firstHex, "--first");
         auto last = hexId(lastHex, "--last");

@@ -172,7 +172,9 @@ private:
                       const coap_string_t* query, coap_pdu_t* response) {
         auto* self = static_cast<LibcoapServer*>(coap_resource_get_userdata(resource));
         const std::string q = query ? std::string(reinterpret_cast<const char*>(query->s), query->length) : "";
+        const auto started = std::chrono::steady_clock::now();
         self->answer(session, request, q, response);
+        self->m_metrics.coapRequest(std::chrono::steady_clock::now() - started);
     }
 
     void answer(coap_session_t* session, const coap_pdu_t* request, const std::string& query, coap_pdu_t* response);

@@ -158,7 +158,8 @@ ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) 
     std::error_code ec;
     fs::remove(portsFile, ec);
     const std::string exe = binary("tte-mothership");
-    std::vector<std::string> args{exe, "--config", configFile, "--ports-file", portsFile};
+    // Every server its own admin port too (tests run in parallel).
+    std::vector<std::string> args{exe, "--config", configFile, "--ports-file", portsFile, "--admin-listen", "127.0.0.1:0"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -184,6 +185,7 @@ ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) 
     while (std::getline(in, line)) {
         if (line.starts_with("https_port=")) m_https = static_cast<std::uint16_t>(std::stoi(line.substr(11)));
         if (line.starts_with("coaps_port=")) m_coaps = static_cast<std::uint16_t>(std::stoi(line.substr(11)));
+        if (line.starts_with("admin_port=")) m_admin = static_cast<std::uint16_t>(std::stoi(line.substr(11)));
     }
 }
 
@@ -252,6 +254,23 @@ HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& 
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     curl_slist_free_all(headers);
     curl_slist_free_all(connect);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+HttpResult http(std::uint16_t port, const std::string& path) {
+    HttpResult r;
+    CURL* c = curl_easy_init();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     curl_easy_cleanup(c);
     return r;
 }
