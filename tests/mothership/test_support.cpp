@@ -222,8 +222,23 @@ std::size_t header(char* data, std::size_t size, std::size_t n, void* out) {
 }
 }  // namespace
 
-HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call) {
+namespace {
+/// Runs the request set up on `c`, collecting status, headers and body (20 s at most).
+HttpResult perform(CURL* c) {
     HttpResult r;
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    return r;
+}
+}  // namespace
+
+HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call) {
     CURL* c = curl_easy_init();
     const std::string url = "https://tte-000001.net" + call.path;
     const std::string connectTo = "tte-000001.net:443:127.0.0.1:" + std::to_string(port);
@@ -244,14 +259,7 @@ HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& 
         curl_easy_setopt(c, CURLOPT_SSLCERT, call.clientCert.c_str());
         curl_easy_setopt(c, CURLOPT_SSLKEY, call.clientKey.c_str());
     }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    const CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    HttpResult r = perform(c);
     curl_slist_free_all(headers);
     curl_slist_free_all(connect);
     curl_easy_cleanup(c);
@@ -259,18 +267,10 @@ HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& 
 }
 
 HttpResult http(std::uint16_t port, const std::string& path) {
-    HttpResult r;
     CURL* c = curl_easy_init();
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    const CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    HttpResult r = perform(c);
     curl_easy_cleanup(c);
     return r;
 }

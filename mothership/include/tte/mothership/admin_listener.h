@@ -1,7 +1,7 @@
 // The MotherShip's admin listener: plain HTTP/1.1 for Prometheus and probes (GET /metrics,
 // /healthz, /readyz), apart from the public HTTPS port and on loopback by default
-// (`admin.listen`). One thread; requests are answered one connection at a time, each with
-// a read timeout, so a stuck scraper cannot hold it.
+// (`admin.listen`). One thread serves every connection asynchronously; each read and write
+// has a timeout, so a stuck scraper cannot hold a connection for long.
 #pragma once
 
 #include <chrono>
