@@ -178,7 +178,7 @@ int packCommand(const PackArgs& a) {
 int simCreateCommand(const SimCreateArgs& a) {
     SimCreateOptions o;
     o.count = a.count;
-    o.distinctSerials = a.distinctSerials;
+    o.allOnesSerials = a.allOnesSerials;
     if (auto st = SimDirectory::create(a.dir, o); !st) return failWith(st.error());
     return 0;
 }
@@ -188,12 +188,12 @@ int simSetCommand(const SimSetArgs& a) {
     SimDirectory sims(a.dir, clock);
     auto record = sims.record(a.device);
     if (!record) return failWith(record.error());
-    if (a.rdp >= 0) record->rdpLevel = a.rdp;
+    if (a.rdp >= 0) record->options.setRdp(static_cast<RdpLevel>(a.rdp));
     if (!a.wrp.empty()) {
         auto mask = parseNumber(a.wrp, "--wrp");
         if (!mask) return failWith(mask.error());
         if (*mask > 0x0FFF) return failWith("--wrp " + a.wrp + " names sectors beyond 11");
-        record->wrpMask = static_cast<std::uint16_t>(*mask);
+        record->options.setWriteProtectMask(static_cast<std::uint16_t>(*mask));
     }
     if (a.dfu) {
         record->dfuMode = true;

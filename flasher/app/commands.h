@@ -36,7 +36,7 @@ struct PackArgs {
 struct SimCreateArgs {
     std::string dir;
     int count = 1;
-    bool distinctSerials = false;
+    bool allOnesSerials = false;
 };
 
 struct SimSetArgs {

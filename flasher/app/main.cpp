@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
     auto* create = sim->add_subcommand("create", "make N simulated devices in DFU mode in DIR");
     create->add_option("dir", sc.dir, "directory")->required();
     create->add_option("--count", sc.count, "number of devices (1-127)")->required();
-    create->add_flag("--distinct-serials", sc.distinctSerials, "give every device its own serial");
+    create->add_flag("--all-ones-serials", sc.allOnesSerials,
+                     "every board's bootloader reports serial FFFFFFFEFFFF, as some STM32F4 bootloaders do "
+                     "(default: the serial derived from each board's unique ID)");
     SimSetArgs ss;
     auto* set = sim->add_subcommand("set", "change a simulated device (protection, DFU mode)");
     set->add_option("dir", ss.dir, "directory")->required();

@@ -26,7 +26,7 @@ TEST(TteFlash, PackWriteLeaveReadOnSimulatedDevices) {
     ASSERT_EQ(run(tool() + " sim create " + sim + " --count 3").exitCode, 0);
     const auto list = run(tool() + " --sim " + sim + " list");
     ASSERT_EQ(list.exitCode, 0) << list.output;
-    EXPECT_NE(list.output.find("1-1.3        0483:df11  serial FFFFFFFEFFFF"), std::string::npos) << list.output;
+    EXPECT_NE(list.output.find("1-1.3        0483:df11  serial "), std::string::npos) << list.output;
     const auto bin = dir.path() / "fw.bin";
     ASSERT_TRUE(writeFileBytes(bin, pattern(40000, 3)));
     const auto dfu = (dir.path() / "fw.dfu").string();
@@ -82,8 +82,8 @@ TEST(TteFlash, WriteProtectedAndReadProtectedDevicesFailAlone) {
     const auto write = run(tool() + " --sim " + sim + " write " + dfu.string());
     EXPECT_EQ(write.exitCode, 1);
     EXPECT_NE(write.output.find("tte-flash: slot 1-1.1: verify failed"), std::string::npos) << write.output;
-    EXPECT_NE(write.output.find("tte-flash: slot 1-1.2: erase sector at 0x08000000: the device refused the target "
-                                "memory: it is read-protected"),
+    EXPECT_NE(write.output.find("tte-flash: slot 1-1.2: erase sector at 0x08000000: the device is read-protected "
+                                "(RDP level 1)"),
               std::string::npos)
         << write.output;
     EXPECT_NE(write.output.find("1-1.3: ok, 5000 bytes"), std::string::npos) << write.output;
