@@ -109,11 +109,12 @@ Result<bool> BoardControl::writeOptionBytes(DfuTransport& transport, const Optio
     return session->downloadThenReset(2, options.raw, "writing the option bytes");
 }
 
-Result<std::unique_ptr<DfuTransport>> BoardControl::reopenAfterReset(std::string_view portPath,
-                                                                     const UsbIdentity& before) {
-    const auto deadline = m_clock.now() + m_timeouts.reenumerate;
+Result<std::unique_ptr<DfuTransport>> reopenAfterReset(DeviceSource& source, std::string_view portPath,
+                                                       const UsbIdentity& before, Clock& clock,
+                                                       std::chrono::milliseconds within) {
+    const auto deadline = clock.now() + within;
     for (;;) {
-        auto t = m_source.open(portPath);
+        auto t = source.open(portPath);
         if (t) {
             const std::string& serial = (*t)->identity().serial;
             if (before.serial != kAllOnesUidSerial && serial != before.serial) {
@@ -125,12 +126,12 @@ Result<std::unique_ptr<DfuTransport>> BoardControl::reopenAfterReset(std::string
         if (t.error().code != Errc::notFound && t.error().code != Errc::unavailable) {
             return withContext(t.error(), "port " + std::string(portPath) + " after the reset");
         }
-        if (m_clock.now() >= deadline) {
+        if (clock.now() >= deadline) {
             return fail(Errc::unavailable, "port " + std::string(portPath) + ": the board did not come back in DFU mode "
-                                           "within " + std::to_string(m_timeouts.reenumerate.count()) +
-                                               " ms of its reset (" + t.error().message + ")");
+                                           "within " + std::to_string(within.count()) + " ms of its reset (" +
+                                               t.error().message + ")");
         }
-        m_clock.sleepFor(kReopenPoll);
+        clock.sleepFor(kReopenPoll);
     }
 }
 
@@ -172,7 +173,7 @@ Result<ProtectReport> BoardControl::protect(std::string_view portPath, RdpLevel 
         out.elapsed = m_clock.now() - start;
         return out;
     }
-    auto back = reopenAfterReset(portPath, info->usb);
+    auto back = reopenAfterReset(m_source, portPath, info->usb, m_clock, m_timeouts.reenumerate);
     if (!back) return std::unexpected(back.error());
     auto after = identify(**back);
     if (!after) return withContext(after.error(), "port " + std::string(portPath) + " after the option-byte write");
@@ -211,7 +212,7 @@ Result<UnprotectReport> BoardControl::unprotect(std::string_view portPath, const
         if (!*reset) return fail(Errc::io, where + ": the device did not reset after read unprotect");
     }
     t->reset();
-    auto back = reopenAfterReset(portPath, info->usb);
+    auto back = reopenAfterReset(m_source, portPath, info->usb, m_clock, m_timeouts.reenumerate);
     if (!back) return std::unexpected(back.error());
     report(progress, Phase::erase, sectors, sectors);
     auto after = identify(**back);

@@ -53,6 +53,15 @@ struct UnprotectReport {
     Clock::Duration elapsed{0};
 };
 
+/// After a board reset itself (option-byte write, read unprotect) its USB session is gone;
+/// it re-enumerates at the same port path. Opens it again, polling `source` every 100 ms of
+/// `clock` for up to `within`, and checks that it is the same board: same serial as
+/// `before` (not checkable when that is kAllOnesUidSerial). Errors: unavailable (not back in
+/// time), conflict (a different board came back), other errors of DeviceSource::open().
+Result<std::unique_ptr<DfuTransport>> reopenAfterReset(DeviceSource& source, std::string_view portPath,
+                                                       const UsbIdentity& before, Clock& clock,
+                                                       std::chrono::milliseconds within);
+
 class BoardControl {
 public:
     /// `source` and `clock` must outlive this object.
@@ -85,7 +94,6 @@ public:
 
 private:
     Result<std::unique_ptr<DfuTransport>> open(std::string_view portPath);
-    Result<std::unique_ptr<DfuTransport>> reopenAfterReset(std::string_view portPath, const UsbIdentity& before);
     Result<bool> writeOptionBytes(DfuTransport& transport, const OptionBytes& options);
 
     DeviceSource& m_source;
