@@ -92,29 +92,6 @@ Result<std::vector<std::string>> portsOrAll(DeviceSource& source, const std::vec
     return ports;
 }
 
-/// Runs `job` on every board at once; `job(port)` returns the line to print or an error.
-/// Prints the lines in port order (errors to stderr) and returns the exit code.
-template <class Job>
-int forEachBoard(const std::vector<std::string>& ports, Job job) {
-    auto results = onEverySlot(ports, [&](const std::string& port) -> Result<std::string> {
-        try {
-            return job(port);
-        } catch (const std::exception& e) {
-            return fail(Errc::internal, "port " + port + ": " + e.what());
-        }
-    });
-    int failed = 0;
-    for (const auto& r : results) {
-        if (r) {
-            std::fputs(r->c_str(), stdout);
-        } else {
-            ++failed;
-            std::fprintf(stderr, "tte-flash: %s\n", explain(r.error()).c_str());
-        }
-    }
-    return failed == 0 ? 0 : 1;
-}
-
 std::string describeInfo(const BoardInfo& info) {
     std::string out = "port " + info.usb.portPath + "\n";
     std::string serial = info.usb.serial.empty() ? "-" : info.usb.serial;
@@ -137,6 +114,37 @@ std::string describeInfo(const BoardInfo& info) {
                                         : " (flash, option bytes and unique ID refused: errVENDOR)\n";
     if (info.options) out += "  option bytes " + info.options->describe() + "\n";
     return out;
+}
+
+/// Opens the devices, takes the boards named (or every one) and runs `job(boards, port,
+/// progress)` on all of them at once (one thread each, progress line on stderr). Prints each
+/// board's line in port order, each failure on stderr; returns the exit code.
+template <class Job>
+int onBoards(const Globals& g, const std::vector<std::string>& devices, Job job) {
+    auto d = openDevices(g);
+    if (!d) return failWith(d.error());
+    auto ports = portsOrAll(*d->source, devices);
+    if (!ports) return failWith(ports.error());
+    BoardControl boards(*d->source, *d->clock);
+    ProgressLine progress(stderr);
+    auto results = onEverySlot(*ports, [&](const std::string& port) -> Result<std::string> {
+        try {
+            return job(boards, port, [&](const Progress& p) { progress.update(port, p); });
+        } catch (const std::exception& e) {
+            return fail(Errc::internal, "port " + port + ": " + e.what());
+        }
+    });
+    progress.finish();
+    int failed = 0;
+    for (const auto& r : results) {
+        if (r) {
+            std::fputs(r->c_str(), stdout);
+        } else {
+            ++failed;
+            std::fprintf(stderr, "tte-flash: %s\n", explain(r.error()).c_str());
+        }
+    }
+    return failed == 0 ? 0 : 1;
 }
 
 /// The segments of a DfuSe file for the internal flash; other targets are refused.
@@ -232,12 +240,8 @@ int readCommand(const Globals& g, const ReadArgs& a) {
 }
 
 int infoCommand(const Globals& g, const BoardsArgs& a) {
-    auto d = openDevices(g);
-    if (!d) return failWith(d.error());
-    auto ports = portsOrAll(*d->source, a.devices);
-    if (!ports) return failWith(ports.error());
-    BoardControl boards(*d->source, *d->clock);
-    return forEachBoard(*ports, [&](const std::string& port) -> Result<std::string> {
+    return onBoards(g, a.devices, [](BoardControl& boards, const std::string& port, const ProgressCallback&)
+                                      -> Result<std::string> {
         auto info = boards.identify(port);
         if (!info) return std::unexpected(info.error());
         return describeInfo(*info);
@@ -245,12 +249,8 @@ int infoCommand(const Globals& g, const BoardsArgs& a) {
 }
 
 int uidCommand(const Globals& g, const BoardsArgs& a) {
-    auto d = openDevices(g);
-    if (!d) return failWith(d.error());
-    auto ports = portsOrAll(*d->source, a.devices);
-    if (!ports) return failWith(ports.error());
-    BoardControl boards(*d->source, *d->clock);
-    return forEachBoard(*ports, [&](const std::string& port) -> Result<std::string> {
+    return onBoards(g, a.devices, [](BoardControl& boards, const std::string& port, const ProgressCallback&)
+                                      -> Result<std::string> {
         auto info = boards.identify(port);
         if (!info) return std::unexpected(info.error());
         if (!info->uid) {
@@ -270,23 +270,16 @@ int protectCommand(const Globals& g, const ProtectArgs& a) {
                              "rework are gone for good; add --irreversible only if the lot really asks for it\n");
         return 2;
     }
-    auto d = openDevices(g);
-    if (!d) return failWith(d.error());
-    auto ports = portsOrAll(*d->source, a.devices);
-    if (!ports) return failWith(ports.error());
-    BoardControl boards(*d->source, *d->clock);
-    ProgressLine progress(stderr);
-    const int rc = forEachBoard(*ports, [&](const std::string& port) -> Result<std::string> {
-        auto r = boards.protect(port, level, a.irreversible ? Level2::permanentlyAllow : Level2::refuse,
-                                [&](const Progress& p) { progress.update(port, p); });
+    const Level2 level2 = a.irreversible ? Level2::permanentlyAllow : Level2::refuse;
+    return onBoards(g, a.devices, [&](BoardControl& boards, const std::string& port, const ProgressCallback& progress)
+                                      -> Result<std::string> {
+        auto r = boards.protect(port, level, level2, progress);
         if (!r) return std::unexpected(r.error());
         if (!r->changed) return port + ": already at RDP " + std::string(rdpLevelName(r->after)) + "\n";
         return port + ": RDP " + std::string(rdpLevelName(r->before)) + " -> " + std::string(rdpLevelName(r->after)) +
                (r->after == RdpLevel::level2 ? " (permanent; the bootloader no longer starts)\n"
                                              : " (confirmed: the bootloader now refuses reads)\n");
     });
-    progress.finish();
-    return rc;
 }
 
 int unprotectCommand(const Globals& g, const UnprotectArgs& a) {
@@ -295,22 +288,15 @@ int unprotectCommand(const Globals& g, const UnprotectArgs& a) {
                              "board it acts on; add --force\n");
         return 2;
     }
-    auto d = openDevices(g);
-    if (!d) return failWith(d.error());
-    auto ports = portsOrAll(*d->source, a.devices);
-    if (!ports) return failWith(ports.error());
-    BoardControl boards(*d->source, *d->clock);
-    ProgressLine progress(stderr);
-    const int rc = forEachBoard(*ports, [&](const std::string& port) -> Result<std::string> {
-        auto r = boards.unprotect(port, [&](const Progress& p) { progress.update(port, p); });
+    return onBoards(g, a.devices, [](BoardControl& boards, const std::string& port, const ProgressCallback& progress)
+                                      -> Result<std::string> {
+        auto r = boards.unprotect(port, progress);
         if (!r) return std::unexpected(r.error());
         const std::string uid = r->after.uid ? ", unique ID " + r->after.uid->hex() : "";
         if (!r->erased) return port + ": already at RDP level 0, nothing erased" + uid + "\n";
         return port + ": RDP " + std::string(rdpLevelName(r->before)) + " -> level 0, flash erased and read back blank" +
                uid + "\n";
     });
-    progress.finish();
-    return rc;
 }
 
 int packCommand(const PackArgs& a) {
