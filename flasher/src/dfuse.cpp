@@ -142,6 +142,7 @@ Result<bool> DfuseSession::downloadThenReset(std::uint16_t blockNum, std::span<c
                                     m_timeouts.transfer);
     if (!r) return std::unexpected(explainStall(r.error(), what));
     const auto deadline = m_clock.now() + m_timeouts.busyLimit;
+    bool started = false;
     for (;;) {
         auto st = getStatus();
         if (!st) {
@@ -149,10 +150,15 @@ Result<bool> DfuseSession::downloadThenReset(std::uint16_t blockNum, std::span<c
             if (st.error().code == Errc::unavailable) return true;
             // A device still busy NAKs until the transfer times out: ask again.
             if (st.error().code == Errc::timeout && m_clock.now() < deadline) continue;
+            // Once the operation runs, a device dropping off the bus mid-request may show as an
+            // I/O error rather than "no device" (host controllers differ): the caller's check
+            // after re-opening tells whether the operation took.
+            if (started && st.error().code == Errc::io && st.error().nativeName != "LIBUSB_ERROR_PIPE") return true;
             return withContext(st.error(), what);
         }
         if (st->status != DfuStatus::ok || st->state == DfuState::dfuError) return std::unexpected(statusError(*st, what));
         if (st->state == DfuState::dfuDnloadIdle || st->state == DfuState::dfuIdle) return false;
+        started = true;
         if (m_clock.now() >= deadline) {
             return fail(Errc::timeout, std::string(what) + ": device still busy after " +
                                            std::to_string(m_timeouts.busyLimit.count()) + " ms");

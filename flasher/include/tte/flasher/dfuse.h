@@ -57,9 +57,11 @@ public:
     Status leave(std::uint32_t address);
     /// A download after which the STM32 bootloader resets (AN3156: a write to the option
     /// bytes; read unprotect): DNLOAD, then GETSTATUS – dfuDNBUSY, the operation runs – until
-    /// the device is gone. Returns true when it reset, false when it ended in dfuDNLOAD-IDLE
-    /// and stayed. Errors: statusError (errVENDOR: read-protected, errTARGET: address not
-    /// allowed, ...), timeout (still busy after busyLimit), transport errors.
+    /// the device is gone. Returns true when it reset (no answer any more: "no device", or an
+    /// I/O error once the operation ran), false when it ended in dfuDNLOAD-IDLE and stayed;
+    /// whether the operation took is for the caller to check after re-opening the device.
+    /// Errors: statusError (errVENDOR: read-protected, errTARGET: address not allowed, ...),
+    /// timeout (still busy after busyLimit), transport errors.
     Result<bool> downloadThenReset(std::uint16_t blockNum, std::span<const std::uint8_t> data, std::string_view what);
     /// DfuSe command 0x92: removes read protection, which mass-erases the flash; the device
     /// resets (see downloadThenReset()).
