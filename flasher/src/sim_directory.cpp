@@ -243,9 +243,11 @@ private:
         m_record.options = m_sim.flash().options();
         // Level 2 disables the bootloader: such a board only ever runs its firmware again.
         m_record.dfuMode = !m_sim.runningFirmware() && m_record.options.rdp() != RdpLevel::level2;
-        // A board that went away (reset, unplug, leave) starts a fresh DFU session next time.
-        m_record.state = m_sim.present() ? m_sim.state() : DfuState::dfuIdle;
-        m_record.status = m_sim.present() ? m_sim.status() : DfuStatus::ok;
+        // A board that went away (reset, unplug, leave) – or is resetting as the handle closes –
+        // starts a fresh DFU session next time.
+        const bool away = !m_sim.present() || m_sim.resetPending();
+        m_record.state = away ? DfuState::dfuIdle : m_sim.state();
+        m_record.status = away ? DfuStatus::ok : m_sim.status();
         return writeText(m_files.state, formatRecord(m_record));
     }
 

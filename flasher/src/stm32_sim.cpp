@@ -112,8 +112,8 @@ Status SimulatedStm32::enterTransfer(std::size_t bytes, std::chrono::millisecond
         if (remaining > Clock::Duration::zero()) m_clock.sleepFor(remaining);
         m_state = DfuState::dfuDnloadSync;  // DFU 1.1 fig. A.2: dfuDNBUSY -> dfuDNLOAD-SYNC on timeout
         if (m_resetWhenDone) {
-            // AN3156: after an option-byte write or read unprotect the device resets; the
-            // host's request finds it gone (it comes back, re-enumerated, as a new session).
+            // AN2662/AN3156: after an option-byte write or read unprotect the device resets;
+            // the host's request finds it gone (it comes back, re-enumerated, as a new session).
             reset();
             return gone();
         }

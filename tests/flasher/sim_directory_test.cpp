@@ -279,6 +279,42 @@ TEST(SimDirectory, ProtectionAndItsRegressionPersistAcrossOpens) {
     EXPECT_FALSE(sims.record("1-1.1")->dfuMode);
 }
 
+// dfu-util's way with read unprotect: send it, see dfuDNBUSY, exit ("device disconnects, erases
+// flash and resets now"). The board still does it all.
+TEST(SimDirectory, ReadUnprotectCompletesWhenTheHostLeavesAtOnce) {
+    TempDir dir;
+    ASSERT_TRUE(SimDirectory::create(dir.path(), count(1)));
+    ManualClock clock;
+    SimDirectory sims(dir.path(), clock);
+    {
+        auto dev = sims.open("1-1.1");
+        ASSERT_TRUE(dev);
+        ASSERT_TRUE(Flasher(clock).write(**dev, smallImage(8), opts(true)));
+    }
+    ASSERT_TRUE(BoardControl(sims, clock).protect("1-1.1", RdpLevel::level1));
+    {
+        auto dev = sims.open("1-1.1");
+        ASSERT_TRUE(dev);
+        ASSERT_TRUE((*dev)->claim(0, 0));
+        const std::uint8_t cmd[] = {0x92};
+        ASSERT_TRUE((*dev)->controlOut({dfu_request::kTypeOut, dfu_request::kDnload, 0, 0}, cmd,
+                                       std::chrono::milliseconds(100)));
+        std::uint8_t status[6];
+        ASSERT_TRUE((*dev)->controlIn({dfu_request::kTypeIn, dfu_request::kGetStatus, 0, 0}, status,
+                                      std::chrono::milliseconds(100)));
+        EXPECT_EQ(status[4], static_cast<std::uint8_t>(DfuState::dfuDnbusy));
+    }
+    const auto rec = sims.record("1-1.1");
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->options.rdp(), RdpLevel::level0);
+    EXPECT_EQ(rec->state, DfuState::dfuIdle);
+    EXPECT_TRUE(rec->dfuMode);
+    EXPECT_TRUE(blank(*readFileBytes(sims.flashPath("1-1.1"))));
+    auto info = BoardControl(sims, clock).identify("1-1.1");
+    ASSERT_TRUE(info) << info.error().toString();
+    EXPECT_EQ(info->rdp, RdpLevel::level0);
+}
+
 TEST(GangFlasher, SlotsRunInParallelAndFailAlone) {
     TempDir dir;
     ASSERT_TRUE(SimDirectory::create(dir.path(), count(4)));

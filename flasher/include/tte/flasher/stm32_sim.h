@@ -75,6 +75,10 @@ public:
     [[nodiscard]] bool runningFirmware() const { return m_runningFirmware; }
     /// How many times the device reset itself (option-byte write, read unprotect).
     [[nodiscard]] int resets() const { return m_resets; }
+    /// True while an operation that ends in a reset runs: whatever the host does, the device
+    /// goes away (a host that closes its handle now, as dfu-util after read unprotect, still
+    /// finds it reset).
+    [[nodiscard]] bool resetPending() const { return m_resetWhenDone; }
     [[nodiscard]] DfuState state() const { return m_state; }
     [[nodiscard]] DfuStatus status() const { return m_status; }
     /// Restores a state saved by a previous process (or sets one for a test).
