@@ -35,8 +35,8 @@ McuUid McuUid::fromBytes(std::span<const std::uint8_t, 12> bytes) {
 
 Result<McuUid> McuUid::parse(std::string_view hex) {
     if (hex.size() != 24) {
-        return fail(Errc::invalidArgument,
-                    "MCU unique ID \"" + std::string(hex) + "\" has " + std::to_string(hex.size()) + " characters, expected 24 hex digits");
+        return fail(Errc::invalidArgument, "MCU unique ID \"" + std::string(hex) + "\" has " +
+                                               std::to_string(hex.size()) + " characters, expected 24 hex digits");
     }
     McuUid uid;
     for (std::size_t w = 0; w < 3; ++w) {

@@ -181,7 +181,9 @@ Result<BoardIdentity> FakeFlasher::identify(const std::string& slot) {
     BoardIdentity id;
     id.protection = protection[slot];
     // The bootloader's derivation (word 0 + word 2, then word 1's upper half) of the fake UID.
-    const auto word = [&](int i) { return static_cast<std::uint32_t>(std::stoul(uids[slot].substr(i * 8, 8), nullptr, 16)); };
+    const auto word = [&](int i) {
+        return static_cast<std::uint32_t>(std::stoul(uids[slot].substr(static_cast<std::size_t>(i) * 8, 8), nullptr, 16));
+    };
     std::string serial = toHex(static_cast<std::uint32_t>(word(0) + word(2)), 8) + toHex(word(1) >> 16, 4);
     for (char& c : serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     id.usbSerial = serial;
