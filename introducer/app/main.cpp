@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "tte/introducer/box.h"
 #include "tte/introducer/capture.h"
 #include "tte/introducer/introduction.h"
+#include "tte/introducer/led_video.h"
 #include "tte/introducer/mothership.h"
 
 namespace {
@@ -28,6 +30,7 @@ struct Source {
     std::string url;
     std::string urlFile;
     std::string ledCapture;
+    std::string ledVideo;
 };
 
 struct Common {
@@ -42,6 +45,8 @@ struct Common {
     std::string state;
 };
 
+constexpr const char* kOneSource = "give exactly one of --qr-image, --url, --url-file, --led-video, --led-capture";
+
 int die(const std::string& message) {
     std::cerr << "tte-introducer: " << message << "\n";
     return kExitError;
@@ -49,8 +54,8 @@ int die(const std::string& message) {
 
 /// The label's text (Enrollment URL or box URL) from whichever source was given.
 Result<Secret> labelText(const Source& s) {
-    int given = !s.qrImage.empty() + !s.url.empty() + !s.urlFile.empty() + !s.ledCapture.empty();
-    if (given != 1) return fail(Errc::invalidArgument, "give exactly one of --qr-image, --url, --url-file, --led-capture");
+    int given = !s.qrImage.empty() + !s.url.empty() + !s.urlFile.empty() + !s.ledCapture.empty() + !s.ledVideo.empty();
+    if (given != 1) return fail(Errc::invalidArgument, kOneSource);
     if (!s.qrImage.empty()) return readQrImage(s.qrImage, s.page);
     if (!s.url.empty()) return Secret(s.url);
     if (!s.urlFile.empty()) {
@@ -64,13 +69,36 @@ Result<Secret> labelText(const Source& s) {
     return fail(Errc::internal, "LED capture has no label text");
 }
 
-Result<protocol::EnrollmentUrl> enrollmentUrl(const Source& s) {
+/// The LED frame from a video of the LED (progress on a terminal) or a capture file.
+Result<protocol::LedFrameData> ledFrame(const Source& s) {
     if (!s.ledCapture.empty()) {
-        if (!s.qrImage.empty() || !s.url.empty() || !s.urlFile.empty())
-            return fail(Errc::invalidArgument, "give exactly one of --qr-image, --url, --url-file, --led-capture");
         auto capture = readLedCapture(s.ledCapture);
         if (!capture) return std::unexpected(capture.error());
-        auto frame = decodeLedCapture(*capture);
+        return decodeLedCapture(*capture);
+    }
+    LedVideoOptions options;
+    if (isatty(2)) {
+        options.progress = [shown = -1](double share) mutable {
+            if (const int percent = static_cast<int>(share * 100); percent != shown) {
+                shown = percent;
+                std::fprintf(stderr, "\rlooking for the LED in the video: %3d%%", percent);
+            }
+        };
+    }
+    auto found = readLedVideo(s.ledVideo, options);
+    if (options.progress) std::fputs("\n", stderr);
+    if (!found) return std::unexpected(found.error());
+    std::printf("LED found at x=%ld y=%ld in %.1f s of video (%zu frames, %.1f frames/s)\n",
+                static_cast<long>(std::floor(found->spot.x)), static_cast<long>(std::floor(found->spot.y)), found->seconds,
+                found->frames, found->fps);
+    return found->frame;
+}
+
+Result<protocol::EnrollmentUrl> enrollmentUrl(const Source& s) {
+    if (!s.ledCapture.empty() || !s.ledVideo.empty()) {
+        if (!s.qrImage.empty() || !s.url.empty() || !s.urlFile.empty() || (!s.ledCapture.empty() && !s.ledVideo.empty()))
+            return fail(Errc::invalidArgument, kOneSource);
+        auto frame = ledFrame(s);
         if (!frame) return std::unexpected(frame.error());
         auto ms = protocol::makeMsId(frame->msId, protocol::MsIdUse::operational);
         if (!ms) return std::unexpected(ms.error());
@@ -219,7 +247,10 @@ void addSource(CLI::App* cmd, Source& s, bool led) {
     cmd->add_option("--page", s.page, "page of a PDF label (1-based)")->capture_default_str();
     cmd->add_option("--url", s.url, "the label's URL (visible in the process list: prefer --url-file)");
     cmd->add_option("--url-file", s.urlFile, "file holding the label's URL");
-    if (led) cmd->add_option("--led-capture", s.ledCapture, "LED recording: line 1 'fps N', then one brightness per line");
+    if (led) {
+        cmd->add_option("--led-video", s.ledVideo, "video of the device's blinking LED (26 s or more, 24 frames/s or more)");
+        cmd->add_option("--led-capture", s.ledCapture, "LED brightness as text: line 1 'fps N', then one value per line");
+    }
 }
 
 void addMotherShip(CLI::App* cmd, Common& c) {
