@@ -232,8 +232,8 @@ std::vector<Candidate> candidates(const Survey& s, const VideoInfo& info) {
 
 /// The second pass: each candidate's brightness in each window, per frame of the survey; the
 /// windows follow the scene's shake (to a fraction of a cell).
-Result<std::vector<Probe>> readProbes(VideoSource& video, const std::vector<Candidate>& chosen, const Survey& s,
-                                      const LedVideoOptions& options) {
+Result<std::vector<Probe>> readProbes(VideoSource& video, const std::string& name, const std::vector<Candidate>& chosen,
+                                      const Survey& s, const LedVideoOptions& options) {
     const std::size_t frames = s.times.size();
     if (auto st = video.rewind(); !st) return std::unexpected(st.error());
     const VideoInfo& info = video.info();
@@ -252,7 +252,7 @@ Result<std::vector<Probe>> readProbes(VideoSource& video, const std::vector<Cand
     for (std::size_t k = 0; k < frames; ++k) {
         auto more = video.next(frame);
         if (!more) return std::unexpected(more.error());
-        if (!*more) return fail(Errc::internal, "the video gave fewer frames on its second reading");
+        if (!*more) return fail(Errc::io, name + ": the video gave fewer frames on its second reading (did the file change?)");
         sums.load(frame.value);
         for (Probe& p : probes) {
             const double x = p.candidate->x + s.shifts[k].x, y = p.candidate->y + s.shifts[k].y;
@@ -387,7 +387,7 @@ Result<LedVideoResult> findLedFrame(VideoSource& video, const std::string& name,
                                                " frames (" + decimal(t.seconds) +
                                                " s): nothing in view changes its brightness more than the camera's noise");
     }
-    auto probes = readProbes(video, chosen, *s, options);
+    auto probes = readProbes(video, name, chosen, *s, options);
     if (!probes) return std::unexpected(probes.error());
     auto read = readFrames(*probes, s->times, t);
     if (read.votes.empty()) return noFrame(name, info, t, read.failed, read.why);

@@ -44,6 +44,9 @@ void onFfmpegLog(void* context, int level, const char* format, va_list args) {
     av_log_format_line2(context, level, format, args, line, sizeof line, &printPrefix);
     std::string text(line);
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '.')) text.pop_back();
+    for (char& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';  // the file's own bytes may be in it
+    }
     if (text.empty()) return;
     const AVClass* cls = context != nullptr ? *static_cast<AVClass* const*>(context) : nullptr;
     *t_logCapture = cls != nullptr && cls->item_name != nullptr ? std::string(cls->item_name(context)) + ": " + text : text;

@@ -51,7 +51,8 @@ inline constexpr double kLedVideoMinFps = 24.0;
 /// blink the LED frame (LED trace: …)"; corrupt "<name>: LED found at x=X y=Y but no valid
 /// frame in N frames (X s): LED trace: checksum mismatch" (or another frame error of
 /// protocol::decodeLedSamples()), "<name>: LED found at x=X y=Y but N different frames were
-/// read from it: record again, holding the camera steady".
+/// read from it: record again, holding the camera steady"; io "<name>: the video gave fewer
+/// frames on its second reading (did the file change?)".
 Result<LedVideoResult> findLedFrame(VideoSource& video, const std::string& name, const LedVideoOptions& options = {});
 
 /// openVideoFile() + findLedFrame().
