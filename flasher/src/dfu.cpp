@@ -18,9 +18,8 @@ struct StatusText {
 
 constexpr std::array<StatusText, 16> kStatuses = {{
     {"OK", "no error", Errc::internal},
-    {"errTARGET", "the device refused the target memory: it is read-protected (RDP level 1) or the address is "
-                  "not accessible",
-     Errc::permissionDenied},
+    {"errTARGET", "the device refused the address: it lies outside the memories its bootloader serves",
+     Errc::outOfRange},
     {"errFILE", "the device rejected the file as not meant for it", Errc::invalidArgument},
     {"errWRITE", "the device could not write the memory (write-protected sector or flash fault)", Errc::io},
     {"errERASE", "the memory erase failed", Errc::io},
@@ -30,7 +29,10 @@ constexpr std::array<StatusText, 16> kStatuses = {{
     {"errADDRESS", "the address is outside the device's memory or not aligned", Errc::invalidArgument},
     {"errNOTDONE", "the device got an end-of-download but thinks the image is incomplete", Errc::io},
     {"errFIRMWARE", "the device's firmware is corrupt; it cannot leave DFU mode", Errc::corrupt},
-    {"errVENDOR", "a vendor-specific error", Errc::io},
+    {"errVENDOR",
+     "the device is read-protected (RDP level 1): its STM32 bootloader refuses to read, erase or write "
+     "memory until read protection is removed, which erases the flash",
+     Errc::permissionDenied},
     {"errUSBR", "the device saw an unexpected USB reset", Errc::unavailable},
     {"errPOR", "the device saw an unexpected power-on reset", Errc::unavailable},
     {"errUNKNOWN", "something went wrong inside the device", Errc::io},

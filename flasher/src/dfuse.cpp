@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::uint8_t kCmdSetAddress = 0x21;
 constexpr std::uint8_t kCmdErase = 0x41;
+constexpr std::uint8_t kCmdReadUnprotect = 0x92;
 
 std::array<std::uint8_t, 5> commandBytes(std::uint8_t cmd, std::uint32_t address) {
     return {cmd, static_cast<std::uint8_t>(address), static_cast<std::uint8_t>(address >> 8),
@@ -133,6 +134,42 @@ Result<std::size_t> DfuseSession::upload(std::uint16_t blockNum, std::span<std::
                                    m_timeouts.transfer);
     if (!n) return std::unexpected(explainStall(n.error(), what));
     return *n;
+}
+
+Result<bool> DfuseSession::downloadThenReset(std::uint16_t blockNum, std::span<const std::uint8_t> data,
+                                             std::string_view what) {
+    auto r = m_transport.controlOut({dfu_request::kTypeOut, dfu_request::kDnload, blockNum, m_interface}, data,
+                                    m_timeouts.transfer);
+    if (!r) return std::unexpected(explainStall(r.error(), what));
+    const auto deadline = m_clock.now() + m_timeouts.busyLimit;
+    bool started = false;
+    for (;;) {
+        auto st = getStatus();
+        if (!st) {
+            // AN3156: the device executes the operation, then resets; it does not answer again.
+            if (st.error().code == Errc::unavailable) return true;
+            // A device still busy NAKs until the transfer times out: ask again.
+            if (st.error().code == Errc::timeout && m_clock.now() < deadline) continue;
+            // Once the operation runs, a device dropping off the bus mid-request may show as an
+            // I/O error rather than "no device" (host controllers differ): the caller's check
+            // after re-opening tells whether the operation took.
+            if (started && st.error().code == Errc::io && st.error().nativeName != "LIBUSB_ERROR_PIPE") return true;
+            return withContext(st.error(), what);
+        }
+        if (st->status != DfuStatus::ok || st->state == DfuState::dfuError) return std::unexpected(statusError(*st, what));
+        if (st->state == DfuState::dfuDnloadIdle || st->state == DfuState::dfuIdle) return false;
+        started = true;
+        if (m_clock.now() >= deadline) {
+            return fail(Errc::timeout, std::string(what) + ": device still busy after " +
+                                           std::to_string(m_timeouts.busyLimit.count()) + " ms");
+        }
+        m_clock.sleepFor(std::chrono::milliseconds(st->pollTimeoutMs));
+    }
+}
+
+Result<bool> DfuseSession::readUnprotect() {
+    const std::uint8_t cmd[] = {kCmdReadUnprotect};
+    return downloadThenReset(0, cmd, "read unprotect");
 }
 
 Status DfuseSession::leave(std::uint32_t address) {

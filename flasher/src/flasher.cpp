@@ -36,16 +36,17 @@ std::string_view phaseName(Phase phase) {
     case Phase::verify: return "verify";
     case Phase::read: return "read";
     case Phase::leave: return "leave";
+    case Phase::lock: return "lock";
     }
     return "?";
 }
 
-Result<FlashTarget> openFlashTarget(DfuTransport& transport) {
+Result<FlashTarget> openMemory(DfuTransport& transport, std::string_view name) {
     auto alts = transport.altSettings();
     if (!alts) return withContext(alts.error(), "reading the DFU interface");
     for (const auto& alt : *alts) {
         auto layout = parseMemoryLayout(alt.name);
-        if (!layout || layout->name != "Internal Flash") continue;
+        if (!layout || layout->name != name) continue;
         auto functional = transport.functional();
         if (!functional) return withContext(functional.error(), "reading the DFU functional descriptor");
         if (functional->transferSize == 0) return fail(Errc::invalidArgument, "the device reports wTransferSize 0");
@@ -54,8 +55,11 @@ Result<FlashTarget> openFlashTarget(DfuTransport& transport) {
         }
         return FlashTarget{alt, std::move(*layout), functional->transferSize};
     }
-    return fail(Errc::notFound, "the device has no \"Internal Flash\" DfuSe memory (is it an STM32 in DFU mode?)");
+    return fail(Errc::notFound,
+                "the device has no \"" + std::string(name) + "\" DfuSe memory (is it an STM32 in DFU mode?)");
 }
+
+Result<FlashTarget> openFlashTarget(DfuTransport& transport) { return openMemory(transport, "Internal Flash"); }
 
 Result<std::vector<MemorySector>> sectorsToErase(const MemoryLayout& layout, std::span<const Segment> segments,
                                                  std::span<const std::pair<std::uint32_t, std::uint32_t>> alsoErase) {

@@ -4,7 +4,6 @@
 #include <time.h>
 
 #include <exception>
-#include <thread>
 
 namespace tte::flasher {
 namespace {
@@ -49,15 +48,8 @@ SlotResult GangFlasher::writeSlot(const std::string& portPath, std::span<const S
 
 std::vector<SlotResult> GangFlasher::write(std::span<const std::string> portPaths, std::span<const Segment> segments,
                                            const WriteOptions& options, const SlotProgressCallback& progress) {
-    std::vector<SlotResult> results(portPaths.size(), SlotResult{{}, fail(Errc::internal, "not run"), {}});
-    {
-        std::vector<std::jthread> threads;
-        threads.reserve(portPaths.size());
-        for (std::size_t i = 0; i < portPaths.size(); ++i) {
-            threads.emplace_back([&, i] { results[i] = writeSlot(portPaths[i], segments, options, progress); });
-        }
-    }  // jthreads join here
-    return results;
+    return onEverySlot(portPaths,
+                       [&](const std::string& port) { return writeSlot(port, segments, options, progress); });
 }
 
 }  // namespace tte::flasher

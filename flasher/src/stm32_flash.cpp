@@ -59,10 +59,38 @@ bool Stm32Flash::program(std::uint32_t address, std::span<const std::uint8_t> da
     return true;
 }
 
+void Stm32Flash::eraseForRdpRegression() { std::fill(m_bytes.begin(), m_bytes.end(), std::uint8_t{0xFF}); }
+
 void Stm32Flash::setWriteProtected(int sector, bool on) {
     if (sector < 0 || sector >= kSectors) return;
     const auto bit = static_cast<std::uint16_t>(1U << sector);
-    m_wrpMask = on ? static_cast<std::uint16_t>(m_wrpMask | bit) : static_cast<std::uint16_t>(m_wrpMask & ~bit);
+    const std::uint16_t mask = writeProtectMask();
+    setWriteProtectMask(on ? static_cast<std::uint16_t>(mask | bit) : static_cast<std::uint16_t>(mask & ~bit));
+}
+
+std::vector<std::uint8_t> Stm32Flash::readMapped(std::uint32_t address, std::size_t n) const {
+    if (contains(address, 1)) {
+        auto bytes = read(address, n);
+        return {bytes.begin(), bytes.end()};
+    }
+    if (address >= kOptionBytesAddress && address < kOptionBytesAddress + kOptionBytesSize) {
+        const std::size_t at = address - kOptionBytesAddress;
+        const std::size_t count = std::min(n, kOptionBytesSize - at);
+        return {m_options.raw.begin() + static_cast<std::ptrdiff_t>(at),
+                m_options.raw.begin() + static_cast<std::ptrdiff_t>(at + count)};
+    }
+    if (address >= kOtpAddress && address < kSystemPageEnd) {
+        // OTP data and lock bytes are never programmed here: erased (0xFF).
+        std::vector<std::uint8_t> page(kSystemPageEnd - kOtpAddress, 0xFF);
+        const auto uid = m_uid.bytes();
+        std::copy(uid.begin(), uid.end(), page.begin() + (kUidAddress - kOtpAddress));
+        page[kFlashSizeAddress - kOtpAddress] = static_cast<std::uint8_t>(kSize / 1024);
+        page[kFlashSizeAddress - kOtpAddress + 1] = static_cast<std::uint8_t>((kSize / 1024) >> 8);
+        const std::size_t at = address - kOtpAddress;
+        const std::size_t count = std::min(n, page.size() - at);
+        return {page.begin() + static_cast<std::ptrdiff_t>(at), page.begin() + static_cast<std::ptrdiff_t>(at + count)};
+    }
+    return {};
 }
 
 nanoseconds Stm32Flash::eraseTime(std::uint32_t sectorSize, FlashTiming timing) {

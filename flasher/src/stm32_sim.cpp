@@ -27,6 +27,13 @@ std::vector<std::string> stm32F405AltNames() {
             "@OTP Memory /0x1FFF7800/01*512 e,01*016 e", "@Device Feature/0xFFFF0000/01*004 e"};
 }
 
+UsbIdentity bootloaderIdentity(std::string portPath, const McuUid& uid, bool allOnesSerial) {
+    return UsbIdentity{kStVendorId,          kStDfuProductId,
+                       0x2200,               std::move(portPath),
+                       allOnesSerial ? std::string(kAllOnesUidSerial) : dfuSerialOf(uid),
+                       "STM32  BOOTLOADER"};
+}
+
 SimulatedStm32::SimulatedStm32(Clock& clock, UsbIdentity identity, SimBehaviour behaviour)
     : m_clock(clock), m_identity(std::move(identity)), m_behaviour(behaviour) {}
 
@@ -56,8 +63,10 @@ Status SimulatedStm32::claim(std::uint8_t interfaceNumber, std::uint8_t altSetti
 }
 
 void SimulatedStm32::replug() {
-    m_gone = false;
-    m_runningFirmware = false;
+    // RM0090 §3.7.3: at level 2 booting from system memory is no longer allowed.
+    m_runningFirmware = m_flash.readProtection() == RdpLevel::level2;
+    m_gone = m_runningFirmware;
+    m_resetWhenDone = false;
     m_state = DfuState::dfuIdle;
     m_status = DfuStatus::ok;
     m_pending = {};
@@ -102,10 +111,24 @@ Status SimulatedStm32::enterTransfer(std::size_t bytes, std::chrono::millisecond
         }
         if (remaining > Clock::Duration::zero()) m_clock.sleepFor(remaining);
         m_state = DfuState::dfuDnloadSync;  // DFU 1.1 fig. A.2: dfuDNBUSY -> dfuDNLOAD-SYNC on timeout
+        if (m_resetWhenDone) {
+            // AN2662/AN3156: after an option-byte write or read unprotect the device resets;
+            // the host's request finds it gone (it comes back, re-enumerated, as a new session).
+            reset();
+            return gone();
+        }
     }
     const auto packets = static_cast<std::int64_t>((bytes + 63) / 64);
     m_clock.sleepFor(m_behaviour.usbPerTransfer + packets * m_behaviour.usbPerPacket);
     return {};
+}
+
+void SimulatedStm32::reset() {
+    m_gone = true;
+    m_resetWhenDone = false;
+    ++m_resets;
+    // Back in the bootloader (BOOT0 still high) unless level 2 forbids it.
+    m_runningFirmware = m_flash.readProtection() == RdpLevel::level2;
 }
 
 Result<std::size_t> SimulatedStm32::controlOut(const ControlSetup& setup, std::span<const std::uint8_t> data,
@@ -240,7 +263,11 @@ std::chrono::nanoseconds SimulatedStm32::opTime(const PendingOp& op, FlashTiming
     }
     case OpKind::massErase:
     case OpKind::readUnprotect: return Stm32Flash::massEraseTime(timing);
-    case OpKind::write: return Stm32Flash::programTime(op.data.size(), timing);
+    case OpKind::write:
+        // No datasheet figure for an option-byte change (erase of the user configuration
+        // sector, then programming): taken as a 16 KiB sector erase.
+        if (m_alt == 1) return Stm32Flash::eraseTime(16 * 1024, timing);
+        return Stm32Flash::programTime(op.data.size(), timing);
     default: return std::chrono::nanoseconds(0);
     }
 }
@@ -251,32 +278,54 @@ bool SimulatedStm32::addressValid(std::uint32_t address) const {
     return layout && layout->sectorAt(address) != nullptr;
 }
 
+// What the ROM does for each command. Read protection: every erase, write and upload answers
+// errVENDOR (AN3156/AN2662: "ROP active"), only read unprotect works; a bad address answers
+// errTARGET ("address not allowed").
 DfuStatus SimulatedStm32::applyOp(const PendingOp& op) {
-    const bool protectedRead = m_flash.readProtection() != 0;
     switch (op.kind) {
     case OpKind::setAddress:
         if (!addressValid(op.address)) return DfuStatus::errTarget;
         m_pointer = op.address;
         return DfuStatus::ok;
     case OpKind::erase:
-        if (protectedRead || m_alt != 0 || m_flash.sectorOf(op.address) < 0) return DfuStatus::errTarget;
+        if (readProtected()) return DfuStatus::errVendor;
+        if (m_alt != 0 || m_flash.sectorOf(op.address) < 0) return DfuStatus::errTarget;
         m_flash.eraseSector(m_flash.sectorOf(op.address));  // write-protected: data stays, status OK
         return DfuStatus::ok;
     case OpKind::massErase:
-        if (protectedRead || m_alt != 0) return DfuStatus::errTarget;
+        if (readProtected()) return DfuStatus::errVendor;
+        if (m_alt != 0) return DfuStatus::errTarget;
         m_flash.massErase();
         return DfuStatus::ok;
     case OpKind::write:
-        // Option bytes and OTP are not modelled: the simulator refuses writes there.
-        if (protectedRead || m_alt != 0 || !m_flash.contains(op.address, op.data.size())) return DfuStatus::errTarget;
+        if (readProtected()) return DfuStatus::errVendor;
+        if (m_alt == 1) return writeOptionBytes(op);
+        // OTP and device-feature writes are not modelled: refused.
+        if (m_alt != 0 || !m_flash.contains(op.address, op.data.size())) return DfuStatus::errTarget;
         if (!m_flash.program(op.address, op.data) && m_behaviour.writeProtectReportsError) return DfuStatus::errWrite;
         return DfuStatus::ok;
     case OpKind::readUnprotect:
-        m_flash.setReadProtection(0);
-        m_flash.massErase();
+        // RM0090 §3.7.3: regressing to level 0 mass-erases the flash; the other option bytes
+        // (write protection included) stay. The ROM then resets.
+        m_flash.eraseForRdpRegression();
+        m_flash.setReadProtection(RdpLevel::level0);
+        m_resetWhenDone = true;
         return DfuStatus::ok;
     default: return DfuStatus::errUnknown;
     }
+}
+
+// AN3156: the option bytes are written whole (16 bytes at 0x1FFFC000); the new values take
+// effect through the system reset the bootloader performs right after.
+DfuStatus SimulatedStm32::writeOptionBytes(const PendingOp& op) {
+    if (op.address != kOptionBytesAddress || op.data.size() != kOptionBytesSize) return DfuStatus::errTarget;
+    // Only reached at level 0 (the ROM answers errVENDOR to writes at level 1): any level may
+    // be written, and 0 -> 1 or 0 -> 2 erases nothing (RM0090 §3.7.3).
+    OptionBytes ob;
+    std::copy(op.data.begin(), op.data.end(), ob.raw.begin());
+    m_flash.setOptions(ob);
+    m_resetWhenDone = true;
+    return DfuStatus::ok;
 }
 
 Result<std::size_t> SimulatedStm32::upload(std::uint16_t block, std::span<std::uint8_t> out) {
@@ -291,12 +340,19 @@ Result<std::size_t> SimulatedStm32::upload(std::uint16_t block, std::span<std::u
         std::copy_n(commands, n, out.begin());
     } else {
         const std::uint32_t address = m_pointer + (block - 2U) * kTransferSize;
-        if (m_flash.readProtection() != 0 || m_alt != 0 || !m_flash.contains(address, 1)) {
+        auto refuse = [&](DfuStatus status) {
             auto e = stall("DFU_UPLOAD refused");
-            m_status = DfuStatus::errTarget;  // AN3156: read-protected or invalid address
+            m_status = status;
             return std::unexpected(e.error());
-        }
-        auto bytes = m_flash.read(address, out.size());
+        };
+        // AN2662/AN3156: with read protection active no read is performed, whatever the memory.
+        if (readProtected()) return refuse(DfuStatus::errVendor);
+        // The start must lie in the selected memory; the read then runs on in the address map
+        // (a read from the OTP lock bytes at 0x1FFF7A00 goes on into the unique ID, one from
+        // 0x1FFF7A10 is refused: the ID lies in no memory of the bootloader's list).
+        if (!addressValid(address)) return refuse(DfuStatus::errTarget);
+        const auto bytes = m_flash.readMapped(address, out.size());
+        if (bytes.empty()) return refuse(DfuStatus::errTarget);  // device feature: not modelled
         n = bytes.size();
         std::copy(bytes.begin(), bytes.end(), out.begin());
         if (m_faults.corruptUploadAt && *m_faults.corruptUploadAt == m_transfers - 1 && n > 0) out[n / 2] ^= 0x10;

@@ -2,6 +2,7 @@
 // flows of the introducer library (enroll.h, box.h) and prints their results for a person.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -42,6 +43,44 @@ void printStatus(const protocol::StatusResponse& st) {
               << "\nstate: " << protocol::enrollmentStateName(st.state) << "\n";
 }
 
+/// The Enrollment URL from the source; a video of the LED shows its progress on a terminal
+/// and says where the LED was found.
+Result<protocol::EnrollmentUrl> enrollmentUrlOf(LabelSource s) {
+    if (!s.ledVideo.empty() && isatty(2)) {
+        s.ledVideoOptions.progress = [shown = -1](double share) mutable {
+            if (const int percent = static_cast<int>(share * 100); percent != shown) {
+                shown = percent;
+                std::fprintf(stderr, "\rlooking for the LED in the video: %3d%%", percent);
+            }
+        };
+    }
+    LedVideoResult found;
+    auto url = enrollmentUrlFrom(s, &found);
+    if (s.ledVideoOptions.progress) std::fputs("\n", stderr);
+    if (url && !s.ledVideo.empty())
+        std::printf("LED found at x=%ld y=%ld in %.1f s of video (%zu frames, %.1f frames/s)\n",
+                    static_cast<long>(std::floor(found.spot.x)), static_cast<long>(std::floor(found.spot.y)), found.seconds,
+                    found.frames, found.fps);
+    return url;
+}
+
+/// Where the device goes and how message 6 travels, from the command line.
+struct Wiring {
+    ControllerTarget target;
+    IntroducePlan plan;
+    std::unique_ptr<MotherShipApi> ms;
+    std::unique_ptr<IntroductionSender> sender;
+};
+
+/// `queue` (the --queue file, maybe none) must outlive the wiring.
+Result<Wiring> wiringOf(const Common& c, IntroductionQueue& queue) {
+    auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description);
+    if (!target) return std::unexpected(target.error());
+    auto plan = introducePlanOf(c.notify, c.queue.empty() ? nullptr : &queue, c.later, target->fingerprint);
+    if (!plan) return std::unexpected(plan.error());
+    return Wiring{std::move(*target), std::move(*plan), makeHttpsMotherShip(httpsOptions(c)), makeHttpsIntroductions()};
+}
+
 void printIntroduction(const Common& c, const IntroduceOutcome& o) {
     if (o.sent) std::cout << "introduced to the controller at " << c.notify << "\n";
     if (o.sendError) std::cerr << "tte-introducer: introduction not sent: " << o.sendError->toString() << "\n";
@@ -51,16 +90,12 @@ void printIntroduction(const Common& c, const IntroduceOutcome& o) {
 }
 
 int runEnroll(const LabelSource& s, const Common& c) {
-    auto url = enrollmentUrlFrom(s);
+    auto url = enrollmentUrlOf(s);
     if (!url) return die(url.error().message);
-    auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description);
-    if (!target) return die(target.error().message);
     IntroductionQueue queue(c.queue);
-    auto plan = introducePlanOf(c.notify, c.queue.empty() ? nullptr : &queue, c.later, target->fingerprint);
-    if (!plan) return die(plan.error().message);
-    auto ms = makeHttpsMotherShip(httpsOptions(c));
-    auto sender = makeHttpsIntroductions();
-    auto r = enroll(*url, *target, *plan, *ms, *sender);
+    auto w = wiringOf(c, queue);
+    if (!w) return die(w.error().message);
+    auto r = enroll(*url, w->target, w->plan, *w->ms, *w->sender);
     if (!r) return die(r.error().toString());
     if (r->alreadyUsed) {
         std::cerr << "tte-introducer: WARNING: the OTP was already used: the device may have been enrolled by someone else "
@@ -92,14 +127,10 @@ int runBox(const LabelSource& s, const Common& c) {
     if (!text) return die(text.error().message);
     auto box = protocol::parseBoxUrl(text->view());
     if (!box) return die(box.error().message);
-    auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description);
-    if (!target) return die(target.error().message);
     IntroductionQueue queue(c.queue);
-    auto plan = introducePlanOf(c.notify, c.queue.empty() ? nullptr : &queue, c.later, target->fingerprint);
-    if (!plan) return die(plan.error().message);
-    auto ms = makeHttpsMotherShip(httpsOptions(c));
-    auto sender = makeHttpsIntroductions();
-    auto results = enrollBox(*box, BoxOptions{*target, c.state, *plan}, *ms, *sender,
+    auto w = wiringOf(c, queue);
+    if (!w) return die(w.error().message);
+    auto results = enrollBox(*box, BoxOptions{w->target, c.state, w->plan}, *w->ms, *w->sender,
                              isatty(2) ? BoxProgress(drawProgress) : BoxProgress());
     if (!results) return die(results.error().message);
     std::map<std::string, int> counts;
@@ -128,7 +159,7 @@ int runFlush(const Common& c) {
 }
 
 int runStatus(const LabelSource& s, const Common& c) {
-    auto url = enrollmentUrlFrom(s);
+    auto url = enrollmentUrlOf(s);
     if (!url) return die(url.error().message);
     auto st = makeHttpsMotherShip(httpsOptions(c))->status(*url);
     if (!st) return die(st.error().toString());
@@ -141,7 +172,10 @@ void addSource(CLI::App* cmd, LabelSource& s, bool led) {
     cmd->add_option("--page", s.page, "page of a PDF label (1-based)")->capture_default_str();
     cmd->add_option("--url", s.url, "the label's URL (visible in the process list: prefer --url-file)");
     cmd->add_option("--url-file", s.urlFile, "file holding the label's URL");
-    if (led) cmd->add_option("--led-capture", s.ledCapture, "LED recording: line 1 'fps N', then one brightness per line");
+    if (led) {
+        cmd->add_option("--led-video", s.ledVideo, "video of the device's blinking LED (26 s or more, 24 frames/s or more)");
+        cmd->add_option("--led-capture", s.ledCapture, "LED brightness as text: line 1 'fps N', then one value per line");
+    }
 }
 
 void addMotherShip(CLI::App* cmd, Common& c) {

@@ -30,7 +30,20 @@ private:
     std::chrono::seconds m_timeout;
 };
 
-constexpr const char* kOneSource = "give exactly one of --qr-image, --url, --url-file, --led-capture";
+constexpr const char* kOneSource = "give exactly one of --qr-image, --url, --url-file, --led-video, --led-capture";
+
+/// The LED frame from a video of the LED or a capture file.
+Result<protocol::LedFrameData> ledFrame(const LabelSource& s, LedVideoResult* found) {
+    if (!s.ledCapture.empty()) {
+        auto capture = readLedCapture(s.ledCapture);
+        if (!capture) return std::unexpected(capture.error());
+        return decodeLedCapture(*capture);
+    }
+    auto video = readLedVideo(s.ledVideo, s.ledVideoOptions);
+    if (!video) return std::unexpected(video.error());
+    if (found != nullptr) *found = *video;
+    return video->frame;
+}
 
 }  // namespace
 
@@ -43,8 +56,8 @@ std::unique_ptr<IntroductionSender> makeHttpsIntroductions(std::chrono::seconds 
 }
 
 Result<Secret> labelText(const LabelSource& s) {
-    const int given = !s.qrImage.empty() + !s.url.empty() + !s.urlFile.empty() + !s.ledCapture.empty();
-    if (given != 1 || !s.ledCapture.empty()) return fail(Errc::invalidArgument, kOneSource);
+    const int given = !s.qrImage.empty() + !s.url.empty() + !s.urlFile.empty() + !s.ledVideo.empty() + !s.ledCapture.empty();
+    if (given != 1 || !s.ledVideo.empty() || !s.ledCapture.empty()) return fail(Errc::invalidArgument, kOneSource);
     if (!s.qrImage.empty()) return readQrImage(s.qrImage, s.page);
     if (!s.url.empty()) return Secret(s.url);
     auto text = readWholeFile(s.urlFile);
@@ -55,16 +68,15 @@ Result<Secret> labelText(const LabelSource& s) {
     return out;
 }
 
-Result<protocol::EnrollmentUrl> enrollmentUrlFrom(const LabelSource& s) {
-    if (s.ledCapture.empty()) {
+Result<protocol::EnrollmentUrl> enrollmentUrlFrom(const LabelSource& s, LedVideoResult* found) {
+    if (s.ledCapture.empty() && s.ledVideo.empty()) {
         auto text = labelText(s);
         if (!text) return std::unexpected(text.error());
         return protocol::parseEnrollmentUrl(text->view());
     }
-    if (!s.qrImage.empty() || !s.url.empty() || !s.urlFile.empty()) return fail(Errc::invalidArgument, kOneSource);
-    auto capture = readLedCapture(s.ledCapture);
-    if (!capture) return std::unexpected(capture.error());
-    auto frame = decodeLedCapture(*capture);
+    if (!s.qrImage.empty() || !s.url.empty() || !s.urlFile.empty() || (!s.ledCapture.empty() && !s.ledVideo.empty()))
+        return fail(Errc::invalidArgument, kOneSource);
+    auto frame = ledFrame(s, found);
     if (!frame) return std::unexpected(frame.error());
     auto ms = protocol::makeMsId(frame->msId, protocol::MsIdUse::operational);
     if (!ms) return std::unexpected(ms.error());

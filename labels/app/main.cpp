@@ -17,6 +17,7 @@
 #include "tte/labels/render.h"
 #include "tte/labels/scan.h"
 #include "tte/labels/zpl.h"
+#include "tte/protocol/address.h"
 
 namespace {
 
@@ -94,15 +95,11 @@ Result<LabelLayout> layoutFromOptions(const Options& o, Secret url) {
 }
 
 Result<CupsEndpoint> endpointFromOptions(const Options& o) {
-    auto colon = o.server.rfind(':');
-    if (colon == std::string::npos) return fail(Errc::invalidArgument, "--server must be HOST:PORT, not " + o.server);
+    auto server = protocol::parseHostPort(o.server, "--server");
+    if (!server) return std::unexpected(server.error());
     CupsEndpoint e;
-    e.host = o.server.substr(0, colon);
-    try {
-        e.port = std::stoi(o.server.substr(colon + 1));
-    } catch (const std::exception&) {
-        return fail(Errc::invalidArgument, "--server must be HOST:PORT, not " + o.server);
-    }
+    e.host = server->host;
+    e.port = server->port;
     e.queue = o.queue;
     return e;
 }

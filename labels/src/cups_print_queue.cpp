@@ -6,6 +6,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <cups/cups.h>
 #include <cups/ipp.h>
@@ -64,6 +67,20 @@ std::string text(ipp_t* response, const char* name) {
     ipp_attribute_t* a = ippFindAttribute(response, name, IPP_TAG_TEXT);
     const char* s = a != nullptr ? ippGetString(a, 0, nullptr) : nullptr;
     return s != nullptr ? s : "";
+}
+
+/// The folder of a `tte-file:/folder` device URI (as the backend reads it), or "".
+std::string tteFileFolder(std::string_view uri) {
+    constexpr std::string_view kScheme = "tte-file:";
+    if (!uri.starts_with(kScheme)) return {};
+    std::string_view path = uri.substr(kScheme.size());
+    while (path.starts_with("//")) path.remove_prefix(1);
+    return path.starts_with("/") ? std::string(path) : std::string();
+}
+
+/// A server on this machine, whose files this process can read.
+bool localServer(const std::string& host) {
+    return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.starts_with("/");
 }
 
 std::string mm(double v) {
@@ -195,6 +212,51 @@ Status CupsPrintQueue::cancel(int jobId) {
                             "CUPS queue " + m_endpoint.queue + ": Cancel-Job " + std::to_string(jobId));
     if (!response) return std::unexpected(response.error());
     return {};
+}
+
+}  // namespace tte::labels
+
+namespace tte::labels {
+
+Result<std::string> CupsPrintQueue::documentFolder() {
+    if (m_documentFolder) return *m_documentFolder;
+    ipp_t* request = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
+    ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nullptr, m_printerUri.c_str());
+    ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", nullptr, "device-uri");
+    auto response = checked(IppPtr(cupsDoRequest(m_connection->http, request, m_resource.c_str())),
+                            "CUPS queue " + m_endpoint.queue + ": Get-Printer-Attributes device-uri");
+    if (!response) return std::unexpected(response.error());
+    ipp_attribute_t* uri = ippFindAttribute(response->get(), "device-uri", IPP_TAG_URI);
+    const char* value = uri != nullptr ? ippGetString(uri, 0, nullptr) : nullptr;
+    // A queue on another machine may name a folder, but not one this process can read.
+    m_documentFolder = value != nullptr && localServer(m_endpoint.host) ? tteFileFolder(value) : std::string();
+    return *m_documentFolder;
+}
+
+Result<std::optional<PrintedDocument>> CupsPrintQueue::printedDocument(int jobId) {
+    auto folder = documentFolder();
+    if (!folder) return std::unexpected(folder.error());
+    if (folder->empty()) return std::optional<PrintedDocument>();
+    const std::string stem = m_endpoint.queue + "-" + std::to_string(jobId) + ".";
+    const std::string where = *folder + "/" + stem + "*";
+    std::error_code ec;
+    std::filesystem::path found;
+    for (const auto& entry : std::filesystem::directory_iterator(*folder, ec)) {
+        if (entry.path().filename().string().starts_with(stem)) found = entry.path();
+    }
+    if (ec) return failNative(Errc::io, "cannot list the printer's folder " + *folder, "errno", ec.value(), ec.message());
+    if (found.empty()) {
+        return fail(Errc::notFound, "job " + std::to_string(jobId) + " on " + m_endpoint.queue +
+                                        " completed but the printer's document " + where + " is not there");
+    }
+    std::ifstream in(found, std::ios::binary);
+    if (!in) return fail(Errc::io, "cannot read the printer's document " + found.string());
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    PrintedDocument doc{found.string(),
+                        found.extension() == ".pdf" ? "application/pdf" : "application/vnd.cups-raw",
+                        Secret(std::span<const std::uint8_t>(bytes))};
+    secureZero(bytes.data(), bytes.size());
+    return std::optional<PrintedDocument>(std::move(doc));
 }
 
 }  // namespace tte::labels

@@ -57,7 +57,24 @@ Result<PrintJob> LabelPrinter::makeJob(const LabelLayout& layout, std::string ti
     return job;
 }
 
-Result<PrintedLabel> LabelPrinter::submitAndWait(const PrintJob& job, const Secret& url) {
+Status LabelPrinter::scanPrinted(PrintedLabel& printed, const Secret& url, int dpi) {
+    auto document = m_queue.printedDocument(printed.jobId);
+    if (!document) return withContext(document.error(), "reading back job " + std::to_string(printed.jobId));
+    if (!*document) return {};  // a real printer: the rendering was scanned before sending
+    const std::string what = "the printed document " + (*document)->path;
+    if ((*document)->format != "application/pdf") {
+        // A raw queue's document is the printer's own language (ZPL): nothing here renders it.
+        return {};
+    }
+    auto raster = rasterizePdf((*document)->bytes.bytes(), dpi);
+    if (!raster) return withContext(raster.error(), what);
+    if (auto st = verifyScan(*raster, url); !st) return withContext(st.error(), what);
+    printed.scannedFrom = ScanSource::printedDocument;
+    printed.document = std::move(*document);
+    return {};
+}
+
+Result<PrintedLabel> LabelPrinter::submitAndWait(const PrintJob& job, const Secret& url, int dpi) {
     auto id = m_queue.submit(job);
     if (!id) return std::unexpected(id.error());
     if (m_events) {
@@ -65,12 +82,14 @@ Result<PrintedLabel> LabelPrinter::submitAndWait(const PrintJob& job, const Secr
                             "job " + std::to_string(*id) + " on " + m_queue.name() + ": " + job.title});
     }
     if (auto st = waitForJob(m_queue, *id, m_clock, m_options.wait, m_events); !st) return std::unexpected(st.error());
+    PrintedLabel printed{*id, m_queue.name(), job.title, ScanSource::rendering, std::nullopt};
+    if (auto st = scanPrinted(printed, url, dpi); !st) return std::unexpected(st.error());
     if (m_scanner != nullptr) {
         if (auto st = verifyWithScanner(*m_scanner, url, m_options.scanTimeout); !st) {
             return std::unexpected(st.error());
         }
     }
-    return PrintedLabel{*id, m_queue.name(), job.title};
+    return printed;
 }
 
 Result<PrintedLabel> LabelPrinter::printLayout(const Result<LabelLayout>& layout, const std::string& name,
@@ -79,7 +98,7 @@ Result<PrintedLabel> LabelPrinter::printLayout(const Result<LabelLayout>& layout
     if (!layout) return withContext(layout.error(), name);
     auto job = makeJob(*layout, title);
     if (!job) return withContext(job.error(), name);
-    auto printed = submitAndWait(*job, url);
+    auto printed = submitAndWait(*job, url, layout->dpi);
     if (!printed) return withContext(printed.error(), errorName);
     return printed;
 }

@@ -1,6 +1,8 @@
 // Waiting for a print job: job and printer states become operator events and a final result.
 #include "tte/labels/print_queue.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 namespace tte::labels {
@@ -37,6 +39,12 @@ std::string join(const std::vector<std::string>& items) {
         out += i;
     }
     return out;
+}
+
+bool repeatsAReason(const PrinterStatus& status) {
+    std::string lower = status.message;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return std::find(status.reasons.begin(), status.reasons.end(), lower) != status.reasons.end();
 }
 
 std::string describeJob(std::string_view queue, int jobId, const JobStatus& s) {
@@ -96,6 +104,11 @@ std::string describePrinter(std::string_view queue, const PrinterStatus& status)
     std::string text = "printer " + std::string(queue) + " is " + std::string(printerStateName(status.state));
     if (auto r = join(status.reasons); !r.empty()) text += " (" + r + ")";
     if (!status.acceptingJobs) text += ", not accepting jobs";
+    // The printer's (or its backend's) own words, e.g. why it stopped, unless they only
+    // repeat a reason (cupsdisable sets "Paused").
+    if (status.state == PrinterState::stopped && !status.message.empty() && !repeatsAReason(status)) {
+        text += ": " + status.message;
+    }
     return text;
 }
 
@@ -119,12 +132,11 @@ Status waitForJob(PrintQueue& queue, int jobId, Clock& clock, const WaitOptions&
                 return fail(Errc::io, job + " was aborted: the label was not printed (" + join(s->reasons) + ")");
             default: break;
         }
-        if (s->state != JobState::processing) {
-            // A waiting job: the printer is usually why (paused, out of labels).
-            auto p = queue.printerStatus();
-            if (!p) return withContext(p.error(), job);
-            report.printer(*p);
-        }
+        // The printer says why a job waits (paused, stopped by an error) or why a processing
+        // job does not finish (out of labels): asked on every poll.
+        auto p = queue.printerStatus();
+        if (!p) return withContext(p.error(), job);
+        report.printer(*p);
         if (clock.now() >= deadline) {
             const auto secs = std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count();
             std::string why = describeJob(name, jobId, *s);

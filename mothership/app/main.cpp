@@ -9,6 +9,7 @@
 
 #include "tte/mothership/app.h"
 #include "tte/mothership/config.h"
+#include "tte/mothership/logging.h"
 
 namespace ms = tte::mothership;
 
@@ -20,11 +21,13 @@ int failWith(const tte::Error& e) {
 }
 
 int serve(const ms::Config& config, const sigset_t& signals) {
-    auto log = ms::makeLogger(config.logLevel);
+    auto logger = ms::makeLogger("tte-mothership", config.logLevel, config.logFormat);
+    if (!logger) return failWith(logger.error());
+    auto log = *logger;
     auto app = ms::MotherShipApp::start(config, log);
     if (!app) return failWith(app.error());
     const ms::Ready& r = (*app)->ready();
-    std::printf("ready https=%s coaps=%s\n", r.https.c_str(), r.coaps.c_str());
+    std::printf("ready https=%s coaps=%s admin=%s\n", r.https.c_str(), r.coaps.c_str(), r.admin.c_str());
     std::fflush(stdout);
     int sig = 0;
     sigwait(&signals, &sig);
@@ -50,7 +53,8 @@ int main(int argc, char** argv) {
     std::string configFile;
     ms::Config config;
     std::optional<std::uint32_t> msId;
-    std::optional<std::string> httpsListen, coapsListen, tlsCert, tlsKey, dtlsCert, dtlsKey, database, otpKey, otpKeyUri, logLevel, portsFile;
+    std::optional<std::string> httpsListen, coapsListen, tlsCert, tlsKey, dtlsCert, dtlsKey, database, otpKey, otpKeyUri, logLevel, portsFile,
+        adminListen, logFormat;
     std::optional<int> maxDev, maxClient, lockoutS, threads, handlers;
     app.add_option("-c,--config", configFile, "TOML configuration file (config/mothership.toml documents it)");
     app.add_option("--ms-id", msId, "MotherShip ID (1 .. 0xFFFFFF; 0 is refused)");
@@ -69,7 +73,11 @@ int main(int argc, char** argv) {
     app.add_option("--http-threads", threads, "HTTPS I/O threads (TLS and HTTP)");
     app.add_option("--http-handlers", handlers, "HTTPS request handlers (each claim waiting for its commit holds one)");
     app.add_option("--log-level", logLevel, "trace, debug, info, warn, error");
-    app.add_option("--ports-file", portsFile, "write {\"https\",\"coaps\",\"fingerprint\"} JSON here once listening");
+    app.add_option("--ports-file", portsFile,
+                   "write {\"https\",\"coaps\",\"admin\",\"fingerprint\"} JSON here once listening");
+    app.add_option("--admin-listen", adminListen,
+                   "admin listener address:port, plain HTTP for /metrics, /healthz, /readyz (default 127.0.0.1:9474)");
+    app.add_option("--log-format", logFormat, "text or json (one JSON object per line)");
     app.add_subcommand("serve", "run the server (the default)")->fallthrough();
     auto* admin = app.add_subcommand("admin", "operations on keys and the registry")->fallthrough();
     admin->require_subcommand(1);
@@ -91,12 +99,17 @@ int main(int argc, char** argv) {
     auto* stationAdd = addAdmin(station, "add", "register a station certificate for the station API");
     stationAdd->add_option("--cert", cmd.certIn, "station certificate (PEM)")->required();
     stationAdd->add_option("--name", cmd.name, "station name (the records' \"station\" field)")->required();
+    auto* stationRemove = addAdmin(station, "remove", "unregister a station (its records stay; it can upload no more)");
+    stationRemove->add_option("--name", cmd.name, "station name")->required();
+    auto* stationList = addAdmin(station, "list", "list the registered stations");
     auto* lotCmd = addAdmin(admin, "lot", "lot quotas");
     lotCmd->require_subcommand(1);
     auto* lotSet = addAdmin(lotCmd, "set", "set a lot's Dev ID quota");
     lotSet->add_option("--lot", cmd.lot, "lot name")->required();
     lotSet->add_option("--first", cmd.first, "first Dev ID (8 hex)")->required();
     lotSet->add_option("--last", cmd.last, "last Dev ID (8 hex)")->required();
+    auto* lotList = addAdmin(lotCmd, "list", "list the lots: quota and devices stored");
+    lotList->add_option("--format", cmd.listFormat, "table or jsonl")->check(CLI::IsMember({"table", "jsonl"}));
     auto* revoke = addAdmin(admin, "revoke", "revoke a device");
     revoke->add_option("--devid", cmd.devId, "Dev ID (8 hex)")->required();
     revoke->add_option("--reason", cmd.reason, "why (audited)")->required();
@@ -106,7 +119,10 @@ int main(int argc, char** argv) {
     exportCmd->add_option("--format", cmd.format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
     exportCmd->add_option("--out", cmd.out, "file (default: stdout)");
     auto* backup = addAdmin(admin, "backup", "consistent copy while serving");
-    backup->add_option("--out", cmd.out, "backup file")->required();
+    backup->add_option("--out", cmd.out, "backup file (written 0600, replaced atomically)")->required();
+    auto* restore = addAdmin(admin, "restore", "put a backup in place of the registry (stop the MotherShip first)");
+    restore->add_option("--from", cmd.from, "backup file (SQLite copy, or pg_dump archive for PostgreSQL)")->required();
+    restore->add_flag("--force", cmd.force, "replace a database that holds a registry");
 
     try {
         app.parse(argc, argv);
@@ -123,18 +139,20 @@ int main(int argc, char** argv) {
     set1(config.tlsCert, tlsCert); set1(config.tlsKey, tlsKey); set1(config.dtlsCert, dtlsCert);
     set1(config.dtlsKey, dtlsKey); set1(config.database, database); set1(config.otpKeyFile, otpKey);
     set1(config.otpKeyUri, otpKeyUri);
-    set1(config.logLevel, logLevel); set1(config.portsFile, portsFile); set1(config.httpThreads, threads);
+    set1(config.logLevel, logLevel); set1(config.portsFile, portsFile); set1(config.adminListen, adminListen);
+    set1(config.logFormat, logFormat); set1(config.httpThreads, threads);
     set1(config.httpHandlers, handlers);
     set1(config.limits.maxFailuresPerDevice, maxDev); set1(config.limits.maxFailuresPerClient, maxClient);
     if (lockoutS) config.limits.lockout = config.limits.window = std::chrono::seconds(*lockoutS);
 
     if (!admin->parsed()) return serve(config, set);
     using Kind = ms::AdminCommand::Kind;
-    const std::pair<CLI::App*, Kind> kinds[] = {{kgOtp, Kind::keygenOtp},       {kgDtls, Kind::keygenDtls},
-                                                {fpCmd, Kind::fingerprint},     {stationAdd, Kind::stationAdd},
-                                                {lotSet, Kind::lotSet},         {revoke, Kind::revoke},
-                                                {show, Kind::show},             {exportCmd, Kind::exportRegistry},
-                                                {backup, Kind::backup}};
+    const std::pair<CLI::App*, Kind> kinds[] = {
+        {kgOtp, Kind::keygenOtp},   {kgDtls, Kind::keygenDtls},         {fpCmd, Kind::fingerprint},
+        {stationAdd, Kind::stationAdd}, {stationRemove, Kind::stationRemove}, {stationList, Kind::stationList},
+        {lotSet, Kind::lotSet},     {lotList, Kind::lotList},           {revoke, Kind::revoke},
+        {show, Kind::show},         {exportCmd, Kind::exportRegistry},  {backup, Kind::backup},
+        {restore, Kind::restore}};
     for (const auto& [sub, kind] : kinds) {
         if (sub->parsed()) cmd.kind = kind;
     }

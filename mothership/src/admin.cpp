@@ -3,10 +3,15 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -99,6 +104,42 @@ Status adminExport(Registry& registry, const std::string& format, std::ostream& 
     });
 }
 
+Status adminLotList(Registry& registry, const std::string& format, std::ostream& out) {
+    if (format != "table" && format != "jsonl") return fail(Errc::invalidArgument, "lot list format must be table or jsonl");
+    auto lots = registry.lots();
+    if (!lots) return std::unexpected(lots.error());
+    if (format == "table") out << "lot\tfirst\tlast\tused\tcapacity\n";
+    for (const auto& q : *lots) {
+        const std::int64_t capacity = std::int64_t{q.last} - q.first + 1;
+        if (format == "jsonl") {
+            out << json{{"lot", q.lot}, {"first", toHex(q.first, 8)}, {"last", toHex(q.last, 8)}, {"used", q.used},
+                        {"capacity", capacity}}.dump()
+                << "\n";
+        } else {
+            out << q.lot << "\t" << toHex(q.first, 8) << "\t" << toHex(q.last, 8) << "\t" << q.used << "\t" << capacity
+                << "\n";
+        }
+    }
+    if (!out) return fail(Errc::io, "lot list: write failed");
+    return {};
+}
+
+Status adminStationList(Registry& registry, std::ostream& out) {
+    auto stations = registry.stations();
+    if (!stations) return std::unexpected(stations.error());
+    out << "name\tfingerprint\tadded\n";
+    for (const auto& st : *stations) {
+        const std::time_t t = st.addedAt / 1000;
+        std::tm utc{};
+        gmtime_r(&t, &utc);
+        char added[32];
+        std::strftime(added, sizeof added, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        out << st.name << "\t" << st.fingerprint << "\t" << added << "\n";
+    }
+    if (!out) return fail(Errc::io, "station list: write failed");
+    return {};
+}
+
 namespace {
 
 /// libpq percent-decodes URI parts; the password must be decoded for a PGPASSFILE.
@@ -149,8 +190,11 @@ private:
     std::string m_dir;
 };
 
-Status runPgDump(const std::string& pgDump, const std::string& url, const std::string& out, const PassFile* pass) {
-    std::vector<std::string> args{pgDump, "--format=custom", "--file=" + out, "--dbname=" + url};
+/// Runs `program args… --dbname=URL` and waits. Errors: io (cannot start, non-zero exit).
+Status spawnWait(const std::string& program, std::vector<std::string> args, const std::string& url, const PassFile* pass,
+                 bool quiet) {
+    args.insert(args.begin(), program);
+    if (!url.empty()) args.push_back("--dbname=" + url);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -162,14 +206,49 @@ Status runPgDump(const std::string& pgDump, const std::string& url, const std::s
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (quiet) posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     pid_t pid = 0;
-    if (posix_spawnp(&pid, pgDump.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0)
-        return fail(Errc::io, "cannot run " + pgDump + " (is postgresql-client installed?)");
+    const int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) return fail(Errc::io, "cannot run " + program + " (is postgresql-client installed?)");
     int status = 0;
     waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fail(Errc::io, "pg_dump failed");
+    const std::string name = std::filesystem::path(program).filename().string();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fail(Errc::io, name + " failed");
     return {};
 }
+
+/// A file `out` is written through: a private (0600) temp file beside it, renamed onto
+/// `out` by commit(), removed when not committed. A failed backup leaves the last one.
+class PrivateOutput {
+public:
+    static Result<PrivateOutput> create(const std::string& out) {
+        std::string tmp = out + ".tmp-XXXXXX";
+        const int fd = ::mkstemp(tmp.data());  // mode 0600
+        if (fd < 0) return failNative(Errc::io, "cannot create " + tmp + ": " + std::strerror(errno), "errno", errno);
+        ::close(fd);
+        return PrivateOutput(out, std::move(tmp));
+    }
+    PrivateOutput(PrivateOutput&& o) noexcept : m_out(std::move(o.m_out)), m_tmp(std::exchange(o.m_tmp, {})) {}
+    PrivateOutput& operator=(PrivateOutput&&) = delete;
+    ~PrivateOutput() {
+        if (!m_tmp.empty()) ::unlink(m_tmp.c_str());
+    }
+    [[nodiscard]] const std::string& path() const { return m_tmp; }
+    Status commit() {
+        if (::chmod(m_tmp.c_str(), 0600) != 0 || std::rename(m_tmp.c_str(), m_out.c_str()) != 0)
+            return failNative(Errc::io, "cannot write " + m_out + ": " + std::strerror(errno), "errno", errno);
+        m_tmp.clear();
+        return {};
+    }
+
+private:
+    PrivateOutput(std::string out, std::string tmp) : m_out(std::move(out)), m_tmp(std::move(tmp)) {}
+    std::string m_out;
+    std::string m_tmp;
+};
 
 }  // namespace
 
@@ -216,23 +295,36 @@ Result<PostgresTarget> splitPostgresPassword(std::string_view url) {
     return target;
 }
 
+Status runPostgresTool(const std::string& program, const std::string& databaseUrl, std::vector<std::string> args,
+                       bool quiet) {
+    if (databaseUrl.empty()) return spawnWait(program, std::move(args), "", nullptr, quiet);
+    // The tool's argv is visible to every user (ps), so a password goes to a private
+    // PGPASSFILE instead.
+    auto target = splitPostgresPassword(databaseUrl);
+    if (!target) return std::unexpected(target.error());
+    std::unique_ptr<PassFile> pass;
+    if (target->password) {
+        auto created = PassFile::create(*target->password);
+        if (!created) return std::unexpected(created.error());
+        pass = std::move(*created);
+    }
+    return spawnWait(program, std::move(args), target->url, pass.get(), quiet);
+}
+
+bool isPostgresUrl(std::string_view url) { return url.starts_with("postgresql://") || url.starts_with("postgres://"); }
+
 Status adminBackup(const std::string& databaseUrl, const std::string& out, const std::string& pgDump) {
-    if (databaseUrl.starts_with("postgresql://") || databaseUrl.starts_with("postgres://")) {
-        // pg_dump takes one consistent snapshot. Its argv is visible to every user (ps), so a
-        // password goes to a private PGPASSFILE instead.
-        auto target = splitPostgresPassword(databaseUrl);
-        if (!target) return std::unexpected(target.error());
-        std::unique_ptr<PassFile> pass;
-        if (target->password) {
-            auto created = PassFile::create(*target->password);
-            if (!created) return std::unexpected(created.error());
-            pass = std::move(*created);
-        }
-        return runPgDump(pgDump, target->url, out, pass.get());
+    auto file = PrivateOutput::create(out);
+    if (!file) return std::unexpected(file.error());
+    if (isPostgresUrl(databaseUrl)) {
+        // pg_dump takes one consistent snapshot; it writes into the 0600 file made for it.
+        if (auto s = runPostgresTool(pgDump, databaseUrl, {"--format=custom", "--file=" + file->path()}); !s) return s;
+        return file->commit();
     }
     auto registry = openRegistry(databaseUrl, 1);
     if (!registry) return std::unexpected(registry.error());
-    return (*registry)->backup(out);
+    if (auto s = (*registry)->backup(file->path()); !s) return s;
+    return file->commit();
 }
 
 }  // namespace tte::mothership

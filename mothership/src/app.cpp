@@ -1,14 +1,13 @@
 // Serving and the admin commands (app.h).
 #include "tte/mothership/app.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
-
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
 
 #include "tte/base/hex.h"
 #include "tte/mothership/admin.h"
+#include "tte/mothership/admin_listener.h"
 #include "tte/mothership/coap_server.h"
 #include "tte/mothership/crypto.h"
 #include "tte/mothership/https_server.h"
@@ -40,14 +39,6 @@ Result<std::uint32_t> devIdOf(const std::string& text, const char* what) {
 
 }  // namespace
 
-std::shared_ptr<spdlog::logger> makeLogger(const std::string& level) {
-    auto log = std::make_shared<spdlog::logger>("tte-mothership", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    log->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
-    log->set_level(spdlog::level::from_str(level));
-    log->flush_on(spdlog::level::info);
-    return log;
-}
-
 struct MotherShipApp::Parts {
     Ready ready;
     std::shared_ptr<spdlog::logger> log;
@@ -59,6 +50,7 @@ struct MotherShipApp::Parts {
     std::unique_ptr<Service> service;
     std::unique_ptr<server::HttpsServer> https;
     std::unique_ptr<CoapServer> coaps;
+    std::unique_ptr<AdminListener> admin;
 };
 
 MotherShipApp::MotherShipApp(std::unique_ptr<Parts> parts) : m_parts(std::move(parts)) {}
@@ -68,6 +60,8 @@ MotherShipApp::~MotherShipApp() { stop(std::chrono::milliseconds(0)); }
 const Ready& MotherShipApp::ready() const { return m_parts->ready; }
 
 void MotherShipApp::stop(std::chrono::milliseconds grace) {
+    if (m_parts->admin) m_parts->admin->stop();
+    m_parts->admin.reset();
     if (m_parts->https) m_parts->https->stop(grace);  // drain requests in flight
     if (m_parts->coaps) m_parts->coaps->stop();       // commit queued registrations
     m_parts->coaps.reset();
@@ -79,6 +73,7 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     if (auto s = validateConfig(config); !s) return std::unexpected(s.error());
     const auto https = *server::parseListenAddress(config.httpsListen, "https listen");  // checked above
     const auto coaps = *server::parseListenAddress(config.coapsListen, "coaps listen");
+    const auto admin = *server::parseListenAddress(config.adminListen, "admin listen");
     auto p = std::make_unique<Parts>();
     p->log = std::move(log);
     auto hasher = config.otpKeyUri.empty() ? OtpHasher::fromFile(config.otpKeyFile) : OtpHasher::openToken(config.otpKeyUri);
@@ -87,7 +82,8 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     auto registry = openRegistry(config.database, config.dbConnections);
     if (!registry) return std::unexpected(registry.error());
     p->registry = std::move(*registry);
-    p->limiter = std::make_unique<FailureLimiter>(p->clock, config.limits);
+    p->metrics.watchRegistry(*p->registry, p->clock);
+    p->limiter = std::make_unique<FailureLimiter>(*p->registry, p->clock, config.limits);
     p->service = std::make_unique<Service>(*p->registry, *p->hasher, p->clock, *p->limiter, p->metrics,
                                            ServiceOptions{config.msId, 500});
     const HttpsOptions ho{.address = https.host,
@@ -107,21 +103,30 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     auto coapServer = CoapServer::create(co, *p->registry, p->clock, p->metrics, p->log);
     if (!coapServer) return std::unexpected(coapServer.error());
     p->coaps = std::move(*coapServer);
+    auto adminListener = AdminListener::create({admin.host, admin.port},
+                                               [service = p->service.get()](const HttpRequest& r) { return service->handleAdmin(r); },
+                                               p->log);
+    if (!adminListener) return std::unexpected(adminListener.error());
+    p->admin = std::move(*adminListener);
     auto dtls = server::loadCertifiedKey(config.dtlsCert, config.dtlsKey);
     if (!dtls) return std::unexpected(dtls.error());
     p->https->start();
     p->coaps->start();
+    p->admin->start();
     p->ready = {protocol::formatHostPort(https.host, p->https->port()), protocol::formatHostPort(coaps.host, p->coaps->port()),
-                dtls->fingerprint()};
+                protocol::formatHostPort(admin.host, p->admin->port()), dtls->fingerprint()};
     auto app = std::unique_ptr<MotherShipApp>(new MotherShipApp(std::move(p)));
     const Ready& r = app->ready();
     if (!config.portsFile.empty()) {
-        if (auto s = server::writePortsFile(config.portsFile, {{"https", r.https}, {"coaps", r.coaps}, {"fingerprint", r.fingerprint}});
+        if (auto s = server::writePortsFile(config.portsFile, {{"https", r.https},
+                                                               {"coaps", r.coaps},
+                                                               {"admin", r.admin},
+                                                               {"fingerprint", r.fingerprint}});
             !s)
             return std::unexpected(s.error());
     }
-    app->m_parts->log->info("event=ready ms={} https={} coaps={} database={}",
-                            protocol::msHostName(protocol::MsId{config.msId}), r.https, r.coaps,
+    app->m_parts->log->info("event=ready ms={} https={} coaps={} admin={} database={}",
+                            protocol::msHostName(protocol::MsId{config.msId}), r.https, r.coaps, r.admin,
                             config.database.substr(0, config.database.find('@')));
     return app;
 }
@@ -155,6 +160,12 @@ Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) 
         return {};
     }
     case Kind::backup: return adminBackup(config.database, c.out);
+    case Kind::restore: {
+        auto summary = adminRestore(config.database, c.from, RestoreOptions{.force = c.force});
+        if (!summary) return std::unexpected(summary.error());
+        out << *summary << "\n";
+        return {};
+    }
     default: break;
     }
     auto registry = openRegistry(config.database, 1);
@@ -167,6 +178,12 @@ Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) 
         out << "station " << c.name << " fingerprint " << *fp << "\n";
         return {};
     }
+    case Kind::stationRemove:
+        if (auto s = reg.removeStation(c.name, "admin", nowMs()); !s) return s;
+        out << "station " << c.name << " removed\n";
+        return {};
+    case Kind::stationList: return adminStationList(reg, out);
+    case Kind::lotList: return adminLotList(reg, c.listFormat, out);
     case Kind::lotSet: {
         auto first = devIdOf(c.first, "--first");
         if (!first) return std::unexpected(first.error());

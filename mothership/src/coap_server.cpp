@@ -113,7 +113,12 @@ public:
         if (!coap) return std::unexpected(coap.error());
         m_coap = std::move(*coap);
         m_coap->addResource(".well-known/tte", server::CoapMethod::get,
-                            [this](const server::CoapRequest& r) { return answer(r); });
+                            [this](const server::CoapRequest& r) {
+                                const auto started = std::chrono::steady_clock::now();
+                                auto reply = answer(r);
+                                m_metrics.coapRequest(std::chrono::steady_clock::now() - started);
+                                return reply;
+                            });
         return {};
     }
 

@@ -50,9 +50,9 @@ Status loadConfigFile(const std::string& path, Config& c) {
         return fail(Errc::invalidArgument, "config " + path + ":" + std::to_string(where.line) + ": " +
                                                std::string(e.description()));
     }
-    if (auto s = onlyKeys(root, "", {"ms_id", "log_level", "ports_file", "https", "coaps", "database", "otp_hash", "limits"}); !s) return s;
+    if (auto s = onlyKeys(root, "", {"ms_id", "log_level", "log_format", "ports_file", "https", "coaps", "database", "otp_hash", "limits", "admin"}); !s) return s;
     const auto sub = [&](const char* name) -> const toml::table* { return root.get_as<toml::table>(name); };
-    std::vector<Status> results{take(root, "", "ms_id", c.msId), take(root, "", "log_level", c.logLevel),
+    std::vector<Status> results{take(root, "", "ms_id", c.msId), take(root, "", "log_level", c.logLevel), take(root, "", "log_format", c.logFormat),
                                 take(root, "", "ports_file", c.portsFile)};
     if (const auto* t = sub("https")) {
         results.push_back(onlyKeys(*t, "https", {"listen", "cert", "key", "threads", "handlers", "body_limit", "read_timeout_s"}));
@@ -82,6 +82,10 @@ Status loadConfigFile(const std::string& path, Config& c) {
         results.push_back(onlyKeys(*t, "otp_hash", {"key_file", "key_uri"}));
         results.push_back(take(*t, "otp_hash", "key_file", c.otpKeyFile));
         results.push_back(take(*t, "otp_hash", "key_uri", c.otpKeyUri));
+    }
+    if (const auto* t = sub("admin")) {
+        results.push_back(onlyKeys(*t, "admin", {"listen"}));
+        results.push_back(take(*t, "admin", "listen", c.adminListen));
     }
     if (const auto* t = sub("limits")) {
         results.push_back(onlyKeys(*t, "limits", {"max_failures_per_device", "max_failures_per_client", "window_s", "lockout_s"}));
@@ -117,6 +121,9 @@ Status validateConfig(const Config& c) {
     }
     if (auto l = server::parseListenAddress(c.httpsListen, "https listen"); !l) return std::unexpected(l.error());
     if (auto l = server::parseListenAddress(c.coapsListen, "coaps listen"); !l) return std::unexpected(l.error());
+    if (auto l = server::parseListenAddress(c.adminListen, "admin listen"); !l) return std::unexpected(l.error());
+    if (c.logFormat != "text" && c.logFormat != "json")
+        return fail(Errc::invalidArgument, "log format '" + c.logFormat + "' is not text or json");
     if (c.limits.maxFailuresPerDevice < 1 || c.limits.maxFailuresPerClient < 1)
         return fail(Errc::invalidArgument, "limits: failure limits must be at least 1");
     if (c.httpThreads < 1 || c.httpThreads > 256) return fail(Errc::invalidArgument, "https.threads must be 1 to 256");

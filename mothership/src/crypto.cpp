@@ -53,6 +53,13 @@ Result<OtpHasher> OtpHasher::openToken(const std::string& keyUri) {
     return fromToken(std::shared_ptr<hsm::KeyStore>(std::move(*store)), keyUri);
 }
 
+Status OtpHasher::check() const {
+    if (!inToken()) return {};
+    auto h = hash(0, 0);
+    if (!h) return std::unexpected(h.error());
+    return {};
+}
+
 Result<protocol::OtpHash> OtpHasher::hash(std::uint32_t devId, std::uint64_t otp) const {
     if (!m_store) return protocol::otpHash(m_key.bytes(), protocol::DevId{devId}, protocol::Otp(otp));
     const Secret in = protocol::otpHashInput(protocol::DevId{devId}, protocol::Otp(otp));

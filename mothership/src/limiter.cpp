@@ -1,44 +1,45 @@
-// Failure counting and lockout for OTP attempts (limiter.h).
+// Failure counting and lockout for OTP attempts, kept in the registry (limiter.h).
 #include "tte/mothership/limiter.h"
+
+#include "tte/base/hex.h"
 
 namespace tte::mothership {
 
 namespace {
-constexpr std::size_t kPruneAbove = 100000;  // bounded memory under a flood of addresses
+constexpr std::uint64_t kPruneEvery = 4096;  // bounded table under a flood of addresses and IDs
+
+std::string deviceKey(std::uint32_t devId) { return "dev:" + toHex(devId, 8); }
+std::string clientKey(const std::string& client) { return "ip:" + client; }
+}  // namespace
+
+std::int64_t FailureLimiter::nowMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.wallNow().time_since_epoch()).count();
 }
 
-std::optional<std::chrono::seconds> FailureLimiter::lockedFor(const std::string& key) {
-    std::lock_guard lock(m_mutex);
-    auto it = m_entries.find(key);
-    if (it == m_entries.end()) return std::nullopt;
-    const auto now = m_clock.now();
-    if (it->second.lockedUntil <= now) return std::nullopt;
-    auto left = std::chrono::ceil<std::chrono::seconds>(it->second.lockedUntil - now);
-    return std::max(left, std::chrono::seconds(1));
+FailurePolicy FailureLimiter::policy() const {
+    return FailurePolicy{std::chrono::duration_cast<std::chrono::milliseconds>(m_options.window).count(),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(m_options.lockout).count()};
 }
 
-void FailureLimiter::recordFailure(const std::string& key, bool device) {
-    std::lock_guard lock(m_mutex);
-    const auto now = m_clock.now();
-    if (m_entries.size() > kPruneAbove) prune(now);
-    Entry& e = m_entries[key];
-    if (e.failures == 0 || now - e.windowStart > m_options.window) {
-        e.failures = 0;
-        e.windowStart = now;
-    }
-    ++e.failures;
-    const int limit = device ? m_options.maxFailuresPerDevice : m_options.maxFailuresPerClient;
-    if (e.failures >= limit) {
-        e.lockedUntil = now + m_options.lockout;
-        e.failures = 0;  // a new window starts after the lockout
-    }
+Result<std::optional<std::chrono::seconds>> FailureLimiter::lockedFor(std::uint32_t devId, const std::string& client) {
+    const std::int64_t now = nowMs();
+    auto until = m_registry.lockedUntil({deviceKey(devId), clientKey(client)}, now);
+    if (!until) return std::unexpected(until.error());
+    if (*until <= now) return std::optional<std::chrono::seconds>{};
+    const std::int64_t seconds = (*until - now + 999) / 1000;
+    return std::optional{std::chrono::seconds(std::max<std::int64_t>(seconds, 1))};
 }
 
-void FailureLimiter::prune(Clock::TimePoint now) {
-    for (auto it = m_entries.begin(); it != m_entries.end();) {
-        const bool idle = it->second.lockedUntil <= now && now - it->second.windowStart > m_options.window;
-        it = idle ? m_entries.erase(it) : std::next(it);
-    }
+Status FailureLimiter::recordFailure(std::uint32_t devId, const std::string& client, std::string_view event,
+                                     std::string_view detail) {
+    const std::int64_t now = nowMs();
+    const auto p = policy();
+    auto counted = m_registry.countFailure({FailureSubject{deviceKey(devId), m_options.maxFailuresPerDevice},
+                                            FailureSubject{clientKey(client), m_options.maxFailuresPerClient}},
+                                           p, devId, event, client, detail, now);
+    if (!counted) return counted;
+    if (++m_counted % kPruneEvery == 0) return m_registry.pruneFailures(p, now);
+    return {};
 }
 
 }  // namespace tte::mothership

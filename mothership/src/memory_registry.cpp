@@ -1,5 +1,6 @@
 // The in-memory registry for unit tests: the same rules as the SQL stores (registry_rules.h),
 // held in maps under one mutex. Nothing survives the process.
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -44,13 +45,13 @@ public:
         std::lock_guard lock(m_mutex);
         auto it = m_devices.find(devId);
         if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
-        return it->second;
+        return withFailures(it->second);
     }
 
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
         std::lock_guard lock(m_mutex);
         for (const auto& [id, d] : m_devices) {
-            if (d.urn == urn) return d;
+            if (d.urn == urn) return withFailures(d);
         }
         return fail(Errc::notFound, "no device with URN " + std::string(urn));
     }
@@ -95,11 +96,35 @@ public:
     Status recordFailure(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
                          std::string_view detail, std::int64_t now) override {
         std::lock_guard lock(m_mutex);
-        if (devId) {
-            auto it = m_devices.find(*devId);
-            if (it != m_devices.end()) ++it->second.failures;
+        append(devId, event, client, detail, now);
+        return {};
+    }
+
+    Result<std::int64_t> lockedUntil(const std::vector<std::string>& keys, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        std::int64_t until = 0;
+        for (const auto& key : keys) {
+            auto it = m_limits.find(key);
+            if (it != m_limits.end() && it->second.lockedUntil > now) until = std::max(until, it->second.lockedUntil);
+        }
+        return until;
+    }
+
+    Status countFailure(const std::vector<FailureSubject>& subjects, const FailurePolicy& policy, std::uint32_t devId,
+                        std::string_view event, std::string_view client, std::string_view detail,
+                        std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        for (const auto& subject : subjects) {
+            FailureCount& count = m_limits[subject.key];
+            count = countFailureStep(count, subject.limit, policy, now);
         }
         append(devId, event, client, detail, now);
+        return {};
+    }
+
+    Status pruneFailures(const FailurePolicy& policy, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        std::erase_if(m_limits, [&](const auto& entry) { return failureCountIdle(entry.second, policy, now); });
         return {};
     }
 
@@ -136,6 +161,20 @@ public:
         }
         return fail(Errc::notFound, "no station with name " + std::string(name));
     }
+    Result<std::vector<StationRow>> stations() override {
+        std::lock_guard lock(m_mutex);
+        auto out = m_stations;
+        std::ranges::sort(out, {}, &StationRow::name);
+        return out;
+    }
+    Status removeStation(std::string_view name, std::string_view actor, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        auto it = std::ranges::find(m_stations, name, &StationRow::name);
+        if (it == m_stations.end()) return fail(Errc::notFound, "no station named " + std::string(name));
+        append(std::nullopt, "station-removed", actor, it->name + " " + it->fingerprint, now);
+        m_stations.erase(it);
+        return {};
+    }
 
     Status setLotQuota(std::string_view lot, std::uint32_t first, std::uint32_t last) override {
         if (first > last) return fail(Errc::invalidArgument, "lot quota: first must not be above last");
@@ -150,6 +189,16 @@ public:
         LotQuota q = it->second;
         for (const auto& [id, d] : m_devices) q.used += d.lot == lot ? 1 : 0;
         return q;
+    }
+
+    Result<std::vector<LotQuota>> lots() override {
+        std::lock_guard lock(m_mutex);
+        std::vector<LotQuota> out;
+        for (auto [name, q] : m_lots) {
+            for (const auto& [id, d] : m_devices) q.used += d.lot == name ? 1 : 0;
+            out.push_back(q);
+        }
+        return out;
     }
 
     Status addBox(const BoxRow& box) override {
@@ -174,7 +223,7 @@ public:
         std::vector<DeviceRow> copy;
         {
             std::lock_guard lock(m_mutex);
-            for (const auto& [id, d] : m_devices) copy.push_back(d);
+            for (const auto& [id, d] : m_devices) copy.push_back(withFailures(d));
         }
         for (const auto& d : copy) {
             if (auto s = fn(d); !s) return s;
@@ -186,7 +235,27 @@ public:
         return fail(Errc::unsupported, "the in-memory registry has nothing to back up");
     }
 
+    Result<RegistryStats> stats(std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        RegistryStats out;
+        for (const auto& [id, d] : m_devices) ++out.devices[static_cast<int>(d.state)];
+        out.stations = static_cast<std::int64_t>(m_stations.size());
+        out.lots = static_cast<std::int64_t>(m_lots.size());
+        for (const auto& [key, count] : m_limits) out.lockedSubjects += count.lockedUntil > now ? 1 : 0;
+        return out;
+    }
+
+    Status ping() override { return {}; }
+
 private:
+    /// The row with its failure count: the `otp-wrong` lines of its audit trail (as in SQL).
+    DeviceRow withFailures(DeviceRow row) const {
+        row.failures = std::ranges::count_if(m_audit, [&](const AuditEntry& e) {
+            return e.devId == row.devId && e.event == "otp-wrong";
+        });
+        return row;
+    }
+
     void append(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
                 std::string_view detail, std::int64_t now) {
         m_audit.push_back(AuditEntry{static_cast<std::int64_t>(m_audit.size() + 1), now, devId, std::string(event),
@@ -199,6 +268,7 @@ private:
     std::map<std::uint32_t, BoxRow> m_boxes;
     std::vector<StationRow> m_stations;
     std::vector<AuditEntry> m_audit;
+    std::map<std::string, FailureCount> m_limits;
 };
 
 }  // namespace

@@ -41,6 +41,24 @@ std::string deviceTakenMessage(const DeviceRow& row) {
     return "Dev ID " + toHex(row.devId, 8) + " or URN " + row.urn + " is stored already under another record";
 }
 
+FailureCount countFailureStep(const FailureCount& previous, int limit, const FailurePolicy& policy, std::int64_t now) {
+    FailureCount next = previous;
+    if (next.failures == 0 || now - next.windowStart > policy.windowMs) {
+        next.failures = 0;
+        next.windowStart = now;
+    }
+    ++next.failures;
+    if (next.failures >= limit) {
+        next.lockedUntil = now + policy.lockoutMs;
+        next.failures = 0;  // a new window starts after the lockout
+    }
+    return next;
+}
+
+bool failureCountIdle(const FailureCount& count, const FailurePolicy& policy, std::int64_t now) {
+    return count.lockedUntil <= now && now - count.windowStart > policy.windowMs;
+}
+
 std::unexpected<Error> transitionError(DeviceState from, std::string_view target) {
     if (from == DeviceState::revoked) return fail(Errc::permissionDenied, "the device is revoked");
     return fail(Errc::conflict, "the device is " + std::string(stateName(from)) + ", it cannot become " +

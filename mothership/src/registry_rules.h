@@ -21,6 +21,19 @@ Status checkBox(const BoxRow& box, const std::vector<SqlRow>& rows);
 Status checkRange(std::string_view what, std::uint32_t first, std::uint32_t last, std::uint32_t quotaFirst,
                   std::uint32_t quotaLast, std::string_view lot);
 std::string deviceTakenMessage(const DeviceRow& row);
+/// A subject's failure count (registry table `attempt_limits`), unix milliseconds.
+struct FailureCount {
+    std::int64_t failures = 0;
+    std::int64_t windowStart = 0;
+    std::int64_t lockedUntil = 0;
+};
+/// One more failure: a count whose window is over (or that was reset by a lockout) starts a
+/// new window at `now`; reaching `limit` locks the subject until now + lockout and resets the
+/// count. The one rule of the SQL and in-memory stores.
+FailureCount countFailureStep(const FailureCount& previous, int limit, const FailurePolicy& policy, std::int64_t now);
+/// Whether a count can be forgotten at `now`: not locked and its window over.
+bool failureCountIdle(const FailureCount& count, const FailurePolicy& policy, std::int64_t now);
+
 /// Why `from` cannot move to `target`: revoked → permissionDenied, else conflict.
 std::unexpected<Error> transitionError(DeviceState from, std::string_view target);
 

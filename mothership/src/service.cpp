@@ -1,5 +1,6 @@
 // The public HTTPS endpoints (PROTOCOL §6): the introducer page, the mapping (claim), the
-// status query, /healthz and /metrics; and the dispatch to the station API.
+// status query, /healthz and /readyz; the dispatch to the station API; and the admin
+// listener's /metrics, /healthz and /readyz.
 #include "tte/mothership/service.h"
 
 #include "html.h"
@@ -45,20 +46,24 @@ std::int64_t Service::nowMs() const {
 }
 
 HttpResponse Service::handle(const HttpRequest& r) {
+    const auto started = std::chrono::steady_clock::now();
     HttpResponse response;
+    Metrics::Route route = Metrics::Route::other;
     const auto [path, query] = splitTarget(r.target);
     if (path == protocol::kEnrollmentPath) {
+        route = r.method == "POST" ? Metrics::Route::mapping : Metrics::Route::enrollPage;
         if (r.method == "GET") response = enrollmentPage(r);
         else if (r.method == "POST") response = mapping(r);
         else response = errorResponse(Errc::invalidArgument, "method not allowed");
         if (r.method != "GET" && r.method != "POST") response.status = 405;
     } else if (path == protocol::kStatusPath && r.method == "GET") {
+        route = Metrics::Route::status;
         response = status(r);
-    } else if (path == "/healthz" && r.method == "GET") {
-        response = HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
-    } else if (path == "/metrics" && r.method == "GET") {
-        response = HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", m_metrics.render(), {}};
+    } else if ((path == "/healthz" || path == "/readyz") && r.method == "GET") {
+        route = Metrics::Route::health;
+        response = probe(path, false);
     } else if (path.starts_with("/api/v1/")) {
+        route = Metrics::Route::stationApi;
         response = stationApi(r);
     } else {
         response = errorResponse(Errc::notFound, "no such resource");
@@ -66,26 +71,54 @@ HttpResponse Service::handle(const HttpRequest& r) {
     m_metrics.httpResponse(response.status);
     if (response.contentType.starts_with("text/html"))
         response.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    m_metrics.httpRequest(route, std::chrono::steady_clock::now() - started);
     return response;
+}
+
+HttpResponse Service::handleAdmin(const HttpRequest& r) {
+    const auto path = splitTarget(r.target).first;
+    if (r.method != "GET") return HttpResponse{405, "text/plain; charset=utf-8", "only GET\n", {{"Allow", "GET"}}};
+    if (path == "/metrics") return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", m_metrics.render(), {}};
+    if (path == "/healthz" || path == "/readyz") return probe(path, true);
+    return HttpResponse{404, "text/plain; charset=utf-8", "no such resource (/metrics, /healthz, /readyz)\n", {}};
+}
+
+std::vector<Service::NotReady> Service::readiness() {
+    std::vector<NotReady> out;
+    if (auto s = m_registry.ping(); !s) out.push_back({"database", s.error()});
+    if (auto s = m_hasher.check(); !s) out.push_back({"otp-hash-key", s.error()});
+    return out;
+}
+
+/// /healthz: the process answers (liveness). /readyz: the database and the OTP-hash key's
+/// token answer too; the public answer names the failed checks, the admin one also why.
+HttpResponse Service::probe(std::string_view path, bool detailed) {
+    const auto text = [](int st, std::string body) { return HttpResponse{st, "text/plain; charset=utf-8", std::move(body), {}}; };
+    if (path == "/healthz") return text(200, "ok\n");
+    const auto failed = readiness();
+    if (failed.empty()) return text(200, "ready\n");
+    std::string body = "not ready:";
+    for (const auto& f : failed) body += " " + f.check + (detailed ? " (" + f.error.toString() + ")" : "");
+    return text(503, body + "\n");
 }
 
 std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId, std::uint64_t otp,
                                                             const HttpRequest& r, bool html) {
-    const std::string devKey = "dev:" + toHex(devId, 8);
-    const std::string ipKey = "ip:" + r.client;
-    auto locked = m_limiter.lockedFor(devKey);
-    if (!locked) locked = m_limiter.lockedFor(ipKey);
-    if (locked) {
+    // The same registry work on every path up to the answer: the lockout read, the device
+    // read, one HMAC, and for any failure the one countFailure transaction (PROTOCOL §6:
+    // an unknown Dev ID and a wrong OTP look the same, body and timing).
+    auto locked = m_limiter.lockedFor(devId, r.client);
+    if (!locked) return errorResponse(locked.error(), html);
+    if (*locked) {
         m_metrics.lockouts++;
-        auto resp = errorResponse(Errc::rateLimited, "too many failed attempts; try again in " +
-                                                         std::to_string(locked->count()) + " s", html);
-        resp.headers.emplace_back("Retry-After", std::to_string(locked->count()));
+        const auto seconds = std::to_string((*locked)->count());
+        auto resp = errorResponse(Errc::rateLimited, "too many failed attempts; try again in " + seconds + " s", html);
+        resp.headers.emplace_back("Retry-After", seconds);
         return resp;
     }
     auto row = m_registry.device(devId);
     if (!row && row.error().code != Errc::notFound) return errorResponse(row.error(), html);
     // Unknown IDs compare against a hash no OTP produces, after the same HMAC work.
-    static_assert(sizeof(std::uint64_t) == 8);
     std::array<std::uint8_t, 32> dummy{};
     dummy.fill(0xA5);
     const auto computed = m_hasher.hash(devId, otp);
@@ -94,11 +127,9 @@ std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId,
     const bool match = constantTimeEqual(*computed, expected) && row.has_value();
     if (match) return std::move(*row);
     m_metrics.otpFailures++;
-    m_limiter.recordFailure(devKey, true);
-    m_limiter.recordFailure(ipKey, false);
-    auto audited = m_registry.recordFailure(devId, row ? "otp-wrong" : "devid-unknown", r.client,
-                                            r.method + " " + std::string(splitTarget(r.target).first), nowMs());
-    if (!audited) return errorResponse(audited.error(), html);
+    auto counted = m_limiter.recordFailure(devId, r.client, row ? "otp-wrong" : "devid-unknown",
+                                           r.method + " " + std::string(splitTarget(r.target).first));
+    if (!counted) return errorResponse(counted.error(), html);
     return errorResponse(Errc::notFound, kNotFound, html);
 }
 

@@ -21,6 +21,9 @@ using SqlRow = std::vector<SqlValue>;
 
 enum class SqlDialect { sqlite, postgresql };
 
+/// The registry's schema version this program writes (sql_registry.cpp migrates up to it).
+inline constexpr std::int64_t kRegistrySchemaVersion = 2;
+
 class SqlTx {
 public:
     virtual ~SqlTx() = default;

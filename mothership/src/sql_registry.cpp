@@ -22,6 +22,14 @@ std::int64_t toInt(const SqlValue& v) {
 constexpr const char* kDeviceColumns =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures";
+// What a read selects: the same columns, with the failure count taken from the audit trail
+// (an index-only count on audit(devid, event)); the failure path writes no device row, so a
+// wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6).
+constexpr const char* kDeviceSelect =
+    "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
+    "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
+    "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong')";
+constexpr std::int64_t kSchemaVersion = kRegistrySchemaVersion;
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {
     DeviceRow d;
@@ -82,6 +90,14 @@ std::string schemaV1(SqlDialect dialect) {
     return s;
 }
 
+/// Version 2: failure counts and lockouts in the registry (they survive a restart and are
+/// shared by every instance); the failure counter of a device comes from the audit trail.
+std::string schemaV2() {
+    return "CREATE TABLE attempt_limits (subject TEXT PRIMARY KEY, failures BIGINT NOT NULL,"
+           " window_start BIGINT NOT NULL, locked_until BIGINT NOT NULL);"
+           "CREATE INDEX audit_devid_event ON audit(devid, event);";
+}
+
 Status migrate(SqlDb& db) {
     return db.write([&](SqlTx& tx) -> Status {
         if (db.dialect() == SqlDialect::postgresql) {
@@ -95,11 +111,13 @@ Status migrate(SqlDb& db) {
         auto rows = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_versions", {});
         if (!rows) return std::unexpected(rows.error());
         const std::int64_t version = toInt(rows->at(0).at(0));
-        if (version > 1) return fail(Errc::unsupported, "the registry's schema version " + num(version) +
-                                                            " is newer than this program (1)");
-        if (version < 1) {
-            if (auto s = tx.script(schemaV1(db.dialect())); !s) return s;
-            auto r = tx.exec("INSERT INTO schema_versions (version, applied_at) VALUES (1, 0)", {});
+        if (version > kSchemaVersion)
+            return fail(Errc::unsupported, "the registry's schema version " + num(version) +
+                                               " is newer than this program (" + num(kSchemaVersion) + ")");
+        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2()};
+        for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
+            if (auto s = tx.script(scripts[v - 1]); !s) return s;
+            auto r = tx.exec("INSERT INTO schema_versions (version, applied_at) VALUES ($1, 0)", {num(v)});
             if (!r) return std::unexpected(r.error());
         }
         return {};
@@ -152,11 +170,11 @@ public:
     }
 
     Result<DeviceRow> device(std::uint32_t devId) override {
-        return readDevice(std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE devid = $1", num(devId),
+        return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE devid = $1", num(devId),
                           "no device with Dev ID " + toHex(devId, 8));
     }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
-        return readDevice(std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE urn = $1", std::string(urn),
+        return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE urn = $1", std::string(urn),
                           "no device with URN " + std::string(urn));
     }
 
@@ -199,12 +217,61 @@ public:
 
     Status recordFailure(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
                          std::string_view detail, std::int64_t now) override {
+        return m_db->write([&](SqlTx& tx) -> Status { return appendAudit(tx, devId, event, client, detail, now); });
+    }
+
+    Result<std::int64_t> lockedUntil(const std::vector<std::string>& keys, std::int64_t now) override {
+        std::int64_t until = 0;
+        Status s = m_db->read([&](SqlTx& tx) -> Status {
+            std::string sql = "SELECT COALESCE(MAX(locked_until), 0) FROM attempt_limits WHERE locked_until > $1 AND subject IN (";
+            std::vector<SqlValue> params{num(now)};
+            for (const auto& key : keys) {
+                sql += (params.size() > 1 ? ", $" : "$") + num(static_cast<std::int64_t>(params.size() + 1));
+                params.emplace_back(key);
+            }
+            auto rows = tx.query(sql + ")", params);
+            if (!rows) return std::unexpected(rows.error());
+            until = toInt(rows->at(0).at(0));
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return until;
+    }
+
+    Status countFailure(const std::vector<FailureSubject>& subjects, const FailurePolicy& policy, std::uint32_t devId,
+                        std::string_view event, std::string_view client, std::string_view detail,
+                        std::int64_t now) override {
+        // Another instance may count the same subject at the same moment: the row exists
+        // before it is read, and PostgreSQL locks it for the read-modify-write (SQLite has one
+        // writer anyway).
+        const std::string lock = m_db->dialect() == SqlDialect::postgresql ? " FOR UPDATE" : "";
         return m_db->write([&](SqlTx& tx) -> Status {
-            if (devId) {
-                auto n = tx.exec("UPDATE devices SET failures = failures + 1 WHERE devid = $1", {num(*devId)});
+            for (const auto& subject : subjects) {
+                auto made = tx.exec("INSERT INTO attempt_limits (subject, failures, window_start, locked_until)"
+                                    " VALUES ($1, 0, 0, 0) ON CONFLICT (subject) DO NOTHING",
+                                    {subject.key});
+                if (!made) return std::unexpected(made.error());
+                auto rows = tx.query("SELECT failures, window_start, locked_until FROM attempt_limits WHERE subject = $1" + lock,
+                                     {subject.key});
+                if (!rows) return std::unexpected(rows.error());
+                if (rows->empty()) return fail(Errc::internal, "attempt_limits: the row just made is missing");
+                const auto& r = rows->front();
+                const FailureCount next =
+                    countFailureStep(FailureCount{toInt(r[0]), toInt(r[1]), toInt(r[2])}, subject.limit, policy, now);
+                auto n = tx.exec("UPDATE attempt_limits SET failures = $2, window_start = $3, locked_until = $4 WHERE subject = $1",
+                                 {subject.key, num(next.failures), num(next.windowStart), num(next.lockedUntil)});
                 if (!n) return std::unexpected(n.error());
             }
             return appendAudit(tx, devId, event, client, detail, now);
+        });
+    }
+
+    Status pruneFailures(const FailurePolicy& policy, std::int64_t now) override {
+        return m_db->write([&](SqlTx& tx) -> Status {
+            auto n = tx.exec("DELETE FROM attempt_limits WHERE locked_until <= $1 AND window_start < $2",
+                             {num(now), num(now - policy.windowMs)});
+            if (!n) return std::unexpected(n.error());
+            return {};
         });
     }
 
@@ -243,6 +310,30 @@ public:
     }
     Result<StationRow> stationByName(std::string_view name) override { return readStation("name", name); }
 
+    Result<std::vector<StationRow>> stations() override {
+        std::vector<StationRow> out;
+        Status s = m_db->read([&](SqlTx& tx) -> Status {
+            auto rows = tx.query("SELECT name, fingerprint, cert_pem, added_at FROM stations ORDER BY name", {});
+            if (!rows) return std::unexpected(rows.error());
+            for (const auto& r : *rows) out.push_back(StationRow{r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), toInt(r[3])});
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return out;
+    }
+
+    Status removeStation(std::string_view name, std::string_view actor, std::int64_t now) override {
+        return m_db->write([&](SqlTx& tx) -> Status {
+            auto rows = tx.query("SELECT fingerprint FROM stations WHERE name = $1", {std::string(name)});
+            if (!rows) return std::unexpected(rows.error());
+            if (rows->empty()) return fail(Errc::notFound, "no station named " + std::string(name));
+            auto n = tx.exec("DELETE FROM stations WHERE name = $1", {std::string(name)});
+            if (!n) return std::unexpected(n.error());
+            return appendAudit(tx, std::nullopt, "station-removed", actor,
+                               std::string(name) + " " + rows->front()[0].value_or(""), now);
+        });
+    }
+
     Status setLotQuota(std::string_view lot, std::uint32_t first, std::uint32_t last) override {
         if (first > last) return fail(Errc::invalidArgument, "lot quota: first must not be above last");
         return m_db->write([&](SqlTx& tx) -> Status {
@@ -272,6 +363,22 @@ public:
         return q;
     }
 
+    Result<std::vector<LotQuota>> lots() override {
+        std::vector<LotQuota> out;
+        Status s = m_db->read([&](SqlTx& tx) -> Status {
+            auto rows = tx.query("SELECT lot, first_id, last_id, (SELECT COUNT(*) FROM devices WHERE devices.lot = lots.lot)"
+                                 " FROM lots ORDER BY lot",
+                                 {});
+            if (!rows) return std::unexpected(rows.error());
+            for (const auto& r : *rows)
+                out.push_back(LotQuota{r[0].value_or(""), static_cast<std::uint32_t>(toInt(r[1])),
+                                       static_cast<std::uint32_t>(toInt(r[2])), toInt(r[3])});
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return out;
+    }
+
     Status addBox(const BoxRow& box) override {
         return m_db->write([&](SqlTx& tx) -> Status {
             auto lot = tx.query("SELECT first_id, last_id FROM lots WHERE lot = $1", {box.lot});
@@ -293,7 +400,7 @@ public:
 
     Status forEachDevice(const std::function<Status(const DeviceRow&)>& fn) override {
         return m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query(std::string("SELECT ") + kDeviceColumns + " FROM devices ORDER BY devid", {});
+            auto rows = tx.query(std::string("SELECT ") + kDeviceSelect + " FROM devices ORDER BY devid", {});
             if (!rows) return std::unexpected(rows.error());
             for (const auto& r : *rows) {
                 auto d = rowToDevice(r);
@@ -305,6 +412,37 @@ public:
     }
 
     Status backup(const std::string& path) override { return m_db->backup(path); }
+
+    Result<RegistryStats> stats(std::int64_t now) override {
+        RegistryStats out;
+        Status s = m_db->read([&](SqlTx& tx) -> Status {
+            auto states = tx.query("SELECT state, COUNT(*) FROM devices GROUP BY state", {});
+            if (!states) return std::unexpected(states.error());
+            for (const auto& r : *states) {
+                auto state = protocol::parseEnrollmentState(r[0].value_or(""));
+                if (!state) return std::unexpected(state.error());
+                out.devices[static_cast<int>(*state)] = toInt(r[1]);
+            }
+            auto counts = tx.query("SELECT (SELECT COUNT(*) FROM stations), (SELECT COUNT(*) FROM lots),"
+                                   " (SELECT COUNT(*) FROM attempt_limits WHERE locked_until > $1)",
+                                   {num(now)});
+            if (!counts) return std::unexpected(counts.error());
+            out.stations = toInt(counts->at(0)[0]);
+            out.lots = toInt(counts->at(0)[1]);
+            out.lockedSubjects = toInt(counts->at(0)[2]);
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return out;
+    }
+
+    Status ping() override {
+        return m_db->read([&](SqlTx& tx) -> Status {
+            auto rows = tx.query("SELECT MAX(version) FROM schema_versions", {});
+            if (!rows) return std::unexpected(rows.error());
+            return {};
+        });
+    }
 
 private:
     Result<DeviceRow> readDevice(const std::string& sql, std::string key, const std::string& missing) {

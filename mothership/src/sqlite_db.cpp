@@ -2,7 +2,9 @@
 // one writer thread that commits every queued write of a round in one transaction (group
 // commit, each write in its own savepoint so one failure spoils nothing else), and a pool
 // of reader connections that read in parallel with the writer.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -280,6 +282,12 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers) {
+    if (path != ":memory:") {
+        // A new registry is private whatever the umask (SQLite gives its -wal and -shm files
+        // the database file's mode).
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) ::close(fd);
+    }
     auto writer = openConnection(path, true);
     if (!writer) return std::unexpected(writer.error());
     std::vector<std::unique_ptr<Connection>> pool;

@@ -111,7 +111,11 @@ int boxCommand(Wiring& w, std::uint32_t box) {
     if (!ok(scanned, code)) return code;
     if (!constantTimeEqual(scanned->bytes(), label.url.bytes()))
         return failWith(Error{Errc::corrupt, "box label scan-back does not match", {}, 0, {}});
-    nlohmann::json body = {{"box", box}, {"first", first}, {"last", last}, {"artefact", printed->artefact}};
+    nlohmann::json body = {{"box", box},
+                           {"first", first},
+                           {"last", last},
+                           {"artefact", printed->artefact},
+                           {"scanned_from", printed->scannedFrom}};
     auto e = (*journal)->commit("box", std::nullopt, [&](std::int64_t seq, const std::string&) -> Result<Commit> {
         QueueItem item;
         item.id = w.config().stationId + "-box-" + toHex(box, 8) + "-" + std::to_string(seq);
@@ -120,8 +124,8 @@ int boxCommand(Wiring& w, std::uint32_t box) {
         return Commit{body, {item}};
     });
     if (!ok(e, code)) return code;
-    std::printf("box %s: Dev IDs %s..%s, label %s\n", toHex(box, 8).c_str(), toHex(first, 8).c_str(),
-                toHex(last, 8).c_str(), printed->artefact.c_str());
+    std::printf("box %s: Dev IDs %s..%s, label %s (scanned back from the %s)\n", toHex(box, 8).c_str(),
+                toHex(first, 8).c_str(), toHex(last, 8).c_str(), printed->artefact.c_str(), printed->scannedFrom.c_str());
     (void)(*up)->drain(std::chrono::seconds(5));
     printBacklog(**up);
     return 0;

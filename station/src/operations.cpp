@@ -80,7 +80,8 @@ Result<PrintedLabel> reprintLabel(Journal& journal, LabelPrinter& printer, const
     const JournalEntry* keyed = lastOfKind(dev->entries, "keyed");
     const JournalEntry* allocated = lastOfKind(dev->entries, "allocated");
     if (!labelled || !keyed || !allocated) return fail(Errc::corrupt, name + ": the journal lacks its label entries");
-    const PrintedLabel kept{labelled->body.value("job", ""), labelled->body.value("artefact", "")};
+    const PrintedLabel kept{labelled->body.value("job", ""), labelled->body.value("artefact", ""),
+                            labelled->body.value("scanned_from", "")};
     auto url = printer.scanBack(kept);
     if (!url) return withContext(url.error(), name + ": the kept label");
     const std::string devIdParam = "devid=" + toHex(dev->devId, 8);
@@ -96,7 +97,8 @@ Result<PrintedLabel> reprintLabel(Journal& journal, LabelPrinter& printer, const
     if (!constantTimeEqual(scanned->bytes(), label.url.bytes()))
         return fail(Errc::corrupt, name + ": the reprinted label does not carry this device's Enrollment URL");
     nlohmann::json body = {{"devid", toHex(dev->devId, 8)}, {"port", port}, {"job", printed->job},
-                           {"artefact", printed->artefact}, {"reason", std::string(reason)}};
+                           {"artefact", printed->artefact}, {"scanned_from", printed->scannedFrom},
+                           {"reason", std::string(reason)}};
     if (auto e = journal.append("reprinted", std::nullopt, std::move(body)); !e) return std::unexpected(e.error());
     return printed;
 }

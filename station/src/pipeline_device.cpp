@@ -94,7 +94,9 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     if (!constantTimeEqual(scanned->bytes(), label.url.bytes()))
         return failDevice(devId, port, "scan-back",
                           Error{Errc::corrupt, "the scanned label does not carry this device's Enrollment URL", {}, 0, {}});
-    if (auto s = step("labelled", devId, port, {{"job", printed->job}, {"artefact", printed->artefact}}); !s)
+    if (auto s = step("labelled", devId, port,
+                      {{"job", printed->job}, {"artefact", printed->artefact}, {"scanned_from", printed->scannedFrom}});
+        !s)
         return std::unexpected(s.error());
 
     auto committed = commitRecord(*urn, *key, *otp, *otpValue);

@@ -18,6 +18,7 @@ const f = (name) => join(dir, name);
 const sh = (cmd, args) => execFileSync(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 let server;
 let browser;
+let profile;
 
 function check(cond, what) {
   if (!cond) throw new Error(`check failed: ${what}`);
@@ -96,7 +97,7 @@ async function main() {
   const stored = await upload(port, { records: [signedRecord(devid, otp, spkiSha256(f('device.pem'), 'hex'))] });
   check(stored.status === 200 && JSON.parse(stored.body).results[0].status === 'stored', 'station record stored');
 
-  const profile = mkdtempSync(join(tmpdir(), 'tte-chromium-'));
+  profile = mkdtempSync(join(tmpdir(), 'tte-chromium-'));
   browser = await puppeteer.launch({
     executablePath: '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
@@ -128,7 +129,6 @@ async function main() {
   await page.screenshot({ path: join(shots, 'mothership-already-used.png') });
   const shown = JSON.parse(admin('show', '--devid', devid));
   check(shown.state === 'mapped' && shown.description === 'Hall <lamp> & "door"', 'the registry holds the mapping and the description');
-  rmSync(profile, { recursive: true, force: true });
 }
 
 let failed = false;
@@ -138,7 +138,9 @@ try {
   console.error(e);
   failed = true;
 } finally {
+  // Chromium writes into its profile until it has exited: remove the profile only after close().
   if (browser) await browser.close();
+  if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
   if (server) {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));

@@ -119,6 +119,7 @@ TEST(DfuseSim, SetAddressOutsideFlashIsErrTarget) {
     DfuseSession s(dev, clock, 0, 2048);
     auto st = s.setAddress(0x20000000);
     ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, Errc::outOfRange);
     EXPECT_EQ(st.error().nativeName, "errTARGET");
     EXPECT_EQ(st.error().domain, "DFU");
     EXPECT_EQ(dev.state(), DfuState::dfuError);
@@ -129,20 +130,24 @@ TEST(DfuseSim, SetAddressOutsideFlashIsErrTarget) {
 TEST(DfuseSim, ReadProtectedDeviceIsReportedNotFixed) {
     ManualClock clock;
     SimulatedStm32 dev(clock, simIdentity());
-    dev.flash().setReadProtection(1);
+    dev.flash().setReadProtection(RdpLevel::level1);
     Flasher flasher(clock);
     auto read = flasher.read(dev, 0x08000000, 64);
     ASSERT_FALSE(read);
     EXPECT_EQ(read.error().code, Errc::permissionDenied);
+    EXPECT_EQ(read.error().nativeName, "errVENDOR");
     EXPECT_EQ(read.error().message,
-              "reading 0x08000000: upload block 2: the device refused the target memory: it is read-protected "
-              "(RDP level 1) or the address is not accessible (errTARGET, state dfuERROR)");
+              "reading 0x08000000: upload block 2: the device is read-protected (RDP level 1): its STM32 bootloader "
+              "refuses to read, erase or write memory until read protection is removed, which erases the flash "
+              "(errVENDOR, state dfuERROR)");
     auto write = flasher.write(dev, smallImage(), WriteOptions{});
     ASSERT_FALSE(write);
     EXPECT_EQ(write.error().code, Errc::permissionDenied);
+    EXPECT_EQ(write.error().nativeName, "errVENDOR");
     EXPECT_NE(write.error().message.find("erase sector at 0x08000000"), std::string::npos) << write.error().message;
     // Still protected: nothing sent the read-unprotect command (which would mass-erase the part).
-    EXPECT_EQ(dev.flash().readProtection(), 1);
+    EXPECT_EQ(dev.flash().readProtection(), RdpLevel::level1);
+    EXPECT_EQ(dev.resets(), 0);
 }
 
 TEST(DfuseSim, WriteProtectedSectorIsFoundByVerify) {

@@ -83,11 +83,15 @@ TEST(DfuNames, EveryStateAndStatusIsNamedAndExplained) {
         EXPECT_FALSE(statusMeaning(s).empty());
     }
     EXPECT_EQ(statusName(16), "status 16");
+    // AN3156 host flow: errTARGET means "address not allowed", errVENDOR "read protection active".
     const Error e = statusError({DfuStatus::errTarget, 0, DfuState::dfuError, 0}, "upload block 2");
-    EXPECT_EQ(e.code, Errc::permissionDenied);
+    EXPECT_EQ(e.code, Errc::outOfRange);
     EXPECT_EQ(e.toString(),
-              "upload block 2: the device refused the target memory: it is read-protected (RDP level 1) or the "
-              "address is not accessible (errTARGET, state dfuERROR) (DFU errTARGET)");
+              "upload block 2: the device refused the address: it lies outside the memories its bootloader serves "
+              "(errTARGET, state dfuERROR) (DFU errTARGET)");
+    const Error rdp = statusError({DfuStatus::errVendor, 0, DfuState::dfuError, 0}, "upload block 2");
+    EXPECT_EQ(rdp.code, Errc::permissionDenied);
+    EXPECT_EQ(rdp.nativeCode, 11);
     std::uint8_t raw[6];
     encodeStatus({DfuStatus::errWrite, 0x123456, DfuState::dfuError, 0}, raw);
     auto back = decodeStatus(raw, 6);

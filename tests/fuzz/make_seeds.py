@@ -41,9 +41,10 @@ def record(seq, address, port):
     return bytes(r)
 
 
-def led_trace(ms, dev, otp):
+def led_levels(ms, dev, otp, checksum_error=0):
+    """One transmission: 16 bit times of gap, then the NRZI frame with bit stuffing."""
     frame = bytearray(struct.pack(">HIIQ", 1, ms, dev, otp))
-    frame.append((-sum(frame)) & 0xFF)
+    frame.append(((-sum(frame)) & 0xFF) ^ checksum_error)
     levels, level, ones = [0] * 16, 0, 0
     bits = [(byte >> (7 - i)) & 1 for byte in frame for i in range(8)]
     for i, bit in enumerate(bits):
@@ -57,8 +58,24 @@ def led_trace(ms, dev, otp):
             level ^= 1
             levels.append(level)
             ones = 0
-    samples = [30 + 180 * l for l in levels * 2 for _ in range(2)]  # 30 fps: two per bit
+    return levels
+
+
+def led_trace(ms, dev, otp):
+    samples = [30 + 180 * l for l in led_levels(ms, dev, otp) * 2 for _ in range(2)]  # 30 fps: two per bit
     return bytes([10]) + bytes(samples)  # fps byte: 20 + 10
+
+
+def led_video(levels, width=2, height=2):
+    """A YUV4MPEG2 video at 30 frames/s (two frames per bit) of a grey scene whose top-left
+    pixel is the LED: small enough that two transmissions fit the fuzzers' 8 KiB."""
+    out = bytearray(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 Cmono\n".encode())
+    for level in levels * 2:
+        for _ in range(2):
+            pixels = bytearray([90] * (width * height))
+            pixels[0] = 230 if level else 40
+            out += b"FRAME\n" + pixels
+    return bytes(out)
 
 
 def main():
@@ -80,6 +97,9 @@ def main():
           record(3, "host", 9)[:60] + b"\xff" * 68 + b"\xff" * 128)
     write("led_trace", "frame", led_trace(1, 0xABCDEF01, 0x123456789ABCDEF0))
     write("led_trace", "ones", led_trace(0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF))
+    write("led_video", "frame.y4m", led_video(led_levels(1, 0xABCDEF01, 0x123456789ABCDEF0)))
+    write("led_video", "checksum.y4m", led_video(led_levels(1, 0x100, 0x42, checksum_error=0x10)))
+    write("led_video", "short.y4m", led_video(led_levels(1, 0x100, 0x42)[:12], 16, 8))
     write("query", "enroll", "otp=123456789abcdef0,devid=abcdef01,cip=192.0.2.1,cport=5684,cfingerprint=" + FP)
     write("query", "form", "cip=2001%3Adb8%3A%3A1&cport=5684&cfingerprint=" + FP + "&description=Hall+light%2C+2nd")
     write("query", "page-form", "otp=123456789abcdef0&devid=abcdef01|cip=192.0.2.1&cport=5684&cfingerprint=" + FP)

@@ -108,21 +108,37 @@ TEST(StationLine, TwentyDevicesOverFourSlotsWithTheRealParts) {
     }
     EXPECT_EQ(ports.size(), 20u);
 
-    // Labels: the station keeps each label's PDF (the document sent to CUPS) and its PNG.
+    // Labels: the station keeps each label as printed (the printer's document) and its PNG.
     const auto scratch = site.path("scan");
     test::fs::create_directories(scratch);
     for (const auto& d : devices) {
         EXPECT_EQ(zbar(site.labelsDir() / (d.devIdHex + ".png"), scratch), d.enrollmentUrl) << d.devIdHex;
         EXPECT_EQ(zbarPdf(site.labelsDir() / (d.devIdHex + ".pdf"), scratch), d.enrollmentUrl) << d.devIdHex;
     }
-    // CUPS completed twenty jobs on the queue. Its file: device holds the last one (CUPS's
-    // pdftopdf rewrites the document, so not byte for byte): it decodes to a device's URL.
+    // CUPS completed twenty jobs on the queue, and its tte-file device holds twenty documents,
+    // one per job (CUPS's pdftopdf rewrites them, so not byte for byte): each decodes to the URL
+    // of exactly one device, every device's URL once.
     auto jobs = test::run({"/usr/bin/lpstat", "-h", site.cups().server(), "-W", "completed", "-o", StationSite::kQueue},
                           scratch, "lpstat");
     EXPECT_EQ(std::count(jobs.out.begin(), jobs.out.end(), '\n'), 20) << jobs.out << jobs.err;
-    const std::string printed = zbarPdf(site.cups().output(StationSite::kQueue), scratch);
-    EXPECT_EQ(std::count_if(devices.begin(), devices.end(), [&](const SimDevice& d) { return d.enrollmentUrl == printed; }), 1)
-        << "the printer's last page carries " << printed;
+    const auto documents = site.cups().outputs(StationSite::kQueue);
+    ASSERT_EQ(documents.size(), 20u);
+    std::set<std::string> printedUrls;
+    for (const auto& doc : documents) printedUrls.insert(zbarPdf(doc, scratch));
+    std::set<std::string> deviceUrls;
+    for (const auto& d : devices) deviceUrls.insert(d.enrollmentUrl);
+    EXPECT_EQ(printedUrls, deviceUrls);
+    // The station decoded the printed documents, and says so in its journal.
+    const auto journal = site.journalEntries();
+    int labelled = 0;
+    for (const auto& e : journal) {
+        if (e.value("kind", "") != "labelled") continue;
+        ++labelled;
+        const std::string from = e["body"].value("scanned_from", "");
+        EXPECT_TRUE(from.starts_with("printed document " + site.cups().outputDir(StationSite::kQueue).string()))
+            << from;
+    }
+    EXPECT_EQ(labelled, 20);
 
     // The MotherShip: twenty live records, each the device's key, and the OTP it hashed is
     // the label's (the public status query answers only for the right OTP).

@@ -1,7 +1,9 @@
-// The CUPS adapter against a real, private cupsd: labels printed through IPP come out of the
-// queue as PDFs that, rasterized at the printer's 203 dpi in black and white, decode to
-// exactly the intended URL; a paused printer is reported and its job completes after
-// cupsenable; a cancelled job is reported as not printed.
+// The CUPS adapter against a real, private cupsd whose queues print through the tte-file
+// backend: every job comes out as its own PDF that, rasterized at the printer's 203 dpi in
+// black and white (pdftoppm and zbarimg, independent of the code under test), decodes to
+// exactly the intended URL, and the label printer scans back that printed document; a paused
+// printer and an empty label roll are reported and the job completes once resolved; a
+// cancelled job is reported as not printed; a job file that exists already stops the queue.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -56,13 +58,13 @@ protected:
         return s_cupsd->run(argv);
     }
 
-    // Rasterizes the queue's output as a 203 dpi thermal printer would and decodes it.
-    std::string scanOutput(int* widthDots = nullptr, int* heightDots = nullptr) {
+    // Rasterizes a job's printed document as a 203 dpi thermal printer would and decodes it.
+    std::string scanOutput(int jobId, int* widthDots = nullptr, int* heightDots = nullptr) {
         const auto dir = s_cupsd->dir();
         const auto prefix = dir / ("scan-" + m_queueName);
         std::filesystem::remove(prefix.string() + ".pbm");
-        EXPECT_EQ(s_cupsd->run({"pdftoppm", "-r", "203", "-mono", "-singlefile", s_cupsd->output(m_queueName).string(),
-                                prefix.string()}),
+        EXPECT_EQ(s_cupsd->run({"pdftoppm", "-r", "203", "-mono", "-singlefile",
+                                s_cupsd->output(m_queueName, jobId).string(), prefix.string()}),
                   0);
         const auto pbm = prefix.string() + ".pbm";
         std::ifstream in(pbm, std::ios::binary);
@@ -96,21 +98,106 @@ TEST_F(CupsIntegration, DeviceAndBoxLabelsPrintAndScanBack) {
     auto printed = p.printDevice(device);
     ASSERT_TRUE(printed) << printed.error().toString();
     int w = 0, h = 0;
-    EXPECT_EQ(scanOutput(&w, &h), std::string(device.url.view()));
+    EXPECT_EQ(scanOutput(printed->jobId, &w, &h), std::string(device.url.view()));
     EXPECT_NEAR(w, 400, 1);  // the page is the 50 x 30 mm label
     EXPECT_NEAR(h, 240, 1);
+    // The label printer decoded the document the printer was given, not its own rendering.
+    EXPECT_EQ(printed->scannedFrom, ScanSource::printedDocument);
+    ASSERT_TRUE(printed->document);
+    EXPECT_EQ(printed->document->path, s_cupsd->output(m_queueName, printed->jobId).string());
+    EXPECT_EQ(printed->document->format, "application/pdf");
+    EXPECT_EQ(std::string(printed->document->bytes.view()), readAll(s_cupsd->output(m_queueName, printed->jobId)));
 
     auto box = testing::sampleBox();
     auto boxPrinted = p.printBox(box);
     ASSERT_TRUE(boxPrinted) << boxPrinted.error().toString();
-    EXPECT_EQ(scanOutput(&w, &h), std::string(box.url.view()));
+    EXPECT_EQ(scanOutput(boxPrinted->jobId, &w, &h), std::string(box.url.view()));
     EXPECT_NEAR(w, 799, 1);  // 100 x 70 mm
     EXPECT_NEAR(h, 559, 1);
+    EXPECT_EQ(boxPrinted->scannedFrom, ScanSource::printedDocument);
 
     // The page log names each job by its title, which names the Dev ID or the box.
     const std::string pageLog = readAll(s_cupsd->dir() / "log" / "page_log");
     EXPECT_NE(pageLog.find("TTE device 0000002a"), std::string::npos) << pageLog;
     EXPECT_NE(pageLog.find("TTE box 00000003 0000002a-0000004f"), std::string::npos) << pageLog;
+}
+
+TEST_F(CupsIntegration, EveryJobIsItsOwnCompleteDocument) {
+    auto q = connect(m_queueName);
+    ASSERT_TRUE(q);
+    SystemClock clock;
+    auto p = printer(*q, clock);
+    // A long URL first, then a short one: a reused output file would keep the first job's tail.
+    std::vector<int> jobs;
+    std::vector<std::string> urls;
+    for (std::uint32_t devId : {0x00000031u, 0x00000032u, 0x00000033u}) {
+        auto device = testing::sampleDevice(devId, 0x1122334455667700ull + devId);
+        auto printed = p.printDevice(device);
+        ASSERT_TRUE(printed) << printed.error().toString();
+        jobs.push_back(printed->jobId);
+        urls.emplace_back(device.url.view());
+    }
+    const auto files = s_cupsd->outputs(m_queueName);
+    ASSERT_EQ(files.size(), 3u);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        EXPECT_EQ(files[i], s_cupsd->output(m_queueName, jobs[i]));
+        EXPECT_EQ(scanOutput(jobs[i]), urls[i]);
+        const std::string pdf = readAll(files[i]);
+        EXPECT_TRUE(pdf.starts_with("%PDF-")) << files[i];
+        EXPECT_NE(pdf.find("%%EOF", pdf.size() - 32), std::string::npos) << files[i] << " is not a whole PDF";
+    }
+    // Nothing half-written is left behind, and the documents are readable by their owner only.
+    for (const auto& e : std::filesystem::directory_iterator(s_cupsd->outputDir(m_queueName))) {
+        EXPECT_FALSE(e.path().filename().string().starts_with(".")) << e.path();
+        EXPECT_EQ(e.status().permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_read |
+                                                                               std::filesystem::perms::owner_write);
+    }
+}
+
+TEST_F(CupsIntegration, AnExistingJobFileStopsTheQueueInsteadOfBeingOverwritten) {
+    auto q = connect(m_queueName);
+    ASSERT_TRUE(q);
+    SystemClock clock;
+    // The next job id is one past the last job of this cupsd; put a file of that name first.
+    auto first = printer(*q, clock).printDevice(testing::sampleDevice(0x00000041, 0x41));
+    ASSERT_TRUE(first) << first.error().toString();
+    const auto next = s_cupsd->output(m_queueName, first->jobId + 1);
+    std::ofstream(next) << "an earlier document";
+    std::vector<std::string> stopped;
+    auto p = printer(*q, clock, [&](const PrintEvent& e) {
+        if (e.kind == PrintEvent::Kind::printerStopped) {
+            stopped.push_back(e.message);
+            std::filesystem::rename(next, next.string() + ".kept");  // the operator moves it away
+            EXPECT_EQ(cups({"cupsenable", m_queueName}), 0);
+        }
+    });
+    auto printed = p.printDevice(testing::sampleDevice(0x00000042, 0x42));
+    ASSERT_TRUE(printed) << printed.error().toString();
+    EXPECT_EQ(printed->jobId, first->jobId + 1);
+    ASSERT_EQ(stopped.size(), 1u);
+    EXPECT_NE(stopped[0].find("exists already"), std::string::npos) << stopped[0];
+    EXPECT_EQ(readAll(next.string() + ".kept"), "an earlier document");
+    EXPECT_EQ(scanOutput(printed->jobId), std::string(testing::sampleDevice(0x00000042, 0x42).url.view()));
+}
+
+TEST_F(CupsIntegration, EmptyLabelRollIsReportedAndTheJobPrintsOnceLoaded) {
+    const auto sensor = s_cupsd->outputDir(m_queueName) / "media-empty";
+    std::ofstream(sensor) << "";
+    auto q = connect(m_queueName);
+    ASSERT_TRUE(q);
+    SystemClock clock;
+    std::vector<std::string> reasons;
+    auto p = printer(*q, clock, [&](const PrintEvent& e) {
+        if (e.kind != PrintEvent::Kind::printerReason && e.kind != PrintEvent::Kind::printerStopped) return;
+        reasons.push_back(e.message);
+        if (e.message.find("media-empty") != std::string::npos) std::filesystem::remove(sensor);  // labels loaded
+    });
+    auto device = testing::sampleDevice(0x0000002c, 0x2c);
+    auto printed = p.printDevice(device);
+    ASSERT_TRUE(printed) << printed.error().toString();
+    ASSERT_FALSE(reasons.empty());
+    EXPECT_NE(reasons[0].find("media-empty-error"), std::string::npos) << reasons[0];
+    EXPECT_EQ(scanOutput(printed->jobId), std::string(device.url.view()));
 }
 
 TEST_F(CupsIntegration, PausedPrinterIsReportedAndTheJobCompletesAfterEnable) {
@@ -128,7 +215,7 @@ TEST_F(CupsIntegration, PausedPrinterIsReportedAndTheJobCompletesAfterEnable) {
     auto printed = p.printDevice(device);
     ASSERT_TRUE(printed) << printed.error().toString();
     EXPECT_EQ(stopped, std::vector<std::string>{"printer " + m_queueName + " is stopped (paused)"});
-    EXPECT_EQ(scanOutput(), std::string(device.url.view()));
+    EXPECT_EQ(scanOutput(printed->jobId), std::string(device.url.view()));
 }
 
 TEST_F(CupsIntegration, CancelledJobIsReportedAsNotPrinted) {
@@ -148,7 +235,7 @@ TEST_F(CupsIntegration, CancelledJobIsReportedAsNotPrinted) {
     EXPECT_TRUE(r.error().message.ends_with(" on " + m_queueName + " was cancelled: the label was not printed"))
         << r.error().message;
     ASSERT_EQ(cups({"cupsenable", m_queueName}), 0);
-    EXPECT_FALSE(std::filesystem::exists(s_cupsd->output(m_queueName)));
+    EXPECT_TRUE(s_cupsd->outputs(m_queueName).empty());
 }
 
 TEST_F(CupsIntegration, WaitingEndsAtTheDeadlineOfTheInjectedClock) {

@@ -58,6 +58,47 @@ TEST_F(LabelPrinterTest, PrintsPdfNamedForTheDevice) {
     EXPECT_EQ(queue.statusQueries(), 3);
 }
 
+TEST_F(LabelPrinterTest, ARealPrinterGivesNothingBackSoTheRenderingWasScanned) {
+    auto printed = makePrinter().printDevice(testing::sampleDevice());
+    ASSERT_TRUE(printed) << printed.error().toString();
+    EXPECT_EQ(printed->scannedFrom, ScanSource::rendering);
+    EXPECT_FALSE(printed->document);
+}
+
+TEST_F(LabelPrinterTest, ThePrintedDocumentIsDecodedWhereTheQueueGivesItBack) {
+    queue.givesDocumentsBack(true);
+    auto printed = makePrinter().printDevice(testing::sampleDevice());
+    ASSERT_TRUE(printed) << printed.error().toString();
+    EXPECT_EQ(printed->scannedFrom, ScanSource::printedDocument);
+    ASSERT_TRUE(printed->document);
+    EXPECT_EQ(printed->document->path, "fake:Q-1");
+    EXPECT_EQ(printed->document->format, "application/pdf");
+}
+
+TEST_F(LabelPrinterTest, APrintedDocumentThatCarriesAnotherUrlIsNotALabel) {
+    queue.givesDocumentsBack(true);
+    auto printer = makePrinter();
+    // The printer printed another device's label for job 2 (e.g. a mixed-up spool file).
+    auto other = printer.printDevice(testing::sampleDevice(0x0000002b, 0x0badc0ffee0ddf00));
+    ASSERT_TRUE(other);
+    queue.setPrintedDocument(2, queue.jobs()[0].document);
+    auto r = printer.printDevice(testing::sampleDevice());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::corrupt);
+    EXPECT_EQ(r.error().message,
+              "device 0000002a: the printed document fake:Q-2: scan-back: the code does not carry the intended URL "
+              "(74 bytes decoded, 74 expected)");
+}
+
+TEST_F(LabelPrinterTest, APrintedDocumentThatIsNoPdfIsReported) {
+    queue.givesDocumentsBack(true);
+    queue.setPrintedDocument(1, {'n', 'o', 't', ' ', 'a', ' ', 'p', 'd', 'f'});
+    auto r = makePrinter().printDevice(testing::sampleDevice());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::corrupt);
+    EXPECT_EQ(r.error().message, "device 0000002a: the printed document fake:Q-1: not a readable PDF document (9 bytes)");
+}
+
 TEST_F(LabelPrinterTest, BoxLabelAsZpl) {
     LabelPrinterOptions o;
     o.format = DocumentFormat::zpl;

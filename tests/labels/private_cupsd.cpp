@@ -1,6 +1,7 @@
 // The private cupsd of the label integration tests (see the header).
 #include "private_cupsd.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -82,6 +83,33 @@ std::string ppd(const std::vector<std::pair<double, double>>& sizes) {
 
 }  // namespace
 
+/// A ServerBin of our own: the tte-file backend (mode 0700, so cupsd runs it as its own
+/// user, which may write into the test's folders) and the system's filters, daemons and
+/// drivers linked beside it.
+std::string makeServerBin(const std::filesystem::path& serverBin) {
+    const char* bin = std::getenv("TTE_BIN");
+    if (bin == nullptr) return "TTE_BIN is not set: cannot find the tte-file backend";
+    const std::filesystem::path backend = std::filesystem::path(bin) / ".." / "lib" / "cups" / "backend" / "tte-file";
+    std::error_code ec;
+    std::filesystem::create_directories(serverBin / "backend", ec);
+    if (ec) return "cannot create " + (serverBin / "backend").string() + ": " + ec.message();
+    std::filesystem::copy_file(backend, serverBin / "backend" / "tte-file", ec);
+    if (ec) return "cannot copy the tte-file backend " + backend.string() + ": " + ec.message();
+    std::filesystem::permissions(serverBin / "backend" / "tte-file", std::filesystem::perms::owner_all, ec);
+    for (const char* sub : {"filter", "daemon", "cgi-bin", "notifier", "monitor", "driver"}) {
+        const std::filesystem::path system = std::filesystem::path("/usr/lib/cups") / sub;
+        if (!std::filesystem::is_directory(system)) {
+            if (std::string_view(sub) == "filter" || std::string_view(sub) == "daemon") {
+                return "CUPS: " + system.string() + " is missing (package cups-daemon / cups-filters)";
+            }
+            continue;
+        }
+        std::filesystem::create_directory_symlink(system, serverBin / sub, ec);
+        if (ec) return "cannot link " + system.string() + ": " + ec.message();
+    }
+    return {};
+}
+
 PrivateCupsd::PrivateCupsd(const std::vector<std::pair<double, double>>& pageSizesMm) {
     m_error = start(pageSizesMm);
 }
@@ -93,16 +121,17 @@ std::string PrivateCupsd::start(const std::vector<std::pair<double, double>>& pa
     for (const char* sub : {"spool", "cache", "state", "tmp", "log", "out"}) std::filesystem::create_directory(m_dir / sub);
     m_port = freeLoopbackPort();
     if (m_port == 0) return "no free loopback port";
+    if (auto e = makeServerBin(m_dir / "bin"); !e.empty()) return e;
     const std::string d = m_dir.string();
     writeFile(m_dir / "cupsd.conf", "Listen 127.0.0.1:" + std::to_string(m_port) +
                                         "\nLogLevel warn\nWebInterface No\nDefaultPolicy open\n"
                                         "<Policy open>\n  <Limit All>\n    Order allow,deny\n    Allow all\n"
                                         "  </Limit>\n</Policy>\n<Location />\n  Order allow,deny\n  Allow all\n"
                                         "</Location>\n");
-    writeFile(m_dir / "cups-files.conf", "ServerRoot " + d + "\nRequestRoot " + d + "/spool\nCacheDir " + d +
+    writeFile(m_dir / "cups-files.conf", "ServerRoot " + d + "\nServerBin " + d + "/bin\nRequestRoot " + d + "/spool\nCacheDir " + d +
                                              "/cache\nStateDir " + d + "/state\nTempDir " + d + "/tmp\nAccessLog " +
                                              d + "/log/access_log\nErrorLog " + d + "/log/error_log\nPageLog " + d +
-                                             "/log/page_log\nPrintcap " + d + "/printcap\nFileDevice Yes\n");
+                                             "/log/page_log\nPrintcap " + d + "/printcap\n");
     writeFile(m_dir / "label.ppd", ppd(pageSizesMm));
     const std::string log = d + "/log/cupsd.out";
     const std::string conf = d + "/cupsd.conf";
@@ -151,17 +180,44 @@ PrivateCupsd::~PrivateCupsd() {
     }
 }
 
+namespace {
+std::string readText(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
 std::string PrivateCupsd::addQueue(const std::string& name) {
+    std::error_code ec;
+    std::filesystem::create_directories(outputDir(name), ec);
+    if (ec) return "cannot create " + outputDir(name).string() + ": " + ec.message();
+    const std::string uri = "tte-file:" + outputDir(name).string();
     const auto out = m_dir / "log" / ("lpadmin-" + name + ".out");
-    int rc = run({"lpadmin", "-h", server(), "-p", name, "-E", "-v", "file://" + output(name).string(), "-P",
-                  (m_dir / "label.ppd").string()},
-                 out);
-    if (rc != 0) {
-        std::ifstream in(out);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        return "lpadmin exited " + std::to_string(rc) + ": " + text;
+    int rc = run({"lpadmin", "-h", server(), "-p", name, "-E", "-v", uri, "-P", (m_dir / "label.ppd").string()}, out);
+    if (rc != 0) return "lpadmin exited " + std::to_string(rc) + ": " + readText(out);
+    // cupsd accepts a device URI whose backend it cannot run; check that the queue has it.
+    const auto shown = m_dir / "log" / ("lpstat-" + name + ".out");
+    rc = run({"lpstat", "-h", server(), "-v", name}, shown);
+    const std::string text = readText(shown);
+    if (rc != 0 || text.find(uri) == std::string::npos) {
+        return "CUPS did not take the device " + uri + " for queue " + name + " (lpstat -v: " + text + ")";
     }
     return {};
+}
+
+std::vector<std::filesystem::path> PrivateCupsd::outputs(const std::string& queue) const {
+    std::vector<std::pair<int, std::filesystem::path>> found;
+    std::error_code ec;
+    const std::string prefix = queue + "-";
+    for (const auto& e : std::filesystem::directory_iterator(outputDir(queue), ec)) {
+        const std::string file = e.path().filename().string();
+        if (!file.starts_with(prefix) || e.path().extension() != ".pdf") continue;
+        found.emplace_back(std::atoi(file.c_str() + prefix.size()), e.path());
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::filesystem::path> out;
+    for (auto& [id, p] : found) out.push_back(std::move(p));
+    return out;
 }
 
 int PrivateCupsd::run(const std::vector<std::string>& argv, const std::filesystem::path& outFile) const {

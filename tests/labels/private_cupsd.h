@@ -1,6 +1,8 @@
-// A private cupsd for integration tests: its own temp dir (every path under it), a free
-// loopback port, an open policy, FileDevice, and label queues whose tiny PPD passes PDF to a
-// file: device. Stopped and removed in the destructor, and killed with the test process
+// A private cupsd for integration tests: its own temp dir (every path under it, its own
+// ServerBin with the project's tte-file backend beside links to the system's filters), a free
+// loopback port, an open policy, and label queues whose tiny PPD passes PDF to a
+// `tte-file:` device that keeps every job's document as its own file (docs/LABELS.md).
+// Stopped and removed in the destructor, and killed with the test process
 // (PR_SET_PDEATHSIG) if that dies first.
 #pragma once
 
@@ -13,7 +15,8 @@ namespace tte::labels::testing {
 class PrivateCupsd {
 public:
     /// Starts cupsd and waits (up to 20 s) until it accepts connections. `pageSizesMm` are
-    /// the label sizes the queues' PPD offers. On failure, error() says why.
+    /// the label sizes the queues' PPD offers. The backend is `$TTE_BIN/../lib/cups/backend/tte-file`.
+    /// On failure, error() says why, naming the part that failed.
     explicit PrivateCupsd(const std::vector<std::pair<double, double>>& pageSizesMm);
     ~PrivateCupsd();
     PrivateCupsd(const PrivateCupsd&) = delete;
@@ -24,10 +27,18 @@ public:
     [[nodiscard]] std::string server() const { return "127.0.0.1:" + std::to_string(m_port); }
     [[nodiscard]] const std::filesystem::path& dir() const { return m_dir; }
 
-    /// lpadmin -h … -p NAME -E -v file://DIR/out/NAME.pdf -P DIR/label.ppd; returns "" or why not.
+    /// lpadmin -h … -p NAME -E -v tte-file:DIR/out/NAME -P DIR/label.ppd, then checks that
+    /// the queue took the device; returns "" or why not.
     std::string addQueue(const std::string& name);
-    /// Where a queue's file: device writes.
-    [[nodiscard]] std::filesystem::path output(const std::string& queue) const { return m_dir / "out" / (queue + ".pdf"); }
+    /// The folder a queue's tte-file device writes its documents into (also its label-stock
+    /// sensor: a file `media-empty` there makes the printer run out of labels).
+    [[nodiscard]] std::filesystem::path outputDir(const std::string& queue) const { return m_dir / "out" / queue; }
+    /// The document job `jobId` of `queue` printed (a PDF).
+    [[nodiscard]] std::filesystem::path output(const std::string& queue, int jobId) const {
+        return outputDir(queue) / (queue + "-" + std::to_string(jobId) + ".pdf");
+    }
+    /// The documents a queue printed so far, sorted by job id.
+    [[nodiscard]] std::vector<std::filesystem::path> outputs(const std::string& queue) const;
 
     /// Runs a program (argv[0] is looked up in PATH) with stdout+stderr to `outFile` (or the
     /// log); returns its exit status, or -1 if it could not run.

@@ -9,6 +9,7 @@
 #include "support/mothership.h"
 #include "tte/mothership/admin.h"
 #include "tte/mothership/app.h"
+#include "tte/mothership/logging.h"
 #include "tte/protocol/fingerprint.h"
 
 #include <sstream>
@@ -36,6 +37,21 @@ TEST(SplitPostgresPassword, TakesThePasswordOutOfUserInfoAndQuery) {
               "database URL: bad percent-escape in the password");
 }
 
+TEST(Logging, JsonLinesCarryTheEventsFields) {
+    EXPECT_EQ(logLineJson("2026-11-23T07:31:02.123456Z", "info", "tte-mothership",
+                          "event=http method=POST path=\"/.well-known/tte\" status=200 client=192.0.2.7 us=812"),
+              R"({"time":"2026-11-23T07:31:02.123456Z","level":"info","logger":"tte-mothership","event":"http",)"
+              R"("method":"POST","path":"/.well-known/tte","status":200,"client":"192.0.2.7","us":812})");
+    // Not key=value pairs: the whole text as the message; bad UTF-8 replaced, never a throw.
+    EXPECT_EQ(logLineJson("t", "warning", "m", "libcoap said \"x\" \xff"),
+              std::string(R"({"time":"t","level":"warning","logger":"m","message":"libcoap said \"x\" )") +
+                  "\xEF\xBF\xBD" + R"("})");
+    EXPECT_EQ(logLineJson("t", "info", "m", "event=x level=spoofed"), R"({"time":"t","level":"info","logger":"m","event":"x"})");
+    EXPECT_EQ(makeLogger("m", "info", "yaml").error().message, "log format 'yaml' is not text or json");
+    EXPECT_EQ(makeLogger("m", "loud", "json").error().message,
+              "log level 'loud' is not one of trace, debug, info, warn, error, critical, off");
+}
+
 TEST(AdminBackup, PostgresPasswordGoesToAPassFileNotArgv) {
     test::TempDir dir;
     const std::string fake = dir.file("pg_dump");
@@ -45,16 +61,23 @@ TEST(AdminBackup, PostgresPasswordGoesToAPassFileNotArgv) {
     std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
     ASSERT_TRUE(adminBackup("postgresql://tte:top%3Asecret@127.0.0.1:5432/tte", dir.file("out.dump"), fake));
     const std::string argv = test::readText(dir.file("argv"));
-    EXPECT_EQ(argv, "--format=custom\n--file=" + dir.file("out.dump") + "\n--dbname=postgresql://tte@127.0.0.1:5432/tte\n");
+    // pg_dump writes into a private temp file beside the backup, renamed onto it afterwards.
+    EXPECT_TRUE(argv.starts_with("--format=custom\n--file=" + dir.file("out.dump.tmp-"))) << argv;
+    EXPECT_TRUE(argv.ends_with("\n--dbname=postgresql://tte@127.0.0.1:5432/tte\n")) << argv;
+    EXPECT_EQ(std::filesystem::status(dir.file("out.dump")).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     EXPECT_EQ(argv.find("secret"), std::string::npos);
     EXPECT_EQ(test::readText(dir.file("passfile")), "*:*:*:*:top\\:secret\n");
     EXPECT_EQ(test::readText(dir.file("mode")), "600\n");
     EXPECT_FALSE(std::filesystem::exists(test::readText(dir.file("passfile-path"))));  // removed after the run
 }
 
-TEST(AdminBackup, FailingPgDumpIsAnError) {
+TEST(AdminBackup, FailingPgDumpIsAnErrorAndKeepsThePreviousBackup) {
     test::TempDir dir;
-    EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), "/bin/false").error().message, "pg_dump failed");
+    test::writeFile(dir.file("out"), "yesterday's backup");
+    EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), "/bin/false").error().message, "false failed");
+    EXPECT_EQ(test::readText(dir.file("out")), "yesterday's backup");
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);  // no temp file left
     EXPECT_EQ(adminBackup("postgresql:///tte", dir.file("out"), dir.file("missing")).error().message,
               "cannot run " + dir.file("missing") + " (is postgresql-client installed?)");
 }

@@ -92,15 +92,65 @@ TEST_P(RegistryTest, ConcurrentClaimsLetExactlyOneWin) {
     EXPECT_EQ(conflicts.load(), 7);
 }
 
-TEST_P(RegistryTest, FailuresAreCountedAndAudited) {
+TEST_P(RegistryTest, RefusalsAreAuditedAndWrongOtpsCounted) {
     ASSERT_TRUE(reg->insertDevice(row(0x100, "s-1"), 1));
-    ASSERT_TRUE(reg->recordFailure(0x100, "otp-wrong", "198.51.100.7", "GET", 2));
-    ASSERT_TRUE(reg->recordFailure(0x150, "devid-unknown", "198.51.100.7", "GET", 3));
-    EXPECT_EQ(reg->device(0x100)->failures, 1);
+    const FailurePolicy policy{60'000, 120'000};
+    ASSERT_TRUE(reg->countFailure({{"dev:00000100", 5}}, policy, 0x100, "otp-wrong", "198.51.100.7", "GET", 2));
+    ASSERT_TRUE(reg->countFailure({{"dev:00000150", 5}}, policy, 0x150, "devid-unknown", "198.51.100.7", "GET", 3));
+    ASSERT_TRUE(reg->recordFailure(0x100, "claim-conflict", "198.51.100.7", "OTP already used", 4));
+    EXPECT_EQ(reg->device(0x100)->failures, 1);  // the wrong OTPs of its audit trail
     const auto all = reg->audit(std::nullopt);
-    ASSERT_TRUE(all && !all->empty());
-    EXPECT_EQ(all->back().event, "devid-unknown");
-    EXPECT_EQ(all->back().devId, 0x150u);
+    ASSERT_TRUE(all && all->size() >= 3);
+    EXPECT_EQ(all->back().event, "claim-conflict");
+    EXPECT_EQ((*all)[all->size() - 2].event, "devid-unknown");
+    EXPECT_EQ((*all)[all->size() - 2].devId, 0x150u);
+}
+
+TEST_P(RegistryTest, FailuresLockASubjectForTheLockoutAndAWindowRestarts) {
+    const FailurePolicy policy{60'000, 120'000};
+    const std::vector<FailureSubject> subjects{{"dev:00000100", 3}, {"ip:198.51.100.7", 100}};
+    const std::vector<std::string> keys{"dev:00000100", "ip:198.51.100.7"};
+    ASSERT_TRUE(reg->countFailure(subjects, policy, 0x100, "otp-wrong", "198.51.100.7", "GET", 1000));
+    ASSERT_TRUE(reg->countFailure(subjects, policy, 0x100, "otp-wrong", "198.51.100.7", "GET", 2000));
+    // The window (60 s from the first failure) is over: the count starts again.
+    ASSERT_TRUE(reg->countFailure(subjects, policy, 0x100, "otp-wrong", "198.51.100.7", "GET", 62'000));
+    EXPECT_EQ(reg->lockedUntil(keys, 62'000).value(), 0);
+    ASSERT_TRUE(reg->countFailure(subjects, policy, 0x100, "otp-wrong", "198.51.100.7", "GET", 63'000));
+    ASSERT_TRUE(reg->countFailure(subjects, policy, 0x100, "otp-wrong", "198.51.100.7", "GET", 64'000));
+    EXPECT_EQ(reg->lockedUntil(keys, 64'000).value(), 64'000 + 120'000);
+    EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 64'000 + 119'999).value(), 184'000);
+    EXPECT_EQ(reg->lockedUntil({"ip:198.51.100.7", "dev:00000101"}, 64'000).value(), 0);
+    EXPECT_EQ(reg->lockedUntil(keys, 184'000).value(), 0);  // the lockout is over
+    EXPECT_EQ(reg->stats(100'000)->lockedSubjects, 1);
+    // Pruning forgets only idle counts: the lock stays until it ends.
+    ASSERT_TRUE(reg->pruneFailures(policy, 100'000));
+    EXPECT_EQ(reg->lockedUntil(keys, 100'000).value(), 184'000);
+    ASSERT_TRUE(reg->pruneFailures(policy, 200'000));
+    EXPECT_EQ(reg->stats(100'000)->lockedSubjects, 0);
+}
+
+TEST_P(RegistryTest, StationsAreListedAndRemovedLotsListed) {
+    ASSERT_TRUE(reg->addStation({"station-2", std::string(64, '2'), "PEM", 1}));
+    ASSERT_TRUE(reg->addStation({"station-1", std::string(64, '1'), "PEM", 1}));
+    ASSERT_TRUE(reg->insertDevice(row(0x100, "s-1"), 1));
+    ASSERT_TRUE(reg->setLotQuota("lot-0", 0x1, 0x2));
+    auto stations = reg->stations().value();
+    ASSERT_EQ(stations.size(), 2u);
+    EXPECT_EQ(stations[0].name, "station-1");
+    ASSERT_TRUE(reg->removeStation("station-1", "admin", 5));
+    EXPECT_EQ(reg->stationByFingerprint(std::string(64, '1')).error().code, Errc::notFound);
+    EXPECT_EQ(reg->removeStation("station-1", "admin", 6).error().message, "no station named station-1");
+    EXPECT_EQ(reg->audit(std::nullopt)->back().event, "station-removed");
+    const auto lots = reg->lots().value();
+    ASSERT_EQ(lots.size(), 2u);
+    EXPECT_EQ(lots[0].lot, "lot-0");
+    EXPECT_EQ(lots[1].lot, "lot-1");
+    EXPECT_EQ(lots[1].used, 1);
+    const auto stats = reg->stats(0).value();
+    EXPECT_EQ(stats.devices[static_cast<int>(DeviceState::notMapped)], 1);
+    EXPECT_EQ(stats.stations, 1);
+    EXPECT_EQ(stats.lots, 2);
+    EXPECT_TRUE(reg->ping());
 }
 
 TEST_P(RegistryTest, StationsAndBoxes) {
@@ -112,6 +162,37 @@ TEST_P(RegistryTest, StationsAndBoxes) {
     ASSERT_TRUE(reg->addBox({7, "lot-1", 0x100, 0x10f}));
     EXPECT_EQ(reg->addBox({7, "lot-1", 0x100, 0x11f}).error().code, Errc::alreadyExists);
     EXPECT_EQ(reg->addBox({8, "lot-1", 0x100, 0x2ff}).error().code, Errc::outOfRange);
+}
+
+TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
+    test::TempDir dir;
+    const std::string url = "sqlite://" + dir.file("r.db");
+    // A registry as version 1 left it: no attempt_limits table, a failure counter column.
+    auto made = test::runShell(
+        "sqlite3 " + dir.file("r.db") +
+        " \"CREATE TABLE schema_versions (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);"
+        " INSERT INTO schema_versions VALUES (1, 0);"
+        " CREATE TABLE devices (devid BIGINT PRIMARY KEY, urn TEXT NOT NULL UNIQUE, fingerprint TEXT NOT NULL,"
+        " otp_hash TEXT NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL, record_id TEXT NOT NULL UNIQUE,"
+        " record_digest TEXT NOT NULL, signature TEXT NOT NULL, firmware_sha256 TEXT NOT NULL, created TEXT NOT NULL,"
+        " state TEXT NOT NULL, cip TEXT, cport INTEGER, cfingerprint TEXT, description TEXT NOT NULL DEFAULT '',"
+        " inserted_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, failures BIGINT NOT NULL DEFAULT 0);"
+        " CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at BIGINT NOT NULL, devid BIGINT, event TEXT NOT NULL,"
+        " client TEXT NOT NULL, detail TEXT NOT NULL); CREATE INDEX audit_devid ON audit(devid);"
+        " CREATE TABLE stations (name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE, cert_pem TEXT NOT NULL,"
+        " added_at BIGINT NOT NULL); CREATE TABLE lots (lot TEXT PRIMARY KEY, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL);"
+        " CREATE TABLE boxes (box BIGINT PRIMARY KEY, lot TEXT NOT NULL, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL);"
+        " INSERT INTO audit (at, devid, event, client, detail) VALUES (1, 256, 'otp-wrong', 'x', 'GET');\"");
+    ASSERT_EQ(made.exitCode, 0) << made.output;
+    const FailurePolicy policy{60'000, 120'000};
+    {
+        auto reg = openRegistry(url, 1);
+        ASSERT_TRUE(reg) << reg.error().toString();
+        ASSERT_TRUE((*reg)->countFailure({{"dev:00000100", 1}}, policy, 0x100, "otp-wrong", "x", "GET", 1000));
+    }
+    auto reg = openRegistry(url, 1).value();
+    EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "2\n");
 }
 
 TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {

@@ -52,13 +52,15 @@ public:
         m_port = 20000 + static_cast<int>(getpid() % 20000);
         auto init = runShell("runuser -u postgres -- " + bin + "initdb -A trust -U postgres -D " + m_dir + "/data");
         if (init.exitCode != 0) throw std::runtime_error("initdb failed: " + init.output);
-        auto start = runShell("runuser -u postgres -- " + bin + "pg_ctl -D " + m_dir + "/data -l " + m_dir +
-                                "/log -w start -o \"-k " + m_dir + " -p " + std::to_string(m_port) +
-                                " -c listen_addresses=''\"");
-        if (start.exitCode != 0) throw std::runtime_error("pg_ctl start failed: " + start.output);
+        start();
     }
-    ~Postgres() {
-        runShell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -m fast -w stop");
+    ~Postgres() { stop(); }
+    /// Stops the server (a database outage), and starts it again.
+    void stop() { runShell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -m fast -w stop"); }
+    void start() {
+        auto r = runShell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -l " + m_dir +
+                            "/log -w start -o \"-k " + m_dir + " -p " + std::to_string(m_port) + " -c listen_addresses=''\"");
+        if (r.exitCode != 0) throw std::runtime_error("pg_ctl start failed: " + r.output);
     }
     /// A fresh, empty database for one test.
     [[nodiscard]] std::string newDatabase() {
@@ -170,6 +172,15 @@ TEST_P(MothershipSuite, StationUploadIsAuthenticatedAndIdempotent) {
     auto lot = https(server->httpsPort(), pki.caCert,
                      HttpCall{"GET", "/api/v1/lots/lot-1", "", "", "", pki.stationCert, pki.stationKey});
     EXPECT_EQ(nlohmann::json::parse(lot.body), (nlohmann::json{{"lot", "lot-1"}, {"first", "00000100"}, {"last", "000001ff"}, {"used", 3}}));
+    EXPECT_EQ(admin("lot list"), "lot\tfirst\tlast\tused\tcapacity\nlot-1\t00000100\t000001ff\t3\t256\n");
+    EXPECT_NE(admin("station list").find("station-1\t" + protocol::fingerprintFromPem(readText(pki.stationCert))->hex()),
+              std::string::npos);
+    // A removed station can upload no more; what it uploaded stays.
+    EXPECT_EQ(admin("station remove --name station-1"), "station station-1 removed\n");
+    EXPECT_EQ(upload(nlohmann::json::array({signedRecord(pki.stationKey, "station-1", 0x105, kOtp, pki.deviceFingerprint, 6)})).status,
+              403);
+    EXPECT_EQ(state(kDev, kOtp), "not-mapped");
+    EXPECT_NE(admin("station remove --name station-1", 1).find("tte-mothership: "), std::string::npos);
 }
 
 TEST_P(MothershipSuite, EnrollmentFromLabelToRegistered) {
@@ -210,7 +221,7 @@ TEST_P(MothershipSuite, EnrollmentFromLabelToRegistered) {
                           " -n -A 50 'coaps://127.0.0.1:" + std::to_string(server->coapsPort()) + "/.well-known/tte?urn=" + urn + "'");
     EXPECT_NE(cli.output.find("\"cip\":\"192.0.2.10\""), std::string::npos) << cli.output;
     // Each DTLS client above that completed its handshake had its own server session (4 + the CLI).
-    const std::string metrics = get("/metrics").body;
+    const std::string metrics = http(server->adminPort(), "/metrics").body;
     const auto opened = metrics.find("\ntte_coap_sessions_opened_total ");
     ASSERT_NE(opened, std::string::npos) << metrics;
     EXPECT_GE(std::stoul(metrics.substr(opened + 32)), 5u) << metrics;
@@ -250,6 +261,77 @@ TEST_P(MothershipSuite, WrongOtpIsAuditedAndLocksOut) {
     EXPECT_EQ(page.headers["content-security-policy"], "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
 }
 
+// What differs between SQLite and PostgreSQL only (the token changes nothing here), and what
+// needs a database server to stop: fewer servers to start than the whole matrix.
+class SqlBackends : public MothershipSuite {};
+class PostgresOutage : public MothershipSuite {};
+
+TEST_P(SqlBackends, LockoutSurvivesARestartAndIsSharedByASecondInstance) {
+    storeDevices();
+    for (std::uint64_t i = 0; i < 3; ++i) EXPECT_EQ(get("/.well-known/tte/status?" + cred(kLockDev, kOtp + 90 + i)).status, 404);
+    ASSERT_EQ(get("/.well-known/tte/status?" + cred(kLockDev, kOtp + 1)).status, 429);
+    EXPECT_EQ(server->stop(), 0);
+    server = std::make_unique<ServerProcess>(dir.file("ms.toml"), dir);
+    auto after = get("/.well-known/tte/status?" + cred(kLockDev, kOtp + 1));  // even the right OTP
+    EXPECT_EQ(after.status, 429) << after.body;
+    const int retry = std::stoi(after.headers["retry-after"]);
+    EXPECT_GT(retry, 500);
+    EXPECT_LE(retry, 600);
+    EXPECT_EQ(state(kDev, kOtp), "not-mapped");  // only that Dev ID
+    // A second MotherShip on the same database sees the same lockout.
+    TempDir other;
+    ServerProcess second(dir.file("ms.toml"), other);
+    EXPECT_EQ(https(second.httpsPort(), pki.caCert, HttpCall{"GET", "/.well-known/tte/status?" + cred(kLockDev, kOtp + 1), "", "", "", "", ""}).status,
+              429);
+    EXPECT_NE(http(second.adminPort(), "/metrics").body.find("\ntte_registry_locked_out 1\n"), std::string::npos);
+    EXPECT_EQ(second.stop(), 0);
+}
+
+TEST_P(PostgresOutage, ReadyzChecksTheDatabaseMetricsOnlyOnTheAdminListener) {
+    EXPECT_EQ(get("/readyz").body, "ready\n");
+    EXPECT_EQ(get("/metrics").status, 404);
+    auto metrics = http(server->adminPort(), "/metrics");
+    ASSERT_EQ(metrics.status, 200) << metrics.error;
+    EXPECT_NE(metrics.headers["content-type"].find("text/plain; version=0.0.4"), std::string::npos);
+    EXPECT_NE(metrics.body.find("\ntte_registry_up 1\n"), std::string::npos) << metrics.body;
+    EXPECT_NE(metrics.body.find("tte_build_info{"), std::string::npos);
+    EXPECT_EQ(http(server->adminPort(), "/readyz").body, "ready\n");
+    // The database goes away: not ready (the public answer names the check, the admin one
+    // also why), alive all the same; ready again once the database is back.
+    pg->stop();
+    auto down = get("/readyz");
+    EXPECT_EQ(down.status, 503);
+    EXPECT_EQ(down.body, "not ready: database\n");
+    auto why = http(server->adminPort(), "/readyz");
+    EXPECT_EQ(why.status, 503);
+    EXPECT_TRUE(why.body.starts_with("not ready: database (")) << why.body;
+    EXPECT_EQ(get("/healthz").status, 200);
+    pg->start();
+    EXPECT_TRUE(waitFor([&] { return get("/readyz").status == 200; }));
+}
+
+TEST_P(SqlBackends, BackupIsPrivateAndRestoresOverALiveRegistryOnlyWhenTold) {
+    storeDevices();
+    admin("backup --out " + dir.file("backup"));
+    EXPECT_EQ(std::filesystem::status(dir.file("backup")).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    ASSERT_EQ(post("/.well-known/tte?" + cred(kDev, kOtp) + ",cip=192.0.2.10,cport=5684,cfingerprint=" + kControllerFp).status, 200);
+    EXPECT_NE(admin("restore --from " + dir.file("backup"), 1).find("refusing to overwrite"), std::string::npos);
+    EXPECT_EQ(state(kDev, kOtp), "mapped");  // nothing changed
+    writeFile(dir.file("junk"), "not a backup");
+    EXPECT_NE(admin("restore --force --from " + dir.file("junk"), 1).find("backup " + dir.file("junk") + " is not"),
+              std::string::npos);
+    EXPECT_EQ(server->stop(), 0);
+    EXPECT_EQ(admin("restore --force --from " + dir.file("backup")), "restored 3 devices from " + dir.file("backup") + "\n");
+    server = std::make_unique<ServerProcess>(dir.file("ms.toml"), dir);
+    EXPECT_EQ(state(kDev, kOtp), "not-mapped");  // as at the backup
+    // Into an empty database no --force is needed.
+    const std::string fresh = GetParam() == "postgresql" ? pg->newDatabase() : "sqlite://" + dir.file("fresh.db");
+    auto r = runShell(binary("tte-mothership") + " --database '" + fresh + "' admin restore --from " + dir.file("backup"));
+    EXPECT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_EQ(r.output, "restored 3 devices from " + dir.file("backup") + "\n");
+}
+
 TEST_P(MothershipSuite, RevokedDeviceIsRefusedEverywhere) {
     storeDevices();
     auto r = https(server->httpsPort(), pki.caCert,
@@ -267,7 +349,7 @@ TEST_P(MothershipSuite, DatabaseHoldsNoOtpAndBacksUp) {
     admin("backup --out " + dir.file("backup.db"));
     const std::string csv = admin("export --format csv");
     EXPECT_NE(csv.find(devUrn(kDev)), std::string::npos);
-    EXPECT_NE(get("/metrics").body.find("tte_claims_total 1"), std::string::npos);
+    EXPECT_NE(http(server->adminPort(), "/metrics").body.find("tte_claims_total 1\n"), std::string::npos);
     EXPECT_EQ(server->stop(), 0);  // SIGTERM: drains, commits, exits 0
     std::string db;
     if (GetParam() == "postgresql") {
@@ -312,6 +394,10 @@ TEST(OtpHashKeyInAToken, HashesAsTheSameKeyInMemoryAndNamesAMissingKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MothershipSuite, ::testing::Values("sqlite", "postgresql", "sqlite_token"),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, SqlBackends, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, PostgresOutage, ::testing::Values("postgresql"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

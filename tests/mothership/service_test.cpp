@@ -50,7 +50,7 @@ protected:
     OtpHasher hasher = OtpHasher::fromKey(Secret(std::string(32, 'k'))).value();
     ManualClock clock;
     Metrics metrics;
-    FailureLimiter limiter{clock, LimiterOptions{3, 5, std::chrono::seconds(60), std::chrono::seconds(120)}};
+    FailureLimiter limiter{*reg, clock, LimiterOptions{3, 5, std::chrono::seconds(60), std::chrono::seconds(120)}};
     Service service{*reg, hasher, clock, limiter, metrics, ServiceOptions{}};
 };
 
@@ -138,6 +138,33 @@ TEST_F(ServiceTest, ClientAddressLocksOutAcrossDevices) {
     EXPECT_EQ(call("GET", "/.well-known/tte/status?" + cred(), "", "198.51.100.9").status, 200);
 }
 
+TEST_F(ServiceTest, ProbesOnBothListenersMetricsOnlyOnTheAdminOne) {
+    EXPECT_EQ(call("GET", "/readyz").body, "ready\n");
+    EXPECT_EQ(call("GET", "/readyz").status, 200);
+    EXPECT_EQ(call("GET", "/metrics").status, 404);  // not on the public port
+    const auto admin = [&](const std::string& method, const std::string& target) {
+        return service.handleAdmin(HttpRequest{method, target, "", "", "", "127.0.0.1", std::nullopt});
+    };
+    EXPECT_EQ(admin("GET", "/healthz").body, "ok\n");
+    EXPECT_EQ(admin("GET", "/readyz").body, "ready\n");
+    EXPECT_EQ(admin("POST", "/metrics").status, 405);
+    EXPECT_EQ(admin("GET", "/.well-known/tte/status?" + cred()).status, 404);
+    call("GET", "/.well-known/tte/status?" + cred());
+    call("GET", "/.well-known/tte/status?" + cred(kOtp + 1));
+    metrics.watchRegistry(*reg, clock);
+    const std::string text = admin("GET", "/metrics").body;
+    for (const char* line : {"tte_http_responses_total{code=\"200\"} ", "tte_http_responses_total{code=\"404\"} ",
+                             "tte_otp_failures_total 1\n", "tte_registry_up 1\n",
+                             "tte_registry_devices{state=\"not-mapped\"} 1\n", "tte_registry_lots 1\n",
+                             "tte_registry_locked_out 0\n", "tte_http_request_duration_seconds_count{route=\"status\"} 2\n",
+                             "tte_http_request_duration_seconds_bucket{route=\"status\",le=\"+Inf\"} 2\n",
+                             "# TYPE tte_http_request_duration_seconds histogram\n", "tte_build_info{",
+                             "tte_coap_request_duration_seconds_count 0\n", "process_start_time_seconds "}) {
+        EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+    }
+    EXPECT_NE(text.find("revision=\""), std::string::npos);
+}
+
 TEST_F(ServiceTest, StationApiNeedsARegisteredCertificate) {
     EXPECT_EQ(service.handle(HttpRequest{"GET", "/api/v1/lots/lot-1", "", "", "", "x", std::nullopt}).status, 401);
     EXPECT_EQ(service.handle(HttpRequest{"GET", "/api/v1/lots/lot-1", "", "", "", "x", std::string(64, '9')}).status, 403);
@@ -160,7 +187,7 @@ TEST(OtpHashVector, StationRecordIsStoredWithProtocolsOtpHash) {
     ASSERT_TRUE(reg->setLotQuota("lot-1", kVectorDev, kVectorDev));
     ManualClock clock;
     Metrics metrics;
-    FailureLimiter limiter{clock, LimiterOptions{}};
+    FailureLimiter limiter{*reg, clock, LimiterOptions{}};
     Service service{*reg, hasher, clock, limiter, metrics, ServiceOptions{}};
     const auto record = test::signedRecord(dir.file("station.key"), "station-1", kVectorDev, kVectorOtp,
                                              std::string(64, 'd'), 1);

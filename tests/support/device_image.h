@@ -31,9 +31,11 @@ struct TestDevice {
 };
 
 /// Writes `dir/<devid>.bin`: 1 MiB of 0xFF with the block at 0x08008000. `msFingerprint` is
-/// the 64-hex fingerprint the device will pin for its MotherShip.
+/// the 64-hex fingerprint the device will pin for its MotherShip; `flags` the block's flags
+/// (protocol::kBlockFlagLed: the firmware blinks the LED frame).
 inline TestDevice makeDeviceImage(const std::filesystem::path& dir, std::uint32_t devId, std::uint64_t otp,
-                                  const std::string& msAddress, std::uint16_t msPort, const std::string& msFingerprint) {
+                                  const std::string& msAddress, std::uint16_t msPort, const std::string& msFingerprint,
+                                  std::uint16_t flags = 0) {
     TestDevice d;
     d.devId = devId;
     d.otp = otp;
@@ -63,6 +65,7 @@ inline TestDevice makeDeviceImage(const std::filesystem::path& dir, std::uint32_
     b.msId = 1;
     b.devId = devId;
     b.msPort = msPort;
+    b.flags = flags;
     (void)protocol::setText(b.msAddress, msAddress, "ms address");
     auto msFp = fromHex(msFingerprint, "ms fingerprint");
     std::memcpy(b.msFingerprint, msFp->data(), 32);

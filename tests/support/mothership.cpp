@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "tte/base/hex.h"
+#include "tte/protocol/address.h"
 #include "tte/protocol/crypto.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/protocol/station_messages.h"
@@ -122,7 +123,8 @@ ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) 
     std::error_code ec;
     std::filesystem::remove(portsFile, ec);
     const std::string exe = binary("tte-mothership");
-    std::vector<std::string> args{exe, "--config", configFile, "--ports-file", portsFile};
+    // Every server its own admin port too (tests run in parallel).
+    std::vector<std::string> args{exe, "--config", configFile, "--ports-file", portsFile, "--admin-listen", "127.0.0.1:0"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -143,14 +145,16 @@ ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) 
         return std::filesystem::exists(portsFile);
     }, std::chrono::seconds(20));
     if (!up || m_pid < 0) throw std::runtime_error("tte-mothership did not start:\n" + log());
-    // {"https": "127.0.0.1:PORT", "coaps": "127.0.0.1:PORT", "fingerprint": "…"}
+    // {"https": "127.0.0.1:PORT", "coaps": "127.0.0.1:PORT", "admin": "127.0.0.1:PORT", "fingerprint": "…"}
     const auto ports = nlohmann::json::parse(readText(portsFile), nullptr, false);
-    const auto portOf = [&](const char* name) {
-        const std::string address = ports.is_object() ? ports.value(name, "") : "";
-        return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+    const auto portOf = [&](const char* name) -> std::uint16_t {
+        auto address = protocol::parseHostPort(ports.is_object() ? ports.value(name, "") : "", name);
+        if (!address) throw std::runtime_error("tte-mothership's ports file: " + address.error().message);
+        return address->port;
     };
     m_https = portOf("https");
     m_coaps = portOf("coaps");
+    m_admin = portOf("admin");
 }
 
 ServerProcess::~ServerProcess() { stop(); }
@@ -186,8 +190,23 @@ std::size_t header(char* data, std::size_t size, std::size_t n, void* out) {
 }
 }  // namespace
 
-HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call) {
+namespace {
+/// Runs the request set up on `c`, collecting status, headers and body (20 s at most).
+HttpResult perform(CURL* c) {
     HttpResult r;
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    return r;
+}
+}  // namespace
+
+HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call) {
     CURL* c = curl_easy_init();
     const std::string url = "https://tte-000001.net" + call.path;
     const std::string connectTo = "tte-000001.net:443:127.0.0.1:" + std::to_string(port);
@@ -208,16 +227,18 @@ HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& 
         curl_easy_setopt(c, CURLOPT_SSLCERT, call.clientCert.c_str());
         curl_easy_setopt(c, CURLOPT_SSLKEY, call.clientKey.c_str());
     }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    const CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    HttpResult r = perform(c);
     curl_slist_free_all(headers);
     curl_slist_free_all(connect);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+HttpResult http(std::uint16_t port, const std::string& path) {
+    CURL* c = curl_easy_init();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    HttpResult r = perform(c);
     curl_easy_cleanup(c);
     return r;
 }

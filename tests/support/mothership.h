@@ -43,13 +43,15 @@ public:
     int stop();
     [[nodiscard]] std::uint16_t httpsPort() const { return m_https; }
     [[nodiscard]] std::uint16_t coapsPort() const { return m_coaps; }
+    /// The admin listener (plain HTTP: /metrics, /healthz, /readyz), on 127.0.0.1.
+    [[nodiscard]] std::uint16_t adminPort() const { return m_admin; }
     /// The process id while it runs (-1 after stop()), e.g. for its /proc entries.
     [[nodiscard]] int pid() const { return m_pid; }
     [[nodiscard]] std::string log() const;
 
 private:
     int m_pid = -1;
-    std::uint16_t m_https = 0, m_coaps = 0;
+    std::uint16_t m_https = 0, m_coaps = 0, m_admin = 0;
     std::string m_logFile;
 };
 
@@ -69,6 +71,9 @@ struct HttpCall {
 };
 /// HTTPS to tte-000001.net:443, connected to 127.0.0.1:port, trusting caCert.
 HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call);
+
+/// Plain HTTP GET http://127.0.0.1:port/path (the admin listener).
+HttpResult http(std::uint16_t port, const std::string& path);
 
 struct CoapResult {
     int code = 0;  ///< class*100+detail, 0 when there was no answer (handshake refused, timeout)

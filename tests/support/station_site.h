@@ -141,6 +141,17 @@ public:
         return out;
     }
 
+    /// The station's journal as `tte-provision journal export` writes it (one object per entry).
+    std::vector<nlohmann::json> journalEntries() {
+        std::vector<nlohmann::json> out;
+        auto r = provision({"journal", "export"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        std::istringstream in(r.out);
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+        return out;
+    }
+
     /// The devices in sim/ whose flash holds a valid provisioning block, by Dev ID.
     std::vector<SimDevice> provisionedDevices() const {
         std::vector<SimDevice> out;

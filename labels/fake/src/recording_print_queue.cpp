@@ -81,4 +81,29 @@ int RecordingPrintQueue::statusQueries() const {
     return m_statusQueries;
 }
 
+Result<std::optional<PrintedDocument>> RecordingPrintQueue::printedDocument(int jobId) {
+    std::lock_guard lock(m_mutex);
+    if (jobId < 1 || static_cast<std::size_t>(jobId) > m_jobs.size()) {
+        return fail(Errc::notFound, "no job " + std::to_string(jobId) + " on " + m_name);
+    }
+    if (!m_givesDocumentsBack) return std::optional<PrintedDocument>();
+    const PrintJob& job = m_jobs[static_cast<std::size_t>(jobId) - 1];
+    auto instead = m_printedInstead.find(jobId);
+    const auto& bytes = instead != m_printedInstead.end() ? instead->second : job.document;
+    return std::optional<PrintedDocument>(PrintedDocument{
+        "fake:" + m_name + "-" + std::to_string(jobId),
+        job.format == DocumentFormat::pdf ? "application/pdf" : "application/vnd.cups-raw",
+        Secret(std::span<const std::uint8_t>(bytes))});
+}
+
+void RecordingPrintQueue::givesDocumentsBack(bool on) {
+    std::lock_guard lock(m_mutex);
+    m_givesDocumentsBack = on;
+}
+
+void RecordingPrintQueue::setPrintedDocument(int jobId, std::vector<std::uint8_t> document) {
+    std::lock_guard lock(m_mutex);
+    m_printedInstead[jobId] = std::move(document);
+}
+
 }  // namespace tte::labels

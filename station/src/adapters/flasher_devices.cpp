@@ -63,6 +63,51 @@ Status FlasherDevices::writeAndVerify(const std::string& slot, std::span<const F
     return {};
 }
 
+namespace {
+
+ReadProtection protectionOf(flasher::RdpLevel level) {
+    switch (level) {
+    case flasher::RdpLevel::level0: return ReadProtection::level0;
+    case flasher::RdpLevel::level1: return ReadProtection::level1;
+    case flasher::RdpLevel::level2: return ReadProtection::level2;
+    }
+    return ReadProtection::level1;
+}
+
+BoardIdentity identityOf(const flasher::BoardInfo& info) {
+    BoardIdentity id;
+    id.usbSerial = info.usb.serial;
+    if (info.uid) id.mcuUid = info.uid->hex();
+    id.protection = protectionOf(info.rdp);
+    return id;
+}
+
+}  // namespace
+
+Result<BoardIdentity> FlasherDevices::identify(const std::string& slot) {
+    auto info = m_boards.identify(slot);
+    if (!info) return std::unexpected(info.error());
+    return identityOf(*info);
+}
+
+Status FlasherDevices::protect(const std::string& slot, ReadProtection level) {
+    flasher::RdpLevel rdp = flasher::RdpLevel::level1;
+    if (level == ReadProtection::level0) rdp = flasher::RdpLevel::level0;  // refused by protect() with the reason
+    if (level == ReadProtection::level2) rdp = flasher::RdpLevel::level2;
+    // The port's caller passing level2 is the lot asking for it explicitly.
+    auto r = m_boards.protect(slot, rdp, flasher::Level2::permanentlyAllow);
+    if (!r) return std::unexpected(r.error());
+    m_flashNs += r->elapsed.count();
+    return {};
+}
+
+Result<BoardIdentity> FlasherDevices::unprotect(const std::string& slot) {
+    auto r = m_boards.unprotect(slot);
+    if (!r) return std::unexpected(r.error());
+    m_flashNs += r->elapsed.count();
+    return identityOf(r->after);
+}
+
 Result<std::vector<std::uint8_t>> FlasherDevices::read(const std::string& slot, std::uint32_t address, std::size_t length) {
     auto transport = m_source.open(slot);
     if (!transport) return std::unexpected(transport.error());

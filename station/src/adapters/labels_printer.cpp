@@ -63,18 +63,31 @@ Result<PrintedLabel> LabelsPrinter::print(const DeviceLabel& label) {
     }
     if (!printed) return std::unexpected(printed.error());
     if (!layout) return std::unexpected(layout.error());
-    // Both files come from the one layout: the PDF is the document the printer was sent, the
-    // PNG is its raster, which scanBack() decodes (printing already refused a code that does
-    // not scan, so no second check here).
-    auto pdf = labels::renderPdf(*layout);
+    // The label kept is what was printed: the printer's document and its raster where the
+    // queue gives it back, else the station's rendering (PDF as sent, PNG as a thermal head
+    // prints it). scanBack() decodes that PNG.
+    const std::string job = printed->queue + "-" + std::to_string(printed->jobId);
+    std::string scannedFrom = "rendering";
+    Result<std::vector<std::uint8_t>> pdf = fail(Errc::internal, "no PDF");
+    Result<labels::Raster> raster = fail(Errc::internal, "no raster");
+    if (printed->scannedFrom == labels::ScanSource::printedDocument && printed->document) {
+        const auto bytes = printed->document->bytes.bytes();
+        pdf = std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+        raster = labels::rasterizePdf(bytes, layout->dpi);
+        scannedFrom = "printed document " + printed->document->path;
+    } else {
+        pdf = labels::renderPdf(*layout);
+        raster = labels::renderRaster(*layout);
+    }
     if (!pdf) return std::unexpected(pdf.error());
-    auto raster = labels::renderRaster(*layout);
     if (!raster) return std::unexpected(raster.error());
     auto png = labels::encodePng(*raster);
     if (!png) return std::unexpected(png.error());
-    if (auto s = writeFile(path + ".pdf", *pdf); !s) return std::unexpected(s.error());
+    auto written = writeFile(path + ".pdf", *pdf);
+    secureZero(pdf->data(), pdf->size());
+    if (!written) return std::unexpected(written.error());
     if (auto s = writeFile(path + ".png", *png); !s) return std::unexpected(s.error());
-    return PrintedLabel{printed->queue + "-" + std::to_string(printed->jobId), path + ".png"};
+    return PrintedLabel{job, path + ".png", scannedFrom};
 }
 
 Result<Secret> LabelsPrinter::scanBack(const PrintedLabel& printed) {

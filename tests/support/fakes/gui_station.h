@@ -34,6 +34,11 @@ public:
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override {
         return m_inner.read(slot, address, length);
     }
+    Result<station::BoardIdentity> identify(const std::string& slot) override { return m_inner.identify(slot); }
+    Status protect(const std::string& slot, station::ReadProtection level) override {
+        return m_inner.protect(slot, level);
+    }
+    Result<station::BoardIdentity> unprotect(const std::string& slot) override { return m_inner.unprotect(slot); }
     void close() {
         std::lock_guard lock(m_mutex);
         m_open = false;

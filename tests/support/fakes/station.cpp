@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <fstream>
 #include <iterator>
 
@@ -129,6 +130,13 @@ Result<Secret> FakeKeys::queueMask(std::string_view itemId, std::size_t size) {
     return Secret(std::span<const std::uint8_t>(mac.data(), size));
 }
 
+FakeFlasher::FakeFlasher(std::vector<std::string> ports) : m_ports(std::move(ports)) {
+    for (std::size_t i = 0; i < m_ports.size(); ++i) {
+        uids[m_ports[i]] = toHex(0x00100010 + i, 8) + "3334510b32313533";
+        protection[m_ports[i]] = ReadProtection::level0;
+    }
+}
+
 Result<FirmwareImage> FakeFlasher::loadFirmware(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(Errc::io, "cannot read " + path);
@@ -140,8 +148,18 @@ Result<FirmwareImage> FakeFlasher::loadFirmware(const std::string& path) {
     return img;
 }
 
+namespace {
+
+Error readProtected(const std::string& slot) {
+    return Error{Errc::permissionDenied, "port " + slot + ": the device is read-protected (RDP level 1)", "DFU", 11,
+                 "errVENDOR"};
+}
+
+}  // namespace
+
 Status FakeFlasher::writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) {
     std::lock_guard lock(m_mutex);
+    if (protection[slot] != ReadProtection::level0) return std::unexpected(readProtected(slot));
     if (failPorts.contains(slot)) return fail(Errc::corrupt, "read-back differs at 0x08008010");
     for (const auto& s : segments) flash[slot][s.address] = s.data;
     return {};
@@ -149,6 +167,7 @@ Status FakeFlasher::writeAndVerify(const std::string& slot, std::span<const Flas
 
 Result<std::vector<std::uint8_t>> FakeFlasher::read(const std::string& slot, std::uint32_t address, std::size_t length) {
     std::lock_guard lock(m_mutex);
+    if (protection[slot] != ReadProtection::level0) return std::unexpected(readProtected(slot));
     auto& dev = flash[slot];
     auto it = dev.find(address);
     if (it == dev.end()) return std::vector<std::uint8_t>(length, 0xff);
@@ -157,11 +176,56 @@ Result<std::vector<std::uint8_t>> FakeFlasher::read(const std::string& slot, std
     return out;
 }
 
+Result<BoardIdentity> FakeFlasher::identify(const std::string& slot) {
+    std::lock_guard lock(m_mutex);
+    if (!uids.contains(slot)) return fail(Errc::notFound, "port " + slot + ": no board");
+    BoardIdentity id;
+    id.protection = protection[slot];
+    // The bootloader's derivation (word 0 + word 2, then word 1's upper half) of the fake UID.
+    const auto word = [&](int i) {
+        return static_cast<std::uint32_t>(std::stoul(uids[slot].substr(static_cast<std::size_t>(i) * 8, 8), nullptr, 16));
+    };
+    std::string serial = toHex(static_cast<std::uint32_t>(word(0) + word(2)), 8) + toHex(word(1) >> 16, 4);
+    for (char& c : serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    id.usbSerial = serial;
+    if (id.protection == ReadProtection::level0) id.mcuUid = uids[slot];
+    return id;
+}
+
+Status FakeFlasher::protect(const std::string& slot, ReadProtection level) {
+    std::lock_guard lock(m_mutex);
+    if (!uids.contains(slot)) return fail(Errc::notFound, "port " + slot + ": no board");
+    if (level == ReadProtection::level0) return fail(Errc::invalidArgument, "level 0 is unprotect's");
+    if (protection[slot] == level) return {};
+    if (protection[slot] != ReadProtection::level0) {
+        return fail(Errc::permissionDenied, "port " + slot + ": the board is at RDP level 1; its bootloader refuses "
+                                            "option-byte writes (errVENDOR)");
+    }
+    if (failLock.contains(slot)) return fail(Errc::io, "port " + slot + ": the option-byte write did not take");
+    protection[slot] = level;
+    return {};
+}
+
+Result<BoardIdentity> FakeFlasher::unprotect(const std::string& slot) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (!uids.contains(slot)) return fail(Errc::notFound, "port " + slot + ": no board");
+        if (protection[slot] == ReadProtection::level2) {
+            return fail(Errc::notFound, "port " + slot + ": no board in DFU mode (RDP level 2)");
+        }
+        if (protection[slot] == ReadProtection::level1) {
+            flash.erase(slot);  // read unprotect mass-erases
+            protection[slot] = ReadProtection::level0;
+        }
+    }
+    return identify(slot);
+}
+
 Result<PrintedLabel> FakePrinter::print(const DeviceLabel& label) {
     std::lock_guard lock(m_mutex);
     const std::string job = "job-" + std::to_string(printed.size() + 1);
     printed[job] = std::string(label.url.view());
-    return PrintedLabel{job, "mem:" + job};
+    return PrintedLabel{job, "mem:" + job, "rendering"};
 }
 
 Result<Secret> FakePrinter::scanBack(const PrintedLabel& p) {

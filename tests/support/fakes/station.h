@@ -39,14 +39,23 @@ private:
 
 class FakeFlasher final : public DeviceFlasher {
 public:
-    explicit FakeFlasher(std::vector<std::string> ports) : m_ports(std::move(ports)) {}
+    /// Each port holds a board with its own unique ID (see uids), at RDP level 0.
+    explicit FakeFlasher(std::vector<std::string> ports);
     Result<FirmwareImage> loadFirmware(const std::string& path) override;
     Result<std::vector<std::string>> slots() override { return m_ports; }
     Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) override;
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override;
+    /// As the adapter: no mcuUid while protected; protect level0 invalidArgument, level2
+    /// from level1 permissionDenied; unprotect erases the port's flash.
+    Result<BoardIdentity> identify(const std::string& slot) override;
+    Status protect(const std::string& slot, ReadProtection level) override;
+    Result<BoardIdentity> unprotect(const std::string& slot) override;
 
     std::set<std::string> failPorts;  ///< writeAndVerify fails (read-back mismatch) on these
+    std::set<std::string> failLock;   ///< protect fails (the option-byte write did not take) on these
     std::map<std::string, std::map<std::uint32_t, std::vector<std::uint8_t>>> flash;  ///< port → address → bytes
+    std::map<std::string, std::string> uids;                  ///< port → mcuUid (24 hex); change one to swap boards
+    std::map<std::string, ReadProtection> protection;         ///< port → level
 
 private:
     std::mutex m_mutex;

@@ -78,7 +78,8 @@ inline std::string statusName(DfuStatus s) { return statusName(static_cast<std::
 std::string_view statusMeaning(std::uint8_t status);
 
 /// The error for a device that reported `report` while doing `what`: Errc by kind
-/// (permissionDenied for errTARGET = read protection, io for write/erase/verify failures,
+/// (permissionDenied for errVENDOR = STM32 read protection active, outOfRange for errTARGET =
+/// address outside the bootloader's memories, io for write/erase/verify failures,
 /// invalidArgument for errADDRESS/errFILE, ...), domain "DFU", native code and name = bStatus.
 Error statusError(const StatusReport& report, std::string_view what);
 

@@ -21,6 +21,9 @@ struct DfuseTimeouts {
     /// Longest a device may stay busy on one command (a 128 KiB sector erase is at most 2 s;
     /// a mass erase 16 s).
     std::chrono::milliseconds busyLimit{20000};
+    /// Longest a device may take to come back (re-enumerate at its port) after it reset
+    /// itself (option-byte write, read unprotect).
+    std::chrono::milliseconds reenumerate{10000};
 };
 
 /// One DfuSe session on a claimed interface. Every error names what was being done; device
@@ -52,6 +55,17 @@ public:
     /// Leaves DFU mode and starts the firmware at `address`: set address, zero-length DNLOAD,
     /// GETSTATUS (the device answers dfuMANIFEST and resets; a vanished device is success).
     Status leave(std::uint32_t address);
+    /// A download after which the STM32 bootloader resets (AN3156: a write to the option
+    /// bytes; read unprotect): DNLOAD, then GETSTATUS – dfuDNBUSY, the operation runs – until
+    /// the device is gone. Returns true when it reset (no answer any more: "no device", or an
+    /// I/O error once the operation ran), false when it ended in dfuDNLOAD-IDLE and stayed;
+    /// whether the operation took is for the caller to check after re-opening the device.
+    /// Errors: statusError (errVENDOR: read-protected, errTARGET: address not allowed, ...),
+    /// timeout (still busy after busyLimit), transport errors.
+    Result<bool> downloadThenReset(std::uint16_t blockNum, std::span<const std::uint8_t> data, std::string_view what);
+    /// DfuSe command 0x92: removes read protection, which mass-erases the flash; the device
+    /// resets (see downloadThenReset()).
+    Result<bool> readUnprotect();
 
 private:
     Status command(std::span<const std::uint8_t> bytes, std::string_view what);

@@ -2,7 +2,7 @@
 // the sectors an image touches, download, verify every written region by read-back CRC (a
 // write-protected sector erases "successfully" on real parts, so read-back is the truth),
 // and optionally leave DFU mode to start the firmware. Only the "Internal Flash" alternate
-// setting is ever used: option bytes and OTP are never touched.
+// setting is written here; option bytes (read protection) are board_control.h's.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,7 @@
 
 namespace tte::flasher {
 
-enum class Phase { erase, download, verify, read, leave };
+enum class Phase { erase, download, verify, read, leave, lock };
 std::string_view phaseName(Phase phase);
 
 /// Progress of one device: `done` of `total` units (sectors while erasing, bytes otherwise).
@@ -63,9 +63,12 @@ struct FlashTarget {
     std::uint16_t transferSize = 0;
 };
 
-/// Finds the alternate setting named "Internal Flash", parses its layout, reads
-/// wTransferSize, claims it. Errors: notFound (no such alt setting), invalidArgument (bad
-/// layout string or wTransferSize 0), transport errors.
+/// Finds the alternate setting whose DfuSe memory is named `name` ("Internal Flash",
+/// "Option Bytes", "OTP Memory"), parses its layout, reads wTransferSize, claims it.
+/// Errors: notFound (no such alt setting), invalidArgument (bad layout string or
+/// wTransferSize 0), transport errors.
+Result<FlashTarget> openMemory(DfuTransport& transport, std::string_view name);
+/// openMemory(transport, "Internal Flash").
 Result<FlashTarget> openFlashTarget(DfuTransport& transport);
 
 /// Checks segments against the layout: none empty, none overlapping, all inside writable

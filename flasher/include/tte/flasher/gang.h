@@ -6,7 +6,9 @@
 #include <chrono>
 #include <functional>
 #include <span>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tte/base/clock.h"
@@ -25,6 +27,25 @@ struct SlotResult {
 using SlotProgressCallback = std::function<void(const std::string& portPath, const Progress&)>;
 /// The clock a slot's Flasher waits on (one shared clock, or one per simulated slot).
 using SlotClock = std::function<Clock&(const std::string& portPath)>;
+
+/// Runs `job(portPath)` for every port path at once, one thread per fixture slot, and
+/// returns the results in port order. `job` must not throw (a slot's failure is its result).
+template <class Job>
+auto onEverySlot(std::span<const std::string> portPaths, Job job) -> std::vector<decltype(job(std::string()))> {
+    using R = decltype(job(std::string()));
+    std::vector<std::optional<R>> results(portPaths.size());
+    {
+        std::vector<std::jthread> threads;
+        threads.reserve(portPaths.size());
+        for (std::size_t i = 0; i < portPaths.size(); ++i) {
+            threads.emplace_back([&, i] { results[i].emplace(job(portPaths[i])); });
+        }
+    }  // jthreads join here
+    std::vector<R> out;
+    out.reserve(results.size());
+    for (auto& r : results) out.push_back(std::move(*r));
+    return out;
+}
 
 class GangFlasher {
 public:

@@ -1,8 +1,10 @@
 // A simulated STM32F405 ROM DfuSe bootloader behind the DfuTransport seam: the DFU 1.1
 // state machine with the DfuSe commands of ST AN3156 (set address pointer 0x21, erase 0x41,
-// read unprotect 0x92, get commands), flash timings on an injected tte::Clock, full-speed
-// USB wire time, read and write protection, and fault injection by transfer index.
-// docs/FLASHER.md lists every behaviour chosen where the documents leave room.
+// read unprotect 0x92, get commands), uploads from the flash, the OTP page (which holds the
+// unique ID past its end) and the option bytes, option-byte writes and read unprotect that
+// reset the device, flash timings on an injected tte::Clock, full-speed USB wire time, read
+// protection as the ROM enforces it (errVENDOR), write protection, and fault injection by
+// transfer index. docs/FLASHER.md lists every behaviour chosen where the documents leave room.
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 
 #include "tte/base/clock.h"
 #include "tte/flasher/dfu.h"
+#include "tte/flasher/stm32_device.h"
 #include "tte/flasher/stm32_flash.h"
 #include "tte/flasher/transport.h"
 
@@ -36,6 +39,11 @@ struct SimBehaviour {
     std::chrono::nanoseconds usbPerPacket = std::chrono::microseconds(60);
 };
 
+/// The USB identity of an STM32F405 in its ROM bootloader at `portPath`: 0483:df11,
+/// bcdDevice 0x2200, product "STM32  BOOTLOADER", serial dfuSerialOf(uid) – or, for the
+/// bootloader versions that report it whatever the part, kAllOnesUidSerial.
+UsbIdentity bootloaderIdentity(std::string portPath, const McuUid& uid, bool allOnesSerial = false);
+
 /// The ROM bootloader of one STM32F405 in DFU mode. Not thread-safe (one host thread).
 class SimulatedStm32 final : public DfuTransport {
 public:
@@ -56,12 +64,21 @@ public:
     Stm32Flash& flash() { return m_flash; }
     [[nodiscard]] const Stm32Flash& flash() const { return m_flash; }
     void setFaults(const SimFaults& faults) { m_faults = faults; }
-    /// Plugs the device back in after an unplug or a leave: a fresh USB session in dfuIDLE
-    /// (the flash keeps what was written), transfer count from 0, no faults.
+    /// Plugs the device back in (or lets it re-enumerate after a reset): a fresh USB session in
+    /// dfuIDLE (the memories keep what was written), transfer count from 0, no faults. A part
+    /// at RDP level 2 never starts its bootloader again: it stays away, running its firmware.
     void replug();
+    /// The board is pulled out: this and every later transfer fail as an unplug does.
+    void unplug() { m_gone = true; }
     [[nodiscard]] bool present() const { return !m_gone; }
     /// True once the device left DFU mode (manifestation) and runs its firmware.
     [[nodiscard]] bool runningFirmware() const { return m_runningFirmware; }
+    /// How many times the device reset itself (option-byte write, read unprotect).
+    [[nodiscard]] int resets() const { return m_resets; }
+    /// True while an operation that ends in a reset runs: whatever the host does, the device
+    /// goes away (a host that closes its handle now, as dfu-util after read unprotect, still
+    /// finds it reset).
+    [[nodiscard]] bool resetPending() const { return m_resetWhenDone; }
     [[nodiscard]] DfuState state() const { return m_state; }
     [[nodiscard]] DfuStatus status() const { return m_status; }
     /// Restores a state saved by a previous process (or sets one for a test).
@@ -88,7 +105,10 @@ private:
     void finishOp();
     [[nodiscard]] std::chrono::nanoseconds opTime(const PendingOp& op, FlashTiming timing) const;
     DfuStatus applyOp(const PendingOp& op);
+    DfuStatus writeOptionBytes(const PendingOp& op);
+    void reset();
     [[nodiscard]] bool addressValid(std::uint32_t address) const;
+    [[nodiscard]] bool readProtected() const { return m_flash.readProtection() != RdpLevel::level0; }
 
     Clock& m_clock;
     UsbIdentity m_identity;
@@ -101,6 +121,8 @@ private:
     bool m_claimed = false;
     bool m_gone = false;
     bool m_runningFirmware = false;
+    bool m_resetWhenDone = false;  ///< the operation in progress ends with a system reset
+    int m_resets = 0;
     std::uint32_t m_pointer = Stm32Flash::kBase;
     PendingOp m_pending;
     DfuStatus m_pendingResult = DfuStatus::ok;

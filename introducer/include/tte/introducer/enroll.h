@@ -14,6 +14,7 @@
 #include "tte/base/secret.h"
 #include "tte/client/https_client.h"
 #include "tte/introducer/introduction.h"
+#include "tte/introducer/led_video.h"
 #include "tte/introducer/mothership.h"
 
 namespace tte::introducer {
@@ -47,18 +48,21 @@ struct LabelSource {
     int page = 1;
     std::string url;      ///< the text itself
     std::string urlFile;  ///< a file holding it (one line)
+    std::string ledVideo;    ///< a video of the device's LED (led_video.h): an Enrollment URL only
     std::string ledCapture;  ///< an LED recording (docs/PROTOCOL.md §8.1): an Enrollment URL only
+    LedVideoOptions ledVideoOptions;  ///< how `ledVideo` is read (progress)
 };
 
 /// The label's text (Enrollment URL or box URL). Secret. Errors: invalidArgument "give
-/// exactly one of --qr-image, --url, --url-file, --led-capture" (an LED capture holds no text),
-/// those of readQrImage() and readWholeFile().
+/// exactly one of --qr-image, --url, --url-file, --led-video, --led-capture" (an LED holds no
+/// text), those of readQrImage() and readWholeFile().
 Result<Secret> labelText(const LabelSource& source);
 
-/// The Enrollment URL from a label's text or an LED capture (operational MS IDs only).
-/// Errors: those of labelText(), parseEnrollmentUrl(), readLedCapture(), decodeLedCapture()
-/// and protocol::makeMsId().
-Result<protocol::EnrollmentUrl> enrollmentUrlFrom(const LabelSource& source);
+/// The Enrollment URL from a label's text, a video of the LED or an LED capture (operational
+/// MS IDs only); with a video, `found` (when not null) says where the LED was seen. Errors:
+/// those of labelText(), parseEnrollmentUrl(), readLedVideo(), readLedCapture(),
+/// decodeLedCapture() and protocol::makeMsId().
+Result<protocol::EnrollmentUrl> enrollmentUrlFrom(const LabelSource& source, LedVideoResult* found = nullptr);
 
 /// Where message 6 goes: nowhere, to the Controller now, or into the queue (`later`, or
 /// when the Controller cannot be reached now).

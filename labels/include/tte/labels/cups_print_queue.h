@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tte/base/clock.h"
@@ -42,12 +43,22 @@ public:
     Result<PrinterStatus> printerStatus() override;
     /// IPP Cancel-Job.
     Status cancel(int jobId) override;
+    /// For a queue whose device-uri is `tte-file:/folder` on a server of this machine
+    /// (loopback or a local socket): the file `<folder>/<queue>-<job>.<ext>` that the tte-file
+    /// backend wrote. std::nullopt for any other device (a real printer). The device-uri is
+    /// asked once (IPP Get-Printer-Attributes). Errors: notFound "job N on Q completed but the
+    /// printer's document <folder>/Q-N.* is not there", io, and the IPP errors.
+    Result<std::optional<PrintedDocument>> printedDocument(int jobId) override;
 
 private:
     struct Connection;
     CupsPrintQueue(CupsEndpoint endpoint, std::unique_ptr<Connection> connection);
 
+    /// The tte-file folder of the queue, or "" for any other device; asked once.
+    Result<std::string> documentFolder();
+
     CupsEndpoint m_endpoint;
+    std::optional<std::string> m_documentFolder;
     std::string m_printerUri;
     std::string m_resource;
     std::unique_ptr<Connection> m_connection;

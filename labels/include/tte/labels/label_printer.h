@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,10 +25,18 @@ struct LabelPrinterOptions {
     Clock::Duration scanTimeout = std::chrono::seconds(20);  ///< for the station's scanner, if any
 };
 
+/// Which document the scan-back of a printed label decoded.
+enum class ScanSource {
+    printedDocument,  ///< what the printer was given, as the queue gave it back (tte-file)
+    rendering,        ///< the station's own rendering: the queue gives nothing back (a real printer)
+};
+
 struct PrintedLabel {
     int jobId = 0;
     std::string queue;
     std::string title;  ///< the job title, naming the Dev ID or box
+    ScanSource scannedFrom = ScanSource::rendering;
+    std::optional<PrintedDocument> document;  ///< the printed document, where the queue gave it back
 };
 
 class LabelPrinter {
@@ -36,8 +45,11 @@ public:
     LabelPrinter(LabelTemplates templates, PrintQueue& queue, Clock& clock, LabelPrinterOptions options = {},
                  PrintEventSink events = {}, Scanner* scanner = nullptr);
 
-    /// Prints a device label; job title "TTE device <devid>". Errors: the layout's
-    /// (invalidArgument, outOfRange), corrupt (scan-back or scanner mismatch), the queue's and
+    /// Prints a device label; job title "TTE device <devid>". The rendering is scanned back
+    /// before it is sent; once the job completed, the document the printer was given is
+    /// decoded again where the queue gives it back (PrintQueue::printedDocument), otherwise the
+    /// result says the rendering was the one scanned. Errors: the layout's (invalidArgument,
+    /// outOfRange), corrupt (scan-back, printed document or scanner mismatch), the queue's and
     /// waitForJob()'s (cancelled, io, timeout, unavailable, ...), each prefixed "device <devid>: ".
     Result<PrintedLabel> printDevice(const DeviceLabel& label);
 
@@ -56,7 +68,9 @@ public:
 
 private:
     Result<PrintJob> makeJob(const LabelLayout& layout, std::string title) const;
-    Result<PrintedLabel> submitAndWait(const PrintJob& job, const Secret& url);
+    Result<PrintedLabel> submitAndWait(const PrintJob& job, const Secret& url, int dpi);
+    /// Decodes the printed document of a completed job, where the queue gives it back.
+    Status scanPrinted(PrintedLabel& printed, const Secret& url, int dpi);
     /// Job from the layout, submit, wait; errors prefixed with `name` (`errorName` after submit).
     Result<PrintedLabel> printLayout(const Result<LabelLayout>& layout, const std::string& name,
                                      const std::string& title, const Secret& url, const std::string& errorName);

@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tte/base/clock.h"
 #include "tte/base/error.h"
+#include "tte/base/secret.h"
 
 namespace tte::labels {
 
@@ -51,6 +53,14 @@ struct PrinterStatus {
     std::string message;               ///< printer-state-message, if any
 };
 
+/// What a printer was given for one job, where the queue gives it back (docs/LABELS.md, "The
+/// tte-file backend"): the document after the queue's filters, as it reached the device.
+struct PrintedDocument {
+    std::string path;    ///< where the queue keeps it
+    std::string format;  ///< MIME type: "application/pdf", or "application/vnd.cups-raw" (ZPL)
+    Secret bytes;        ///< it shows the label's URL, so it is a secret like the URL
+};
+
 class PrintQueue {
 public:
     virtual ~PrintQueue() = default;
@@ -65,6 +75,10 @@ public:
     virtual Result<PrinterStatus> printerStatus() = 0;
     /// Cancels a job. Errors: notFound, conflict (already finished), unavailable, io.
     virtual Status cancel(int jobId) = 0;
+    /// The document of a completed job as the printer received it, where the queue gives it
+    /// back; std::nullopt where it does not (a real printer). Errors: notFound (the queue
+    /// gives documents back, but this job's is not there), io, unavailable.
+    virtual Result<std::optional<PrintedDocument>> printedDocument(int jobId) = 0;
 };
 
 /// Something the operator should see while a label prints.

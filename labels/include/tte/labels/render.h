@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "tte/base/error.h"
@@ -32,6 +33,11 @@ Result<Raster> renderRaster(const LabelLayout& layout);
 
 /// A raster as PNG bytes (8-bit grey). Errors: internal (cairo status).
 Result<std::vector<std::uint8_t>> encodePng(const Raster& raster);
+
+/// Renders a one-page PDF (a printed label document) at `dpi` in black and white, one pixel
+/// per printer dot (poppler). Errors: corrupt (not a readable PDF, encrypted, not exactly one
+/// page), invalidArgument (dpi outside 50–2400), internal (poppler could not render).
+Result<Raster> rasterizePdf(std::span<const std::uint8_t> pdf, int dpi);
 
 /// Reads a PNG (any format cairo reads) into a grey raster of the given dpi.
 /// Errors: invalidArgument when the bytes are not a PNG cairo can read.

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tte/base/error.h"
 #include "tte/base/secret.h"
@@ -26,12 +27,49 @@ Result<std::string> adminShow(Registry& registry, std::uint32_t devId);
 /// Errors: invalidArgument (format), io.
 Status adminExport(Registry& registry, const std::string& format, std::ostream& out);
 
-/// A consistent copy while serving: SQLite online backup into `out`, or for a PostgreSQL
-/// URL `pg_dump --format=custom` (`pgDump` names the program). A password in the URL never
+/// Every lot: `lot first last used capacity` lines under a header (Dev IDs as 8 hex), or
+/// JSON lines ("table" / "jsonl"). Errors: invalidArgument (format), io.
+Status adminLotList(Registry& registry, const std::string& format, std::ostream& out);
+
+/// Every station: `name fingerprint added` lines under a header (added: RFC 3339 UTC).
+/// Errors: io.
+Status adminStationList(Registry& registry, std::ostream& out);
+
+/// A consistent copy while serving: SQLite online backup, or for a PostgreSQL URL
+/// `pg_dump --format=custom` (`pgDump` names the program). The copy is written to a private
+/// temp file beside `out` (mode 0600: it holds every OTP hash) and renamed onto `out` once
+/// complete, so a failed backup leaves the previous one. A password in the URL never
 /// reaches pg_dump's argv: it goes to a temporary PGPASSFILE (mode 0600, removed after).
 /// Errors: io (pg_dump missing or failed, temp file), invalidArgument (URL), those of the
 /// SQLite backup.
 Status adminBackup(const std::string& databaseUrl, const std::string& out, const std::string& pgDump = "pg_dump");
+
+struct RestoreOptions {
+    bool force = false;  ///< replace a registry that holds a schema already
+    std::string pgRestore = "pg_restore";
+};
+
+/// Puts a backup made by adminBackup() in place of the registry `databaseUrl` names, then
+/// opens it (schema migrations run) and returns a one-line summary. The backup is checked
+/// first (SQLite: integrity and a registry schema this program knows; PostgreSQL:
+/// `pg_restore --list`). A database that already holds a registry is replaced only with
+/// `force` – stop every MotherShip on it first. SQLite is restored through SQLite's backup
+/// API (a WAL left by a crash is handled by SQLite itself); PostgreSQL by `pg_restore
+/// --clean --if-exists --single-transaction` (all or nothing).
+/// Errors: invalidArgument (not a backup, a newer schema), alreadyExists (a live registry,
+/// no force), io (files, pg_restore), unavailable (database).
+Result<std::string> adminRestore(const std::string& databaseUrl, const std::string& from, const RestoreOptions& options);
+
+/// `postgresql://…` or `postgres://…`.
+bool isPostgresUrl(std::string_view url);
+
+/// Runs a PostgreSQL client program (pg_dump, pg_restore) with `args` and, unless
+/// `databaseUrl` is empty, `--dbname=<the URL without its password>`; a password in the URL
+/// is handed over in a temporary PGPASSFILE (mode 0600, in a private temp dir, removed
+/// after). `quiet`: its standard output goes to /dev/null.
+/// Errors: invalidArgument (URL), io ("cannot run PROGRAM …", "PROGRAM failed").
+Status runPostgresTool(const std::string& program, const std::string& databaseUrl, std::vector<std::string> args,
+                       bool quiet = false);
 
 /// A libpq URI without its password, and the password (percent-decoded) when it had one.
 struct PostgresTarget {

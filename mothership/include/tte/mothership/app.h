@@ -15,21 +15,20 @@
 
 namespace tte::mothership {
 
-/// The server's log: stderr, one line per event, UTC time, `level`.
-std::shared_ptr<spdlog::logger> makeLogger(const std::string& level);
-
 /// Where a started MotherShip listens ("ADDR:PORT"), and the DTLS key fingerprint devices pin.
 struct Ready {
     std::string https;
     std::string coaps;
+    std::string admin;  ///< the plain-HTTP admin listener (/metrics, /healthz, /readyz)
     std::string fingerprint;
 };
 
 class MotherShipApp {
 public:
-    /// Checks `config` (validateConfig), opens the OTP-hash key and the registry, starts both
-    /// listeners and writes the ports file ({"https", "coaps", "fingerprint"}). Errors: those of
-    /// validateConfig(), OtpHasher, openRegistry(), the listeners and of writing the file.
+    /// Checks `config` (validateConfig), opens the OTP-hash key and the registry, starts the
+    /// HTTPS, CoAP/DTLS and admin listeners and writes the ports file ({"https", "coaps",
+    /// "admin", "fingerprint"}). Errors: those of validateConfig(), OtpHasher, openRegistry(),
+    /// the listeners and of writing the file.
     static Result<std::unique_ptr<MotherShipApp>> start(const Config& config, std::shared_ptr<spdlog::logger> log);
     ~MotherShipApp();
     MotherShipApp(const MotherShipApp&) = delete;
@@ -48,20 +47,25 @@ private:
 
 /// One `tte-mothership admin …` command with its arguments.
 struct AdminCommand {
-    enum class Kind { keygenOtp, keygenDtls, fingerprint, stationAdd, lotSet, revoke, show, exportRegistry, backup };
+    enum class Kind {
+        keygenOtp, keygenDtls, fingerprint, stationAdd, stationRemove, stationList, lotSet, lotList, revoke, show,
+        exportRegistry, backup, restore
+    };
     Kind kind = Kind::show;
     std::string out;      ///< keygen otp, export, backup: the file ("" for export: `out` stream)
+    std::string from;     ///< restore: the backup file
     std::string keyOut;   ///< keygen dtls
     std::string certOut;  ///< keygen dtls
     std::string certIn;   ///< fingerprint, station add
-    std::string name;     ///< station add
+    std::string name;     ///< station add, station remove
     std::string lot;      ///< lot set
     std::string first;    ///< lot set, 8 hex
     std::string last;     ///< lot set, 8 hex
     std::string devId;    ///< revoke, show: 8 hex
     std::string reason;   ///< revoke
-    std::string format = "jsonl";  ///< export: csv or jsonl
-    bool force = false;   ///< keygen: overwrite
+    std::string format = "jsonl";      ///< export: csv or jsonl
+    std::string listFormat = "table";  ///< lot list: table or jsonl
+    bool force = false;   ///< keygen: overwrite; restore: replace a database that holds a registry
 };
 
 /// Runs an admin command against `config`'s database and key settings, printing what it

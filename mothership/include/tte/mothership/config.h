@@ -33,7 +33,10 @@ struct Config {
     unsigned coapMaxHandshakeSessions = 500;
     unsigned coapSessionTimeoutSeconds = 60;
     std::string logLevel = "info";
+    std::string logFormat = "text";  ///< "text" or "json" (one JSON object per line)
     std::string portsFile;  ///< where the bound ports are written once listening
+    /// Plain HTTP for /metrics, /healthz, /readyz; loopback unless a firewall guards it.
+    std::string adminListen = "127.0.0.1:9474";
 };
 
 /// Reads a TOML file into `config` (keys not in the file keep their value).

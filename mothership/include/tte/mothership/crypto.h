@@ -42,6 +42,12 @@ public:
     /// token's own error as its native code (the token was removed, a session was lost).
     [[nodiscard]] Result<protocol::OtpHash> hash(std::uint32_t devId, std::uint64_t otp) const;
 
+    /// Whether the key is in a PKCS#11 token (then check() asks it for one hash).
+    [[nodiscard]] bool inToken() const { return m_store != nullptr; }
+    /// For /readyz: with a token, computes one hash; with a key in memory, nothing to check.
+    /// Errors: those of hash().
+    [[nodiscard]] Status check() const;
+
 private:
     explicit OtpHasher(Secret key) : m_key(std::move(key)) {}
     OtpHasher(std::shared_ptr<hsm::KeyStore> store, std::string keyUri)

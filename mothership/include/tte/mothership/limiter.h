@@ -1,15 +1,19 @@
 // Failure accounting with lockout: after `maxFailures` failed OTP attempts within `window`
-// for one key (a Dev ID or a client address), the key is locked for `lockout`.
+// for one Dev ID or one client address, that Dev ID or client is locked for `lockout`.
+// The counts live in the registry (Registry::countFailure), so a restart forgets nothing and
+// every MotherShip on the same database shares them.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <cstddef>
-#include <mutex>
+#include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
 #include "tte/base/clock.h"
+#include "tte/base/error.h"
+#include "tte/mothership/registry.h"
 
 namespace tte::mothership {
 
@@ -22,25 +26,28 @@ struct LimiterOptions {
 
 class FailureLimiter {
 public:
-    FailureLimiter(Clock& clock, LimiterOptions options) : m_clock(clock), m_options(options) {}
+    /// `registry` and `clock` must outlive the limiter; times are the clock's wall time.
+    FailureLimiter(Registry& registry, Clock& clock, LimiterOptions options)
+        : m_registry(registry), m_clock(clock), m_options(options) {}
 
-    /// Seconds until the key may try again, or nothing when it is not locked.
-    std::optional<std::chrono::seconds> lockedFor(const std::string& key);
-    /// Counts a failure; `device` selects the per-device limit, else the per-client one.
-    void recordFailure(const std::string& key, bool device);
+    /// Seconds until the Dev ID or the client may try again (the later of the two lockouts),
+    /// or nothing when neither is locked. One registry read. Errors: those of the registry.
+    Result<std::optional<std::chrono::seconds>> lockedFor(std::uint32_t devId, const std::string& client);
+
+    /// Counts a failed attempt against the Dev ID and the client and audits it (`event`,
+    /// `detail`) in one registry transaction. Every 4096th call also forgets idle counts.
+    /// Errors: those of the registry.
+    Status recordFailure(std::uint32_t devId, const std::string& client, std::string_view event,
+                         std::string_view detail);
 
 private:
-    struct Entry {
-        int failures = 0;
-        Clock::TimePoint windowStart{};
-        Clock::TimePoint lockedUntil{};
-    };
-    void prune(Clock::TimePoint now);
+    [[nodiscard]] std::int64_t nowMs() const;
+    [[nodiscard]] FailurePolicy policy() const;
 
+    Registry& m_registry;
     Clock& m_clock;
     LimiterOptions m_options;
-    std::mutex m_mutex;
-    std::unordered_map<std::string, Entry> m_entries;
+    std::atomic<std::uint64_t> m_counted{0};
 };
 
 }  // namespace tte::mothership

@@ -1,37 +1,102 @@
-// Counters the MotherShip exposes at /metrics in the Prometheus text format (hand-written:
-// Debian 12 has no prometheus-cpp). Lock-free atomics; render() takes a snapshot.
+// What the MotherShip exposes at /metrics on its admin listener, in the Prometheus text
+// format through prometheus-cpp (Debian's prometheus-cpp-dev): response counters, request
+// latency histograms, build information, the process start time, and gauges of what the
+// registry holds, read from the database at scrape time (cached for a few seconds).
 #pragma once
 
-#include <array>
-#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "tte/base/clock.h"
+#include "tte/mothership/registry.h"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+}  // namespace prometheus
 
 namespace tte::mothership {
 
 class Metrics {
+    // First: the counters below are made in it.
+    std::shared_ptr<prometheus::Registry> m_registry;
+
 public:
+    /// A counter `++` increments (thread-safe).
+    class CounterRef {
+    public:
+        explicit CounterRef(prometheus::Counter& counter) : m_counter(&counter) {}
+        CounterRef& operator++();
+        void operator++(int) { ++*this; }
+        [[nodiscard]] double value() const;
+
+    private:
+        prometheus::Counter* m_counter;
+    };
+    /// A gauge `++` and `--` move (thread-safe).
+    class GaugeRef {
+    public:
+        explicit GaugeRef(prometheus::Gauge& gauge) : m_gauge(&gauge) {}
+        GaugeRef& operator++();
+        GaugeRef& operator--();
+        void operator++(int) { ++*this; }
+        void operator--(int) { --*this; }
+        [[nodiscard]] double value() const;
+
+    private:
+        prometheus::Gauge* m_gauge;
+    };
+
+    /// The routes of the HTTPS latency histogram (label `route`).
+    enum class Route { enrollPage, mapping, status, stationApi, health, other };
+
+    Metrics();
+    ~Metrics();
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+
     void httpResponse(int status);
     void coapResponse(int code);  ///< CoAP code as class*100+detail (205, 404, …)
-    std::atomic<std::uint64_t> claims{0};
-    std::atomic<std::uint64_t> otpFailures{0};
-    std::atomic<std::uint64_t> lockouts{0};
-    std::atomic<std::uint64_t> registrations{0};
-    std::atomic<std::uint64_t> recordsStored{0};
-    std::atomic<std::uint64_t> recordsDuplicate{0};
-    std::atomic<std::uint64_t> recordsRejected{0};
-    std::atomic<std::uint64_t> tlsHandshakeFailures{0};
-    std::atomic<std::int64_t> coapSessions{0};        ///< open CoAP/DTLS server sessions (gauge)
-    std::atomic<std::uint64_t> coapSessionsOpened{0};  ///< server sessions ever created
+    /// One HTTPS request handled (Service::handle), for the latency histogram.
+    void httpRequest(Route route, std::chrono::nanoseconds took);
+    /// One CoAP request answered (the DTLS handshake before it not included).
+    void coapRequest(std::chrono::nanoseconds took);
+
+    /// Registry gauges (tte_registry_*) read from `registry` when scraped, at most every
+    /// `maxAge`; `tte_registry_up` is 0 when the read failed. Both must outlive the metrics.
+    void watchRegistry(Registry& registry, Clock& clock, std::chrono::milliseconds maxAge = std::chrono::seconds(10));
+
+    CounterRef claims;
+    CounterRef otpFailures;
+    CounterRef lockouts;
+    CounterRef registrations;
+    CounterRef recordsStored;
+    CounterRef recordsDuplicate;
+    CounterRef recordsRejected;
+    CounterRef tlsHandshakeFailures;
+    GaugeRef coapSessions;        ///< open CoAP/DTLS server sessions
+    CounterRef coapSessionsOpened;  ///< server sessions ever created
 
     /// The whole exposition, `# HELP`/`# TYPE` lines included.
-    [[nodiscard]] std::string render() const;
+    [[nodiscard]] std::string render();
 
 private:
-    static constexpr std::array<int, 12> kHttpCodes{200, 201, 400, 401, 403, 404, 405, 409, 413, 429, 500, 503};
-    static constexpr std::array<int, 8> kCoapCodes{205, 400, 403, 404, 405, 406, 500, 503};
-    std::array<std::atomic<std::uint64_t>, kHttpCodes.size() + 1> m_http{};
-    std::array<std::atomic<std::uint64_t>, kCoapCodes.size() + 1> m_coap{};
+    struct Families;
+    std::unique_ptr<Families> m_families;
+    Registry* m_source = nullptr;
+    Clock* m_clock = nullptr;
+    std::chrono::milliseconds m_maxAge{0};
+    std::mutex m_statsMutex;
+    std::optional<Clock::TimePoint> m_statsAt;
+    std::optional<RegistryStats> m_stats;  ///< nothing: the last read failed
 };
 
 }  // namespace tte::mothership

@@ -50,7 +50,7 @@ struct DeviceRow {
     std::string description;
     std::int64_t insertedAt = 0;  ///< unix milliseconds
     std::int64_t updatedAt = 0;
-    std::int64_t failures = 0;    ///< failed OTP attempts for this Dev ID
+    std::int64_t failures = 0;    ///< wrong OTPs ever tried for this Dev ID (its `otp-wrong` audit lines)
 };
 
 /// One line of the audit trail.
@@ -72,6 +72,28 @@ struct StationRow {
 
 /// A lot's Dev ID quota and how many devices are stored in it: the station API's document.
 using LotQuota = protocol::LotQuota;
+
+/// One subject of failure accounting – `dev:<8 hex>` for a Dev ID, `ip:<address>` for a
+/// client – and the failures it may have within a window before it is locked out.
+struct FailureSubject {
+    std::string key;
+    int limit = 1;
+};
+
+/// How failures are counted (milliseconds): `limit` failures within `windowMs` of the
+/// first lock the subject for `lockoutMs`; a new window starts after the lockout.
+struct FailurePolicy {
+    std::int64_t windowMs = 900'000;
+    std::int64_t lockoutMs = 900'000;
+};
+
+/// What the registry holds, for the metrics (gauges) and `admin`.
+struct RegistryStats {
+    std::int64_t devices[4] = {0, 0, 0, 0};  ///< by DeviceState (not-mapped, mapped, registered, revoked)
+    std::int64_t stations = 0;
+    std::int64_t lots = 0;
+    std::int64_t lockedSubjects = 0;  ///< Dev IDs and clients locked out right now
+};
 
 struct BoxRow {
     std::uint32_t box = 0;
@@ -111,9 +133,27 @@ public:
     /// Any state → revoked, audited. Errors: notFound, io.
     virtual Status revoke(std::uint32_t devId, std::string_view reason, std::string_view actor, std::int64_t now) = 0;
 
-    /// Audits a failed attempt; when devId names a stored device its failure counter grows.
+    /// Audits a refused attempt (a claim conflict, a DTLS key that is not the device's). Counts
+    /// nothing: countFailure() does the counting.
     virtual Status recordFailure(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
                                  std::string_view detail, std::int64_t now) = 0;
+
+    /// The lockout state shared by every MotherShip on this registry: the latest end of a
+    /// lockout (unix ms) among `keys` that is still running at `now`, or 0 when none is.
+    /// Errors: io, unavailable.
+    virtual Result<std::int64_t> lockedUntil(const std::vector<std::string>& keys, std::int64_t now) = 0;
+
+    /// Counts one failed OTP attempt against every subject (countFailureStep()) and audits it
+    /// (`event`, `client`, `detail`, at `now`), all in one transaction, so a restart or another
+    /// instance sees the count. The same statements run whether or not `devId` is stored (the
+    /// failure for an unknown Dev ID must cost what a wrong OTP costs, PROTOCOL §6).
+    /// Errors: io, unavailable.
+    virtual Status countFailure(const std::vector<FailureSubject>& subjects, const FailurePolicy& policy,
+                                std::uint32_t devId, std::string_view event, std::string_view client,
+                                std::string_view detail, std::int64_t now) = 0;
+
+    /// Forgets the counts of subjects neither locked nor inside a window at `now`. Errors: io.
+    virtual Status pruneFailures(const FailurePolicy& policy, std::int64_t now) = 0;
 
     /// The audit trail of one device, oldest first. Errors: io.
     virtual Result<std::vector<AuditEntry>> audit(std::optional<std::uint32_t> devId) = 0;
@@ -124,11 +164,18 @@ public:
     virtual Result<StationRow> stationByFingerprint(std::string_view fingerprint) = 0;
     /// Errors: notFound, io.
     virtual Result<StationRow> stationByName(std::string_view name) = 0;
+    /// Every registered station, by name. Errors: io.
+    virtual Result<std::vector<StationRow>> stations() = 0;
+    /// Unregisters a station (its records stay; it can upload no more), audited.
+    /// Errors: notFound, io.
+    virtual Status removeStation(std::string_view name, std::string_view actor, std::int64_t now) = 0;
 
     /// Creates or replaces the quota of a lot. Errors: invalidArgument (first > last), io.
     virtual Status setLotQuota(std::string_view lot, std::uint32_t first, std::uint32_t last) = 0;
     /// Errors: notFound, io.
     virtual Result<LotQuota> lotQuota(std::string_view lot) = 0;
+    /// Every lot with its quota and use, by name. Errors: io.
+    virtual Result<std::vector<LotQuota>> lots() = 0;
 
     /// Records a box's Dev ID range. Idempotent for the same content.
     /// Errors: alreadyExists (box known with another range), outOfRange (range outside the
@@ -141,6 +188,12 @@ public:
     /// Writes a consistent copy while serving (SQLite online backup; PostgreSQL: not here,
     /// the admin tool runs pg_dump). Errors: unsupported, io.
     virtual Status backup(const std::string& path) = 0;
+
+    /// Counts for the metrics at `now`. Errors: io, unavailable.
+    virtual Result<RegistryStats> stats(std::int64_t now) = 0;
+
+    /// Reads from the database (for /readyz). Errors: io, unavailable.
+    virtual Status ping() = 0;
 };
 
 /// Opens the registry a database URL names: `sqlite:///abs/path`, `sqlite://:memory:`,

@@ -34,9 +34,23 @@ public:
     Service(Registry& registry, const OtpHasher& hasher, Clock& clock, FailureLimiter& limiter, Metrics& metrics,
             ServiceOptions options);
 
-    /// Answers one request (PROTOCOL §6, §10); an HTML page carries a script-free
+    /// Answers one request on the public HTTPS listener (PROTOCOL §6, §10, /healthz,
+    /// /readyz); an HTML page carries a script-free
     /// Content-Security-Policy. Never throws for bad input.
     HttpResponse handle(const HttpRequest& request);
+
+    /// Answers one request on the admin listener: GET /metrics, /healthz and /readyz (with
+    /// the reason of a failed check, which the public /readyz keeps to the log).
+    HttpResponse handleAdmin(const HttpRequest& request);
+
+    /// One readiness check that failed: what (`database`, `otp-hash-key`) and why.
+    struct NotReady {
+        std::string check;
+        Error error;
+    };
+    /// Reads the database and, when the OTP-hash key is in a token, has the token compute
+    /// one hash. Empty: ready.
+    std::vector<NotReady> readiness();
 
 private:
     struct Credential;  // a parsed, checked otp + devid
@@ -48,6 +62,7 @@ private:
     HttpResponse deviceLookup(std::string_view devIdHex);
     HttpResponse revoke(const HttpRequest& r, std::string_view devIdHex, const StationRow& station);
     HttpResponse lot(std::string_view lotName);
+    HttpResponse probe(std::string_view path, bool detailed);
     HttpResponse box(const HttpRequest& r);
     /// The OTP check shared by page, mapping and status: lockout, constant-time compare,
     /// dummy hash for unknown IDs, failure accounting. Returns the row or the error response.

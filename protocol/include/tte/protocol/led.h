@@ -37,16 +37,47 @@ Result<LedFrameData> parseLedFrame(std::span<const std::uint8_t> bytes);
 /// The brightness trace a camera would record of `frame` sent with ledLineLevels() at 15 bit/s.
 std::vector<float> renderLedTrace(const LedFrameData& frame, const LedRenderOptions& options);
 
-/// Decodes a brightness-per-video-frame trace recorded at `fps` (24-1000): thresholds it
-/// between its 5th and 95th percentile (with hysteresis), finds a gap of at least 11 bit
-/// times, measures the bit time from the start constant's 15 edges, decodes by edge
-/// intervals (re-estimating the bit time on every edge, so a transmitter clock off by ±10 %
-/// is fine), removes stuffing and checks the frame. Tries every gap; reports the last failure.
-/// Errors (invalidArgument), each starting "LED trace: ": "fps must be 24-1000", "sample N is
-/// not a number", "too short for a frame (N samples, need at least M)", "no contrast",
-/// "no gap of 16 bit times found", "fewer than 15 edges after the gap", "bit time X ms is not
-/// within 20 % of 66.7 ms", "frame cut off by the end of the trace", "stuffing violation";
-/// corrupt "LED trace: checksum mismatch", "LED trace: wrong start constant".
+/// Seconds of the longest transmission (gap + frame with the most stuffed bits): 12.9 s. A
+/// recording from any moment on holds a whole frame after a gap once it is twice as long.
+inline constexpr double kLedTransmissionSeconds = static_cast<double>(kLedMaxLineBits) / kLedBitRate;
+
+/// How far decodeLedTrace() came on its best attempt, in order of progress. Its errors carry
+/// it as Error::nativeCode (domain "LED trace", nativeName the quoted name), so a caller can
+/// tell a light that is not an LED frame from the LED with a frame that is cut off or bad.
+enum class LedTraceStage : int {
+    input = 1,  ///< "input": fps out of range, a sample that is not a number, too few samples
+    contrast,   ///< "contrast": the trace is flat
+    gap,        ///< "gap": no off period of 11 bit times followed by a rising edge
+    clock,      ///< "clock": after a gap, fewer than 15 edges or a bit time that is not 15 bit/s
+    cutOff,     ///< "cut-off": the start constant was seen at 15 bit/s; the trace ends inside the frame
+    frame,      ///< "frame": a whole frame was read but is bad (stuffing, start constant, checksum)
+};
+
+/// The stage of an error of decodeLedTrace(); `input` for an error from elsewhere.
+LedTraceStage ledTraceStage(const Error& error);
+
+/// Decodes a brightness-per-video-frame trace recorded at `fps` (24-1000): normalizes it
+/// between the 5th and 95th percentile of the samples within 1.5 s of each sample (so a slow
+/// drift of brightness or contrast, e.g. a camera's automatic exposure, does not matter),
+/// finds the edges (hysteresis at 0.35/0.65, each at its interpolated 0.5 crossing) and a
+/// gap of at least 11 bit times, fits the sender's bit clock by least squares to the start
+/// constant's 15 edges and then to every further edge (so neither a transmitter clock off by
+/// ±10 % nor the timing error of single edges matters), reads each bit's level from the
+/// sample nearest to its centre, removes stuffing and checks the frame. Tries every gap;
+/// reports the failure of the attempt that came furthest (LedTraceStage; the later one of
+/// equals). Errors (invalidArgument), each starting "LED trace: ": "fps must be 24-1000",
+/// "sample N is not a number", "too short for a frame (N samples, need at least M)", "no
+/// contrast", "no gap of 16 bit times found", "fewer than 15 edges after the gap", "bit time
+/// X ms is not within 20 % of 66.7 ms", "frame cut off by the end of the trace", "stuffing
+/// violation"; corrupt "LED trace: checksum mismatch", "LED trace: wrong start constant".
 Result<LedFrameData> decodeLedTrace(std::span<const float> brightness, double fps);
+
+/// As decodeLedTrace(), for samples taken at the given times (seconds, each later than the
+/// one before): a camera's frames with their own time stamps, jitter and variable frame rate
+/// included, at 24 or more per second on average. Errors as decodeLedTrace(), with these
+/// input errors instead of the fps and sample-count ones: "N samples but M times", "sample N
+/// is not later than the one before", "too short for a frame (X s, need at least 10.9 s)",
+/// "X samples per second, need at least 24".
+Result<LedFrameData> decodeLedSamples(std::span<const float> brightness, std::span<const double> seconds);
 
 }  // namespace tte::protocol

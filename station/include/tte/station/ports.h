@@ -58,6 +58,23 @@ struct FirmwareImage {
     std::string sha256;  ///< of the .dfu file, 64 hex
 };
 
+/// Read-out protection of the board's MCU (RM0090 §3.7.3), set through its option bytes.
+/// level1: neither the bootloader nor a debugger reads the flash; reversible by read
+/// unprotect, which erases the flash. level2: permanent (no bootloader, no debug port).
+enum class ReadProtection { level0, level1, level2 };
+
+/// Who the board in a slot is, as its ROM bootloader tells before anything is written.
+struct BoardIdentity {
+    /// The bootloader's USB serial: derived from the unique ID (so a locked board can still
+    /// be matched to a recorded mcuUid), or "FFFFFFFEFFFF" on bootloaders that report that.
+    std::string usbSerial;
+    /// The MCU's 96-bit unique ID as 24 lower-case hex digits: the 32-bit words at
+    /// 0x1FFF7A10, 0x1FFF7A14, 0x1FFF7A18 in that order ("002d00303334510b32313533").
+    /// Absent while the board is read-protected: the bootloader refuses the read.
+    std::optional<std::string> mcuUid;
+    ReadProtection protection = ReadProtection::level0;
+};
+
 /// The gang flasher: devices in DFU mode, one per fixture slot, named by port path.
 class DeviceFlasher {
 public:
@@ -69,9 +86,27 @@ public:
     /// Erases what the segments cover, writes them, and reads every byte back.
     /// Errors: unavailable (no device), io (transfer), corrupt (read-back differs).
     virtual Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) = 0;
-    /// Reads `length` bytes at `address` (for QA verify).
+    /// Reads `length` bytes at `address` (for QA verify). Errors: permissionDenied naming
+    /// read protection on a protected board.
     virtual Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address,
                                                    std::size_t length) = 0;
+    /// Reads who the board is, before anything is written: its MCU unique ID (checked
+    /// against the serial the bootloader derives from it) and its read protection; a
+    /// read-protected board answers without mcuUid. Errors: notFound/unavailable (no board,
+    /// busy, gone), corrupt (the ID read is not the chip's), io, timeout.
+    virtual Result<BoardIdentity> identify(const std::string& slot) = 0;
+    /// Locks the board after read-back verify: writes RDP `level` into the option bytes (the
+    /// board resets and re-enumerates) and confirms it now refuses reads. level2 is
+    /// permanent: pass it only for a lot that explicitly asks for it. A board already at
+    /// `level` is left alone. Errors: invalidArgument (level0: use unprotect),
+    /// permissionDenied (level2 asked of a board at level1), unavailable (the board did not
+    /// come back), conflict (another board came back in the slot), io (the write did not take).
+    virtual Status protect(const std::string& slot, ReadProtection level) = 0;
+    /// For rework: regresses a protected board to level0 with read unprotect, which erases
+    /// the whole flash; confirms level0 and a blank flash, and returns the identity read then
+    /// (mcuUid readable again). A board at level0 is left alone (nothing erased).
+    /// Errors: as protect(), corrupt (flash not blank afterwards).
+    virtual Result<BoardIdentity> unprotect(const std::string& slot) = 0;
 };
 
 /// What goes on a device label; `url` carries the OTP and is a secret until printed.
@@ -86,7 +121,8 @@ struct DeviceLabel {
 /// A printed label: the job and the rendered artefact that scan-back reads.
 struct PrintedLabel {
     std::string job;
-    std::string artefact;  ///< path of the rendered PDF/PNG (or a fake's handle)
+    std::string artefact;     ///< path of the label image that scanBack() decodes (or a fake's handle)
+    std::string scannedFrom;  ///< "printed document <path>", or "rendering" where the printer gives nothing back
 };
 
 /// Renders, prints (waits for the job to complete) and scans back labels.

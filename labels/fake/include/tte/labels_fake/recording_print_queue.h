@@ -27,6 +27,16 @@ public:
     /// Marks the job cancelled (its next status is `cancelled`). Errors: notFound, conflict
     /// when it already completed.
     Status cancel(int jobId) override;
+    /// std::nullopt (a real printer) unless givesDocumentsBack(): then the job's document as
+    /// submitted, or the one set by setPrintedDocument(), at path "fake:<queue>-<job>".
+    /// Errors: notFound for an id never submitted.
+    Result<std::optional<PrintedDocument>> printedDocument(int jobId) override;
+
+    /// Makes the queue give printed documents back, as a tte-file queue does.
+    void givesDocumentsBack(bool on);
+    /// What the printer produced for job `jobId` instead of the submitted document (a printer
+    /// that printed something else).
+    void setPrintedDocument(int jobId, std::vector<std::uint8_t> document);
 
     /// The states the next submitted jobs go through, e.g. {pending, processing, completed}.
     void setJobScript(std::vector<JobStatus> script);
@@ -51,6 +61,8 @@ private:
     std::deque<PrinterStatus> m_printer{PrinterStatus{}};
     std::optional<Error> m_submitError;
     std::vector<int> m_cancelled;
+    bool m_givesDocumentsBack = false;
+    std::map<int, std::vector<std::uint8_t>> m_printedInstead;
     int m_statusQueries = 0;
 };
 

@@ -1,22 +1,21 @@
 // DeviceFlasher over tte::flasher: DfuSe .dfu files, devices from a DeviceSource (libusb or
-// a simulator directory), write + read-back verify by the Flasher.
+// a simulator directory), write + read-back verify by the Flasher, unique ID and read
+// protection by the BoardControl.
 #pragma once
 
 #include <atomic>
 
 #include "tte/base/clock.h"
+#include "tte/flasher/board_control.h"
 #include "tte/station/ports.h"
-
-namespace tte::flasher {
-class DeviceSource;
-}
 
 namespace tte::station {
 
 class FlasherDevices final : public DeviceFlasher {
 public:
     /// `source` and `clock` (the clock the flasher waits on) must outlive this object.
-    FlasherDevices(flasher::DeviceSource& source, Clock& clock) : m_source(source), m_clock(clock) {}
+    FlasherDevices(flasher::DeviceSource& source, Clock& clock)
+        : m_source(source), m_clock(clock), m_boards(source, clock) {}
 
     /// Errors: io (unreadable), invalidArgument/corrupt/unsupported (bad DfuSe, from the
     /// flasher's parser), invalidArgument "no target for alternate setting 0 (Internal Flash)".
@@ -25,13 +24,17 @@ public:
     /// Segments that are all 0xFF are erased rather than written, then read back blank.
     Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) override;
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override;
+    Result<BoardIdentity> identify(const std::string& slot) override;
+    Status protect(const std::string& slot, ReadProtection level) override;
+    Result<BoardIdentity> unprotect(const std::string& slot) override;
 
-    /// Total time the flasher spent on devices, on its clock (for the bench).
+    /// Total time the flasher spent writing, verifying, locking and unlocking, on its clock (for the bench).
     [[nodiscard]] Clock::Duration flashTime() const { return Clock::Duration(m_flashNs.load()); }
 
 private:
     flasher::DeviceSource& m_source;
     Clock& m_clock;
+    flasher::BoardControl m_boards;
     std::atomic<std::int64_t> m_flashNs{0};
 };
 
