@@ -7,7 +7,6 @@
 
 #include "tte/base/hex.h"
 #include "tte/mothership/admin.h"
-#include "tte/mothership/admin_listener.h"
 #include "tte/mothership/coap_server.h"
 #include "tte/mothership/crypto.h"
 #include "tte/mothership/https_server.h"
@@ -50,7 +49,7 @@ struct MotherShipApp::Parts {
     std::unique_ptr<Service> service;
     std::unique_ptr<server::HttpsServer> https;
     std::unique_ptr<CoapServer> coaps;
-    std::unique_ptr<AdminListener> admin;
+    std::unique_ptr<server::HttpsServer> admin;
 };
 
 MotherShipApp::MotherShipApp(std::unique_ptr<Parts> parts) : m_parts(std::move(parts)) {}
@@ -60,7 +59,7 @@ MotherShipApp::~MotherShipApp() { stop(std::chrono::milliseconds(0)); }
 const Ready& MotherShipApp::ready() const { return m_parts->ready; }
 
 void MotherShipApp::stop(std::chrono::milliseconds grace) {
-    if (m_parts->admin) m_parts->admin->stop();
+    if (m_parts->admin) m_parts->admin->stop(std::chrono::milliseconds(0));
     m_parts->admin.reset();
     if (m_parts->https) m_parts->https->stop(grace);  // drain requests in flight
     if (m_parts->coaps) m_parts->coaps->stop();       // commit queued registrations
@@ -103,11 +102,22 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     auto coapServer = CoapServer::create(co, *p->registry, p->clock, p->metrics, p->log);
     if (!coapServer) return std::unexpected(coapServer.error());
     p->coaps = std::move(*coapServer);
-    auto adminListener = AdminListener::create({admin.host, admin.port},
-                                               [service = p->service.get()](const HttpRequest& r) { return service->handleAdmin(r); },
-                                               p->log);
-    if (!adminListener) return std::unexpected(adminListener.error());
+    // The admin listener: plain HTTP for Prometheus and probes, one thread, apart from the
+    // public port and on loopback by default; a stuck scraper times out.
+    server::HttpsServerOptions ao;
+    ao.address = admin.host;
+    ao.port = admin.port;
+    ao.serverName = "tte-mothership";
+    ao.threads = 1;
+    ao.readTimeout = std::chrono::seconds(10);
+    ao.headers = {{"Cache-Control", "no-store"}};
+    auto adminListener = server::HttpsServer::createPlain(
+        ao, [service = p->service.get()](const HttpRequest& r) { return service->handleAdmin(r); });
+    if (!adminListener) return std::unexpected(withContext(adminListener.error(), "admin listener"));
     p->admin = std::move(*adminListener);
+    if (!admin.host.starts_with("127.") && admin.host != "::1")  // an IP literal (parseListenAddress)
+        p->log->warn("event=admin-listener-exposed address={} note=\"/metrics and /readyz are served without "
+                     "authentication; keep this address behind a firewall\"", admin.host);
     auto dtls = server::loadCertifiedKey(config.dtlsCert, config.dtlsKey);
     if (!dtls) return std::unexpected(dtls.error());
     p->https->start();

@@ -1,4 +1,4 @@
-// Boost.Beast HTTPS server (https_server.h).
+// Boost.Beast HTTPS server, and the same without TLS (https_server.h).
 #include "tte/server/https_server.h"
 
 #include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
@@ -14,6 +14,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "tte/protocol/mothership_messages.h"
 
@@ -36,28 +37,52 @@ struct Shared {
     std::atomic<bool> stopping{false};
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+/// What the server keeps of a connection, TLS or not.
+class Connection {
 public:
-    Session(tcp::socket socket, ssl::context& ctx, Shared& shared) : m_stream(std::move(socket), ctx), m_shared(shared) {
+    virtual ~Connection() = default;
+    /// Closes the connection if it is waiting for a request (shutdown); a request being
+    /// handled finishes and the connection closes after its response.
+    virtual void closeIfIdle() = 0;
+};
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using PlainStream = beast::tcp_stream;
+
+/// One connection: HTTP/1.1 requests in turn over `Stream`, TLS (TlsStream) or not (PlainStream).
+template <class Stream>
+class Session final : public Connection, public std::enable_shared_from_this<Session<Stream>> {
+    static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+    using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+public:
+    Session(tcp::socket socket, ssl::context* ctx, Shared& shared) : m_stream(makeStream(std::move(socket), ctx)), m_shared(shared) {
         beast::error_code ec;
         auto ep = beast::get_lowest_layer(m_stream).socket().remote_endpoint(ec);
         m_client = ec ? "unknown" : ep.address().to_string();
     }
 
     void run() {
-        beast::get_lowest_layer(m_stream).expires_after(m_shared.options.readTimeout);
-        m_stream.async_handshake(ssl::stream_base::server, beast::bind_front_handler(&Session::onHandshake, shared_from_this()));
+        if constexpr (kTls) {
+            beast::get_lowest_layer(m_stream).expires_after(m_shared.options.readTimeout);
+            m_stream.async_handshake(ssl::stream_base::server, beast::bind_front_handler(&Session::onHandshake, shared_from_this()));
+        } else {
+            readRequest();
+        }
     }
 
-    /// Closes the connection if it is waiting for a request (shutdown); a request being
-    /// handled finishes and the connection closes after its response.
-    void closeIfIdle() {
+    void closeIfIdle() override {
         asio::post(m_stream.get_executor(), [self = shared_from_this()] {
             if (self->m_idle) beast::get_lowest_layer(self->m_stream).cancel();
         });
     }
 
 private:
+    static Stream makeStream(tcp::socket socket, ssl::context* ctx) {
+        if constexpr (kTls) return Stream(std::move(socket), *ctx);
+        else return Stream(std::move(socket));
+    }
+
     void onHandshake(beast::error_code ec) {
         if (ec) {
             if (m_shared.observer.handshakeFailed) m_shared.observer.handshakeFailed(m_client, ec.message());
@@ -133,14 +158,20 @@ private:
     }
 
     void close() {
-        beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(2));
-        m_stream.async_shutdown([self = shared_from_this()](beast::error_code) {
+        if constexpr (kTls) {
+            beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(2));
+            m_stream.async_shutdown([self = shared_from_this()](beast::error_code) {
+                beast::error_code ignored;
+                beast::get_lowest_layer(self->m_stream).socket().close(ignored);
+            });
+        } else {
             beast::error_code ignored;
-            beast::get_lowest_layer(self->m_stream).socket().close(ignored);
-        });
+            m_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            m_stream.socket().close(ignored);
+        }
     }
 
-    beast::ssl_stream<beast::tcp_stream> m_stream;
+    Stream m_stream;
     Shared& m_shared;
     beast::flat_buffer m_buffer;
     std::optional<http::request_parser<http::string_body>> m_parser;
@@ -154,15 +185,20 @@ public:
     BeastServer(const HttpsServerOptions& options, Handler handler, HttpsObserver observer)
         : m_handlers(options.handlers > 0 ? std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options.handlers))
                                           : nullptr),
-          m_ctx(ssl::context::tls_server), m_acceptor(m_io),
-          m_shared{std::move(handler), std::move(observer), options, m_handlers.get()} {}
+          m_acceptor(m_io), m_shared{std::move(handler), std::move(observer), options, m_handlers.get()} {}
 
-    Status init(const CertifiedKey& identity) {
+    /// With `identity` TLS; without it plain HTTP.
+    Status init(const CertifiedKey* identity) {
         const auto& o = m_shared.options;
-        if (auto s = configureTlsServer(m_ctx.native_handle(), identity, o.clientCertificates); !s) return s;
+        if (identity != nullptr) {
+            m_ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+            if (auto s = configureTlsServer(m_ctx->native_handle(), *identity, o.clientCertificates); !s) return s;
+        }
         beast::error_code ec;
         auto addr = asio::ip::make_address(o.address, ec);
-        if (ec) return fail(Errc::invalidArgument, "HTTPS listen address '" + o.address + "' is not an IP address");
+        if (ec)
+            return fail(Errc::invalidArgument,
+                        std::string(m_ctx ? "HTTPS" : "HTTP") + " listen address '" + o.address + "' is not an IP address");
         tcp::endpoint ep(addr, o.port);
         m_acceptor.open(ep.protocol(), ec);
         if (!ec) m_acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -211,7 +247,7 @@ public:
 private:
     std::size_t liveSessions() {
         std::lock_guard lock(m_mutex);
-        m_sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+        m_sessions.remove_if([](const std::weak_ptr<Connection>& w) { return w.expired(); });
         return m_sessions.size();
     }
 
@@ -219,27 +255,32 @@ private:
         m_acceptor.async_accept(asio::make_strand(m_io), [this](beast::error_code ec, tcp::socket socket) {
             if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) return;
             if (!ec) {
-                auto s = std::make_shared<Session>(std::move(socket), m_ctx, m_shared);
-                {
-                    std::lock_guard lock(m_mutex);
-                    if (m_sessions.size() > 1024) m_sessions.remove_if([](auto& w) { return w.expired(); });
-                    m_sessions.push_back(s);
-                }
-                s->run();
+                if (m_ctx) start(std::make_shared<Session<TlsStream>>(std::move(socket), m_ctx.get(), m_shared));
+                else start(std::make_shared<Session<PlainStream>>(std::move(socket), nullptr, m_shared));
             }
             accept();
         });
     }
 
+    template <class Stream>
+    void start(std::shared_ptr<Session<Stream>> s) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_sessions.size() > 1024) m_sessions.remove_if([](auto& w) { return w.expired(); });
+            m_sessions.push_back(s);
+        }
+        s->run();
+    }
+
     asio::io_context m_io;
     std::unique_ptr<asio::thread_pool> m_handlers;
-    ssl::context m_ctx;
+    std::unique_ptr<ssl::context> m_ctx;  ///< null: plain HTTP
     tcp::acceptor m_acceptor;
     Shared m_shared;
     std::uint16_t m_port = 0;
     std::vector<std::thread> m_threads;
     std::mutex m_mutex;
-    std::list<std::weak_ptr<Session>> m_sessions;
+    std::list<std::weak_ptr<Connection>> m_sessions;
 };
 
 }  // namespace
@@ -247,7 +288,14 @@ private:
 Result<std::unique_ptr<HttpsServer>> HttpsServer::create(const HttpsServerOptions& options, const CertifiedKey& identity,
                                                          Handler handler, HttpsObserver observer) {
     auto server = std::make_unique<BeastServer>(options, std::move(handler), std::move(observer));
-    if (auto s = server->init(identity); !s) return std::unexpected(s.error());
+    if (auto s = server->init(&identity); !s) return std::unexpected(s.error());
+    return server;
+}
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::createPlain(const HttpsServerOptions& options, Handler handler,
+                                                              HttpsObserver observer) {
+    auto server = std::make_unique<BeastServer>(options, std::move(handler), std::move(observer));
+    if (auto s = server->init(nullptr); !s) return std::unexpected(s.error());
     return server;
 }
 

@@ -1,6 +1,6 @@
 // tte::server on loopback: an identity made and parsed, the HTTPS server's answers, limits,
-// headers and client-certificate fingerprint, the CoAP/DTLS server's fingerprint and reply,
-// listen addresses and the ports file.
+// headers and client-certificate fingerprint, the same server as plain HTTP, the CoAP/DTLS
+// server's fingerprint and reply, listen addresses and the ports file.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -116,6 +116,32 @@ TEST(HttpsServer, RefusesWhatItCannotServe) {
     auto taken = HttpsServer::create(o, k, {});
     ASSERT_FALSE(taken);
     EXPECT_EQ(taken.error().code, Errc::io);
+}
+
+TEST(HttpsServer, PlainHttpForAnAdminPort) {
+    HttpsServerOptions o;
+    o.serverName = "tte-test";
+    o.threads = 1;
+    o.headers = {{"Cache-Control", "no-store"}};
+    auto s = HttpsServer::createPlain(o, [](const HttpRequest& r) {
+        return HttpResponse{r.target == "/metrics" ? 200 : 404, "text/plain", r.method + " " + r.target, {}};
+    });
+    ASSERT_TRUE(s) << s.error().toString();
+    (*s)->start();
+    auto metrics = test::http((*s)->port(), "/metrics");
+    ASSERT_EQ(metrics.error, "");
+    EXPECT_EQ(metrics.status, 200);
+    EXPECT_EQ(metrics.body, "GET /metrics");
+    EXPECT_EQ(metrics.headers["server"], "tte-test");
+    EXPECT_EQ(metrics.headers["cache-control"], "no-store");
+    EXPECT_EQ(test::http((*s)->port(), "/other").status, 404);
+    // TLS to a plain port: no answer, and the server goes on serving.
+    const auto pin = client::HttpsOptions::pinned(std::string(64, '0'), std::chrono::seconds(5));
+    EXPECT_FALSE(client::httpsRequest(pin, "GET", "https://127.0.0.1:" + std::to_string((*s)->port()) + "/metrics"));
+    EXPECT_EQ(test::http((*s)->port(), "/metrics").status, 200);
+    (*s)->stop(std::chrono::seconds(1));
+    o.address = "localhost";
+    EXPECT_EQ(HttpsServer::createPlain(o, {}).error().message, "HTTP listen address 'localhost' is not an IP address");
 }
 
 TEST(CoapServer, RepliesWithThePeersFingerprint) {

@@ -2,7 +2,8 @@
 // TLS 1.2/1.3, keep-alive, a few I/O threads and, when a request may wait (a durable commit),
 // a larger pool of request handlers so the I/O threads never do; request size limits and a
 // timeout for slow clients; a client certificate asked for and its fingerprint handed on. A
-// request in, a response out: what the answer is, is the application's Handler.
+// request in, a response out: what the answer is, is the application's Handler. The same
+// server without TLS (createPlain) serves a loopback admin port: metrics and probes.
 #pragma once
 
 #include <chrono>
@@ -70,6 +71,10 @@ public:
     static Result<std::unique_ptr<HttpsServer>> create(const HttpsServerOptions& options, const CertifiedKey& identity,
                                                        Handler handler, HttpsObserver observer = {});
     virtual ~HttpsServer() = default;
+    /// The same server speaking plain HTTP/1.1 (no TLS, no client certificates: for an admin
+    /// listener on loopback). Errors: invalidArgument (address), io (cannot bind; errno kept).
+    static Result<std::unique_ptr<HttpsServer>> createPlain(const HttpsServerOptions& options, Handler handler,
+                                                            HttpsObserver observer = {});
     /// The bound port (useful with port 0).
     [[nodiscard]] virtual std::uint16_t port() const = 0;
     /// Starts the I/O threads.
