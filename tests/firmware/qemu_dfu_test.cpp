@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fakes/device.h"
-#include "firmware/qemu_harness.h"
+#include "support/qemu.h"
 #include "tte/flasher/dfu_file.h"
 
 namespace tte::device {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "support/fakes/device.h"
-#include "firmware/qemu_harness.h"
+#include "support/qemu.h"
 #include "tte/base/clock.h"
 #include "tte/flasher/flasher.h"
 #include "tte/flasher/stm32_sim.h"

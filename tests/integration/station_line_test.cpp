@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "firmware/qemu_harness.h"
+#include "support/qemu.h"
 #include "support/sites.h"
 #include "support/station_site.h"
 #include "tte/client/https_client.h"

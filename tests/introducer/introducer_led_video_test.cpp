@@ -12,7 +12,7 @@
 
 #include <fstream>
 
-#include "firmware/qemu_harness.h"
+#include "support/qemu.h"
 #include "introducer/led_camera.h"
 #include "support/device_image.h"
 #include "support/sites.h"

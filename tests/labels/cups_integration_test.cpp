@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "label_fixtures.h"
-#include "private_cupsd.h"
+#include "support/cupsd.h"
 #include "tte/base/clock.h"
 #include "tte/labels/cups_print_queue.h"
 #include "tte/labels/label_printer.h"
@@ -18,7 +18,7 @@
 namespace tte::labels {
 namespace {
 
-using testing::PrivateCupsd;
+using test::PrivateCupsd;
 
 std::string readAll(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);

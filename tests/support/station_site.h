@@ -28,7 +28,7 @@
 
 #include "support/process.h"
 #include "support/temp_dir.h"
-#include "labels/private_cupsd.h"
+#include "support/cupsd.h"
 #include "support/mothership.h"
 #include "tte/base/hex.h"
 #include "tte/protocol/enrollment_url.h"
@@ -85,7 +85,7 @@ public:
             return "admin station add: " + r.out + r.err;
         if (auto r = msAdmin({"lot", "set", "--lot", m_o.lot, "--first", m_o.firstDevId, "--last", m_o.lastDevId}); r.code != 0)
             return "admin lot set: " + r.out + r.err;
-        m_cups = std::make_unique<labels::testing::PrivateCupsd>(
+        m_cups = std::make_unique<PrivateCupsd>(
             std::vector<std::pair<double, double>>{{50.0, 30.0}, {100.0, 70.0}});
         if (!m_cups->error().empty()) return "cupsd: " + m_cups->error();
         if (auto e = m_cups->addQueue(kQueue); !e.empty()) return e;
@@ -193,7 +193,7 @@ public:
     [[nodiscard]] fs::path labelsDir() const { return path("labels"); }
     [[nodiscard]] const std::string& msFingerprint() const { return m_msFingerprint; }
     [[nodiscard]] test::ServerProcess* mothership() const { return m_ms.get(); }
-    [[nodiscard]] labels::testing::PrivateCupsd& cups() const { return *m_cups; }
+    [[nodiscard]] PrivateCupsd& cups() const { return *m_cups; }
     [[nodiscard]] const StationSiteOptions& options() const { return m_o; }
     /// For `--connect-to` of the introducer and curl: the MotherShip's host name on loopback.
     [[nodiscard]] std::string connectTo() const {
@@ -262,7 +262,7 @@ private:
     StationSiteOptions m_o;
     test::TempDir m_dir;
     std::unique_ptr<test::ServerProcess> m_ms;
-    std::unique_ptr<labels::testing::PrivateCupsd> m_cups;
+    std::unique_ptr<PrivateCupsd> m_cups;
     std::string m_msFingerprint;
     std::uint16_t m_coapsPort = 0;
 };

@@ -1,5 +1,5 @@
-// The private cupsd of the label integration tests (see the header).
-#include "private_cupsd.h"
+// A private cupsd for the tests that print (see the header).
+#include "support/cupsd.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,7 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace tte::labels::testing {
+#include "support/process.h"
+
+namespace tte::test {
 
 namespace {
 
@@ -55,7 +57,6 @@ std::string pt(double mm) {
     return buf;
 }
 
-void writeFile(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 std::string ppd(const std::vector<std::pair<double, double>>& sizes) {
     std::string p =
@@ -246,4 +247,4 @@ int PrivateCupsd::run(const std::vector<std::string>& argv, const std::filesyste
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-}  // namespace tte::labels::testing
+}  // namespace tte::test

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace tte::labels::testing {
+namespace tte::test {
 
 class PrivateCupsd {
 public:
@@ -53,4 +53,4 @@ private:
     std::string m_error;
 };
 
-}  // namespace tte::labels::testing
+}  // namespace tte::test
