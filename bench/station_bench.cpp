@@ -4,7 +4,7 @@
 // erase/program/USB time a real line waits for). The simulated time passes on a ManualClock,
 // so the wall time of a run is the station's own work. Then devices/hour for 1, 4, 8 slots:
 // slots × 3600 / (flash time + overhead per device), against the bound slots × 3600 / flash time.
-// Keys, printer and MotherShip are the in-memory fakes of tests/station (their real
+// Keys, printer and MotherShip are the in-memory fakes of tests/support/fakes (their real
 // counterparts have their own benches).
 #include <chrono>
 #include <filesystem>

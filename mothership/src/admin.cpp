@@ -110,13 +110,13 @@ Status adminLotList(Registry& registry, const std::string& format, std::ostream&
     if (!lots) return std::unexpected(lots.error());
     if (format == "table") out << "lot\tfirst\tlast\tused\tcapacity\n";
     for (const auto& q : *lots) {
-        const std::int64_t capacity = std::int64_t{q.last} - q.first + 1;
+        const std::int64_t capacity = std::int64_t{q.last.value} - q.first.value + 1;
         if (format == "jsonl") {
-            out << json{{"lot", q.lot}, {"first", toHex(q.first, 8)}, {"last", toHex(q.last, 8)}, {"used", q.used},
+            out << json{{"lot", q.lot}, {"first", q.first.hex()}, {"last", q.last.hex()}, {"used", q.used},
                         {"capacity", capacity}}.dump()
                 << "\n";
         } else {
-            out << q.lot << "\t" << toHex(q.first, 8) << "\t" << toHex(q.last, 8) << "\t" << q.used << "\t" << capacity
+            out << q.lot << "\t" << q.first.hex() << "\t" << q.last.hex() << "\t" << q.used << "\t" << capacity
                 << "\n";
         }
     }

@@ -371,8 +371,9 @@ public:
                                  {});
             if (!rows) return std::unexpected(rows.error());
             for (const auto& r : *rows)
-                out.push_back(LotQuota{r[0].value_or(""), static_cast<std::uint32_t>(toInt(r[1])),
-                                       static_cast<std::uint32_t>(toInt(r[2])), toInt(r[3])});
+                out.push_back(LotQuota{r[0].value_or(""), protocol::DevId{static_cast<std::uint32_t>(toInt(r[1]))},
+                                       protocol::DevId{static_cast<std::uint32_t>(toInt(r[2]))},
+                                       static_cast<std::uint64_t>(toInt(r[3]))});
             return {};
         });
         if (!s) return std::unexpected(s.error());

@@ -78,7 +78,7 @@ public:
     }
 
 private:
-    static Stream makeStream(tcp::socket socket, ssl::context* ctx) {
+    static Stream makeStream(tcp::socket socket, [[maybe_unused]] ssl::context* ctx) {
         if constexpr (kTls) return Stream(std::move(socket), *ctx);
         else return Stream(std::move(socket));
     }
