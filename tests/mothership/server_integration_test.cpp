@@ -8,11 +8,12 @@
 #include <unistd.h>
 
 #include "support/mothership.h"
+#include "support/softhsm.h"
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_key_store.h"
-#include "support/softhsm.h"
 #include "tte/hsm/softhsm_site.h"
 #include "tte/mothership/crypto.h"
+#include "tte/protocol/fingerprint.h"
 
 namespace tte::test {
 namespace {
