@@ -17,10 +17,10 @@
 #include <gtest/gtest.h>
 
 #include "support/process.h"
+#include "support/softhsm.h"
 #include "support/temp_dir.h"
 #include "tte/flasher/dfu_file.h"
 #include "tte/gui/station_window.h"
-#include "tte/hsm/softhsm_site.h"
 #include "tte/station/wiring.h"
 
 namespace tte::gui {
@@ -44,8 +44,8 @@ struct RefusingPort {
 TEST(StationWindowWiring, WrongPinAndUnreachablePrinterAreShown) {
     test::TempDir tmp("gui");
     const std::string dir = tmp.path().string();
-    auto token = hsm::createSoftHsmSite({dir + "/softhsm", "tte-station", "", std::string(hsm::kDefaultModulePath)});
-    ASSERT_TRUE(token) << token.error().toString();
+    const test::SoftHsmToken token(dir + "/softhsm", "tte-station", false);
+    ASSERT_EQ(token.error(), "");
     std::ofstream(dir + "/wrong-pin") << "123456\n";
     std::filesystem::create_directories(dir + "/sim");
     auto dfu = flasher::serializeDfuFile(flasher::dfuFileForImage(0x08000000, std::vector<std::uint8_t>(2048, 0x5a)));
@@ -56,7 +56,7 @@ TEST(StationWindowWiring, WrongPinAndUnreachablePrinterAreShown) {
     const char* src = std::getenv("TTE_SOURCE_DIR");
     ASSERT_NE(src, nullptr);
     std::ofstream(dir + "/station.toml") << "[station]\nid = \"st1\"\ndatabase = \"journal.db\"\nslots = 2\n"
-                                         << "[hsm]\nmodule = \"" << hsm::kDefaultModulePath
+                                         << "[hsm]\nmodule = \"" << test::pkcs11Module()
                                          << "\"\ntoken_label = \"tte-station\"\npin_file = \"wrong-pin\"\n"
                                          << "[printer]\nhost = \"127.0.0.1\"\nport = " << cups.port << "\n"
                                          << "[mothership]\nurl = \"https://127.0.0.1:1\"\nca = \"ca.pem\"\n"

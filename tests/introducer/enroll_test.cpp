@@ -119,11 +119,26 @@ TEST(Enroll, CommandLineWordsAreChecked) {
     EXPECT_EQ(introducePlanOf("", nullptr, true, fp).error().message, "--later needs --notify URL and --queue FILE");
     EXPECT_EQ(introducePlanOf("http://x", nullptr, false, fp).error().message, "--notify must be an https:// URL");
     EXPECT_EQ(introducePlanOf("https://x", nullptr, true, fp).error().message, "--later needs --queue FILE");
-    EXPECT_EQ(labelText({"", 1, "", "", "capture.txt"}).error().message,
-              "give exactly one of --qr-image, --url, --url-file, --led-capture");
-    EXPECT_EQ(enrollmentUrlFrom({"", 1, "u", "f", ""}).error().message,
-              "give exactly one of --qr-image, --url, --url-file, --led-capture");
-    auto url = enrollmentUrlFrom({"", 1, protocol::buildEnrollmentUrl(kUrl), "", ""});
+    const std::string oneSource = "give exactly one of --qr-image, --url, --url-file, --led-video, --led-capture";
+    LabelSource capture;
+    capture.ledCapture = "capture.txt";
+    LabelSource video;
+    video.ledVideo = "led.mp4";
+    EXPECT_EQ(labelText(capture).error().message, oneSource);  // an LED holds no label text
+    EXPECT_EQ(labelText(video).error().message, oneSource);
+    LabelSource two;
+    two.url = "u";
+    two.urlFile = "f";
+    EXPECT_EQ(enrollmentUrlFrom(two).error().message, oneSource);
+    two = video;
+    two.url = "u";
+    EXPECT_EQ(enrollmentUrlFrom(two).error().message, oneSource);
+    two = video;
+    two.ledCapture = "capture.txt";
+    EXPECT_EQ(enrollmentUrlFrom(two).error().message, oneSource);
+    LabelSource good;
+    good.url = protocol::buildEnrollmentUrl(kUrl);
+    auto url = enrollmentUrlFrom(good);
     ASSERT_TRUE(url) << url.error().message;
     EXPECT_EQ(url->otp, kUrl.otp);
 }
