@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <unistd.h>
 
@@ -30,6 +33,10 @@ struct Common {
     bool later = false;
     std::string state;
 };
+
+constexpr const char* kQueueHelp =
+    "directory of introductions not yet delivered (default: $XDG_STATE_HOME/tte/introductions, "
+    "or ~/.local/state/tte/introductions)";
 
 int die(const std::string& message) {
     std::cerr << "tte-introducer: " << message << "\n";
@@ -72,28 +79,49 @@ struct Wiring {
     std::unique_ptr<IntroductionSender> sender;
 };
 
-/// `queue` (the --queue file, maybe none) must outlive the wiring.
+/// `queue` (queueOf()) must outlive the wiring.
 Result<Wiring> wiringOf(const Common& c, IntroductionQueue& queue) {
     auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description);
     if (!target) return std::unexpected(target.error());
-    auto plan = introducePlanOf(c.notify, c.queue.empty() ? nullptr : &queue, c.later, target->fingerprint);
+    auto plan = introducePlanOf(c.notify, &queue, c.later, target->fingerprint);
     if (!plan) return std::unexpected(plan.error());
     return Wiring{std::move(*target), std::move(*plan), makeHttpsMotherShip(httpsOptions(c)), makeHttpsIntroductions()};
 }
 
-void printIntroduction(const Common& c, const IntroduceOutcome& o) {
+/// Says what became of message 6; returns the exit code (4 when it waits in the queue).
+int printIntroduction(const Common& c, const IntroduceOutcome& o) {
     if (o.sent) std::cout << "introduced to the controller at " << c.notify << "\n";
     if (o.sendError) std::cerr << "tte-introducer: introduction not sent: " << o.sendError->toString() << "\n";
-    if (o.queueError) std::cerr << "tte-introducer: cannot queue the introduction: " << o.queueError->toString() << "\n";
-    if (o.queued)
-        std::cout << "introduction queued in " << c.queue << " (send it with: tte-introducer flush --queue " << c.queue << ")\n";
+    if (o.queueError) return die("cannot queue the introduction: " + o.queueError->toString());
+    if (!o.queued) return 0;
+    std::cout << "introduction queued in " << o.queuedFile.string() << " (send it with: tte-introducer flush"
+              << (c.queue.empty() ? "" : " --queue " + c.queue) << ")\n";
+    return c.later ? 0 : kExitIncomplete;
+}
+
+/// --queue DIR, or the default place (XDG state directory).
+Result<std::filesystem::path> queueDir(const Common& c) {
+    if (!c.queue.empty()) return std::filesystem::path(c.queue);
+    return defaultQueueDir([](const char* name) { return std::getenv(name); });
+}
+
+/// The queue for message 6, checked before an OTP is spent: an introduction that is not
+/// delivered goes there. None without --notify.
+Result<IntroductionQueue> queueOf(const Common& c) {
+    if (c.notify.empty()) return IntroductionQueue({});
+    auto dir = queueDir(c);
+    if (!dir) return std::unexpected(dir.error());
+    IntroductionQueue queue(*dir);
+    if (auto entries = queue.entries(); !entries) return std::unexpected(entries.error());
+    return queue;
 }
 
 int runEnroll(const LabelSource& s, const Common& c) {
     auto url = enrollmentUrlOf(s);
     if (!url) return die(url.error().message);
-    IntroductionQueue queue(c.queue);
-    auto w = wiringOf(c, queue);
+    auto queue = queueOf(c);
+    if (!queue) return die(queue.error().message);
+    auto w = wiringOf(c, *queue);
     if (!w) return die(w.error().message);
     auto r = enroll(*url, w->target, w->plan, *w->ms, *w->sender);
     if (!r) return die(r.error().toString());
@@ -107,8 +135,7 @@ int runEnroll(const LabelSource& s, const Common& c) {
     }
     std::cout << "mapped Dev ID " << url->devId.hex() << " to controller " << c.controller << "\nurn: " << r->mapped->urn.text
               << "\nfingerprint: " << r->mapped->fingerprint.hex() << "\n";
-    printIntroduction(c, r->introduction);
-    return 0;
+    return printIntroduction(c, r->introduction);
 }
 
 void drawProgress(std::size_t done, std::size_t total, const BoxDeviceResult& r) {
@@ -127,35 +154,49 @@ int runBox(const LabelSource& s, const Common& c) {
     if (!text) return die(text.error().message);
     auto box = protocol::parseBoxUrl(text->view());
     if (!box) return die(box.error().message);
-    IntroductionQueue queue(c.queue);
-    auto w = wiringOf(c, queue);
+    auto queue = queueOf(c);
+    if (!queue) return die(queue.error().message);
+    auto w = wiringOf(c, *queue);
     if (!w) return die(w.error().message);
     auto results = enrollBox(*box, BoxOptions{w->target, c.state, w->plan}, *w->ms, *w->sender,
                              isatty(2) ? BoxProgress(drawProgress) : BoxProgress());
     if (!results) return die(results.error().message);
     std::map<std::string, int> counts;
-    std::size_t skipped = 0;
+    std::size_t skipped = 0, pending = 0, lost = 0;
     std::printf("%-10s %-14s %s\n", "devid", "outcome", "detail");
     for (const auto& r : *results) {
         counts[r.outcome]++;
         skipped += r.skipped;
+        pending += r.introductionQueued;
+        lost += r.introductionLost;
         std::printf("%-10s %-14s %s%s\n", r.devid.c_str(), r.outcome.c_str(), r.skipped ? "(done before) " : "",
                     r.urn.empty() ? r.message.c_str() : (r.urn + (r.message.empty() ? "" : "; " + r.message)).c_str());
     }
     std::printf("summary: %zu devices, %d mapped, %d already-used, %d not-found, %d revoked, %d failed, %zu skipped as done\n",
                 results->size(), counts["mapped"], counts["already-used"], counts["not-found"], counts["revoked"],
                 counts["failed"], skipped);
-    return counts["mapped"] == static_cast<int>(results->size()) ? 0 : kExitIncomplete;
+    if (pending > 0)
+        std::printf("%zu introductions queued in %s (send them with: tte-introducer flush%s)\n", pending, queue->dir().c_str(),
+                    c.queue.empty() ? "" : (" --queue " + c.queue).c_str());
+    const bool allMapped = counts["mapped"] == static_cast<int>(results->size());
+    if (lost > 0) std::fprintf(stderr, "tte-introducer: %zu introductions could be neither sent nor queued\n", lost);
+    return allMapped && lost == 0 && (pending == 0 || c.later) ? 0 : kExitIncomplete;
 }
 
 int runFlush(const Common& c) {
-    if (c.queue.empty()) return die("flush needs --queue FILE");
-    IntroductionQueue queue(c.queue);
+    auto dir = queueDir(c);
+    if (!dir) return die(dir.error().message);
+    IntroductionQueue queue(*dir);
     auto report = queue.flush();
-    if (!report) return die(report.error().message);
-    for (const auto& p : report->problems) std::cerr << "tte-introducer: " << p << "\n";
-    std::cout << "sent " << report->sent << ", kept " << report->kept << ", dropped " << report->dropped << "\n";
-    return report->kept == 0 && report->dropped == 0 ? 0 : kExitIncomplete;
+    if (!report) return die(report.error().toString());
+    for (const auto& f : report->entries) {
+        std::cout << std::left << std::setw(10) << flushOutcomeName(f.outcome) << f.file;
+        if (!f.urn.empty()) std::cout << " " << f.urn << (f.outcome == IntroductionQueue::Flushed::Outcome::sent ? " to " : " for ") << f.url;
+        if (!f.message.empty()) std::cout << ": " << f.message;
+        std::cout << "\n";
+    }
+    std::cout << "sent " << report->sent() << ", still queued " << report->remaining() << " in " << dir->string() << "\n";
+    return report->remaining() == 0 ? 0 : kExitIncomplete;
 }
 
 int runStatus(const LabelSource& s, const Common& c) {
@@ -188,8 +229,8 @@ void addController(CLI::App* cmd, Common& c) {
     cmd->add_option("--controller-fingerprint", c.controllerFingerprint, "the Controller's key fingerprint (64 hex)")->required();
     cmd->add_option("--description", c.description, "a local label for the device (Dev Descp)");
     cmd->add_option("--notify", c.notify, "the Controller's introductions URL, https://ADDR:PORT/tte/v1/introductions");
-    cmd->add_option("--queue", c.queue, "queue file for introductions to send later (tte-introducer flush)");
-    cmd->add_flag("--later", c.later, "queue the introduction instead of sending it now");
+    cmd->add_option("--queue", c.queue, kQueueHelp);
+    cmd->add_flag("--later", c.later, "queue the introduction instead of sending it now (send it with: tte-introducer flush)");
 }
 
 }  // namespace
@@ -197,6 +238,9 @@ void addController(CLI::App* cmd, Common& c) {
 int main(int argc, char** argv) {
     CLI::App app{"tte-introducer – enroll TTE devices: map them to a Controller at their MotherShip and introduce them"};
     app.require_subcommand(1);
+    app.footer("Exit codes: 0 done; 1 bad input or a failure (one line on stderr); 3 the OTP was already used "
+               "(the device may have been enrolled by someone else); 4 incomplete: an introduction was queued, not "
+               "delivered (tte-introducer flush sends it), or devices of a box are not done, or flush left some queued.");
     LabelSource s;
     Common c;
     auto* enroll = app.add_subcommand("enroll", "enroll one device from its label, URL or LED");
@@ -209,7 +253,7 @@ int main(int argc, char** argv) {
     addController(box, c);
     box->add_option("--state", c.state, "progress file; a rerun skips what is done")->required();
     auto* flush = app.add_subcommand("flush", "send queued introductions to their Controllers");
-    flush->add_option("--queue", c.queue, "the queue file")->required();
+    flush->add_option("--queue", c.queue, kQueueHelp);
     auto* status = app.add_subcommand("status", "show a device's enrollment state at its MotherShip");
     addSource(status, s, true);
     addMotherShip(status, c);

@@ -60,10 +60,14 @@ BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, co
     const auto sent = introduce(options.introductions,
                                 {mapped->urn, mapped->fingerprint, url.otp, devId, box.ms, options.controller.description},
                                 sender);
+    const std::string why = sent.sendError ? sent.sendError->message : std::string("--later");
+    r.introductionQueued = sent.queued;
+    // Once mapped the OTP is spent: an introduction neither delivered nor kept is lost.
+    r.introductionLost = options.introductions.notify && !sent.sent && !sent.queued;
     if (sent.sent) r.message = "introduced to the controller";
-    else if (sent.queued) r.message = "introduction queued" + (sent.sendError ? ": " + sent.sendError->message : std::string());
-    else if (sent.sendError) r.message = "introduction not sent: " + sent.sendError->message;
-    else if (sent.queueError) r.message = "introduction not queued: " + sent.queueError->message;
+    else if (sent.queued) r.message = "introduction queued: " + why;
+    else if (r.introductionLost)
+        r.message = "introduction neither sent (" + why + ") nor queued" + (sent.queueError ? ": " + sent.queueError->message : "");
     return r;
 }
 

@@ -95,11 +95,11 @@ Result<ControllerTarget> controllerTargetOf(std::string_view addressPort, std::s
 Result<IntroducePlan> introducePlanOf(std::string_view notifyUrl, IntroductionQueue* queue, bool later,
                                       const protocol::Fingerprint& controllerFingerprint) {
     if (notifyUrl.empty()) {
-        if (later) return fail(Errc::invalidArgument, "--later needs --notify URL and --queue FILE");
+        if (later) return fail(Errc::invalidArgument, "--later needs --notify URL");
         return IntroducePlan{std::nullopt, queue, false};
     }
     if (!notifyUrl.starts_with("https://")) return fail(Errc::invalidArgument, "--notify must be an https:// URL");
-    if (later && queue == nullptr) return fail(Errc::invalidArgument, "--later needs --queue FILE");
+    if (later && queue == nullptr) return fail(Errc::invalidArgument, "--later needs a queue");
     return IntroducePlan{NotifyTarget{std::string(notifyUrl), controllerFingerprint}, queue, later};
 }
 
@@ -114,13 +114,14 @@ IntroduceOutcome introduce(const IntroducePlan& plan, const protocol::Introducti
             return out;
         }
         out.sendError = sent.error();
-        // Refused for good (409: introduced with another key; 400): keeping it changes nothing.
-        if (plan.queue == nullptr || sent.error().code == Errc::conflict || sent.error().code == Errc::invalidArgument)
-            return out;
     }
     if (plan.queue == nullptr) return out;
-    if (auto st = plan.queue->add(*plan.notify, introduction); !st) out.queueError = st.error();
-    else out.queued = true;
+    if (auto file = plan.queue->add(*plan.notify, introduction); !file) {
+        out.queueError = file.error();
+    } else {
+        out.queued = true;
+        out.queuedFile = std::move(*file);
+    }
     return out;
 }
 

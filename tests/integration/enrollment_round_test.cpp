@@ -11,6 +11,7 @@
 #include "support/device_image.h"
 #include "support/sites.h"
 #include "introducer/label_fixture.h"
+#include "tte/base/hex.h"
 #include "tte/client/https_client.h"
 #include "tte/protocol/enrollment_url.h"
 
@@ -31,7 +32,7 @@ protected:
         return test::makeDeviceImage(site.dir.path(), devId, otp, "127.0.0.1", site.server->coapsPort(), msFingerprint);
     }
 
-    test::RunResult enroll(std::uint32_t devId, std::uint64_t otp, bool notify) {
+    test::RunResult enroll(std::uint32_t devId, std::uint64_t otp, bool notify, std::vector<std::string> env = {}) {
         std::string why;
         auto label = site.dir.path() / ("label-" + std::to_string(devId) + ".png");
         auto url = protocol::buildEnrollmentUrl({protocol::MsId{1}, protocol::Otp(otp), protocol::DevId{devId}});
@@ -40,7 +41,12 @@ protected:
                                       "--cacert", site.pki.caCert, "--connect-to", site.connectTo(), "--controller",
                                       controller.coaps, "--controller-fingerprint", controller.fingerprint};
         if (notify) a.insert(a.end(), {"--notify", controller.notifyUrl(), "--description", "hall 2"});
-        return test::run(a, site.dir.path(), "introducer", std::chrono::seconds(60));
+        return test::run(a, site.dir.path(), "introducer", std::chrono::seconds(60), std::move(env));
+    }
+
+    test::RunResult flush(std::vector<std::string> env, const std::string& name) {
+        return test::run({(test::binDir() / "tte-introducer").string(), "flush"}, site.dir.path(), name,
+                         std::chrono::seconds(60), std::move(env));
     }
 
     test::RunResult runDevice(const test::TestDevice& d, std::vector<std::string> extra = {}) {
@@ -109,6 +115,54 @@ TEST_F(EnrollmentRound, LabelToControllerAndRebootSkipsTheMotherShip) {
         EXPECT_NE(reboot.out.find("from=nvm mothership-queries=0"), std::string::npos) << reboot.out;
     }
     EXPECT_EQ(reboot.out.find("query-mothership"), std::string::npos) << reboot.out;
+}
+
+TEST_F(EnrollmentRound, IntroductionToAControllerThatIsDownIsQueuedFlushedAndTheDeviceChecksIn) {
+    constexpr std::uint32_t dev = 0x120;
+    constexpr std::uint64_t otp = 0x0ddba11cafe5eed5ULL;
+    auto d = device(dev, otp, site.pki.dtlsFingerprint);
+    site.upload({{dev, otp, d.fingerprint}});
+    const test::ControllerProcess where = {nullptr, controller.https, controller.coaps, controller.fingerprint};
+    controller.proc.reset();  // the Controller is down while the installer enrolls the device
+
+    // No --queue: the default place, $XDG_STATE_HOME/tte/introductions.
+    const std::vector<std::string> env = {"XDG_STATE_HOME=" + (site.dir.path() / "xdg").string()};
+    const auto queued = site.dir.path() / "xdg" / "tte" / "introductions" / "tte-000001.net-00000120.json";
+    auto e = enroll(dev, otp, true, env);
+    EXPECT_EQ(e.code, 4) << "incomplete\n" << e.out << e.err;
+    EXPECT_NE(e.err.find("introduction not sent: POST " + where.notifyUrl()), std::string::npos) << e.err;
+    EXPECT_NE(e.out.find("introduction queued in " + queued.string() + " (send it with: tte-introducer flush)"),
+              std::string::npos) << e.out;
+    EXPECT_EQ(msState(dev, otp), "mapped") << "the OTP is spent";
+    ASSERT_TRUE(std::filesystem::exists(queued));
+    EXPECT_EQ(std::filesystem::status(queued).permissions(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    EXPECT_EQ(std::filesystem::status(queued.parent_path()).permissions(), std::filesystem::perms::owner_all);
+    EXPECT_EQ((e.out + e.err).find(toHex(otp, 16)), std::string::npos) << "the OTP is never printed";
+
+    auto down = flush(env, "flush-down");
+    EXPECT_EQ(down.code, 4) << down.out << down.err;
+    EXPECT_NE(down.out.find("kept      tte-000001.net-00000120.json urn:dev:ops:"), std::string::npos) << down.out;
+    EXPECT_TRUE(std::filesystem::exists(queued));
+
+    controller = test::startController(site.dir.path(), "controller",
+                                       {"--ms-cacert", site.pki.caCert, "--ms-connect-to", site.connectTo()}, "", &where);
+    ASSERT_EQ(controller.fingerprint, where.fingerprint);
+    auto up = flush(env, "flush-up");
+    EXPECT_EQ(up.code, 0) << up.out << up.err;
+    EXPECT_NE(up.out.find("sent      tte-000001.net-00000120.json urn:dev:ops:"), std::string::npos) << up.out;
+    EXPECT_NE(up.out.find("sent 1, still queued 0 in " + queued.parent_path().string()), std::string::npos) << up.out;
+    EXPECT_FALSE(std::filesystem::exists(queued));
+    auto again = flush(env, "flush-again");
+    EXPECT_EQ(again.code, 0) << again.out << again.err;
+    EXPECT_NE(again.out.find("sent 0, still queued 0"), std::string::npos) << again.out;
+    ASSERT_EQ(devices().size(), 1u);
+    EXPECT_EQ(devices()[0]["state"], "introduced");
+    EXPECT_EQ(devices()[0]["description"], "hall 2");
+
+    auto r = runDevice(d);
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("outcome=checked-in controller=" + where.coaps), std::string::npos) << r.out;
+    EXPECT_EQ(devices()[0]["state"], "registered");
 }
 
 TEST_F(EnrollmentRound, DeviceRefusesAMotherShipWithAnotherFingerprint) {

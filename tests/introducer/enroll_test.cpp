@@ -84,9 +84,9 @@ TEST(Enroll, AnUsedOtpIsNoErrorButAWarningWithTheStatus) {
     EXPECT_EQ(enroll(kUrl, target(), {}, ms, sender).error().code, Errc::notFound);
 }
 
-TEST(Enroll, AnIntroductionThatCannotGoNowIsQueuedUnlessRefusedForGood) {
+TEST(Enroll, AnIntroductionThatWasNotDeliveredIsQueuedWhateverTheReason) {
     test::TempDir dir;
-    IntroductionQueue queue(dir.path() / "queue.json");
+    IntroductionQueue queue(dir.path() / "queue");
     FakeMotherShip ms;
     FakeSender sender;
     sender.failure = Error{Errc::unavailable, "no route", {}, 0, {}};
@@ -97,18 +97,21 @@ TEST(Enroll, AnIntroductionThatCannotGoNowIsQueuedUnlessRefusedForGood) {
     EXPECT_FALSE(o.sent);
     EXPECT_EQ(o.sendError->message, "no route");
     EXPECT_TRUE(o.queued);
-    EXPECT_EQ(*queue.size(), 1u);
+    EXPECT_EQ(o.queuedFile, queue.dir() / (protocol::msHostName(kUrl.ms) + "-" + kUrl.devId.hex() + ".json"));
+    EXPECT_EQ(queue.entries()->size(), 1u);
+    // Refused for good (409) is kept as well: the OTP is spent, the data must survive.
     sender.failure = Error{Errc::conflict, "introduced with another key", {}, 0, {}};
     o = introduce(*plan, intro, sender);
-    EXPECT_FALSE(o.queued);
-    EXPECT_EQ(*queue.size(), 1u);
+    EXPECT_TRUE(o.queued);
+    EXPECT_EQ(o.sendError->code, Errc::conflict);
+    EXPECT_EQ(queue.entries()->size(), 1u) << "one file per device";
     plan->later = true;  // queued without trying
     sender.failure.reset();
     o = introduce(*plan, intro, sender);
     EXPECT_TRUE(o.queued);
     EXPECT_FALSE(o.sendError);
     EXPECT_TRUE(sender.sent.empty());
-    EXPECT_EQ(*queue.size(), 2u);
+    EXPECT_EQ(queue.entries()->size(), 1u);
 }
 
 TEST(Enroll, CommandLineWordsAreChecked) {
@@ -116,9 +119,9 @@ TEST(Enroll, CommandLineWordsAreChecked) {
               "--controller-fingerprint: fingerprint: expected 64 hex digits, got 3");
     EXPECT_EQ(controllerTargetOf("ctl:5685", kFp, "").error().message, "controller address 'ctl' is not an IPv4 or IPv6 address");
     const auto fp = *protocol::parseFingerprint(kFp);
-    EXPECT_EQ(introducePlanOf("", nullptr, true, fp).error().message, "--later needs --notify URL and --queue FILE");
+    EXPECT_EQ(introducePlanOf("", nullptr, true, fp).error().message, "--later needs --notify URL");
     EXPECT_EQ(introducePlanOf("http://x", nullptr, false, fp).error().message, "--notify must be an https:// URL");
-    EXPECT_EQ(introducePlanOf("https://x", nullptr, true, fp).error().message, "--later needs --queue FILE");
+    EXPECT_EQ(introducePlanOf("https://x", nullptr, true, fp).error().message, "--later needs a queue");
     const std::string oneSource = "give exactly one of --qr-image, --url, --url-file, --led-video, --led-capture";
     LabelSource capture;
     capture.ledCapture = "capture.txt";

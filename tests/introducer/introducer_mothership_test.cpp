@@ -115,19 +115,56 @@ TEST_F(IntroducerSite, LedCaptureEnrollsAndLaterIntroductionIsFlushed) {
         out << "fps " << render.fps << "\n";
         for (float v : trace) out << v << "\n";
     }
-    auto queue = site.dir.path() / "queue.json";
+    auto queue = site.dir.path() / "queue";
     auto args = common("enroll");
     args.insert(args.end(), {"--led-capture", capture.string(), "--queue", queue.string(), "--later"});
     auto r = introducer(args);
     ASSERT_EQ(r.code, 0) << r.out << r.err;
-    EXPECT_NE(r.out.find("introduction queued in " + queue.string()), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("introduction queued in " + (queue / "tte-000001.net-00000101.json").string() +
+                         " (send it with: tte-introducer flush --queue " + queue.string() + ")"),
+              std::string::npos) << r.out;
     EXPECT_EQ(devices().size(), 0u);
     auto flush = introducer({(test::binDir() / "tte-introducer").string(), "flush", "--queue", queue.string()}, "flush");
     EXPECT_EQ(flush.code, 0) << flush.err;
-    EXPECT_NE(flush.out.find("sent 1, kept 0, dropped 0"), std::string::npos) << flush.out;
+    EXPECT_NE(flush.out.find("sent 1, still queued 0"), std::string::npos) << flush.out;
     auto list = devices();
     ASSERT_EQ(list.size(), 1u);
     EXPECT_EQ(list[0]["fingerprint"], site.pki.otherFingerprint);
+}
+
+TEST_F(IntroducerSite, BoxEnrollmentQueuesEveryIntroductionTheControllerDidNotTake) {
+    constexpr std::uint32_t first = 0x180, last = 0x183;
+    std::uint8_t secretBytes[32];
+    ASSERT_EQ(RAND_bytes(secretBytes, sizeof secretBytes), 1);
+    protocol::BoxUrl box{protocol::MsId{1}, Secret(std::span<const std::uint8_t>(secretBytes)), protocol::DevId{first}, protocol::DevId{last}};
+    std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>> records;
+    for (std::uint32_t d = first; d <= last; ++d)
+        records.emplace_back(d, protocol::deriveBulkOtp(box.secret.bytes(), protocol::DevId{d}).value(),
+                             d == first ? site.pki.deviceFingerprint : site.pki.otherFingerprint);
+    site.upload(records);
+    auto url = site.dir.path() / "box.url";
+    std::ofstream(url) << *protocol::buildBoxUrl(box) << "\n";
+    const auto queue = site.dir.path() / "queue";
+    auto args = common("box");
+    args.insert(args.end(), {"--url-file", url.string(), "--state", (site.dir.path() / "box.json").string(), "--queue", queue.string()});
+    const test::ControllerProcess where = {nullptr, controller.https, controller.coaps, controller.fingerprint};
+    controller.proc.reset();
+
+    auto r = introducer(args, "box");
+    EXPECT_EQ(r.code, 4) << r.out << r.err;
+    EXPECT_NE(r.out.find("summary: 4 devices, 4 mapped"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("4 introductions queued in " + queue.string()), std::string::npos) << r.out;
+    for (std::uint32_t d = first; d <= last; ++d)
+        EXPECT_TRUE(std::filesystem::exists(queue / ("tte-000001.net-" + toHex(d, 8) + ".json"))) << d;
+    // The MotherShip holds two devices on one key: the Controller refuses the second with 409,
+    // which stays queued (the OTP is spent) and is reported each time.
+    controller = test::startController(site.dir.path(), "controller", {"--no-status-queries"}, "", &where);
+    auto flush = introducer({(test::binDir() / "tte-introducer").string(), "flush", "--queue", queue.string()}, "flush");
+    EXPECT_EQ(flush.code, 4) << flush.out << flush.err;
+    EXPECT_NE(flush.out.find("sent 2, still queued 2"), std::string::npos) << flush.out;
+    EXPECT_NE(flush.out.find("refused   tte-000001.net-00000182.json urn:dev:ops:"), std::string::npos) << flush.out;
+    EXPECT_NE(flush.out.find("the Controller answered HTTP 409"), std::string::npos) << flush.out;
+    EXPECT_EQ(devices().size(), 2u);
 }
 
 TEST_F(IntroducerSite, BoxEnrollmentResumesAfterBeingKilledHalfWay) {

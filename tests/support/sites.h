@@ -67,15 +67,19 @@ struct ControllerProcess {
     [[nodiscard]] std::string notifyUrl() const { return "https://" + https + "/tte/v1/introductions"; }
 };
 
-/// Starts tte-controller with its state in `dir`/<state> (default: `dir`/<name>), ports 0, and
-/// waits for its ports file.
+/// Starts tte-controller with its state in `dir`/<state> (default: `dir`/<name>), ports 0 (or
+/// those of `again`: the same Controller started again where it was), and waits for its
+/// ports file.
 inline ControllerProcess startController(const std::filesystem::path& dir, const std::string& name,
-                                         std::vector<std::string> extra = {}, const std::string& state = "") {
+                                         std::vector<std::string> extra = {}, const std::string& state = "",
+                                         const ControllerProcess* again = nullptr) {
     auto ports = dir / (name + ".ports.json");
+    std::filesystem::remove(ports);
     std::vector<std::string> argv = {(binDir() / "tte-controller").string(), "--state-dir",
                                      (dir / (state.empty() ? name : state)).string(),
-                                     "--https-listen", "127.0.0.1:0", "--coaps-listen", "127.0.0.1:0", "--ports-file",
-                                     ports.string()};
+                                     "--https-listen", again != nullptr ? again->https : "127.0.0.1:0",
+                                     "--coaps-listen", again != nullptr ? again->coaps : "127.0.0.1:0",
+                                     "--ports-file", ports.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ControllerProcess c;
     c.proc = std::make_unique<Process>(argv, dir, name);

@@ -24,6 +24,8 @@ struct BoxDeviceResult {
     std::string fingerprint;
     std::string message;
     bool skipped = false;  ///< done by an earlier run
+    bool introductionQueued = false;  ///< message 6 is in the queue, not at the Controller yet
+    bool introductionLost = false;    ///< message 6 could be neither sent nor queued (`message` says why)
 };
 
 struct BoxOptions {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,8 +79,8 @@ Result<ControllerTarget> controllerTargetOf(std::string_view addressPort, std::s
                                             std::string description);
 
 /// Where message 6 goes, from the command line's words (`queue` may be null: none). Errors:
-/// invalidArgument "--later needs --notify URL and --queue FILE", "--notify must be an https://
-/// URL", "--later needs --queue FILE".
+/// invalidArgument "--later needs --notify URL", "--notify must be an https:// URL", "--later
+/// needs a queue".
 Result<IntroducePlan> introducePlanOf(std::string_view notifyUrl, IntroductionQueue* queue, bool later,
                                       const protocol::Fingerprint& controllerFingerprint);
 
@@ -88,11 +89,13 @@ struct IntroduceOutcome {
     bool sent = false;
     std::optional<Error> sendError;  ///< sending now was tried and failed
     bool queued = false;
+    std::filesystem::path queuedFile;  ///< where it was queued
     std::optional<Error> queueError;  ///< keeping it in the queue failed
 };
 
-/// Sends now unless `later`; a send that failed for a reason that may pass (not 409/400) goes
-/// to the queue when there is one; `later` queues at once. Never fails: the outcome says.
+/// Sends now unless `later`; once the OTP is spent no introduction is lost: one that was not
+/// delivered – whatever the reason, a 409 or 400 too – goes to the queue, and `later` queues
+/// at once. Never fails: the outcome says.
 IntroduceOutcome introduce(const IntroducePlan& plan, const protocol::Introduction& introduction,
                            IntroductionSender& sender);
 
