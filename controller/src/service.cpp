@@ -134,6 +134,17 @@ HttpResponse ControllerService::handle(const HttpRequest& request) {
     return jsonAnswer(404, errorBody(Errc::notFound, "no such resource: " + std::string(path)));
 }
 
+CoapAnswer ControllerService::refuseUnknownKey(const std::string& urn) {
+    m_checkinsRefused++;
+    // docs/PROTOCOL.md §8: the URN introduced with another key is a wrong key (the device
+    // stops); nothing introduced for it yet is "not yet" (the device keeps asking, so a late
+    // message 6 takes effect without a reboot).
+    auto byUrn = m_store.findByUrn(urn, now());
+    if (byUrn) return {403, std::string(kWrongKey)};
+    if (byUrn.error().code != Errc::notFound) return {500, byUrn.error().message};
+    return {404, std::string(kNotIntroducedYet)};
+}
+
 CoapAnswer ControllerService::checkin(const std::string& peerFingerprint, std::string_view payload) {
     auto refuse = [&](int code, std::string message) {
         m_checkinsRefused++;
@@ -145,7 +156,7 @@ CoapAnswer ControllerService::checkin(const std::string& peerFingerprint, std::s
     auto known = m_store.findByFingerprint(peerFingerprint, now());
     if (!known) {
         if (known.error().code != Errc::notFound) return refuse(500, known.error().message);
-        if (!m_options.acceptUnintroduced) return refuse(403, "device key was not introduced to this controller");
+        if (!m_options.acceptUnintroduced) return refuseUnknownKey(urn);
         auto added = m_store.addUnintroduced(urn, peerFingerprint, now());
         if (!added) return refuse(403, added.error().message);
         known = *added;

@@ -165,6 +165,14 @@ Result<DeviceRecord> DeviceStore::findByFingerprint(const std::string& fingerpri
     return rows->front();
 }
 
+Result<DeviceRecord> DeviceStore::findByUrn(const std::string& urn, UnixSeconds now) {
+    std::lock_guard lock(m_mutex);
+    auto rows = select("WHERE urn = ?1", urn, now);
+    if (!rows) return std::unexpected(rows.error());
+    if (rows->empty()) return fail(Errc::notFound, "no device " + urn + " was introduced");
+    return rows->front();
+}
+
 Status DeviceStore::markRegistered(const std::string& urn, UnixSeconds now) {
     std::lock_guard lock(m_mutex);
     Stmt s(m_db, "UPDATE devices SET registered_at = COALESCE(registered_at, ?2), last_seen = ?2 WHERE urn = ?1");

@@ -66,7 +66,7 @@ TEST(ControllerProcess, IntroducedDeviceChecksInOverDtls) {
     auto dev = makeDeviceKey(dir, "dev");
     const std::string urn = "urn:dev:ops:32473-Thermo-00000000abcdef01";
 
-    EXPECT_NE(checkin(dir, c, dev, urn).find("4.03 device key was not introduced to this controller"), std::string::npos);
+    EXPECT_NE(checkin(dir, c, dev, urn).find("4.04 not introduced yet: no introduction for this device key"), std::string::npos);
 
     const auto pinned = client::HttpsOptions::pinned(c.fingerprint, std::chrono::seconds(10));
     auto post = client::httpsRequest(pinned, "POST", "https://" + c.https + "/tte/v1/introductions",
@@ -81,7 +81,8 @@ TEST(ControllerProcess, IntroducedDeviceChecksInOverDtls) {
     EXPECT_EQ(list[0]["state"], "registered");
 
     auto other = makeDeviceKey(dir, "other");
-    EXPECT_NE(checkin(dir, c, other, urn).find("4.03 device key was not introduced"), std::string::npos);
+    EXPECT_NE(checkin(dir, c, other, urn).find("4.03 wrong key: the urn was introduced with another device key"),
+              std::string::npos);
 
     auto metrics = client::httpsRequest(pinned, "GET", "https://" + c.https + "/metrics");
     ASSERT_TRUE(metrics);

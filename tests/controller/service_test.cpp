@@ -119,11 +119,23 @@ TEST_F(ServiceTest, IntroducedDeviceChecksIn) {
     EXPECT_NE(service->metrics().find("tte_controller_checkins_total 1\n"), std::string::npos);
 }
 
-TEST_F(ServiceTest, UnintroducedDeviceIsRefusedByDefault) {
+TEST_F(ServiceTest, UnintroducedDeviceIsToldNotYet) {
     auto a = service->checkin(kFp, cbor({{"urn", kUrn}}));
-    EXPECT_EQ(a.code, 403);
-    EXPECT_EQ(a.payload, "device key was not introduced to this controller");
+    EXPECT_EQ(a.code, 404);
+    EXPECT_EQ(a.payload, "not introduced yet: no introduction for this device key");
     EXPECT_EQ(json::parse(service->devices().body)["devices"].size(), 0u);
+    // A late message 6 takes effect at the device's next try.
+    ASSERT_EQ(service->introduce(intro()).status, 201);
+    EXPECT_EQ(service->checkin(kFp, cbor({{"urn", kUrn}})).code, 204);
+}
+
+TEST_F(ServiceTest, AKeyThatIsNotTheIntroducedOneIsToldApart) {
+    ASSERT_EQ(service->introduce(intro()).status, 201);
+    auto a = service->checkin(std::string(64, 'b'), cbor({{"urn", kUrn}}));
+    EXPECT_EQ(a.code, 403);
+    EXPECT_EQ(a.payload, "wrong key: the urn was introduced with another device key");
+    EXPECT_EQ(json::parse(service->devices().body)["devices"][0]["state"], "introduced");
+    EXPECT_NE(service->metrics().find("tte_controller_checkins_refused_total 1\n"), std::string::npos);
 }
 
 TEST_F(ServiceTest, UnintroducedDeviceIsAcceptedWhenConfigured) {

@@ -70,8 +70,9 @@ protected:
 TEST_F(TransportTest, PinnedServerAnswers) {
     auto r = checkin(pinOf(id.fingerprint));
     EXPECT_EQ(r.status, device::TransportStatus::answered);
-    EXPECT_EQ(r.code, device::kCoapForbidden);  // not introduced yet
-    EXPECT_EQ(std::string(reinterpret_cast<char*>(storage.data()), buffer.size), "device key was not introduced to this controller");
+    EXPECT_EQ(r.code, device::kCoapNotFound);  // not introduced yet
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(storage.data()), buffer.size),
+              "not introduced yet: no introduction for this device key");
     nlohmann::json intro = {{"urn", dev.urn}, {"fingerprint", dev.fingerprint}, {"otp", "1122334455667788"},
                             {"devid", "abcdef01"}, {"ms", "tte-000001.net"}};
     ASSERT_EQ(service->introduce(intro.dump()).status, 201);

@@ -212,6 +212,58 @@ TEST(Enrollment, CheckinRetriesOnSilenceAndStopsOnForbidden) {
     EXPECT_LE(d.clock.sleeps[1], 100u);
 }
 
+/// Keeps the check-in answers' details as the console would show them.
+struct CheckinDetails final : Observer {
+    void onProgress(const Progress& p) override {
+        if (p.step == Step::checkinAnswer) details.emplace_back(p.detail);
+    }
+    std::vector<std::string> details;
+};
+
+TEST(Enrollment, CheckinWaitsForALateIntroductionWithTheBackoffOfTheMotherShipQuery) {
+    Device d;
+    d.config.controller = d.config.motherShip;  // the firmware and tte-device use one policy for both
+    d.transport.getReplies = {mapped()};
+    d.transport.postReplies = {code(kCoapNotFound), code(kCoapNotFound), code(kCoapNotFound),
+                               code(kCoapNotFound), code(kCoapNotFound), code(kCoapChanged)};
+    CheckinDetails seen;
+    Enrollment enrollment({d.transport, d.nvm, d.clock, d.random, &seen}, d.config);
+    const EnrollmentResult r = enrollment.run(d.block);  // random 0xFFFFFFFF: each wait is its bound
+    EXPECT_EQ(r.outcome, Outcome::checkedIn);
+    EXPECT_STREQ(r.detail, "");
+    EXPECT_EQ(r.checkinAttempts, 6u);
+    EXPECT_EQ(d.clock.sleeps, (std::vector<std::uint64_t>{100, 200, 400, 800, 1000}));  // base 100, doubling, cap 1000
+    for (std::uint32_t n = 0; n < 5; ++n) EXPECT_EQ(d.clock.sleeps[n], backoffBoundMs(d.config.motherShip, n));
+    EXPECT_EQ(seen.details, (std::vector<std::string>{"not-introduced-yet", "not-introduced-yet", "not-introduced-yet",
+                                                       "not-introduced-yet", "not-introduced-yet", ""}));
+    EXPECT_EQ(d.transport.requests.size(), 7u) << "one MotherShip query, then only check-ins: no reboot";
+}
+
+TEST(Enrollment, AWrongKeyAfterNotYetStops) {
+    Device d;
+    d.transport.getReplies = {mapped()};
+    d.transport.postReplies = {code(kCoapNotFound), code(kCoapNotFound), code(kCoapForbidden), code(kCoapChanged)};
+    const EnrollmentResult r = d.boot();
+    EXPECT_STREQ(outcomeName(r.outcome), "controller-forbidden");
+    EXPECT_STREQ(r.detail, "");
+    EXPECT_EQ(r.lastCode, kCoapForbidden);
+    EXPECT_EQ(r.checkinAttempts, 3u);
+    EXPECT_EQ(d.clock.sleeps.size(), 2u);
+}
+
+TEST(Enrollment, WaitingForTheIntroductionEndsWithMaxAttempts) {
+    Device d;
+    d.config.controller.maxAttempts = 3;
+    d.transport.getReplies = {mapped()};
+    d.transport.postReplies = {code(kCoapNotFound), code(kCoapNotFound), code(kCoapNotFound), code(kCoapChanged)};
+    const EnrollmentResult r = d.boot();
+    EXPECT_STREQ(outcomeName(r.outcome), "gave-up");
+    EXPECT_STREQ(r.detail, "not-introduced-yet");
+    EXPECT_EQ(r.lastCode, kCoapNotFound);
+    EXPECT_EQ(r.checkinAttempts, 3u);
+    EXPECT_EQ(d.clock.sleeps.size(), 2u);
+}
+
 TEST(Enrollment, BadBlockStopsBeforeAnyRequest) {
     Device d;
     d.block[100] ^= 0x01;

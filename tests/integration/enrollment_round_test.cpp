@@ -3,8 +3,10 @@
 // tte-introducer enroll --qr-image (msg 3-5) with the introduction to the Controller (msg 6),
 // the Controller's status query (msg 7/8), tte-device fetching its controller over DTLS
 // (msg 9/10), storing it and checking in (msg 11/12), and a reboot that talks only to the
-// Controller. Then the negative paths: wrong MotherShip fingerprint, device key not the
-// recorded one, device never introduced.
+// Controller. An introduction to a Controller that is down, queued and flushed later; a
+// device that waits for its late introduction within one boot. Then the negative paths:
+// wrong MotherShip fingerprint, device key not the recorded one, device never introduced
+// (4.04, retried) told apart from a wrong device key (4.03, stops).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -32,7 +34,8 @@ protected:
         return test::makeDeviceImage(site.dir.path(), devId, otp, "127.0.0.1", site.server->coapsPort(), msFingerprint);
     }
 
-    test::RunResult enroll(std::uint32_t devId, std::uint64_t otp, bool notify, std::vector<std::string> env = {}) {
+    test::RunResult enroll(std::uint32_t devId, std::uint64_t otp, bool notify, std::vector<std::string> env = {},
+                           std::vector<std::string> extra = {}) {
         std::string why;
         auto label = site.dir.path() / ("label-" + std::to_string(devId) + ".png");
         auto url = protocol::buildEnrollmentUrl({protocol::MsId{1}, protocol::Otp(otp), protocol::DevId{devId}});
@@ -41,6 +44,7 @@ protected:
                                       "--cacert", site.pki.caCert, "--connect-to", site.connectTo(), "--controller",
                                       controller.coaps, "--controller-fingerprint", controller.fingerprint};
         if (notify) a.insert(a.end(), {"--notify", controller.notifyUrl(), "--description", "hall 2"});
+        a.insert(a.end(), extra.begin(), extra.end());
         return test::run(a, site.dir.path(), "introducer", std::chrono::seconds(60), std::move(env));
     }
 
@@ -189,17 +193,64 @@ TEST_F(EnrollmentRound, MotherShipRefusesADeviceKeyThatIsNotTheRecordedOne) {
     EXPECT_EQ(msState(dev, 0x2222), "mapped");
 }
 
-TEST_F(EnrollmentRound, ControllerRefusesADeviceItWasNotIntroducedTo) {
+TEST_F(EnrollmentRound, ControllerTellsNotIntroducedYetFromAWrongKey) {
     constexpr std::uint32_t dev = 0x112;
     auto d = device(dev, 0x3333, site.pki.dtlsFingerprint);
     site.upload({{dev, 0x3333, d.fingerprint}});
     ASSERT_EQ(enroll(dev, 0x3333, false).code, 0);  // mapped at the MotherShip, no message 6
-    auto r = runDevice(d);
+    auto r = runDevice(d);  // --max-attempts 4: the device would wait for its introduction forever
     EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.out.find("checkin-answer attempt=1 transport=answered code=4.03"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("outcome=controller-forbidden"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("checkin-answer attempt=1 transport=answered code=4.04 detail=not-introduced-yet"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("checkin-answer attempt=4 transport=answered code=4.04"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("outcome=gave-up detail=not-introduced-yet"), std::string::npos) << r.out;
     EXPECT_EQ(devices().size(), 0u);
     EXPECT_EQ(msState(dev, 0x3333), "registered") << "the MotherShip did its part";
+
+    // The Controller introduced to the URN with another key: a wrong key, the device stops at once.
+    json intro = {{"urn", d.urn}, {"fingerprint", site.pki.otherFingerprint},
+                  {"otp", toHex(0x3333, 16)}, {"devid", toHex(dev, 8)}, {"ms", "tte-000001.net"}};
+    auto post = client::httpsRequest(client::HttpsOptions::pinned(controller.fingerprint, std::chrono::seconds(10)), "POST",
+                                     controller.notifyUrl(), intro.dump(), "application/json");
+    ASSERT_TRUE(post) << post.error().toString();
+    ASSERT_EQ(post->status, 201) << post->body;
+    auto wrong = runDevice(d);
+    EXPECT_EQ(wrong.code, 2);
+    EXPECT_NE(wrong.out.find("checkin-answer attempt=1 transport=answered code=4.03"), std::string::npos) << wrong.out;
+    EXPECT_EQ(wrong.out.find("checkin-answer attempt=2"), std::string::npos) << wrong.out;
+    EXPECT_NE(wrong.out.find("outcome=controller-forbidden"), std::string::npos) << wrong.out;
+}
+
+TEST_F(EnrollmentRound, DeviceStartedBeforeItsIntroductionRegistersOnceFlushDeliversIt) {
+    constexpr std::uint32_t dev = 0x121;
+    constexpr std::uint64_t otp = 0x5eed0f1a7e1e77e5ULL;
+    auto d = device(dev, otp, site.pki.dtlsFingerprint);
+    site.upload({{dev, otp, d.fingerprint}});
+    const std::vector<std::string> env = {"XDG_STATE_HOME=" + (site.dir.path() / "xdg").string()};
+    auto e = enroll(dev, otp, true, env, {"--later"});  // message 6 kept for later
+    ASSERT_EQ(e.code, 0) << e.out << e.err;
+    EXPECT_NE(e.out.find("introduction queued in "), std::string::npos) << e.out;
+
+    // One boot, waiting as long as it takes (no --max-attempts), backoff 200 ms doubling to 1 s.
+    test::Process boot({(test::binDir() / "tte-device").string(), "run", "--flash", d.image.string(), "--timeout-ms", "4000",
+                        "--retry-base-ms", "200", "--retry-cap-ms", "1000"},
+                       site.dir.path(), "device-waiting");
+    ASSERT_TRUE(test::waitFor([&] { return boot.out().find("checkin-answer attempt=2 transport=answered code=4.04") != std::string::npos || boot.exited(); },
+                              std::chrono::seconds(60)))
+        << boot.out() << boot.err();
+    ASSERT_FALSE(boot.exited()) << "the device must wait for its introduction\n" << boot.out() << boot.err();
+    EXPECT_NE(boot.out().find("detail=not-introduced-yet"), std::string::npos) << boot.out();
+    EXPECT_EQ(devices().size(), 0u);
+
+    auto f = flush(env, "flush");
+    ASSERT_EQ(f.code, 0) << f.out << f.err;
+    EXPECT_NE(f.out.find("sent 1, still queued 0"), std::string::npos) << f.out;
+    EXPECT_EQ(boot.wait(std::chrono::seconds(60)), 0) << boot.out() << boot.err();
+    EXPECT_NE(boot.out().find("boot 1: outcome=checked-in controller=" + controller.coaps), std::string::npos) << boot.out();
+    EXPECT_EQ(boot.out().find("boot 2:"), std::string::npos) << "no reboot";
+    EXPECT_EQ(boot.out().find("query-mothership attempt=2"), std::string::npos) << "the MotherShip was asked once";
+    ASSERT_EQ(devices().size(), 1u);
+    EXPECT_EQ(devices()[0]["state"], "registered");
 }
 
 TEST_F(EnrollmentRound, MsAddressOverrideReachesTheMotherShipForTests) {

@@ -10,6 +10,7 @@
 namespace tte::device {
 namespace {
 
+constexpr const char* kNotIntroducedYet = "not-introduced-yet";
 constexpr std::size_t kMaxQuery = 4 + protocol::kMaxDevUrnLength + 1;  // "urn=" + URN + NUL
 
 bool isClientError(std::uint8_t code) { return (code >> 5) == 4; }
@@ -144,16 +145,20 @@ void Enrollment::checkIn(EnrollmentResult& result) {
                                                          kContentFormatCbor, {m_request.data(), size}, response);
         result.checkinAttempts = attempt;
         result.lastCode = r.status == TransportStatus::answered ? r.code : result.lastCode;
-        report({Step::checkinAnswer, attempt, r.status, r.code, 0, ""});
+        // §8: 4.04 is "not introduced yet" – message 6 may come far later (draft 2), so wait
+        // for it within this boot with the backoff of message 9.
+        const bool notIntroduced = r.status == TransportStatus::answered && r.code == kCoapNotFound;
+        result.detail = notIntroduced ? kNotIntroducedYet : "";
+        report({Step::checkinAnswer, attempt, r.status, r.code, 0, result.detail});
         if (r.status == TransportStatus::answered && r.code == kCoapChanged) {
             result.outcome = Outcome::checkedIn;  // draft message 12
             return;
         }
         if (r.status == TransportStatus::answered && r.code == kCoapForbidden) {
-            result.outcome = Outcome::controllerForbidden;
+            result.outcome = Outcome::controllerForbidden;  // §8: a wrong key (or expired): stop
             return;
         }
-        if (r.status == TransportStatus::answered && (r.code >> 5) != 5) {
+        if (r.status == TransportStatus::answered && (r.code >> 5) != 5 && !notIntroduced) {
             result.outcome = Outcome::controllerRejected;  // 4.xx or an unexpected 2.xx
             return;
         }

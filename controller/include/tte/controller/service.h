@@ -22,6 +22,11 @@ struct ServiceOptions {
 using server::HttpRequest;
 using server::HttpResponse;
 
+/// The check-in refusals a device tells apart (docs/PROTOCOL.md §8): 4.04 "wait for message
+/// 6" and 4.03 "this key is not the introduced one".
+inline constexpr std::string_view kNotIntroducedYet = "not introduced yet: no introduction for this device key";
+inline constexpr std::string_view kWrongKey = "wrong key: the urn was introduced with another device key";
+
 /// A CoAP answer: code as class*100+detail (204 = 2.04, 403 = 4.03) and a diagnostic payload.
 struct CoapAnswer {
     int code = 204;
@@ -44,8 +49,10 @@ public:
     HttpResponse handle(const HttpRequest& request);
 
     /// CoAP POST /tte/v1/checkin from a DTLS peer whose key has `peerFingerprint`:
-    /// 2.04 if introduced (or accepted unintroduced); 4.03 for an unknown or expired
-    /// introduction or a URN that does not match the key; 4.00 for a malformed payload.
+    /// 2.04 if introduced (or accepted unintroduced); 4.04 kNotIntroducedYet when nothing is
+    /// introduced for this key or URN yet (the device asks again); 4.03 kWrongKey when the URN
+    /// was introduced with another key, 4.03 for an expired introduction or a URN that does
+    /// not match the key (the device stops); 4.00 for a malformed payload.
     CoapAnswer checkin(const std::string& peerFingerprint, std::string_view payload);
 
     /// Prometheus text exposition of the counters.
@@ -56,6 +63,7 @@ public:
 
 private:
     UnixSeconds now() const;
+    CoapAnswer refuseUnknownKey(const std::string& urn);
 
     DeviceStore& m_store;
     const Clock& m_clock;

@@ -74,6 +74,9 @@ public:
     /// The device whose DTLS key has this fingerprint, state at `now`. Errors: notFound, io.
     Result<DeviceRecord> findByFingerprint(const std::string& fingerprint, UnixSeconds now);
 
+    /// The device with this URN, state at `now`. Errors: notFound, io.
+    Result<DeviceRecord> findByUrn(const std::string& urn, UnixSeconds now);
+
     /// Marks a device checked in (msg 11). Errors: notFound, io.
     Status markRegistered(const std::string& urn, UnixSeconds now);
 

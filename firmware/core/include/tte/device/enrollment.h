@@ -10,7 +10,9 @@
 //   GET coaps://<ms>/.well-known/tte?urn=… until 2.05; on 4.04 / no answer wait
 //       min(cap, base·2^n) with full jitter and ask again; 4.03 ─► motherShipForbidden
 //   append the controller record to the NVM log (CRC last: a power cut leaves old or new)
-//   POST coaps://<controller>/tte/v1/checkin {"urn": …} until 2.04 ─► checkedIn
+//   POST coaps://<controller>/tte/v1/checkin {"urn": …} until 2.04 ─► checkedIn; on 4.04
+//       (not introduced yet), 5.xx / no answer wait as above and post again; 4.03 (wrong
+//       key, introduction expired) ─► controllerForbidden
 #pragma once
 
 #include <array>
@@ -146,7 +148,7 @@ struct RetryPolicy {
 
 struct EnrollmentConfig {
     RetryPolicy motherShip;  ///< GET /.well-known/tte while 4.04, 5.xx or no answer
-    RetryPolicy controller;  ///< POST /tte/v1/checkin while 5.xx or no answer
+    RetryPolicy controller;  ///< POST /tte/v1/checkin while 4.04 (not introduced yet), 5.xx or no answer
 };
 
 /// Where the state machine is, for a console, a log or a test.
@@ -159,7 +161,7 @@ enum class Step : std::uint8_t {
     retryWait,           ///< about to wait waitMs before the next attempt
     controllerStored,    ///< the controller record was appended to the NVM log
     checkin,             ///< about to send POST /tte/v1/checkin
-    checkinAnswer,       ///< the POST finished (transport, code)
+    checkinAnswer,       ///< the POST finished (transport, code; detail "not-introduced-yet" on 4.04)
 };
 
 struct Progress {
@@ -184,9 +186,9 @@ enum class Outcome : std::uint8_t {
     blockInvalid,         ///< the provisioning block failed; see blockError and detail
     motherShipForbidden,  ///< 4.03 from the MotherShip: our key is not the recorded one, or revoked
     motherShipRejected,   ///< another 4.xx from the MotherShip (4.00, 4.06): retrying cannot help
-    controllerForbidden,  ///< 4.03 from the Controller: it was not introduced to this device
+    controllerForbidden,  ///< 4.03 from the Controller: our key is not the introduced one, or the introduction expired
     controllerRejected,   ///< another 4.xx from the Controller
-    gaveUp,               ///< RetryPolicy::maxAttempts used up
+    gaveUp,               ///< RetryPolicy::maxAttempts used up (detail "not-introduced-yet" when the Controller said 4.04)
     nvmFull,              ///< the record log has no free slot (§9: 128 records, then rework)
     nvmFailed,            ///< programming the record failed or did not read back
 };
