@@ -157,20 +157,21 @@ Result<std::vector<DeviceRecord>> DeviceStore::list(UnixSeconds now) {
     return select("ORDER BY introduced_at, urn", "", now);
 }
 
-Result<DeviceRecord> DeviceStore::findByFingerprint(const std::string& fingerprint, UnixSeconds now) {
+Result<DeviceRecord> DeviceStore::findOne(const char* where, const std::string& arg, UnixSeconds now,
+                                          const std::string& notFound) {
     std::lock_guard lock(m_mutex);
-    auto rows = select("WHERE fingerprint = ?1", fingerprint, now);
+    auto rows = select(where, arg, now);
     if (!rows) return std::unexpected(rows.error());
-    if (rows->empty()) return fail(Errc::notFound, "no device with fingerprint " + fingerprint + " was introduced");
+    if (rows->empty()) return fail(Errc::notFound, notFound);
     return rows->front();
 }
 
+Result<DeviceRecord> DeviceStore::findByFingerprint(const std::string& fingerprint, UnixSeconds now) {
+    return findOne("WHERE fingerprint = ?1", fingerprint, now, "no device with fingerprint " + fingerprint + " was introduced");
+}
+
 Result<DeviceRecord> DeviceStore::findByUrn(const std::string& urn, UnixSeconds now) {
-    std::lock_guard lock(m_mutex);
-    auto rows = select("WHERE urn = ?1", urn, now);
-    if (!rows) return std::unexpected(rows.error());
-    if (rows->empty()) return fail(Errc::notFound, "no device " + urn + " was introduced");
-    return rows->front();
+    return findOne("WHERE urn = ?1", urn, now, "no device " + urn + " was introduced");
 }
 
 Status DeviceStore::markRegistered(const std::string& urn, UnixSeconds now) {

@@ -115,6 +115,17 @@ TEST_F(IntroducerSite, LedCaptureEnrollsAndLaterIntroductionIsFlushed) {
         out << "fps " << render.fps << "\n";
         for (float v : trace) out << v << "\n";
     }
+    // A queue other users could read is refused before the OTP is spent.
+    auto open = site.dir.path() / "open-queue";
+    std::filesystem::create_directory(open);
+    std::filesystem::permissions(open, std::filesystem::perms::others_read | std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::add);
+    auto refused = common("enroll");
+    refused.insert(refused.end(), {"--led-capture", capture.string(), "--queue", open.string(), "--later"});
+    auto no = introducer(refused, "introducer-open-queue");
+    EXPECT_EQ(no.code, 1);
+    EXPECT_NE(no.err.find("tte-introducer: " + open.string() + " is open to other users"), std::string::npos) << no.err;
+
     auto queue = site.dir.path() / "queue";
     auto args = common("enroll");
     args.insert(args.end(), {"--led-capture", capture.string(), "--queue", queue.string(), "--later"});

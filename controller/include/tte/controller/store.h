@@ -95,6 +95,8 @@ public:
 private:
     explicit DeviceStore(sqlite3* db) : m_db(db) {}
     Result<std::vector<DeviceRecord>> select(const std::string& where, const std::string& arg, UnixSeconds now);
+    /// The one row `where` finds (locks). Errors: notFound with `notFound`, io.
+    Result<DeviceRecord> findOne(const char* where, const std::string& arg, UnixSeconds now, const std::string& notFound);
 
     std::mutex m_mutex;
     sqlite3* m_db;
