@@ -2,6 +2,8 @@
 // the key pinned (libcurl), CoAP/DTLS check-in from a real libcoap client with a device
 // certificate (coap-client-openssl), expiry, and bad flags.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/sites.h"
