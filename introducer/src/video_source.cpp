@@ -31,6 +31,11 @@ constexpr long kMaxPackets = 2'000'000;           // packets read per pass, of a
 constexpr int kMaxFailedDecodesInARow = 500;      // then the rest of the stream is given up
 constexpr auto kTimeBudget = std::chrono::minutes(5);  // one pass over the file, FFmpeg's I/O included
 constexpr int kThreadsFromPixels = 640 * 360;      // frames this large are decoded with a thread per core
+// libswscale's output loops write whole SIMD blocks: a row past its last pixel, and past the
+// last row. The scaled frame gets aligned rows and slack after them, as av_image_alloc() and
+// FFmpeg's own frame pools give (without it a 2x2 frame's writes run into the next allocation).
+constexpr int kScalerAlign = 64;
+constexpr std::size_t kScalerSlack = 256;
 
 // FFmpeg logs through one process-wide callback. The log lines of the calls one thread makes
 // go to that thread's capture (a thread_local pointer is the only way to route them); lines
@@ -131,7 +136,8 @@ private:
     AVFrame* m_frame = nullptr;
     int m_stream = -1;
     AVRational m_timeBase{1, 1};
-    std::vector<std::uint8_t> m_rgb;
+    std::vector<std::uint8_t> m_rgb;  // the scaled frame: m_rgbStride bytes a row, then kScalerSlack
+    int m_rgbStride = 0;
     Clock::time_point m_deadline;
     std::int64_t m_firstPts = AV_NOPTS_VALUE;
     long m_frames = 0, m_packets = 0;
@@ -264,7 +270,8 @@ Status FfmpegVideo::openDecoder(const AVCodec* decoder) {
     }
     m_info.description = std::string(decoder->name) + " " + std::to_string(par->width) + "x" + std::to_string(par->height) +
                          " in " + m_format->iformat->name;
-    m_rgb.assign(static_cast<std::size_t>(m_info.gridWidth) * static_cast<std::size_t>(m_info.gridHeight) * 3, 0);
+    m_rgbStride = (3 * m_info.gridWidth + kScalerAlign - 1) / kScalerAlign * kScalerAlign;
+    m_rgb.assign(static_cast<std::size_t>(m_rgbStride) * static_cast<std::size_t>(m_info.gridHeight) + kScalerSlack, 0);
     m_firstPts = AV_NOPTS_VALUE;
     m_frames = m_packets = 0;
     m_failedInARow = 0;
@@ -320,11 +327,13 @@ bool FfmpegVideo::convert(VideoFrame& out) {
                                     m_info.gridHeight, AV_PIX_FMT_RGB24, SWS_AREA, nullptr, nullptr, nullptr);
     if (m_scaler == nullptr) return false;
     std::uint8_t* planes[4] = {m_rgb.data(), nullptr, nullptr, nullptr};
-    int strides[4] = {3 * m_info.gridWidth, 0, 0, 0};
+    int strides[4] = {m_rgbStride, 0, 0, 0};
     if (sws_scale(m_scaler, f->data, f->linesize, 0, f->height, planes, strides) != m_info.gridHeight) return false;
-    out.value.resize(m_rgb.size() / 3);
+    const auto width = static_cast<std::size_t>(m_info.gridWidth);
+    out.value.resize(width * static_cast<std::size_t>(m_info.gridHeight));
     for (std::size_t i = 0; i < out.value.size(); ++i) {
-        out.value[i] = std::max({m_rgb[3 * i], m_rgb[3 * i + 1], m_rgb[3 * i + 2]});
+        const std::uint8_t* rgb = m_rgb.data() + (i / width) * static_cast<std::size_t>(m_rgbStride) + 3 * (i % width);
+        out.value[i] = std::max({rgb[0], rgb[1], rgb[2]});
     }
     const std::int64_t pts = f->best_effort_timestamp;
     if (pts != AV_NOPTS_VALUE && m_firstPts == AV_NOPTS_VALUE) m_firstPts = pts;

@@ -1,6 +1,8 @@
 // The real tte-controller process on port 0: identity persistence, HTTPS introductions with
 // the key pinned (libcurl), CoAP/DTLS check-in from a real libcoap client with a device
 // certificate (coap-client-openssl), expiry, and bad flags.
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include <fstream>

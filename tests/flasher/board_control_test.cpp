@@ -83,12 +83,17 @@ TEST(SimulatedBootloader, UniqueIdIsReadFromTheOtpLockBytesOn) {
     EXPECT_EQ(buf[34] | (buf[35] << 8), 1024);  // flash size register, KiB
 }
 
-TEST(BoardControl, IdentifiesABlankBoard) {
+// One simulated board at 1-1.1 behind BoardControl.
+class OneBoard : public ::testing::Test {
+protected:
+    OneBoard() { source.add(*dev); }
     ManualClock clock;
-    auto dev = makeBoard(clock);
+    std::unique_ptr<SimulatedStm32> dev = makeBoard(clock);
     BoardSource source;
-    source.add(*dev);
-    BoardControl boards(source, clock);
+    BoardControl boards{source, clock};
+};
+
+TEST_F(OneBoard, IdentifiesABlankBoard) {
     auto info = boards.identify("1-1.1");
     ASSERT_TRUE(info) << info.error().toString();
     EXPECT_EQ(info->uid, sampleUid());
@@ -124,13 +129,8 @@ TEST(BoardControl, ChecksTheUniqueIdAgainstTheSerialUnlessTheSerialIsAllOnes) {
     EXPECT_FALSE(unchecked->serialChecked);
 }
 
-TEST(BoardControl, ProtectLevel1ResetsTheBoardAndThenEveryReadIsRefused) {
-    ManualClock clock;
-    auto dev = makeBoard(clock);
+TEST_F(OneBoard, ProtectLevel1ResetsTheBoardAndThenEveryReadIsRefused) {
     ASSERT_TRUE(dev->flash().program(0x08008000, pattern(2048, 5)));
-    BoardSource source;
-    source.add(*dev);
-    BoardControl boards(source, clock);
     std::vector<Progress> seen;
     auto r = boards.protect("1-1.1", RdpLevel::level1, Level2::refuse, [&](const Progress& p) { seen.push_back(p); });
     ASSERT_TRUE(r) << r.error().toString();
@@ -176,15 +176,10 @@ TEST(BoardControl, ProtectLevel1ResetsTheBoardAndThenEveryReadIsRefused) {
     EXPECT_EQ(dev->resets(), 1);
 }
 
-TEST(BoardControl, UnprotectMassErasesKeepsWriteProtectionAndReadsLevel0) {
-    ManualClock clock;
-    auto dev = makeBoard(clock);
+TEST_F(OneBoard, UnprotectMassErasesKeepsWriteProtectionAndReadsLevel0) {
     ASSERT_TRUE(dev->flash().program(0x08000000, pattern(3000, 1)));
     ASSERT_TRUE(dev->flash().program(0x080E0000, pattern(100, 2)));  // sector 11
     dev->flash().setWriteProtected(11, true);
-    BoardSource source;
-    source.add(*dev);
-    BoardControl boards(source, clock);
     ASSERT_TRUE(boards.protect("1-1.1", RdpLevel::level1));
     const auto before = clock.now();
     std::vector<Progress> seen;
@@ -216,12 +211,7 @@ TEST(BoardControl, UnprotectMassErasesKeepsWriteProtectionAndReadsLevel0) {
     EXPECT_EQ(dev->flash().read(0x08000000, 1)[0], pattern(16, 3)[0]);
 }
 
-TEST(BoardControl, Level2IsRefusedUnlessPermanentlyAllowedAndThenTheBootloaderIsGone) {
-    ManualClock clock;
-    auto dev = makeBoard(clock);
-    BoardSource source;
-    source.add(*dev);
-    BoardControl boards(source, clock);
+TEST_F(OneBoard, Level2IsRefusedUnlessPermanentlyAllowedAndThenTheBootloaderIsGone) {
     auto refused = boards.protect("1-1.1", RdpLevel::level2);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, Errc::permissionDenied);
@@ -238,12 +228,7 @@ TEST(BoardControl, Level2IsRefusedUnlessPermanentlyAllowedAndThenTheBootloaderIs
     EXPECT_EQ(boards.identify("1-1.1").error().code, Errc::notFound);
 }
 
-TEST(BoardControl, ABoardThatDoesNotComeBackOrComesBackAsAnotherIsAnError) {
-    ManualClock clock;
-    auto dev = makeBoard(clock);
-    BoardSource source;
-    source.add(*dev);
-    BoardControl boards(source, clock);
+TEST_F(OneBoard, ABoardThatDoesNotComeBackOrComesBackAsAnotherIsAnError) {
     source.stayAway = true;
     const auto t0 = clock.now();
     auto gone = boards.protect("1-1.1", RdpLevel::level1);

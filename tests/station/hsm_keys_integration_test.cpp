@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "station/token_site.h"
+#include "support/fakes/station_site.h"
 #include "tte/base/hex.h"
 #include "tte/protocol/box.h"
 #include "tte/protocol/fingerprint.h"

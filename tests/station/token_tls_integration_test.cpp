@@ -66,8 +66,8 @@ TEST_F(TokenTls, TheTokenSignsTheHandshakeAndTheMotherShipAnswers) {
     auto client = makeHttpsMotherShip(std::move(c));
     auto quota = client->lotQuota("lot-1");
     ASSERT_TRUE(quota) << quota.error().toString();
-    EXPECT_EQ(quota->first, 0x100u);
-    EXPECT_EQ(quota->last, 0x1ffu);
+    EXPECT_EQ(quota->first, protocol::DevId{0x100});
+    EXPECT_EQ(quota->last, protocol::DevId{0x1ff});
     EXPECT_GE(key->signatures(), 1u);  // the client signature of the handshake came from the token
     auto again = client->lotQuota("lot-1");
     ASSERT_TRUE(again) << again.error().toString();

@@ -181,13 +181,6 @@ PrivateCupsd::~PrivateCupsd() {
     }
 }
 
-namespace {
-std::string readText(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-}  // namespace
-
 std::string PrivateCupsd::addQueue(const std::string& name) {
     std::error_code ec;
     std::filesystem::create_directories(outputDir(name), ec);
