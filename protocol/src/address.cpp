@@ -3,6 +3,8 @@
 
 #include "tte/protocol/ids.h"
 
+#include <algorithm>
+
 namespace tte::protocol {
 
 Result<HostPort> parseHostPort(std::string_view text, std::string_view what, PortZero zero) {
@@ -23,7 +25,18 @@ Result<HostPort> parseHostPort(std::string_view text, std::string_view what, Por
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
     }
-    if (host.empty()) return shape();
+    // A bracketed host is an IPv6 literal (hex digits, ':' and an embedded IPv4's '.'); a bare
+    // one a DNS name or IPv4 literal. Anything else could not be printed back unambiguously.
+    const bool bracketed = text.starts_with('[');
+    const auto allowed = [&](char c) {
+        const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (bracketed) return hex || c == ':' || c == '.';
+        return hex || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '.' || c == '-' || c == '_';
+    };
+    if (host.empty() || (bracketed && host.find(':') == std::string_view::npos) ||
+        !std::all_of(host.begin(), host.end(), allowed)) {
+        return shape();
+    }
     const unsigned min = zero == PortZero::allowed ? 0 : 1;
     unsigned value = 0;
     bool ok = !port.empty() && port.size() <= 5;

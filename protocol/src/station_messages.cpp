@@ -66,52 +66,38 @@ json recordJson(const StationRecord& r) {
                 {"created", r.created},     {"prev", toHex(r.prev)}};
 }
 
-Status readRecordBody(const JsonObject& o, StationRecord& r, const Otp* knownOtp) {
-    auto station = readField(o, "station", parseName);
-    if (!station) return std::unexpected(station.error());
-    auto seq = o.integer("seq", 1, kMaxSeq);
-    if (!seq) return std::unexpected(seq.error());
-    auto devId = readField(o, "devid", parseDevId);
-    if (!devId) return std::unexpected(devId.error());
-    auto urn = readField(o, "urn", parseDevUrn);
-    if (!urn) return std::unexpected(urn.error());
-    auto fp = readField(o, "fingerprint", parseFingerprint);
-    if (!fp) return std::unexpected(fp.error());
-    auto otp = knownOtp != nullptr ? Result<Otp>(*knownOtp) : readField(o, "otp", parseOtp);
-    if (!otp) return std::unexpected(otp.error());
-    auto lot = readField(o, "lot", parseName);
-    if (!lot) return std::unexpected(lot.error());
-    r = StationRecord{{}, *station, *seq, *devId, std::move(*urn), *fp, *otp, *lot, {}, {}, {}, {}, {}};
+/// Reads field `key` with `parse` into `into`; the error names the field.
+template <class T, class Parse>
+Status readInto(const JsonObject& o, std::string_view key, Parse parse, T& into) {
+    auto value = readField(o, key, parse);
+    if (!value) return std::unexpected(value.error());
+    into = std::move(*value);
     return {};
 }
 
-Status readRecordTail(const JsonObject& o, StationRecord& r) {
+/// The fields a station record and a device's entry at the MotherShip share (they have the same
+/// names in both), and the rule that the devid is the URN's.
+template <class Entry>
+Status readRecordFacts(const JsonObject& o, Entry& e) {
+    if (auto ok = readInto(o, "station", parseName, e.station); !ok) return ok;
+    if (auto ok = readInto(o, "devid", parseDevId, e.devId); !ok) return ok;
+    if (auto ok = readInto(o, "urn", parseDevUrn, e.urn); !ok) return ok;
+    if (auto ok = readInto(o, "fingerprint", parseFingerprint, e.fingerprint); !ok) return ok;
+    if (auto ok = readInto(o, "lot", parseName, e.lot); !ok) return ok;
     auto box = o.optionalString("box");
     if (!box) return std::unexpected(box.error());
     if (*box) {
         auto number = parseBoxNumber(**box);
         if (!number) return o.fieldError("box", number.error());
-        r.box = number->value;
+        e.box = number->value;
     }
-    auto fw = readField(o, "firmware_sha256", parseSha256);
-    if (!fw) return std::unexpected(fw.error());
-    auto created = readField(o, "created", parseCreated);
-    if (!created) return std::unexpected(created.error());
-    auto prev = readField(o, "prev", parseSha256);
-    if (!prev) return std::unexpected(prev.error());
-    auto signature = readField(o, "signature", parseBase64);
-    if (!signature) return std::unexpected(signature.error());
+    if (auto ok = readInto(o, "firmware_sha256", parseSha256, e.firmwareSha256); !ok) return ok;
+    if (auto ok = readInto(o, "created", parseCreated, e.created); !ok) return ok;
+    if (auto ok = readInto(o, "signature", parseBase64, e.signature); !ok) return ok;
     auto recordId = o.string("record_id");
     if (!recordId) return std::unexpected(recordId.error());
-    r.firmwareSha256 = *fw;
-    r.created = *created;
-    r.prev = *prev;
-    r.signature = *signature;
-    r.recordId = *recordId;
-    if (r.recordId != r.station + "-" + std::to_string(r.seq)) {
-        return o.error("record_id " + quoteForError(r.recordId) + " is not '<station>-<seq>'");
-    }
-    if (r.urn.devId() != r.devId) return o.error("devid " + r.devId.hex() + " does not match the URN's " + r.urn.devId().hex());
+    e.recordId = std::move(*recordId);
+    if (e.urn.devId() != e.devId) return o.error("devid " + e.devId.hex() + " does not match the URN's " + e.urn.devId().hex());
     return {};
 }
 
@@ -125,8 +111,19 @@ Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp
                                                 "firmware_sha256", "created", "prev", "signature"});
     if (!o) return std::unexpected(o.error());
     StationRecord r;
-    if (auto ok = readRecordBody(*o, r, otp); !ok) return std::unexpected(ok.error());
-    if (auto ok = readRecordTail(*o, r); !ok) return std::unexpected(ok.error());
+    if (auto ok = readRecordFacts(*o, r); !ok) return std::unexpected(ok.error());
+    auto seq = o->integer("seq", 1, kMaxSeq);
+    if (!seq) return std::unexpected(seq.error());
+    r.seq = *seq;
+    if (otp != nullptr) {
+        r.otp = *otp;
+    } else if (auto ok = readInto(*o, "otp", parseOtp, r.otp); !ok) {
+        return std::unexpected(ok.error());
+    }
+    if (auto ok = readInto(*o, "prev", parseSha256, r.prev); !ok) return std::unexpected(ok.error());
+    if (r.recordId != r.station + "-" + std::to_string(r.seq)) {
+        return o->error("record_id " + quoteForError(r.recordId) + " is not '<station>-<seq>'");
+    }
     return r;
 }
 
@@ -360,49 +357,6 @@ std::string DeviceInfo::toJson() const {
     return detail::dumpJson(j);
 }
 
-namespace {
-
-Status readDeviceRecordPart(const JsonObject& o, DeviceInfo& d) {
-    auto devId = readField(o, "devid", parseDevId);
-    if (!devId) return std::unexpected(devId.error());
-    auto urn = readField(o, "urn", parseDevUrn);
-    if (!urn) return std::unexpected(urn.error());
-    auto fp = readField(o, "fingerprint", parseFingerprint);
-    if (!fp) return std::unexpected(fp.error());
-    auto lot = readField(o, "lot", parseName);
-    if (!lot) return std::unexpected(lot.error());
-    auto box = o.optionalString("box");
-    if (!box) return std::unexpected(box.error());
-    if (*box) {
-        auto number = parseBoxNumber(**box);
-        if (!number) return o.fieldError("box", number.error());
-        d.box = number->value;
-    }
-    auto station = readField(o, "station", parseName);
-    if (!station) return std::unexpected(station.error());
-    auto recordId = o.string("record_id");
-    if (!recordId) return std::unexpected(recordId.error());
-    auto fw = readField(o, "firmware_sha256", parseSha256);
-    if (!fw) return std::unexpected(fw.error());
-    auto created = readField(o, "created", parseCreated);
-    if (!created) return std::unexpected(created.error());
-    auto signature = readField(o, "signature", parseBase64);
-    if (!signature) return std::unexpected(signature.error());
-    if (urn->devId() != *devId) return o.error("devid " + devId->hex() + " does not match the URN's " + urn->devId().hex());
-    d.devId = *devId;
-    d.urn = std::move(*urn);
-    d.fingerprint = *fp;
-    d.lot = std::move(*lot);
-    d.station = std::move(*station);
-    d.recordId = std::move(*recordId);
-    d.firmwareSha256 = *fw;
-    d.created = std::move(*created);
-    d.signature = std::move(*signature);
-    return {};
-}
-
-}  // namespace
-
 Result<DeviceInfo> DeviceInfo::fromJson(std::string_view text) {
     auto j = detail::parseJsonText(text, "DeviceInfo");
     if (!j) return std::unexpected(j.error());
@@ -411,7 +365,7 @@ Result<DeviceInfo> DeviceInfo::fromJson(std::string_view text) {
                                "created", "signature", "state", "description", "failures", "controller"});
     if (!o) return std::unexpected(o.error());
     DeviceInfo d;
-    if (auto ok = readDeviceRecordPart(*o, d); !ok) return std::unexpected(ok.error());
+    if (auto ok = readRecordFacts(*o, d); !ok) return std::unexpected(ok.error());
     auto state = readField(*o, "state", parseEnrollmentState);
     if (!state) return std::unexpected(state.error());
     auto description = o->string("description");

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <charconv>
 #include <list>
 #include <thread>
 
@@ -189,10 +190,18 @@ Status LibcoapServer::init(LogSink log) {
     }
     coap_endpoint_t* ep = coap_new_endpoint(m_ctx, &addr, COAP_PROTO_DTLS);
     if (!ep) return fail(Errc::io, "cannot listen for CoAP/DTLS on " + m_options.address + ":" + std::to_string(m_options.port));
-    // "127.0.0.1:PORT" or "[::1]:PORT": the bound port, also when 0 was asked for.
-    std::string bound = coap_endpoint_str(ep);
-    bound = bound.substr(0, bound.find(' '));
-    m_port = static_cast<std::uint16_t>(std::stoi(bound.substr(bound.rfind(':') + 1)));
+    // libcoap 4.3 shows an endpoint's bound address only as text, "127.0.0.1:PORT (DTLS)" or
+    // "[::1]:PORT (DTLS)": the port asked for, or the one the kernel chose for 0.
+    const std::string_view bound = coap_endpoint_str(ep);
+    const std::string_view address = bound.substr(0, bound.find(' '));
+    const std::size_t colon = address.rfind(':');
+    unsigned port = 0;
+    const char* end = address.data() + address.size();
+    if (colon == std::string_view::npos || std::from_chars(address.data() + colon + 1, end, port).ptr != end || port == 0 ||
+        port > 65535) {
+        return fail(Errc::internal, "libcoap: cannot read the bound port from its endpoint '" + std::string(bound) + "'");
+    }
+    m_port = static_cast<std::uint16_t>(port);
     return {};
 }
 

@@ -30,7 +30,12 @@ TEST(HostPort, NamesEachProblem) {
     EXPECT_EQ(message("127.0.0.1:65536", PortZero::allowed), "--listen: port must be 0 to 65535, got '65536'");
     EXPECT_EQ(message("127.0.0.1:"), "--listen: port must be 1 to 65535, got ''");
     EXPECT_EQ(message("127.0.0.1:+80"), "--listen: port must be 1 to 65535, got '+80'");
+    EXPECT_EQ(message("[[/]:80"), "--listen must be ADDR:PORT or [IPv6]:PORT, got '[[/]:80'");
+    EXPECT_EQ(message("[host]:80"), "--listen must be ADDR:PORT or [IPv6]:PORT, got '[host]:80'");
+    EXPECT_EQ(message("ho st:80"), "--listen must be ADDR:PORT or [IPv6]:PORT, got 'ho st:80'");
+    EXPECT_EQ(message("a]:80"), "--listen must be ADDR:PORT or [IPv6]:PORT, got 'a]:80'");
     EXPECT_EQ(message("127.0.0.1:080"), "(accepted)");
+    EXPECT_EQ(message("[::ffff:192.0.2.1]:80"), "(accepted)");
 }
 
 }  // namespace

@@ -20,11 +20,12 @@ struct HostPort {
 /// Whether port 0 ("any free port", for listening) is accepted.
 enum class PortZero { refused, allowed };
 
-/// Parses "HOST:PORT" or "[IPv6]:PORT"; `what` names the setting in messages. The host is not
-/// checked beyond being non-empty (see checkIpLiteral() where only an IP literal will do); an
-/// IPv6 literal must be bracketed. Errors: invalidArgument "<what> must be ADDR:PORT or
-/// [IPv6]:PORT, got '<text>'", "<what>: port must be 1 to 65535, got '<port>'" (0 to 65535
-/// with PortZero::allowed).
+/// Parses "HOST:PORT" or "[IPv6]:PORT"; `what` names the setting in messages. A bare host is
+/// 1 or more of [A-Za-z0-9._-]: a DNS name or IPv4 literal, not resolved (server::
+/// parseListenAddress() is where only an IP literal will do). A bracketed host is hex digits,
+/// ':' and '.' with at least one ':': an IPv6 literal, which must be bracketed.
+/// Errors: invalidArgument "<what> must be ADDR:PORT or [IPv6]:PORT, got '<text>'",
+/// "<what>: port must be 1 to 65535, got '<port>'" (0 to 65535 with PortZero::allowed).
 Result<HostPort> parseHostPort(std::string_view text, std::string_view what, PortZero zero = PortZero::refused);
 
 /// "host:port", or "[host]:port" for an IPv6 literal.
