@@ -117,7 +117,7 @@ TEST_F(EnrollmentRound, DeviceRefusesAMotherShipWithAnotherFingerprint) {
     site.upload({{dev, 0x1111, d.fingerprint}});
     ASSERT_EQ(enroll(dev, 0x1111, false).code, 0);
     auto r = runDevice(d);
-    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.code, 3) << "tte-device: a boot that did not check in";
     EXPECT_NE(r.out.find("mothership-answer attempt=1 transport=peer-fingerprint-mismatch"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("outcome=gave-up"), std::string::npos) << r.out;
     EXPECT_EQ(msState(dev, 0x1111), "mapped") << "the device never got its controller";
@@ -129,7 +129,7 @@ TEST_F(EnrollmentRound, MotherShipRefusesADeviceKeyThatIsNotTheRecordedOne) {
     site.upload({{dev, 0x2222, site.pki.otherFingerprint}});  // the record names another key
     ASSERT_EQ(enroll(dev, 0x2222, false).code, 0);
     auto r = runDevice(d);
-    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.code, 3) << "tte-device: a boot that did not check in";
     EXPECT_NE(r.out.find("mothership-answer attempt=1 transport=answered code=4.03"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("outcome=mothership-forbidden"), std::string::npos) << r.out;
     EXPECT_EQ(msState(dev, 0x2222), "mapped");
@@ -141,7 +141,7 @@ TEST_F(EnrollmentRound, ControllerRefusesADeviceItWasNotIntroducedTo) {
     site.upload({{dev, 0x3333, d.fingerprint}});
     ASSERT_EQ(enroll(dev, 0x3333, false).code, 0);  // mapped at the MotherShip, no message 6
     auto r = runDevice(d);
-    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.code, 3) << "tte-device: a boot that did not check in";
     EXPECT_NE(r.out.find("checkin-answer attempt=1 transport=answered code=4.03"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("outcome=controller-forbidden"), std::string::npos) << r.out;
     EXPECT_EQ(devices().size(), 0u);
