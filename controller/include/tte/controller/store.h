@@ -74,7 +74,8 @@ public:
     /// The device whose DTLS key has this fingerprint, state at `now`. Errors: notFound, io.
     Result<DeviceRecord> findByFingerprint(const std::string& fingerprint, UnixSeconds now);
 
-    /// Marks a device checked in (msg 11). Errors: notFound, io.
+    /// Marks a device checked in (msg 11) and forgets its OTP (forgetUsedOtps()).
+    /// Errors: notFound, io.
     Status markRegistered(const std::string& urn, UnixSeconds now);
 
     /// Records a device accepted without an introduction (--accept-unintroduced).
@@ -82,16 +83,22 @@ public:
     Result<DeviceRecord> addUnintroduced(const std::string& urn, const std::string& fingerprint, UnixSeconds now);
 
     /// Devices to ask the MotherShip about: introduced, pending, not expired, not in a final
-    /// MotherShip state, whose next query time has come; at most `limit`. Errors: io.
+    /// MotherShip state, whose next query time has come; at most `limit`. Forgets the OTPs
+    /// of the introductions that expired by `now` first. Errors: io.
     Result<std::vector<StatusQuery>> dueStatusQueries(UnixSeconds now, int limit);
 
-    /// Stores the MotherShip's answer (or "unknown" after a failure) and the next query time.
-    /// Errors: io.
+    /// Stores the MotherShip's answer (or "unknown" after a failure) and the next query time;
+    /// a final answer (registered, revoked) forgets the device's OTP. Errors: io.
     Status recordStatus(const std::string& urn, const std::string& msState, int attempts, UnixSeconds nextQueryAt);
 
 private:
     explicit DeviceStore(sqlite3* db) : m_db(db) {}
     Result<std::vector<DeviceRecord>> select(const std::string& where, const std::string& arg, UnixSeconds now);
+    /// The OTP is kept only while the Controller may still ask the MotherShip with it: once a
+    /// device checked in, the MotherShip gave a final state or the introduction expired (by
+    /// `now`), it is overwritten – in the file too (secure_delete), and the WAL that held the
+    /// old page is checkpointed and truncated. The caller holds m_mutex. Errors: io.
+    Status forgetUsedOtps(UnixSeconds now);
 
     std::mutex m_mutex;
     sqlite3* m_db;
