@@ -11,6 +11,7 @@ namespace {
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=FULL;
+PRAGMA secure_delete=ON;
 CREATE TABLE IF NOT EXISTS devices (
   urn TEXT PRIMARY KEY,
   devid TEXT NOT NULL,
@@ -181,6 +182,21 @@ Status DeviceStore::markRegistered(const std::string& urn, UnixSeconds now) {
     s.text(1, urn).integer(2, now);
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot record the check-in");
     if (sqlite3_changes(m_db) == 0) return fail(Errc::notFound, urn + " is not known");
+    return forgetUsedOtps(now);
+}
+
+Status DeviceStore::forgetUsedOtps(UnixSeconds now) {
+    Stmt s(m_db,
+           "UPDATE devices SET otp = '' WHERE otp != '' AND (registered_at IS NOT NULL OR "
+           "ms_state IN ('registered', 'revoked') OR expires_at <= ?1)");
+    if (!s.ok()) return dbError(m_db, "cannot forget used OTPs");
+    s.integer(1, now);
+    if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot forget used OTPs");
+    if (sqlite3_changes(m_db) == 0) return {};
+    // The old page is still in the WAL: copy the new one into the file and empty the WAL.
+    int logFrames = 0, checkpointed = 0;
+    if (sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &logFrames, &checkpointed) != SQLITE_OK)
+        return dbError(m_db, "cannot checkpoint after forgetting used OTPs");
     return {};
 }
 
@@ -204,6 +220,7 @@ Result<DeviceRecord> DeviceStore::addUnintroduced(const std::string& urn, const 
 
 Result<std::vector<StatusQuery>> DeviceStore::dueStatusQueries(UnixSeconds now, int limit) {
     std::lock_guard lock(m_mutex);
+    if (auto forgot = forgetUsedOtps(now); !forgot) return std::unexpected(forgot.error());
     Stmt s(m_db,
            "SELECT urn, devid, ms, otp, query_attempts FROM devices WHERE introduced = 1 AND registered_at IS NULL "
            "AND expires_at > ?1 AND ms_state NOT IN ('registered', 'revoked') AND next_query_at <= ?1 "
@@ -234,6 +251,7 @@ Status DeviceStore::recordStatus(const std::string& urn, const std::string& msSt
     if (!s.ok()) return dbError(m_db, "cannot record the MotherShip status");
     s.text(1, urn).text(2, msState).integer(3, attempts).integer(4, nextQueryAt);
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot record the MotherShip status");
+    if (msState == "registered" || msState == "revoked") return forgetUsedOtps(0);
     return {};
 }
 

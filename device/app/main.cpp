@@ -1,10 +1,10 @@
 // tte-device: the firmware's enrollment core (tte::device_core) run on a host against a flash
 // image file, over libcoap DTLS. Parses flags and runs the device_host library's runner.h.
-#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
 
+#include "tte/cli/program.h"
 #include "tte/device_host/coap_transport.h"
 #include "tte/device_host/runner.h"
 #include "tte/protocol/address.h"
@@ -13,6 +13,9 @@ namespace {
 
 using namespace tte;
 using namespace tte::devicehost;
+
+/// `run`: a boot ended without checking in (mothership-forbidden, controller-forbidden, gave-up).
+constexpr int kExitNotCheckedIn = 3;
 
 struct RunOptions {
     std::string flash;
@@ -50,13 +53,14 @@ int runCommand(const RunOptions& o) {
                            static_cast<std::uint32_t>(o.maxAttempts), o.rebootLoop};
     auto r = runBoots(boot, transport, clock, random, std::cout);
     if (!r) return die(r.error().message);
-    return r->outcome == device::Outcome::checkedIn ? 0 : 2;
+    return r->outcome == device::Outcome::checkedIn ? 0 : kExitNotCheckedIn;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"tte-device – the device's enrollment client (firmware core) on a host, against a 1 MiB flash image"};
+    tte::cli::setUp(app, "tte-device");
     app.require_subcommand(1);
     RunOptions o;
     std::string dir;
@@ -73,14 +77,10 @@ int main(int argc, char** argv) {
     auto* exp = app.add_subcommand("export-credentials", "write the device key and certificate as PEM (for other CoAP clients in tests)");
     exp->add_option("--flash", o.flash, "the device's 1 MiB flash image")->required();
     exp->add_option("dir", dir, "output directory")->required();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
+    if (auto exit = tte::cli::parse(app, argc, argv)) return *exit;
     if (*run) {
-        if (o.rebootLoop < 1) return die("--reboot-loop must be at least 1");
-        if (o.timeoutMs < 100) return die("--timeout-ms must be at least 100");
+        if (o.rebootLoop < 1) return tte::cli::usage("tte-device", "--reboot-loop must be at least 1");
+        if (o.timeoutMs < 100) return tte::cli::usage("tte-device", "--timeout-ms must be at least 100");
         return runCommand(o);
     }
     if (*show) {

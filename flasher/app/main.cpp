@@ -1,15 +1,15 @@
 // tte-flash: the station engineer's DfuSe flasher (list, info, uid, write, read, protect,
 // unprotect, pack) for STM32 devices in their ROM bootloader over USB, or with --sim DIR
 // against simulated boards (sim create / replace / remove / set).
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "commands.h"
+#include "tte/cli/program.h"
 
 int main(int argc, char** argv) {
     using namespace tte::flasher::app;
     CLI::App cli{"tte-flash: write and read STM32 flash over USB DfuSe (ROM bootloader 0483:df11)"};
+    tte::cli::setUp(cli, "tte-flash");
     cli.require_subcommand(1);
     Globals g;
     cli.add_option("--sim", g.simDir, "use the simulated devices in DIR instead of USB")->type_name("DIR");
@@ -91,13 +91,7 @@ int main(int argc, char** argv) {
     set->add_option("--wrp", ss.wrp, "write-protected sectors as a hex bit mask, e.g. 0x4");
     set->add_flag("--dfu", ss.dfu, "reset the device into DFU mode again");
 
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) return cli.exit(e);  // --help
-        std::fprintf(stderr, "tte-flash: %s (see --help)\n", e.what());
-        return 2;
-    }
+    if (auto exit = tte::cli::parse(cli, argc, argv)) return *exit;
     if (*list) return listCommand(g);
     if (*info) return infoCommand(g, ia);
     if (*uid) return uidCommand(g, ua);

@@ -1,13 +1,16 @@
 // tte-station: the operator's window on the station core, wired to the real adapters (token,
 // flasher or simulator directory, CUPS printer, MotherShip) exactly as tte-provision is.
 // --start/--quit-when-done/--screenshot let a script drive it (offscreen: QT_QPA_PLATFORM).
+// Flags are parsed (tte::cli) before Qt starts: --help, --version, --check-config and usage
+// errors work over SSH without a display.
 #include <QApplication>
-#include <QCommandLineParser>
 #include <QPixmap>
 #include <QTimer>
 
 #include <cstdio>
+#include <optional>
 
+#include "tte/cli/program.h"
 #include "tte/gui/station_window.h"
 #include "tte/station/wiring.h"
 
@@ -20,31 +23,29 @@ struct Options {
     int count = 0;
     bool quitWhenDone = false;
     QString screenshot;
+    bool checkConfig = false;
 };
 
-Options parse(QApplication& app) {
-    QCommandLineParser p;
-    p.setApplicationDescription("tte-station: the TTE provisioning station for line operators");
-    p.addHelpOption();
-    p.addOption({"config", "station config (station.toml)", "FILE"});
-    p.addOption({"sim", "use the simulated devices in DIR (tte-flash sim create)", "DIR"});
-    p.addOption({"start", "start a run as soon as the station is ready"});
-    p.addOption({"count", "provision at most N devices (default: every device present)", "N", "0"});
-    p.addOption({"quit-when-done", "quit when the run and its upload are done (exit 1 if a device failed)"});
-    p.addOption({"screenshot", "save the window as PNG to FILE before quitting", "FILE"});
-    p.process(app);
-    Options o{p.value("config"), p.value("sim"), p.isSet("start"), 0, p.isSet("quit-when-done"), p.value("screenshot")};
-    bool ok = false;
-    o.count = p.value("count").toInt(&ok);
-    if (!ok || o.count < 0) {
-        std::fprintf(stderr, "tte-station: --count must be a number >= 0\n");
-        std::exit(2);
-    }
-    if ((o.start || o.quitWhenDone) && o.config.isEmpty()) {
-        std::fprintf(stderr, "tte-station: --start and --quit-when-done need --config FILE\n");
-        std::exit(2);
-    }
-    return o;
+/// Parses the flags before Qt starts, so --help, --version and a usage error need no display.
+std::optional<int> parse(int argc, char** argv, Options& o) {
+    CLI::App cli{"tte-station: the TTE provisioning station for line operators"};
+    tte::cli::setUp(cli, "tte-station");
+    std::string config, sim, screenshot;
+    cli.add_option("--config", config, "station config (station.toml)");
+    cli.add_option("--sim", sim, "use the simulated devices in DIR (tte-flash sim create)")->type_name("DIR");
+    cli.add_flag("--start", o.start, "start a run as soon as the station is ready");
+    cli.add_option("--count", o.count, "provision at most N devices (default: every device present)")
+        ->check(CLI::NonNegativeNumber);
+    cli.add_flag("--quit-when-done", o.quitWhenDone, "quit when the run and its upload are done (exit 1 if a device failed)");
+    cli.add_option("--screenshot", screenshot, "save the window as PNG to FILE before quitting")->type_name("FILE");
+    tte::cli::addCheckConfig(cli, o.checkConfig);
+    if (auto exit = tte::cli::parse(cli, argc, argv)) return exit;
+    o.config = QString::fromStdString(config);
+    o.sim = QString::fromStdString(sim);
+    o.screenshot = QString::fromStdString(screenshot);
+    if ((o.start || o.quitWhenDone || o.checkConfig) && o.config.isEmpty())
+        return tte::cli::usage("tte-station", "--start, --quit-when-done and --check-config need --config FILE");
+    return std::nullopt;
 }
 
 void finish(tte::gui::StationWindow& w, const Options& o, int code) {
@@ -86,9 +87,16 @@ void script(tte::gui::StationWindow& w, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    QApplication app(argc, argv);
+    Options o;
+    if (auto exit = parse(argc, argv, o)) return *exit;
+    const std::string config = o.config.toStdString();
+    if (o.checkConfig) return tte::cli::checkConfigResult(config, tte::station::checkConfigFiles(config));
+    if (o.quitWhenDone) {  // a script gets the configuration's problem as a usage error, not a dialog
+        if (auto c = tte::station::loadConfig(config); !c) return tte::cli::configFailed("tte-station", c.error());
+    }
+    int qtArgc = 1;  // the flags are ours; Qt takes its settings from the environment (QT_QPA_PLATFORM)
+    QApplication app(qtArgc, argv);
     QApplication::setApplicationName("tte-station");
-    const Options o = parse(app);
     tte::gui::StationWindow window([sim = o.sim.toStdString()](const tte::station::StationConfig& c)
                                        -> tte::Result<std::unique_ptr<tte::station::StationParts>> {
         return std::make_unique<tte::station::Wiring>(c, sim);
@@ -97,10 +105,7 @@ int main(int argc, char** argv) {
     window.show();
     if (!o.config.isEmpty()) {
         if (!window.openConfig(o.config)) {
-            if (o.quitWhenDone) {
-                std::fprintf(stderr, "tte-station: %s\n", window.errorDialog()->text().replace('\n', ' ').toLocal8Bit().constData());
-                return 2;
-            }
+            if (o.quitWhenDone) return tte::cli::usage("tte-station", window.errorDialog()->text().toStdString());
         } else if (o.start || o.quitWhenDone || !o.screenshot.isEmpty()) {
             script(window, o);
         }

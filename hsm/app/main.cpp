@@ -1,7 +1,6 @@
 // tte-hsm: sets up the station's PKCS#11 token and its keys (init, keygen, list, export).
 // Only flags are parsed here; the work is tte::hsm's. PINs come from files or variables,
 // never from argv.
-#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "tte/cli/program.h"
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_key_store.h"
 #include "tte/hsm/pkcs11_uri.h"
@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
     f.module = envModule != nullptr && *envModule != '\0' ? envModule : std::string(kDefaultModulePath);
     CLI::App app{"tte-hsm: the station's PKCS#11 token - create it, make its keys, list and export them.\n"
                  "PINs are read from a file (--pin-file) or a variable (--pin-env), never from the command line."};
+    tte::cli::setUp(app, "tte-hsm");
     app.require_subcommand(1);
     app.add_option("--module", f.module, "PKCS#11 module (default $TTE_PKCS11_MODULE or SoftHSM's)");
     app.add_option("--token", f.token, "RFC 7512 token URI, e.g. pkcs11:token=tte-station")->capture_default_str();
@@ -174,16 +175,7 @@ int main(int argc, char** argv) {
     pub->add_option("--object", f.object, "object label")->capture_default_str();
     pub->add_option("--out", f.out, "write to this file instead of stdout");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "tte-hsm: %s (see --help)\n", e.what());
-        return 2;
-    }
+    if (auto exit = tte::cli::parse(app, argc, argv)) return *exit;
     if (init->parsed()) return runInit(f);
     if (station->parsed()) return runKeygen(f, "station");
     if (lot->parsed()) return runKeygen(f, "lot");

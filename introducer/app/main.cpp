@@ -1,6 +1,5 @@
 // tte-introducer: the companion introducer CLI (draft 2 messages 3-8). Parses flags, runs the
 // flows of the introducer library (enroll.h, box.h) and prints their results for a person.
-#include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "tte/cli/program.h"
 #include "tte/introducer/box.h"
 #include "tte/introducer/enroll.h"
 
@@ -237,6 +237,7 @@ void addController(CLI::App* cmd, Common& c) {
 
 int main(int argc, char** argv) {
     CLI::App app{"tte-introducer – enroll TTE devices: map them to a Controller at their MotherShip and introduce them"};
+    tte::cli::setUp(app, "tte-introducer");
     app.require_subcommand(1);
     app.footer("Exit codes: 0 done; 1 bad input or a failure (one line on stderr); 3 the OTP was already used "
                "(the device may have been enrolled by someone else); 4 incomplete: an introduction was queued, not "
@@ -257,11 +258,7 @@ int main(int argc, char** argv) {
     auto* status = app.add_subcommand("status", "show a device's enrollment state at its MotherShip");
     addSource(status, s, true);
     addMotherShip(status, c);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
+    if (auto exit = tte::cli::parse(app, argc, argv)) return *exit;
     client::CurlGlobal curl;
     return *enroll ? runEnroll(s, c) : *box ? runBox(s, c) : *flush ? runFlush(c) : runStatus(s, c);
 }

@@ -6,8 +6,8 @@
 #include <iostream>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 
+#include "tte/cli/program.h"
 #include "tte/base/clock.h"
 #include "tte/base/hex.h"
 #include "tte/labels/cups_print_queue.h"
@@ -190,6 +190,7 @@ void addLabelOptions(CLI::App* c, Options& o) {
 
 int main(int argc, char** argv) {
     CLI::App app{"tte-label: render, verify and print TTE device and box labels"};
+    tte::cli::setUp(app, "tte-label");
     app.require_subcommand(1);
     Options o;
     auto* r = app.add_subcommand("render", "render a label to PREFIX.png, .pdf and .zpl, after a scan-back check");
@@ -207,11 +208,7 @@ int main(int argc, char** argv) {
         CLI::IsMember({"pdf", "zpl"}));
     p->add_option("--reprint", o.reprintReason, "reprint a device label, giving the reason");
     p->add_option("--timeout", o.timeoutSeconds, "seconds to wait for the job")->capture_default_str();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
+    if (auto exit = tte::cli::parse(app, argc, argv)) return *exit;
     Status st = r->parsed() ? render(o) : v->parsed() ? verify(o) : print(o);
     if (!st) {
         std::fprintf(stderr, "tte-label: %s\n", st.error().toString().c_str());

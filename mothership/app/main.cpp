@@ -1,12 +1,12 @@
 // tte-mothership: the MotherShip server (HTTPS for introducers, controllers and stations;
 // CoAP over DTLS for devices) and its `admin` commands. Parses flags into a Config or an
 // AdminCommand, runs them (mothership/app.h) and waits for a signal.
-#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 
+#include "tte/cli/program.h"
 #include "tte/mothership/app.h"
 #include "tte/mothership/config.h"
 #include "tte/mothership/logging.h"
@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     CLI::App app{"tte-mothership: the MotherShip of transitive trust enrollment (HTTPS + CoAP/DTLS)"};
+    tte::cli::setUp(app, "tte-mothership");
     app.require_subcommand(0, 1);
     std::string configFile;
     ms::Config config;
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
         adminListen, logFormat;
     std::optional<int> maxDev, maxClient, lockoutS, threads, handlers;
     app.add_option("-c,--config", configFile, "TOML configuration file (config/mothership.toml documents it)");
+    bool checkConfig = false;
+    tte::cli::addCheckConfig(app, checkConfig);
     app.add_option("--ms-id", msId, "MotherShip ID (1 .. 0xFFFFFF; 0 is refused)");
     app.add_option("--https-listen", httpsListen, "HTTPS address:port (port 0: any free port)");
     app.add_option("--coaps-listen", coapsListen, "CoAP/DTLS address:port (port 0: any free port)");
@@ -124,16 +127,10 @@ int main(int argc, char** argv) {
     restore->add_option("--from", cmd.from, "backup file (SQLite copy, or pg_dump archive for PostgreSQL)")->required();
     restore->add_flag("--force", cmd.force, "replace a database that holds a registry");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) return app.exit(e);
-        std::fprintf(stderr, "tte-mothership: %s\n", e.what());
-        return 2;
-    }
-    if (!configFile.empty()) {
-        if (auto s = ms::loadConfigFile(configFile, config); !s) return failWith(s.error());
-    }
+    if (auto exit = tte::cli::parse(app, argc, argv)) return *exit;
+    if (checkConfig && configFile.empty()) return tte::cli::usage("tte-mothership", "--check-config needs --config FILE");
+    if (auto s = configFile.empty() ? tte::Status{} : ms::loadConfigFile(configFile, config); !s)
+        return checkConfig ? tte::cli::checkConfigResult(configFile, s) : tte::cli::configFailed("tte-mothership", s.error());
     const auto set1 = [](auto& target, const auto& value) { if (value) target = *value; };
     set1(config.msId, msId); set1(config.httpsListen, httpsListen); set1(config.coapsListen, coapsListen);
     set1(config.tlsCert, tlsCert); set1(config.tlsKey, tlsKey); set1(config.dtlsCert, dtlsCert);
@@ -145,7 +142,15 @@ int main(int argc, char** argv) {
     set1(config.limits.maxFailuresPerDevice, maxDev); set1(config.limits.maxFailuresPerClient, maxClient);
     if (lockoutS) config.limits.lockout = config.limits.window = std::chrono::seconds(*lockoutS);
 
-    if (!admin->parsed()) return serve(config, set);
+    if (checkConfig) {
+        auto s = ms::validateConfig(config);
+        return tte::cli::checkConfigResult(configFile, s ? s : tte::withContext(s.error(), configFile));
+    }
+    if (!admin->parsed()) {
+        // A configuration that cannot work is a usage error (exit 2: the unit does not restart it).
+        if (auto s = ms::validateConfig(config); !s) return tte::cli::usage("tte-mothership", s.error().message);
+        return serve(config, set);
+    }
     using Kind = ms::AdminCommand::Kind;
     const std::pair<CLI::App*, Kind> kinds[] = {
         {kgOtp, Kind::keygenOtp},   {kgDtls, Kind::keygenDtls},         {fpCmd, Kind::fingerprint},

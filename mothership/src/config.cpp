@@ -1,106 +1,104 @@
 // TOML configuration of the MotherShip (config.h).
 #include "tte/mothership/config.h"
 
-#include <toml++/toml.h>
-
 #include <cstdio>
 #include <set>
 
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_uri.h"
 #include "tte/server/listen.h"
+#include "tte/settings/toml_reader.h"
 
 namespace tte::mothership {
 namespace {
 
+using settings::Need;
+using settings::TableReader;
+
 template <class T>
-Status take(const toml::table& t, const std::string& table, const std::string& key, T& out) {
-    const toml::node* n = t.get(key);
-    if (!n) return {};
-    const std::string name = table.empty() ? key : table + "." + key;
-    if constexpr (std::is_same_v<T, std::string>) {
-        if (!n->is_string()) return fail(Errc::invalidArgument, "config " + name + ": expected a string");
-        out = **n->as_string();
-    } else {
-        if (!n->is_integer()) return fail(Errc::invalidArgument, "config " + name + ": expected an integer");
-        const auto v = **n->as_integer();
-        if (v < 0 || static_cast<unsigned long long>(v) > std::numeric_limits<T>::max())
-            return fail(Errc::invalidArgument, "config " + name + ": out of range");
-        out = static_cast<T>(v);
-    }
-    return {};
+void whole(TableReader& r, std::string_view key, std::int64_t min, std::int64_t max, T& out) {
+    if (auto v = r.integer(key, min, max)) out = static_cast<T>(*v);
 }
 
-Status onlyKeys(const toml::table& t, const std::string& table, std::set<std::string> keys) {
-    for (const auto& [k, v] : t) {
-        if (!keys.contains(std::string(k.str())))
-            return fail(Errc::invalidArgument, "config: unknown key " + (table.empty() ? "" : table + ".") + std::string(k.str()));
+void text(TableReader& r, std::string_view key, std::string& out) {
+    if (auto v = r.string(key)) out = *v;
+}
+
+/// A listen address, checked where it is written (the servers' own rules: server/listen.h).
+void listen(TableReader& r, std::string& out) {
+    text(r, "listen", out);
+    if (r.node("listen") == nullptr) return;
+    if (auto l = server::parseListenAddress(out, "listen address"); !l) r.problem("listen", l.error().message);
+}
+
+void oneOf(TableReader& r, std::string_view key, std::initializer_list<std::string_view> allowed, std::string& out) {
+    text(r, key, out);
+    if (r.node(key) == nullptr) return;
+    std::string list;
+    for (auto a : allowed) {
+        if (a == out) return;
+        list += (list.empty() ? "" : ", ") + std::string(a);
     }
-    return {};
+    r.problem(key, "'" + out + "' is not one of " + list);
+}
+
+/// Reads the sub-table `name` of the top level with `read`, then reports its unknown keys.
+template <class F>
+void section(TableReader& top, settings::Problems& problems, std::string_view name, F&& read) {
+    if (const toml::table* t = top.table(name)) {
+        TableReader r(*t, std::string(name), problems);
+        read(r);
+        r.finish();
+    }
 }
 
 }  // namespace
 
 Status loadConfigFile(const std::string& path, Config& c) {
-    toml::table root;
-    try {
-        root = toml::parse_file(path);
-    } catch (const toml::parse_error& e) {
-        const auto& where = e.source().begin;
-        return fail(Errc::invalidArgument, "config " + path + ":" + std::to_string(where.line) + ": " +
-                                               std::string(e.description()));
-    }
-    if (auto s = onlyKeys(root, "", {"ms_id", "log_level", "log_format", "ports_file", "https", "coaps", "database", "otp_hash", "limits", "admin"}); !s) return s;
-    const auto sub = [&](const char* name) -> const toml::table* { return root.get_as<toml::table>(name); };
-    std::vector<Status> results{take(root, "", "ms_id", c.msId), take(root, "", "log_level", c.logLevel), take(root, "", "log_format", c.logFormat),
-                                take(root, "", "ports_file", c.portsFile)};
-    if (const auto* t = sub("https")) {
-        results.push_back(onlyKeys(*t, "https", {"listen", "cert", "key", "threads", "handlers", "body_limit", "read_timeout_s"}));
-        results.push_back(take(*t, "https", "listen", c.httpsListen));
-        results.push_back(take(*t, "https", "cert", c.tlsCert));
-        results.push_back(take(*t, "https", "key", c.tlsKey));
-        results.push_back(take(*t, "https", "threads", c.httpThreads));
-        results.push_back(take(*t, "https", "handlers", c.httpHandlers));
-        results.push_back(take(*t, "https", "body_limit", c.bodyLimit));
-        results.push_back(take(*t, "https", "read_timeout_s", c.readTimeoutSeconds));
-    }
-    if (const auto* t = sub("coaps")) {
-        results.push_back(onlyKeys(*t, "coaps", {"listen", "cert", "key", "max_idle_sessions", "max_handshake_sessions", "session_timeout_s"}));
-        results.push_back(take(*t, "coaps", "listen", c.coapsListen));
-        results.push_back(take(*t, "coaps", "cert", c.dtlsCert));
-        results.push_back(take(*t, "coaps", "key", c.dtlsKey));
-        results.push_back(take(*t, "coaps", "max_idle_sessions", c.coapMaxIdleSessions));
-        results.push_back(take(*t, "coaps", "max_handshake_sessions", c.coapMaxHandshakeSessions));
-        results.push_back(take(*t, "coaps", "session_timeout_s", c.coapSessionTimeoutSeconds));
-    }
-    if (const auto* t = sub("database")) {
-        results.push_back(onlyKeys(*t, "database", {"url", "connections"}));
-        results.push_back(take(*t, "database", "url", c.database));
-        results.push_back(take(*t, "database", "connections", c.dbConnections));
-    }
-    if (const auto* t = sub("otp_hash")) {
-        results.push_back(onlyKeys(*t, "otp_hash", {"key_file", "key_uri"}));
-        results.push_back(take(*t, "otp_hash", "key_file", c.otpKeyFile));
-        results.push_back(take(*t, "otp_hash", "key_uri", c.otpKeyUri));
-    }
-    if (const auto* t = sub("admin")) {
-        results.push_back(onlyKeys(*t, "admin", {"listen"}));
-        results.push_back(take(*t, "admin", "listen", c.adminListen));
-    }
-    if (const auto* t = sub("limits")) {
-        results.push_back(onlyKeys(*t, "limits", {"max_failures_per_device", "max_failures_per_client", "window_s", "lockout_s"}));
-        results.push_back(take(*t, "limits", "max_failures_per_device", c.limits.maxFailuresPerDevice));
-        results.push_back(take(*t, "limits", "max_failures_per_client", c.limits.maxFailuresPerClient));
-        std::int64_t window = c.limits.window.count(), lockout = c.limits.lockout.count();
-        results.push_back(take(*t, "limits", "window_s", window));
-        results.push_back(take(*t, "limits", "lockout_s", lockout));
-        c.limits.window = std::chrono::seconds(window);
-        c.limits.lockout = std::chrono::seconds(lockout);
-    }
-    for (auto& r : results) {
-        if (!r) return r;
-    }
-    return {};
+    auto root = settings::parseFile(path);
+    if (!root) return std::unexpected(root.error());
+    settings::Problems problems(path);
+    TableReader top(*root, "", problems);
+    whole(top, "ms_id", 1, 0xFFFFFF, c.msId);  // draft 3.4: 0 is reserved, the high byte is 0
+    oneOf(top, "log_level", {"trace", "debug", "info", "warn", "error", "critical", "off"}, c.logLevel);
+    oneOf(top, "log_format", {"text", "json"}, c.logFormat);
+    text(top, "ports_file", c.portsFile);
+    section(top, problems, "https", [&](TableReader& r) {
+        listen(r, c.httpsListen);
+        text(r, "cert", c.tlsCert);
+        text(r, "key", c.tlsKey);
+        whole(r, "threads", 1, 256, c.httpThreads);
+        whole(r, "handlers", 1, 1024, c.httpHandlers);
+        whole(r, "body_limit", 1024, std::int64_t{1} << 30, c.bodyLimit);
+        whole(r, "read_timeout_s", 1, 3600, c.readTimeoutSeconds);
+    });
+    section(top, problems, "coaps", [&](TableReader& r) {
+        listen(r, c.coapsListen);
+        text(r, "cert", c.dtlsCert);
+        text(r, "key", c.dtlsKey);
+        whole(r, "max_idle_sessions", 1, 1000000, c.coapMaxIdleSessions);
+        whole(r, "max_handshake_sessions", 1, 100000, c.coapMaxHandshakeSessions);
+        whole(r, "session_timeout_s", 1, 86400, c.coapSessionTimeoutSeconds);
+    });
+    section(top, problems, "database", [&](TableReader& r) {
+        text(r, "url", c.database);
+        whole(r, "connections", 1, 64, c.dbConnections);
+    });
+    section(top, problems, "otp_hash", [&](TableReader& r) {
+        text(r, "key_file", c.otpKeyFile);
+        text(r, "key_uri", c.otpKeyUri);
+        if (r.node("key_file") != nullptr && r.node("key_uri") != nullptr)
+            r.problem("key_uri", "set key_file or key_uri, not both");
+    });
+    section(top, problems, "admin", [&](TableReader& r) { listen(r, c.adminListen); });
+    section(top, problems, "limits", [&](TableReader& r) {
+        whole(r, "max_failures_per_device", 1, 1000000, c.limits.maxFailuresPerDevice);
+        whole(r, "max_failures_per_client", 1, 1000000, c.limits.maxFailuresPerClient);
+        if (auto v = r.integer("window_s", 1, 31 * 86400)) c.limits.window = std::chrono::seconds(*v);
+        if (auto v = r.integer("lockout_s", 1, 31 * 86400)) c.limits.lockout = std::chrono::seconds(*v);
+    });
+    top.finish();
+    return problems.status();
 }
 
 Status validateConfig(const Config& c) {

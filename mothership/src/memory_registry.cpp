@@ -48,6 +48,13 @@ public:
         return withFailures(it->second);
     }
 
+    Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_devices.find(devId);
+        if (it == m_devices.end()) return std::optional<std::vector<std::uint8_t>>{};
+        return std::optional{it->second.otpHash};
+    }
+
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
         std::lock_guard lock(m_mutex);
         for (const auto& [id, d] : m_devices) {

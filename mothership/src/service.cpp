@@ -104,9 +104,11 @@ HttpResponse Service::probe(std::string_view path, bool detailed) {
 
 std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId, std::uint64_t otp,
                                                             const HttpRequest& r, bool html) {
-    // The same registry work on every path up to the answer: the lockout read, the device
-    // read, one HMAC, and for any failure the one countFailure transaction (PROTOCOL §6:
-    // an unknown Dev ID and a wrong OTP look the same, body and timing).
+    // The same registry work on every path up to the answer: the lockout read, the OTP-hash
+    // read (one row, whether or not the Dev ID is stored), one HMAC, and for any failure the one
+    // countFailure transaction (PROTOCOL §6: an unknown Dev ID and a wrong OTP look the same,
+    // body and timing). The device row, whose failure count grows with every wrong OTP, is read
+    // only once the OTP matched.
     auto locked = m_limiter.lockedFor(devId, r.client);
     if (!locked) return errorResponse(locked.error(), html);
     if (*locked) {
@@ -116,18 +118,22 @@ std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId,
         resp.headers.emplace_back("Retry-After", seconds);
         return resp;
     }
-    auto row = m_registry.device(devId);
-    if (!row && row.error().code != Errc::notFound) return errorResponse(row.error(), html);
+    auto stored = m_registry.otpHash(devId);
+    if (!stored) return errorResponse(stored.error(), html);
     // Unknown IDs compare against a hash no OTP produces, after the same HMAC work.
     std::array<std::uint8_t, 32> dummy{};
     dummy.fill(0xA5);
     const auto computed = m_hasher.hash(devId, otp);
     if (!computed) return errorResponse(computed.error(), html);  // the token holding the key: 503
-    const std::span<const std::uint8_t> expected = row ? std::span<const std::uint8_t>(row->otpHash) : dummy;
-    const bool match = constantTimeEqual(*computed, expected) && row.has_value();
-    if (match) return std::move(*row);
+    const std::span<const std::uint8_t> expected = *stored ? std::span<const std::uint8_t>(**stored) : dummy;
+    const bool match = constantTimeEqual(*computed, expected) && stored->has_value();
+    if (match) {
+        auto row = m_registry.device(devId);
+        if (!row) return errorResponse(row.error(), html);
+        return std::move(*row);
+    }
     m_metrics.otpFailures++;
-    auto counted = m_limiter.recordFailure(devId, r.client, row ? "otp-wrong" : "devid-unknown",
+    auto counted = m_limiter.recordFailure(devId, r.client, *stored ? "otp-wrong" : "devid-unknown",
                                            r.method + " " + std::string(splitTarget(r.target).first));
     if (!counted) return errorResponse(counted.error(), html);
     return errorResponse(Errc::notFound, kNotFound, html);

@@ -24,7 +24,8 @@ constexpr const char* kDeviceColumns =
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures";
 // What a read selects: the same columns, with the failure count taken from the audit trail
 // (an index-only count on audit(devid, event)); the failure path writes no device row, so a
-// wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6).
+// wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
+// wrong OTP, so the OTP check reads only otpHash() and this row once the OTP matched.
 constexpr const char* kDeviceSelect =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
@@ -172,6 +173,22 @@ public:
     Result<DeviceRow> device(std::uint32_t devId) override {
         return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE devid = $1", num(devId),
                           "no device with Dev ID " + toHex(devId, 8));
+    }
+    Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
+        // Always one row (NULL for an unknown Dev ID), so both cases run the same statement
+        // steps; the failure count of device() is not read here: it grows with every wrong OTP.
+        std::optional<std::vector<std::uint8_t>> out;
+        Status s = m_db->read([&](SqlTx& tx) -> Status {
+            auto rows = tx.query("SELECT (SELECT otp_hash FROM devices WHERE devid = $1)", {num(devId)});
+            if (!rows) return std::unexpected(rows.error());
+            if (rows->empty() || !rows->front()[0]) return {};
+            auto hash = fromHex(*rows->front()[0], "otp_hash");
+            if (!hash) return std::unexpected(hash.error());
+            out = std::move(*hash);
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return out;
     }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
         return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE urn = $1", std::string(urn),

@@ -1,20 +1,23 @@
 // tte-provision: the headless station. Parses flags, wires the real adapters, runs one
 // subcommand (INTERFACES.md "Programs").
-#include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 #include "commands.h"
 #include "tte/base/hex.h"
+#include "tte/cli/program.h"
 
 int main(int argc, char** argv) {
     using namespace tte::station::app;
     CLI::App cli{"tte-provision: the headless TTE provisioning station"};
+    tte::cli::setUp(cli, "tte-provision");
     cli.require_subcommand(1);
     std::string configPath;
     std::string simDir;
     cli.add_option("--config", configPath, "station config (station.toml)")->required();
     cli.add_option("--sim", simDir, "use the simulated devices in DIR (tte-flash sim create)");
+    bool checkConfig = false;
+    tte::cli::addCheckConfig(cli, checkConfig);
 
     RunOptions run;
     auto* runCmd = cli.add_subcommand("run", "provision devices: one pipeline per slot, with live progress");
@@ -52,24 +55,15 @@ int main(int argc, char** argv) {
     auto* reconcileCmd = cli.add_subcommand("reconcile", "list devices missing at the MotherShip or in the journal");
     auto* statusCmd = cli.add_subcommand("status", "counts, next Dev ID and the upload backlog");
 
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
+    if (auto exit = tte::cli::parse(cli, argc, argv)) return *exit;
+    if (checkConfig) return tte::cli::checkConfigResult(configPath, tte::station::checkConfigFiles(configPath));
     auto config = tte::station::loadConfig(configPath);
-    if (!config) {
-        std::fprintf(stderr, "tte-provision: %s\n", config.error().message.c_str());
-        return 2;
-    }
+    if (!config) return tte::cli::configFailed("tte-provision", config.error());
     tte::station::Wiring w(std::move(*config), simDir);
     if (*runCmd) return runCommand(w, run);
     if (*boxCmd) {
         auto box = tte::parseHexInt(boxText, 8, "--box");
-        if (!box) {
-            std::fprintf(stderr, "tte-provision: %s\n", box.error().message.c_str());
-            return 2;
-        }
+        if (!box) return tte::cli::usage("tte-provision", box.error().message);
         return boxCommand(w, static_cast<std::uint32_t>(*box));
     }
     if (*verifyCmd) return verifyCommand(w, port);

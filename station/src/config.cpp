@@ -1,170 +1,153 @@
-// station.toml → StationConfig, with a precise message for each bad or missing key.
+// station.toml → StationConfig, strictly (tte::settings): a missing, unknown, mistyped or
+// out-of-range key is refused as `FILE:LINE: table.key: reason`, every problem at once.
 #include "tte/station/config.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include <toml++/toml.h>
 
 #include "tte/base/hex.h"
+#include "tte/settings/toml_reader.h"
 
 namespace tte::station {
 namespace {
 
 namespace fs = std::filesystem;
+using settings::Need;
+using settings::TableReader;
 
-class Reader {
+/// A table's reader that also resolves paths against the config file's folder.
+class Reader : public TableReader {
 public:
-    Reader(const toml::table& root, std::string base) : m_root(root), m_base(std::move(base)) {}
+    Reader(const toml::table& table, std::string path, settings::Problems& problems, std::string base)
+        : TableReader(table, std::move(path), problems), m_base(std::move(base)) {}
 
-    Result<std::string> text(std::string_view key, bool required = true, std::string def = {}) {
-        auto node = m_root.at_path(key);
-        if (!node) {
-            if (required) return fail(Errc::invalidArgument, "config: missing " + std::string(key));
-            return def;
-        }
-        if (!node.is_string()) return fail(Errc::invalidArgument, "config: " + std::string(key) + " must be a string");
-        return std::string(*node.value<std::string>());
+    std::string text(std::string_view key, Need need = Need::required, std::string def = {}) {
+        return string(key, need).value_or(std::move(def));
     }
-    Result<std::string> path(std::string_view key, bool required = true) {
-        auto t = text(key, required);
-        if (!t || t->empty()) return t;
+    std::string filePath(std::string_view key, Need need = Need::required) {
+        auto t = string(key, need);
+        if (!t || t->empty()) return {};
         fs::path p(*t);
         return p.is_absolute() ? *t : (fs::path(m_base) / p).lexically_normal().string();
     }
-    Result<std::int64_t> integer(std::string_view key, std::int64_t lo, std::int64_t hi, std::optional<std::int64_t> def) {
-        auto node = m_root.at_path(key);
-        if (!node) {
-            if (!def) return fail(Errc::invalidArgument, "config: missing " + std::string(key));
-            return *def;
-        }
-        if (!node.is_integer()) return fail(Errc::invalidArgument, "config: " + std::string(key) + " must be an integer");
-        const std::int64_t v = *node.value<std::int64_t>();
-        if (v < lo || v > hi)
-            return fail(Errc::invalidArgument, "config: " + std::string(key) + " must be in " + std::to_string(lo) + ".." +
-                                                   std::to_string(hi));
-        return v;
+    template <class T>
+    void whole(std::string_view key, std::int64_t lo, std::int64_t hi, T& out, Need need = Need::optional) {
+        if (auto v = integer(key, lo, hi, need)) out = static_cast<T>(*v);
     }
-    Result<std::uint32_t> devId(std::string_view key) {
-        auto t = text(key);
-        if (!t) return std::unexpected(t.error());
-        auto v = parseHexInt(*t, 8, std::string("config: ") + std::string(key));
-        if (!v) return std::unexpected(v.error());
-        return static_cast<std::uint32_t>(*v);
+    void devId(std::string_view key, std::uint32_t& out) {
+        auto t = string(key, Need::required);
+        if (!t) return;
+        if (t->size() != 8 || t->find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+            return problem(key, "must be 8 hex digits, not '" + *t + "'");
+        out = static_cast<std::uint32_t>(std::stoul(*t, nullptr, 16));
     }
-    bool flag(std::string_view key) { return m_root.at_path(key).value_or(false); }
+    void fingerprint(std::string_view key, std::string& out) {
+        out = text(key);
+        if (!out.empty() && (out.size() != 64 || out.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+            problem(key, "must be 64 hex digits (a SHA-256 fingerprint)");
+    }
 
 private:
-    const toml::table& m_root;
     std::string m_base;
 };
 
-#define TTE_TRY(var, expr)                                        \
-    do {                                                          \
-        auto r_ = (expr);                                         \
-        if (!r_) return std::unexpected(r_.error());              \
-        var = *r_;                                                \
-    } while (false)
+bool allOf(const std::string& s, std::string_view allowed) { return s.find_first_not_of(allowed) == std::string::npos; }
 
-#define TTE_TRY_INT(var, type, expr)                              \
-    do {                                                          \
-        auto r_ = (expr);                                         \
-        if (!r_) return std::unexpected(r_.error());              \
-        var = static_cast<type>(*r_);                             \
-    } while (false)
-
-Status checkFingerprint(const std::string& fp, const std::string& key) {
-    if (auto v = fromHex(fp, "config: " + key); !v) return std::unexpected(v.error());
-    if (fp.size() != 64) return fail(Errc::invalidArgument, "config: " + key + " must be 64 hex digits");
-    return {};
+void parseStation(Reader& r, StationConfig& c, const std::string& baseDir) {
+    c.stationId = r.text("id");
+    c.database = r.filePath("database");
+    r.whole("slots", 1, 64, c.slots);
+    c.labelsDir = r.filePath("labels_dir", Need::optional);
+    if (c.labelsDir.empty()) c.labelsDir = (fs::path(baseDir) / "labels").lexically_normal().string();
+    if (r.node("id") != nullptr && (c.stationId.empty() || !allOf(c.stationId, "abcdefghijklmnopqrstuvwxyz0123456789-_")))
+        r.problem("id", "must be lower-case letters, digits, '-' or '_'");
 }
 
-Status parseLot(Reader& r, LotConfig& lot) {
-    TTE_TRY(lot.id, r.text("lot.id"));
-    TTE_TRY(lot.product, r.text("lot.product"));
-    TTE_TRY_INT(lot.pen, std::uint32_t, r.integer("lot.pen", 1, 0xffffffffLL, std::nullopt));
-    TTE_TRY(lot.firmware, r.path("lot.firmware"));
-    TTE_TRY(lot.firmwareSha256, r.text("lot.firmware_sha256", false));
-    TTE_TRY_INT(lot.msId, std::uint32_t, r.integer("lot.ms_id", 1, 0x00ffffff, std::nullopt));
-    TTE_TRY(lot.msAddress, r.text("lot.ms_address"));
-    TTE_TRY_INT(lot.msPort, std::uint16_t, r.integer("lot.ms_port", 1, 65535, 5684));
-    TTE_TRY(lot.msFingerprint, r.text("lot.ms_fingerprint"));
-    TTE_TRY(lot.firstDevId, r.devId("lot.first_devid"));
-    TTE_TRY(lot.lastDevId, r.devId("lot.last_devid"));
-    TTE_TRY_INT(lot.boxSize, std::uint32_t, r.integer("lot.box_size", 0, 65536, 0));
-    lot.ledEnrollment = r.flag("lot.led_enrollment");
-    TTE_TRY(lot.labelTemplate, r.path("lot.label_template", false));
-    TTE_TRY(lot.printerQueue, r.text("lot.printer_queue", false));
-    if (lot.product.empty() || lot.product.size() > 32 ||
-        lot.product.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._") !=
-            std::string::npos)
-        return fail(Errc::invalidArgument, "config: lot.product must be 1-32 of [A-Za-z0-9._]");
-    if (lot.msAddress.empty() || lot.msAddress.size() > 63)
-        return fail(Errc::invalidArgument, "config: lot.ms_address must be 1-63 characters");
-    if (auto s = checkFingerprint(lot.msFingerprint, "lot.ms_fingerprint"); !s) return s;
-    if (lot.firstDevId > lot.lastDevId)
-        return fail(Errc::invalidArgument, "config: lot.first_devid is above lot.last_devid");
-    return {};
+void parseHsm(Reader& r, StationConfig& c) {
+    c.pkcs11Module = r.text("module", Need::optional, "/usr/lib/softhsm/libsofthsm2.so");
+    c.tokenLabel = r.text("token_label");
+    c.pinFile = r.filePath("pin_file");
+    c.lotKey = r.text("lot_key", Need::optional, "lot-key");
+    c.queueKey = r.text("queue_key", Need::optional, "queue-key");
+    c.identityKey = r.text("station_key", Need::optional);
 }
 
-Status parseController(Reader& r, const toml::table& root, LotConfig& lot) {
-    if (!root.contains("controller")) return {};
+void parseMotherShip(Reader& r, StationConfig& c) {
+    c.msUrl = r.text("url");
+    c.msCa = r.filePath("ca");
+    c.stationCert = r.filePath("cert");
+    c.stationKey = r.filePath("key", c.identityKey.empty() ? Need::required : Need::optional);  // not with hsm.station_key
+    if (!c.msUrl.empty() && !c.msUrl.starts_with("https://")) r.problem("url", "must be https://");
+}
+
+void parseLot(Reader& r, LotConfig& lot) {
+    lot.id = r.text("id");
+    lot.product = r.text("product");
+    r.whole("pen", 1, 0xffffffffLL, lot.pen, Need::required);
+    lot.firmware = r.filePath("firmware");
+    lot.firmwareSha256 = r.text("firmware_sha256", Need::optional);
+    r.whole("ms_id", 1, 0x00ffffff, lot.msId, Need::required);  // draft 3.4: high byte 0, ID 0 reserved
+    lot.msAddress = r.text("ms_address");
+    r.whole("ms_port", 1, 65535, lot.msPort);
+    r.fingerprint("ms_fingerprint", lot.msFingerprint);
+    r.devId("first_devid", lot.firstDevId);
+    r.devId("last_devid", lot.lastDevId);
+    r.whole("box_size", 0, 65536, lot.boxSize);
+    lot.ledEnrollment = r.boolean("led_enrollment").value_or(false);
+    lot.labelTemplate = r.filePath("label_template", Need::optional);
+    lot.printerQueue = r.text("printer_queue", Need::optional);
+    if (r.node("product") != nullptr &&
+        (lot.product.empty() || lot.product.size() > 32 ||
+         !allOf(lot.product, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")))
+        r.problem("product", "must be 1-32 of [A-Za-z0-9._]");
+    if (r.node("ms_address") != nullptr && (lot.msAddress.empty() || lot.msAddress.size() > 63))
+        r.problem("ms_address", "must be 1-63 characters");
+    if (lot.firstDevId > lot.lastDevId) r.problem("first_devid", "is above lot.last_devid");
+}
+
+void parseController(Reader& r, LotConfig& lot) {
     ControllerTarget c;
-    TTE_TRY(c.address, r.text("controller.address"));
-    TTE_TRY_INT(c.port, std::uint16_t, r.integer("controller.port", 1, 65535, std::nullopt));
-    TTE_TRY(c.fingerprint, r.text("controller.fingerprint"));
-    TTE_TRY(c.url, r.text("controller.url"));
-    TTE_TRY(lot.controllerCa, r.path("controller.ca", false));
-    if (auto s = checkFingerprint(c.fingerprint, "controller.fingerprint"); !s) return s;
-    if (!c.url.starts_with("https://")) return fail(Errc::invalidArgument, "config: controller.url must be https://");
+    c.address = r.text("address");
+    r.whole("port", 1, 65535, c.port, Need::required);
+    r.fingerprint("fingerprint", c.fingerprint);
+    c.url = r.text("url");
+    lot.controllerCa = r.filePath("ca", Need::optional);
+    if (!c.url.empty() && !c.url.starts_with("https://")) r.problem("url", "must be https://");
     lot.controller = std::move(c);
-    return {};
 }
 
 }  // namespace
 
-Result<StationConfig> parseConfig(std::string_view text, const std::string& baseDir) {
-    toml::table root;
-    try {
-        root = toml::parse(text);
-    } catch (const toml::parse_error& err) {  // this toml++ build reports syntax errors by exception
-        return fail(Errc::invalidArgument, "config: line " + std::to_string(err.source().begin.line) + ": " +
-                                               std::string(err.description()));
-    }
-    Reader r(root, baseDir);
+Result<StationConfig> parseConfig(std::string_view text, const std::string& baseDir, const std::string& file) {
+    auto root = settings::parse(text, file);
+    if (!root) return std::unexpected(root.error());
+    settings::Problems problems(file);
+    Reader top(*root, "", problems, baseDir);
     StationConfig c;
-    TTE_TRY(c.stationId, r.text("station.id"));
-    TTE_TRY(c.database, r.path("station.database"));
-    TTE_TRY_INT(c.slots, int, r.integer("station.slots", 1, 64, 1));
-    TTE_TRY(c.labelsDir, r.path("station.labels_dir", false));
-    if (c.labelsDir.empty()) c.labelsDir = (fs::path(baseDir) / "labels").lexically_normal().string();
-    TTE_TRY(c.pkcs11Module, r.text("hsm.module", false, "/usr/lib/softhsm/libsofthsm2.so"));
-    TTE_TRY(c.tokenLabel, r.text("hsm.token_label"));
-    TTE_TRY(c.pinFile, r.path("hsm.pin_file"));
-    TTE_TRY(c.lotKey, r.text("hsm.lot_key", false, "lot-key"));
-    TTE_TRY(c.queueKey, r.text("hsm.queue_key", false, "queue-key"));
-    TTE_TRY(c.identityKey, r.text("hsm.station_key", false));
-    TTE_TRY(c.printerHost, r.text("printer.host", false, "127.0.0.1"));
-    TTE_TRY_INT(c.printerPort, int, r.integer("printer.port", 1, 65535, 631));
-    TTE_TRY(c.msUrl, r.text("mothership.url"));
-    TTE_TRY(c.msCa, r.path("mothership.ca"));
-    TTE_TRY(c.stationCert, r.path("mothership.cert"));
-    TTE_TRY(c.stationKey, r.path("mothership.key", c.identityKey.empty()));  // not needed with hsm.station_key
-    if (c.stationId.empty() || c.stationId.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
-        return fail(Errc::invalidArgument, "config: station.id must be lower-case letters, digits, '-' or '_'");
-    if (!c.msUrl.starts_with("https://")) return fail(Errc::invalidArgument, "config: mothership.url must be https://");
-    if (auto s = parseLot(r, c.lot); !s) return std::unexpected(s.error());
-    if (auto s = parseController(r, root, c.lot); !s) return std::unexpected(s.error());
+    const auto section = [&](std::string_view name, Need need, auto&& parse) {
+        if (const toml::table* t = top.table(name, need)) {
+            Reader r(*t, std::string(name), problems, baseDir);
+            parse(r);
+            r.finish();
+        }
+    };
+    section("station", Need::required, [&](Reader& r) { parseStation(r, c, baseDir); });
+    section("hsm", Need::required, [&](Reader& r) { parseHsm(r, c); });
+    section("printer", Need::optional, [&](Reader& r) {
+        c.printerHost = r.text("host", Need::optional, "127.0.0.1");
+        r.whole("port", 1, 65535, c.printerPort);
+    });
+    section("mothership", Need::required, [&](Reader& r) { parseMotherShip(r, c); });
+    section("lot", Need::required, [&](Reader& r) { parseLot(r, c.lot); });
+    section("controller", Need::optional, [&](Reader& r) { parseController(r, c.lot); });
+    top.finish();
+    if (auto s = problems.status(); !s) return std::unexpected(s.error());
     return c;
 }
 
 Result<StationConfig> loadConfig(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return fail(Errc::io, "config: cannot read " + path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parseConfig(ss.str(), fs::absolute(path).parent_path().string());
+    auto text = settings::readFile(path);
+    if (!text) return std::unexpected(text.error());
+    return parseConfig(*text, fs::absolute(path).parent_path().string(), path);
 }
 
 }  // namespace tte::station

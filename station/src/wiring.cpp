@@ -168,4 +168,12 @@ std::function<void(std::string_view)> faultHookFromEnv() {
     };
 }
 
+Status checkConfigFiles(const std::string& path) {
+    auto config = loadConfig(path);
+    if (!config) return std::unexpected(config.error());
+    if (config->lot.labelTemplate.empty()) return {};
+    if (auto t = loadTemplates(config->lot.labelTemplate); !t) return std::unexpected(t.error());
+    return {};
+}
+
 }  // namespace tte::station

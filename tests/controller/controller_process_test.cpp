@@ -141,8 +141,10 @@ TEST(ControllerProcess, BadFlagsExitWithOneLine) {
     auto r = test::run({(test::binDir() / "tte-controller").string(), "--state-dir", (dir.path() / "s").string(),
                         "--https-listen", "nowhere"},
                        dir.path(), "bad");
-    EXPECT_EQ(r.code, 1);
-    EXPECT_EQ(r.err, "tte-controller: --https-listen must be ADDR:PORT or [IPv6]:PORT, got 'nowhere'\n");
+    EXPECT_EQ(r.code, 2);  // a usage error: the unit does not restart it
+    EXPECT_EQ(r.err, "tte-controller: --https-listen: listen address must be ADDR:PORT or [IPv6]:PORT, got 'nowhere' "
+                     "(see tte-controller --help)\n");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "s")) << "a refused flag must start nothing";
     auto help = test::run({(test::binDir() / "tte-controller").string(), "--help"}, dir.path(), "help");
     EXPECT_EQ(help.code, 0);
     EXPECT_NE(help.out.find("--accept-unintroduced"), std::string::npos);

@@ -177,7 +177,7 @@ TEST_F(StationWindowTest, BadConfigShowsWhatIsWrong) {
     EXPECT_FALSE(window->openConfig(QString::fromStdString(path)));
     ASSERT_NE(window->errorDialog(), nullptr);
     EXPECT_EQ(window->errorDialog()->windowTitle(), "Station config");
-    EXPECT_EQ(window->errorDialog()->text().toStdString(), "Cannot open " + path + ":\nconfig: lot.first_devid is above lot.last_devid");
+    EXPECT_EQ(window->errorDialog()->text().toStdString(), "Cannot open " + path + ":\n" + path + ":21: lot.first_devid: is above lot.last_devid");
     EXPECT_EQ(window->runner(), nullptr);
     EXPECT_FALSE(window->startButton()->isEnabled());
 

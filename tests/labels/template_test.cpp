@@ -77,65 +77,73 @@ TEST(LabelTemplate, MinimalTemplateTakesDefaults) {
 
 TEST(LabelTemplate, SyntaxErrorNamesLineAndColumn) {
     std::string bad = replaced(kMinimal, "dpi = 203\n[device.qr]", "dpi = = 203\n[device.qr]");
-    EXPECT_EQ(parseError(bad).substr(0, 11), "t.toml:4:7:");
+    EXPECT_EQ(parseError(bad).substr(0, 25), "t.toml:4:7: syntax error:");
 }
 
 TEST(LabelTemplate, MissingKeyNamesTableAndKey) {
     std::string bad = replaced(kMinimal, "dpi = 203\n[device.qr]", "[device.qr]");
-    EXPECT_EQ(parseError(bad), "t.toml:1: [device] missing key 'dpi'");
+    EXPECT_EQ(parseError(bad), "t.toml:1: device.dpi: required key is missing");
 }
 
 TEST(LabelTemplate, WrongTypeNamesKeyAndLine) {
     std::string bad = replaced(kMinimal, "size_mm = 30", "size_mm = \"30\"");
-    EXPECT_EQ(parseError(bad), "t.toml:8: [device.qr] size_mm: expected a number, found a string");
+    EXPECT_EQ(parseError(bad), "t.toml:8: device.qr.size_mm: expected a number, found a string");
 }
 
 TEST(LabelTemplate, MisspeltKeyIsRejected) {
     std::string bad = replaced(kMinimal, "size_pt = 8\n", "size_pt = 8\nbld = true\n");
-    EXPECT_EQ(parseError(bad), "t.toml:15: [device.text] unknown key 'bld'");
+    EXPECT_EQ(parseError(bad), "t.toml:15: device.text[0].bld: unknown key (did you mean 'bold'?)");
 }
 
 TEST(LabelTemplate, OutOfRangeValue) {
     std::string bad = replaced(kMinimal, "dpi = 203", "dpi = 20");
-    EXPECT_EQ(parseError(bad), "t.toml:4: [device] dpi: must be between 100 and 1200, found 20");
+    EXPECT_EQ(parseError(bad), "t.toml:4: device.dpi: must be 100 to 1200, not 20");
 }
 
 TEST(LabelTemplate, QuietZoneBelowFourModulesIsRejected) {
     std::string bad = replaced(kMinimal, "dpi = 203", "dpi = 203\nquiet_zone_modules = 2");
-    EXPECT_EQ(parseError(bad), "t.toml:5: [device] quiet_zone_modules: must be between 4 and 16, found 2");
+    EXPECT_EQ(parseError(bad), "t.toml:5: device.quiet_zone_modules: must be 4 to 16, not 2");
 }
 
 TEST(LabelTemplate, UnknownFieldIsRejected) {
     std::string bad = replaced(kMinimal, "field = \"devid\"", "field = \"serial\"");
-    EXPECT_EQ(parseError(bad), "t.toml:10: [device.text] field: unknown field 'serial' (one of devid, "
+    EXPECT_EQ(parseError(bad), "t.toml:10: device.text[0].field: unknown field 'serial' (one of devid, "
                                "devid_range, box, ms_host, lot, date, text)");
 }
 
 TEST(LabelTemplate, BoxFieldOnDeviceLabelIsRejected) {
     std::string bad = replaced(kMinimal, "field = \"devid\"", "field = \"devid_range\"");
-    EXPECT_EQ(parseError(bad), "t.toml:10: [device.text] field: 'devid_range' is not shown on a device label");
+    EXPECT_EQ(parseError(bad), "t.toml:10: device.text[0].field: 'devid_range' is not shown on a device label");
 }
 
 TEST(LabelTemplate, TextPastRightEdgeIsRejected) {
     std::string bad = replaced(kMinimal, "max_width_mm = 18", "max_width_mm = 20");
-    EXPECT_EQ(parseError(bad), "t.toml:9: [device.text] x_mm + max_width_mm runs past the label's right edge");
+    EXPECT_EQ(parseError(bad), "t.toml:13: device.text[0].max_width_mm: x_mm + max_width_mm runs past the label's right edge");
 }
 
 TEST(LabelTemplate, QrAreaPastEdgeIsRejected) {
     std::string bad = replaced(kMinimal, "x_mm = 0\ny_mm = 0\nsize_mm = 30", "x_mm = 0\ny_mm = 1\nsize_mm = 30");
-    EXPECT_EQ(parseError(bad), "t.toml:5: [device.qr] the QR area runs past the label's edge");
+    EXPECT_EQ(parseError(bad), "t.toml:8: device.qr.size_mm: the QR area runs past the label's edge");
 }
 
 TEST(LabelTemplate, FixedTextNeedsItsText) {
     std::string bad = replaced(kMinimal, "field = \"devid\"", "field = \"text\"");
-    EXPECT_EQ(parseError(bad), "t.toml:9: [device.text] missing key 'text'");
+    EXPECT_EQ(parseError(bad), "t.toml:9: device.text[0].text: required key is missing");
 }
 
 TEST(LabelTemplate, MissingLabelTableAndUnknownTable) {
     std::string noBox = std::string(kMinimal).substr(0, std::string(kMinimal).find("[box]"));
-    EXPECT_EQ(parseError(noBox), "t.toml:1: missing table [box]");
+    EXPECT_EQ(parseError(noBox), "t.toml: box: required table is missing");
     EXPECT_EQ(parseError(std::string(kMinimal) + "[pallet]\nx = 1\n"),
-              "t.toml:29: unknown table [pallet] (expected [device] and [box])");
+              "t.toml:29: pallet: unknown table");
+}
+
+TEST(LabelTemplate, EveryProblemIsReported) {
+    std::string bad = replaced(kMinimal, "dpi = 203\n[device.qr]", "dpi = 20\nqr_size = 1\n[device.qr]");
+    bad = replaced(bad, "size_pt = 9\n", "size_pt = \"9\"\n");
+    EXPECT_EQ(parseError(bad), "t.toml:4: device.dpi: must be 100 to 1200, not 20\n"
+                               "t.toml:5: device.qr_size: unknown key\n"
+                               "t.toml:29: box.text[0].size_pt: expected a number, found a string");
 }
 
 TEST(LabelTemplate, MissingFileIsNotFound) {

@@ -54,6 +54,15 @@ TEST_P(RegistryTest, InsertIsIdempotentByRecordIdAndRespectsTheQuota) {
     EXPECT_EQ(reg->device(0x100)->state, DeviceState::notMapped);
 }
 
+TEST_P(RegistryTest, OtpHashIsTheStoredHashOrNothing) {
+    ASSERT_TRUE(reg->insertDevice(row(0x100, "s-1"), 1));
+    EXPECT_EQ(reg->otpHash(0x100).value(), std::vector<std::uint8_t>(32, 0x42));
+    EXPECT_EQ(reg->otpHash(0x101).value(), std::nullopt);
+    // Wrong OTPs counted against the device change nothing in what the OTP check reads.
+    ASSERT_TRUE(reg->countFailure({{"dev:00000100", 5}}, {60'000, 120'000}, 0x100, "otp-wrong", "x", "GET", 2));
+    EXPECT_EQ(reg->otpHash(0x100).value(), std::vector<std::uint8_t>(32, 0x42));
+}
+
 TEST_P(RegistryTest, ClaimIsOneConditionalTransition) {
     ASSERT_TRUE(reg->insertDevice(row(0x100, "s-1"), 1));
     const ControllerAddress c{"192.0.2.1", 5684, std::string(64, 'c')};

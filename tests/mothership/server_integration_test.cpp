@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <latch>
+#include <thread>
 #include <unistd.h>
 
 #include "support/mothership.h"
@@ -266,6 +268,58 @@ TEST_P(MothershipSuite, WrongOtpIsAuditedAndLocksOut) {
 // needs a database server to stop: fewer servers to start than the whole matrix.
 class SqlBackends : public MothershipSuite {};
 class PostgresOutage : public MothershipSuite {};
+
+// 64 introducers claim one device with its one OTP at the same moment, each over a connection
+// opened beforehand, so the claims meet in the handlers and the database: exactly one 200, the
+// others the documented 409, and the registry holds the winner's mapping once.
+TEST_P(SqlBackends, SixtyFourConcurrentClaimsOfOneOtpMapItOnce) {
+    storeDevices();
+    constexpr int kClaims = 64;
+    std::vector<std::unique_ptr<HttpsSession>> sessions;
+    for (int i = 0; i < kClaims; ++i) {
+        sessions.push_back(std::make_unique<HttpsSession>(server->httpsPort(), pki.caCert));
+        ASSERT_EQ(sessions.back()->request(HttpCall{"GET", "/healthz", "", "", "", "", ""}).status, 200);
+    }
+    std::latch go(kClaims);
+    std::vector<HttpResult> results(kClaims);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClaims; ++i) {
+        threads.emplace_back([&, i] {
+            const std::string body = "cip=192.0.2.10&cport=" + std::to_string(1000 + i) + "&cfingerprint=" + kControllerFp;
+            go.arrive_and_wait();
+            results[static_cast<std::size_t>(i)] = sessions[static_cast<std::size_t>(i)]->request(
+                HttpCall{"POST", "/.well-known/tte?" + cred(kDev, kOtp), body, "application/x-www-form-urlencoded", "", "", ""});
+        });
+    }
+    for (auto& t : threads) t.join();
+    int winner = -1, refused = 0;
+    for (int i = 0; i < kClaims; ++i) {
+        const auto& r = results[static_cast<std::size_t>(i)];
+        if (r.status == 200) {
+            EXPECT_EQ(winner, -1) << "a second claim of the same OTP succeeded";
+            winner = i;
+            continue;
+        }
+        EXPECT_EQ(r.status, 409) << r.body << r.error;
+        EXPECT_EQ(r.body, R"({"error":"conflict","message":"the OTP was already used: the device is mapped"})" "\n");
+        ++refused;
+    }
+    ASSERT_NE(winner, -1) << "no claim succeeded";
+    EXPECT_EQ(refused, kClaims - 1);
+    const auto shown = nlohmann::json::parse(admin("show --devid " + toHex(kDev, 8)));
+    EXPECT_EQ(shown["state"], "mapped");
+    EXPECT_EQ(shown["cport"], 1000 + winner);
+    int mapped = 0, conflicts = 0;
+    for (const auto& e : shown["audit"]) {
+        mapped += e["event"] == "mapped";
+        conflicts += e["event"] == "claim-conflict";
+    }
+    EXPECT_EQ(mapped, 1);
+    EXPECT_EQ(conflicts, kClaims - 1);
+    const auto device = coapGet(server->coapsPort(), pki.deviceCert, pki.deviceKey, pki.dtlsFingerprint, devUrn(kDev));
+    ASSERT_EQ(device.code, 205);
+    EXPECT_EQ(nlohmann::json::from_cbor(device.payload)["cport"], 1000 + winner);
+}
 
 TEST_P(SqlBackends, LockoutSurvivesARestartAndIsSharedByASecondInstance) {
     storeDevices();

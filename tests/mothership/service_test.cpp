@@ -231,7 +231,7 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
     EXPECT_EQ(validateConfig(c).error().message, "https.handlers must be 1 to 1024");
     c.httpHandlers = 64;
     test::writeFile(dir.file("a.toml"), "ms_id = 1\n[https]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n");
-    EXPECT_EQ(loadConfigFile(dir.file("a.toml"), c).error().message, "config: unknown key https.bogus");
+    EXPECT_EQ(loadConfigFile(dir.file("a.toml"), c).error().message, dir.file("a.toml") + ":4: https.bogus: unknown key");
     const char* src = std::getenv("TTE_SOURCE_DIR");
     Config example;
     ASSERT_TRUE(loadConfigFile(std::string(src ? src : ".") + "/config/mothership.toml", example));

@@ -206,32 +206,46 @@ HttpResult perform(CURL* c) {
 }
 }  // namespace
 
-HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call) {
-    CURL* c = curl_easy_init();
+HttpsSession::HttpsSession(std::uint16_t port, std::string caCert)
+    : m_curl(curl_easy_init()),
+      m_connect(curl_slist_append(nullptr, ("tte-000001.net:443:127.0.0.1:" + std::to_string(port)).c_str())),
+      m_caCert(std::move(caCert)) {}
+
+HttpsSession::~HttpsSession() {
+    curl_slist_free_all(m_connect);
+    curl_easy_cleanup(m_curl);
+}
+
+HttpResult HttpsSession::request(const HttpCall& call) {
+    CURL* c = m_curl;
     const std::string url = "https://tte-000001.net" + call.path;
-    const std::string connectTo = "tte-000001.net:443:127.0.0.1:" + std::to_string(port);
-    curl_slist* connect = curl_slist_append(nullptr, connectTo.c_str());
     curl_slist* headers = nullptr;
     if (!call.contentType.empty()) headers = curl_slist_append(headers, ("Content-Type: " + call.contentType).c_str());
     if (!call.accept.empty()) headers = curl_slist_append(headers, ("Accept: " + call.accept).c_str());
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect);
-    curl_easy_setopt(c, CURLOPT_CAINFO, caCert.c_str());
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+    curl_easy_setopt(c, CURLOPT_CONNECT_TO, m_connect);
+    curl_easy_setopt(c, CURLOPT_CAINFO, m_caCert.c_str());
     if (call.method == "POST") {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, call.body.c_str());
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(call.body.size()));
+    } else {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);  // no body left from an earlier POST
     }
-    if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    if (!call.clientCert.empty()) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, call.clientCert.c_str());
-        curl_easy_setopt(c, CURLOPT_SSLKEY, call.clientKey.c_str());
-    }
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_SSLCERT, call.clientCert.empty() ? nullptr : call.clientCert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, call.clientKey.empty() ? nullptr : call.clientKey.c_str());
+    const auto start = std::chrono::steady_clock::now();
     HttpResult r = perform(c);
+    m_lastDuration = std::chrono::steady_clock::now() - start;
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &m_lastNewConnections);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
     curl_slist_free_all(headers);
-    curl_slist_free_all(connect);
-    curl_easy_cleanup(c);
     return r;
+}
+
+HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call) {
+    return HttpsSession(port, caCert).request(call);
 }
 
 HttpResult http(std::uint16_t port, const std::string& path) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <coap3/coap.h>
+#include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
 #include "support/process.h"
@@ -71,6 +72,28 @@ struct HttpCall {
 };
 /// HTTPS to tte-000001.net:443, connected to 127.0.0.1:port, trusting caCert.
 HttpResult https(std::uint16_t port, const std::string& caCert, const HttpCall& call);
+
+/// The same, over one connection kept open across requests (as a browser or an attacker's
+/// client holds it); each request is timed. One thread at a time.
+class HttpsSession {
+public:
+    HttpsSession(std::uint16_t port, std::string caCert);
+    ~HttpsSession();
+    HttpsSession(const HttpsSession&) = delete;
+    HttpsSession& operator=(const HttpsSession&) = delete;
+    HttpResult request(const HttpCall& call);
+    /// Connections the last request opened: 0 when it went over the open one.
+    [[nodiscard]] long lastNewConnections() const { return m_lastNewConnections; }
+    /// From sending the last request to its whole answer.
+    [[nodiscard]] std::chrono::nanoseconds lastDuration() const { return m_lastDuration; }
+
+private:
+    CURL* m_curl;
+    curl_slist* m_connect;
+    std::string m_caCert;
+    long m_lastNewConnections = 0;
+    std::chrono::nanoseconds m_lastDuration{0};
+};
 
 /// Plain HTTP GET http://127.0.0.1:port/path (the admin listener).
 HttpResult http(std::uint16_t port, const std::string& path);

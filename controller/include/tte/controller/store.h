@@ -77,7 +77,8 @@ public:
     /// The device with this URN, state at `now`. Errors: notFound, io.
     Result<DeviceRecord> findByUrn(const std::string& urn, UnixSeconds now);
 
-    /// Marks a device checked in (msg 11). Errors: notFound, io.
+    /// Marks a device checked in (msg 11) and forgets its OTP (forgetUsedOtps()).
+    /// Errors: notFound, io.
     Status markRegistered(const std::string& urn, UnixSeconds now);
 
     /// Records a device accepted without an introduction (--accept-unintroduced).
@@ -85,11 +86,12 @@ public:
     Result<DeviceRecord> addUnintroduced(const std::string& urn, const std::string& fingerprint, UnixSeconds now);
 
     /// Devices to ask the MotherShip about: introduced, pending, not expired, not in a final
-    /// MotherShip state, whose next query time has come; at most `limit`. Errors: io.
+    /// MotherShip state, whose next query time has come; at most `limit`. Forgets the OTPs
+    /// of the introductions that expired by `now` first. Errors: io.
     Result<std::vector<StatusQuery>> dueStatusQueries(UnixSeconds now, int limit);
 
-    /// Stores the MotherShip's answer (or "unknown" after a failure) and the next query time.
-    /// Errors: io.
+    /// Stores the MotherShip's answer (or "unknown" after a failure) and the next query time;
+    /// a final answer (registered, revoked) forgets the device's OTP. Errors: io.
     Status recordStatus(const std::string& urn, const std::string& msState, int attempts, UnixSeconds nextQueryAt);
 
 private:
@@ -97,6 +99,11 @@ private:
     Result<std::vector<DeviceRecord>> select(const std::string& where, const std::string& arg, UnixSeconds now);
     /// The one row `where` finds (locks). Errors: notFound with `notFound`, io.
     Result<DeviceRecord> findOne(const char* where, const std::string& arg, UnixSeconds now, const std::string& notFound);
+    /// The OTP is kept only while the Controller may still ask the MotherShip with it: once a
+    /// device checked in, the MotherShip gave a final state or the introduction expired (by
+    /// `now`), it is overwritten – in the file too (secure_delete), and the WAL that held the
+    /// old page is checkpointed and truncated. The caller holds m_mutex. Errors: io.
+    Status forgetUsedOtps(UnixSeconds now);
 
     std::mutex m_mutex;
     sqlite3* m_db;

@@ -39,8 +39,9 @@ struct Config {
     std::string adminListen = "127.0.0.1:9474";
 };
 
-/// Reads a TOML file into `config` (keys not in the file keep their value).
-/// Errors: io (unreadable), invalidArgument (syntax, unknown key, wrong type) naming the key.
+/// Reads a TOML file strictly into `config` (keys not in the file keep their value).
+/// Errors: io (unreadable), invalidArgument with every problem (syntax, unknown key or table,
+/// wrong type, value out of range), one `FILE:LINE: key: reason` per line.
 Status loadConfigFile(const std::string& path, Config& config);
 
 /// Checks a complete configuration. Errors: invalidArgument naming the setting.

@@ -117,6 +117,11 @@ public:
 
     /// Errors: notFound, io.
     virtual Result<DeviceRow> device(std::uint32_t devId) = 0;
+    /// The keyed OTP hash stored for a Dev ID, or nothing when no device has it – the one read
+    /// an OTP check makes before the hash matches. It costs the same whether or not the Dev ID
+    /// is stored and however often it was tried (one indexed row, no count: PROTOCOL §6, an
+    /// unknown Dev ID and a wrong OTP must not be told apart by time). Errors: io.
+    virtual Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) = 0;
     /// Errors: notFound, io.
     virtual Result<DeviceRow> deviceByUrn(std::string_view urn) = 0;
 

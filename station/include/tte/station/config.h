@@ -59,10 +59,12 @@ struct StationConfig {
     LotConfig lot;
 };
 
-/// Parses station.toml. Relative paths are taken relative to the file's folder.
-/// Errors: io (cannot read), invalidArgument naming the key and the problem.
+/// Parses station.toml strictly. Relative paths are taken relative to the file's folder.
+/// Errors: io (cannot read), invalidArgument with every problem (a missing, unknown, mistyped or
+/// out-of-range key), one `FILE:LINE: table.key: reason` per line.
 Result<StationConfig> loadConfig(const std::string& path);
-/// As loadConfig() from text; `baseDir` resolves relative paths.
-Result<StationConfig> parseConfig(std::string_view text, const std::string& baseDir);
+/// As loadConfig() from text; `baseDir` resolves relative paths, `file` names it in problems.
+Result<StationConfig> parseConfig(std::string_view text, const std::string& baseDir,
+                                  const std::string& file = "station.toml");
 
 }  // namespace tte::station

@@ -71,6 +71,11 @@ private:
     std::unique_ptr<Uploader> m_uploader;
 };
 
+/// --check-config of tte-provision and tte-station: loads station.toml and the label template
+/// it names (lot.label_template), strictly, and starts nothing. Errors: io, invalidArgument with
+/// every problem of both files, one `FILE:LINE: key: reason` per line.
+Status checkConfigFiles(const std::string& path);
+
 /// The fault hook of the fault tests: TTE_STATION_FAULT=<point>[:<n>] kills the process
 /// with SIGKILL the n-th time (default 1) the pipeline or uploader reaches <point>.
 std::function<void(std::string_view)> faultHookFromEnv();
