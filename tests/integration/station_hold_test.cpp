@@ -95,7 +95,9 @@ protected:
                 held = true;
             }
             if (kind == "resumed") held = false;
-            if (kind == "allocated") EXPECT_FALSE(held) << "a board started while the line held: " << e.dump();
+            if (kind == "allocated") {
+                EXPECT_FALSE(held) << "a board started while the line held: " << e.dump();
+            }
         }
         EXPECT_FALSE(held);
         EXPECT_GE(holds, 1);
