@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <set>
+#include <sstream>
 
 #include "support/station_site.h"
 
@@ -69,7 +70,14 @@ protected:
         // One line when the line holds (again only if the reason changes), one when it resumes.
         EXPECT_EQ(out.find("line held: "), out.rfind("line held: ")) << out;
         EXPECT_NE(out.find("line resumed"), std::string::npos) << out;
-        EXPECT_EQ(out.find(" failed: "), std::string::npos) << out;
+        // No slot reports a board failed ("[port] <devid> failed: <step>: ..."); the hold's own
+        // words may quote a failed request of the print server.
+        std::istringstream lines(out);
+        for (std::string line; std::getline(lines, line);) {
+            const auto close = line.find("] ");
+            const bool slotLine = line.starts_with("[") && close != std::string::npos;
+            EXPECT_FALSE(slotLine && line.substr(close + 2).find(" failed") == 8) << line << "\n" << out;
+        }
 
         // Exactly 6 new labels, each its own board's Enrollment URL.
         const auto docs = site.cups().outputs(queue);
