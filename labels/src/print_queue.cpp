@@ -129,10 +129,12 @@ std::optional<PrinterFault> printerFault(std::string_view queue, const PrinterSt
     if (has({"offline", "shutdown"}))
         return PrinterFault{"printer " + q + " is offline", "switch it on and connect it"};
     if (status.state == PrinterState::stopped) {
-        if (has({"paused"})) return PrinterFault{"printer " + q + " is paused", "resume it (cupsenable " + q + ")"};
-        std::string problem = "printer " + q + " is stopped";
-        if (!status.message.empty() && !repeatsAReason(status)) problem += ": " + status.message;
-        return PrinterFault{problem, "fix what it names, then resume it (cupsenable " + q + ")"};
+        // CUPS marks every stopped queue "paused"; its message tells an operator's pause
+        // (cupsdisable: "Paused") from a stop by the backend or the scheduler, whose words name the fault.
+        const bool ownWords = !status.message.empty() && !repeatsAReason(status);
+        std::string problem = "printer " + q + (has({"paused"}) ? " is paused" : " is stopped");
+        if (!ownWords) return PrinterFault{problem, "resume it (cupsenable " + q + ")"};
+        return PrinterFault{problem + ": " + status.message, "fix what it names, then resume it (cupsenable " + q + ")"};
     }
     if (!status.acceptingJobs)
         return PrinterFault{"printer " + q + " does not accept jobs", "let it accept jobs (cupsaccept " + q + ")"};
