@@ -1,6 +1,7 @@
 // The system clock and the manual (virtual) clock.
 #include "tte/base/clock.h"
 
+#include <ctime>
 #include <thread>
 
 namespace tte {
@@ -30,6 +31,15 @@ void ManualClock::sleepFor(Duration d) { advance(d); }
 void ManualClock::advance(Duration d) {
     std::lock_guard lock(m_mutex);
     if (d > Duration::zero()) m_elapsed += d;
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 }  // namespace tte

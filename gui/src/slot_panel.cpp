@@ -61,12 +61,20 @@ void SlotPanel::showStep(const QString& port, quint32 devId, const QString& step
         m_finished << id + " rework";
         m_resultLabel->setText("rework: " + message);
         m_resultLabel->setStyleSheet("color: #b00020; font-weight: bold;");
+    } else if (step == "waiting" || step == "reprint") {
+        // The device waits for its label (the line holds), or its lost label prints again.
+        m_busy = true;
+        // One short line (the banner says why at length); the reason in the tooltip.
+        m_resultLabel->setText(step == "waiting" ? "waiting for its label" : "label printed again");
+        m_resultLabel->setToolTip(message);
+        m_resultLabel->setStyleSheet("color: #8a4b00; font-weight: bold;");
     } else {
         const int p = stepProgress(step);
         if (p > 0) m_progress->setValue(p);
-        m_busy = p > 0 && p < kSteps;
-        if (p == 1) {
+        m_busy = p < kSteps;  // -1: a step inside one of the five (printing)
+        if (p == 1 || step == "labelled") {
             m_resultLabel->clear();
+            m_resultLabel->setToolTip({});
             m_resultLabel->setStyleSheet({});
         }
         if (p == kSteps) {

@@ -134,6 +134,13 @@ void StationRunner::stop() {
     Q_EMIT logEvent("stop", "the slots finish the devices they hold, then the run stops");
 }
 
+void StationRunner::resumeLine() {
+    if (station::Pipeline* p = m_pipeline.load()) {
+        p->lineHold().operatorResume();
+        Q_EMIT logEvent("line", "the operator pressed Resume");
+    }
+}
+
 void StationRunner::runTask(int count) {
     auto finish = [this](int ok, int failed, const QString& summary) {
         post([this, ok, failed, summary] {
@@ -164,8 +171,14 @@ void StationRunner::runTask(int count) {
             if (auto up = m_parts->uploader()) (*up)->poke();
         }
     });
+    pipeline.lineHold().setObserver([this](const station::LineState& l) {
+        post([this, held = l.held, text = q(l.text()), byItself = l.byItself] { Q_EMIT lineChanged(held, text, byItself); });
+    });
+    m_pipeline = &pipeline;
     auto summary = pipeline.run(count, config().slots, {}, &m_stop);
+    m_pipeline = nullptr;
     pipeline.setObserver({});
+    pipeline.lineHold().setObserver({});
     if (!summary) {
         post([this, text = q(summary.error().toString())] { Q_EMIT problem("Run", text); });
         return finish(0, 0, "stopped: " + q(summary.error().toString()));

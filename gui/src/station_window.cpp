@@ -43,6 +43,29 @@ StationWindow::~StationWindow() = default;
 void StationWindow::buildUi() {
     auto* central = new QWidget;
     auto* top = new QVBoxLayout(central);
+    // The line's hold: one sentence across the window, what is wrong and the one thing to do.
+    m_banner = new QWidget;
+    m_banner->setObjectName("lineBanner");
+    m_banner->setAttribute(Qt::WA_StyledBackground, true);
+    m_banner->setStyleSheet("#lineBanner { background: #fff3cd; border: 2px solid #d98c00; border-radius: 4px; }");
+    auto* bannerLayout = new QHBoxLayout(m_banner);
+    auto* bannerTitle = new QLabel("LINE HELD");
+    bannerTitle->setStyleSheet("color: #8a4b00; font-weight: bold; font-size: 14pt;");
+    m_bannerText = new QLabel;
+    m_bannerText->setObjectName("lineBannerText");
+    m_bannerText->setWordWrap(true);
+    m_bannerText->setStyleSheet("color: #3d2600; font-size: 13pt;");
+    m_resume = new QPushButton("Resume");
+    m_resume->setToolTip("The fault is dealt with: print the waiting label again");
+    bannerLayout->addWidget(bannerTitle);
+    bannerLayout->addWidget(m_bannerText, 1);
+    bannerLayout->addWidget(m_resume);
+    m_banner->hide();
+    top->addWidget(m_banner);
+    connect(m_resume, &QPushButton::clicked, this, [this] {
+        if (m_runner) m_runner->resumeLine();
+    });
+
     auto* lotBox = new QGroupBox("Lot");
     auto* lotLayout = new QVBoxLayout(lotBox);
     m_lot = new QLabel("No station config open: File → Open…");

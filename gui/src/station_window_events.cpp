@@ -32,11 +32,13 @@ void StationWindow::connectRunner() {
         updateButtons();
     });
     connect(r, &StationRunner::slotEvent, this, &StationWindow::onSlotEvent);
+    connect(r, &StationRunner::lineChanged, this, &StationWindow::onLineChanged);
     connect(r, &StationRunner::runStarted, this, [this] {
         log("run", QString("started on %1 slot(s)").arg(m_slots.size()));
         updateButtons();
     });
     connect(r, &StationRunner::runFinished, this, [this](int, int, const QString& summary) {
+        m_banner->hide();
         log("run", summary);
         updateButtons();
     });
@@ -99,9 +101,17 @@ void StationWindow::onSlotEvent(const QString& port, quint32 devId, const QStrin
         m_slotOf.insert(port, panel);
     }
     panel->showStep(port, devId, step, message);
-    setDeviceRow(port, hex8(devId), step, step == "failed" ? "rework: " + message : QString());
+    const bool waits = step == "waiting" || step == "reprint";
+    setDeviceRow(port, hex8(devId), step, step == "failed" ? "rework: " + message : waits ? message : QString());
     log("step", QString("%1 %2 %3%4").arg(panel->title().toLower(), port, hex8(devId) + " " + step,
                                            message.isEmpty() ? QString() : ": " + message));
+}
+
+void StationWindow::onLineChanged(bool held, const QString& text, bool byItself) {
+    m_banner->setVisible(held);
+    m_bannerText->setText(text);
+    m_resume->setVisible(held && !byItself);
+    log("line", held ? "held: " + text : "resumed");
 }
 
 void StationWindow::onStatus(const station::StationStatus& s) {

@@ -7,15 +7,19 @@
 // ServerBin/backend/ (backend(7)): with no argument it lists devices; otherwise
 //   tte-file job-id user title copies options [file]
 // with the document in `file` or on standard input. The file is written under a temporary
-// name, synced, and linked to its final name, which is never overwritten: a second job of
-// the same id (a cupsd whose state was reset) stops the queue with a message instead of
-// mixing two documents.
+// name, marked with the job's job-uuid (extended attribute user.tte.job-uuid), synced, and
+// linked to its final name, which is never overwritten. CUPS runs a job again from its start
+// when it was interrupted after the backend wrote it (the printer paused, cupsd stopped): that
+// job finds its own document there and completes. A file of another job under that name (a
+// cupsd whose job numbers restarted) stops the queue with a message instead of mixing two
+// documents.
 //
 // The folder doubles as the printer's label-stock sensor: while a file `media-empty` is in
 // it, the printer reports `media-empty-error` and the job waits, as a thermal printer with
 // an empty roll does; removing the file (loading labels) lets the job print.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +37,9 @@ namespace {
 constexpr int kBackendOk = 0;
 constexpr int kBackendFailed = 1;  // the job fails, the queue keeps running (ErrorPolicy)
 constexpr int kBackendStop = 4;    // the queue is stopped: an operator must act
+
+/// The extended attribute on each document that names the job it is of (its job-uuid).
+constexpr const char* kUuidAttr = "user.tte.job-uuid";
 
 volatile std::sig_atomic_t g_cancelled = 0;
 
@@ -83,6 +90,26 @@ bool waitForMedia(const std::string& folder) {
     return g_cancelled == 0;
 }
 
+/// The job's `job-uuid` from the backend's options argument (cupsd passes it there, e.g.
+/// "job-uuid=urn:uuid:… job-originating-host-name=…"), or "".
+std::string jobUuid(const char* options) {
+    const std::string_view o = options != nullptr ? options : "";
+    constexpr std::string_view kKey = "job-uuid=";
+    for (std::size_t at = o.find(kKey); at != std::string_view::npos; at = o.find(kKey, at + 1)) {
+        if (at != 0 && o[at - 1] != ' ') continue;
+        const std::string_view value = o.substr(at + kKey.size());
+        return std::string(value.substr(0, value.find(' ')));
+    }
+    return {};
+}
+
+/// The job-uuid kept on a printed document (extended attribute kUuidAttr), or "".
+std::string uuidOf(const std::string& path) {
+    char buf[256];
+    const ssize_t n = ::getxattr(path.c_str(), kUuidAttr, buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
 int copyAll(int in, int out) {
     char buf[65536];
     for (;;) {
@@ -103,7 +130,7 @@ int copyAll(int in, int out) {
     }
 }
 
-int printJob(const std::string& folder, const std::string& jobId, const char* documentPath) {
+int printJob(const std::string& folder, const std::string& jobId, const std::string& uuid, const char* documentPath) {
     const char* printer = std::getenv("PRINTER");
     if (printer == nullptr || *printer == '\0') {
         say("ERROR", "tte-file: PRINTER is not set (not started by cupsd?)");
@@ -133,6 +160,10 @@ int printJob(const std::string& folder, const std::string& jobId, const char* do
         say("ERROR", errnoText("tte-file: cannot create " + partial));
         return kBackendStop;
     }
+    if (!uuid.empty() && ::fsetxattr(out, kUuidAttr, uuid.data(), uuid.size(), 0) != 0) {
+        // A folder without extended attributes: a restarted job then stops the queue below.
+        say("WARNING", errnoText("tte-file: cannot mark " + partial + " with its job-uuid"));
+    }
     const bool written = copyAll(in, out) == 0 && ::fsync(out) == 0;
     const std::string writeError = written ? "" : errnoText("tte-file: cannot write " + partial);
     ::close(out);
@@ -148,6 +179,15 @@ int printJob(const std::string& folder, const std::string& jobId, const char* do
     }
     // link() never replaces an existing file, unlike rename(): an earlier job's document stays.
     if (::link(partial.c_str(), final.c_str()) != 0) {
+        const int linkErrno = errno;
+        if (linkErrno == EEXIST && !uuid.empty() && uuidOf(final) == uuid) {
+            // This job ran before up to its file and was started again (the printer paused or
+            // cupsd stopped before the job was reported complete): its document is there.
+            ::unlink(partial.c_str());
+            say("INFO", "printed to " + final + " (the job was started again; its document was there already)");
+            return kBackendOk;
+        }
+        errno = linkErrno;
         const std::string why = errno == EEXIST ? "tte-file: " + final + " exists already (an earlier job " + jobId +
                                                       "?): move it away, then restart the queue"
                                                 : errnoText("tte-file: cannot create " + final);
@@ -191,5 +231,5 @@ int main(int argc, char** argv) {
         say("ERROR", "tte-file: the job id '" + jobId + "' is not a number");
         return kBackendFailed;
     }
-    return printJob(folder, jobId, argc == 7 ? argv[6] : nullptr);
+    return printJob(folder, jobId, jobUuid(argv[5]), argc == 7 ? argv[6] : nullptr);
 }

@@ -74,15 +74,18 @@ Status LabelPrinter::scanPrinted(PrintedLabel& printed, const Secret& url, int d
     return {};
 }
 
-Result<PrintedLabel> LabelPrinter::submitAndWait(const PrintJob& job, const Secret& url, int dpi) {
+Result<int> LabelPrinter::submitJob(const PrintJob& job) {
     auto id = m_queue.submit(job);
     if (!id) return std::unexpected(id.error());
     if (m_events) {
         m_events(PrintEvent{PrintEvent::Kind::submitted, *id,
                             "job " + std::to_string(*id) + " on " + m_queue.name() + ": " + job.title});
     }
-    if (auto st = waitForJob(m_queue, *id, m_clock, m_options.wait, m_events); !st) return std::unexpected(st.error());
-    PrintedLabel printed{*id, m_queue.name(), job.title, ScanSource::rendering, std::nullopt};
+    return id;
+}
+
+Result<PrintedLabel> LabelPrinter::finish(int jobId, const std::string& title, const Secret& url, int dpi) {
+    PrintedLabel printed{jobId, m_queue.name(), title, ScanSource::rendering, std::nullopt};
     if (auto st = scanPrinted(printed, url, dpi); !st) return std::unexpected(st.error());
     if (m_scanner != nullptr) {
         if (auto st = verifyWithScanner(*m_scanner, url, m_options.scanTimeout); !st) {
@@ -98,7 +101,10 @@ Result<PrintedLabel> LabelPrinter::printLayout(const Result<LabelLayout>& layout
     if (!layout) return withContext(layout.error(), name);
     auto job = makeJob(*layout, title);
     if (!job) return withContext(job.error(), name);
-    auto printed = submitAndWait(*job, url, layout->dpi);
+    auto id = submitJob(*job);
+    if (!id) return withContext(id.error(), errorName);
+    if (auto st = waitForJob(m_queue, *id, m_clock, m_options.wait, m_events); !st) return withContext(st.error(), errorName);
+    auto printed = finish(*id, title, url, layout->dpi);
     if (!printed) return withContext(printed.error(), errorName);
     return printed;
 }
@@ -106,6 +112,26 @@ Result<PrintedLabel> LabelPrinter::printLayout(const Result<LabelLayout>& layout
 Result<PrintedLabel> LabelPrinter::printDevice(const DeviceLabel& label) {
     const std::string name = deviceName(label);
     return printLayout(layoutDeviceLabel(m_templates.device, label), name, "TTE " + name, label.url, name);
+}
+
+Result<int> LabelPrinter::submitDevice(const DeviceLabel& label) {
+    const std::string name = deviceName(label);
+    auto layout = layoutDeviceLabel(m_templates.device, label);
+    if (!layout) return withContext(layout.error(), name);
+    auto job = makeJob(*layout, "TTE " + name);
+    if (!job) return withContext(job.error(), name);
+    auto id = submitJob(*job);
+    if (!id) return withContext(id.error(), name);
+    return id;
+}
+
+Result<PrintedLabel> LabelPrinter::collectDevice(const DeviceLabel& label, int jobId) {
+    const std::string name = deviceName(label);
+    auto layout = layoutDeviceLabel(m_templates.device, label);
+    if (!layout) return withContext(layout.error(), name);
+    auto printed = finish(jobId, "TTE " + name, label.url, layout->dpi);
+    if (!printed) return withContext(printed.error(), name);
+    return printed;
 }
 
 Result<PrintedLabel> LabelPrinter::printBox(const BoxLabel& label) {

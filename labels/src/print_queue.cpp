@@ -112,6 +112,35 @@ std::string describePrinter(std::string_view queue, const PrinterStatus& status)
     return text;
 }
 
+std::optional<PrinterFault> printerFault(std::string_view queue, const PrinterStatus& status) {
+    const std::string q(queue);
+    const auto has = [&](std::initializer_list<std::string_view> names) {
+        for (const auto& r : status.reasons) {
+            for (std::string_view n : names) {
+                if (r == n || r == std::string(n) + "-error") return true;
+            }
+        }
+        return false;
+    };
+    // What the hands at the printer must do first: the physical faults, then the queue's state.
+    if (has({"media-empty", "media-needed"})) return PrinterFault{"printer " + q + " is out of labels", "load a roll"};
+    if (has({"media-jam"})) return PrinterFault{"printer " + q + " has a label jam", "clear the jam"};
+    if (has({"cover-open", "door-open"})) return PrinterFault{"printer " + q + " is open", "close its cover"};
+    if (has({"offline", "shutdown"}))
+        return PrinterFault{"printer " + q + " is offline", "switch it on and connect it"};
+    if (status.state == PrinterState::stopped) {
+        // CUPS marks every stopped queue "paused"; its message tells an operator's pause
+        // (cupsdisable: "Paused") from a stop by the backend or the scheduler, whose words name the fault.
+        const bool ownWords = !status.message.empty() && !repeatsAReason(status);
+        std::string problem = "printer " + q + (has({"paused"}) ? " is paused" : " is stopped");
+        if (!ownWords) return PrinterFault{problem, "resume it (cupsenable " + q + ")"};
+        return PrinterFault{problem + ": " + status.message, "fix what it names, then resume it (cupsenable " + q + ")"};
+    }
+    if (!status.acceptingJobs)
+        return PrinterFault{"printer " + q + " does not accept jobs", "let it accept jobs (cupsaccept " + q + ")"};
+    return std::nullopt;
+}
+
 Status waitForJob(PrintQueue& queue, int jobId, Clock& clock, const WaitOptions& options,
                   const PrintEventSink& events) {
     const std::string name = queue.name();

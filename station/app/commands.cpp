@@ -69,6 +69,13 @@ int runCommand(Wiring& w, const RunOptions& o) {
                     e.message.empty() ? "" : ": ", e.message.c_str());
         std::fflush(stdout);
     });
+    // The line's hold in one line, printed again only when what it says changes.
+    pipeline.lineHold().setObserver([&](const LineState& s) {
+        std::lock_guard lock(out);
+        if (s.held) std::printf("line held: %s\n", s.text().c_str());
+        else std::printf("line resumed\n");
+        std::fflush(stdout);
+    });
     std::thread uploadThread([&] { uploader.serve(); });
     auto summary = pipeline.run(o.count, o.slots > 0 ? o.slots : w.config().slots, o.ports);
     uploader.poke();

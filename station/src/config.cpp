@@ -135,6 +135,8 @@ Result<StationConfig> parseConfig(std::string_view text, const std::string& base
     section("printer", Need::optional, [&](Reader& r) {
         c.printerHost = r.text("host", Need::optional, "127.0.0.1");
         r.whole("port", 1, 65535, c.printerPort);
+        r.whole("job_timeout_s", 1, 3600, c.labelJobTimeoutS);
+        r.whole("poll_ms", 50, 10000, c.printerPollMs);
     });
     section("mothership", Need::required, [&](Reader& r) { parseMotherShip(r, c); });
     section("lot", Need::required, [&](Reader& r) { parseLot(r, c.lot); });

@@ -14,14 +14,14 @@ bool allZero(const std::string& hex) { return hex.find_first_not_of('0') == std:
 
 const std::map<std::string, std::string>& nextStep() {
     static const std::map<std::string, std::string> m = {
-        {"allocated", "keys"}, {"keyed", "flash"}, {"flashed", "label"}, {"labelled", "commit"}};
+        {"allocated", "keys"}, {"keyed", "flash"}, {"flashed", "label"}, {"printing", "label"}, {"labelled", "commit"}};
     return m;
 }
 
 }  // namespace
 
 Pipeline::Pipeline(const StationConfig& config, Journal& journal, PipelinePorts ports)
-    : m_config(config), m_journal(journal), m_ports(ports) {}
+    : m_config(config), m_journal(journal), m_ports(ports), m_hold(journal, ports.clock) {}
 
 Status Pipeline::openLot(const std::optional<protocol::LotQuota>& quota) {
     const LotConfig& lot = m_config.lot;
@@ -78,20 +78,41 @@ Status Pipeline::openLot(const std::optional<protocol::LotQuota>& quota) {
 Result<int> Pipeline::recover() {
     auto all = m_journal.entries();
     if (!all) return std::unexpected(all.error());
-    std::map<std::uint32_t, std::pair<std::string, std::string>> last;  // devid → (kind, port)
+    struct Last {
+        std::string kind, port;
+        int job = 0;  // the label job it waited for ("printing")
+    };
+    std::map<std::uint32_t, Last> last;
     for (const auto& e : *all) {
         if (!e.devId || e.kind == "live" || e.kind == "delivered" || e.kind == "rejected") continue;
         auto& slot = last[*e.devId];
-        slot.first = e.kind;
-        if (e.body.contains("port")) slot.second = e.body["port"].get<std::string>();
+        slot.kind = e.kind;
+        if (e.body.contains("port")) slot.port = e.body["port"].get<std::string>();
+        if (e.kind == "printing") slot.job = e.body.value("job", 0);
+    }
+    // A station stopped while its line held: the new run starts running (it holds again by
+    // itself if the fault is still there).
+    for (auto it = all->rbegin(); it != all->rend(); ++it) {
+        if (it->kind == "resumed") break;
+        if (it->kind != "held") continue;
+        nlohmann::json body = {{"reason", it->body.value("reason", "")}, {"problem", it->body.value("problem", "")},
+                               {"after", "station restarted"}, {"at", rfc3339(m_ports.clock.wallNow())}};
+        if (auto e = m_journal.append("resumed", std::nullopt, body); !e) return std::unexpected(e.error());
+        break;
     }
     int n = 0;
     for (const auto& [devId, state] : last) {
-        auto it = nextStep().find(state.first);
+        auto it = nextStep().find(state.kind);
         if (it == nextStep().end()) continue;
-        nlohmann::json body = {{"step", it->second},
-                               {"reason", "station stopped during this step (interrupted after " + state.first + ")"},
-                               {"port", state.second}};
+        std::string reason = "station stopped during this step (interrupted after " + state.kind + ")";
+        if (state.job > 0) {
+            // The job may still wait in a stopped queue: its label must never come out.
+            auto cancelled = m_ports.printer.cancel(state.job);
+            reason += cancelled ? "; its label job " + std::to_string(state.job) + " was cancelled"
+                                : "; its label job " + std::to_string(state.job) + " could not be cancelled (" +
+                                      cancelled.error().message + "): do not use that label";
+        }
+        nlohmann::json body = {{"step", it->second}, {"reason", reason}, {"port", state.port}};
         if (auto e = m_journal.append("failed", devId, body); !e) return std::unexpected(e.error());
         ++n;
     }
@@ -134,8 +155,13 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
                                                  ".." + toHex(m_last, 8) + " is used up");
     const std::uint32_t devId = *last ? **last + 1 : m_first;
     // Journalled (fsync) before anything else happens: a Dev ID is never handed out twice.
-    auto e = m_journal.append("allocated", devId, {{"lot", m_config.lot.id}, {"port", port}});
-    if (!e) return std::unexpected(e.error());
+    // A held line starts no board: the allocation waits until it runs.
+    auto started = m_hold.whenRunning([&]() -> Status {
+        auto e = m_journal.append("allocated", devId, {{"lot", m_config.lot.id}, {"port", port}});
+        if (!e) return std::unexpected(e.error());
+        return {};
+    });
+    if (!started) return std::unexpected(started.error());
     return devId;
 }
 

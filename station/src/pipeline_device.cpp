@@ -11,15 +11,6 @@
 namespace tte::station {
 namespace {
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 /// The OTP XOR the HSM-derived queue mask for `id` (docs/STATION.md, "The OTP in the queue").
 Result<std::vector<std::uint8_t>> seal(StationKeys& keys, const std::string& id, const Secret& otp) {
     auto mask = keys.queueMask(id, otp.size());
@@ -86,7 +77,8 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     std::string urlText = protocol::buildEnrollmentUrl({protocol::MsId{lot.msId}, *otpValue, protocol::DevId{devId}});
     DeviceLabel label{devId, urn->text, lot.id, Secret(urlText), std::nullopt};
     secureZero(urlText.data(), urlText.size());
-    auto printed = m_ports.printer.print(label);
+    auto printed = printLabel(devId, port, label);
+    if (!printed && printed.error().code == Errc::cancelled) return std::unexpected(printed.error());  // stopped while held
     if (!printed) return failDevice(devId, port, "label", printed.error());
     fault("printed", devId);
     auto scanned = m_ports.printer.scanBack(*printed);
@@ -165,6 +157,7 @@ Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::st
     if (count > 0 && static_cast<std::size_t>(count) < fresh->size()) fresh->resize(static_cast<std::size_t>(count));
 
     RunSummary summary;
+    m_stop = stop;
     std::mutex mutex;
     std::size_t next = 0;
     bool exhausted = false;
@@ -172,6 +165,7 @@ Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::st
     auto worker = [&] {
         for (;;) {
             std::string port;
+            m_hold.waitWhileHeld(stop);  // a held line starts no new board
             {
                 std::lock_guard lock(mutex);
                 if (exhausted || next >= fresh->size() || (stop && stop->load())) return;
@@ -181,6 +175,8 @@ Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::st
             std::lock_guard lock(mutex);
             if (r) {
                 ++summary.committed;
+            } else if (r.error().code == Errc::cancelled) {
+                summary.failures.push_back(port + ": " + r.error().message);  // not failed: left for the next start
             } else if (r.error().code == Errc::resourceExhausted || r.error().domain == "SQLite") {
                 exhausted = true;  // quota (or token) used up, or the journal cannot be written: stop the line
                 if (!fatal) fatal = r.error();
@@ -193,6 +189,7 @@ Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::st
     std::vector<std::thread> threads;
     for (int i = 0; i < std::max(1, slots); ++i) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
+    m_stop = nullptr;
     if (fatal && summary.committed == 0 && summary.failed == 0) return std::unexpected(*fatal);
     if (fatal) summary.failures.push_back("stopped: " + fatal->toString());
     return summary;

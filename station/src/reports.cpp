@@ -35,6 +35,14 @@ Result<StationStatus> stationStatus(const StationConfig& config, Journal& journa
         else if (kind == "reworked") ++s.reworked;
         else ++s.inProgress;
     }
+    for (const auto& e : *all) {
+        if (e.kind == "held") {
+            if (!s.held) ++s.holds;
+            s.held = e.body;
+        } else if (e.kind == "resumed") {
+            s.held.reset();
+        }
+    }
     auto last = journal.lastAllocated(config.lot.firstDevId, config.lot.lastDevId);
     if (!last) return std::unexpected(last.error());
     if (!*last) s.nextDevId = config.lot.firstDevId;
@@ -52,6 +60,14 @@ std::string formatStatus(const StationConfig& config, const StationStatus& s) {
     out += "  devices: " + std::to_string(s.allocated) + " allocated, " + std::to_string(s.live) + " live, " +
            std::to_string(s.committed) + " awaiting upload, " + std::to_string(s.inProgress) + " in progress, " +
            std::to_string(s.failed) + " failed (rework), " + std::to_string(s.reworked) + " reworked\n";
+    if (s.held) {
+        out += "  line: HELD since " + s.held->value("at", std::string("?")) + " (" + s.held->value("reason", std::string("?")) +
+               "): " + s.held->value("problem", std::string()) + " \u2013 " + s.held->value("action", std::string()) + "\n";
+    } else {
+        out += "  line: running";
+        if (s.holds > 0) out += " (held " + std::to_string(s.holds) + " time" + (s.holds == 1 ? "" : "s") + " so far)";
+        out += "\n";
+    }
     out += "  next Dev ID: " + (s.nextDevId ? toHex(*s.nextDevId, 8) : std::string("none (quota used up)")) + "\n";
     out += "  upload backlog: " + std::to_string(s.backlog.pending) + " pending, " + std::to_string(s.backlog.done) +
            " done, " + std::to_string(s.backlog.rejected) + " rejected";

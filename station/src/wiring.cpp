@@ -94,8 +94,10 @@ Result<LabelPrinter*> Wiring::printer() {
     auto q = labels::CupsPrintQueue::connect(ep);
     if (!q) return withContext(q.error(), "printer " + ep.queue);
     m_queue = std::move(*q);
-    m_printer = std::make_unique<LabelsPrinter>(*m_templates, *m_queue, m_clock, protocol::msHostName(protocol::MsId{m_config.lot.msId}),
-                                                m_config.labelsDir);
+    auto printer = std::make_unique<LabelsPrinter>(*m_templates, *m_queue, m_clock,
+                                                   protocol::msHostName(protocol::MsId{m_config.lot.msId}), m_config.labelsDir);
+    printer->setServerName("CUPS at " + ep.host + ":" + std::to_string(ep.port));
+    m_printer = std::move(printer);
     return m_printer.get();
 }
 

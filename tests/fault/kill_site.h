@@ -56,6 +56,8 @@ public:
     Station(SharedSite& site, StationSpec spec) : m_site(site), m_spec(std::move(spec)) {}
     /// `tte-provision --config … --sim … ARGS` with the site's token; `env` adds variables.
     RunResult provision(std::vector<std::string> args, std::vector<std::string> env = {});
+    /// The same, started in the background (output in <dir>/<name>.out/.err).
+    std::unique_ptr<Process> start(std::vector<std::string> args, const std::string& name);
     /// The journal as `tte-provision journal export` writes it (header line dropped).
     std::vector<json> journal();
     [[nodiscard]] fs::path dir() const;
@@ -130,6 +132,7 @@ public:
 
     [[nodiscard]] fs::path dir() const { return m_site.path("."); }
     [[nodiscard]] fs::path path(const std::string& rel) const { return m_site.path(rel); }
+    [[nodiscard]] PrivateCupsd& cups() const { return m_site.cups(); }
 
 private:
     // The site's own station (st1, one device) stays unused; each test adds its own.
@@ -144,6 +147,14 @@ inline RunResult Station::provision(std::vector<std::string> args, std::vector<s
     argv.insert(argv.end(), args.begin(), args.end());
     env.push_back("SOFTHSM2_CONF=" + m_site.path("softhsm/softhsm2.conf").string());
     return run(argv, dir(), "provision", std::chrono::seconds(60), env);
+}
+
+inline std::unique_ptr<Process> Station::start(std::vector<std::string> args, const std::string& name) {
+    std::vector<std::string> argv = {(binDir() / "tte-provision").string(), "--config", (dir() / "station.toml").string(),
+                                     "--sim", (dir() / "sim").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return std::make_unique<Process>(argv, dir(), name,
+                                     std::vector<std::string>{"SOFTHSM2_CONF=" + m_site.path("softhsm/softhsm2.conf").string()});
 }
 
 inline std::vector<json> Station::journal() {

@@ -192,8 +192,67 @@ INSTANTIATE_TEST_SUITE_P(EachStep, KillAt,
                                            std::pair{2, Point{"flashed", 2, true}}, std::pair{3, Point{"printed", 2, true}},
                                            std::pair{4, Point{"labelled", 2, true}}, std::pair{5, Point{"signed", 2, true}},
                                            std::pair{6, Point{"committed", 2, false}},
-                                           std::pair{7, Point{"uploaded", 1, false}}),
+                                           std::pair{7, Point{"uploaded", 1, false}}, std::pair{8, Point{"printing", 2, true}}),
                          [](const auto& info) { return info.param.second.name; });
+
+// Killed while the line holds (the printer paused, the second board's label waiting in the
+// queue): the restart marks that board for rework and cancels its label job, so that no label
+// of a failed board comes out once the printer is back; the restarted run holds again by
+// itself while the printer is still paused and goes on once it is enabled; every promise holds.
+TEST_F(KillTest, KillWhileHeldThenRestart) {
+    Station st = station("k-held", 9);
+    auto& cups = s_site->cups();
+    const std::string q = StationSite::kQueue;
+    // The first board prints; the second's label waits in the paused queue.
+    auto first = st.provision({"run", "--slots", "1", "--count", "1"});
+    ASSERT_EQ(first.code, 0) << first.out << first.err;
+    ASSERT_EQ(cups.run({"cupsdisable", "-h", cups.server(), q}), 0);
+    struct Enable {
+        PrivateCupsd& cups;
+        std::string q;
+        ~Enable() { cups.run({"cupsenable", "-h", cups.server(), q}); }
+    } enableAtEnd{cups, q};
+    auto killed = st.provision({"run", "--slots", "1"}, {"TTE_STATION_FAULT=held:1"});
+    ASSERT_EQ(killed.code, -SIGKILL) << killed.out << killed.err;
+    const auto atKill = st.journal();
+    const auto interrupted = inFlight(atKill);
+    ASSERT_EQ(interrupted.size(), 1u);
+    EXPECT_EQ(interrupted[0], toHex(st.spec().first + 1, 8));
+    int staleJob = 0;
+    for (const auto& e : atKill)
+        if (e["kind"] == "printing" && devHex(e) == interrupted[0]) staleJob = e["body"]["job"];
+    ASSERT_GT(staleJob, 0);
+    ASSERT_EQ(atKill.back()["kind"], "held") << atKill.back().dump();
+    EXPECT_EQ(atKill.back()["body"]["reason"], "printer");
+    auto status = st.provision({"status"});
+    EXPECT_NE(status.out.find("  line: HELD since "), std::string::npos) << status.out;
+
+    // Restart while the printer is still paused: held again, then enabled.
+    auto restarted = st.start({"run", "--slots", "1"}, "restart");
+    ASSERT_TRUE(waitFor([&] { return restarted->out().find("line held: Printer tte-labels is paused") != std::string::npos ||
+                                     restarted->exited(); },
+                        std::chrono::seconds(60)))
+        << restarted->out();
+    ASSERT_EQ(cups.run({"cupsenable", "-h", cups.server(), q}), 0);
+    EXPECT_EQ(restarted->wait(std::chrono::seconds(60)), 0) << restarted->out() << restarted->err();
+    EXPECT_NE(restarted->out().find("1 interrupted device(s) marked failed (rework)"), std::string::npos) << restarted->out();
+    EXPECT_NE(restarted->out().find("provisioned 1, failed 0"), std::string::npos) << restarted->out();
+    EXPECT_FALSE(fs::exists(cups.output(q, staleJob))) << "the label of the failed board was printed";
+
+    const std::string port = portOf(atKill, interrupted[0]);
+    auto rework = st.provision({"rework", "--port", port});
+    EXPECT_EQ(rework.code, 0) << rework.out << rework.err;
+    auto again = st.provision({"run", "--slots", "1", "--port", port});
+    EXPECT_EQ(again.code, 0) << again.out << again.err;
+    const auto journal = checkPromises(st, *s_site);
+    std::string reason;
+    for (const auto& e : journal)
+        if (e["kind"] == "failed" && devHex(e) == interrupted[0]) reason = e["body"]["reason"];
+    EXPECT_EQ(reason, "station stopped during this step (interrupted after printing); its label job " +
+                          std::to_string(staleJob) + " was cancelled");
+    status = st.provision({"status"});
+    EXPECT_NE(status.out.find("  line: running (held 2 times so far)"), std::string::npos) << status.out;
+}
 
 // A record the MotherShip rejects (its Dev ID left the lot's quota while it waited in the
 // backlog) settles as rejected, and so do the mapping and introduction waiting for it:

@@ -37,6 +37,7 @@ protected:
     }
     ~StationWindowTest() override {
         site.gate.open();
+        site.printer.setFault(std::nullopt);  // a line held by a failed test goes on
         window.reset();
     }
 
@@ -271,6 +272,67 @@ TEST_F(StationWindowTest, ReprintTheLabelOfAProvisionedDevice) {
     // The journal, with the reprint in it, still verifies.
     window->verifyJournal();
     ASSERT_TRUE(QTest::qWaitFor([&] { return log().contains("journal verifies: "); }, kDeadlineMs)) << log().toStdString();
+}
+
+}  // namespace
+}  // namespace tte::gui
+
+namespace tte::gui {
+namespace {
+
+// The printer runs out of labels during a run: a banner across the window says so and what to
+// do, every slot shows its device waiting for its label, nothing fails; once labels are loaded
+// the banner goes and the run finishes by itself.
+TEST_F(StationWindowTest, PrinterOutOfLabelsHoldsTheLineWithABanner) {
+    openReady();
+    EXPECT_FALSE(window->lineBanner()->isVisible());
+    site.printer.setFault(station::PrinterCondition{false, true, "printer tte-labels is out of labels", "load a roll"});
+    window->countBox()->setValue(6);
+    QTest::mouseClick(window->startButton(), Qt::LeftButton);
+    const QString text = "Printer tte-labels is out of labels \u2013 load a roll; the line goes on by itself";
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->lineBanner()->isVisible(); }, kDeadlineMs)) << log().toStdString();
+    EXPECT_EQ(window->lineBannerText()->text(), text);
+    EXPECT_FALSE(window->resumeButton()->isVisible());  // it goes on by itself
+    // The boards the slots hold wait for their labels (none failed); no new board starts.
+    // Every slot that holds a board shows it waiting for its label.
+    ASSERT_TRUE(QTest::qWaitFor([&] {
+        int waiting = 0;
+        for (auto* s : window->slotPanels()) {
+            if (!s->busy()) continue;
+            if (s->resultLabel()->text() != "waiting for its label") return false;
+            if (s->resultLabel()->toolTip() != "printer tte-labels is out of labels") return false;
+            ++waiting;
+        }
+        return waiting > 0;
+    }, kDeadlineMs)) << log().toStdString();
+    EXPECT_FALSE(log().contains("failed")) << log().toStdString();
+    EXPECT_EQ(cell("1-1", 3), "printer tte-labels is out of labels");
+    EXPECT_TRUE(log().contains("held: " + text)) << log().toStdString();
+    screenshot("station-held.png");
+
+    site.printer.setFault(std::nullopt);  // labels loaded
+    ASSERT_TRUE(QTest::qWaitFor([&] { return !window->lineBanner()->isVisible(); }, kDeadlineMs)) << log().toStdString();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
+    EXPECT_TRUE(log().contains("provisioned 6, failed 0")) << log().toStdString();
+    EXPECT_TRUE(log().contains("resumed")) << log().toStdString();
+}
+
+// Two label jobs of one device are lost: the banner asks the operator to check the printer and
+// offers Resume, which prints the label once more.
+TEST_F(StationWindowTest, TwoLostJobsHoldTheLineUntilResume) {
+    site.printer.jobScripts = {{station::fakes::FakePrinter::Fate::cancelled, 0}, {station::fakes::FakePrinter::Fate::aborted, 0}};
+    openReady();
+    window->countBox()->setValue(1);
+    QTest::mouseClick(window->startButton(), Qt::LeftButton);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->lineBanner()->isVisible(); }, kDeadlineMs)) << log().toStdString();
+    EXPECT_TRUE(window->lineBannerText()->text().startsWith("Two label jobs of device 00000100 were lost"))
+        << window->lineBannerText()->text().toStdString();
+    ASSERT_TRUE(window->resumeButton()->isVisible());
+    QTest::mouseClick(window->resumeButton(), Qt::LeftButton);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
+    EXPECT_FALSE(window->lineBanner()->isVisible());
+    EXPECT_TRUE(log().contains("provisioned 1, failed 0")) << log().toStdString();
+    EXPECT_EQ(site.printer.submitted.size(), 3u);
 }
 
 }  // namespace

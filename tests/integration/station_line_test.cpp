@@ -25,22 +25,8 @@ using nlohmann::json;
 using test::SimDevice;
 using test::StationSite;
 
-std::string firstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-/// The QR code of an image, decoded by zbar's own tool.
-std::string zbar(const test::fs::path& image, const test::fs::path& outDir) {
-    auto r = test::run({"/usr/bin/zbarimg", "--nodbus", "--raw", "-q", image.string()}, outDir, "zbarimg");
-    return r.code == 0 ? firstLine(r.out) : "zbarimg exit " + std::to_string(r.code) + ": " + r.err;
-}
-
-/// The QR code of a label PDF, rasterized at the printer's 203 dpi as TOOLS.md describes.
-std::string zbarPdf(const test::fs::path& pdf, const test::fs::path& outDir) {
-    const auto png = outDir / (pdf.stem().string() + "-pdf");
-    auto r = test::run({"/usr/bin/pdftoppm", "-r", "203", "-mono", "-png", "-singlefile", pdf.string(), png.string()},
-                       outDir, "pdftoppm");
-    if (r.code != 0) return "pdftoppm exit " + std::to_string(r.code) + ": " + r.err;
-    return zbar(png.string() + ".png", outDir);
-}
+using test::zbar;
+using test::zbarPdf;
 
 /// GET /.well-known/tte/status with a label's OTP: the MotherShip's state for that device.
 std::string msState(StationSite& site, const SimDevice& d) {

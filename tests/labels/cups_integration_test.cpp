@@ -3,7 +3,8 @@
 // black and white (pdftoppm and zbarimg, independent of the code under test), decodes to
 // exactly the intended URL, and the label printer scans back that printed document; a paused
 // printer and an empty label roll are reported and the job completes once resolved; a
-// cancelled job is reported as not printed; a job file that exists already stops the queue.
+// cancelled job is reported as not printed; a job file that exists already stops the queue,
+// unless it is of the same job, started again by cupsd.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -178,6 +179,42 @@ TEST_F(CupsIntegration, AnExistingJobFileStopsTheQueueInsteadOfBeingOverwritten)
     EXPECT_NE(stopped[0].find("exists already"), std::string::npos) << stopped[0];
     EXPECT_EQ(readAll(next.string() + ".kept"), "an earlier document");
     EXPECT_EQ(scanOutput(printed->jobId), std::string(testing::sampleDevice(0x00000042, 0x42).url.view()));
+}
+
+TEST_F(CupsIntegration, AJobStartedAgainKeepsItsDocumentAJobOfAnotherUuidStopsTheQueue) {
+    // cupsd runs a job again from its start when the printer was paused or cupsd stopped
+    // after the backend wrote the document but before the job was reported complete; the
+    // filters then give a document that differs in its PDF /ID. The backend is run here as
+    // cupsd runs it (backend(7): environment, argv, the job-uuid among the options).
+    const auto folder = s_cupsd->dir() / "restarted";
+    std::filesystem::create_directories(folder);
+    const auto backend = std::filesystem::path(std::getenv("TTE_BIN")) / ".." / "lib" / "cups" / "backend" / "tte-file";
+    const auto first = folder / "first.pdf";
+    const auto again = folder / "again.pdf";
+    std::ofstream(first) << "%PDF-1.5 the label /ID [<aa>]";
+    std::ofstream(again) << "%PDF-1.5 the label /ID [<bb>]";
+    const auto runJob = [&](const std::string& options, const std::filesystem::path& doc, const std::string& log) {
+        return s_cupsd->run({"env", "DEVICE_URI=tte-file:" + folder.string(), "PRINTER=Q",
+                             "FINAL_CONTENT_TYPE=application/pdf", backend.string(), "7", "tte-test", "TTE 00000007", "1",
+                             options, doc.string()},
+                            folder / log);
+    };
+    const std::string uuid = "job-uuid=urn:uuid:0b3c5a7e-0000-3000-8000-000000000007";
+    ASSERT_EQ(runJob("media=om_label_50x30mm " + uuid + " job-originating-host-name=localhost", first, "1.log"), 0);
+    const auto printed = folder / "Q-7.pdf";
+    ASSERT_EQ(readAll(printed), readAll(first));
+    // The same job again: it completes, with its first document.
+    EXPECT_EQ(runJob(uuid + " media=om_label_50x30mm", again, "2.log"), 0) << readAll(folder / "2.log");
+    EXPECT_EQ(readAll(printed), readAll(first));
+    // Another job under that number (job numbers restarted), or one without a uuid: the queue stops.
+    EXPECT_EQ(runJob("job-uuid=urn:uuid:0b3c5a7e-0000-3000-8000-000000000008", again, "3.log"), 4);
+    EXPECT_NE(readAll(folder / "3.log").find("ERROR: tte-file: " + printed.string() + " exists already"), std::string::npos)
+        << readAll(folder / "3.log");
+    EXPECT_EQ(runJob("media=om_label_50x30mm", again, "4.log"), 4);
+    EXPECT_EQ(readAll(printed), readAll(first));
+    for (const auto& e : std::filesystem::directory_iterator(folder)) {
+        EXPECT_FALSE(e.path().filename().string().starts_with(".")) << "left behind: " << e.path();
+    }
 }
 
 TEST_F(CupsIntegration, EmptyLabelRollIsReportedAndTheJobPrintsOnceLoaded) {

@@ -244,6 +244,27 @@ TEST_F(LabelPrinterTest, PreviewIsAVerifiedPng) {
     EXPECT_TRUE(queue.jobs().empty());
 }
 
+TEST(PrinterFault, NamesWhatStopsThePrinterInTheOperatorsWords) {
+    const auto fault = [](PrinterState state, std::vector<std::string> reasons, std::string message = {},
+                          bool accepting = true) {
+        auto f = printerFault("Q", PrinterStatus{state, accepting, std::move(reasons), std::move(message)});
+        return f ? f->problem + " | " + f->action : std::string("none");
+    };
+    EXPECT_EQ(fault(PrinterState::idle, {"none"}), "none");
+    EXPECT_EQ(fault(PrinterState::processing, {"media-low-report"}), "none");
+    EXPECT_EQ(fault(PrinterState::processing, {"media-empty-error"}), "printer Q is out of labels | load a roll");
+    EXPECT_EQ(fault(PrinterState::stopped, {"paused", "media-jam"}), "printer Q has a label jam | clear the jam");
+    // cupsdisable: CUPS's own word for the pause says nothing more.
+    EXPECT_EQ(fault(PrinterState::stopped, {"paused"}, "Paused"), "printer Q is paused | resume it (cupsenable Q)");
+    EXPECT_EQ(fault(PrinterState::stopped, {"paused"}), "printer Q is paused | resume it (cupsenable Q)");
+    // The backend stopped the queue: its words are the fault, not a pause to undo blindly.
+    EXPECT_EQ(fault(PrinterState::stopped, {"paused"}, "tte-file: /out/Q-1.pdf exists already"),
+              "printer Q is paused: tte-file: /out/Q-1.pdf exists already | fix what it names, then resume it (cupsenable Q)");
+    EXPECT_EQ(fault(PrinterState::stopped, {"none"}, "Unable to open device"),
+              "printer Q is stopped: Unable to open device | fix what it names, then resume it (cupsenable Q)");
+    EXPECT_EQ(fault(PrinterState::idle, {"none"}, {}, false), "printer Q does not accept jobs | let it accept jobs (cupsaccept Q)");
+}
+
 TEST(RecordingPrintQueue, CancelAndUnknownJobs) {
     RecordingPrintQueue q("Q");
     q.setJobScript({job(JobState::pending)});

@@ -34,7 +34,7 @@ TEST(Pipeline, ProvisionsTwentyDevicesOverFourSlots) {
     ASSERT_TRUE(r) << r.error().toString();
     EXPECT_EQ(r->committed, 20);
     EXPECT_EQ(r->failed, 0);
-    EXPECT_EQ(events.size(), 20u * 5);
+    EXPECT_EQ(events.size(), 20u * 6);  // allocated, keyed, flashed, printing, labelled, committed
 
     ASSERT_TRUE(site.uploader->drain(std::chrono::seconds(1)));
     EXPECT_EQ(site.ms->records.size(), 20u);

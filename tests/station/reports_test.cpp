@@ -27,6 +27,7 @@ TEST(Reports, StatusCountsDevicesAndShowsTheBacklog) {
     EXPECT_EQ(formatStatus(site.config, *s),
               "station st1, lot lot-a (Dev IDs 00000100..000001ff)\n"
               "  devices: 4 allocated, 0 live, 3 awaiting upload, 0 in progress, 1 failed (rework), 0 reworked\n"
+              "  line: running\n"
               "  next Dev ID: 00000104\n"
               "  upload backlog: 3 pending, 0 done, 0 rejected; last error: connection refused\n"
               "  journal: " + std::to_string(s->entries) + " entries\n");
@@ -56,7 +57,7 @@ TEST(Reports, ExportHoldsEveryEntryAndNoOtp) {
         EXPECT_EQ(e["seq"], ++n);
     }
     EXPECT_EQ(head["entries"], n);
-    EXPECT_EQ(n, 1 + 2 * 5);  // lot-opened + 5 steps per device
+    EXPECT_EQ(n, 1 + 2 * 6);  // lot-opened + 6 steps per device (printing included)
 }
 
 TEST(Reports, ReconcileFindsWhatIsMissingOnEitherSide) {

@@ -134,6 +134,11 @@ std::string PrivateCupsd::start(const std::vector<std::pair<double, double>>& pa
                                              d + "/log/access_log\nErrorLog " + d + "/log/error_log\nPageLog " + d +
                                              "/log/page_log\nPrintcap " + d + "/printcap\n");
     writeFile(m_dir / "label.ppd", ppd(pageSizesMm));
+    return launch();
+}
+
+std::string PrivateCupsd::launch() {
+    const std::string d = m_dir.string();
     const std::string log = d + "/log/cupsd.out";
     const std::string conf = d + "/cupsd.conf";
     const std::string files = d + "/cups-files.conf";
@@ -161,20 +166,29 @@ std::string PrivateCupsd::start(const std::vector<std::pair<double, double>>& pa
     return {};
 }
 
-PrivateCupsd::~PrivateCupsd() {
-    if (m_pid > 0) {
-        ::kill(m_pid, SIGTERM);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        int status = 0;
-        while (::waitpid(m_pid, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                ::kill(m_pid, SIGKILL);
-                ::waitpid(m_pid, &status, 0);
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+void PrivateCupsd::stop() {
+    if (m_pid <= 0) return;
+    ::kill(m_pid, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    while (::waitpid(m_pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(m_pid, SIGKILL);
+            ::waitpid(m_pid, &status, 0);
+            break;
         }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    m_pid = -1;
+}
+
+std::string PrivateCupsd::restart() {
+    stop();
+    return launch();
+}
+
+PrivateCupsd::~PrivateCupsd() {
+    stop();
     if (!m_dir.empty() && std::getenv("TTE_KEEP_CUPSD") == nullptr) {
         std::error_code ec;
         std::filesystem::remove_all(m_dir, ec);

@@ -40,12 +40,20 @@ public:
     /// The documents a queue printed so far, sorted by job id.
     [[nodiscard]] std::vector<std::filesystem::path> outputs(const std::string& queue) const;
 
+    /// Stops cupsd (SIGTERM, as a service stop does); its queues, jobs and spool stay.
+    void stop();
+    /// Starts cupsd again (stopping it first if it runs) on the same port, configuration and
+    /// spool, and waits until it accepts connections; "" or why not.
+    std::string restart();
+
     /// Runs a program (argv[0] is looked up in PATH) with stdout+stderr to `outFile` (or the
     /// log); returns its exit status, or -1 if it could not run.
     int run(const std::vector<std::string>& argv, const std::filesystem::path& outFile = {}) const;
 
 private:
     std::string start(const std::vector<std::pair<double, double>>& pageSizesMm);
+    /// Runs cupsd on the prepared directory and waits until it listens.
+    std::string launch();
 
     std::filesystem::path m_dir;
     int m_port = 0;

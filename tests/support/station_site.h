@@ -39,6 +39,21 @@ namespace tte::test {
 
 namespace fs = std::filesystem;
 
+/// The QR code of an image, decoded by zbar's own tool.
+inline std::string zbar(const fs::path& image, const fs::path& outDir) {
+    auto r = run({"/usr/bin/zbarimg", "--nodbus", "--raw", "-q", image.string()}, outDir, "zbarimg");
+    return r.code == 0 ? r.out.substr(0, r.out.find('\n')) : "zbarimg exit " + std::to_string(r.code) + ": " + r.err;
+}
+
+/// The QR code of a label PDF, rasterized at the printer's 203 dpi as TOOLS.md describes.
+inline std::string zbarPdf(const fs::path& pdf, const fs::path& outDir) {
+    const auto png = outDir / (pdf.stem().string() + "-pdf");
+    auto r = run({"/usr/bin/pdftoppm", "-r", "203", "-mono", "-png", "-singlefile", pdf.string(), png.string()}, outDir,
+                 "pdftoppm");
+    if (r.code != 0) return "pdftoppm exit " + std::to_string(r.code) + ": " + r.err;
+    return zbar(png.string() + ".png", outDir);
+}
+
 struct StationSiteOptions {
     int devices = 20;                  ///< simulated devices in sim/ (tte-flash sim create)
     int slots = 4;                     ///< station.slots

@@ -223,9 +223,79 @@ Result<BoardIdentity> FakeFlasher::unprotect(const std::string& slot) {
 
 Result<PrintedLabel> FakePrinter::print(const DeviceLabel& label) {
     std::lock_guard lock(m_mutex);
-    const std::string job = "job-" + std::to_string(printed.size() + 1);
+    const std::string job = "job-" + std::to_string(++m_next);
     printed[job] = std::string(label.url.view());
     return PrintedLabel{job, "mem:" + job, "rendering"};
+}
+
+Result<int> FakePrinter::submit(const DeviceLabel& label) {
+    std::lock_guard lock(m_mutex);
+    const std::string url(label.url.view());
+    int open = 1;
+    for (const auto& [id, j] : m_jobs) open += j.url == url && !j.done ? 1 : 0;
+    mostOpenJobsOfOneLabel = std::max(mostOpenJobsOfOneLabel, open);
+    JobScript script;
+    if (!jobScripts.empty()) {
+        script = jobScripts.front();
+        jobScripts.pop_front();
+    }
+    m_jobs[++m_next] = Job{url, script, false};
+    submitted.push_back(url);
+    return m_next;
+}
+
+Result<LabelJobState> FakePrinter::jobState(int id) {
+    std::lock_guard lock(m_mutex);
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return fail(Errc::notFound, "job " + std::to_string(id) + " unknown");
+    Job& j = it->second;
+    const std::string name = "job " + std::to_string(id) + " on fake";
+    if (m_fault) return LabelJobState{LabelJobState::Kind::waiting, name + " is processing (" + m_fault->problem + ")", {}};
+    if (j.script.waitPolls > 0) {
+        --j.script.waitPolls;
+        return LabelJobState{LabelJobState::Kind::waiting, name + " is pending", {}};
+    }
+    j.done = true;
+    switch (j.script.fate) {
+        case Fate::printed: return LabelJobState{LabelJobState::Kind::printed, name + " is completed", {}};
+        case Fate::cancelled: return LabelJobState{LabelJobState::Kind::lost, name + " is cancelled: the label was not printed", {}};
+        case Fate::aborted: return LabelJobState{LabelJobState::Kind::lost, name + " is aborted: the label was not printed", {}};
+    }
+    return fail(Errc::internal, "bad fate");
+}
+
+void FakePrinter::setFault(std::optional<PrinterCondition> fault) {
+    std::lock_guard lock(m_mutex);
+    m_fault = std::move(fault);
+    m_faultChanged.notify_all();
+}
+
+PrinterCondition FakePrinter::printerCondition() {
+    std::unique_lock lock(m_mutex);
+    if (conditions.empty() && m_fault) m_faultChanged.wait_for(lock, std::chrono::milliseconds(10), [&] { return !m_fault; });
+    if (conditions.empty()) return m_fault.value_or(PrinterCondition{});
+    PrinterCondition c = conditions.front();
+    conditions.pop_front();
+    return c;
+}
+
+Result<PrintedLabel> FakePrinter::collect(const DeviceLabel& label, int id) {
+    std::lock_guard lock(m_mutex);
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end() || it->second.url != label.url.view()) return fail(Errc::internal, "collect of a job of another label");
+    const std::string job = "job-" + std::to_string(id);
+    printed[job] = it->second.url;
+    return PrintedLabel{job, "mem:" + job, "rendering"};
+}
+
+Status FakePrinter::cancel(int id) {
+    std::lock_guard lock(m_mutex);
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return fail(Errc::notFound, "job " + std::to_string(id) + " unknown");
+    if (it->second.done) return fail(Errc::conflict, "job " + std::to_string(id) + " is finished");
+    it->second.done = true;
+    cancelled.push_back(id);
+    return {};
 }
 
 Result<Secret> FakePrinter::scanBack(const PrintedLabel& p) {

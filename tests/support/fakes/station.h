@@ -3,6 +3,9 @@
 // that checks record signatures and answers idempotently like PROTOCOL.md §10.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -62,16 +65,50 @@ private:
     std::vector<std::string> m_ports;
 };
 
+/// A printer whose jobs and condition follow a script, as a CUPS queue would: each job
+/// submitted takes the next JobScript (printed at once when none is left); each
+/// printerCondition() call takes the next condition (ready when none is left).
 class FakePrinter final : public LabelPrinter {
 public:
+    enum class Fate { printed, cancelled, aborted };
+    struct JobScript {
+        Fate fate = Fate::printed;
+        int waitPolls = 0;  ///< jobState() answers `waiting` this many times first
+    };
+
     Result<PrintedLabel> print(const DeviceLabel& label) override;
     Result<Secret> scanBack(const PrintedLabel& printed) override;
+    Result<int> submit(const DeviceLabel& label) override;
+    Result<LabelJobState> jobState(int job) override;
+    PrinterCondition printerCondition() override;
+    Result<PrintedLabel> collect(const DeviceLabel& label, int job) override;
+    Status cancel(int job) override;
 
     std::map<std::string, std::string> printed;  ///< job → URL text
     bool smudge = false;                          ///< scan-back reads a different URL
+    std::deque<JobScript> jobScripts;
+    std::deque<PrinterCondition> conditions;
+    std::vector<std::string> submitted;  ///< the URL of every job submitted, in order
+    std::vector<int> cancelled;
+    /// The largest number of jobs of one URL that were waiting at once (2 = a duplicate).
+    int mostOpenJobsOfOneLabel = 0;
+
+    /// A fault the printer keeps until cleared (after `conditions` ran out), for tests that
+    /// look at a held line; while it lasts each printerCondition() waits up to 10 ms for it
+    /// to clear, so that a line on a manual clock does not spin.
+    void setFault(std::optional<PrinterCondition> fault);
 
 private:
+    std::condition_variable m_faultChanged;
+    std::optional<PrinterCondition> m_fault;
+    struct Job {
+        std::string url;
+        JobScript script;
+        bool done = false;
+    };
     std::mutex m_mutex;
+    int m_next = 0;
+    std::map<int, Job> m_jobs;
 };
 
 class FakeEncoder final : public BlockEncoder {

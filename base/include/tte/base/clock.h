@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 
 namespace tte {
 
@@ -47,5 +48,8 @@ private:
     Duration m_elapsed{0};
     std::chrono::system_clock::time_point m_wallStart;
 };
+
+/// `t` as RFC 3339 in UTC to the second, e.g. "2026-11-23T14:05:09Z" (journals, records).
+std::string rfc3339(std::chrono::system_clock::time_point t);
 
 }  // namespace tte

@@ -46,6 +46,8 @@ public:
     void rework(const QString& port);
     void reprint(const QString& port, const QString& reason);
     void verifyJournal();
+    /// The operator says a fault the line cannot see clear is dealt with (the banner's Resume).
+    void resumeLine();
     /// Counts and backlog from the journal (fast), then the MotherShip's lot quota (network).
     void refresh();
 
@@ -65,6 +67,9 @@ Q_SIGNALS:
     void reworked(const QString& port, quint32 devId, const QString& text);
     void reprinted(const QString& port, const QString& text);
     void journalVerified(bool ok, const QString& text);
+    /// The line holds (`text`: what is wrong and the one thing to do; `byItself`: it goes on
+    /// by itself once that is done, else it needs Resume) or runs again (`held` false).
+    void lineChanged(bool held, const QString& text, bool byItself);
 
 private:
     /// Runs `work` on the pool; `work` reports through post().
@@ -77,6 +82,7 @@ private:
     std::unique_ptr<station::StationParts> m_parts;
     QThreadPool m_pool;
     std::atomic<bool> m_stop{false};
+    std::atomic<station::Pipeline*> m_pipeline{nullptr};  // while a run goes on
     bool m_running = false;                  // GUI thread only
     std::atomic<bool> m_refreshing{false};
     /// Counts the journal changes this runner made; a device snapshot taken while it moved is

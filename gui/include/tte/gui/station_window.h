@@ -53,6 +53,10 @@ public:
     [[nodiscard]] QLabel* lotLabel() const { return m_lot; }
     [[nodiscard]] QLabel* backlogLabel() const { return m_backlog; }
     [[nodiscard]] QLabel* motherShipLabel() const { return m_motherShip; }
+    /// The banner across the window while the line holds (hidden while it runs).
+    [[nodiscard]] QWidget* lineBanner() const { return m_banner; }
+    [[nodiscard]] QLabel* lineBannerText() const { return m_bannerText; }
+    [[nodiscard]] QPushButton* resumeButton() const { return m_resume; }
     [[nodiscard]] QPushButton* startButton() const { return m_start; }
     [[nodiscard]] QPushButton* stopButton() const { return m_stop; }
     [[nodiscard]] QPushButton* reworkButton() const { return m_rework; }
@@ -71,6 +75,7 @@ private:
     void setLot();
     void onSlotEvent(const QString& port, quint32 devId, const QString& step, const QString& message);
     void onStatus(const station::StationStatus& s);
+    void onLineChanged(bool held, const QString& text, bool byItself);
     void setDeviceRow(const QString& port, const QString& devId, const QString& state, const QString& detail);
     [[nodiscard]] QString selectedPort() const;
     [[nodiscard]] QString stateOf(const QString& port) const;
@@ -91,6 +96,9 @@ private:
     QPlainTextEdit* m_log = nullptr;
     QLabel* m_backlog = nullptr;
     QLabel* m_motherShip = nullptr;
+    QWidget* m_banner = nullptr;
+    QLabel* m_bannerText = nullptr;
+    QPushButton* m_resume = nullptr;
     QPushButton* m_start = nullptr;
     QPushButton* m_stop = nullptr;
     QPushButton* m_rework = nullptr;

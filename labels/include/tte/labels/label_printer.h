@@ -53,6 +53,16 @@ public:
     /// waitForJob()'s (cancelled, io, timeout, unavailable, ...), each prefixed "device <devid>: ".
     Result<PrintedLabel> printDevice(const DeviceLabel& label);
 
+    /// The first half of printDevice(), for a caller that waits for the job itself (the
+    /// station's line, which holds while the printer is down): lay out, render, scan back the
+    /// rendering, submit. Returns the job id. Errors: as printDevice() up to the submission.
+    Result<int> submitDevice(const DeviceLabel& label);
+
+    /// The second half, once job `jobId` (of submitDevice() for the same label) completed:
+    /// the printed document decoded where the queue gives it back, the scanner read.
+    /// Errors: as printDevice() after the wait.
+    Result<PrintedLabel> collectDevice(const DeviceLabel& label, int jobId);
+
     /// Prints a box label; job title "TTE box <box> <first>-<last>". Errors as printDevice().
     Result<PrintedLabel> printBox(const BoxLabel& label);
 
@@ -68,7 +78,9 @@ public:
 
 private:
     Result<PrintJob> makeJob(const LabelLayout& layout, std::string title) const;
-    Result<PrintedLabel> submitAndWait(const PrintJob& job, const Secret& url, int dpi);
+    Result<int> submitJob(const PrintJob& job);
+    /// After job `jobId` completed: scanPrinted() and the station's scanner.
+    Result<PrintedLabel> finish(int jobId, const std::string& title, const Secret& url, int dpi);
     /// Decodes the printed document of a completed job, where the queue gives it back.
     Status scanPrinted(PrintedLabel& printed, const Secret& url, int dpi);
     /// Job from the layout, submit, wait; errors prefixed with `name` (`errorName` after submit).

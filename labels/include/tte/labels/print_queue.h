@@ -115,4 +115,17 @@ Status waitForJob(PrintQueue& queue, int jobId, Clock& clock, const WaitOptions&
 /// in one line.
 std::string describePrinter(std::string_view queue, const PrinterStatus& status);
 
+/// Why a printer cannot print labels now, in the operator's words.
+struct PrinterFault {
+    std::string problem;  ///< e.g. "printer Q is out of labels"
+    std::string action;   ///< the one thing to do, e.g. "load a roll"
+};
+
+/// The fault that keeps a printer in `status` from printing, if any: out of labels
+/// (media-empty, media-needed), a label jam, an open cover, offline, paused or stopped (with
+/// the printer's message where it says more than the reason: "printer Q is paused: tte-file:
+/// … exists already …"), not accepting jobs. A reason counts when it has no suffix or "-error" (RFC 8011 5.4.12);
+/// "-warning" and "-report" (e.g. media-low-report) do not stop the line.
+std::optional<PrinterFault> printerFault(std::string_view queue, const PrinterStatus& status);
+
 }  // namespace tte::labels

@@ -51,6 +51,8 @@ struct StationConfig {
     // label printer (CUPS)
     std::string printerHost = "127.0.0.1";
     int printerPort = 631;
+    int labelJobTimeoutS = 60;        ///< a label job not done by then holds the line (never fails the board)
+    int printerPollMs = 500;          ///< how often the line asks the printer while a label waits
     // MotherShip station API
     std::string msUrl;                ///< https://host:port
     std::string msCa;

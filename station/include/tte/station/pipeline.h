@@ -2,7 +2,9 @@
 // before the next starts (DESIGN: "One device through the station"):
 //   allocate Dev ID → OTP + device key → block → flash + read-back → label + scan-back →
 //   sign record → journal commit (+ queue) → upload (the Uploader).
-// Any failure journals `failed` with the step and reason; the Dev ID stays burned.
+// A board's failure journals `failed` with the step and reason; the Dev ID stays burned. A
+// fault of the line (the printer) holds the line instead (line_hold.h): no new board starts,
+// the boards inside wait, nothing is failed.
 #pragma once
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include "tte/base/clock.h"
 #include "tte/station/config.h"
 #include "tte/station/journal.h"
+#include "tte/station/line_hold.h"
 #include "tte/station/ports.h"
 
 namespace tte::station {
@@ -24,18 +27,21 @@ namespace tte::station {
 inline constexpr std::size_t kNvmSize = 16 * 1024;
 
 /// Points at which the pipeline's fault hook is called, in pipeline order: after each
-/// journalled step, after the label job completed ("printed", before its scan-back) and
-/// after the record is signed and its items sealed ("signed", inside the uncommitted
-/// transaction). The Uploader adds "uploaded" and "delivered" (kUploadFaultPoints).
-inline constexpr const char* kFaultPoints[] = {"allocated", "keyed", "flashed", "printed",
-                                               "labelled",  "signed", "committed"};
+/// journalled step ("printing": the label job was submitted), after the label job completed
+/// ("printed", before its scan-back) and after the record is signed and its items sealed
+/// ("signed", inside the uncommitted transaction); "held" once the line began to hold
+/// while a board waits for its label. The Uploader adds "uploaded" and "delivered"
+/// (kUploadFaultPoints).
+inline constexpr const char* kFaultPoints[] = {"allocated", "keyed", "flashed", "printing", "printed",
+                                               "labelled",  "signed", "committed", "held"};
 
 /// Progress of one slot, for the CLI and the GUI.
 struct SlotEvent {
     std::string port;
     std::uint32_t devId = 0;
-    std::string step;     ///< "allocated", "keyed", "flashed", "labelled", "committed", "failed"
-    std::string message;  ///< the failure reason for "failed"
+    std::string step;     ///< "allocated", "keyed", "flashed", "printing", "labelled", "committed", "failed";
+                          ///< "reprint" (a lost label job is printed again), "waiting" (for the printer)
+    std::string message;  ///< the failure reason for "failed", the reason for "reprint" and "waiting"
 };
 
 struct RunSummary {
@@ -67,12 +73,17 @@ public:
     /// Errors: invalidArgument / corrupt / outOfRange / resourceExhausted with the reason.
     Status openLot(const std::optional<protocol::LotQuota>& quota);
 
-    /// Marks every device whose pipeline was interrupted (crash) as failed; returns how many.
+    /// Marks every device whose pipeline was interrupted (crash) as failed and cancels the
+    /// label job it was waiting for, if any (no label of a failed board comes out once the
+    /// printer is back); returns how many.
     Result<int> recover();
 
     /// Provisions up to `count` devices among `ports` (all present if empty) on `slots`
     /// parallel workers. Devices with journal history (other than after rework) are skipped.
     /// Once `*stop` is true the workers finish the devices they hold and take no new ones.
+    /// While the line holds, no worker takes a new device; a stop while the line holds leaves
+    /// the boards waiting for their labels where they are (not failed: the next start's
+    /// recover() marks them for rework and cancels their jobs, as after a crash).
     Result<RunSummary> run(int count, int slots, const std::vector<std::string>& ports,
                            const std::atomic<bool>* stop = nullptr);
 
@@ -80,6 +91,8 @@ public:
     Result<std::uint32_t> provision(const std::string& port);
 
     void setObserver(Observer o) { m_observer = std::move(o); }
+    /// The line's hold: its state, its observer, the operator's Resume.
+    LineHold& lineHold() { return m_hold; }
     void setFaultHook(FaultHook h) { m_fault = std::move(h); }
 
     /// Ports ready to provision: no history, latest device `reworked`, or latest device
@@ -89,6 +102,10 @@ public:
 private:
     Result<std::uint32_t> allocate(const std::string& port);
     bool blankDeviceIn(const std::string& port);
+    /// The label step: submits the label, waits for its job, holds the line while the
+    /// printer cannot print, prints a lost job once more. Errors: only a fault of this board
+    /// (its label cannot be made, the printed label does not scan) or of the journal.
+    Result<PrintedLabel> printLabel(std::uint32_t devId, const std::string& port, const DeviceLabel& label);
     Status step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body);
     std::unexpected<Error> failDevice(std::uint32_t devId, const std::string& port, const std::string& step, const Error& e);
     /// The signed record and its queue items; `otpBytes` and `otp` are the same OTP (8 bytes
@@ -108,6 +125,8 @@ private:
     std::uint32_t m_first = 0;
     std::uint32_t m_last = 0;
     std::mutex m_allocMutex;
+    LineHold m_hold;
+    const std::atomic<bool>* m_stop = nullptr;  // the current run's stop flag
     Observer m_observer;
     FaultHook m_fault;
 };

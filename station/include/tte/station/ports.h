@@ -125,14 +125,51 @@ struct PrintedLabel {
     std::string scannedFrom;  ///< "printed document <path>", or "rendering" where the printer gives nothing back
 };
 
+/// Where a label job stands, as the line sees it (LabelPrinter::jobState).
+struct LabelJobState {
+    enum class Kind {
+        waiting,  ///< queued, held or printing: the label may still come out
+        printed,  ///< completed: collect() it
+        lost,     ///< cancelled, aborted, or gone from the queue: the label was not printed
+    };
+    Kind kind = Kind::waiting;
+    std::string message;  ///< one line, e.g. "job 7 on Q is pending"
+    std::string action;   ///< for a job that waits for a person, what to do (e.g. release a held job)
+};
+
+/// The printer as the line sees it: ready to print, or a fault the operator must clear.
+struct PrinterCondition {
+    bool ready = true;
+    bool acceptsJobs = true;  ///< not ready, but a job submitted now waits in the queue (paused, out of labels)
+    std::string problem;  ///< e.g. "printer Q is out of labels"
+    std::string action;   ///< the one thing to do, e.g. "load a roll"
+};
+
 /// Renders, prints (waits for the job to complete) and scans back labels.
 class LabelPrinter {
 public:
     virtual ~LabelPrinter() = default;
-    /// Errors: invalidArgument (template), unavailable (queue), io, timeout (job not done).
+    /// Prints and waits for the job (box labels, reprints). Errors: invalidArgument
+    /// (template), unavailable (queue), io, timeout (job not done).
     virtual Result<PrintedLabel> print(const DeviceLabel& label) = 0;
     /// Decodes the QR code of the printed label. Errors: corrupt (no/unreadable code), io.
     virtual Result<Secret> scanBack(const PrintedLabel& printed) = 0;
+
+    // The device label step of the line, which waits for the job itself and holds while the
+    // printer cannot print (Pipeline, docs/STATION.md "When the printer stops").
+
+    /// Renders the label, checks its rendering decodes, submits one job; returns its id.
+    /// Errors: the label's (template, layout, scan-back) and the queue's (unreachable, ...):
+    /// which one it is, printerCondition() tells.
+    virtual Result<int> submit(const DeviceLabel& label) = 0;
+    /// One look at job `job`. Errors: the queue cannot be asked (unreachable).
+    virtual Result<LabelJobState> jobState(int job) = 0;
+    /// One look at the printer; an unreachable printer is a condition too, not an error.
+    virtual PrinterCondition printerCondition() = 0;
+    /// Job `job` of `label` completed: the printed label, kept and scan-back ready (as print()).
+    virtual Result<PrintedLabel> collect(const DeviceLabel& label, int job) = 0;
+    /// Cancels a job that will not be wanted (its device was given up). Errors: the queue's.
+    virtual Status cancel(int job) = 0;
 };
 
 /// A pre-enrolled lot's customer controller (draft 2, message 6).

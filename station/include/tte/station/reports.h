@@ -24,6 +24,10 @@ struct StationStatus {
     int reworked = 0;
     std::optional<std::uint32_t> nextDevId;
     Backlog backlog;
+    /// The line as the journal last said: the newest `held` entry's body when no `resumed`
+    /// followed it (a station stopped while held says so until its next run resumes).
+    std::optional<nlohmann::json> held;
+    int holds = 0;  ///< how often the line held, over the journal
 };
 Result<StationStatus> stationStatus(const StationConfig& config, Journal& journal, Uploader& uploader);
 std::string formatStatus(const StationConfig& config, const StationStatus& s);
