@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "support/device_image.h"
 #include "support/sites.h"
@@ -122,33 +121,6 @@ protected:
         }
     }
 
-    /// The MotherShip's registry as `admin export --format jsonl`, by Dev ID.
-    std::map<std::uint32_t, json> registry() {
-        auto r = test::runShell(test::binary("tte-mothership") + " --config " + site.dir.file("ms.toml") + " admin export --format jsonl");
-        EXPECT_EQ(r.exitCode, 0) << r.output;
-        std::map<std::uint32_t, json> out;
-        std::istringstream lines(r.output);
-        for (std::string line; std::getline(lines, line);) {
-            auto j = json::parse(line, nullptr, false);
-            if (!j.is_discarded() && j.contains("devid")) out[static_cast<std::uint32_t>(std::stoul(j["devid"].get<std::string>(), nullptr, 16))] = j;
-        }
-        return out;
-    }
-
-    /// How many `registered` audit entries each device has (the audit trail, read-only).
-    std::map<std::uint32_t, int> registeredEntries() {
-        auto r = test::runShell("sqlite3 -readonly " + site.dir.file("registry.db") +
-                                " \"SELECT devid, count(*) FROM audit WHERE event = 'registered' GROUP BY devid\"");
-        EXPECT_EQ(r.exitCode, 0) << r.output;
-        std::map<std::uint32_t, int> out;
-        std::istringstream lines(r.output);
-        for (std::string line; std::getline(lines, line);) {
-            auto bar = line.find('|');
-            if (bar != std::string::npos) out[static_cast<std::uint32_t>(std::stoul(line.substr(0, bar)))] = std::stoi(line.substr(bar + 1));
-        }
-        return out;
-    }
-
     void enrollUnderLoss(std::uint32_t count, std::size_t parallel) {
         const auto start = std::chrono::steady_clock::now();
         claimBox(count);
@@ -187,14 +159,14 @@ protected:
 
         // The registry: every device that checked in is registered with the claimed Controller;
         // the registration is audited once, whatever arrived twice.
-        auto entries = registeredEntries();
+        auto entries = site.auditCount("registered");
         EXPECT_TRUE(test::waitFor([&] {
-            entries = registeredEntries();
+            entries = site.auditCount("registered");
             std::size_t n = 0;
             for (auto [dev, ok] : finished) n += ok && entries.count(dev);
             return n == checkedIn;
         }, 20s));
-        auto rows = registry();
+        auto rows = site.registryRows();
         ASSERT_EQ(rows.size(), count);
         for (auto& [dev, row] : rows) {
             SCOPED_TRACE("device " + toHex(dev, 8));

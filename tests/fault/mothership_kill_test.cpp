@@ -17,7 +17,6 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "support/sites.h"
@@ -169,40 +168,11 @@ protected:
         site.start();
     }
 
-    std::map<std::uint32_t, json> registry() {
-        auto r = test::runShell(test::binary("tte-mothership") + " --config " + site.dir.file("ms.toml") + " admin export --format jsonl");
-        EXPECT_EQ(r.exitCode, 0) << r.output;
-        std::map<std::uint32_t, json> out;
-        std::istringstream lines(r.output);
-        for (std::string line; std::getline(lines, line);) {
-            auto j = json::parse(line, nullptr, false);
-            if (!j.is_discarded() && j.contains("devid")) out[static_cast<std::uint32_t>(std::stoul(j["devid"].get<std::string>(), nullptr, 16))] = j;
-        }
-        return out;
-    }
-
-    std::string sql(const std::string& query) {
-        auto r = test::runShell("sqlite3 -readonly " + site.dir.file("registry.db") + " \"" + query + "\"");
-        EXPECT_EQ(r.exitCode, 0) << r.output;
-        return r.output;
-    }
-
-    /// Audit entries per (Dev ID, event) for `event`.
-    std::map<std::uint32_t, int> auditCount(const std::string& event) {
-        std::map<std::uint32_t, int> out;
-        std::istringstream lines(sql("SELECT devid, count(*) FROM audit WHERE event = '" + event + "' GROUP BY devid"));
-        for (std::string line; std::getline(lines, line);) {
-            auto bar = line.find('|');
-            if (bar != std::string::npos) out[static_cast<std::uint32_t>(std::stoul(line.substr(0, bar)))] = std::stoi(line.substr(bar + 1));
-        }
-        return out;
-    }
-
     /// Everything acknowledged is there; nothing is half-written.
     void checkRegistry() {
-        EXPECT_EQ(sql("PRAGMA integrity_check"), "ok\n");
-        auto rows = registry();
-        auto mapped = auditCount("mapped"), registeredAudit = auditCount("registered");
+        EXPECT_EQ(site.sql("PRAGMA integrity_check"), "ok\n");
+        auto rows = site.registryRows();
+        auto mapped = site.auditCount("mapped"), registeredAudit = site.auditCount("registered");
         std::lock_guard lock(ledger.mutex);
         for (const auto& e : ledger.errors) ADD_FAILURE() << e;
         ledger.errors.clear();
