@@ -138,7 +138,7 @@ protected:
         std::map<std::uint32_t, bool> finished;
         for (const auto& d : devices) {
             const bool ok = d.code == 0 && d.out.find("boot 1: outcome=checked-in " + controllerLine + " from=mothership") != std::string::npos;
-            const bool gaveUp = d.code == 2 && d.out.find("boot 1: outcome=gave-up") != std::string::npos;
+            const bool gaveUp = d.code == 3 && d.out.find("boot 1: outcome=gave-up") != std::string::npos;
             EXPECT_TRUE(ok || gaveUp) << "device " << toHex(d.device.devId, 8) << " ended in a wrong state:\n" << d.out;
             finished[d.device.devId] = ok;
             checkedIn += ok;
