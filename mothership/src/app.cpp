@@ -62,7 +62,7 @@ void MotherShipApp::stop(std::chrono::milliseconds grace) {
     if (m_parts->admin) m_parts->admin->stop(std::chrono::milliseconds(0));
     m_parts->admin.reset();
     if (m_parts->https) m_parts->https->stop(grace);  // drain requests in flight
-    if (m_parts->coaps) m_parts->coaps->stop();       // commit queued registrations
+    if (m_parts->coaps) m_parts->coaps->stop();       // no request of a device in flight after this
     m_parts->coaps.reset();
     m_parts->https.reset();
     m_parts->registry.reset();  // the SQLite writer commits its queue before it closes

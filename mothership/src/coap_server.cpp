@@ -1,10 +1,6 @@
 // The MotherShip's GET /.well-known/tte?urn=… on tte::server's CoAP/DTLS server (coap_server.h).
 #include "tte/mothership/coap_server.h"
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 
 #include "tte/protocol/ids.h"
 #include "tte/protocol/mothership_messages.h"
@@ -18,70 +14,10 @@ namespace {
 constexpr unsigned kFormatJson = 50;  // RFC 7252 Content-Format application/json
 constexpr unsigned kFormatCbor = 60;  // application/cbor
 
-/// Commits `registered` marks off the CoAP thread, so a DTLS enrollment never waits for
-/// a disk flush; the SQLite writer groups them with other writes.
-class RegistrationQueue {
-public:
-    RegistrationQueue(Registry& registry, Clock& clock, Metrics& metrics, std::shared_ptr<spdlog::logger> log)
-        : m_registry(registry), m_clock(clock), m_metrics(metrics), m_log(std::move(log)),
-          m_thread([this] { loop(); }) {}
-    ~RegistrationQueue() { stop(); }
-    RegistrationQueue(const RegistrationQueue&) = delete;
-    RegistrationQueue& operator=(const RegistrationQueue&) = delete;
-
-    void push(std::uint32_t devId, std::string client) {
-        {
-            std::lock_guard lock(m_mutex);
-            m_queue.emplace_back(devId, std::move(client));
-        }
-        m_wake.notify_one();
-    }
-    void stop() {
-        {
-            std::lock_guard lock(m_mutex);
-            if (m_stopping) return;
-            m_stopping = true;
-        }
-        m_wake.notify_one();
-        m_thread.join();
-    }
-
-private:
-    void loop() {
-        for (;;) {
-            std::pair<std::uint32_t, std::string> item;
-            {
-                std::unique_lock lock(m_mutex);
-                m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
-                if (m_queue.empty()) return;
-                item = std::move(m_queue.front());
-                m_queue.pop_front();
-            }
-            const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 m_clock.wallNow().time_since_epoch()).count();
-            if (auto s = m_registry.markRegistered(item.first, "coap " + item.second, now); !s) {
-                m_log->warn("event=register-failed devid={:08x} error=\"{}\"", item.first, s.error().toString());
-            } else {
-                m_metrics.registrations++;
-            }
-        }
-    }
-
-    Registry& m_registry;
-    Clock& m_clock;
-    Metrics& m_metrics;
-    std::shared_ptr<spdlog::logger> m_log;
-    std::mutex m_mutex;
-    std::condition_variable m_wake;
-    std::deque<std::pair<std::uint32_t, std::string>> m_queue;
-    bool m_stopping = false;
-    std::thread m_thread;
-};
-
 class MotherShipCoap final : public CoapServer {
 public:
     MotherShipCoap(Registry& registry, Clock& clock, Metrics& metrics, std::shared_ptr<spdlog::logger> log)
-        : m_registry(registry), m_clock(clock), m_metrics(metrics), m_log(log), m_registrations(registry, clock, metrics, log) {}
+        : m_registry(registry), m_clock(clock), m_metrics(metrics), m_log(log) {}
 
     ~MotherShipCoap() override { stop(); }
 
@@ -126,7 +62,6 @@ public:
     void start() override { m_coap->start(); }
     void stop() override {
         if (m_coap) m_coap->stop();
-        m_registrations.stop();
     }
 
 private:
@@ -136,7 +71,6 @@ private:
     Clock& m_clock;
     Metrics& m_metrics;
     std::shared_ptr<spdlog::logger> m_log;
-    RegistrationQueue m_registrations;
     std::unique_ptr<server::CoapServer> m_coap;
 };
 
@@ -177,7 +111,16 @@ server::CoapReply MotherShipCoap::answer(const server::CoapRequest& r) {
     } else {
         reply.payload = body.toCbor();
     }
-    if (row->state == DeviceState::mapped) m_registrations.push(row->devId, r.client);
+    // Committed before the answer leaves: a 2.05 is never lost in a crash (MOTHERSHIP.md,
+    // "Crash consistency"). markRegistered is idempotent, so a retransmission or a new attempt
+    // after a lost answer changes nothing.
+    if (row->state == DeviceState::mapped) {
+        if (auto s = m_registry.markRegistered(row->devId, "coap " + r.client, now); !s) {
+            m_log->error("event=coap-registry-error devid={:08x} error=\"{}\"", row->devId, s.error().toString());
+            return {503, {}, {}};
+        }
+        m_metrics.registrations++;
+    }
     m_log->info("event=coap-enrolled devid={:08x} client={}", row->devId, r.client);
     return reply;
 }

@@ -159,9 +159,11 @@ ServerProcess::ServerProcess(const std::string& configFile, const TempDir& dir) 
 
 ServerProcess::~ServerProcess() { stop(); }
 
-int ServerProcess::stop() {
+int ServerProcess::stop() { return kill(SIGTERM); }
+
+int ServerProcess::kill(int sig) {
     if (m_pid < 0) return -1;
-    kill(m_pid, SIGTERM);
+    ::kill(m_pid, sig);
     int status = 0;
     waitpid(m_pid, &status, 0);
     m_pid = -1;

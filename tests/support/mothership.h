@@ -42,6 +42,8 @@ public:
     ServerProcess(const std::string& configFile, const TempDir& dir);
     ~ServerProcess();
     int stop();
+    /// Sends `sig` (e.g. SIGKILL) and reaps the process; its exit status, or 128+signal.
+    int kill(int sig);
     [[nodiscard]] std::uint16_t httpsPort() const { return m_https; }
     [[nodiscard]] std::uint16_t coapsPort() const { return m_coaps; }
     /// The admin listener (plain HTTP: /metrics, /healthz, /readyz), on 127.0.0.1.

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,38 @@ public:
         ASSERT_EQ(r.status, 200) << r.body << r.error;
         const auto doc = nlohmann::json::parse(r.body);
         for (const auto& res : doc["results"]) ASSERT_EQ(res["status"], "stored") << res;
+    }
+
+    /// The registry as `admin export --format jsonl`, by Dev ID.
+    std::map<std::uint32_t, nlohmann::json> registryRows() {
+        auto r = test::runShell(test::binary("tte-mothership") + " --config " + dir.file("ms.toml") + " admin export --format jsonl");
+        EXPECT_EQ(r.exitCode, 0) << r.output;
+        std::map<std::uint32_t, nlohmann::json> out;
+        std::istringstream lines(r.output);
+        for (std::string line; std::getline(lines, line);) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (!j.is_discarded() && j.contains("devid"))
+                out[static_cast<std::uint32_t>(std::stoul(j["devid"].get<std::string>(), nullptr, 16))] = j;
+        }
+        return out;
+    }
+
+    /// A read-only query of the SQLite registry through the sqlite3 tool; its output.
+    std::string sql(const std::string& query) {
+        auto r = test::runShell("sqlite3 -readonly " + dir.file("registry.db") + " \"" + query + "\"");
+        EXPECT_EQ(r.exitCode, 0) << r.output;
+        return r.output;
+    }
+
+    /// How many audit entries of `event` each Dev ID has.
+    std::map<std::uint32_t, int> auditCount(const std::string& event) {
+        std::map<std::uint32_t, int> out;
+        std::istringstream lines(sql("SELECT devid, count(*) FROM audit WHERE event = '" + event + "' GROUP BY devid"));
+        for (std::string line; std::getline(lines, line);) {
+            const auto bar = line.find('|');
+            if (bar != std::string::npos) out[static_cast<std::uint32_t>(std::stoul(line.substr(0, bar)))] = std::stoi(line.substr(bar + 1));
+        }
+        return out;
     }
 
     [[nodiscard]] std::string connectTo() const { return "tte-000001.net:443:127.0.0.1:" + std::to_string(server->httpsPort()); }

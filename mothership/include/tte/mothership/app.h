@@ -35,7 +35,7 @@ public:
     MotherShipApp& operator=(const MotherShipApp&) = delete;
 
     [[nodiscard]] const Ready& ready() const;
-    /// Lets HTTPS requests in flight finish (up to `grace`), commits queued registrations,
+    /// Lets HTTPS requests in flight finish (up to `grace`), stops CoAP,
     /// closes the registry (the SQLite writer commits its queue). Idempotent.
     void stop(std::chrono::milliseconds grace);
 
