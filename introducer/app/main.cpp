@@ -259,6 +259,15 @@ int main(int argc, char** argv) {
     addSource(status, s, true);
     addMotherShip(status, c);
     if (auto exit = tte::cli::parse(app, argc, argv)) return *exit;
+    // Where the label comes from is a usage error too: exactly one source, named before anything runs.
+    if (CLI::App* sub = *enroll ? enroll : *box ? box : *status ? status : nullptr) {
+        const bool led = sub != box;
+        const int given = !s.qrImage.empty() + !s.url.empty() + !s.urlFile.empty() + !s.ledVideo.empty() + !s.ledCapture.empty();
+        if (given != 1)
+            return tte::cli::usage("tte-introducer", sub->get_name() + ": give exactly one of --qr-image, --url, --url-file" +
+                                                         (led ? ", --led-video, --led-capture" : "") + " (see tte-introducer " +
+                                                         sub->get_name() + " --help)");
+    }
     client::CurlGlobal curl;
     return *enroll ? runEnroll(s, c) : *box ? runBox(s, c) : *flush ? runFlush(c) : runStatus(s, c);
 }

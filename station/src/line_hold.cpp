@@ -98,9 +98,12 @@ void LineHold::waitWhileHeld(const std::atomic<bool>* stop) const {
     while (m_shown.held && !(stop != nullptr && stop->load())) m_changed.wait_for(lock, std::chrono::milliseconds(100));
 }
 
-Status LineHold::whenRunning(const std::function<Status()>& start) {
+Status LineHold::whenRunning(const std::atomic<bool>* stop, const std::function<Status()>& start) {
     std::unique_lock lock(m_mutex);
-    m_changed.wait(lock, [&] { return !m_shown.held; });
+    while (m_shown.held) {
+        if (stop != nullptr && stop->load()) return fail(Errc::cancelled, "the run was stopped while the line was held");
+        m_changed.wait_for(lock, std::chrono::milliseconds(100));
+    }
     return start();
 }
 

@@ -156,7 +156,7 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
     const std::uint32_t devId = *last ? **last + 1 : m_first;
     // Journalled (fsync) before anything else happens: a Dev ID is never handed out twice.
     // A held line starts no board: the allocation waits until it runs.
-    auto started = m_hold.whenRunning([&]() -> Status {
+    auto started = m_hold.whenRunning(m_stop, [&]() -> Status {
         auto e = m_journal.append("allocated", devId, {{"lot", m_config.lot.id}, {"port", port}});
         if (!e) return std::unexpected(e.error());
         return {};

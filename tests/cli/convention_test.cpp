@@ -32,7 +32,9 @@ const std::vector<Program>& programs() {
         {"tte-label", {"verify", "a.png"}, "tte-label: verify: missing --url-file (see tte-label verify --help)"},
         {"tte-mothership", {"admin", "backup"}, "tte-mothership: admin backup: missing --out (see tte-mothership admin backup --help)"},
         {"tte-controller", {"--check-config"}, "tte-controller: --check-config needs --config FILE"},
-        {"tte-introducer", {"flush"}, "tte-introducer: flush: missing --queue (see tte-introducer flush --help)"},
+        {"tte-introducer", {"status"},
+         "tte-introducer: status: give exactly one of --qr-image, --url, --url-file, --led-video, --led-capture (see "
+         "tte-introducer status --help)"},
         {"tte-device", {"run"}, "tte-device: run: missing --flash (see tte-device run --help)"},
     };
     return all;

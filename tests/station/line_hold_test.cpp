@@ -215,6 +215,34 @@ TEST(LineHold, StopWhileHeldLeavesTheWaitingBoardForTheNextStart) {
     EXPECT_EQ(site.printer.cancelled, (std::vector<int>{1}));
 }
 
+TEST(LineHold, AStartWaitingForAHeldLineGivesUpWhenTheRunStops) {
+    Site site("", "", 1);
+    LineHold& hold = site.pipeline->lineHold();
+    ASSERT_TRUE(hold.hold("printer", HoldReason::printer, "printer fake is out of labels", "load a roll"));
+    std::atomic<bool> stop{false};
+    std::atomic<bool> started{false};
+    Status r;
+    std::thread waiter([&] {
+        r = hold.whenRunning(&stop, [&]() -> Status {
+            started = true;
+            return {};
+        });
+    });
+    stop = true;
+    waiter.join();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::cancelled);
+    EXPECT_EQ(r.error().message, "the run was stopped while the line was held");
+    EXPECT_FALSE(started);
+    // A running line starts at once, whatever the flag says.
+    ASSERT_TRUE(hold.release("printer"));
+    EXPECT_TRUE(hold.whenRunning(&stop, [&]() -> Status {
+        started = true;
+        return {};
+    }));
+    EXPECT_TRUE(started);
+}
+
 TEST(LineHold, StatusShowsAHeldLineAndARestartResumesIt) {
     Site site("", "", 1);
     ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));

@@ -70,8 +70,8 @@ public:
 
     /// Waits until the line runs, then calls `start` (starting a board: its allocation) before
     /// any hold can begin, so that the journal never shows a board started after `held`.
-    /// Returns what `start` returns.
-    Status whenRunning(const std::function<Status()>& start);
+    /// Returns what `start` returns, or Errc::cancelled when `*stop` is set while it waits.
+    Status whenRunning(const std::atomic<bool>* stop, const std::function<Status()>& start);
 
     /// The operator says a fault the line cannot see clear (a job lost twice) is dealt with.
     void operatorResume();
