@@ -148,6 +148,13 @@ TEST(StationFixture, TwelveBoardsThroughFourSeatsSwappedAsAnOperatorDoes) {
     auto locked = flash(site, {"read", "--address", "0x08000000", "--length", "16", "-o", image, "--device", "1-1.1"},
                         "read-again");
     EXPECT_NE(locked.err.find("read-protected"), std::string::npos) << locked.err;
+
+    // The supervisor's counters: 13 done, none failed, one reworked, for the lot and the shift.
+    auto status = site.provision({"status"});
+    ASSERT_EQ(status.code, 0) << status.err;
+    EXPECT_NE(status.out.find("lot line-lot:"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("    13 done,    0 failed,    1 reworked, yield 100.0 %"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("  shift since "), std::string::npos) << status.out;
 }
 
 }  // namespace
