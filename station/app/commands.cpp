@@ -82,6 +82,9 @@ private:
 };
 
 int runCommand(Wiring& w, const RunOptions& o) {
+    // Before any thread of the run exists, so that every thread inherits the blocked signals.
+    std::atomic<bool> stop{false};
+    StopOnSignal signals(stop);
     int code = 0;
     auto p = w.pipeline();
     if (!ok(p, code)) return code;
@@ -117,10 +120,8 @@ int runCommand(Wiring& w, const RunOptions& o) {
         std::fflush(stdout);
     });
     std::thread uploadThread([&] { uploader.serve(); });
-    std::atomic<bool> stop{false};
     Result<RunSummary> summary;
     {
-        StopOnSignal signals(stop);
         const StationConfig& c = w.config();
         if (!c.seats.empty()) {
             std::printf("serving seats");

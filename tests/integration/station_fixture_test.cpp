@@ -7,6 +7,7 @@
 // provisioned anew.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <map>
 #include <set>
 #include <sstream>
@@ -155,6 +156,32 @@ TEST(StationFixture, TwelveBoardsThroughFourSeatsSwappedAsAnOperatorDoes) {
     EXPECT_NE(status.out.find("lot line-lot:"), std::string::npos) << status.out;
     EXPECT_NE(status.out.find("    13 done,    0 failed,    1 reworked, yield 100.0 %"), std::string::npos) << status.out;
     EXPECT_NE(status.out.find("  shift since "), std::string::npos) << status.out;
+}
+
+
+TEST(StationFixture, SigtermFinishesTheBoardsInFlightAndASeatedRunNeedsAnOperator) {
+    StationSite site({.devices = 2, .slots = 1, .lock = "", .seats = {{"B1", "1-1.1"}, {"B2", "1-1.2"}}});
+    ASSERT_EQ(site.setUp(), "");
+    auto anonymous = site.provision({"run"});
+    EXPECT_EQ(anonymous.code, 2);
+    EXPECT_EQ(anonymous.err, "tte-provision: run: a fixture with seats needs --operator NAME (who runs the line)\n");
+    Process line({(binDir() / "tte-provision").string(), "--config", site.path("station/station.toml").string(), "--sim",
+                  site.path("sim").string(), "run", "--operator", "dora"},
+                 site.path(""), "serve", {"SOFTHSM2_CONF=" + site.path("softhsm/softhsm2.conf").string()});
+    // SIGTERM as soon as a board is being flashed: the run finishes what it holds, then ends.
+    ASSERT_TRUE(waitFor([&] { return line.out().find(" keyed") != std::string::npos || line.exited(); },
+                        std::chrono::seconds(60)))
+        << line.out() << line.err();
+    ASSERT_EQ(::kill(line.pid(), SIGTERM), 0);
+    EXPECT_EQ(line.wait(std::chrono::seconds(60)), 0) << line.out() << line.err();
+    const std::string out = line.out();
+    EXPECT_NE(out.find("SIGTERM: finishing the boards in flight, then stopping"), std::string::npos) << out;
+    auto journal = site.provision({"journal", "export"});
+    std::map<std::string, std::string> last;  // devid → its last entry kind
+    for (const auto& e : jsonLines(journal.out))
+        if (e.contains("devid") && !e["devid"].is_null()) last[e["devid"].dump()] = e["kind"];
+    ASSERT_FALSE(last.empty());
+    for (const auto& [dev, kind] : last) EXPECT_TRUE(kind == "committed" || kind == "live") << dev << " ended " << kind;
 }
 
 }  // namespace
