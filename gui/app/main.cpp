@@ -23,6 +23,7 @@ struct Options {
     int count = 0;
     bool quitWhenDone = false;
     QString screenshot;
+    QString operatorName;
     bool checkConfig = false;
 };
 
@@ -30,7 +31,8 @@ struct Options {
 std::optional<int> parse(int argc, char** argv, Options& o) {
     CLI::App cli{"tte-station: the TTE provisioning station for line operators"};
     tte::cli::setUp(cli, "tte-station");
-    std::string config, sim, screenshot;
+    std::string config, sim, screenshot, operatorName;
+    cli.add_option("--operator", operatorName, "who runs the line: named in every journal entry (sign-in)");
     cli.add_option("--config", config, "station config (station.toml)");
     cli.add_option("--sim", sim, "use the simulated devices in DIR (tte-flash sim create)")->type_name("DIR");
     cli.add_flag("--start", o.start, "start a run as soon as the station is ready");
@@ -43,6 +45,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
     o.config = QString::fromStdString(config);
     o.sim = QString::fromStdString(sim);
     o.screenshot = QString::fromStdString(screenshot);
+    o.operatorName = QString::fromStdString(operatorName);
     if ((o.start || o.quitWhenDone || o.checkConfig) && o.config.isEmpty())
         return tte::cli::usage("tte-station", "--start, --quit-when-done and --check-config need --config FILE");
     return std::nullopt;
@@ -104,7 +107,9 @@ int main(int argc, char** argv) {
     window.resize(1280, 860);
     window.show();
     if (!o.config.isEmpty()) {
-        if (!window.openConfig(o.config)) {
+        const bool opened = window.openConfig(o.config);
+        if (opened) window.runner()->setOperator(o.operatorName);
+        if (!opened) {
             if (o.quitWhenDone) return tte::cli::usage("tte-station", window.errorDialog()->text().toStdString());
         } else if (o.start || o.quitWhenDone || !o.screenshot.isEmpty()) {
             script(window, o);

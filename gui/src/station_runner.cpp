@@ -155,6 +155,13 @@ void StationRunner::runTask(int count) {
         return finish(0, 0, "not started");
     }
     station::Pipeline& pipeline = **p;
+    if (!config().seats.empty() && m_operator.empty()) {
+        post([this] { Q_EMIT problem("Sign in", "a fixture with seats needs the operator's name (tte-station --operator NAME)"); });
+        return finish(0, 0, "not started: nobody signed in");
+    }
+    if (auto j = m_parts->journal(); j && !m_operator.empty()) (*j)->setOperator(m_operator);
+    if (auto warning = station::lockWarning(config().lot); !warning.empty())
+        post([this, w = q(warning)] { Q_EMIT logEvent("lot", w); });
     std::string notice;
     if (auto s = station::openLotWithQuota(config(), pipeline, m_parts->mothership(), notice); !s) {
         post([this, text = q(s.error().toString())] { Q_EMIT problem("Lot", text); });
@@ -175,7 +182,8 @@ void StationRunner::runTask(int count) {
         post([this, held = l.held, text = q(l.text()), byItself = l.byItself] { Q_EMIT lineChanged(held, text, byItself); });
     });
     m_pipeline = &pipeline;
-    auto summary = pipeline.run(count, config().slots, {}, &m_stop);
+    auto summary = config().seats.empty() ? pipeline.run(count, config().slots, {}, &m_stop)
+                                          : pipeline.serve(count, std::chrono::milliseconds(config().watchMs), &m_stop);
     m_pipeline = nullptr;
     pipeline.setObserver({});
     pipeline.lineHold().setObserver({});
@@ -192,15 +200,18 @@ void StationRunner::rework(const QString& port) {
     submit([this, port] {
         auto j = m_parts->journal();
         auto f = j ? m_parts->flasher() : Result<station::DeviceFlasher*>(std::unexpected(j.error()));
-        auto r = f ? station::reworkDevice(**j, **f, m_parts->encoder(), port.toStdString())
+        if (j && !m_operator.empty()) (*j)->setOperator(m_operator);
+        auto r = f ? station::reworkDevice(**j, **f, m_parts->encoder(), port.toStdString(),
+                                           config().seatName(port.toStdString()))
                    : Result<station::ReworkResult>(std::unexpected(f.error()));
         ++m_changes;
         if (!r) return post([this, text = q(r.error().toString())] { Q_EMIT problem("Rework", text); });
         const QString id = hex8(r->devId);
-        const QString text = r->alreadyReworked
-                                 ? QString("device %1 at %2 is already reworked").arg(id, port)
-                                 : QString("device %1 at %2 erased; Dev ID %1 stays burned, the next run gives it a new one")
-                                       .arg(id, port);
+        QString text = r->alreadyReworked
+                           ? QString("device %1 at %2 is already reworked").arg(id, port)
+                           : QString("device %1 at %2 erased; Dev ID %1 stays burned, the next run gives it a new one")
+                                 .arg(id, port);
+        if (r->hadRecord) text += QString("; its record at the MotherShip lost its key with the board: revoke it there");
         post([this, port, devId = r->devId, text] {
             Q_EMIT reworked(port, devId, text);
             refresh();
@@ -242,7 +253,7 @@ void StationRunner::refreshTask() {
     auto j = m_parts->journal();
     auto up = j ? m_parts->uploader() : Result<station::Uploader*>(std::unexpected(j.error()));
     if (up) {
-        if (auto s = station::stationStatus(config(), **j, **up))
+        if (auto s = station::stationStatus(config(), **j, **up, m_parts->clock().wallNow()))
             post([this, s = *s] { Q_EMIT statusChanged(s); });
         const std::uint64_t seen = m_changes;
         if (auto all = (*j)->entries(); all && m_changes == seen) {

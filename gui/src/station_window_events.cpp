@@ -86,6 +86,11 @@ void StationWindow::setLot() {
 }
 
 void StationWindow::onSlotEvent(const QString& port, quint32 devId, const QString& step, const QString& message) {
+    if (devId == 0) {
+        // A seat's state without a device (empty, done at start, ignored port, refused board): logged.
+        log("seat", QString("%1 %2%3").arg(port, step, message.isEmpty() ? QString() : ": " + message));
+        return;
+    }
     SlotPanel* panel = m_slotOf.value(port, nullptr);
     if (!panel || step == "allocated") {
         // A new device: the slot that finished its last one (a worker takes one at a time).

@@ -42,7 +42,8 @@ json deviceJson(const DeviceRow& d) {
              {"cport", d.controller ? json(d.controller->port) : json(nullptr)},
              {"cfingerprint", d.controller ? json(d.controller->fingerprint) : json(nullptr)},
              {"description", d.description},       {"inserted_at", d.insertedAt},
-             {"updated_at", d.updatedAt},          {"failures", d.failures}};
+             {"updated_at", d.updatedAt},          {"failures", d.failures},
+             {"mcu_uid", d.mcuUid ? json(*d.mcuUid) : json(nullptr)}};
     return out;
 }
 

@@ -1,6 +1,7 @@
 // The registry's SQL, shared by SQLite and PostgreSQL: schema migrations (a versions
 // table), the conditional updates of the device life cycle, and the audit trail.
 #include <charconv>
+#include <iterator>
 
 #include "registry_rules.h"
 #include "tte/base/hex.h"
@@ -21,7 +22,7 @@ std::int64_t toInt(const SqlValue& v) {
 
 constexpr const char* kDeviceColumns =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
-    "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures";
+    "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid";
 // What a read selects: the same columns, with the failure count taken from the audit trail
 // (an index-only count on audit(devid, event)); the failure path writes no device row, so a
 // wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
@@ -29,7 +30,7 @@ constexpr const char* kDeviceColumns =
 constexpr const char* kDeviceSelect =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
-    "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong')";
+    "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong'), mcu_uid";
 constexpr std::int64_t kSchemaVersion = kRegistrySchemaVersion;
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {
@@ -56,6 +57,7 @@ Result<DeviceRow> rowToDevice(const SqlRow& r) {
     d.insertedAt = toInt(r[17]);
     d.updatedAt = toInt(r[18]);
     d.failures = toInt(r[19]);
+    d.mcuUid = r[20];
     return d;
 }
 
@@ -99,6 +101,14 @@ std::string schemaV2() {
            "CREATE INDEX audit_devid_event ON audit(devid, event);";
 }
 
+/// The board MCU's unique ID of each record (station records carry `mcu_uid`); NULL for
+/// devices stored before, and for records of stations that do not read it. Indexed: a station
+/// and QA look a board up by it. Not UNIQUE: a reworked board keeps its ID under a new Dev ID.
+std::string schemaMcuUid() {
+    return "ALTER TABLE devices ADD COLUMN mcu_uid TEXT;"
+           "CREATE INDEX devices_mcu_uid ON devices(mcu_uid);";
+}
+
 Status migrate(SqlDb& db) {
     return db.write([&](SqlTx& tx) -> Status {
         if (db.dialect() == SqlDialect::postgresql) {
@@ -115,7 +125,9 @@ Status migrate(SqlDb& db) {
         if (version > kSchemaVersion)
             return fail(Errc::unsupported, "the registry's schema version " + num(version) +
                                                " is newer than this program (" + num(kSchemaVersion) + ")");
-        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2()};
+        // One function per version: a migration from another branch is renumbered by its place here.
+        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid()};
+        static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;
             auto r = tx.exec("INSERT INTO schema_versions (version, applied_at) VALUES ($1, 0)", {num(v)});
@@ -158,11 +170,11 @@ public:
             if (!taken) return std::unexpected(taken.error());
             if (!taken->empty()) return fail(Errc::alreadyExists, deviceTakenMessage(row));
             auto ins = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns +
-                                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,'',$14,$14,0)",
+                                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15)",
                                {num(row.devId), row.urn, row.fingerprint, toHex(row.otpHash), row.lot,
                                 row.box ? SqlValue(num(*row.box)) : std::nullopt, row.station, row.recordId,
                                 row.recordDigest, row.signature, row.firmwareSha256, row.created,
-                                std::string(stateName(DeviceState::notMapped)), num(now)});
+                                std::string(stateName(DeviceState::notMapped)), num(now), row.mcuUid});
             if (!ins) return std::unexpected(ins.error());
             return appendAudit(tx, row.devId, "stored", row.station, "record " + row.recordId, now);
         });

@@ -47,6 +47,7 @@ Result<DeviceRow> recordToRow(const protocol::StationRecord& rec, const StationR
     row.signature = rec.signature;
     row.firmwareSha256 = toHex(rec.firmwareSha256);
     row.created = rec.created;
+    row.mcuUid = rec.mcuUid;
     return row;
 }
 

@@ -56,14 +56,23 @@ Result<std::string> parseBase64(std::string_view t) {
 
 Result<DevId> parseBoxNumber(std::string_view t) { return parseDevId(t); }  // the same 8 hex digits
 
+Result<std::string> parseMcuUid(std::string_view t) {
+    if (t.size() != 24 || t.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+        return fail(Errc::invalidArgument, "must be 24 lower-case hex digits");
+    return std::string(t);
+}
+
 json recordJson(const StationRecord& r) {
-    return json{{"record_id", r.recordId},  {"station", r.station},
-                {"seq", r.seq},             {"devid", r.devId.hex()},
-                {"urn", r.urn.text},        {"fingerprint", r.fingerprint.hex()},
-                {"otp", r.otp.hex()},       {"lot", r.lot},
-                {"box", r.box ? json(toHex(*r.box, 8)) : json(nullptr)},
-                {"firmware_sha256", toHex(r.firmwareSha256)},
-                {"created", r.created},     {"prev", toHex(r.prev)}};
+    json j{{"record_id", r.recordId},  {"station", r.station},
+           {"seq", r.seq},             {"devid", r.devId.hex()},
+           {"urn", r.urn.text},        {"fingerprint", r.fingerprint.hex()},
+           {"otp", r.otp.hex()},       {"lot", r.lot},
+           {"box", r.box ? json(toHex(*r.box, 8)) : json(nullptr)},
+           {"firmware_sha256", toHex(r.firmwareSha256)},
+           {"created", r.created},     {"prev", toHex(r.prev)}};
+    // Only when known, so that records of stations that do not read it keep their bytes.
+    if (r.mcuUid) j["mcu_uid"] = *r.mcuUid;
+    return j;
 }
 
 /// Reads field `key` with `parse` into `into`; the error names the field.
@@ -105,10 +114,10 @@ Status readRecordFacts(const JsonObject& o, Entry& e) {
 Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp* otp = nullptr) {
     auto o = otp == nullptr ? JsonObject::from(j, what,
                                                {"record_id", "station", "seq", "devid", "urn", "fingerprint", "otp", "lot",
-                                                "box", "firmware_sha256", "created", "prev", "signature"})
+                                                "box", "firmware_sha256", "created", "prev", "mcu_uid", "signature"})
                             : JsonObject::from(j, what,
                                                {"record_id", "station", "seq", "devid", "urn", "fingerprint", "lot", "box",
-                                                "firmware_sha256", "created", "prev", "signature"});
+                                                "firmware_sha256", "created", "prev", "mcu_uid", "signature"});
     if (!o) return std::unexpected(o.error());
     StationRecord r;
     if (auto ok = readRecordFacts(*o, r); !ok) return std::unexpected(ok.error());
@@ -121,6 +130,13 @@ Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp
         return std::unexpected(ok.error());
     }
     if (auto ok = readInto(*o, "prev", parseSha256, r.prev); !ok) return std::unexpected(ok.error());
+    auto uid = o->optionalString("mcu_uid");
+    if (!uid) return std::unexpected(uid.error());
+    if (*uid) {
+        auto parsed = parseMcuUid(**uid);
+        if (!parsed) return o->fieldError("mcu_uid", parsed.error());
+        r.mcuUid = std::move(*parsed);
+    }
     if (r.recordId != r.station + "-" + std::to_string(r.seq)) {
         return o->error("record_id " + quoteForError(r.recordId) + " is not '<station>-<seq>'");
     }

@@ -1,6 +1,10 @@
 // The subcommands of tte-provision (see commands.h).
 #include "commands.h"
 
+#include <pthread.h>
+
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -42,7 +46,45 @@ void printBacklog(Uploader& up) {
 
 }  // namespace
 
+/// SIGINT and SIGTERM stop the run: the boards in flight are finished first. The signals are
+/// blocked in every thread and taken by one that waits for them (no handler, no global).
+class StopOnSignal {
+public:
+    explicit StopOnSignal(std::atomic<bool>& stop) : m_stop(stop) {
+        sigemptyset(&m_set);
+        sigaddset(&m_set, SIGINT);
+        sigaddset(&m_set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
+        m_thread = std::thread([this] {
+            int sig = 0;
+            sigwait(&m_set, &sig);
+            if (!m_done.load()) {
+                std::printf("%s: finishing the boards in flight, then stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                std::fflush(stdout);
+                m_stop.store(true);
+            }
+        });
+    }
+    ~StopOnSignal() {
+        m_done.store(true);
+        pthread_kill(m_thread.native_handle(), SIGTERM);  // wakes the waiting thread
+        m_thread.join();
+        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+    StopOnSignal(const StopOnSignal&) = delete;
+    StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+private:
+    std::atomic<bool>& m_stop;
+    std::atomic<bool> m_done{false};
+    sigset_t m_set{}, m_old{};
+    std::thread m_thread;
+};
+
 int runCommand(Wiring& w, const RunOptions& o) {
+    // Before any thread of the run exists, so that every thread inherits the blocked signals.
+    std::atomic<bool> stop{false};
+    StopOnSignal signals(stop);
     int code = 0;
     auto p = w.pipeline();
     if (!ok(p, code)) return code;
@@ -53,6 +95,7 @@ int runCommand(Wiring& w, const RunOptions& o) {
     std::string notice;
     if (auto s = openLotWithQuota(w.config(), pipeline, w.mothership(), notice); !s) return failWith(s.error());
     if (!notice.empty()) std::printf("%s\n", notice.c_str());
+    if (auto warning = lockWarning(w.config().lot); !warning.empty()) std::printf("%s\n", warning.c_str());
     auto recovered = pipeline.recover();
     if (!ok(recovered, code)) return code;
     if (*recovered > 0) std::printf("%d interrupted device(s) marked failed (rework)\n", *recovered);
@@ -65,7 +108,7 @@ int runCommand(Wiring& w, const RunOptions& o) {
     std::mutex out;
     pipeline.setObserver([&](const SlotEvent& e) {
         std::lock_guard lock(out);
-        std::printf("[%s] %s %s%s%s\n", e.port.c_str(), toHex(e.devId, 8).c_str(), e.step.c_str(),
+        std::printf("[%s] %s %s%s%s\n", e.seat.c_str(), toHex(e.devId, 8).c_str(), e.step.c_str(),
                     e.message.empty() ? "" : ": ", e.message.c_str());
         std::fflush(stdout);
     });
@@ -77,13 +120,28 @@ int runCommand(Wiring& w, const RunOptions& o) {
         std::fflush(stdout);
     });
     std::thread uploadThread([&] { uploader.serve(); });
-    auto summary = pipeline.run(o.count, o.slots > 0 ? o.slots : w.config().slots, o.ports);
+    Result<RunSummary> summary;
+    {
+        const StationConfig& c = w.config();
+        if (!c.seats.empty()) {
+            std::printf("serving seats");
+            for (const Seat& s : c.seats) std::printf(" %s (%s)", s.name.c_str(), s.port.c_str());
+            std::printf(" until %s; operator %s\n", o.count > 0 ? (std::to_string(o.count) + " boards").c_str() : "stopped",
+                        o.operatorName.c_str());
+            std::fflush(stdout);
+            summary = pipeline.serve(o.count, std::chrono::milliseconds(c.watchMs), &stop);
+        } else {
+            summary = pipeline.run(o.count, o.slots > 0 ? o.slots : c.slots, o.ports, &stop);
+        }
+    }
     uploader.poke();
     uploader.stop();
     uploadThread.join();
     if (!summary) return failWith(summary.error());
     (void)uploader.drain(std::chrono::milliseconds(static_cast<long>(o.drainSeconds * 1000)));
-    std::printf("provisioned %d, failed %d\n", summary->committed, summary->failed);
+    std::printf("provisioned %d, failed %d", summary->committed, summary->failed);
+    if (summary->refused > 0) std::printf(", refused %d (provisioned before)", summary->refused);
+    std::printf("\n");
     if (summary->committed == 0 && summary->failed == 0)
         std::printf("no board to provision: no device in DFU mode (0483:df11) %s in a free slot\n",
                     w.simulated() ? "in the simulator directory" : "on USB");
@@ -196,7 +254,7 @@ int statusCommand(Wiring& w) {
     auto j = w.journal();
     auto up = w.uploader();
     if (!ok(j, code) || !ok(up, code)) return code;
-    auto s = stationStatus(w.config(), **j, **up);
+    auto s = stationStatus(w.config(), **j, **up, w.clock().wallNow());
     if (!ok(s, code)) return code;
     std::fputs(formatStatus(w.config(), *s).c_str(), stdout);
     return 0;

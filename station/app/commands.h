@@ -14,6 +14,7 @@ struct RunOptions {
     int slots = 0;
     std::vector<std::string> ports;
     double drainSeconds = 10;
+    std::string operatorName;
 };
 
 int runCommand(Wiring& w, const RunOptions& o);

@@ -96,15 +96,19 @@ int reworkCommand(Wiring& w, const std::string& port) {
     if (!j) return failWith(j.error());
     auto f = w.flasher();
     if (!f) return failWith(f.error());
-    auto r = reworkDevice(**j, **f, w.encoder(), port);
+    const std::string seat = w.config().seatName(port);
+    auto r = reworkDevice(**j, **f, w.encoder(), port, seat);
     if (!r) return failWith(r.error());
     const std::string id = toHex(r->devId, 8);
     if (r->alreadyReworked) {
-        std::printf("device %s at %s is already reworked\n", id.c_str(), port.c_str());
+        std::printf("device %s in seat %s is already reworked\n", id.c_str(), seat.c_str());
         return 0;
     }
-    std::printf("device %s at %s erased; Dev ID %s stays burned, the next run gives it a new one\n", id.c_str(),
-                port.c_str(), id.c_str());
+    std::printf("device %s in seat %s erased; Dev ID %s stays burned, the next run gives it a new one\n", id.c_str(),
+                seat.c_str(), id.c_str());
+    if (r->hadRecord)
+        std::printf("device %s has a record at the MotherShip whose key was erased with the board: revoke it there\n",
+                    id.c_str());
     return 0;
 }
 

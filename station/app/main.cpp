@@ -27,6 +27,16 @@ int main(int argc, char** argv) {
     runCmd->add_option("--port", run.ports, "only these port paths");
     runCmd->add_option("--drain", run.drainSeconds, "seconds to wait for the upload backlog at the end")
         ->check(CLI::NonNegativeNumber);
+    std::string& operatorName = run.operatorName;
+    const auto addOperator = [&](CLI::App* sub) {
+        sub->add_option("--operator", operatorName, "who runs the station: named in every journal entry")
+            ->check([](const std::string& v) {
+                return v.empty() || v.size() > 64 || v.find_first_of("\n\r\t\"") != std::string::npos
+                           ? std::string("must be 1-64 printable characters")
+                           : std::string();
+            });
+    };
+    addOperator(runCmd);
 
     std::string boxText;
     auto* boxCmd = cli.add_subcommand("box", "print the box label of a bulk lot's box and register the box");
@@ -37,10 +47,12 @@ int main(int argc, char** argv) {
     verifyCmd->add_option("--port", port, "port path of the device")->required();
     auto* reworkCmd = cli.add_subcommand("rework", "erase a failed device's block so it can be provisioned again");
     reworkCmd->add_option("--port", port, "port path of the device")->required();
+    addOperator(reworkCmd);
     std::string reason;
     auto* reprintCmd = cli.add_subcommand("reprint", "print a provisioned device's label again (same code), logged");
     reprintCmd->add_option("--port", port, "port path of the device")->required();
     reprintCmd->add_option("--reason", reason, "why (journalled with the new job)")->required();
+    addOperator(reprintCmd);
 
     auto* journalCmd = cli.add_subcommand("journal", "the signed journal");
     journalCmd->require_subcommand(1);
@@ -60,6 +72,13 @@ int main(int argc, char** argv) {
     auto config = tte::station::loadConfig(configPath);
     if (!config) return tte::cli::configFailed("tte-provision", config.error());
     tte::station::Wiring w(std::move(*config), simDir);
+    if (*runCmd && !w.config().seats.empty() && operatorName.empty())
+        return tte::cli::usage("tte-provision", "run: a fixture with seats needs --operator NAME (who runs the line)");
+    if (!operatorName.empty()) {
+        auto j = w.journal();
+        if (!j) return std::fprintf(stderr, "tte-provision: %s\n", j.error().toString().c_str()), 1;
+        (*j)->setOperator(operatorName);
+    }
     if (*runCmd) return runCommand(w, run);
     if (*boxCmd) {
         auto box = tte::parseHexInt(boxText, 8, "--box");

@@ -52,10 +52,28 @@ private:
 
 bool allOf(const std::string& s, std::string_view allowed) { return s.find_first_not_of(allowed) == std::string::npos; }
 
+/// station.shifts: "HH:MM" UTC, ascending: when each shift of the day starts (the counters).
+void parseShifts(Reader& r, StationConfig& c) {
+    auto shifts = r.strings("shifts");
+    if (!shifts) return;
+    std::vector<int> starts;
+    for (const auto& t : *shifts) {
+        const bool form = t.size() == 5 && t[2] == ':' && allOf(t.substr(0, 2) + t.substr(3), "0123456789");
+        const int m = form ? std::stoi(t.substr(0, 2)) * 60 + std::stoi(t.substr(3)) : -1;
+        if (!form || m >= 24 * 60) return r.problem("shifts", "must be \"HH:MM\" times (UTC), not '" + t + "'");
+        if (!starts.empty() && m <= starts.back()) return r.problem("shifts", "must be in ascending order");
+        starts.push_back(m);
+    }
+    if (starts.empty()) return r.problem("shifts", "must name at least one shift start");
+    c.shiftStarts = std::move(starts);
+}
+
 void parseStation(Reader& r, StationConfig& c, const std::string& baseDir) {
     c.stationId = r.text("id");
     c.database = r.filePath("database");
     r.whole("slots", 1, 64, c.slots);
+    r.whole("watch_ms", 10, 5000, c.watchMs);
+    parseShifts(r, c);
     c.labelsDir = r.filePath("labels_dir", Need::optional);
     if (c.labelsDir.empty()) c.labelsDir = (fs::path(baseDir) / "labels").lexically_normal().string();
     if (r.node("id") != nullptr && (c.stationId.empty() || !allOf(c.stationId, "abcdefghijklmnopqrstuvwxyz0123456789-_")))
@@ -102,6 +120,36 @@ void parseLot(Reader& r, LotConfig& lot) {
     if (r.node("ms_address") != nullptr && (lot.msAddress.empty() || lot.msAddress.size() > 63))
         r.problem("ms_address", "must be 1-63 characters");
     if (lot.firstDevId > lot.lastDevId) r.problem("first_devid", "is above lot.last_devid");
+    if (auto lock = r.string("lock")) {
+        if (*lock == "none") lot.lock = LotLock::none;
+        else if (*lock == "rdp1") lot.lock = LotLock::rdp1;
+        else if (*lock == "rdp2") lot.lock = LotLock::rdp2;
+        else r.problem("lock", "must be \"rdp1\" (the default), \"none\" (development lots) or \"rdp2\" (permanent), not '" + *lock + "'");
+    }
+}
+
+/// [[seat]] name = "A1" port = "1-1.2": names unique, ports unique and USB port paths.
+void parseSeats(settings::TableReader& top, settings::Problems& problems, const std::string& baseDir, StationConfig& c) {
+    const toml::array* seats = top.tables("seat");
+    if (seats == nullptr) return;
+    for (std::size_t i = 0; i < seats->size(); ++i) {
+        Reader r(*seats->get(i)->as_table(), "seat[" + std::to_string(i) + "]", problems, baseDir);
+        Seat seat{r.text("name"), r.text("port")};
+        if (r.node("name") != nullptr &&
+            (seat.name.empty() || seat.name.size() > 16 ||
+             !allOf(seat.name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")))
+            r.problem("name", "must be 1-16 of [A-Za-z0-9._-]");
+        if (r.node("port") != nullptr &&
+            (seat.port.empty() || !allOf(seat.port, "0123456789-.") || seat.port.find('-') == std::string::npos))
+            r.problem("port", "must be a USB port path such as \"1-1.2\" (bus-port.port…)");
+        for (const Seat& other : c.seats) {
+            if (!seat.name.empty() && other.name == seat.name) r.problem("name", "seat " + seat.name + " is named twice");
+            if (!seat.port.empty() && other.port == seat.port)
+                r.problem("port", "port " + seat.port + " is already seat " + other.name + "'s");
+        }
+        r.finish();
+        c.seats.push_back(std::move(seat));
+    }
 }
 
 void parseController(Reader& r, LotConfig& lot) {
@@ -116,6 +164,15 @@ void parseController(Reader& r, LotConfig& lot) {
 }
 
 }  // namespace
+
+std::string_view lotLockName(LotLock lock) {
+    switch (lock) {
+        case LotLock::none: return "none";
+        case LotLock::rdp1: return "rdp1";
+        case LotLock::rdp2: return "rdp2";
+    }
+    return "?";
+}
 
 Result<StationConfig> parseConfig(std::string_view text, const std::string& baseDir, const std::string& file) {
     auto root = settings::parse(text, file);
@@ -141,6 +198,7 @@ Result<StationConfig> parseConfig(std::string_view text, const std::string& base
     section("mothership", Need::required, [&](Reader& r) { parseMotherShip(r, c); });
     section("lot", Need::required, [&](Reader& r) { parseLot(r, c.lot); });
     section("controller", Need::optional, [&](Reader& r) { parseController(r, c.lot); });
+    parseSeats(top, problems, baseDir, c);
     top.finish();
     if (auto s = problems.status(); !s) return std::unexpected(s.error());
     return c;

@@ -98,6 +98,9 @@ Result<JournalEntry> Journal::appendLocked(const std::string& kind, std::optiona
     auto commit = build(e.seq, e.prev);
     if (!commit) return std::unexpected(commit.error());
     e.body = std::move(commit->body);
+    // Every entry names who ran the station when it was written (docs/STATION.md).
+    if (!m_operator.empty() && e.body.is_object() && !e.body.contains("operator")) e.body["operator"] = m_operator;
+    if (m_clock != nullptr && e.body.is_object() && !e.body.contains("at")) e.body["at"] = rfc3339(m_clock->wallNow());
     const std::string canonical = e.canonical();
     e.hash = protocol::sha256Hex(canonical);
     auto sig = m_keys.sign(std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));

@@ -22,6 +22,19 @@ const JournalEntry* lastOfKind(const std::vector<JournalEntry>& entries, std::st
 
 }  // namespace
 
+std::string lockWarning(const LotConfig& lot) {
+    switch (lot.lock) {
+        case LotLock::none:
+            return "WARNING: lot " + lot.id + " has lock = \"none\": boards are NOT read-protected after programming; "
+                   "anyone with a DFU cable reads their device key and OTP (development lots only)";
+        case LotLock::rdp2:
+            return "WARNING: lot " + lot.id + " has lock = \"rdp2\": every board is locked for good (RDP level 2: no "
+                   "bootloader, no debug port, no rework)";
+        case LotLock::rdp1: break;
+    }
+    return {};
+}
+
 Status openLotWithQuota(const StationConfig& config, Pipeline& pipeline, MotherShipClient& ms, std::string& notice) {
     auto quota = ms.lotQuota(config.lot.id);
     std::optional<protocol::LotQuota> q;
@@ -47,25 +60,60 @@ Result<DeviceAtPort> deviceAtPort(Journal& journal, const std::string& port) {
     return d;
 }
 
+/// The device the board at `port` was: by its unique ID (or, while it is read-protected, by
+/// the USB serial derived from it), else the last device allocated at the port.
+Result<DeviceAtPort> deviceOfBoard(Journal& journal, const std::string& port, const BoardIdentity& board) {
+    auto all = journal.entries();
+    if (!all) return std::unexpected(all.error());
+    std::optional<std::uint32_t> devId;
+    const bool serialTells = board.usbSerial != "FFFFFFFEFFFF" && !board.usbSerial.empty();
+    for (const auto& e : *all) {
+        if (e.kind != "allocated" || !e.devId) continue;
+        if (board.mcuUid ? e.body.value("mcu_uid", "") == *board.mcuUid
+                         : serialTells && e.body.value("usb_serial", "") == board.usbSerial)
+            devId = *e.devId;
+    }
+    if (!devId) return deviceAtPort(journal, port);  // a board of a journal without unique IDs
+    auto mine = journal.entries(*devId);
+    if (!mine) return std::unexpected(mine.error());
+    DeviceAtPort d{*devId, std::move(*mine), {}};
+    d.state = latestKind(d.entries);
+    return d;
+}
+
 Result<ReworkResult> reworkDevice(Journal& journal, DeviceFlasher& flasher, const BlockEncoder& encoder,
-                                  const std::string& port) {
-    auto dev = deviceAtPort(journal, port);
+                                  const std::string& port, const std::string& seatName) {
+    const std::string seat = seatName.empty() ? port : seatName;
+    auto board = flasher.identify(port);
+    if (!board) return withContext(board.error(), "seat " + seat + " (" + port + ")");
+    auto dev = deviceOfBoard(journal, port, *board);
     if (!dev) return std::unexpected(dev.error());
     const std::uint32_t devId = dev->devId;
     const std::string& kind = dev->state;
-    if (kind == "live" || kind == "committed")
-        return fail(Errc::conflict, "device " + toHex(devId, 8) + " at " + port + " has a record (" + kind +
-                                        "): revoke it at the MotherShip instead of reworking");
-    if (kind == "reworked") return ReworkResult{devId, true};
-    if (kind != "failed")
+    const bool locked = board->protection != ReadProtection::level0;
+    if (kind == "reworked" && !locked) return ReworkResult{devId, true, false};
+    if (kind != "failed" && kind != "live" && kind != "committed" && kind != "rejected" && kind != "reworked")
         return fail(Errc::conflict, "device " + toHex(devId, 8) + " is still in the pipeline (" + kind +
                                         "): run `tte-provision run` first so the station recovers it");
-    // Erase the block (and with it the OTP and key) and the controller log.
-    const std::vector<FlashSegment> erase = {{encoder.blockAddress(), std::vector<std::uint8_t>(kNvmSize, 0xff)},
-                                             {encoder.nvmAddress(), std::vector<std::uint8_t>(kNvmSize, 0xff)}};
-    if (auto s = flasher.writeAndVerify(port, erase); !s) return std::unexpected(s.error());
-    if (auto e = journal.append("reworked", devId, {{"port", port}}); !e) return std::unexpected(e.error());
-    return ReworkResult{devId, false};
+    nlohmann::json body = {{"port", port}, {"seat", seat}};
+    if (locked) {
+        // Read unprotect: the chip mass-erases its flash (key, OTP, firmware) on the way to level 0.
+        auto open = flasher.unprotect(port);
+        if (!open) return withContext(open.error(), "device " + toHex(devId, 8) + ": regressing read protection");
+        body["erased"] = "mass erase (read unprotect, RDP level 1 to 0)";
+        if (open->mcuUid) body["mcu_uid"] = *open->mcuUid;
+    } else {
+        // Erase the block (and with it the OTP and key) and the controller log.
+        const std::vector<FlashSegment> erase = {{encoder.blockAddress(), std::vector<std::uint8_t>(kNvmSize, 0xff)},
+                                                 {encoder.nvmAddress(), std::vector<std::uint8_t>(kNvmSize, 0xff)}};
+        if (auto s = flasher.writeAndVerify(port, erase); !s) return std::unexpected(s.error());
+        body["erased"] = "provisioning block and NVM sector";
+        if (board->mcuUid) body["mcu_uid"] = *board->mcuUid;
+    }
+    const bool hadRecord = kind == "live" || kind == "committed";
+    if (hadRecord) body["record"] = "kept at the MotherShip; its device key was erased with the board: revoke it there";
+    if (auto e = journal.append("reworked", devId, body); !e) return std::unexpected(e.error());
+    return ReworkResult{devId, false, hadRecord};
 }
 
 Result<PrintedLabel> reprintLabel(Journal& journal, LabelPrinter& printer, const std::string& port,

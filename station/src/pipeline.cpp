@@ -14,14 +14,17 @@ bool allZero(const std::string& hex) { return hex.find_first_not_of('0') == std:
 
 const std::map<std::string, std::string>& nextStep() {
     static const std::map<std::string, std::string> m = {
-        {"allocated", "keys"}, {"keyed", "flash"}, {"flashed", "label"}, {"printing", "label"}, {"labelled", "commit"}};
+        {"allocated", "keys"}, {"keyed", "flash"},       {"flashed", "label"},
+        {"locked", "label"},   {"printing", "label"},    {"labelled", "commit"}};
     return m;
 }
 
 }  // namespace
 
 Pipeline::Pipeline(const StationConfig& config, Journal& journal, PipelinePorts ports)
-    : m_config(config), m_journal(journal), m_ports(ports), m_hold(journal, ports.clock) {}
+    : m_config(config), m_journal(journal), m_ports(ports), m_hold(journal, ports.clock) {
+    m_journal.setClock(ports.clock);  // entries say when (the counters per shift read it)
+}
 
 Status Pipeline::openLot(const std::optional<protocol::LotQuota>& quota) {
     const LotConfig& lot = m_config.lot;
@@ -67,7 +70,13 @@ Status Pipeline::openLot(const std::optional<protocol::LotQuota>& quota) {
     auto all = m_journal.entries();
     if (!all) return std::unexpected(all.error());
     bool same = false;
-    for (const auto& e : *all) same = same || (e.kind == "lot-opened" && e.body == body);
+    for (const auto& e : *all) {
+        if (e.kind != "lot-opened") continue;
+        nlohmann::json seen = e.body;
+        seen.erase("operator");  // who opened it, and when, does not make it another lot
+        seen.erase("at");
+        same = same || seen == body;
+    }
     if (!same) {
         if (auto e = m_journal.append("lot-opened", std::nullopt, body); !e) return std::unexpected(e.error());
     }
@@ -112,7 +121,8 @@ Result<int> Pipeline::recover() {
                                 : "; its label job " + std::to_string(state.job) + " could not be cancelled (" +
                                       cancelled.error().message + "): do not use that label";
         }
-        nlohmann::json body = {{"step", it->second}, {"reason", reason}, {"port", state.port}};
+        nlohmann::json body = {{"step", it->second}, {"reason", reason}, {"port", state.port},
+                               {"seat", m_config.seatName(state.port)}};
         if (auto e = m_journal.append("failed", devId, body); !e) return std::unexpected(e.error());
         ++n;
     }
@@ -146,7 +156,43 @@ bool Pipeline::blankDeviceIn(const std::string& port) {
     return head && std::all_of(head->begin(), head->end(), [](std::uint8_t b) { return b == 0xff; });
 }
 
-Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
+Result<BoardIdentity> Pipeline::admit(const std::string& port) {
+    const std::string seat = m_config.seatName(port);
+    auto board = m_ports.flasher.identify(port);
+    if (!board) return withContext(board.error(), "seat " + seat + " (" + port + "): reading the MCU unique ID");
+    std::optional<Error> refusal;
+    if (!board->mcuUid) {
+        refusal = Error{Errc::permissionDenied,
+                        "the board in seat " + seat + " (serial " + board->usbSerial + ") is read-protected (RDP level " +
+                            (board->protection == ReadProtection::level2 ? "2" : "1") +
+                            "): it was provisioned before; rework it (tte-provision rework --port " + port + ")",
+                        "refused", 0, {}};
+    } else {
+        auto all = m_journal.entries();
+        if (!all) return std::unexpected(all.error());
+        std::optional<std::uint32_t> before;  // the latest device this unique ID was
+        std::map<std::uint32_t, std::string> kind;
+        for (const auto& e : *all) {
+            if (!e.devId) continue;
+            if (e.kind == "allocated" && e.body.value("mcu_uid", "") == *board->mcuUid) before = *e.devId;
+            if (e.kind != "live" && e.kind != "delivered") kind[*e.devId] = e.kind;
+        }
+        if (before && kind[*before] != "reworked")
+            refusal = Error{Errc::alreadyExists,
+                            "the board in seat " + seat + " (MCU unique ID " + *board->mcuUid +
+                                ") was provisioned before as device " + toHex(*before, 8) + " (" + kind[*before] +
+                                "): rework it (tte-provision rework --port " + port + ") or take it off the line",
+                            "refused", 0, {}};
+    }
+    if (!refusal) return board;
+    nlohmann::json body = {{"port", port}, {"seat", seat}, {"usb_serial", board->usbSerial}, {"reason", refusal->message}};
+    body["mcu_uid"] = board->mcuUid ? nlohmann::json(*board->mcuUid) : nlohmann::json(nullptr);
+    if (auto e = m_journal.append("refused", std::nullopt, body); !e) return std::unexpected(e.error());
+    emit(port, 0, "refused", refusal->message);
+    return std::unexpected(*refusal);
+}
+
+Result<std::uint32_t> Pipeline::allocate(const std::string& port, const BoardIdentity& board) {
     std::lock_guard lock(m_allocMutex);
     auto last = m_journal.lastAllocated(m_first, m_last);
     if (!last) return std::unexpected(last.error());
@@ -157,7 +203,9 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
     // Journalled (fsync) before anything else happens: a Dev ID is never handed out twice.
     // A held line starts no board: the allocation waits until it runs.
     auto started = m_hold.whenRunning(m_stop, [&]() -> Status {
-        auto e = m_journal.append("allocated", devId, {{"lot", m_config.lot.id}, {"port", port}});
+        auto e = m_journal.append("allocated", devId,
+                                  {{"lot", m_config.lot.id}, {"port", port}, {"seat", m_config.seatName(port)},
+                                   {"mcu_uid", board.mcuUid.value_or("")}, {"usb_serial", board.usbSerial}});
         if (!e) return std::unexpected(e.error());
         return {};
     });
@@ -167,6 +215,7 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
 
 Status Pipeline::step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body) {
     body["port"] = port;
+    body["seat"] = m_config.seatName(port);
     auto e = m_journal.append(name, devId, std::move(body));
     if (!e) return std::unexpected(e.error());
     emit(port, devId, name);
@@ -176,14 +225,15 @@ Status Pipeline::step(const std::string& name, std::uint32_t devId, const std::s
 
 std::unexpected<Error> Pipeline::failDevice(std::uint32_t devId, const std::string& port, const std::string& stepName,
                                            const Error& err) {
-    auto e = m_journal.append("failed", devId, {{"step", stepName}, {"reason", err.toString()}, {"port", port}});
+    auto e = m_journal.append("failed", devId,
+                              {{"step", stepName}, {"reason", err.toString()}, {"port", port}, {"seat", m_config.seatName(port)}});
     emit(port, devId, "failed", stepName + ": " + err.toString());
     if (!e) return std::unexpected(e.error());
     return std::unexpected(Error{err.code, stepName + ": " + err.message, err.domain, err.nativeCode, err.nativeName});
 }
 
 void Pipeline::emit(const std::string& port, std::uint32_t devId, const std::string& stepName, const std::string& message) {
-    if (m_observer) m_observer(SlotEvent{port, devId, stepName, message});
+    if (m_observer) m_observer(SlotEvent{port, devId, stepName, message, m_config.seatName(port)});
 }
 
 }  // namespace tte::station

@@ -44,7 +44,10 @@ QueueItem item(std::string id, std::string kind, std::uint32_t devId, std::strin
 Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     if (!m_opened) return fail(Errc::conflict, "the lot is not open");
     const LotConfig& lot = m_config.lot;
-    auto allocated = allocate(port);
+    // Who the board is, before anything is written or any Dev ID is taken.
+    auto board = admit(port);
+    if (!board) return std::unexpected(board.error());
+    auto allocated = allocate(port, *board);
     if (!allocated) return std::unexpected(allocated.error());
     const std::uint32_t devId = *allocated;
     emit(port, devId, "allocated");
@@ -71,6 +74,13 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
     secureZero(segments[segments.size() - 2].data.data(), segments[segments.size() - 2].data.size());
     if (!flashed) return failDevice(devId, port, "flash", flashed.error());
     if (auto s = step("flashed", devId, port, {{"firmware_sha256", m_firmware.sha256}}); !s) return std::unexpected(s.error());
+    if (lot.lock != LotLock::none) {
+        // Read-out protection after read-back verify: the block holds the device key and OTP.
+        const ReadProtection level = lot.lock == LotLock::rdp2 ? ReadProtection::level2 : ReadProtection::level1;
+        if (auto locked = m_ports.flasher.protect(port, level); !locked) return failDevice(devId, port, "lock", locked.error());
+        if (auto s = step("locked", devId, port, {{"rdp", level == ReadProtection::level2 ? 2 : 1}}); !s)
+            return std::unexpected(s.error());
+    }
 
     const auto otpValue = protocol::Otp::fromBytes(otp->bytes());
     if (!otpValue) return failDevice(devId, port, "keys", Error{Errc::internal, "the token's OTP is not 8 bytes", {}, 0, {}});
@@ -91,7 +101,7 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
         !s)
         return std::unexpected(s.error());
 
-    auto committed = commitRecord(*urn, *key, *otp, *otpValue);
+    auto committed = commitRecord(*urn, *key, *otp, *otpValue, board->mcuUid, port);
     if (!committed) return failDevice(devId, port, "commit", committed.error());
     emit(port, devId, "committed");
     fault("committed", devId);
@@ -99,7 +109,8 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
 }
 
 Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
-                                            const protocol::Otp& otp) {
+                                            const protocol::Otp& otp, const std::optional<std::string>& mcuUid,
+                                            const std::string& port) {
     const LotConfig& lot = m_config.lot;
     const std::uint32_t devId = urn.devId().value;
     return m_journal.commit("committed", devId, [&](std::int64_t seq, const std::string& prev) -> Result<Commit> {
@@ -116,6 +127,7 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         r.firmwareSha256 = sha256FromHex(m_firmware.sha256);
         r.created = rfc3339(m_ports.clock.wallNow());
         r.prev = sha256FromHex(prev);
+        r.mcuUid = mcuUid;
         // The signature covers the OTP (PROTOCOL.md §10); the journal keeps the record without it.
         std::string canonical = r.canonicalBytes();
         auto sig = m_ports.keys.sign(std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));
@@ -124,7 +136,7 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         r.signature = protocol::base64Encode(*sig);
         const nlohmann::json record = nlohmann::json::parse(r.toJsonWithoutOtp());
 
-        Commit c{{{"record", record}}, {}};
+        Commit c{{{"record", record}, {"port", port}, {"seat", m_config.seatName(port)}}, {}};
         auto sealed = seal(m_ports.keys, r.recordId, otpBytes);
         if (!sealed) return std::unexpected(sealed.error());
         c.items.push_back(item(r.recordId, "record", devId, "", record, std::move(*sealed)));
@@ -175,6 +187,9 @@ Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::st
             std::lock_guard lock(mutex);
             if (r) {
                 ++summary.committed;
+            } else if (r.error().domain == "refused") {
+                ++summary.refused;
+                summary.failures.push_back(port + ": " + r.error().message);
             } else if (r.error().code == Errc::cancelled) {
                 summary.failures.push_back(port + ": " + r.error().message);  // not failed: left for the next start
             } else if (r.error().code == Errc::resourceExhausted || r.error().domain == "SQLite") {

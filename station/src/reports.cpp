@@ -1,6 +1,11 @@
 // status, journal export and reconcile (see reports.h).
 #include "tte/station/reports.h"
 
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <map>
 
 #include "tte/base/hex.h"
@@ -20,9 +25,71 @@ std::map<std::uint32_t, std::string> latestStates(const StationConfig& config, c
     return state;
 }
 
+/// An entry's `at` (RFC 3339 UTC, whole seconds as the journal writes it), if it has one.
+std::optional<std::chrono::system_clock::time_point> entryTime(const JournalEntry& e) {
+    if (!e.body.is_object() || !e.body.contains("at") || !e.body["at"].is_string()) return std::nullopt;
+    const std::string t = e.body["at"];
+    std::tm tm{};
+    if (t.size() < 20 || strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return std::nullopt;
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+std::string percent(std::optional<double> v) {
+    if (!v) return "-";
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f %%", *v * 100);
+    return buf;
+}
+
+std::string counterLine(const std::string& name, const LineCounters& c) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "  %-34s %6d done, %4d failed, %4d reworked, yield %7s, %6.1f devices/hour\n",
+                  name.c_str(), c.done, c.failed, c.reworked, percent(c.yield()).c_str(), c.perHour);
+    return buf;
+}
+
 }  // namespace
 
-Result<StationStatus> stationStatus(const StationConfig& config, Journal& journal, Uploader& uploader) {
+std::chrono::system_clock::time_point shiftStartOf(std::chrono::system_clock::time_point now,
+                                                   const std::vector<int>& startsMinutes) {
+    using namespace std::chrono;
+    const auto day = floor<days>(now);
+    const int minute = static_cast<int>(duration_cast<minutes>(now - day).count());
+    int start = -1;
+    for (int m : startsMinutes)
+        if (m <= minute) start = m;
+    if (start < 0) return day - days(1) + minutes(startsMinutes.empty() ? 0 : startsMinutes.back());
+    return day + minutes(start);
+}
+
+LineCounters countLine(const StationConfig& config, const std::vector<JournalEntry>& entries,
+                       std::optional<std::chrono::system_clock::time_point> from) {
+    LineCounters c;
+    std::optional<std::chrono::system_clock::time_point> first, last;
+    for (const auto& e : entries) {
+        if (!e.devId || *e.devId < config.lot.firstDevId || *e.devId > config.lot.lastDevId) continue;
+        const auto at = entryTime(e);
+        if (from && (!at || *at < *from)) continue;
+        if (e.kind == "allocated" && at && (!first || *at < *first)) first = at;
+        if (e.kind == "committed") {
+            ++c.done;
+            if (at) last = at;
+        } else if (e.kind == "failed") {
+            ++c.failed;
+        } else if (e.kind == "reworked") {
+            ++c.reworked;
+        }
+    }
+    if (c.done > 0 && first && last) {
+        // At least a minute: the journal's times are whole seconds.
+        const double seconds = std::max(60.0, std::chrono::duration<double>(*last - *first).count());
+        c.perHour = c.done * 3600.0 / seconds;
+    }
+    return c;
+}
+
+Result<StationStatus> stationStatus(const StationConfig& config, Journal& journal, Uploader& uploader,
+                                    std::chrono::system_clock::time_point now) {
     auto all = journal.entries();
     if (!all) return std::unexpected(all.error());
     StationStatus s;
@@ -43,6 +110,10 @@ Result<StationStatus> stationStatus(const StationConfig& config, Journal& journa
             s.held.reset();
         }
     }
+    const auto shift = shiftStartOf(now, config.shiftStarts);
+    s.shiftStart = rfc3339(shift);
+    s.lotCounters = countLine(config, *all, std::nullopt);
+    s.shiftCounters = countLine(config, *all, shift);
     auto last = journal.lastAllocated(config.lot.firstDevId, config.lot.lastDevId);
     if (!last) return std::unexpected(last.error());
     if (!*last) s.nextDevId = config.lot.firstDevId;
@@ -68,6 +139,8 @@ std::string formatStatus(const StationConfig& config, const StationStatus& s) {
         if (s.holds > 0) out += " (held " + std::to_string(s.holds) + " time" + (s.holds == 1 ? "" : "s") + " so far)";
         out += "\n";
     }
+    out += counterLine("lot " + lot.id + ":", s.lotCounters);
+    out += counterLine("shift since " + s.shiftStart + ":", s.shiftCounters);
     out += "  next Dev ID: " + (s.nextDevId ? toHex(*s.nextDevId, 8) : std::string("none (quota used up)")) + "\n";
     out += "  upload backlog: " + std::to_string(s.backlog.pending) + " pending, " + std::to_string(s.backlog.done) +
            " done, " + std::to_string(s.backlog.rejected) + " rejected";
@@ -85,10 +158,18 @@ Result<std::string> exportJournal(const StationConfig& config, Journal& journal,
                            {"head", all->empty() ? std::string(64, '0') : all->back().hash},
                            {"entries", all->size()}};
     std::string out = head.dump() + "\n";
+    std::map<std::uint32_t, nlohmann::json> seatOf;  // a device's seat, from its allocation
     for (const auto& e : *all) {
         nlohmann::json j = {{"seq", e.seq}, {"kind", e.kind}, {"body", e.body}, {"prev", e.prev},
                             {"hash", e.hash}, {"signature", e.signature}};
         j["devid"] = e.devId ? nlohmann::json(*e.devId) : nlohmann::json(nullptr);
+        // Who and where, for every entry: the operator signed in when it was written, and the
+        // fixture seat of the board (null for entries of the line, not of a board).
+        nlohmann::json seat = e.body.is_object() && e.body.contains("seat") ? e.body["seat"] : nlohmann::json(nullptr);
+        if (e.devId && e.kind == "allocated") seatOf[*e.devId] = seat;
+        if (seat.is_null() && e.devId && seatOf.contains(*e.devId)) seat = seatOf[*e.devId];
+        j["seat"] = seat;
+        j["operator"] = e.body.is_object() && e.body.contains("operator") ? e.body["operator"] : nlohmann::json(nullptr);
         out += j.dump() + "\n";
     }
     return out;

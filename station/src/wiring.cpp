@@ -60,6 +60,7 @@ Result<Journal*> Wiring::journal() {
     auto j = Journal::open(m_config.database, **k);
     if (!j) return std::unexpected(j.error());
     m_journal = std::move(*j);
+    m_journal->setClock(m_clock);
     return m_journal.get();
 }
 

@@ -212,14 +212,18 @@ TEST_F(StationWindowTest, ReworkAFailedDeviceThenProvisionItAgain) {
     EXPECT_TRUE(ok(cell("1-2", 2))) << cell("1-2", 2).toStdString();
     EXPECT_NE(cell("1-2", 1), burned);
 
-    // Reworking a device with a record is refused with the reason.
+    // A provisioned (locked) board sent back is reworked too: regressed, which erases it, and
+    // the operator is told to revoke its record.
     ASSERT_TRUE(QTest::qWaitFor([&] { return window->backlogLabel()->text().startsWith("Upload backlog: 0 pending, 3 done"); },
                                 kDeadlineMs))
         << window->backlogLabel()->text().toStdString();
+    ASSERT_EQ(site.flasher.protection["1-1"], station::ReadProtection::level1);
     window->reworkDevice("1-1");
-    ASSERT_TRUE(QTest::qWaitFor([&] { return window->errorDialog() != nullptr; }, kDeadlineMs));
-    EXPECT_EQ(window->errorDialog()->text().toStdString(),
-              "device 00000100 at 1-1 has a record (live): revoke it at the MotherShip instead of reworking");
+    ASSERT_TRUE(QTest::qWaitFor([&] { return cell("1-1", 2) == "reworked"; }, kDeadlineMs)) << log().toStdString();
+    EXPECT_TRUE(log().contains("device 00000100 at 1-1 erased; Dev ID 00000100 stays burned, the next run gives it a new "
+                               "one; its record at the MotherShip lost its key with the board: revoke it there"))
+        << log().toStdString();
+    EXPECT_EQ(site.flasher.protection["1-1"], station::ReadProtection::level0);
 }
 
 TEST_F(StationWindowTest, ReopenedStationShowsTheDevicesOfItsJournal) {

@@ -5,6 +5,9 @@
 #include <thread>
 
 #include "support/mothership.h"
+#include <sstream>
+
+#include "tte/mothership/admin.h"
 #include "tte/mothership/registry.h"
 
 namespace tte::mothership {
@@ -52,6 +55,22 @@ TEST_P(RegistryTest, InsertIsIdempotentByRecordIdAndRespectsTheQuota) {
     EXPECT_EQ(reg->insertDevice(noLot, 3).error().message, "no quota for lot lot-9");
     EXPECT_EQ(reg->lotQuota("lot-1")->used, 1);
     EXPECT_EQ(reg->device(0x100)->state, DeviceState::notMapped);
+}
+
+TEST_P(RegistryTest, TheBoardsMcuUniqueIdIsKeptWithItsRowAndExported) {
+    auto withUid = row(0x100, "s-1");
+    withUid.mcuUid = "002d00303334510b32313533";
+    ASSERT_TRUE(reg->insertDevice(withUid, 1));
+    ASSERT_TRUE(reg->insertDevice(row(0x101, "s-2"), 1));  // a record of a station that does not read it
+    EXPECT_EQ(reg->device(0x100)->mcuUid, "002d00303334510b32313533");
+    EXPECT_EQ(reg->device(0x101)->mcuUid, std::nullopt);
+    std::ostringstream out;
+    ASSERT_TRUE(adminExport(*reg, "jsonl", out));
+    EXPECT_NE(out.str().find(R"("mcu_uid":"002d00303334510b32313533")"), std::string::npos) << out.str();
+    EXPECT_NE(out.str().find(R"("mcu_uid":null)"), std::string::npos) << out.str();
+    auto shown = adminShow(*reg, 0x100);
+    ASSERT_TRUE(shown);
+    EXPECT_NE(shown->find(R"("mcu_uid": "002d00303334510b32313533")"), std::string::npos) << *shown;
 }
 
 TEST_P(RegistryTest, OtpHashIsTheStoredHashOrNothing) {
@@ -201,7 +220,8 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "2\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "3\n");
+    EXPECT_EQ(reg->device(0x100).error().code, Errc::notFound);  // the mcu_uid column was added: reads work
 }
 
 TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {

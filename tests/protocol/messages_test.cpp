@@ -114,6 +114,28 @@ TEST(Messages, StationRecordCanonicalBytesAreSortedWithoutSignature) {
     EXPECT_FALSE(StationRecord::fromJson(noBox.toJson())->box.has_value());
 }
 
+TEST(Messages, StationRecordCarriesTheMcuUniqueIdWhenKnown) {
+    StationRecord r = record();
+    EXPECT_EQ(r.canonicalBytes().find("mcu_uid"), std::string::npos);  // older records keep their bytes
+    r.mcuUid = "002d00303334510b32313533";
+    EXPECT_NE(r.canonicalBytes().find(R"("mcu_uid":"002d00303334510b32313533")"), std::string::npos);
+    auto back = StationRecord::fromJson(r.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->mcuUid, r.mcuUid);
+    EXPECT_EQ(back->canonicalBytes(), r.canonicalBytes());
+    auto kept = StationRecord::fromJsonWithoutOtp(r.toJsonWithoutOtp(), r.otp);
+    ASSERT_TRUE(kept) << kept.error().message;
+    EXPECT_EQ(kept->mcuUid, r.mcuUid);
+    for (const char* bad : {"002D00303334510B32313533", "002d00303334510b3231353", "002d00303334510b32313533aa",
+                            "002d00303334510b3231353g"}) {
+        StationRecord b = record();
+        b.mcuUid = bad;
+        EXPECT_EQ(messageOf(StationRecord::fromJson(b.toJson())),
+                  "StationRecord: field 'mcu_uid': must be 24 lower-case hex digits")
+            << bad;
+    }
+}
+
 TEST(Messages, RecordAndIntroductionWithoutTheOtpForTheStationsJournal) {
     const StationRecord r = record();
     const std::string kept = r.toJsonWithoutOtp();

@@ -247,7 +247,7 @@ TEST(LineHold, StatusShowsAHeldLineAndARestartResumesIt) {
     Site site("", "", 1);
     ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
     ASSERT_TRUE(site.pipeline->lineHold().hold("printer", HoldReason::printer, "printer fake is out of labels", "load a roll"));
-    auto s = stationStatus(site.config, *site.journal, *site.uploader);
+    auto s = stationStatus(site.config, *site.journal, *site.uploader, site.clock.wallNow());
     ASSERT_TRUE(s);
     const std::string text = formatStatus(site.config, *s);
     EXPECT_NE(text.find("  line: HELD since "), std::string::npos) << text;
@@ -255,7 +255,7 @@ TEST(LineHold, StatusShowsAHeldLineAndARestartResumesIt) {
     // The station stops while held; the next start resumes the line (it holds again by itself).
     site.reopen();
     ASSERT_TRUE(site.pipeline->recover());
-    s = stationStatus(site.config, *site.journal, *site.uploader);
+    s = stationStatus(site.config, *site.journal, *site.uploader, site.clock.wallNow());
     EXPECT_NE(formatStatus(site.config, *s).find("  line: running (held 1 time so far)\n"), std::string::npos)
         << formatStatus(site.config, *s);
     EXPECT_EQ(entriesOf(site, "resumed").at(0).body["after"], "station restarted");

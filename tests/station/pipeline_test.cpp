@@ -34,7 +34,7 @@ TEST(Pipeline, ProvisionsTwentyDevicesOverFourSlots) {
     ASSERT_TRUE(r) << r.error().toString();
     EXPECT_EQ(r->committed, 20);
     EXPECT_EQ(r->failed, 0);
-    EXPECT_EQ(events.size(), 20u * 6);  // allocated, keyed, flashed, printing, labelled, committed
+    EXPECT_EQ(events.size(), 20u * 7);  // allocated, keyed, flashed, locked, printing, labelled, committed
 
     ASSERT_TRUE(site.uploader->drain(std::chrono::seconds(1)));
     EXPECT_EQ(site.ms->records.size(), 20u);
@@ -183,7 +183,7 @@ TEST(Pipeline, TheNextDeviceInASlotIsProvisionedAfterTheCommittedOne) {
     // The provisioned devices are still in their slots: nothing to do.
     EXPECT_TRUE(site.pipeline->freshPorts({"1-1", "1-2"})->empty());
     // The operator takes the device out of slot 1-2 and puts a blank one in.
-    site.flasher->flash.erase("1-2");
+    site.flasher->replace("1-2");
     auto r = site.pipeline->run(0, 2, {});
     ASSERT_TRUE(r) << r.error().toString();
     EXPECT_EQ(r->committed, 1);

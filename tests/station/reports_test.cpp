@@ -17,7 +17,7 @@ TEST(Reports, StatusCountsDevicesAndShowsTheBacklog) {
     ASSERT_TRUE(site.pipeline->run(0, 1, {}));
     site.ms->down = true;
     (void)site.uploader->drainOnce();
-    auto s = stationStatus(site.config, *site.journal, *site.uploader);
+    auto s = stationStatus(site.config, *site.journal, *site.uploader, site.clock.wallNow());
     ASSERT_TRUE(s);
     EXPECT_EQ(s->allocated, 4);
     EXPECT_EQ(s->committed, 3);
@@ -28,13 +28,15 @@ TEST(Reports, StatusCountsDevicesAndShowsTheBacklog) {
               "station st1, lot lot-a (Dev IDs 00000100..000001ff)\n"
               "  devices: 4 allocated, 0 live, 3 awaiting upload, 0 in progress, 1 failed (rework), 0 reworked\n"
               "  line: running\n"
+              "  lot lot-a:                              3 done,    1 failed,    0 reworked, yield  75.0 %,  180.0 devices/hour\n"
+              "  shift since 2025-12-17T22:00:00Z:       3 done,    1 failed,    0 reworked, yield  75.0 %,  180.0 devices/hour\n"  // the manual clock's day starts in the 22:00 shift
               "  next Dev ID: 00000104\n"
               "  upload backlog: 3 pending, 0 done, 0 rejected; last error: connection refused\n"
               "  journal: " + std::to_string(s->entries) + " entries\n");
     site.ms->down = false;
     site.clock.advance(std::chrono::seconds(1));
     ASSERT_TRUE(site.uploader->drainOnce());
-    s = stationStatus(site.config, *site.journal, *site.uploader);
+    s = stationStatus(site.config, *site.journal, *site.uploader, site.clock.wallNow());
     EXPECT_EQ(s->live, 3);
     EXPECT_EQ(s->committed, 0);
 }
@@ -57,7 +59,7 @@ TEST(Reports, ExportHoldsEveryEntryAndNoOtp) {
         EXPECT_EQ(e["seq"], ++n);
     }
     EXPECT_EQ(head["entries"], n);
-    EXPECT_EQ(n, 1 + 2 * 6);  // lot-opened + 6 steps per device (printing included)
+    EXPECT_EQ(n, 1 + 2 * 7);  // lot-opened + 7 steps per device (locked and printing included)
 }
 
 TEST(Reports, ReconcileFindsWhatIsMissingOnEitherSide) {

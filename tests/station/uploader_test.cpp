@@ -82,12 +82,12 @@ TEST(Uploader, ARejectedRecordIsShownNotRetried) {
     ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
     ASSERT_TRUE(site.pipeline->run(0, 1, {}));
     // Another station's record with the same id already sits at the MotherShip.
-    site.ms->records["st1-7"] = protocol::StationRecord{};
+    site.ms->records["st1-8"] = protocol::StationRecord{};  // lot-opened, then 7 entries up to the commit
     auto n = site.uploader->drainOnce();
     ASSERT_TRUE(n);
     auto items = *site.journal->queue();
     ASSERT_EQ(items.size(), 1u);
-    EXPECT_EQ(items[0].id, "st1-7");
+    EXPECT_EQ(items[0].id, "st1-8");
     EXPECT_EQ(items[0].state, "rejected");
     EXPECT_EQ(site.uploader->backlog()->rejected, 1);
 }

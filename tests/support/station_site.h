@@ -60,6 +60,11 @@ struct StationSiteOptions {
     std::string lot = "line-lot";
     std::string firstDevId = "00000100";  ///< the lot's range, also the MotherShip's quota
     std::string lastDevId = "000001ff";
+    /// lot.lock: "none" keeps boards readable for tests that read the flash back through the
+    /// bootloader; "" leaves the key out (the default, rdp1).
+    std::string lock = "none";
+    /// [[seat]] name/port pairs; none: the old `slots` form.
+    std::vector<std::pair<std::string, std::string>> seats = {};
 };
 
 /// One simulated device as read back from its flash image (the station's provisioning block).
@@ -265,7 +270,10 @@ private:
             << "\nms_fingerprint = \"" << m_msFingerprint << "\"\nfirst_devid = \"" << m_o.firstDevId
             << "\"\nlast_devid = \"" << m_o.lastDevId << "\"\nbox_size = 0\nled_enrollment = true\n"
             << "label_template = \"" << (sourceRoot() / "config/labels.toml").string() << "\"\nprinter_queue = \""
-            << kQueue << "\"\n";
+            << kQueue << "\"\n" << (m_o.lock.empty() ? std::string() : "lock = \"" + m_o.lock + "\"\n");
+        for (const auto& [name, port] : m_o.seats)
+            std::ofstream(path("station/station.toml"), std::ios::app)
+                << "[[seat]]\nname = \"" << name << "\"\nport = \"" << port << "\"\n";
     }
     [[nodiscard]] int cupsPort() const { return m_cups ? m_cups->port() : 9; }
 

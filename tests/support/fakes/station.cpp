@@ -1,6 +1,7 @@
 // The fakes of station.h.
 #include "support/fakes/station.h"
 
+#include <algorithm>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -135,6 +136,30 @@ FakeFlasher::FakeFlasher(std::vector<std::string> ports) : m_ports(std::move(por
         uids[m_ports[i]] = toHex(0x00100010 + i, 8) + "3334510b32313533";
         protection[m_ports[i]] = ReadProtection::level0;
     }
+}
+
+Result<std::vector<std::string>> FakeFlasher::slots() {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::string> out;
+    for (const auto& p : m_ports)
+        if (uids.contains(p)) out.push_back(p);
+    for (const auto& [p, uid] : uids)
+        if (std::find(m_ports.begin(), m_ports.end(), p) == m_ports.end()) out.push_back(p);
+    return out;
+}
+
+void FakeFlasher::replace(const std::string& port) {
+    std::lock_guard lock(m_mutex);
+    uids[port] = toHex(0x00200000 + m_boards++, 8) + "3334510b32313533";
+    protection[port] = ReadProtection::level0;
+    flash.erase(port);
+}
+
+void FakeFlasher::remove(const std::string& port) {
+    std::lock_guard lock(m_mutex);
+    uids.erase(port);
+    protection.erase(port);
+    flash.erase(port);
 }
 
 Result<FirmwareImage> FakeFlasher::loadFirmware(const std::string& path) {

@@ -45,7 +45,12 @@ public:
     /// Each port holds a board with its own unique ID (see uids), at RDP level 0.
     explicit FakeFlasher(std::vector<std::string> ports);
     Result<FirmwareImage> loadFirmware(const std::string& path) override;
-    Result<std::vector<std::string>> slots() override { return m_ports; }
+    /// The ports that hold a board now (see replace/remove).
+    Result<std::vector<std::string>> slots() override;
+    /// A new blank board (new unique ID, level 0, erased) in `port`, as `sim replace` does.
+    void replace(const std::string& port);
+    /// Takes the board out of `port`, as `sim remove` does.
+    void remove(const std::string& port);
     Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) override;
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override;
     /// As the adapter: no mcuUid while protected; protect level0 invalidArgument, level2
@@ -63,6 +68,7 @@ public:
 private:
     std::mutex m_mutex;
     std::vector<std::string> m_ports;
+    std::uint32_t m_boards = 0;
 };
 
 /// A printer whose jobs and condition follow a script, as a CUPS queue would: each job

@@ -43,6 +43,10 @@ public:
     void start(int count);
     /// The slots finish the devices they hold and take no new ones.
     void stop();
+    /// The operator signed in: named in every journal entry from now on. A fixture with
+    /// seats starts no run without one.
+    void setOperator(const QString& name) { m_operator = name.toStdString(); }
+    [[nodiscard]] QString operatorName() const { return QString::fromStdString(m_operator); }
     void rework(const QString& port);
     void reprint(const QString& port, const QString& reason);
     void verifyJournal();
@@ -80,6 +84,7 @@ private:
     void refreshTask();
 
     std::unique_ptr<station::StationParts> m_parts;
+    std::string m_operator;
     QThreadPool m_pool;
     std::atomic<bool> m_stop{false};
     std::atomic<station::Pipeline*> m_pipeline{nullptr};  // while a run goes on

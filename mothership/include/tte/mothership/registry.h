@@ -51,6 +51,7 @@ struct DeviceRow {
     std::int64_t insertedAt = 0;  ///< unix milliseconds
     std::int64_t updatedAt = 0;
     std::int64_t failures = 0;    ///< wrong OTPs ever tried for this Dev ID (its `otp-wrong` audit lines)
+    std::optional<std::string> mcuUid;  ///< the board MCU's unique ID, 24 lower-case hex, when the record had it
 };
 
 /// One line of the audit trail.

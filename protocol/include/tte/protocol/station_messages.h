@@ -36,6 +36,10 @@ struct StationRecord {
     Sha256 firmwareSha256{};
     std::string created;  ///< RFC 3339 UTC, YYYY-MM-DDTHH:MM:SS[.fraction]Z
     Sha256 prev{};        ///< SHA-256 of the previous journal entry
+    /// The board MCU's 96-bit unique ID, 24 lower-case hex digits (the words at 0x1FFF7A10,
+    /// 0x1FFF7A14, 0x1FFF7A18 in that order), read before anything was written. Absent in
+    /// records of stations that do not read it; when present it is signed like every field.
+    std::optional<std::string> mcuUid;
     std::string signature;  ///< base64 DER ECDSA-SHA256 by the station key; empty until signed
 
     /// All fields but `signature`, keys sorted, no whitespace (nlohmann::json dump()): the bytes
@@ -52,7 +56,7 @@ struct StationRecord {
     /// not '<station>-<seq>'", "StationRecord: devid <hex> does not match the URN's <hex>",
     /// "field 'created': must be RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)", "field 'signature': must
     /// be base64", "field 'lot': must be 1-64 of [A-Za-z0-9._-]", "field 'prev': expected 64 hex
-    /// digits, got N".
+    /// digits, got N", "field 'mcu_uid': must be 24 lower-case hex digits".
     static Result<StationRecord> fromJson(std::string_view text);
 };
 

@@ -5,11 +5,28 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "tte/base/error.h"
 #include "tte/station/ports.h"
 
 namespace tte::station {
+
+/// What the station does to a board after read-back verify (RM0090 §3.7.3; docs/FLASHER.md).
+enum class LotLock {
+    none,  ///< development lots only: the board stays readable (warned about on every start)
+    rdp1,  ///< the default: read-out protection level 1 (reversible by rework, which erases)
+    rdp2,  ///< permanent level 2: no bootloader, no debug port, no rework; only when asked for
+};
+/// "none", "rdp1", "rdp2".
+std::string_view lotLockName(LotLock lock);
+
+/// A place on the fixture: its name as printed there, and the USB port path of its socket.
+struct Seat {
+    std::string name;  ///< e.g. "A1"
+    std::string port;  ///< e.g. "1-1.2"
+};
 
 struct LotConfig {
     std::string id;
@@ -29,6 +46,7 @@ struct LotConfig {
     std::string printerQueue;
     std::optional<ControllerTarget> controller;  ///< pre-enrolled lot
     std::string controllerCa;         ///< CA file for the controller's HTTPS ("" = system)
+    LotLock lock = LotLock::rdp1;     ///< lot.lock
 
     /// The box number of a Dev ID in a bulk lot (0 when boxSize is 0).
     [[nodiscard]] std::uint32_t boxOf(std::uint32_t devId) const {
@@ -39,7 +57,12 @@ struct LotConfig {
 struct StationConfig {
     std::string stationId;
     std::string database;             ///< journal path
-    int slots = 1;
+    int slots = 1;                    ///< parallel workers when no seats are configured
+    /// The fixture's seats ([[seat]]); when there are any, the station serves them
+    /// continuously, one worker per seat, and ignores boards on other ports.
+    std::vector<Seat> seats;
+    std::vector<int> shiftStarts = {6 * 60, 14 * 60, 22 * 60};  ///< station.shifts, minutes after 00:00 UTC
+    int watchMs = 100;                ///< how often each seat's port is looked at (station.watch_ms)
     std::string labelsDir;            ///< where rendered labels are kept
     // HSM
     std::string pkcs11Module;
@@ -59,6 +82,18 @@ struct StationConfig {
     std::string stationCert;
     std::string stationKey;
     LotConfig lot;
+
+    /// The seat at `port`, or nullptr.
+    [[nodiscard]] const Seat* seatAt(std::string_view port) const {
+        for (const Seat& s : seats)
+            if (s.port == port) return &s;
+        return nullptr;
+    }
+    /// The seat's name at `port`, or the port itself without seats (the old slot form).
+    [[nodiscard]] std::string seatName(std::string_view port) const {
+        const Seat* s = seatAt(port);
+        return s ? s->name : std::string(port);
+    }
 };
 
 /// Parses station.toml strictly. Relative paths are taken relative to the file's folder.

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tte/base/clock.h"
 #include "tte/base/error.h"
 #include "tte/station/ports.h"
 
@@ -99,6 +100,20 @@ public:
     /// Every item (for status/reconcile).
     Result<std::vector<QueueItem>> queue();
 
+    /// The operator signed in at the station: from now on every entry's body names them as
+    /// `operator` (unless the body names one itself).
+    void setOperator(std::string name) {
+        std::lock_guard lock(m_mutex);
+        m_operator = std::move(name);
+    }
+
+    /// The station's clock: from now on every entry's body says when it was written as `at`
+    /// (RFC 3339 UTC; unless the body says it itself), which the counters read.
+    void setClock(const Clock& clock) {
+        std::lock_guard lock(m_mutex);
+        m_clock = &clock;
+    }
+
     /// Runs `fn` on the raw connection under the lock (tests and tools only).
     Status withRawDb(const std::function<Status(sqlite3*)>& fn);
 
@@ -111,6 +126,8 @@ private:
     Status insertItemLocked(const QueueItem& item, std::int64_t seq);
 
     std::mutex m_mutex;
+    std::string m_operator;
+    const Clock* m_clock = nullptr;
     sqlite3* m_db;
     StationKeys& m_keys;
 };

@@ -21,6 +21,10 @@ namespace tte::station {
 /// Errors: the MotherShip's other errors ("lot <id>: quota: …"), those of Pipeline::openLot().
 Status openLotWithQuota(const StationConfig& config, Pipeline& pipeline, MotherShipClient& ms, std::string& notice);
 
+/// The warning a lot's lock setting gives on every start: "" for rdp1 (the default), a
+/// warning for "none" (boards stay readable) and for "rdp2" (permanent, no rework).
+std::string lockWarning(const LotConfig& lot);
+
 /// The device the journal last allocated at a port, with its entries.
 struct DeviceAtPort {
     std::uint32_t devId = 0;
@@ -35,13 +39,18 @@ Result<DeviceAtPort> deviceAtPort(Journal& journal, const std::string& port);
 struct ReworkResult {
     std::uint32_t devId = 0;
     bool alreadyReworked = false;  ///< nothing was done
+    bool hadRecord = false;        ///< the device's record stays at the MotherShip: revoke it there
 };
-/// Erases a failed device's provisioning block and NVM sector (with them its OTP and key) and
-/// journals `reworked`; the Dev ID stays burned and the next run gives the board a new one.
-/// Errors: those of deviceAtPort(); conflict when the device has a record ("… revoke it at the
-/// MotherShip instead of reworking") or is still in the pipeline; the flasher's; the journal's.
+/// Makes the board at `port` blank for a new Dev ID and journals `reworked` {port, seat,
+/// mcu_uid, erased}: a read-protected board is regressed to level 0 first, which mass-erases
+/// it (docs/FLASHER.md); an open one has its provisioning block and NVM sector erased (with
+/// them its OTP and key). The device is found by the board's unique ID (its USB serial while
+/// locked), else as the last one allocated at the port. The old Dev ID stays burned; a device
+/// with a record keeps it at the MotherShip (hadRecord: revoke it there).
+/// Errors: those of deviceAtPort(); conflict when the device is still in the pipeline; the
+/// flasher's; the journal's.
 Result<ReworkResult> reworkDevice(Journal& journal, DeviceFlasher& flasher, const BlockEncoder& encoder,
-                                  const std::string& port);
+                                  const std::string& port, const std::string& seat = {});
 
 /// Prints the label of the device at `port` again, from the label the station kept (scanned
 /// back, so the same Enrollment URL and OTP), checks the new print by scan-back, and journals

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -39,14 +40,17 @@ inline constexpr const char* kFaultPoints[] = {"allocated", "keyed", "flashed", 
 struct SlotEvent {
     std::string port;
     std::uint32_t devId = 0;
-    std::string step;     ///< "allocated", "keyed", "flashed", "printing", "labelled", "committed", "failed";
-                          ///< "reprint" (a lost label job is printed again), "waiting" (for the printer)
+    std::string step;     ///< "allocated", "keyed", "flashed", "locked", "printing", "labelled", "committed",
+                          ///< "failed"; "reprint" (a lost label job is printed again), "waiting" (for the
+                          ///< printer); "refused" (a board provisioned before: devId 0)
     std::string message;  ///< the failure reason for "failed", the reason for "reprint" and "waiting"
+    std::string seat;     ///< the fixture seat's name (the port without seats)
 };
 
 struct RunSummary {
     int committed = 0;
     int failed = 0;
+    int refused = 0;  ///< boards provisioned before, not taken (no Dev ID burned)
     std::vector<std::string> failures;  ///< "<port> <devid>: <step>: <reason>"
 };
 
@@ -87,6 +91,18 @@ public:
     Result<RunSummary> run(int count, int slots, const std::vector<std::string>& ports,
                            const std::atomic<bool>* stop = nullptr);
 
+    /// The fixture served continuously (config.seats, docs/STATION.md "Fixture seats"): one
+    /// worker per seat watches its port every `watch` interval; a new board in an empty seat
+    /// (or a board whose USB serial changed) is provisioned by itself; a done board stays
+    /// "done" until it is taken out; boards on ports without a seat are ignored with one
+    /// "ignored" event each. Ends once `count` boards were taken (0: no limit) and finished,
+    /// or when `*stop` becomes true (the boards in flight are finished first).
+    Result<RunSummary> serve(int count, std::chrono::milliseconds watch, const std::atomic<bool>* stop);
+
+    /// The state of the last device the journal made of this board (by its unique ID, or its
+    /// USB serial while it is read-protected), or nothing for a board never seen.
+    Result<std::optional<std::string>> knownBoard(const BoardIdentity& board);
+
     /// One device in `port`: the whole state machine. Returns the Dev ID on success.
     Result<std::uint32_t> provision(const std::string& port);
 
@@ -100,7 +116,7 @@ public:
     Result<std::vector<std::string>> freshPorts(const std::vector<std::string>& ports);
 
 private:
-    Result<std::uint32_t> allocate(const std::string& port);
+    Result<std::uint32_t> allocate(const std::string& port, const BoardIdentity& board);
     bool blankDeviceIn(const std::string& port);
     /// The label step: submits the label, waits for its job, holds the line while the
     /// printer cannot print, prints a lost job once more. Errors: only a fault of this board
@@ -111,7 +127,13 @@ private:
     /// The signed record and its queue items; `otpBytes` and `otp` are the same OTP (8 bytes
     /// as the token gave them, to seal; the value, for the documents).
     Result<JournalEntry> commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
-                                      const protocol::Otp& otp);
+                                      const protocol::Otp& otp, const std::optional<std::string>& mcuUid,
+                                      const std::string& port);
+    /// Reads who the board at `port` is and refuses one that must not be provisioned: a
+    /// read-protected board, or a unique ID the journal provisioned before (unless its last
+    /// device was reworked). A refusal is journalled as `refused` (no Dev ID is taken).
+    /// Errors: alreadyExists / permissionDenied (refused), the flasher's (no board).
+    Result<BoardIdentity> admit(const std::string& port);
     void emit(const std::string& port, std::uint32_t devId, const std::string& step, const std::string& message = {});
     void fault(std::string_view point, std::uint32_t devId) {
         if (m_fault) m_fault(point, devId);
