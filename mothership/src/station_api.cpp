@@ -143,8 +143,11 @@ HttpResponse Service::revoke(const HttpRequest& r, std::string_view devIdHex, co
     if (!id) return errorResponse(id.error());
     auto request = protocol::RevokeRequest::fromJson(r.body);
     if (!request) return errorResponse(request.error());
-    if (auto s = m_registry.revoke(id->value, request->reason, "station " + station.name, nowMs()); !s)
-        return errorResponse(s.error());
+    // A station revokes only what it provisioned (403 otherwise, nothing revoked); a device
+    // revoked before answers the same 200 and keeps its first reason.
+    auto done = m_registry.revoke(RevokeTarget{RevokeTarget::Kind::device, id->value, {}},
+                                  Revocation{request->reason, "station " + station.name, station.name}, nowMs());
+    if (!done) return errorResponse(done.error());
     return jsonResponse(200, protocol::RevokeResponse{*id, protocol::EnrollmentState::revoked}.toJson());
 }
 
