@@ -47,6 +47,7 @@ Result<DeviceRow> recordToRow(const protocol::StationRecord& rec, const StationR
     row.signature = rec.signature;
     row.firmwareSha256 = toHex(rec.firmwareSha256);
     row.created = rec.created;
+    if (rec.reworkedFrom) row.reworkedFrom = rec.reworkedFrom->value;
     return row;
 }
 
@@ -71,6 +72,7 @@ Result<protocol::DeviceInfo> deviceInfo(const DeviceRow& d) {
     out.state = d.state;
     out.description = d.description;
     out.failures = static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.failures));
+    if (d.reworkedFrom) out.reworkedFrom = protocol::DevId{*d.reworkedFrom};
     if (d.controller) {
         auto cfp = protocol::parseFingerprint(d.controller->fingerprint);
         if (!cfp) return fail(Errc::internal, "the registry's controller of Dev ID " + toHex(d.devId, 8) + " does not parse");

@@ -68,6 +68,97 @@ Result<ReworkResult> reworkDevice(Journal& journal, DeviceFlasher& flasher, cons
     return ReworkResult{devId, false};
 }
 
+namespace {
+
+/// The port the journal last allocated `devId` in, and its latest state.
+Result<DeviceAtPort> deviceById(Journal& journal, std::uint32_t devId, std::string& port) {
+    auto mine = journal.entries(devId);
+    if (!mine) return std::unexpected(mine.error());
+    const JournalEntry* allocated = lastOfKind(*mine, "allocated");
+    if (!allocated) return fail(Errc::notFound, "the journal has no device " + toHex(devId, 8));
+    port = allocated->body.value("port", "");
+    DeviceAtPort d{devId, std::move(*mine), {}};
+    d.state = latestKind(d.entries);
+    return d;
+}
+
+/// Uploads what is queued and tells whether the device's record is now live.
+Result<bool> makeLive(const ReworkParts& p, std::uint32_t devId, std::string& why) {
+    auto pass = p.uploader.drainOnce();
+    if (!pass) why = pass.error().toString();
+    auto mine = p.journal.entries(devId);
+    if (!mine) return std::unexpected(mine.error());
+    for (const auto& e : *mine)
+        if (e.kind == "live") return true;
+    if (why.empty()) {
+        auto backlog = p.uploader.backlog();
+        why = backlog && !backlog->lastError.empty() ? backlog->lastError : "the upload did not reach it";
+    }
+    return false;
+}
+
+}  // namespace
+
+Result<ReworkOutcome> reworkById(const ReworkParts& p, std::uint32_t devId, std::string_view reason) {
+    const std::string name = "device " + toHex(devId, 8);
+    std::string port;
+    auto dev = deviceById(p.journal, devId, port);
+    if (!dev) return std::unexpected(dev.error());
+    ReworkOutcome out;
+    out.devId = devId;
+    out.port = port;
+    if (dev->state == "reworked") {
+        out.alreadyReworked = true;
+        return out;
+    }
+    auto there = deviceAtPort(p.journal, port);
+    if (!there) return std::unexpected(there.error());
+    if (there->devId != devId)
+        return fail(Errc::conflict, name + " is no longer the board at " + port + " (device " + toHex(there->devId, 8) +
+                                        " was provisioned there after it)");
+    if (dev->state == "failed") {  // never live: erase, as before
+        auto erased = reworkDevice(p.journal, p.flasher, p.encoder, port);
+        if (!erased) return std::unexpected(erased.error());
+        out.erased = true;
+        return out;
+    }
+    if (dev->state != "committed" && dev->state != "live")
+        return fail(Errc::conflict, name + " is still in the pipeline (" + dev->state +
+                                        "): run `tte-provision run` first so the station recovers it");
+    if (reason.empty()) return fail(Errc::invalidArgument, "rework needs a reason");
+    // Its OTP and key may be in use already: they must be refused before the board gets a new
+    // identity, so the record must be at the MotherShip to be revoked there.
+    if (dev->state == "committed") {
+        std::string why;
+        auto live = makeLive(p, devId, why);
+        if (!live) return std::unexpected(live.error());
+        if (!*live)
+            return fail(Errc::unavailable, name + " was not reworked: its record is not at the MotherShip yet (" + why +
+                                               "), so it cannot be revoked there; nothing was changed");
+    }
+    auto revoked = p.ms.revokeDevice(devId, protocol::RevokeRequest{std::string(reason)});
+    if (!revoked) {
+        const Error& e = revoked.error();
+        return std::unexpected(Error{e.code, name + " was not reworked: the revocation at the MotherShip failed: " + e.message +
+                                                 "; nothing was provisioned",
+                                     e.domain, e.nativeCode, e.nativeName});
+    }
+    out.revoked = true;
+    if (auto e = p.journal.append("revoked", devId, {{"port", port}, {"reason", std::string(reason)}}); !e)
+        return std::unexpected(e.error());
+    if (auto e = p.journal.append("reworked", devId, {{"port", port}, {"revoked", true}}); !e)
+        return std::unexpected(e.error());
+    auto fresh = p.pipeline.provision(port, devId);
+    if (!fresh)
+        return withContext(fresh.error(), name + " is revoked; its board's new identity failed");
+    out.newDevId = *fresh;
+    std::string why;
+    auto live = makeLive(p, *fresh, why);
+    if (!live) return std::unexpected(live.error());
+    if (!*live) out.uploadNotice = "the new record is queued (" + why + "): `tte-provision sync` uploads it";
+    return out;
+}
+
 Result<PrintedLabel> reprintLabel(Journal& journal, LabelPrinter& printer, const std::string& port,
                                   std::string_view reason) {
     if (reason.empty()) return fail(Errc::invalidArgument, "reprint needs a reason");

@@ -146,7 +146,7 @@ bool Pipeline::blankDeviceIn(const std::string& port) {
     return head && std::all_of(head->begin(), head->end(), [](std::uint8_t b) { return b == 0xff; });
 }
 
-Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
+Result<std::uint32_t> Pipeline::allocate(const std::string& port, std::optional<std::uint32_t> reworkedFrom) {
     std::lock_guard lock(m_allocMutex);
     auto last = m_journal.lastAllocated(m_first, m_last);
     if (!last) return std::unexpected(last.error());
@@ -157,7 +157,9 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port) {
     // Journalled (fsync) before anything else happens: a Dev ID is never handed out twice.
     // A held line starts no board: the allocation waits until it runs.
     auto started = m_hold.whenRunning([&]() -> Status {
-        auto e = m_journal.append("allocated", devId, {{"lot", m_config.lot.id}, {"port", port}});
+        nlohmann::json body = {{"lot", m_config.lot.id}, {"port", port}};
+        if (reworkedFrom) body["reworked_from"] = toHex(*reworkedFrom, 8);
+        auto e = m_journal.append("allocated", devId, std::move(body));
         if (!e) return std::unexpected(e.error());
         return {};
     });

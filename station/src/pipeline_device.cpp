@@ -41,10 +41,10 @@ QueueItem item(std::string id, std::string kind, std::uint32_t devId, std::strin
 
 }  // namespace
 
-Result<std::uint32_t> Pipeline::provision(const std::string& port) {
+Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional<std::uint32_t> reworkedFrom) {
     if (!m_opened) return fail(Errc::conflict, "the lot is not open");
     const LotConfig& lot = m_config.lot;
-    auto allocated = allocate(port);
+    auto allocated = allocate(port, reworkedFrom);
     if (!allocated) return std::unexpected(allocated.error());
     const std::uint32_t devId = *allocated;
     emit(port, devId, "allocated");
@@ -91,7 +91,7 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
         !s)
         return std::unexpected(s.error());
 
-    auto committed = commitRecord(*urn, *key, *otp, *otpValue);
+    auto committed = commitRecord(*urn, *key, *otp, *otpValue, reworkedFrom);
     if (!committed) return failDevice(devId, port, "commit", committed.error());
     emit(port, devId, "committed");
     fault("committed", devId);
@@ -99,7 +99,7 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
 }
 
 Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
-                                            const protocol::Otp& otp) {
+                                            const protocol::Otp& otp, std::optional<std::uint32_t> reworkedFrom) {
     const LotConfig& lot = m_config.lot;
     const std::uint32_t devId = urn.devId().value;
     return m_journal.commit("committed", devId, [&](std::int64_t seq, const std::string& prev) -> Result<Commit> {
@@ -116,6 +116,7 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         r.firmwareSha256 = sha256FromHex(m_firmware.sha256);
         r.created = rfc3339(m_ports.clock.wallNow());
         r.prev = sha256FromHex(prev);
+        if (reworkedFrom) r.reworkedFrom = protocol::DevId{*reworkedFrom};
         // The signature covers the OTP (PROTOCOL.md §10); the journal keeps the record without it.
         std::string canonical = r.canonicalBytes();
         auto sig = m_ports.keys.sign(std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));

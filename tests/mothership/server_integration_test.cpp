@@ -17,6 +17,7 @@
 #include "tte/hsm/softhsm_site.h"
 #include "tte/mothership/crypto.h"
 #include "tte/protocol/fingerprint.h"
+#include "tte/protocol/station_messages.h"
 
 namespace tte::test {
 namespace {
@@ -461,6 +462,33 @@ TEST_P(MothershipSuite, StationRevokeRefusesBadInputAndAnotherStationsDevice) {
     EXPECT_EQ(anonymous.status, 401);
     EXPECT_EQ(state(kDev, kOtp), "not-mapped");
     EXPECT_EQ(admin("show --devid " + toHex(kDev, 8)).find("\"revoked\""), std::string::npos);
+}
+
+// A reworked board's new record names its old Dev ID: stored only once that device is revoked,
+// shown by admin show/export and the station's device lookup.
+TEST_P(MothershipSuite, AReworkedBoardsRecordLinksARevokedDevice) {
+    storeDevices();
+    const auto next = [&](std::uint64_t seq) {
+        return signedRecord(pki.stationKey, "station-1", 0x110, kOtp + 20, pki.otherFingerprint, seq, "lot-1", std::nullopt, kDev);
+    };
+    const auto early = nlohmann::json::parse(upload(nlohmann::json::array({next(20)})).body)["results"][0];
+    EXPECT_EQ(early["status"], "rejected");
+    EXPECT_EQ(early["message"], "reworked_from 00000101: the device is not-mapped, not revoked; revoke it before its board gets a new identity");
+    const auto unknown = nlohmann::json::parse(upload(nlohmann::json::array({signedRecord(
+        pki.stationKey, "station-1", 0x111, kOtp + 21, pki.otherFingerprint, 21, "lot-1", std::nullopt, 0x1fe)})).body)["results"][0];
+    EXPECT_EQ(unknown["message"], "reworked_from 000001fe: no device with this Dev ID");
+    ASSERT_EQ(revokeAs(toHex(kDev, 8), R"({"reason":"rework"})", pki.stationCert, pki.stationKey).status, 200);
+    const auto stored = nlohmann::json::parse(upload(nlohmann::json::array({next(22)})).body)["results"][0];
+    EXPECT_EQ(stored["status"], "stored") << stored;
+    const auto shown = nlohmann::json::parse(admin("show --devid 00000110"));
+    EXPECT_EQ(shown["reworked_from"], toHex(kDev, 8));
+    EXPECT_TRUE(shown["revoked_at"].is_null());
+    EXPECT_EQ(shown["audit"][0]["detail"], "record station-1-22, reworked from 00000101");
+    auto lookup = https(server->httpsPort(), pki.caCert,
+                        HttpCall{"GET", "/api/v1/devices/00000110", "", "", "", pki.stationCert, pki.stationKey});
+    ASSERT_EQ(lookup.status, 200) << lookup.body;
+    EXPECT_EQ(protocol::DeviceInfo::fromJson(lookup.body)->reworkedFrom, protocol::DevId{kDev});
+    EXPECT_EQ(state(0x110, kOtp + 20), "not-mapped");
 }
 
 TEST_P(MothershipSuite, AdminRevokesADeviceABoxOrALot) {

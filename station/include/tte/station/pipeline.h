@@ -88,7 +88,9 @@ public:
                            const std::atomic<bool>* stop = nullptr);
 
     /// One device in `port`: the whole state machine. Returns the Dev ID on success.
-    Result<std::uint32_t> provision(const std::string& port);
+    /// `reworkedFrom`: the board is a reworked one whose old identity was revoked; the new
+    /// device's `allocated` entry and its record name the old Dev ID (`reworked_from`).
+    Result<std::uint32_t> provision(const std::string& port, std::optional<std::uint32_t> reworkedFrom = std::nullopt);
 
     void setObserver(Observer o) { m_observer = std::move(o); }
     /// The line's hold: its state, its observer, the operator's Resume.
@@ -100,7 +102,7 @@ public:
     Result<std::vector<std::string>> freshPorts(const std::vector<std::string>& ports);
 
 private:
-    Result<std::uint32_t> allocate(const std::string& port);
+    Result<std::uint32_t> allocate(const std::string& port, std::optional<std::uint32_t> reworkedFrom);
     bool blankDeviceIn(const std::string& port);
     /// The label step: submits the label, waits for its job, holds the line while the
     /// printer cannot print, prints a lost job once more. Errors: only a fault of this board
@@ -111,7 +113,7 @@ private:
     /// The signed record and its queue items; `otpBytes` and `otp` are the same OTP (8 bytes
     /// as the token gave them, to seal; the value, for the documents).
     Result<JournalEntry> commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
-                                      const protocol::Otp& otp);
+                                      const protocol::Otp& otp, std::optional<std::uint32_t> reworkedFrom);
     void emit(const std::string& port, std::uint32_t devId, const std::string& step, const std::string& message = {});
     void fault(std::string_view point, std::uint32_t devId) {
         if (m_fault) m_fault(point, devId);
