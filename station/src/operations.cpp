@@ -55,7 +55,8 @@ Result<ReworkResult> reworkDevice(Journal& journal, DeviceFlasher& flasher, cons
     const std::string& kind = dev->state;
     if (kind == "live" || kind == "committed")
         return fail(Errc::conflict, "device " + toHex(devId, 8) + " at " + port + " has a record (" + kind +
-                                        "): revoke it at the MotherShip instead of reworking");
+                                        "): rework it with `tte-provision rework --devid " + toHex(devId, 8) +
+                                        "`, which revokes it at the MotherShip first");
     if (kind == "reworked") return ReworkResult{devId, true};
     if (kind != "failed")
         return fail(Errc::conflict, "device " + toHex(devId, 8) + " is still in the pipeline (" + kind +

@@ -219,7 +219,8 @@ TEST_F(StationWindowTest, ReworkAFailedDeviceThenProvisionItAgain) {
     window->reworkDevice("1-1");
     ASSERT_TRUE(QTest::qWaitFor([&] { return window->errorDialog() != nullptr; }, kDeadlineMs));
     EXPECT_EQ(window->errorDialog()->text().toStdString(),
-              "device 00000100 at 1-1 has a record (live): revoke it at the MotherShip instead of reworking");
+              "device 00000100 at 1-1 has a record (live): rework it with `tte-provision rework --devid 00000100`, "
+              "which revokes it at the MotherShip first");
 }
 
 TEST_F(StationWindowTest, ReopenedStationShowsTheDevicesOfItsJournal) {

@@ -80,7 +80,8 @@ TEST(Operations, ReworkErasesAFailedDeviceOnlyOnce) {
     auto withRecord = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-1");
     ASSERT_FALSE(withRecord);
     EXPECT_EQ(withRecord.error().message,
-              "device 00000100 at 1-1 has a record (committed): revoke it at the MotherShip instead of reworking");
+              "device 00000100 at 1-1 has a record (committed): rework it with `tte-provision rework --devid "
+              "00000100`, which revokes it at the MotherShip first");
 }
 
 ReworkParts reworkParts(Site& site) {

@@ -39,8 +39,8 @@ struct ReworkResult {
 };
 /// Erases a failed device's provisioning block and NVM sector (with them its OTP and key) and
 /// journals `reworked`; the Dev ID stays burned and the next run gives the board a new one.
-/// Errors: those of deviceAtPort(); conflict when the device has a record ("… revoke it at the
-/// MotherShip instead of reworking") or is still in the pipeline; the flasher's; the journal's.
+/// Errors: those of deviceAtPort(); conflict when the device has a record ("… rework it with
+/// `tte-provision rework --devid D`, which revokes it at the MotherShip first") or is still in the pipeline; the flasher's; the journal's.
 Result<ReworkResult> reworkDevice(Journal& journal, DeviceFlasher& flasher, const BlockEncoder& encoder,
                                   const std::string& port);
 
