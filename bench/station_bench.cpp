@@ -16,6 +16,7 @@
 #include "support/fakes/station.h"
 #include "support/fakes/station_site.h"
 #include "tte/flasher/dfu_file.h"
+#include "tte/flasher/sim_directory.h"
 #include "tte/flasher/stm32_sim.h"
 #include "tte/flasher/transport.h"
 #include "tte/station/adapters/flasher_devices.h"
@@ -50,9 +51,11 @@ class MemorySource final : public flasher::DeviceSource {
 public:
     MemorySource(Clock& clock, int count) {
         for (int i = 1; i <= count; ++i) {
-            flasher::UsbIdentity id{flasher::kStVendorId, flasher::kStDfuProductId, 0x2200, "1-" + std::to_string(i),
-                                    "STM32FxSTM32", "STM32  BOOTLOADER"};
-            m_devices.emplace(id.portPath, std::make_unique<flasher::SimulatedStm32>(clock, id));
+            // Each board its own unique ID and the bootloader serial derived from it, as on a line.
+            const flasher::McuUid uid = flasher::randomMcuUid();
+            auto board = std::make_unique<flasher::SimulatedStm32>(clock, flasher::bootloaderIdentity("1-" + std::to_string(i), uid));
+            board->flash().setUid(uid);
+            m_devices.emplace(board->identity().portPath, std::move(board));
         }
     }
     Result<std::vector<flasher::UsbIdentity>> list() override {

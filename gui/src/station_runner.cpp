@@ -211,7 +211,6 @@ void StationRunner::rework(const QString& port) {
                            ? QString("device %1 at %2 is already reworked").arg(id, port)
                            : QString("device %1 at %2 erased; Dev ID %1 stays burned, the next run gives it a new one")
                                  .arg(id, port);
-        if (r->hadRecord) text += QString("; its record at the MotherShip lost its key with the board: revoke it there");
         post([this, port, devId = r->devId, text] {
             Q_EMIT reworked(port, devId, text);
             refresh();

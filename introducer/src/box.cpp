@@ -44,6 +44,7 @@ BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, co
     r.devid = devId.hex();
     protocol::EnrollmentUrl url{box.ms, protocol::deriveBulkOtp(box.secret.bytes(), devId), devId};
     auto mapped = ms.map(url, options.controller);
+    if (!mapped && mapped.error().code == Errc::notFound) mapped = std::unexpected(explainNotFound(ms, url, mapped.error()));
     if (!mapped) {
         switch (mapped.error().code) {
             case Errc::conflict: r.outcome = "already-used"; break;

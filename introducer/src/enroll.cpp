@@ -125,11 +125,20 @@ IntroduceOutcome introduce(const IntroducePlan& plan, const protocol::Introducti
     return out;
 }
 
+Error explainNotFound(MotherShipApi& ms, const protocol::EnrollmentUrl& url, const Error& notFound) {
+    auto status = ms.status(url);
+    if (status && status->state == protocol::EnrollmentState::revoked)
+        return Error{Errc::permissionDenied, "the MotherShip refused: the device is revoked", notFound.domain,
+                     notFound.nativeCode, notFound.nativeName};
+    return notFound;
+}
+
 Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const ControllerTarget& controller,
                             const IntroducePlan& plan, MotherShipApi& ms, IntroductionSender& sender) {
     EnrollResult r;
     auto mapped = ms.map(url, controller);
     if (!mapped) {
+        if (mapped.error().code == Errc::notFound) return std::unexpected(explainNotFound(ms, url, mapped.error()));
         if (mapped.error().code != Errc::conflict) return std::unexpected(mapped.error());
         r.alreadyUsed = true;
         auto status = ms.status(url);

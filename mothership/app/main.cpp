@@ -113,9 +113,13 @@ int main(int argc, char** argv) {
     lotSet->add_option("--last", cmd.last, "last Dev ID (8 hex)")->required();
     auto* lotList = addAdmin(lotCmd, "list", "list the lots: quota and devices stored");
     lotList->add_option("--format", cmd.listFormat, "table or jsonl")->check(CLI::IsMember({"table", "jsonl"}));
-    auto* revoke = addAdmin(admin, "revoke", "revoke a device");
-    revoke->add_option("--devid", cmd.devId, "Dev ID (8 hex)")->required();
-    revoke->add_option("--reason", cmd.reason, "why (audited)")->required();
+    auto* revoke = addAdmin(admin, "revoke", "revoke a device, every device of a box, or every device of a lot");
+    auto* revokeDev = revoke->add_option("--devid", cmd.devId, "Dev ID (8 hex)");
+    auto* revokeBox = revoke->add_option("--box", cmd.box, "box number (8 hex): every device of the box");
+    auto* revokeLot = revoke->add_option("--lot", cmd.lot, "lot name: every device of the lot");
+    revokeDev->excludes(revokeBox, revokeLot);
+    revokeBox->excludes(revokeLot);
+    revoke->add_option("--reason", cmd.reason, "why (1-200 bytes, audited)")->required();
     auto* show = addAdmin(admin, "show", "show a device and its audit trail (JSON)");
     show->add_option("--devid", cmd.devId, "Dev ID (8 hex)")->required();
     auto* exportCmd = addAdmin(admin, "export", "export the registry");

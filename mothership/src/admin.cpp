@@ -43,7 +43,11 @@ json deviceJson(const DeviceRow& d) {
              {"cfingerprint", d.controller ? json(d.controller->fingerprint) : json(nullptr)},
              {"description", d.description},       {"inserted_at", d.insertedAt},
              {"updated_at", d.updatedAt},          {"failures", d.failures},
-             {"mcu_uid", d.mcuUid ? json(*d.mcuUid) : json(nullptr)}};
+             {"mcu_uid", d.mcuUid ? json(*d.mcuUid) : json(nullptr)},
+             {"reworked_from", d.reworkedFrom ? json(toHex(*d.reworkedFrom, 8)) : json(nullptr)},
+             {"revoked_at", d.revokedAt != 0 ? json(d.revokedAt) : json(nullptr)},
+             {"revoked_by", d.state == DeviceState::revoked ? json(d.revokedBy) : json(nullptr)},
+             {"revoke_reason", d.state == DeviceState::revoked ? json(d.revokeReason) : json(nullptr)}};
     return out;
 }
 

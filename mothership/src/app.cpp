@@ -1,6 +1,7 @@
 // Serving and the admin commands (app.h).
 #include "tte/mothership/app.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -141,6 +142,38 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     return app;
 }
 
+namespace {
+
+/// `admin revoke (--devid D | --box B | --lot L) --reason R`: one line per device it covered
+/// (`<devid> revoked` or `<devid> already revoked`), then a count.
+Status adminRevoke(Registry& reg, const AdminCommand& c, std::ostream& out) {
+    const int given = !c.devId.empty() + !c.box.empty() + !c.lot.empty();
+    if (given != 1) return fail(Errc::invalidArgument, "revoke needs exactly one of --devid, --box, --lot");
+    if (c.reason.empty()) return fail(Errc::invalidArgument, "--reason: empty");
+    if (c.reason.size() > 200) return fail(Errc::invalidArgument, "--reason: longer than 200 bytes");
+    RevokeTarget target;
+    if (!c.devId.empty() || !c.box.empty()) {
+        const bool box = !c.box.empty();
+        auto n = devIdOf(box ? c.box : c.devId, box ? "--box" : "--devid");
+        if (!n) return std::unexpected(n.error());
+        target = {box ? RevokeTarget::Kind::box : RevokeTarget::Kind::device, *n, {}};
+    } else {
+        target = {RevokeTarget::Kind::lot, 0, c.lot};
+    }
+    auto done = reg.revoke(target, Revocation{c.reason, "admin", std::nullopt}, nowMs());
+    if (!done) return std::unexpected(done.error());
+    std::vector<std::pair<std::uint32_t, const char*>> lines;
+    for (auto id : done->revoked) lines.emplace_back(id, "revoked");
+    for (auto id : done->alreadyRevoked) lines.emplace_back(id, "already revoked");
+    std::sort(lines.begin(), lines.end());
+    for (const auto& [id, what] : lines) out << toHex(id, 8) << " " << what << "\n";
+    out << target.describe() << ": " << done->revoked.size() << " revoked, " << done->alreadyRevoked.size()
+        << " already revoked\n";
+    return {};
+}
+
+}  // namespace
+
 Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) {
     using Kind = AdminCommand::Kind;
     switch (c.kind) {
@@ -201,11 +234,7 @@ Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) 
         if (!last) return std::unexpected(last.error());
         return reg.setLotQuota(c.lot, *first, *last);
     }
-    case Kind::revoke: {
-        auto id = devIdOf(c.devId, "--devid");
-        if (!id) return std::unexpected(id.error());
-        return reg.revoke(*id, c.reason, "admin", nowMs());
-    }
+    case Kind::revoke: return adminRevoke(reg, c, out);
     case Kind::show: {
         auto id = devIdOf(c.devId, "--devid");
         if (!id) return std::unexpected(id.error());

@@ -96,7 +96,11 @@ server::CoapReply MotherShipCoap::answer(const server::CoapRequest& r) {
         m_log->warn("event=coap-forbidden devid={:08x} client={} reason=fingerprint", row->devId, r.client);
         return {403, {}, {}};
     }
-    if (row->state == DeviceState::revoked) return {403, {}, {}};
+    if (row->state == DeviceState::revoked) {
+        (void)m_registry.recordFailure(row->devId, "coap-revoked", "coap " + r.client, "the device is revoked", now);
+        m_log->warn("event=coap-forbidden devid={:08x} client={} reason=revoked", row->devId, r.client);
+        return {403, {}, {}};
+    }
     if (row->state == DeviceState::notMapped || !row->controller) return {404, {}, {}};
     auto cfp = protocol::parseFingerprint(row->controller->fingerprint);
     if (!cfp) {

@@ -77,6 +77,14 @@ std::string mappedPage(const DeviceRow& device, const ControllerAddress& c) {
                     "</code></p>");
 }
 
+std::string revokedPage(const DeviceRow& device) {
+    return page("Device revoked",
+                deviceLine(device) +
+                    "<div class=\"err\" id=\"revoked\" data-status=\"403\"><strong>This device has been revoked by the "
+                    "manufacturer.</strong> It cannot be enrolled, and it will not be given a Controller. If you hold this "
+                    "device, contact the manufacturer.</div>");
+}
+
 std::string errorPage(int status, std::string_view title, std::string_view message) {
     return page(title, "<div class=\"err\" id=\"error\" data-status=\"" + std::to_string(status) + "\">" +
                            escapeHtml(message) + "</div>");

@@ -20,6 +20,8 @@ std::string alreadyUsedPage(const DeviceRow& device);
 /// Shown after a successful mapping.
 std::string mappedPage(const DeviceRow& device, const ControllerAddress& controller);
 /// Any error: a title and a sentence.
+/// The page for a revoked device (403): the device's URN, and that it is revoked.
+std::string revokedPage(const DeviceRow& device);
 std::string errorPage(int status, std::string_view title, std::string_view message);
 
 }  // namespace tte::mothership

@@ -30,14 +30,24 @@ public:
         for (const auto& [id, d] : m_devices) {
             if (id == row.devId || d.urn == row.urn) return fail(Errc::alreadyExists, deviceTakenMessage(row));
         }
+        if (row.reworkedFrom) {
+            auto old = m_devices.find(*row.reworkedFrom);
+            if (auto c = checkReworkedFrom(row, old == m_devices.end() ? std::nullopt : std::optional(old->second.state)); !c)
+                return std::unexpected(c.error());
+        }
         DeviceRow stored = row;
         stored.state = DeviceState::notMapped;
         stored.controller.reset();
         stored.description.clear();
         stored.insertedAt = stored.updatedAt = now;
         stored.failures = 0;
+        stored.revokedAt = 0;
+        stored.revokedBy.clear();
+        stored.revokeReason.clear();
         m_devices[row.devId] = stored;
-        append(row.devId, "stored", row.station, "record " + row.recordId, now);
+        append(row.devId, "stored", row.station,
+               "record " + row.recordId + (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string()),
+               now);
         return InsertOutcome::stored;
     }
 
@@ -90,14 +100,26 @@ public:
         return {};
     }
 
-    Status revoke(std::uint32_t devId, std::string_view reason, std::string_view actor, std::int64_t now) override {
+    Result<RevokeSummary> revoke(const RevokeTarget& target, const Revocation& why, std::int64_t now) override {
         std::lock_guard lock(m_mutex);
-        auto it = m_devices.find(devId);
-        if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
-        it->second.state = DeviceState::revoked;
-        it->second.updatedAt = now;
-        append(devId, "revoked", actor, std::string(reason), now);
-        return {};
+        std::vector<RevokeCandidate> candidates;
+        for (const auto& [id, d] : m_devices) {
+            const bool in = target.kind == RevokeTarget::Kind::device ? id == target.number
+                            : target.kind == RevokeTarget::Kind::box  ? d.box == target.number
+                                                                      : d.lot == target.lot;
+            if (in) candidates.push_back({id, d.state, d.station});
+        }
+        auto plan = planRevocation(target, why, candidates);
+        if (!plan) return std::unexpected(plan.error());
+        for (const std::uint32_t devId : plan->revoked) {
+            DeviceRow& d = m_devices[devId];
+            d.state = DeviceState::revoked;
+            d.updatedAt = d.revokedAt = now;
+            d.revokedBy = why.actor;
+            d.revokeReason = why.reason;
+            append(devId, "revoked", why.actor, revocationDetail(target, why), now);
+        }
+        return plan;
     }
 
     Status recordFailure(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,

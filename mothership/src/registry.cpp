@@ -65,6 +65,47 @@ std::unexpected<Error> transitionError(DeviceState from, std::string_view target
                                     std::string(target));
 }
 
+std::string RevokeTarget::describe() const {
+    switch (kind) {
+        case Kind::device: return "Dev ID " + toHex(number, 8);
+        case Kind::box: return "box " + toHex(number, 8);
+        case Kind::lot: return "lot " + lot;
+    }
+    return {};
+}
+
+Result<RevokeSummary> planRevocation(const RevokeTarget& target, const Revocation& why,
+                                     const std::vector<RevokeCandidate>& candidates) {
+    if (candidates.empty()) {
+        if (target.kind == RevokeTarget::Kind::device) return fail(Errc::notFound, "no device with " + target.describe());
+        return fail(Errc::notFound, "no device in " + target.describe());
+    }
+    RevokeSummary out;
+    for (const auto& c : candidates) {
+        if (why.onlyStation && c.station != *why.onlyStation)
+            return fail(Errc::permissionDenied, "device " + toHex(c.devId, 8) + " was provisioned by station " + c.station +
+                                                    ", not by " + *why.onlyStation + ": a station revokes only its own devices");
+        (c.state == DeviceState::revoked ? out.alreadyRevoked : out.revoked).push_back(c.devId);
+    }
+    return out;
+}
+
+std::string revocationDetail(const RevokeTarget& target, const Revocation& why) {
+    if (target.kind == RevokeTarget::Kind::device) return why.reason;
+    return why.reason + " (" + target.describe() + ")";
+}
+
+Status checkReworkedFrom(const DeviceRow& row, std::optional<DeviceState> oldState) {
+    if (!row.reworkedFrom) return {};
+    const std::string old = "reworked_from " + toHex(*row.reworkedFrom, 8);
+    if (*row.reworkedFrom == row.devId) return fail(Errc::invalidArgument, old + " is the record's own Dev ID");
+    if (!oldState) return fail(Errc::notFound, old + ": no device with this Dev ID");
+    if (*oldState != DeviceState::revoked)
+        return fail(Errc::conflict, old + ": the device is " + std::string(stateName(*oldState)) +
+                                        ", not revoked; revoke it before its board gets a new identity");
+    return {};
+}
+
 Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers) {
     if (url == "memory:") return makeMemoryRegistry();
     if (url.starts_with("sqlite://")) {

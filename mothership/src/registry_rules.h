@@ -34,6 +34,23 @@ FailureCount countFailureStep(const FailureCount& previous, int limit, const Fai
 /// Whether a count can be forgotten at `now`: not locked and its window over.
 bool failureCountIdle(const FailureCount& count, const FailurePolicy& policy, std::int64_t now);
 
+/// A device a revocation may cover, as the store read it.
+struct RevokeCandidate {
+    std::uint32_t devId = 0;
+    DeviceState state = DeviceState::notMapped;
+    std::string station;
+};
+/// The one rule of every store for a revocation: which of `candidates` (the devices of
+/// `target`, by Dev ID) are revoked now and which were before. Errors: notFound (no
+/// candidate), permissionDenied (a candidate of another station than `why.onlyStation`).
+Result<RevokeSummary> planRevocation(const RevokeTarget& target, const Revocation& why,
+                                     const std::vector<RevokeCandidate>& candidates);
+/// The audit detail of a revocation: the reason, and the box or lot when it covered one.
+std::string revocationDetail(const RevokeTarget& target, const Revocation& why);
+/// A new record's `reworkedFrom` must name a revoked device; `oldState` is that device's
+/// state, nothing when it is not stored. Errors: notFound, conflict.
+Status checkReworkedFrom(const DeviceRow& row, std::optional<DeviceState> oldState);
+
 /// Why `from` cannot move to `target`: revoked → permissionDenied, else conflict.
 std::unexpected<Error> transitionError(DeviceState from, std::string_view target);
 

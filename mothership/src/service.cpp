@@ -148,8 +148,7 @@ HttpResponse Service::enrollmentPage(const HttpRequest& r) {
     const auto html = [](int st, std::string body) { return HttpResponse{st, "text/html; charset=utf-8", std::move(body), {}}; };
     switch (device.state) {
         case DeviceState::notMapped: return html(200, formPage(device, r.target));
-        case DeviceState::revoked:
-            return html(403, errorPage(403, "Cannot enroll", "This device has been revoked by the manufacturer."));
+        case DeviceState::revoked: return html(403, revokedPage(device));
         default: return html(200, alreadyUsedPage(device));
     }
 }
@@ -165,8 +164,10 @@ HttpResponse Service::mapping(const HttpRequest& r) {
     auto auth = authenticate(request->credentials.devId.value, request->credentials.otp.value(), r, html);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
     const auto& device = std::get<DeviceRow>(auth);
+    if (device.state == DeviceState::revoked) return refuseRevoked(device, r, html);
     auto claimed = m_registry.claim(device.devId, controller, request->controller.description, r.client, nowMs());
     if (!claimed) {
+        if (claimed.error().code == Errc::permissionDenied) return refuseRevoked(device, r, html);  // revoked meanwhile
         if (claimed.error().code == Errc::conflict) {
             (void)m_registry.recordFailure(device.devId, "claim-conflict", r.client, "OTP already used", nowMs());
             if (html) return HttpResponse{409, "text/html; charset=utf-8", alreadyUsedPage(device), {}};
@@ -179,6 +180,16 @@ HttpResponse Service::mapping(const HttpRequest& r) {
     auto answer = mappingAnswer(device);
     if (!answer) return errorResponse(answer.error());
     return jsonResponse(200, answer->toJson());
+}
+
+/// A mapping of a revoked device is answered as an unknown Dev ID or a wrong OTP are (404, the
+/// same body): the POST tells nobody that the label is a real one. It is audited
+/// (`claim-revoked`) but not counted as a failure: the OTP was right, and whoever holds it can
+/// read `revoked` from the status query anyway.
+HttpResponse Service::refuseRevoked(const DeviceRow& device, const HttpRequest& r, bool html) {
+    (void)m_registry.recordFailure(device.devId, "claim-revoked", r.client, "mapping refused: the device is revoked",
+                                   nowMs());
+    return errorResponse(Errc::notFound, kNotFound, html);
 }
 
 HttpResponse Service::status(const HttpRequest& r) {

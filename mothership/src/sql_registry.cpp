@@ -1,5 +1,6 @@
 // The registry's SQL, shared by SQLite and PostgreSQL: schema migrations (a versions
 // table), the conditional updates of the device life cycle, and the audit trail.
+#include <algorithm>
 #include <charconv>
 #include <iterator>
 
@@ -22,7 +23,7 @@ std::int64_t toInt(const SqlValue& v) {
 
 constexpr const char* kDeviceColumns =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
-    "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid";
+    "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid, reworked_from";
 // What a read selects: the same columns, with the failure count taken from the audit trail
 // (an index-only count on audit(devid, event)); the failure path writes no device row, so a
 // wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
@@ -30,7 +31,8 @@ constexpr const char* kDeviceColumns =
 constexpr const char* kDeviceSelect =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
-    "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong'), mcu_uid";
+    "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong'), mcu_uid, "
+    "reworked_from, revoked_at, revoked_by, revoke_reason";
 constexpr std::int64_t kSchemaVersion = kRegistrySchemaVersion;
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {
@@ -58,6 +60,10 @@ Result<DeviceRow> rowToDevice(const SqlRow& r) {
     d.updatedAt = toInt(r[18]);
     d.failures = toInt(r[19]);
     d.mcuUid = r[20];
+    if (r[21]) d.reworkedFrom = static_cast<std::uint32_t>(toInt(r[21]));
+    d.revokedAt = toInt(r[22]);
+    d.revokedBy = r[23].value_or("");
+    d.revokeReason = r[24].value_or("");
     return d;
 }
 
@@ -101,12 +107,33 @@ std::string schemaV2() {
            "CREATE INDEX audit_devid_event ON audit(devid, event);";
 }
 
-/// The board MCU's unique ID of each record (station records carry `mcu_uid`); NULL for
+/// Version 3: the board MCU's unique ID of each record (station records carry `mcu_uid`); NULL for
 /// devices stored before, and for records of stations that do not read it. Indexed: a station
 /// and QA look a board up by it. Not UNIQUE: a reworked board keeps its ID under a new Dev ID.
 std::string schemaMcuUid() {
     return "ALTER TABLE devices ADD COLUMN mcu_uid TEXT;"
            "CREATE INDEX devices_mcu_uid ON devices(mcu_uid);";
+}
+
+/// Version 4, revocation: who revoked a device, when and why, kept in its row (the audit trail has the
+/// same as a `revoked` line), backfilled for devices revoked before; and the Dev ID a reworked
+/// board had before (`reworked_from`). Its own function, so that it can take another number
+/// when migrations of other work come first.
+std::string schemaRevocation() {
+    const std::string lastRevoked =
+        "(SELECT %s FROM audit WHERE audit.devid = devices.devid AND audit.event = 'revoked' ORDER BY audit.id DESC LIMIT 1)";
+    const auto latest = [&](const char* column) {
+        std::string q = lastRevoked;
+        q.replace(q.find("%s"), 2, column);
+        return q;
+    };
+    return "ALTER TABLE devices ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
+           "ALTER TABLE devices ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '';"
+           "ALTER TABLE devices ADD COLUMN revoke_reason TEXT NOT NULL DEFAULT '';"
+           "ALTER TABLE devices ADD COLUMN reworked_from BIGINT;"
+           "UPDATE devices SET revoked_at = COALESCE(" + latest("at") + ", 0), revoked_by = COALESCE(" +
+           latest("client") + ", ''), revoke_reason = COALESCE(" + latest("detail") + ", '') WHERE state = 'revoked';"
+           "CREATE INDEX devices_box ON devices(box);";
 }
 
 Status migrate(SqlDb& db) {
@@ -126,7 +153,7 @@ Status migrate(SqlDb& db) {
             return fail(Errc::unsupported, "the registry's schema version " + num(version) +
                                                " is newer than this program (" + num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
-        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid()};
+        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation()};
         static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;
@@ -169,14 +196,23 @@ public:
                                   {num(row.devId), row.urn});
             if (!taken) return std::unexpected(taken.error());
             if (!taken->empty()) return fail(Errc::alreadyExists, deviceTakenMessage(row));
+            if (row.reworkedFrom) {
+                auto old = stateOf(tx, *row.reworkedFrom);
+                if (!old && old.error().code != Errc::notFound) return std::unexpected(old.error());
+                if (auto c = checkReworkedFrom(row, old ? std::optional(*old) : std::nullopt); !c) return c;
+            }
             auto ins = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns +
-                                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15)",
+                                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15,$16)",
                                {num(row.devId), row.urn, row.fingerprint, toHex(row.otpHash), row.lot,
                                 row.box ? SqlValue(num(*row.box)) : std::nullopt, row.station, row.recordId,
                                 row.recordDigest, row.signature, row.firmwareSha256, row.created,
-                                std::string(stateName(DeviceState::notMapped)), num(now), row.mcuUid});
+                                std::string(stateName(DeviceState::notMapped)), num(now), row.mcuUid,
+                                row.reworkedFrom ? SqlValue(num(*row.reworkedFrom)) : std::nullopt});
             if (!ins) return std::unexpected(ins.error());
-            return appendAudit(tx, row.devId, "stored", row.station, "record " + row.recordId, now);
+            return appendAudit(tx, row.devId, "stored", row.station,
+                               "record " + row.recordId +
+                                   (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string()),
+                               now);
         });
         if (!s) return std::unexpected(s.error());
         return outcome;
@@ -234,14 +270,43 @@ public:
         });
     }
 
-    Status revoke(std::uint32_t devId, std::string_view reason, std::string_view actor, std::int64_t now) override {
-        return m_db->write([&](SqlTx& tx) -> Status {
-            auto n = tx.exec("UPDATE devices SET state = 'revoked', updated_at = $2 WHERE devid = $1",
-                             {num(devId), num(now)});
-            if (!n) return std::unexpected(n.error());
-            if (*n == 0) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
-            return appendAudit(tx, devId, "revoked", actor, std::string(reason), now);
+    Result<RevokeSummary> revoke(const RevokeTarget& target, const Revocation& why, std::int64_t now) override {
+        RevokeSummary summary;
+        Status s = m_db->write([&](SqlTx& tx) -> Status {
+            const bool isLot = target.kind == RevokeTarget::Kind::lot;
+            const char* column = target.kind == RevokeTarget::Kind::device ? "devid" : isLot ? "lot" : "box";
+            auto rows = tx.query(std::string("SELECT devid, state, station FROM devices WHERE ") + column +
+                                     " = $1 ORDER BY devid",
+                                 {isLot ? target.lot : num(target.number)});
+            if (!rows) return std::unexpected(rows.error());
+            std::vector<RevokeCandidate> candidates;
+            for (const auto& r : *rows) {
+                auto state = protocol::parseEnrollmentState(r[1].value_or(""));
+                if (!state) return std::unexpected(state.error());
+                candidates.push_back({static_cast<std::uint32_t>(toInt(r[0])), *state, r[2].value_or("")});
+            }
+            auto plan = planRevocation(target, why, candidates);
+            if (!plan) return std::unexpected(plan.error());
+            summary = RevokeSummary{{}, plan->alreadyRevoked};
+            const std::string detail = revocationDetail(target, why);
+            for (const std::uint32_t devId : plan->revoked) {
+                // Conditional: a revocation that committed meanwhile keeps its reason and time.
+                auto n = tx.exec("UPDATE devices SET state = 'revoked', revoked_at = $2, revoked_by = $3,"
+                                 " revoke_reason = $4, updated_at = $2 WHERE devid = $1 AND state <> 'revoked'",
+                                 {num(devId), num(now), why.actor, why.reason});
+                if (!n) return std::unexpected(n.error());
+                if (*n == 0) {
+                    summary.alreadyRevoked.push_back(devId);
+                    continue;
+                }
+                if (auto a = appendAudit(tx, devId, "revoked", why.actor, detail, now); !a) return a;
+                summary.revoked.push_back(devId);
+            }
+            std::sort(summary.alreadyRevoked.begin(), summary.alreadyRevoked.end());
+            return {};
         });
+        if (!s) return std::unexpected(s.error());
+        return summary;
     }
 
     Status recordFailure(std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,

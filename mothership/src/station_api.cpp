@@ -48,6 +48,7 @@ Result<DeviceRow> recordToRow(const protocol::StationRecord& rec, const StationR
     row.firmwareSha256 = toHex(rec.firmwareSha256);
     row.created = rec.created;
     row.mcuUid = rec.mcuUid;
+    if (rec.reworkedFrom) row.reworkedFrom = rec.reworkedFrom->value;
     return row;
 }
 
@@ -72,6 +73,7 @@ Result<protocol::DeviceInfo> deviceInfo(const DeviceRow& d) {
     out.state = d.state;
     out.description = d.description;
     out.failures = static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.failures));
+    if (d.reworkedFrom) out.reworkedFrom = protocol::DevId{*d.reworkedFrom};
     if (d.controller) {
         auto cfp = protocol::parseFingerprint(d.controller->fingerprint);
         if (!cfp) return fail(Errc::internal, "the registry's controller of Dev ID " + toHex(d.devId, 8) + " does not parse");
@@ -144,8 +146,11 @@ HttpResponse Service::revoke(const HttpRequest& r, std::string_view devIdHex, co
     if (!id) return errorResponse(id.error());
     auto request = protocol::RevokeRequest::fromJson(r.body);
     if (!request) return errorResponse(request.error());
-    if (auto s = m_registry.revoke(id->value, request->reason, "station " + station.name, nowMs()); !s)
-        return errorResponse(s.error());
+    // A station revokes only what it provisioned (403 otherwise, nothing revoked); a device
+    // revoked before answers the same 200 and keeps its first reason.
+    auto done = m_registry.revoke(RevokeTarget{RevokeTarget::Kind::device, id->value, {}},
+                                  Revocation{request->reason, "station " + station.name, station.name}, nowMs());
+    if (!done) return errorResponse(done.error());
     return jsonResponse(200, protocol::RevokeResponse{*id, protocol::EnrollmentState::revoked}.toJson());
 }
 

@@ -72,7 +72,21 @@ json recordJson(const StationRecord& r) {
            {"created", r.created},     {"prev", toHex(r.prev)}};
     // Only when known, so that records of stations that do not read it keep their bytes.
     if (r.mcuUid) j["mcu_uid"] = *r.mcuUid;
+    // Only when set: a record without it has the canonical bytes it always had.
+    if (r.reworkedFrom) j["reworked_from"] = r.reworkedFrom->hex();
     return j;
+}
+
+/// The optional `reworked_from` (8 hex digits, not the record's own Dev ID).
+Status readReworkedFrom(const JsonObject& o, DevId own, std::optional<DevId>& into) {
+    auto text = o.optionalString("reworked_from");
+    if (!text) return std::unexpected(text.error());
+    if (!*text) return {};
+    auto id = parseDevId(**text);
+    if (!id) return o.fieldError("reworked_from", id.error());
+    if (*id == own) return o.error("reworked_from " + id->hex() + " is the record's own devid");
+    into = *id;
+    return {};
 }
 
 /// Reads field `key` with `parse` into `into`; the error names the field.
@@ -114,10 +128,12 @@ Status readRecordFacts(const JsonObject& o, Entry& e) {
 Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp* otp = nullptr) {
     auto o = otp == nullptr ? JsonObject::from(j, what,
                                                {"record_id", "station", "seq", "devid", "urn", "fingerprint", "otp", "lot",
-                                                "box", "firmware_sha256", "created", "prev", "mcu_uid", "signature"})
+                                                "box", "firmware_sha256", "created", "prev", "mcu_uid", "signature",
+                                                "reworked_from"})
                             : JsonObject::from(j, what,
                                                {"record_id", "station", "seq", "devid", "urn", "fingerprint", "lot", "box",
-                                                "firmware_sha256", "created", "prev", "mcu_uid", "signature"});
+                                                "firmware_sha256", "created", "prev", "mcu_uid", "signature",
+                                                "reworked_from"});
     if (!o) return std::unexpected(o.error());
     StationRecord r;
     if (auto ok = readRecordFacts(*o, r); !ok) return std::unexpected(ok.error());
@@ -137,6 +153,7 @@ Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp
         if (!parsed) return o->fieldError("mcu_uid", parsed.error());
         r.mcuUid = std::move(*parsed);
     }
+    if (auto ok = readReworkedFrom(*o, r.devId, r.reworkedFrom); !ok) return std::unexpected(ok.error());
     if (r.recordId != r.station + "-" + std::to_string(r.seq)) {
         return o->error("record_id " + quoteForError(r.recordId) + " is not '<station>-<seq>'");
     }
@@ -369,6 +386,7 @@ std::string DeviceInfo::toJson() const {
            {"state", std::string(enrollmentStateName(state))},
            {"description", description},
            {"failures", failures}};
+    if (reworkedFrom) j["reworked_from"] = reworkedFrom->hex();
     if (controller) j["controller"] = json::parse(controller->toJson());
     return detail::dumpJson(j);
 }
@@ -378,10 +396,12 @@ Result<DeviceInfo> DeviceInfo::fromJson(std::string_view text) {
     if (!j) return std::unexpected(j.error());
     auto o = JsonObject::from(*j, "DeviceInfo",
                               {"devid", "urn", "fingerprint", "lot", "box", "station", "record_id", "firmware_sha256",
-                               "created", "signature", "state", "description", "failures", "controller"});
+                               "created", "signature", "state", "description", "failures", "controller",
+                               "reworked_from"});
     if (!o) return std::unexpected(o.error());
     DeviceInfo d;
     if (auto ok = readRecordFacts(*o, d); !ok) return std::unexpected(ok.error());
+    if (auto ok = readReworkedFrom(*o, d.devId, d.reworkedFrom); !ok) return std::unexpected(ok.error());
     auto state = readField(*o, "state", parseEnrollmentState);
     if (!state) return std::unexpected(state.error());
     auto description = o->string("description");

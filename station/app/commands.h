@@ -2,6 +2,8 @@
 // reason on failure.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +22,8 @@ struct RunOptions {
 int runCommand(Wiring& w, const RunOptions& o);
 int boxCommand(Wiring& w, std::uint32_t box);
 int verifyCommand(Wiring& w, const std::string& port);
-int reworkCommand(Wiring& w, const std::string& port);
+/// Rework of the device `devId`, or when not given of the device last provisioned at `port`.
+int reworkCommand(Wiring& w, std::optional<std::uint32_t> devId, const std::string& port, std::string reason);
 int reprintCommand(Wiring& w, const std::string& port, const std::string& reason);
 int journalVerifyCommand(Wiring& w);
 int journalExportCommand(Wiring& w, const std::string& out);

@@ -91,24 +91,42 @@ int verifyCommand(Wiring& w, const std::string& port) {
     return c.bad == 0 ? 0 : 1;
 }
 
-int reworkCommand(Wiring& w, const std::string& port) {
+int reworkCommand(Wiring& w, std::optional<std::uint32_t> devId, const std::string& port, std::string reason) {
     auto j = w.journal();
     if (!j) return failWith(j.error());
+    if (!devId) {
+        auto at = deviceAtPort(**j, port);
+        if (!at) return failWith(at.error());
+        devId = at->devId;
+    }
     auto f = w.flasher();
     if (!f) return failWith(f.error());
-    const std::string seat = w.config().seatName(port);
-    auto r = reworkDevice(**j, **f, w.encoder(), port, seat);
+    auto p = w.pipeline();
+    if (!p) return failWith(p.error());
+    auto up = w.uploader();
+    if (!up) return failWith(up.error());
+    // The new identity is provisioned in the station's open lot, as a run would.
+    std::string notice;
+    if (auto s = openLotWithQuota(w.config(), **p, w.mothership(), notice); !s) return failWith(s.error());
+    if (!notice.empty()) std::printf("%s\n", notice.c_str());
+    if (reason.empty()) reason = "reworked at station " + w.config().stationId;
+    const ReworkParts parts{**j, **f, w.encoder(), w.mothership(), **up, **p};
+    auto r = reworkById(parts, *devId, reason);
     if (!r) return failWith(r.error());
     const std::string id = toHex(r->devId, 8);
+    const char* at = r->port.c_str();
     if (r->alreadyReworked) {
-        std::printf("device %s in seat %s is already reworked\n", id.c_str(), seat.c_str());
+        std::printf("device %s at %s is already reworked\n", id.c_str(), at);
         return 0;
     }
-    std::printf("device %s in seat %s erased; Dev ID %s stays burned, the next run gives it a new one\n", id.c_str(),
-                seat.c_str(), id.c_str());
-    if (r->hadRecord)
-        std::printf("device %s has a record at the MotherShip whose key was erased with the board: revoke it there\n",
+    if (r->erased) {
+        std::printf("device %s at %s erased; Dev ID %s stays burned, the next run gives it a new one\n", id.c_str(), at,
                     id.c_str());
+        return 0;
+    }
+    std::printf("device %s at %s revoked at the MotherShip (%s)\n", id.c_str(), at, reason.c_str());
+    std::printf("device %s at %s provisioned, reworked from %s\n", toHex(*r->newDevId, 8).c_str(), at, id.c_str());
+    if (!r->uploadNotice.empty()) std::printf("%s\n", r->uploadNotice.c_str());
     return 0;
 }
 

@@ -45,8 +45,14 @@ int main(int argc, char** argv) {
     std::string port;
     auto* verifyCmd = cli.add_subcommand("verify", "QA: read a device's block and compare with journal, label, MotherShip");
     verifyCmd->add_option("--port", port, "port path of the device")->required();
-    auto* reworkCmd = cli.add_subcommand("rework", "erase a failed device's block so it can be provisioned again");
-    reworkCmd->add_option("--port", port, "port path of the device")->required();
+    auto* reworkCmd = cli.add_subcommand(
+        "rework", "rework a device: a failed one is erased; a live one is revoked at the MotherShip, then provisioned anew");
+    std::string reworkDevId;
+    auto* reworkById = reworkCmd->add_option("--devid", reworkDevId, "Dev ID of the device (8 hex digits)");
+    auto* reworkByPort = reworkCmd->add_option("--port", port, "port path of the device (the last one provisioned there)");
+    reworkById->excludes(reworkByPort);
+    std::string reworkReason;
+    reworkCmd->add_option("--reason", reworkReason, "why (sent with the revocation and audited; default \"reworked at station <id>\")");
     addOperator(reworkCmd);
     std::string reason;
     auto* reprintCmd = cli.add_subcommand("reprint", "print a provisioned device's label again (same code), logged");
@@ -86,7 +92,16 @@ int main(int argc, char** argv) {
         return boxCommand(w, static_cast<std::uint32_t>(*box));
     }
     if (*verifyCmd) return verifyCommand(w, port);
-    if (*reworkCmd) return reworkCommand(w, port);
+    if (*reworkCmd) {
+        if (reworkDevId.empty() && port.empty()) return tte::cli::usage("tte-provision", "rework needs --devid D or --port P");
+        std::optional<std::uint32_t> id;
+        if (!reworkDevId.empty()) {
+            auto parsed = tte::parseHexInt(reworkDevId, 8, "--devid");
+            if (!parsed) return tte::cli::usage("tte-provision", parsed.error().message);
+            id = static_cast<std::uint32_t>(*parsed);
+        }
+        return reworkCommand(w, id, port, reworkReason);
+    }
     if (*reprintCmd) return reprintCommand(w, port, reason);
     if (*jVerify) return journalVerifyCommand(w);
     if (*jExport) return journalExportCommand(w, exportPath);

@@ -181,7 +181,7 @@ Result<BoardIdentity> Pipeline::admit(const std::string& port) {
             refusal = Error{Errc::alreadyExists,
                             "the board in seat " + seat + " (MCU unique ID " + *board->mcuUid +
                                 ") was provisioned before as device " + toHex(*before, 8) + " (" + kind[*before] +
-                                "): rework it (tte-provision rework --port " + port + ") or take it off the line",
+                                "): rework it (tte-provision rework --devid " + toHex(*before, 8) + ") or take it off the line",
                             "refused", 0, {}};
     }
     if (!refusal) return board;
@@ -192,7 +192,8 @@ Result<BoardIdentity> Pipeline::admit(const std::string& port) {
     return std::unexpected(*refusal);
 }
 
-Result<std::uint32_t> Pipeline::allocate(const std::string& port, const BoardIdentity& board) {
+Result<std::uint32_t> Pipeline::allocate(const std::string& port, const BoardIdentity& board,
+                                         std::optional<std::uint32_t> reworkedFrom) {
     std::lock_guard lock(m_allocMutex);
     auto last = m_journal.lastAllocated(m_first, m_last);
     if (!last) return std::unexpected(last.error());
@@ -203,9 +204,10 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port, const BoardIde
     // Journalled (fsync) before anything else happens: a Dev ID is never handed out twice.
     // A held line starts no board: the allocation waits until it runs.
     auto started = m_hold.whenRunning(m_stop, [&]() -> Status {
-        auto e = m_journal.append("allocated", devId,
-                                  {{"lot", m_config.lot.id}, {"port", port}, {"seat", m_config.seatName(port)},
-                                   {"mcu_uid", board.mcuUid.value_or("")}, {"usb_serial", board.usbSerial}});
+        nlohmann::json body = {{"lot", m_config.lot.id}, {"port", port}, {"seat", m_config.seatName(port)},
+                               {"mcu_uid", board.mcuUid.value_or("")}, {"usb_serial", board.usbSerial}};
+        if (reworkedFrom) body["reworked_from"] = toHex(*reworkedFrom, 8);
+        auto e = m_journal.append("allocated", devId, std::move(body));
         if (!e) return std::unexpected(e.error());
         return {};
     });

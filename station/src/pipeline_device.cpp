@@ -41,13 +41,13 @@ QueueItem item(std::string id, std::string kind, std::uint32_t devId, std::strin
 
 }  // namespace
 
-Result<std::uint32_t> Pipeline::provision(const std::string& port) {
+Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional<std::uint32_t> reworkedFrom) {
     if (!m_opened) return fail(Errc::conflict, "the lot is not open");
     const LotConfig& lot = m_config.lot;
     // Who the board is, before anything is written or any Dev ID is taken.
     auto board = admit(port);
     if (!board) return std::unexpected(board.error());
-    auto allocated = allocate(port, *board);
+    auto allocated = allocate(port, *board, reworkedFrom);
     if (!allocated) return std::unexpected(allocated.error());
     const std::uint32_t devId = *allocated;
     emit(port, devId, "allocated");
@@ -101,7 +101,7 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
         !s)
         return std::unexpected(s.error());
 
-    auto committed = commitRecord(*urn, *key, *otp, *otpValue, board->mcuUid, port);
+    auto committed = commitRecord(*urn, *key, *otp, *otpValue, board->mcuUid, reworkedFrom, port);
     if (!committed) return failDevice(devId, port, "commit", committed.error());
     emit(port, devId, "committed");
     fault("committed", devId);
@@ -110,7 +110,7 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port) {
 
 Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
                                             const protocol::Otp& otp, const std::optional<std::string>& mcuUid,
-                                            const std::string& port) {
+                                            std::optional<std::uint32_t> reworkedFrom, const std::string& port) {
     const LotConfig& lot = m_config.lot;
     const std::uint32_t devId = urn.devId().value;
     return m_journal.commit("committed", devId, [&](std::int64_t seq, const std::string& prev) -> Result<Commit> {
@@ -128,6 +128,7 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         r.created = rfc3339(m_ports.clock.wallNow());
         r.prev = sha256FromHex(prev);
         r.mcuUid = mcuUid;
+        if (reworkedFrom) r.reworkedFrom = protocol::DevId{*reworkedFrom};
         // The signature covers the OTP (PROTOCOL.md §10); the journal keeps the record without it.
         std::string canonical = r.canonicalBytes();
         auto sig = m_ports.keys.sign(std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -125,19 +126,26 @@ TEST(StationFixture, TwelveBoardsThroughFourSeatsSwappedAsAnOperatorDoes) {
     EXPECT_NE(read.code, 0) << read.out;
     EXPECT_NE(read.err.find("read-protected (RDP level 1)"), std::string::npos) << read.err;
 
-    // Rework: regressed to level 0 (mass erase), then provisioned anew in its seat.
-    auto rework = site.provision({"rework", "--port", "1-1.1", "--operator", "alice"});
+    // Rework of the live board in seat 1-1.1: revoked at the MotherShip, regressed to level 0
+    // (mass erase), then provisioned anew in its seat.
+    std::uint32_t oldId = 0;
+    for (std::size_t i = 1; i < entries.size(); ++i)  // after the export's header line
+        if (entries[i]["kind"] == "allocated" && entries[i]["body"]["port"] == "1-1.1")
+            oldId = entries[i]["devid"].get<std::uint32_t>();
+    ASSERT_NE(oldId, 0u);
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", oldId);
+    const std::string old = hex;
+    auto rework = site.provision({"rework", "--devid", old, "--reason", "housing cracked", "--operator", "alice"});
     ASSERT_EQ(rework.code, 0) << rework.out << rework.err;
-    EXPECT_NE(rework.out.find("in seat A1 erased"), std::string::npos) << rework.out;
-    auto blank = flash(site, {"read", "--address", "0x08000000", "--length", "1048576", "-o", image, "--device", "1-1.1"},
-                       "read-blank");
-    ASSERT_EQ(blank.code, 0) << blank.out << blank.err;
-    const std::string bytes = readText(image);
-    ASSERT_EQ(bytes.size(), 1048576u);
-    EXPECT_EQ(bytes.find_first_not_of('\xff'), std::string::npos);  // erased
-    auto again = site.provision({"run", "--count", "1", "--operator", "alice"});
-    ASSERT_EQ(again.code, 0) << again.out << again.err;
-    EXPECT_NE(again.out.find("provisioned 1, failed 0"), std::string::npos) << again.out;
+    EXPECT_NE(rework.out.find("device " + old + " at 1-1.1 revoked at the MotherShip (housing cracked)"), std::string::npos)
+        << rework.out;
+    EXPECT_NE(rework.out.find(", reworked from " + old), std::string::npos) << rework.out;
+    bool massErased = false;
+    for (const auto& e : jsonLines(site.provision({"journal", "export"}).out))
+        if (e.value("kind", "") == "reworked" && e["devid"] == oldId)
+            massErased = e["body"]["erased"] == "mass erase (read unprotect, RDP level 1 to 0)" && e["operator"] == "alice";
+    EXPECT_TRUE(massErased);
     auto after = site.msAdmin({"export", "--format", "jsonl"});
     const auto rowsAfter = jsonLines(after.out);
     ASSERT_EQ(rowsAfter.size(), 13u);

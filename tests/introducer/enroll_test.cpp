@@ -28,10 +28,12 @@ public:
         return protocol::MappingResponse{*protocol::makeDevUrn(32473, "t", url.devId), *protocol::parseFingerprint(kFp)};
     }
     Result<protocol::StatusResponse> status(const protocol::EnrollmentUrl& url) override {
+        auto state = states.find(url.devId.value);
         return protocol::StatusResponse{*protocol::makeDevUrn(32473, "t", url.devId), *protocol::parseFingerprint(kFp),
-                                        protocol::EnrollmentState::registered};
+                                        state == states.end() ? protocol::EnrollmentState::registered : state->second};
     }
     std::set<std::uint32_t> mapped;
+    std::map<std::uint32_t, protocol::EnrollmentState> states;  ///< what status() says (default registered)
     std::map<std::uint32_t, Error> failures;
     int maps = 0;
     std::string lastController;
@@ -68,6 +70,22 @@ TEST(Enroll, MapsAndIntroduces) {
     EXPECT_EQ(intro->otp, kUrl.otp);
     EXPECT_EQ(intro->description, "hall");
     EXPECT_EQ(ms.lastController, "192.0.2.9");
+}
+
+TEST(Enroll, ANotFoundOfARevokedDeviceSaysRevoked) {
+    FakeMotherShip ms;
+    FakeSender sender;
+    ms.failures.emplace(0x100, Error{Errc::notFound, "the MotherShip knows no device with this Dev ID and OTP", {}, 0, {}});
+    ms.states.emplace(0x100, protocol::EnrollmentState::revoked);
+    auto revoked = enroll(kUrl, target(), {}, ms, sender);
+    ASSERT_FALSE(revoked);
+    EXPECT_EQ(revoked.error().code, Errc::permissionDenied);
+    EXPECT_EQ(revoked.error().message, "the MotherShip refused: the device is revoked");
+    ms.states.erase(0x100);  // the status says something else: the 404 stands
+    auto unknown = enroll(kUrl, target(), {}, ms, sender);
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, Errc::notFound);
+    EXPECT_TRUE(sender.sent.empty());
 }
 
 TEST(Enroll, AnUsedOtpIsNoErrorButAWarningWithTheStatus) {
@@ -154,7 +172,9 @@ TEST(EnrollBox, EnrollsEachDeviceAndResumesWhereItStopped) {
     FakeMotherShip ms;
     FakeSender sender;
     ms.failures.emplace(0x202, Error{Errc::unavailable, "MotherShip down", {}, 0, {}});
-    ms.failures.emplace(0x203, Error{Errc::permissionDenied, "revoked", {}, 0, {}});
+    // A revoked device's mapping is answered 404, like an unknown one (PROTOCOL §6); its status says revoked.
+    ms.failures.emplace(0x203, Error{Errc::notFound, "the MotherShip knows no device with this Dev ID and OTP", {}, 0, {}});
+    ms.states.emplace(0x203, protocol::EnrollmentState::revoked);
     const BoxOptions options{target(), dir.path() / "box.json", {}};
     std::vector<std::size_t> progress;
     auto first = enrollBox(box, options, ms, sender, [&](std::size_t i, std::size_t n, const BoxDeviceResult&) {
@@ -165,6 +185,7 @@ TEST(EnrollBox, EnrollsEachDeviceAndResumesWhereItStopped) {
     EXPECT_EQ((*first)[0].outcome, "mapped");
     EXPECT_EQ((*first)[2].outcome, "failed");
     EXPECT_EQ((*first)[3].outcome, "revoked");
+    EXPECT_EQ((*first)[3].message, "the MotherShip refused: the device is revoked");
     EXPECT_EQ(progress, (std::vector<std::size_t>{14, 24, 34, 44}));
     ms.failures.erase(0x202);
     const int before = ms.maps;

@@ -178,6 +178,46 @@ TEST_F(IntroducerSite, BoxEnrollmentQueuesEveryIntroductionTheControllerDidNotTa
     EXPECT_EQ(devices().size(), 2u);
 }
 
+// A box with one member revoked at the MotherShip (admin revoke): that member is refused and
+// said to be revoked (its mapping POST answers 404 like an unknown device; the status query
+// with its OTP says revoked), every other member is mapped; the run exits 4 (not all mapped).
+TEST_F(IntroducerSite, BoxEnrollmentRefusesARevokedMemberAndEnrollsTheOthers) {
+    constexpr std::uint32_t first = 0x1a0, last = 0x1a3, revoked = 0x1a2;
+    std::uint8_t secretBytes[32];
+    ASSERT_EQ(RAND_bytes(secretBytes, sizeof secretBytes), 1);
+    protocol::BoxUrl box{protocol::MsId{1}, Secret(std::span<const std::uint8_t>(secretBytes)), protocol::DevId{first}, protocol::DevId{last}};
+    std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>> records;
+    for (std::uint32_t d = first; d <= last; ++d)
+        records.emplace_back(d, protocol::deriveBulkOtp(box.secret.bytes(), protocol::DevId{d}).value(), site.pki.deviceFingerprint);
+    site.upload(records);
+    site.admin("revoke --devid " + toHex(revoked, 8) + " --reason 'QA reject'");
+    auto url = site.dir.path() / "box.url";
+    std::ofstream(url) << *protocol::buildBoxUrl(box) << "\n";
+    const auto state = site.dir.path() / "box.json";
+    auto args = common("box", false);
+    args.insert(args.end(), {"--url-file", url.string(), "--state", state.string()});
+    auto r = introducer(args, "box");
+    EXPECT_EQ(r.code, 4) << r.out << r.err;
+    EXPECT_NE(r.out.find("summary: 4 devices, 3 mapped, 0 already-used, 0 not-found, 1 revoked, 0 failed"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find(toHex(revoked, 8) + "   revoked        the MotherShip refused: the device is revoked"), std::string::npos)
+        << r.out;
+    const auto kept = json::parse(test::readText(state));
+    const auto rows = site.registryRows();
+    for (std::uint32_t d = first; d <= last; ++d) {
+        const std::string outcome = d == revoked ? "revoked" : "mapped";
+        EXPECT_EQ(kept["devices"][toHex(d, 8)]["outcome"], outcome) << d;
+        EXPECT_EQ(rows.at(d)["state"], d == revoked ? "revoked" : "mapped") << d;
+    }
+    EXPECT_EQ(site.auditCount("claim-revoked"), (std::map<std::uint32_t, int>{{revoked, 1}}));
+    EXPECT_TRUE(site.auditCount("otp-wrong").empty());
+    // A rerun does not ask again for the revoked member: its outcome is final.
+    auto again = introducer(args, "box-again");
+    EXPECT_EQ(again.code, 4) << again.out << again.err;
+    EXPECT_NE(again.out.find("4 skipped as done"), std::string::npos) << again.out;
+    EXPECT_EQ(site.auditCount("claim-revoked"), (std::map<std::uint32_t, int>{{revoked, 1}}));
+}
+
 TEST_F(IntroducerSite, BoxEnrollmentResumesAfterBeingKilledHalfWay) {
     constexpr std::uint32_t first = 0x140, last = 0x17f;  // 64 devices
     std::uint8_t secretBytes[32];

@@ -95,7 +95,7 @@ TEST_P(RegistryTest, ClaimIsOneConditionalTransition) {
     EXPECT_EQ(d.description, "kitchen");
     ASSERT_TRUE(reg->markRegistered(0x100, "coap", 4));
     ASSERT_TRUE(reg->markRegistered(0x100, "coap", 5));  // again: no change
-    ASSERT_TRUE(reg->revoke(0x100, "stolen", "admin", 6));
+    ASSERT_TRUE(reg->revoke({RevokeTarget::Kind::device, 0x100, {}}, {"stolen", "admin", std::nullopt}, 6));
     EXPECT_EQ(reg->claim(0x100, c, "", "x", 7).error().code, Errc::permissionDenied);
     EXPECT_EQ(reg->claim(0x999, c, "", "x", 7).error().code, Errc::notFound);
     std::vector<std::string> events;
@@ -103,6 +103,74 @@ TEST_P(RegistryTest, ClaimIsOneConditionalTransition) {
     ASSERT_TRUE(trail);
     for (const auto& e : *trail) events.push_back(e.event);
     EXPECT_EQ(events, (std::vector<std::string>{"stored", "mapped", "registered", "revoked"}));
+}
+
+TEST_P(RegistryTest, RevocationCoversADeviceABoxOrALotAndKeepsItsFirstReason) {
+    auto boxed = [](std::uint32_t devId, const std::string& id, std::uint32_t box, const std::string& station) {
+        auto d = row(devId, id);
+        d.box = box;
+        d.station = station;
+        return d;
+    };
+    ASSERT_TRUE(reg->setLotQuota("lot-2", 0x200, 0x2ff));
+    ASSERT_TRUE(reg->insertDevice(boxed(0x100, "s-1", 7, "station-1"), 1));
+    ASSERT_TRUE(reg->insertDevice(boxed(0x101, "s-2", 7, "station-1"), 1));
+    ASSERT_TRUE(reg->insertDevice(boxed(0x102, "s-3", 8, "station-2"), 1));
+    auto other = row(0x200, "s-4");
+    other.lot = "lot-2";
+    ASSERT_TRUE(reg->insertDevice(other, 1));
+    using K = RevokeTarget::Kind;
+    // A station revokes only its own devices: nothing happens otherwise.
+    auto foreign = reg->revoke({K::device, 0x102, {}}, {"rework", "station station-1", "station-1"}, 2);
+    ASSERT_FALSE(foreign);
+    EXPECT_EQ(foreign.error().code, Errc::permissionDenied);
+    EXPECT_EQ(foreign.error().message,
+              "device 00000102 was provisioned by station station-2, not by station-1: a station revokes only its own devices");
+    EXPECT_EQ(reg->device(0x102)->state, DeviceState::notMapped);
+    EXPECT_EQ(reg->revoke({K::device, 0x1ff, {}}, {"x", "admin", std::nullopt}, 2).error().message,
+              "no device with Dev ID 000001ff");
+    EXPECT_EQ(reg->revoke({K::box, 9, {}}, {"x", "admin", std::nullopt}, 2).error().message, "no device in box 00000009");
+    EXPECT_EQ(reg->revoke({K::lot, 0, "lot-9"}, {"x", "admin", std::nullopt}, 2).error().message, "no device in lot lot-9");
+
+    auto one = reg->revoke({K::device, 0x100, {}}, {"returned", "station station-1", "station-1"}, 3).value();
+    EXPECT_EQ(one.revoked, std::vector<std::uint32_t>{0x100});
+    auto box = reg->revoke({K::box, 7, {}}, {"box lost", "admin", std::nullopt}, 4).value();
+    EXPECT_EQ(box.revoked, std::vector<std::uint32_t>{0x101});
+    EXPECT_EQ(box.alreadyRevoked, std::vector<std::uint32_t>{0x100});
+    const auto first = reg->device(0x100).value();
+    EXPECT_EQ(first.state, DeviceState::revoked);
+    EXPECT_EQ(first.revokedAt, 3);
+    EXPECT_EQ(first.revokedBy, "station station-1");
+    EXPECT_EQ(first.revokeReason, "returned");
+    EXPECT_EQ(reg->audit(0x101)->back().detail, "box lost (box 00000007)");
+    auto lot = reg->revoke({K::lot, 0, "lot-1"}, {"recall", "admin", std::nullopt}, 5).value();
+    EXPECT_EQ(lot.revoked, std::vector<std::uint32_t>{0x102});
+    EXPECT_EQ(lot.alreadyRevoked, (std::vector<std::uint32_t>{0x100, 0x101}));
+    EXPECT_EQ(reg->device(0x200)->state, DeviceState::notMapped);  // another lot
+    int revokedLines = 0;
+    const auto trail = reg->audit(std::nullopt).value();
+    for (const auto& e : trail) revokedLines += e.event == "revoked";
+    EXPECT_EQ(revokedLines, 3);  // one per device, none for a repeat
+    EXPECT_EQ(reg->stats(0)->devices[static_cast<int>(DeviceState::revoked)], 3);
+}
+
+TEST_P(RegistryTest, AReworkedBoardsNewRecordNamesARevokedDevice) {
+    ASSERT_TRUE(reg->insertDevice(row(0x100, "s-1"), 1));
+    auto next = row(0x101, "s-2");
+    next.reworkedFrom = 0x100;
+    auto early = reg->insertDevice(next, 2);
+    ASSERT_FALSE(early);
+    EXPECT_EQ(early.error().code, Errc::conflict);
+    EXPECT_EQ(early.error().message,
+              "reworked_from 00000100: the device is not-mapped, not revoked; revoke it before its board gets a new identity");
+    auto unknown = next;
+    unknown.reworkedFrom = 0x1fe;
+    EXPECT_EQ(reg->insertDevice(unknown, 2).error().message, "reworked_from 000001fe: no device with this Dev ID");
+    ASSERT_TRUE(reg->revoke({RevokeTarget::Kind::device, 0x100, {}}, {"rework", "station station-1", "station-1"}, 3));
+    EXPECT_EQ(reg->insertDevice(next, 4).value(), InsertOutcome::stored);
+    EXPECT_EQ(reg->device(0x101)->reworkedFrom, 0x100u);
+    EXPECT_EQ(reg->device(0x100)->reworkedFrom, std::nullopt);
+    EXPECT_EQ(reg->audit(0x101)->back().detail, "record s-2, reworked from 00000100");
 }
 
 TEST_P(RegistryTest, ConcurrentClaimsLetExactlyOneWin) {
@@ -210,7 +278,10 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
         " CREATE TABLE stations (name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE, cert_pem TEXT NOT NULL,"
         " added_at BIGINT NOT NULL); CREATE TABLE lots (lot TEXT PRIMARY KEY, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL);"
         " CREATE TABLE boxes (box BIGINT PRIMARY KEY, lot TEXT NOT NULL, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL);"
-        " INSERT INTO audit (at, devid, event, client, detail) VALUES (1, 256, 'otp-wrong', 'x', 'GET');\"");
+        " INSERT INTO audit (at, devid, event, client, detail) VALUES (1, 256, 'otp-wrong', 'x', 'GET');"
+        " INSERT INTO devices VALUES (257, 'urn:dev:ops:32473-sensor-00000101', 'dd', 'aa', 'lot-1', NULL, 's', 'r-1', 'd',"
+        " 'sig', 'ff', '2026-11-23T07:00:00Z', 'revoked', NULL, NULL, NULL, '', 1, 5, 0);"
+        " INSERT INTO audit (at, devid, event, client, detail) VALUES (5, 257, 'revoked', 'admin', 'stolen');\"");
     ASSERT_EQ(made.exitCode, 0) << made.output;
     const FailurePolicy policy{60'000, 120'000};
     {
@@ -220,8 +291,14 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "3\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "4\n");
     EXPECT_EQ(reg->device(0x100).error().code, Errc::notFound);  // the mcu_uid column was added: reads work
+    // A device revoked before the revocation columns existed has them from its audit trail.
+    const auto revoked = reg->device(0x101).value();
+    EXPECT_EQ(revoked.revokedAt, 5);
+    EXPECT_EQ(revoked.revokedBy, "admin");
+    EXPECT_EQ(revoked.revokeReason, "stolen");
+    EXPECT_EQ(revoked.reworkedFrom, std::nullopt);
 }
 
 TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {

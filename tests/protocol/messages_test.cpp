@@ -136,6 +136,30 @@ TEST(Messages, StationRecordCarriesTheMcuUniqueIdWhenKnown) {
     }
 }
 
+TEST(Messages, AReworkedBoardsRecordNamesItsOldDevIdAndSignsIt) {
+    StationRecord r = record();
+    const std::string plain = r.canonicalBytes();
+    EXPECT_EQ(plain.find("reworked_from"), std::string::npos);  // absent: the bytes as before
+    r.reworkedFrom = DevId{0xabcdef00};
+    const std::string linked = r.canonicalBytes();
+    EXPECT_NE(linked.find(R"("reworked_from":"abcdef00")"), std::string::npos) << linked;
+    EXPECT_NE(linked, plain);
+    auto back = StationRecord::fromJson(r.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->reworkedFrom, DevId{0xabcdef00});
+    EXPECT_EQ(back->canonicalBytes(), linked);
+    auto kept = StationRecord::fromJsonWithoutOtp(r.toJsonWithoutOtp(), r.otp);
+    ASSERT_TRUE(kept) << kept.error().message;
+    EXPECT_EQ(kept->canonicalBytes(), linked);
+    r.reworkedFrom = r.devId;
+    EXPECT_EQ(StationRecord::fromJson(r.toJson()).error().message,
+              "StationRecord: reworked_from abcdef01 is the record's own devid");
+    std::string bad = record().toJson();
+    bad.insert(bad.size() - 1, R"(,"reworked_from":"abc")");
+    EXPECT_EQ(StationRecord::fromJson(bad).error().message,
+              "StationRecord: field 'reworked_from': devid: expected 8 hex digits, got 3");
+}
+
 TEST(Messages, RecordAndIntroductionWithoutTheOtpForTheStationsJournal) {
     const StationRecord r = record();
     const std::string kept = r.toJsonWithoutOtp();
@@ -251,6 +275,12 @@ TEST(Messages, RevokeAndDeviceInfoRoundTrip) {
     EXPECT_EQ(back->toJson(), d.toJson());
     EXPECT_EQ(back->box, 3U);
     EXPECT_EQ(back->controller->cport, 5684);
+    EXPECT_EQ(d.toJson().find("reworked_from"), std::string::npos);
+    d.reworkedFrom = DevId{0xabcdef00};
+    auto reworked = DeviceInfo::fromJson(d.toJson());
+    ASSERT_TRUE(reworked) << reworked.error().message;
+    EXPECT_EQ(reworked->reworkedFrom, DevId{0xabcdef00});
+    EXPECT_EQ(reworked->toJson(), d.toJson());
 }
 
 TEST(Messages, ControllerDevicesRoundTrip) {

@@ -118,25 +118,24 @@ TEST(Line, ABoardProvisionedBeforeIsRefusedUntilReworkedAndReworkRegressesItsLoc
     ASSERT_FALSE(open);
     EXPECT_EQ(open.error().message, "the board in seat 1-2 (MCU unique ID " + uid +
                                         ") was provisioned before as device 00000100 (committed): rework it "
-                                        "(tte-provision rework --port 1-2) or take it off the line");
+                                        "(tte-provision rework --devid 00000100) or take it off the line");
     EXPECT_EQ(*site.journal->lastAllocated(0x100, 0x1ff), 0x100u);  // no Dev ID burned
     auto all = *site.journal->entries();
     EXPECT_EQ(std::count_if(all.begin(), all.end(), [](const JournalEntry& e) { return e.kind == "refused"; }), 2);
-    // Rework of the locked board in its seat: regressed (mass erase), then provisioned anew.
-    auto reworked = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-1", "A1");
+    // Rework of the locked board in its seat: revoked at the MotherShip, regressed (mass
+    // erase), then provisioned anew.
+    auto reworked = reworkById(ReworkParts{*site.journal, *site.flasher, site.encoder, *site.ms, *site.uploader, *site.pipeline},
+                               0x100, "moved to another seat");
     ASSERT_TRUE(reworked) << reworked.error().toString();
-    EXPECT_EQ(reworked->devId, 0x100u);
-    EXPECT_TRUE(reworked->hadRecord);
-    EXPECT_EQ(site.flasher->protection["1-1"], ReadProtection::level0);
-    EXPECT_FALSE(site.flasher->flash.contains("1-1"));  // erased
-    auto last = site.journal->entries(0x100)->back();
-    EXPECT_EQ(last.kind, "reworked");
+    EXPECT_TRUE(reworked->revoked);
+    ASSERT_TRUE(reworked->newDevId);
+    EXPECT_EQ(*reworked->newDevId, 0x101u);
+    auto old = *site.journal->entries(0x100);
+    auto last = *std::find_if(old.rbegin(), old.rend(), [](const JournalEntry& e) { return e.kind == "reworked"; });
     EXPECT_EQ(last.body["erased"], "mass erase (read unprotect, RDP level 1 to 0)");
     EXPECT_EQ(last.body["mcu_uid"], uid);
     EXPECT_EQ(last.body["operator"], "bob");
-    auto again = site.pipeline->provision("1-1");
-    ASSERT_TRUE(again) << again.error().toString();
-    EXPECT_EQ(*again, 0x101u);
+    EXPECT_EQ(site.journal->entries(0x101)->front().body["mcu_uid"], uid);
     EXPECT_EQ(site.flasher->protection["1-1"], ReadProtection::level1);
 }
 

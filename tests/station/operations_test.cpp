@@ -80,10 +80,97 @@ TEST(Operations, ReworkErasesAFailedDeviceOnlyOnce) {
     // A provisioned (locked) board sent back: regressed and erased; its record stays at the
     // MotherShip, which the operator is told to revoke.
     auto withRecord = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-1");
-    ASSERT_TRUE(withRecord) << withRecord.error().toString();
-    EXPECT_EQ(withRecord->devId, 0x100u);
-    EXPECT_TRUE(withRecord->hadRecord);
-    EXPECT_EQ(site.flasher->protection["1-1"], ReadProtection::level0);
+    ASSERT_FALSE(withRecord);
+    EXPECT_EQ(withRecord.error().message,
+              "device 00000100 at 1-1 has a record (committed): rework it with `tte-provision rework --devid "
+              "00000100`, which revokes it at the MotherShip first");
+}
+
+ReworkParts reworkParts(Site& site) {
+    return ReworkParts{*site.journal, *site.flasher, site.encoder, *site.ms, *site.uploader, *site.pipeline};
+}
+
+TEST(Operations, ReworkOfALiveDeviceRevokesItFirstThenProvisionsANewIdentity) {
+    Site site;
+    runSite(site, 2);
+    ASSERT_TRUE(site.uploader->drainOnce());
+    ASSERT_EQ(deviceAtPort(*site.journal, "1-1")->state, "live");
+    auto r = reworkById(reworkParts(site), 0x100, "housing cracked");
+    ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_TRUE(r->revoked);
+    EXPECT_EQ(r->port, "1-1");
+    ASSERT_TRUE(r->newDevId);
+    EXPECT_EQ(*r->newDevId, 0x102u);
+    EXPECT_EQ(r->uploadNotice, "");
+    EXPECT_EQ(site.ms->revoked.at(0x100), "housing cracked");
+    // The new identity's record, uploaded, names the old Dev ID (signed with the rest).
+    bool linked = false;
+    for (const auto& [id, rec] : site.ms->records)
+        if (rec.devId.value == 0x102) linked = rec.reworkedFrom == protocol::DevId{0x100};
+    EXPECT_TRUE(linked);
+    // The journal: the old device revoked and reworked, the new one allocated at the same port
+    // with reworked_from, committed and live; a new OTP was printed for it.
+    auto old = site.journal->entries(0x100).value();
+    ASSERT_GE(old.size(), 3u);
+    EXPECT_EQ(old[old.size() - 2].kind, "revoked");
+    EXPECT_EQ(old[old.size() - 2].body["reason"], "housing cracked");
+    EXPECT_EQ(old.back().kind, "reworked");
+    auto fresh = site.journal->entries(0x102).value();
+    ASSERT_FALSE(fresh.empty());
+    EXPECT_EQ(fresh.front().kind, "allocated");
+    EXPECT_EQ(fresh.front().body["reworked_from"], "00000100");
+    EXPECT_EQ(fresh.front().body["port"], "1-1");
+    EXPECT_EQ(deviceAtPort(*site.journal, "1-1")->devId, 0x102u);
+    EXPECT_EQ(deviceAtPort(*site.journal, "1-1")->state, "live");
+    EXPECT_NE(site.ms->otpByDevId.at(0x102), site.ms->otpByDevId.at(0x100));
+    EXPECT_TRUE(site.journal->verify()->ok());
+    // Once more: nothing to do.
+    auto again = reworkById(reworkParts(site), 0x100, "housing cracked");
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->alreadyReworked);
+}
+
+TEST(Operations, ReworkProvisionsNothingWhenTheMotherShipCannotRevoke) {
+    Site site;
+    runSite(site, 2);
+    ASSERT_TRUE(site.uploader->drainOnce());
+    const auto before = site.journal->entries().value().size();
+    site.ms->revokeFails = Error{Errc::unavailable, "connection refused", "curl", 7, "CURLE_COULDNT_CONNECT"};
+    auto r = reworkById(reworkParts(site), 0x100, "housing cracked");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::unavailable);
+    EXPECT_EQ(r.error().message,
+              "device 00000100 was not reworked: the revocation at the MotherShip failed: connection refused; nothing was provisioned");
+    EXPECT_EQ(site.journal->entries().value().size(), before);
+    EXPECT_EQ(deviceAtPort(*site.journal, "1-1")->state, "live");
+    site.ms->revokeFails = Error{Errc::permissionDenied, "device 00000100 was provisioned by station st2, not by st1", {}, 0, {}};
+    EXPECT_EQ(reworkById(reworkParts(site), 0x100, "x").error().code, Errc::permissionDenied);
+    // A committed record that cannot be uploaded cannot be revoked: nothing happens either.
+    site.ms->revokeFails.reset();
+    std::string notice;
+    ASSERT_TRUE(site.pipeline->run(1, 1, {"1-3"}));
+    site.ms->down = true;
+    auto queued = reworkById(reworkParts(site), 0x102, "x");
+    ASSERT_FALSE(queued);
+    EXPECT_EQ(queued.error().code, Errc::unavailable);
+    EXPECT_TRUE(queued.error().message.starts_with(
+        "device 00000102 was not reworked: its record is not at the MotherShip yet (connection refused"))
+        << queued.error().message;
+    EXPECT_EQ(deviceAtPort(*site.journal, "1-3")->state, "committed");
+    EXPECT_TRUE(site.ms->revoked.empty());
+    EXPECT_EQ(reworkById(reworkParts(site), 0x1ff, "x").error().message, "the journal has no device 000001ff");
+}
+
+TEST(Operations, ReworkByIdOfAFailedDeviceErasesItAsBefore) {
+    Site site;
+    runSite(site, 2, "1-2");
+    auto r = reworkById(reworkParts(site), 0x101, "x");
+    ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_TRUE(r->erased);
+    EXPECT_FALSE(r->revoked);
+    EXPECT_FALSE(r->newDevId);
+    EXPECT_TRUE(site.ms->revoked.empty());
+    EXPECT_EQ(site.flasher->flash["1-2"][site.encoder.blockAddress()], std::vector<std::uint8_t>(kNvmSize, 0xff));
 }
 
 TEST(Operations, OpenLotUsesTheJournalledQuotaWhenTheMotherShipIsDown) {

@@ -87,6 +87,14 @@ public:
         return answerOf<protocol::DeviceInfo>(m_http.call("GET", path), "GET " + path);
     }
 
+    Result<protocol::RevokeResponse> revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) override {
+        const std::string path = "/api/v1/devices/" + toHex(devId, 8) + "/revoke";
+        auto answer = answerOf<protocol::RevokeResponse>(m_http.call("POST", path, request.toJson()), "POST " + path);
+        if (answer && (answer->devId.value != devId || answer->state != protocol::EnrollmentState::revoked))
+            return fail(Errc::corrupt, "POST " + path + ": the answer is not the revocation of this device");
+        return answer;
+    }
+
     Status mapDevice(const protocol::MappingRequest& request) override {
         std::string path = std::string(protocol::kEnrollmentPath) + "?" + protocol::mappingQuery(request);
         auto a = m_http.call("POST", path);

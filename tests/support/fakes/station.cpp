@@ -373,6 +373,10 @@ Result<std::vector<protocol::RecordResult>> FakeMotherShip::uploadRecords(const 
                            same ? "" : "the record id was stored with other content"});
             continue;
         }
+        if (r.reworkedFrom && !revoked.contains(r.reworkedFrom->value)) {
+            out.push_back({r.recordId, protocol::RecordStatus::rejected, "reworked_from " + r.reworkedFrom->hex() + " is not revoked"});
+            continue;
+        }
         records.emplace(r.recordId, r);
         ++stored;
         if (!m_file.empty()) std::ofstream(m_file, std::ios::app) << r.toJson() << "\n";
@@ -412,7 +416,10 @@ Result<protocol::DeviceInfo> FakeMotherShip::device(std::uint32_t devId) {
         d.firmwareSha256 = r.firmwareSha256;
         d.created = r.created;
         d.signature = r.signature;
-        d.state = mapped.contains(devId) ? protocol::EnrollmentState::mapped : protocol::EnrollmentState::notMapped;
+        d.state = revoked.contains(devId) ? protocol::EnrollmentState::revoked
+                  : mapped.contains(devId)  ? protocol::EnrollmentState::mapped
+                                            : protocol::EnrollmentState::notMapped;
+        d.reworkedFrom = r.reworkedFrom;
         return d;
     }
     return fail(Errc::notFound, "no device " + toHex(devId, 8));
@@ -426,6 +433,15 @@ Status FakeMotherShip::mapDevice(const protocol::MappingRequest& request) {
     if (it == otpByDevId.end() || it->second != request.credentials.otp.hex()) return fail(Errc::notFound, "unknown device or OTP");
     mapped[devId] = request.controller.controller.cfingerprint.hex();
     return {};
+}
+
+Result<protocol::RevokeResponse> FakeMotherShip::revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) {
+    std::lock_guard lock(mutex);
+    if (down) return fail(Errc::unavailable, "connection refused");
+    if (revokeFails) return std::unexpected(*revokeFails);
+    if (!otpByDevId.contains(devId)) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+    revoked.emplace(devId, request.reason);  // the first reason stays
+    return protocol::RevokeResponse{protocol::DevId{devId}, protocol::EnrollmentState::revoked};
 }
 
 Status FakeController::introduce(const ControllerTarget&, const protocol::Introduction& introduction) {

@@ -134,8 +134,12 @@ public:
     Status registerBox(const protocol::BoxRegistration& box) override;
     Result<protocol::DeviceInfo> device(std::uint32_t devId) override;
     Status mapDevice(const protocol::MappingRequest& request) override;
+    /// Revokes a stored device (notFound otherwise); `revokeFails` answers instead when set.
+    Result<protocol::RevokeResponse> revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) override;
 
     std::mutex mutex;
+    std::optional<Error> revokeFails;
+    std::map<std::uint32_t, std::string> revoked;            ///< devid → reason
     bool down = false;
     int uploadCalls = 0;
     std::map<std::string, protocol::StationRecord> records;  ///< record_id → record (with OTP and signature)

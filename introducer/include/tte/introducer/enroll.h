@@ -38,6 +38,11 @@ public:
     virtual Status send(const NotifyTarget& target, const protocol::Introduction& introduction) = 0;
 };
 
+/// A mapping answered 404 (`notFound`) is what a revoked device gets as well (PROTOCOL §6):
+/// the status query with the same OTP tells them apart. Returns permissionDenied "the
+/// MotherShip refused: the device is revoked" when the status says revoked, else `notFound`.
+Error explainNotFound(MotherShipApi& ms, const protocol::EnrollmentUrl& url, const Error& notFound);
+
 /// The real ones: postMapping()/getStatus() with `https`, sendIntroduction() pinned to the
 /// Controller's fingerprint.
 std::unique_ptr<MotherShipApi> makeHttpsMotherShip(client::HttpsOptions https);

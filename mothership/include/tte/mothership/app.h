@@ -58,10 +58,11 @@ struct AdminCommand {
     std::string certOut;  ///< keygen dtls
     std::string certIn;   ///< fingerprint, station add
     std::string name;     ///< station add, station remove
-    std::string lot;      ///< lot set
+    std::string lot;      ///< lot set; revoke: every device of the lot
     std::string first;    ///< lot set, 8 hex
     std::string last;     ///< lot set, 8 hex
     std::string devId;    ///< revoke, show: 8 hex
+    std::string box;      ///< revoke: every device of the box, 8 hex
     std::string reason;   ///< revoke
     std::string format = "jsonl";      ///< export: csv or jsonl
     std::string listFormat = "table";  ///< lot list: table or jsonl

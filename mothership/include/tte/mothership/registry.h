@@ -52,6 +52,35 @@ struct DeviceRow {
     std::int64_t updatedAt = 0;
     std::int64_t failures = 0;    ///< wrong OTPs ever tried for this Dev ID (its `otp-wrong` audit lines)
     std::optional<std::string> mcuUid;  ///< the board MCU's unique ID, 24 lower-case hex, when the record had it
+    std::optional<std::uint32_t> reworkedFrom;  ///< the Dev ID this board had before a rework (revoked)
+    std::int64_t revokedAt = 0;   ///< unix milliseconds; 0 unless revoked
+    std::string revokedBy;        ///< "admin", "station <name>"; empty unless revoked
+    std::string revokeReason;     ///< as given to the revocation; empty unless revoked
+};
+
+/// What a revocation covers: one device, every device of a box, or every device of a lot.
+struct RevokeTarget {
+    enum class Kind { device, box, lot };
+    Kind kind = Kind::device;
+    std::uint32_t number = 0;  ///< Dev ID or box number
+    std::string lot;           ///< lot name (Kind::lot)
+
+    /// "Dev ID 00000100", "box 00000002", "lot lot-1".
+    [[nodiscard]] std::string describe() const;
+};
+
+/// Who revokes and why. A station may revoke only the devices it provisioned (`onlyStation`).
+struct Revocation {
+    std::string reason;                      ///< 1-200 bytes, audited
+    std::string actor;                       ///< "admin", "station <name>"
+    std::optional<std::string> onlyStation;  ///< refuse devices another station provisioned
+};
+
+/// The devices a revocation covered, by Dev ID: those it revoked now and those revoked before
+/// (left as they were: first reason, first time).
+struct RevokeSummary {
+    std::vector<std::uint32_t> revoked;
+    std::vector<std::uint32_t> alreadyRevoked;
 };
 
 /// One line of the audit trail.
@@ -110,10 +139,12 @@ public:
     virtual ~Registry() = default;
 
     /// Stores a new device (state not-mapped) and audits it. Idempotent by record id:
-    /// the same record id with the same digest → duplicate.
+    /// the same record id with the same digest → duplicate. A row with `reworkedFrom` is the
+    /// new identity of a reworked board: that device must exist and be revoked already.
     /// Errors: alreadyExists (Dev ID or URN taken by another record, or record id reused
     /// with other content), outOfRange (Dev ID outside the lot's quota), notFound (no quota
-    /// for the lot), io/internal (database).
+    /// for the lot), conflict (`reworkedFrom` names a device that is not revoked), notFound
+    /// (`reworkedFrom` names no device), io/internal (database).
     virtual Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) = 0;
 
     /// Errors: notFound, io.
@@ -136,8 +167,12 @@ public:
     /// Errors: conflict (not mapped), permissionDenied (revoked), notFound, io.
     virtual Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) = 0;
 
-    /// Any state → revoked, audited. Errors: notFound, io.
-    virtual Status revoke(std::uint32_t devId, std::string_view reason, std::string_view actor, std::int64_t now) = 0;
+    /// Every device of `target` → revoked (reason, actor and time kept in the row), one
+    /// `revoked` audit entry each, all in one transaction; a device revoked before is left as it
+    /// was. Errors: notFound ("no device with Dev ID X", "no device in box X", "no device in
+    /// lot L"), permissionDenied (`onlyStation` set and a device of the target was provisioned
+    /// by another station: nothing is revoked), io.
+    virtual Result<RevokeSummary> revoke(const RevokeTarget& target, const Revocation& why, std::int64_t now) = 0;
 
     /// Audits a refused attempt (a claim conflict, a DTLS key that is not the device's). Counts
     /// nothing: countFailure() does the counting.

@@ -57,6 +57,7 @@ private:
     HttpResponse enrollmentPage(const HttpRequest& r);
     HttpResponse mapping(const HttpRequest& r);
     HttpResponse status(const HttpRequest& r);
+    HttpResponse refuseRevoked(const DeviceRow& device, const HttpRequest& r, bool html);
     HttpResponse stationApi(const HttpRequest& r);
     HttpResponse records(const HttpRequest& r, const StationRow& station);
     HttpResponse deviceLookup(std::string_view devIdHex);

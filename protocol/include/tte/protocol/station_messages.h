@@ -40,6 +40,10 @@ struct StationRecord {
     /// 0x1FFF7A14, 0x1FFF7A18 in that order), read before anything was written. Absent in
     /// records of stations that do not read it; when present it is signed like every field.
     std::optional<std::string> mcuUid;
+    /// A reworked board's new identity: the Dev ID it had before (revoked first). Written
+    /// (`"reworked_from": "<8 hex>"`, signed with the rest) only when set, so a record without
+    /// it keeps its canonical bytes.
+    std::optional<DevId> reworkedFrom;
     std::string signature;  ///< base64 DER ECDSA-SHA256 by the station key; empty until signed
 
     /// All fields but `signature`, keys sorted, no whitespace (nlohmann::json dump()): the bytes
@@ -56,7 +60,9 @@ struct StationRecord {
     /// not '<station>-<seq>'", "StationRecord: devid <hex> does not match the URN's <hex>",
     /// "field 'created': must be RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)", "field 'signature': must
     /// be base64", "field 'lot': must be 1-64 of [A-Za-z0-9._-]", "field 'prev': expected 64 hex
-    /// digits, got N", "field 'mcu_uid': must be 24 lower-case hex digits".
+    /// digits, got N", "field 'mcu_uid': must be 24 lower-case hex digits",
+    /// "field 'reworked_from': devid: expected 8 hex digits, got N",
+    /// "reworked_from <hex> is the record's own devid".
     static Result<StationRecord> fromJson(std::string_view text);
 };
 
@@ -138,7 +144,8 @@ struct RevokeResponse {
 /// GET /api/v1/devices/<devid> (QA, reconcile): what the MotherShip holds of a device, never
 /// its OTP or OTP hash. {"devid", "urn", "fingerprint", "lot", "box", "station", "record_id",
 /// "firmware_sha256", "created", "signature", "state", "description", "failures",
-/// "controller"?: {"cip", "cport", "cfingerprint"}}; `controller` only once mapped.
+/// "controller"?: {"cip", "cport", "cfingerprint"}, "reworked_from"?: "<8 hex>"}; `controller`
+/// only once mapped, `reworked_from` only for a reworked board's new identity.
 /// fromJson() also: "DeviceInfo: devid <hex> does not match the URN's <hex>".
 struct DeviceInfo {
     DevId devId;
@@ -155,6 +162,7 @@ struct DeviceInfo {
     std::string description;  ///< the introducer's, at most 200 bytes
     std::uint64_t failures = 0;  ///< failed OTP attempts on this Dev ID
     std::optional<ControllerInfo> controller;
+    std::optional<DevId> reworkedFrom;  ///< `reworked_from`, only for a reworked board's new identity
     [[nodiscard]] std::string toJson() const;
     static Result<DeviceInfo> fromJson(std::string_view text);
 };

@@ -13,6 +13,7 @@
 #include "tte/station/journal.h"
 #include "tte/station/pipeline.h"
 #include "tte/station/ports.h"
+#include "tte/station/uploader.h"
 
 namespace tte::station {
 
@@ -39,18 +40,55 @@ Result<DeviceAtPort> deviceAtPort(Journal& journal, const std::string& port);
 struct ReworkResult {
     std::uint32_t devId = 0;
     bool alreadyReworked = false;  ///< nothing was done
-    bool hadRecord = false;        ///< the device's record stays at the MotherShip: revoke it there
 };
 /// Makes the board at `port` blank for a new Dev ID and journals `reworked` {port, seat,
 /// mcu_uid, erased}: a read-protected board is regressed to level 0 first, which mass-erases
 /// it (docs/FLASHER.md); an open one has its provisioning block and NVM sector erased (with
-/// them its OTP and key). The device is found by the board's unique ID (its USB serial while
-/// locked), else as the last one allocated at the port. The old Dev ID stays burned; a device
-/// with a record keeps it at the MotherShip (hadRecord: revoke it there).
-/// Errors: those of deviceAtPort(); conflict when the device is still in the pipeline; the
-/// flasher's; the journal's.
+/// them its OTP and key). For a device that never went live (failed, rejected) or a reworked
+/// board still locked. The device is found by the board's unique ID (its USB serial while
+/// locked), else as the last one allocated at the port. The Dev ID stays burned and the next
+/// run gives the board a new one.
+/// Errors: those of deviceAtPort(); conflict when the device has a record ("… rework it with
+/// `tte-provision rework --devid D`, which revokes it at the MotherShip first") or is still in
+/// the pipeline; the flasher's; the journal's.
 Result<ReworkResult> reworkDevice(Journal& journal, DeviceFlasher& flasher, const BlockEncoder& encoder,
                                   const std::string& port, const std::string& seat = {});
+
+/// What the rework of a device needs: the lot open in `pipeline` (openLotWithQuota()).
+struct ReworkParts {
+    Journal& journal;
+    DeviceFlasher& flasher;
+    const BlockEncoder& encoder;
+    MotherShipClient& ms;
+    Uploader& uploader;
+    Pipeline& pipeline;
+};
+
+/// What reworkById() did.
+struct ReworkOutcome {
+    std::uint32_t devId = 0;                ///< the device reworked (its old identity)
+    std::string port;
+    bool alreadyReworked = false;           ///< nothing was done
+    bool erased = false;                    ///< a device that never went live: erased, as reworkDevice()
+    bool revoked = false;                   ///< revoked at the MotherShip first
+    std::optional<std::uint32_t> newDevId;  ///< the board's new identity (after a revocation)
+    std::string uploadNotice;               ///< why the new record is still queued, if it is
+};
+
+/// `tte-provision rework --devid D` (docs/STATION.md "Rework"). A device that never went live
+/// (`failed`) is erased as by reworkDevice(). A device with a record is first made live (its
+/// queued record uploaded), then revoked at the MotherShip (`reason`), journalled `revoked` and
+/// `reworked` (its board made blank, a locked one regressed, as reworkDevice()), and only then
+/// its board – in the port the journal holds it in – is provisioned
+/// as a new device (new Dev ID, OTP, key, label) whose `allocated` entry and record name the
+/// old Dev ID (`reworked_from`); the new record is uploaded at once when the MotherShip answers.
+/// If the MotherShip cannot revoke, nothing is written to the board or the journal.
+/// Errors: notFound (no such device in the journal); conflict (the device is still in the
+/// pipeline, or another device sits in its port now); unavailable/timeout ("… its record is not
+/// at the MotherShip yet …", "… the revocation at the MotherShip failed: …"); the MotherShip's
+/// answer (permissionDenied: another station's device); those of Pipeline::provision() for the
+/// new identity ("… revoked; its board's new identity failed: …"); the journal's.
+Result<ReworkOutcome> reworkById(const ReworkParts& parts, std::uint32_t devId, std::string_view reason);
 
 /// Prints the label of the device at `port` again, from the label the station kept (scanned
 /// back, so the same Enrollment URL and OTP), checks the new print by scan-back, and journals

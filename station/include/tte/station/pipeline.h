@@ -70,6 +70,8 @@ public:
 
     Pipeline(const StationConfig& config, Journal& journal, PipelinePorts ports);
 
+    [[nodiscard]] const StationConfig& config() const { return m_config; }
+
     /// Checks the lot before anything is provisioned: firmware loads (and matches its pinned
     /// SHA-256), the MS fingerprint is well-formed and not all zero, the Dev ID range lies in
     /// the MotherShip's quota (`quota`, or the one journalled at an earlier opening when the
@@ -104,7 +106,9 @@ public:
     Result<std::optional<std::string>> knownBoard(const BoardIdentity& board);
 
     /// One device in `port`: the whole state machine. Returns the Dev ID on success.
-    Result<std::uint32_t> provision(const std::string& port);
+    /// `reworkedFrom`: the board is a reworked one whose old identity was revoked; the new
+    /// device's `allocated` entry and its record name the old Dev ID (`reworked_from`).
+    Result<std::uint32_t> provision(const std::string& port, std::optional<std::uint32_t> reworkedFrom = std::nullopt);
 
     void setObserver(Observer o) { m_observer = std::move(o); }
     /// The line's hold: its state, its observer, the operator's Resume.
@@ -116,7 +120,8 @@ public:
     Result<std::vector<std::string>> freshPorts(const std::vector<std::string>& ports);
 
 private:
-    Result<std::uint32_t> allocate(const std::string& port, const BoardIdentity& board);
+    Result<std::uint32_t> allocate(const std::string& port, const BoardIdentity& board,
+                                   std::optional<std::uint32_t> reworkedFrom);
     bool blankDeviceIn(const std::string& port);
     /// The label step: submits the label, waits for its job, holds the line while the
     /// printer cannot print, prints a lost job once more. Errors: only a fault of this board
@@ -128,7 +133,7 @@ private:
     /// as the token gave them, to seal; the value, for the documents).
     Result<JournalEntry> commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
                                       const protocol::Otp& otp, const std::optional<std::string>& mcuUid,
-                                      const std::string& port);
+                                      std::optional<std::uint32_t> reworkedFrom, const std::string& port);
     /// Reads who the board at `port` is and refuses one that must not be provisioned: a
     /// read-protected board, or a unique ID the journal provisioned before (unless its last
     /// device was reworked). A refusal is journalled as `refused` (no Dev ID is taken).

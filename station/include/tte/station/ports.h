@@ -194,6 +194,11 @@ public:
     virtual Status registerBox(const protocol::BoxRegistration& box) = 0;
     /// GET /api/v1/devices/<devid>. Errors: notFound when the MotherShip has no record.
     virtual Result<protocol::DeviceInfo> device(std::uint32_t devId) = 0;
+    /// POST /api/v1/devices/<devid>/revoke {"reason"} (PROTOCOL.md §6.1, §10): the device's OTP
+    /// and key are refused from the answer on; a device revoked before answers the same.
+    /// Errors: notFound (no such device), permissionDenied (another station's device),
+    /// invalidArgument (the reason), besides those of every call.
+    virtual Result<protocol::RevokeResponse> revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) = 0;
     /// POST /.well-known/tte?otp,devid,cip,cport,cfingerprint (message 4/5) for a
     /// pre-enrolled lot. A 409 (already mapped) counts as done.
     virtual Status mapDevice(const protocol::MappingRequest& request) = 0;
