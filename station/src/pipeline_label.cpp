@@ -97,6 +97,10 @@ Result<PrintedLabel> Pipeline::printLabel(std::uint32_t devId, const std::string
             auto state = printer.jobState(*job);
             if (state && state->kind == LabelJobState::Kind::printed) {
                 if (auto s = m_hold.release(own.name()); !s) return std::unexpected(s.error());
+                // A printed job proves the printer prints, even when this round's look at the
+                // queue still saw it stopped (CUPS updates the two apart): without this, a line
+                // held for the printer would wait for a look that no board in flight makes.
+                if (auto s = m_hold.release(kPrinterCause); !s) return std::unexpected(s.error());
                 return printer.collect(label, *job);
             }
             if (state && state->kind == LabelJobState::Kind::lost) {

@@ -155,6 +155,31 @@ TEST(LineHold, LateJobHoldsTheLineInsteadOfFailingTheBoard) {
     EXPECT_GE(resumed[0].body["held_s"].get<int>(), 4);  // 12 polls of 500 ms, held after 4
 }
 
+TEST(LineHold, APrintedLabelResumesALineTheQueueStillShowsStopped) {
+    // CUPS reports a queue's state and a job's state apart: the last look at the queue may
+    // still show it paused when the job is already printed. The line runs on all the same.
+    Site site("", "", 2);
+    ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
+    site.printer.conditions = {paused(), paused()};
+    site.printer.jobScripts = {{fakes::FakePrinter::Fate::printed, 1}};
+    std::atomic<bool> stop{false};
+    std::atomic<bool> done{false};
+    Result<RunSummary> r = fail(Errc::internal, "not run");
+    std::thread run([&] {
+        r = site.pipeline->run(0, 1, {}, &stop);
+        done = true;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    stop = true;  // ends a run stuck behind a line nobody releases
+    run.join();
+    ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_EQ(r->committed, 2);
+    EXPECT_FALSE(site.pipeline->lineHold().held());
+    EXPECT_EQ(entriesOf(site, "held").size(), 1u);
+    EXPECT_EQ(entriesOf(site, "resumed").size(), 1u);
+}
+
 TEST(LineHold, StoppedOrUnreachablePrinterHoldsWithoutASecondJob) {
     Site site("", "", 3);
     ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
