@@ -97,10 +97,20 @@ Result<PrintedLabel> Pipeline::printLabel(std::uint32_t devId, const std::string
             auto state = printer.jobState(*job);
             if (state && state->kind == LabelJobState::Kind::printed) {
                 if (auto s = m_hold.release(own.name()); !s) return std::unexpected(s.error());
-                // A printed job proves the printer prints, even when this round's look at the
-                // queue still saw it stopped (CUPS updates the two apart): without this, a line
-                // held for the printer would wait for a look that no board in flight makes.
-                if (auto s = m_hold.release(kPrinterCause); !s) return std::unexpected(s.error());
+                // The queue is looked at once more: this round's look may be older than the job's
+                // end (CUPS answers the two apart). While it still cannot print, this board keeps
+                // watching it for the held line (no board in flight might be left to do so) and
+                // goes on with its printed label once it can, or when the station stops.
+                for (;;) {
+                    const PrinterCondition after = printer.printerCondition();
+                    if (after.ready) {
+                        if (auto s = m_hold.release(kPrinterCause); !s) return std::unexpected(s.error());
+                        break;
+                    }
+                    if (m_stop != nullptr && m_stop->load()) break;
+                    if (auto s = holdLine(kPrinterCause, after.problem, after.action, true); !s) return std::unexpected(s.error());
+                    clock.sleepFor(poll);
+                }
                 return printer.collect(label, *job);
             }
             if (state && state->kind == LabelJobState::Kind::lost) {
