@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fakes/station_site.h"
+#include "tte/base/hex.h"
 #include "tte/station/operations.h"
 
 namespace tte::station {
@@ -16,7 +17,7 @@ void runSite(Site& site, int n, const std::string& failPort = "") {
     ASSERT_TRUE(openLotWithQuota(site.config, *site.pipeline, *site.ms, notice));
     EXPECT_EQ(notice, "");
     if (!failPort.empty()) site.flasher->failPorts = {failPort};
-    ASSERT_TRUE(site.pipeline->run(n, 2, {}));
+    ASSERT_TRUE(site.pipeline->run(n, 1, {}));  // one slot: port 1-1 gets the first Dev ID, 1-2 the next
     site.flasher->failPorts.clear();
 }
 
@@ -69,21 +70,23 @@ TEST(Operations, ReprintRefusesWithTheReason) {
 TEST(Operations, ReworkErasesAFailedDeviceOnlyOnce) {
     Site site;
     runSite(site, 2, "1-2");
+    // Two slots: which Dev ID each port got depends on the order the slots ran in.
+    const std::uint32_t failedId = deviceAtPort(*site.journal, "1-2")->devId;
+    const std::uint32_t liveId = deviceAtPort(*site.journal, "1-1")->devId;
     auto r = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-2");
     ASSERT_TRUE(r) << r.error().toString();
-    EXPECT_EQ(r->devId, 0x101u);
+    EXPECT_EQ(r->devId, failedId);
     EXPECT_FALSE(r->alreadyReworked);
     EXPECT_EQ(site.flasher->flash["1-2"][site.encoder.blockAddress()], std::vector<std::uint8_t>(kNvmSize, 0xff));
     auto again = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-2");
     ASSERT_TRUE(again);
     EXPECT_TRUE(again->alreadyReworked);
-    // A provisioned (locked) board sent back: regressed and erased; its record stays at the
-    // MotherShip, which the operator is told to revoke.
+    // A provisioned board sent back is not erased by port: its record must be revoked first.
     auto withRecord = reworkDevice(*site.journal, *site.flasher, site.encoder, "1-1");
     ASSERT_FALSE(withRecord);
     EXPECT_EQ(withRecord.error().message,
-              "device 00000100 at 1-1 has a record (committed): rework it with `tte-provision rework --devid "
-              "00000100`, which revokes it at the MotherShip first");
+              "device " + toHex(liveId, 8) + " at 1-1 has a record (committed): rework it with `tte-provision rework --devid " +
+                  toHex(liveId, 8) + "`, which revokes it at the MotherShip first");
 }
 
 ReworkParts reworkParts(Site& site) {
