@@ -89,6 +89,13 @@ TextSpec readText(TableReader& r, const LabelTemplate& t) {
     if (s.minSizePt > s.sizePt) r.problem("min_size_pt", "must not exceed size_pt");
     if (t.widthMm > 0 && s.xMm + s.maxWidthMm > t.widthMm + 1e-9)
         r.problem("max_width_mm", "x_mm + max_width_mm runs past the label's right edge");
+    // The code's module size, and so its printed size, depends on the URL; a text room that
+    // reaches into the QR area would collide with some codes and not others, so it is refused
+    // here, whatever the data.
+    const double textHeightMm = s.sizePt * 25.4 / 72.0;
+    if (t.qr.sizeMm > 0 && s.xMm < t.qr.xMm + t.qr.sizeMm - 1e-9 && s.xMm + s.maxWidthMm > t.qr.xMm + 1e-9 &&
+        s.yMm < t.qr.yMm + t.qr.sizeMm - 1e-9 && s.yMm + textHeightMm > t.qr.yMm + 1e-9)
+        r.problem("x_mm", "the text's room (x_mm to x_mm + max_width_mm) reaches into the QR area");
     r.finish();
     return s;
 }

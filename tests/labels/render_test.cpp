@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <set>
 
 #include "label_fixtures.h"
 #include "tte/labels/layout.h"
@@ -226,6 +227,30 @@ TEST(LabelLayout, TextTooWideIsAnError) {
                                               "): \"Lot A-VERY-LONG-LOT-NAME-2026\" is "))
         << l.error().message;
     EXPECT_TRUE(l.error().message.ends_with(" mm wide at 5.0 pt; the room is 18.5 mm")) << l.error().message;
+}
+
+TEST(LabelLayout, EveryBoxSecretGivesALabelThatFits) {
+    // The box URL carries the secret in hex; how many digit runs it has changes the QR
+    // encoder's segments, so the version and the module size vary with the secret. Every
+    // one of them must lay out on the shipped template (a box label is never refused for
+    // its random secret).
+    auto tmpl = shippedTemplates();
+    std::set<int> versions;
+    const std::vector<std::uint8_t> lotKey(32, 0x3c);
+    for (std::uint32_t box = 1; box <= 400; ++box) {
+        auto url = protocol::buildBoxUrl({protocol::MsId{1}, protocol::deriveBoxSecret(lotKey, box),
+                                          protocol::DevId{0x140}, protocol::DevId{0x17f}});
+        ASSERT_TRUE(url) << url.error().toString();
+        auto b = sampleBox();
+        b.url = Secret(*url);
+        b.box = box;
+        b.firstDevId = 0x140;
+        b.lastDevId = 0x17f;
+        auto l = layoutBoxLabel(tmpl.box, b);
+        ASSERT_TRUE(l) << "box " << box << ": " << l.error().toString();
+        versions.insert(l->qr.version);
+    }
+    EXPECT_GE(versions.size(), 2u) << "the sample did not reach more than one QR version";
 }
 
 TEST(LabelLayout, TextOverTheQuietZoneIsAnError) {

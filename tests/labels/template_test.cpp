@@ -121,6 +121,13 @@ TEST(LabelTemplate, TextPastRightEdgeIsRejected) {
     EXPECT_EQ(parseError(bad), "t.toml:13: device.text[0].max_width_mm: x_mm + max_width_mm runs past the label's right edge");
 }
 
+TEST(LabelTemplate, TextReachingIntoTheQrAreaIsRejected) {
+    // The printed code's size depends on the URL, so a room that overlaps the QR square would
+    // fail on some labels only; the template is refused instead.
+    std::string bad = replaced(kMinimal, "x_mm = 70\n", "x_mm = 68\n");
+    EXPECT_EQ(parseError(bad), "t.toml:25: box.text[0].x_mm: the text's room (x_mm to x_mm + max_width_mm) reaches into the QR area");
+}
+
 TEST(LabelTemplate, QrAreaPastEdgeIsRejected) {
     std::string bad = replaced(kMinimal, "x_mm = 0\ny_mm = 0\nsize_mm = 30", "x_mm = 0\ny_mm = 1\nsize_mm = 30");
     EXPECT_EQ(parseError(bad), "t.toml:8: device.qr.size_mm: the QR area runs past the label's edge");
