@@ -183,8 +183,21 @@ void checkSignature(Table& t, StationKeys& keys, const std::optional<nlohmann::j
     if (rec && remote) {
         if (remote->signature != rec->signature) p.push_back("the MotherShip's record carries another signature");
         if (remote->recordId != rec->recordId) p.push_back("the MotherShip's record is " + remote->recordId + ", the journal's " + rec->recordId);
-        if (remote->created != rec->created || remote->lot != rec->lot || remote->station != rec->station)
-            p.push_back("the MotherShip's record differs from the journal's (created, lot or station)");
+        // The signature covers these fields: a MotherShip record that differs in one is not the signed record.
+        std::string changed;
+        const auto field = [&](bool same, const char* name) {
+            if (!same) changed += (changed.empty() ? "" : ", ") + std::string(name);
+        };
+        field(remote->urn == rec->urn, "urn");
+        field(remote->fingerprint == rec->fingerprint, "fingerprint");
+        field(remote->firmwareSha256 == rec->firmwareSha256, "firmware_sha256");
+        field(remote->created == rec->created, "created");
+        field(remote->lot == rec->lot, "lot");
+        field(remote->box == rec->box, "box");
+        field(remote->station == rec->station, "station");
+        field(remote->mcuUid == rec->mcuUid, "mcu_uid");
+        field(remote->reworkedFrom == rec->reworkedFrom, "reworked_from");
+        if (!changed.empty()) p.push_back("the MotherShip's record is not the signed one: " + changed + " differ");
     }
     t.all("signature", p, rec ? "record " + rec->recordId + " signed by the station, the same at the MotherShip" : "");
 }

@@ -58,13 +58,14 @@ class StationVerify : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         // Each test has its own units, so no test changes what another sees: 0 good (read
-        // only), 1 whose label and image are the "other device", 2 revoked, 3 enrolled, 4 locked.
-        s_site = new StationSite({.devices = 5, .slots = 1});
+        // only), 1 whose label and image are the "other device", 2 revoked, 3 enrolled, 4 locked,
+        // 5 whose MotherShip record is edited.
+        s_site = new StationSite({.devices = 6, .slots = 1});
         ASSERT_EQ(s_site->setUp(), "");
-        auto run = s_site->provision({"run", "--count", "5"});
+        auto run = s_site->provision({"run", "--count", "6"});
         ASSERT_EQ(run.code, 0) << run.out << run.err;
         s_devices = s_site->provisionedDevices();
-        ASSERT_EQ(s_devices.size(), 5u);
+        ASSERT_EQ(s_devices.size(), 6u);
         // The images as QA would have captured them before the boards were locked.
         for (const auto& d : s_devices) test::fs::copy_file(d.flash, s_site->path(d.devIdHex + ".image"));
     }
@@ -182,6 +183,34 @@ TEST_F(StationVerify, ARevokedRecordFailsTheRecordOtpAndDtlsLines) {
     EXPECT_TRUE(lineOf(r.out, "label").starts_with("  PASS")) << r.out;
     EXPECT_TRUE(lineOf(r.out, "firmware").starts_with("  PASS")) << r.out;
     EXPECT_NE(r.out.find("verify: FAIL (3 mismatches: records, otp, dtls)\n"), std::string::npos) << r.out;
+}
+
+TEST_F(StationVerify, ARecordEditedAtTheMotherShipIsNamedFieldByField) {
+    // Someone with the registry's database changes the device's key fingerprint and firmware
+    // hash behind the station's back (the signed record no longer matches).
+    const SimDevice& e = unit(5);
+    const SimDevice& other = unit(0);
+    auto edit = test::run({"/usr/bin/sqlite3", site().path("mothership/registry.db").string(),
+                           "UPDATE devices SET fingerprint = '" + other.fingerprint + "', firmware_sha256 = '" +
+                               std::string(64, '0') + "' WHERE devid = " + std::to_string(e.devId)},
+                          site().path("."), "sqlite3");
+    ASSERT_EQ(edit.code, 0) << edit.out << edit.err;
+    auto r = verify(e, {"--port", e.port, "--label-image", labelOf(site(), e).string()});
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_EQ(lineOf(r.out, "device-fp"), "  FAIL  device-fp  the MotherShip has " + other.fingerprint +
+                                              ", the block's certificate " + e.fingerprint + "; the status query has " +
+                                              other.fingerprint + ", the block's certificate " + e.fingerprint)
+        << r.out;
+    EXPECT_NE(lineOf(r.out, "firmware").find("the MotherShip's record names firmware 0000000000000000…"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(lineOf(r.out, "signature"),
+              "  FAIL  signature  the MotherShip's record is not the signed one: fingerprint, firmware_sha256 differ")
+        << r.out;
+    EXPECT_EQ(lineOf(r.out, "dtls"),
+              "  FAIL  dtls       the MotherShip refused the device's key: 4.03 (not the recorded key, or revoked)")
+        << r.out;
+    EXPECT_NE(r.out.find("verify: FAIL (4 mismatches: device-fp, firmware, signature, dtls)\n"), std::string::npos) << r.out;
+    EXPECT_EQ(msState(site(), e), "not-mapped");
 }
 
 TEST_F(StationVerify, AnEnrolledUnitPassesWithItsController) {
