@@ -12,6 +12,7 @@
 #include "tte/labels/scan.h"
 #include "tte/station/adapters/device_probe.h"
 #include "tte/station/adapters/flasher_devices.h"
+#include "tte/station/adapters/verify_pdf.h"
 #include "tte/station/operations.h"
 #include "tte/station/verify.h"
 
@@ -135,7 +136,15 @@ int verifyCommand(Wiring& w, const VerifyOptions& o) {
     if (!report) return failWith(report.error());
     std::fputs(formatTable(*report).c_str(), stdout);
     if (!o.report.empty()) {
-        if (auto s = writeWhole(o.report, formatHtml(*report, png, utcNow())); !s) return failWith(s.error());
+        std::string sheet;
+        if (o.report.ends_with(".pdf")) {
+            auto pdf = formatPdf(*report, png, utcNow());
+            if (!pdf) return failWith(pdf.error());
+            sheet.assign(pdf->begin(), pdf->end());
+        } else {
+            sheet = formatHtml(*report, png, utcNow());
+        }
+        if (auto s = writeWhole(o.report, sheet); !s) return failWith(s.error());
         std::printf("report written to %s\n", o.report.c_str());
     }
     return report->passed() ? 0 : 1;

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
         "--flash-image", verify.flashImage, "the unit's flash from 0x08000000, as `tte-flash read` or the simulator saves it");
     verifyByPort->excludes(verifyByImage);
     verifyCmd->add_option("--label-image", verify.labelImage, "the unit's label (PNG, or PDF as printed)")->required();
-    verifyCmd->add_option("--report", verify.report, "also write the table and the label as an HTML sheet (FILE.html)");
+    verifyCmd->add_option("--report", verify.report, "also write the table and the label as a sheet: FILE.html or FILE.pdf");
     auto* reworkCmd = cli.add_subcommand(
         "rework", "rework a device: a failed one is erased; a live one is revoked at the MotherShip, then provisioned anew");
     std::string reworkDevId;
@@ -107,8 +107,9 @@ int main(int argc, char** argv) {
         verify.devId = static_cast<std::uint32_t>(*id);
         if (verify.port.empty() && verify.flashImage.empty())
             return tte::cli::usage("tte-provision", "verify needs --port P or --flash-image F");
-        if (!verify.report.empty() && !verify.report.ends_with(".html") && !verify.report.ends_with(".htm"))
-            return tte::cli::usage("tte-provision", "--report: " + verify.report + ": the sheet is HTML, name it FILE.html");
+        if (!verify.report.empty() && !verify.report.ends_with(".html") && !verify.report.ends_with(".htm") &&
+            !verify.report.ends_with(".pdf"))
+            return tte::cli::usage("tte-provision", "--report: " + verify.report + ": name the sheet FILE.html or FILE.pdf");
         return verifyCommand(w, verify);
     }
     if (*reworkCmd) {

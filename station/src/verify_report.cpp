@@ -25,15 +25,15 @@ std::string escapeHtml(const std::string& s) {
 
 std::string title(const UnitReport& r) { return "verify Dev ID " + toHex(r.devId, 8) + " (" + r.source + ")"; }
 
-std::string verdict(const UnitReport& r) {
+}  // namespace
+
+std::string verdictLine(const UnitReport& r) {
     if (r.passed()) return "verify: PASS";
     std::string names;
     for (const auto& l : r.lines)
         if (!l.pass) names += (names.empty() ? "" : ", ") + l.check;
     return "verify: FAIL (" + std::to_string(r.failures()) + (r.failures() == 1 ? " mismatch: " : " mismatches: ") + names + ")";
 }
-
-}  // namespace
 
 std::string formatTable(const UnitReport& r) {
     std::size_t width = 0;
@@ -43,7 +43,7 @@ std::string formatTable(const UnitReport& r) {
         out += std::string("  ") + (l.pass ? "PASS  " : "FAIL  ") + l.check + std::string(width - l.check.size() + 2, ' ') +
                l.detail + "\n";
     }
-    return out + verdict(r) + "\n";
+    return out + verdictLine(r) + "\n";
 }
 
 std::string formatHtml(const UnitReport& r, const std::vector<std::uint8_t>& labelPng, const std::string& when) {
@@ -53,7 +53,7 @@ std::string formatHtml(const UnitReport& r, const std::vector<std::uint8_t>& lab
         "padding:4px 8px;text-align:left}.pass{color:#060}.fail{color:#b00;font-weight:bold}</style></head><body>\n";
     out += "<h1>" + escapeHtml(title(r)) + "</h1>\n<p>" + escapeHtml(r.urn) + (r.state.empty() ? "" : ", MotherShip state " + escapeHtml(r.state)) +
            "; checked " + escapeHtml(when) + "</p>\n";
-    out += "<p class=\"" + std::string(r.passed() ? "pass" : "fail") + "\" id=\"verdict\">" + escapeHtml(verdict(r)) + "</p>\n";
+    out += "<p class=\"" + std::string(r.passed() ? "pass" : "fail") + "\" id=\"verdict\">" + escapeHtml(verdictLine(r)) + "</p>\n";
     out += "<table id=\"checks\">\n<tr><th>check</th><th>result</th><th>detail</th></tr>\n";
     for (const auto& l : r.lines) {
         out += "<tr><td>" + escapeHtml(l.check) + "</td><td class=\"" + (l.pass ? "pass\">PASS" : "fail\">FAIL") + "</td><td>" +

@@ -117,6 +117,18 @@ TEST_F(StationVerify, AGoodUnitPassesEveryLineAndItsOtpStaysUnspent) {
     std::ofstream(extracted, std::ios::binary).write(reinterpret_cast<const char*>(png->data()), static_cast<std::streamsize>(png->size()));
     EXPECT_EQ(test::zbar(extracted, site().path(".")), a.enrollmentUrl);
 
+    // The PDF sheet: the same table as text, and the label on it decodes to the unit's URL.
+    const auto pdf = site().path("a-report.pdf");
+    auto asPdf = verify(a, {"--flash-image", site().path(a.devIdHex + ".image").string(), "--label-image",
+                            labelOf(site(), a).string(), "--report", pdf.string()});
+    EXPECT_EQ(asPdf.code, 0) << asPdf.out << asPdf.err;
+    EXPECT_TRUE(test::readText(pdf).starts_with("%PDF"));
+    auto pdfText = test::run({"/usr/bin/pdftotext", "-layout", pdf.string(), "-"}, site().path("."), "pdftotext");
+    EXPECT_EQ(pdfText.code, 0) << pdfText.err;
+    EXPECT_NE(pdfText.out.find("verify: PASS"), std::string::npos) << pdfText.out;
+    EXPECT_NE(pdfText.out.find("4.04 not mapped"), std::string::npos) << pdfText.out;
+    EXPECT_EQ(test::zbarPdf(pdf, site().path(".")), a.enrollmentUrl);
+
     // Nothing was spent: the status query still says not-mapped, and the same unit verifies
     // again from its captured image and from the label PDF the station printed.
     EXPECT_EQ(msState(site(), a), "not-mapped");
@@ -251,9 +263,9 @@ TEST_F(StationVerify, UsageErrorsExit2) {
     auto both = verify(a, {"--port", a.port, "--flash-image", "x", "--label-image", "y"});
     EXPECT_EQ(both.code, 2);
     EXPECT_NE(both.err.find("--port excludes --flash-image"), std::string::npos) << both.err;
-    auto pdf = verify(a, {"--port", a.port, "--label-image", "y", "--report", "r.pdf"});
-    EXPECT_EQ(pdf.code, 2);
-    EXPECT_EQ(pdf.err, "tte-provision: --report: r.pdf: the sheet is HTML, name it FILE.html\n");
+    auto txt = verify(a, {"--port", a.port, "--label-image", "y", "--report", "r.txt"});
+    EXPECT_EQ(txt.code, 2);
+    EXPECT_EQ(txt.err, "tte-provision: --report: r.txt: name the sheet FILE.html or FILE.pdf\n");
     auto badId = site().provision({"verify", "--devid", "1fe", "--port", a.port, "--label-image", "y"});
     EXPECT_EQ(badId.code, 2);
     EXPECT_NE(badId.err.find("--devid: expected 8 hex digits, got 3"), std::string::npos) << badId.err;

@@ -81,6 +81,9 @@ Result<UnitReport> verifyUnit(StationParts& parts, const VerifyInput& input, Reg
 /// "  FAIL  label   …"), and a last line "verify: PASS" or "verify: FAIL (N mismatches: a, b)".
 std::string formatTable(const UnitReport& report);
 
+/// "verify: PASS" or "verify: FAIL (N mismatches: a, b)".
+std::string verdictLine(const UnitReport& report);
+
 /// A self-contained HTML sheet: the title, the table, and the label image embedded as a
 /// data: URL (`labelPng`, empty: "no label image"). All text is HTML-escaped.
 std::string formatHtml(const UnitReport& report, const std::vector<std::uint8_t>& labelPng, const std::string& when);
