@@ -73,7 +73,11 @@ Result<std::vector<std::uint8_t>> formatPdf(const UnitReport& r, const std::vect
         cairo_move_to(c, x, y);
         cairo_show_text(c, t.c_str());
     };
-    text("verify Dev ID " + toHex(r.devId, 8) + " (" + r.source + ")", kMargin);
+    for (const auto& line : wrap(c, "verify Dev ID " + toHex(r.devId, 8) + " (" + r.source + ")", kWidth - 2 * kMargin)) {
+        text(line, kMargin);
+        y += 17;
+    }
+    y -= 17;
     cairo_select_font_face(c, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(c, 9);
     y += 16;
