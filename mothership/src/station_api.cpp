@@ -74,6 +74,7 @@ Result<protocol::DeviceInfo> deviceInfo(const DeviceRow& d) {
     out.description = d.description;
     out.failures = static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.failures));
     if (d.reworkedFrom) out.reworkedFrom = protocol::DevId{*d.reworkedFrom};
+    out.mcuUid = d.mcuUid;
     if (d.controller) {
         auto cfp = protocol::parseFingerprint(d.controller->fingerprint);
         if (!cfp) return fail(Errc::internal, "the registry's controller of Dev ID " + toHex(d.devId, 8) + " does not parse");

@@ -387,6 +387,7 @@ std::string DeviceInfo::toJson() const {
            {"description", description},
            {"failures", failures}};
     if (reworkedFrom) j["reworked_from"] = reworkedFrom->hex();
+    if (mcuUid) j["mcu_uid"] = *mcuUid;
     if (controller) j["controller"] = json::parse(controller->toJson());
     return detail::dumpJson(j);
 }
@@ -397,11 +398,18 @@ Result<DeviceInfo> DeviceInfo::fromJson(std::string_view text) {
     auto o = JsonObject::from(*j, "DeviceInfo",
                               {"devid", "urn", "fingerprint", "lot", "box", "station", "record_id", "firmware_sha256",
                                "created", "signature", "state", "description", "failures", "controller",
-                               "reworked_from"});
+                               "reworked_from", "mcu_uid"});
     if (!o) return std::unexpected(o.error());
     DeviceInfo d;
     if (auto ok = readRecordFacts(*o, d); !ok) return std::unexpected(ok.error());
     if (auto ok = readReworkedFrom(*o, d.devId, d.reworkedFrom); !ok) return std::unexpected(ok.error());
+    auto uid = o->optionalString("mcu_uid");
+    if (!uid) return std::unexpected(uid.error());
+    if (*uid) {
+        auto parsed = parseMcuUid(**uid);
+        if (!parsed) return o->fieldError("mcu_uid", parsed.error());
+        d.mcuUid = std::move(*parsed);
+    }
     auto state = readField(*o, "state", parseEnrollmentState);
     if (!state) return std::unexpected(state.error());
     auto description = o->string("description");

@@ -1,16 +1,20 @@
-// verify (QA), rework and reprint: the subcommands that touch one device in a slot.
+// verify (QA: docs/STATION.md), rework and reprint: the subcommands that touch one device in a slot.
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
 #include "commands.h"
 #include "tte/base/hex.h"
 #include "tte/labels/render.h"
 #include "tte/labels/scan.h"
-#include "tte/protocol/fingerprint.h"
-#include "tte/protocol/freestanding/block.h"
-#include "tte/protocol/enrollment_url.h"
+#include "tte/station/adapters/device_probe.h"
+#include "tte/station/adapters/flasher_devices.h"
+#include "tte/station/adapters/verify_pdf.h"
 #include "tte/station/operations.h"
+#include "tte/station/verify.h"
 
 namespace tte::station::app {
 namespace {
@@ -20,75 +24,130 @@ int failWith(const Error& e, int code = 1) {
     return code;
 }
 
-Result<Secret> scanLabelFile(const std::string& path) {
+Result<std::vector<std::uint8_t>> readWholeFile(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(Errc::notFound, "no label image " + path);
-    std::vector<std::uint8_t> png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto raster = labels::decodePng(png, 203);
-    if (!raster) return std::unexpected(raster.error());
+    if (!in) return fail(Errc::notFound, std::string("no ") + what + " " + path);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return fail(Errc::io, std::string("cannot read ") + what + " " + path);
+    return bytes;
+}
+
+/// The label's one QR code, from a PNG or a label PDF (rasterized at the printer's 203 dpi);
+/// `png` gets the image for the report.
+Result<Secret> scanLabel(const std::string& path, std::vector<std::uint8_t>& png) {
+    auto bytes = readWholeFile(path, "label image");
+    if (!bytes) return std::unexpected(bytes.error());
+    const bool pdf = bytes->size() >= 4 && std::equal(bytes->begin(), bytes->begin() + 4, "%PDF");
+    auto raster = pdf ? labels::rasterizePdf(*bytes, 203) : labels::decodePng(*bytes, 203);
+    if (!raster) return withContext(raster.error(), path);
+    if (pdf) {
+        auto encoded = labels::encodePng(*raster);
+        if (encoded) png = std::move(*encoded);
+    } else {
+        png = *bytes;
+    }
     auto codes = labels::decodeQrCodes(*raster);
     if (!codes) return std::unexpected(codes.error());
-    if (codes->size() != 1) return fail(Errc::corrupt, std::to_string(codes->size()) + " QR codes on " + path);
+    if (codes->size() != 1) return fail(Errc::corrupt, std::to_string(codes->size()) + " QR codes on " + path + ", expected 1");
     return std::move((*codes)[0]);
 }
 
-struct Checks {
-    int bad = 0;
-    void check(const char* what, bool good, const std::string& detail) {
-        std::printf("  %-10s %s%s\n", what, good ? "ok" : "MISMATCH: ", good ? "" : detail.c_str());
-        bad += good ? 0 : 1;
+/// The flash of an image file that starts at the flash base (what the simulator keeps and
+/// `tte-flash read --address 0x08000000` saves).
+FlashReader imageReader(std::shared_ptr<std::vector<std::uint8_t>> image, const std::string& path) {
+    return [image, path](std::uint32_t address, std::size_t length) -> Result<std::vector<std::uint8_t>> {
+        constexpr std::uint32_t kFlashBase = 0x08000000;
+        if (address < kFlashBase || address - kFlashBase + length > image->size())
+            return fail(Errc::outOfRange, path + ": " + std::to_string(image->size()) + " bytes from 0x08000000 do not hold 0x" +
+                                              toHex(address, 8) + "+" + std::to_string(length));
+        const auto from = image->begin() + (address - kFlashBase);
+        return std::vector<std::uint8_t>(from, from + static_cast<std::ptrdiff_t>(length));
+    };
+}
+
+bool readProtected(const Error& e) { return e.code == Errc::permissionDenied && e.nativeName == "errVENDOR"; }
+
+Error lockedBoard(const std::string& port) {
+    return Error{Errc::permissionDenied,
+                 "port " + port + ": the board is read-protected (RDP level 1): its bootloader refuses every read; "
+                 "verify the image captured before the lock with --flash-image FILE",
+                 {}, 0, {}};
+}
+
+std::string utcNow() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/// Writes `text` to `path` through a temporary file and a rename: a whole sheet or none.
+Status writeWhole(const std::string& path, const std::string& text) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        f << text;
+        f.flush();
+        if (!f) {
+            std::remove(tmp.c_str());
+            return fail(Errc::io, "cannot write " + path);
+        }
     }
-};
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        return fail(Errc::io, "cannot write " + path);
+    }
+    return {};
+}
 
 }  // namespace
 
-int verifyCommand(Wiring& w, const std::string& port) {
-    auto f = w.flasher();
-    if (!f) return failWith(f.error());
-    auto bytes = (*f)->read(port, w.encoder().blockAddress(), protocol::kBlockSize);
-    if (!bytes) return failWith(bytes.error());
-    protocol::ProvisioningBlock block;
-    protocol::BlockFault fault;
-    const auto err = protocol::decodeBlock(*bytes, block, fault);
-    secureZero(bytes->data(), bytes->size());
-    if (err != protocol::BlockError::ok) {
-        protocol::wipeBlock(block);
-        return failWith(Error{Errc::corrupt, std::string("port ") + port + ": provisioning block: " +
-                                                 protocol::blockErrorName(err) + (*fault.field ? std::string(" ") + fault.field : ""),
-                              {}, 0, {}});
+int verifyCommand(Wiring& w, const VerifyOptions& o) {
+    VerifyInput in;
+    in.devId = o.devId;
+    if (!o.flashImage.empty()) {
+        auto image = readWholeFile(o.flashImage, "flash image");
+        if (!image) return failWith(image.error());
+        in.source = "image " + o.flashImage;
+        in.readFlash = imageReader(std::make_shared<std::vector<std::uint8_t>>(std::move(*image)), o.flashImage);
+    } else {
+        auto f = w.flasher();
+        if (!f) return failWith(f.error());
+        auto board = (*f)->identify(o.port);
+        if (!board) return failWith(readProtected(board.error()) ? lockedBoard(o.port) : board.error());
+        if (board->protection != ReadProtection::level0) return failWith(lockedBoard(o.port));
+        in.boardMcuUid = board->mcuUid;
+        in.source = "port " + o.port;
+        in.readFlash = [f = *f, port = o.port](std::uint32_t address, std::size_t length) -> Result<std::vector<std::uint8_t>> {
+            auto bytes = f->read(port, address, length);
+            if (!bytes && readProtected(bytes.error())) return std::unexpected(lockedBoard(port));
+            return bytes;
+        };
     }
-    const std::uint32_t devId = block.devId;
-    const std::string urn = block.devUrn;
-    auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(block.cert, block.certLength));
-    const protocol::Otp otp(block.otp);
-    const std::uint32_t msId = block.msId;
-    protocol::wipeBlock(block);
-    const std::string fingerprint = fp ? fp->hex() : "";
-    std::printf("port %s: Dev ID %s, %s, fingerprint %s\n", port.c_str(), toHex(devId, 8).c_str(), urn.c_str(),
-                fingerprint.c_str());
-    Checks c;
-    c.check("ms id", msId == w.config().lot.msId, "block has " + std::to_string(msId));
-    auto j = w.journal();
-    if (!j) return failWith(j.error());
-    auto entries = (*j)->entries(devId);
-    if (!entries) return failWith(entries.error());
-    const JournalEntry* committed = nullptr;
-    for (const auto& e : *entries)
-        if (e.kind == "committed") committed = &e;
-    c.check("journal", committed && committed->body["record"].value("urn", "") == urn &&
-                           committed->body["record"].value("fingerprint", "") == fingerprint,
-            committed ? "record differs from the block" : "no committed record for this Dev ID");
-    auto scanned = scanLabelFile(w.config().labelsDir + "/" + toHex(devId, 8) + ".png");
-    std::string url = protocol::buildEnrollmentUrl({protocol::MsId{msId}, otp, protocol::DevId{devId}});
-    const Secret expected(url);
-    secureZero(url.data(), url.size());
-    c.check("label", scanned && constantTimeEqual(scanned->bytes(), expected.bytes()),
-            scanned ? "the label's code is not this device's Enrollment URL" : scanned.error().message);
-    auto remote = w.mothership().device(devId);
-    c.check("mothership", remote && remote->urn.text == urn && remote->fingerprint.hex() == fingerprint,
-            remote ? "the MotherShip's record differs" : remote.error().message);
-    if (remote) std::printf("  state      %s\n", std::string(protocol::enrollmentStateName(remote->state)).c_str());
-    return c.bad == 0 ? 0 : 1;
+    std::vector<std::uint8_t> png;
+    in.label = scanLabel(o.labelImage, png);
+    auto firmware = loadFirmwareFile(w.config().lot.firmware);
+    if (firmware) in.firmware = std::move(*firmware);
+    else in.firmwareError = firmware.error().message;
+    auto probe = makeDeviceRegistrationProbe(std::chrono::seconds(10));
+    auto report = verifyUnit(w, in, *probe);
+    if (!report) return failWith(report.error());
+    std::fputs(formatTable(*report).c_str(), stdout);
+    if (!o.report.empty()) {
+        std::string sheet;
+        if (o.report.ends_with(".pdf")) {
+            auto pdf = formatPdf(*report, png, utcNow());
+            if (!pdf) return failWith(pdf.error());
+            sheet.assign(pdf->begin(), pdf->end());
+        } else {
+            sheet = formatHtml(*report, png, utcNow());
+        }
+        if (auto s = writeWhole(o.report, sheet); !s) return failWith(s.error());
+        std::printf("report written to %s\n", o.report.c_str());
+    }
+    return report->passed() ? 0 : 1;
 }
 
 int reworkCommand(Wiring& w, std::optional<std::uint32_t> devId, const std::string& port, std::string reason) {

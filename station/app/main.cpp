@@ -43,8 +43,18 @@ int main(int argc, char** argv) {
     boxCmd->add_option("--box", boxText, "box number (8 hex digits)")->required();
 
     std::string port;
-    auto* verifyCmd = cli.add_subcommand("verify", "QA: read a device's block and compare with journal, label, MotherShip");
-    verifyCmd->add_option("--port", port, "port path of the device")->required();
+    VerifyOptions verify;
+    std::string verifyDevId;
+    auto* verifyCmd = cli.add_subcommand(
+        "verify", "QA: prove one unit: flash block, label, journal and MotherShip agree, and the device's own DTLS "
+                  "request with its key is answered (spends no OTP)");
+    verifyCmd->add_option("--devid", verifyDevId, "Dev ID of the unit (8 hex digits)")->required();
+    auto* verifyByPort = verifyCmd->add_option("--port", verify.port, "read the unit's flash through the flasher at this port path");
+    auto* verifyByImage = verifyCmd->add_option(
+        "--flash-image", verify.flashImage, "the unit's flash from 0x08000000, as `tte-flash read` or the simulator saves it");
+    verifyByPort->excludes(verifyByImage);
+    verifyCmd->add_option("--label-image", verify.labelImage, "the unit's label (PNG, or PDF as printed)")->required();
+    verifyCmd->add_option("--report", verify.report, "also write the table and the label as a sheet: FILE.html or FILE.pdf");
     auto* reworkCmd = cli.add_subcommand(
         "rework", "rework a device: a failed one is erased; a live one is revoked at the MotherShip, then provisioned anew");
     std::string reworkDevId;
@@ -91,7 +101,17 @@ int main(int argc, char** argv) {
         if (!box) return tte::cli::usage("tte-provision", box.error().message);
         return boxCommand(w, static_cast<std::uint32_t>(*box));
     }
-    if (*verifyCmd) return verifyCommand(w, port);
+    if (*verifyCmd) {
+        auto id = tte::parseHexInt(verifyDevId, 8, "--devid");
+        if (!id) return tte::cli::usage("tte-provision", id.error().message);
+        verify.devId = static_cast<std::uint32_t>(*id);
+        if (verify.port.empty() && verify.flashImage.empty())
+            return tte::cli::usage("tte-provision", "verify needs --port P or --flash-image F");
+        if (!verify.report.empty() && !verify.report.ends_with(".html") && !verify.report.ends_with(".htm") &&
+            !verify.report.ends_with(".pdf"))
+            return tte::cli::usage("tte-provision", "--report: " + verify.report + ": name the sheet FILE.html or FILE.pdf");
+        return verifyCommand(w, verify);
+    }
     if (*reworkCmd) {
         if (reworkDevId.empty() && port.empty()) return tte::cli::usage("tte-provision", "rework needs --devid D or --port P");
         std::optional<std::uint32_t> id;

@@ -122,8 +122,10 @@ std::vector<json> checkPromises(Station& st, SharedSite& site) {
     EXPECT_EQ(committed, atMs);
     // The first device lived through the kill: its flash, its label and the MotherShip agree.
     if (!atMs.empty()) {
-        auto q = st.provision({"verify", "--port", portOf(journal, *atMs.begin())});
-        EXPECT_EQ(q.code, 0) << *atMs.begin() << "\n" << q.out << q.err;
+        const std::string dev = *atMs.begin();
+        auto q = st.provision({"verify", "--devid", dev, "--port", portOf(journal, dev), "--label-image",
+                               (st.dir() / "labels" / (dev + ".png")).string()});
+        EXPECT_EQ(q.code, 0) << dev << "\n" << q.out << q.err;
     }
     return journal;
 }

@@ -281,6 +281,12 @@ TEST(Messages, RevokeAndDeviceInfoRoundTrip) {
     ASSERT_TRUE(reworked) << reworked.error().message;
     EXPECT_EQ(reworked->reworkedFrom, DevId{0xabcdef00});
     EXPECT_EQ(reworked->toJson(), d.toJson());
+    EXPECT_EQ(d.toJson().find("mcu_uid"), std::string::npos);
+    d.mcuUid = "002d00303334510b32313533";
+    auto withUid = DeviceInfo::fromJson(d.toJson());
+    ASSERT_TRUE(withUid) << withUid.error().message;
+    EXPECT_EQ(withUid->mcuUid, d.mcuUid);
+    EXPECT_EQ(withUid->toJson(), d.toJson());
 }
 
 TEST(Messages, ControllerDevicesRoundTrip) {
@@ -449,6 +455,8 @@ const BadDoc kBadDocs[] = {
     {"device", deviceJson(R"("controller":{"cip":"x","cport":1,"cfingerprint":")" + kFp + "\"}"),
      "DeviceInfo: field 'controller': ControllerInfo: field 'cip': not an IPv4 or IPv6 address"},
     {"device", deviceJson(R"("station":"a b")"), "DeviceInfo: field 'station': must be 1-64 of [A-Za-z0-9._-]"},
+    {"device", deviceJson(R"("mcu_uid":"002D00303334510B32313533")"),
+     "DeviceInfo: field 'mcu_uid': must be 24 lower-case hex digits"},
     {"listed", listedJson(R"("ms_state":"lost")"), "ControllerDevice: field 'ms_state': unknown state 'lost'"},
     {"listed", listedJson(R"("state":"mapped")"), "ControllerDevice: field 'state': unknown state 'mapped'"},
     {"listed", listedJson(R"("introduced":1)"), "ControllerDevice: field 'introduced' must be true or false"},

@@ -11,7 +11,9 @@
 
 namespace tte::station {
 
-Result<FirmwareImage> FlasherDevices::loadFirmware(const std::string& path) {
+Result<FirmwareImage> FlasherDevices::loadFirmware(const std::string& path) { return loadFirmwareFile(path); }
+
+Result<FirmwareImage> loadFirmwareFile(const std::string& path) {
     auto bytes = flasher::readFileBytes(path);
     if (!bytes) return std::unexpected(bytes.error());
     auto file = flasher::parseDfuFile(*bytes);

@@ -104,6 +104,13 @@ public:
         return {};
     }
 
+    Result<protocol::StatusResponse> status(const protocol::EnrollmentCredentials& credentials) override {
+        std::string path = std::string(protocol::kStatusPath) + "?" + protocol::credentialsQuery(credentials);
+        auto a = m_http.call("GET", path);
+        secureZero(path.data(), path.size());
+        return answerOf<protocol::StatusResponse>(a, "GET " + std::string(protocol::kStatusPath));
+    }
+
 private:
     Https m_http;
 };

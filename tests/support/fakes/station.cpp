@@ -416,6 +416,7 @@ Result<protocol::DeviceInfo> FakeMotherShip::device(std::uint32_t devId) {
         d.firmwareSha256 = r.firmwareSha256;
         d.created = r.created;
         d.signature = r.signature;
+        d.mcuUid = r.mcuUid;
         d.state = revoked.contains(devId) ? protocol::EnrollmentState::revoked
                   : mapped.contains(devId)  ? protocol::EnrollmentState::mapped
                                             : protocol::EnrollmentState::notMapped;
@@ -442,6 +443,22 @@ Result<protocol::RevokeResponse> FakeMotherShip::revokeDevice(std::uint32_t devI
     if (!otpByDevId.contains(devId)) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
     revoked.emplace(devId, request.reason);  // the first reason stays
     return protocol::RevokeResponse{protocol::DevId{devId}, protocol::EnrollmentState::revoked};
+}
+
+Result<protocol::StatusResponse> FakeMotherShip::status(const protocol::EnrollmentCredentials& credentials) {
+    std::lock_guard lock(mutex);
+    if (down) return fail(Errc::unavailable, "connection refused");
+    const std::uint32_t devId = credentials.devId.value;
+    auto it = otpByDevId.find(devId);
+    if (it == otpByDevId.end() || it->second != credentials.otp.hex()) return fail(Errc::notFound, "unknown device or OTP");
+    for (const auto& [id, r] : records) {
+        if (r.devId.value != devId) continue;
+        protocol::StatusResponse out{r.urn, r.fingerprint, protocol::EnrollmentState::notMapped};
+        if (mapped.contains(devId)) out.state = protocol::EnrollmentState::mapped;
+        if (revoked.contains(devId)) out.state = protocol::EnrollmentState::revoked;
+        return out;
+    }
+    return fail(Errc::notFound, "unknown device or OTP");
 }
 
 Status FakeController::introduce(const ControllerTarget&, const protocol::Introduction& introduction) {

@@ -136,6 +136,8 @@ public:
     Status mapDevice(const protocol::MappingRequest& request) override;
     /// Revokes a stored device (notFound otherwise); `revokeFails` answers instead when set.
     Result<protocol::RevokeResponse> revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) override;
+    /// The state of a stored device whose OTP matches; notFound otherwise.
+    Result<protocol::StatusResponse> status(const protocol::EnrollmentCredentials& credentials) override;
 
     std::mutex mutex;
     std::optional<Error> revokeFails;

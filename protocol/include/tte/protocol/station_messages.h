@@ -163,6 +163,7 @@ struct DeviceInfo {
     std::uint64_t failures = 0;  ///< failed OTP attempts on this Dev ID
     std::optional<ControllerInfo> controller;
     std::optional<DevId> reworkedFrom;  ///< `reworked_from`, only for a reworked board's new identity
+    std::optional<std::string> mcuUid;  ///< `mcu_uid` of the record (24 lower-case hex), when it had one
     [[nodiscard]] std::string toJson() const;
     static Result<DeviceInfo> fromJson(std::string_view text);
 };

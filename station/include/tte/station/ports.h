@@ -202,6 +202,10 @@ public:
     /// POST /.well-known/tte?otp,devid,cip,cport,cfingerprint (message 4/5) for a
     /// pre-enrolled lot. A 409 (already mapped) counts as done.
     virtual Status mapDevice(const protocol::MappingRequest& request) = 0;
+    /// GET /.well-known/tte/status?otp,devid (message 7/8), the query a label's holder makes:
+    /// it spends nothing. Errors: notFound (unknown Dev ID or wrong OTP), rateLimited,
+    /// besides those of every call.
+    virtual Result<protocol::StatusResponse> status(const protocol::EnrollmentCredentials& credentials) = 0;
 };
 
 /// The customer controller's introduction API (message 6).

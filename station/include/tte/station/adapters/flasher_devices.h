@@ -11,6 +11,10 @@
 
 namespace tte::station {
 
+/// The lot's firmware from its DfuSe file, without any device (what loadFirmware() gives).
+/// Errors: as FlasherDevices::loadFirmware().
+Result<FirmwareImage> loadFirmwareFile(const std::string& path);
+
 class FlasherDevices final : public DeviceFlasher {
 public:
     /// `source` and `clock` (the clock the flasher waits on) must outlive this object.
