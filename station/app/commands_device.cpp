@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "tte/base/atomic_file.h"
 #include "tte/base/hex.h"
 #include "tte/labels/render.h"
 #include "tte/labels/scan.h"
@@ -83,25 +84,6 @@ std::string utcNow() {
     return buf;
 }
 
-/// Writes `text` to `path` through a temporary file and a rename: a whole sheet or none.
-Status writeWhole(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << text;
-        f.flush();
-        if (!f) {
-            std::remove(tmp.c_str());
-            return fail(Errc::io, "cannot write " + path);
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        return fail(Errc::io, "cannot write " + path);
-    }
-    return {};
-}
-
 }  // namespace
 
 int verifyCommand(Wiring& w, const VerifyOptions& o) {
@@ -144,7 +126,8 @@ int verifyCommand(Wiring& w, const VerifyOptions& o) {
         } else {
             sheet = formatHtml(*report, png, utcNow());
         }
-        if (auto s = writeWhole(o.report, sheet); !s) return failWith(s.error());
+        // A whole sheet or none (a temporary file and a rename), readable by QA, not by everyone.
+        if (auto s = writeFileAtomic(o.report, sheet, 0640); !s) return failWith(s.error());
         std::printf("report written to %s\n", o.report.c_str());
     }
     return report->passed() ? 0 : 1;
