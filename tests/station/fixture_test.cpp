@@ -284,3 +284,49 @@ TEST(Line, TheShiftIsTheOneNowFallsIn) {
 
 }  // namespace
 }  // namespace tte::station
+
+namespace tte::station {
+namespace {
+
+// What a seat's tile shows while a board goes through: "flashing" from 0 bytes up to all of
+// them, "verifying" up to all, "locking" before "locked", and the label image with
+// "labelled"; none of these extra steps is journalled.
+TEST(Line, ASeatSeesTheFlashByteByByteThenTheLockAndTheLabel) {
+    Site site("", kSeats, 1);
+    site.journal->setOperator("dana");
+    ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
+    std::vector<SlotEvent> events;
+    site.pipeline->setObserver([&](const SlotEvent& e) { events.push_back(e); });
+    ASSERT_TRUE(site.pipeline->provision("1-1"));
+    std::vector<std::string> steps;
+    for (const auto& e : events)
+        if (steps.empty() || steps.back() != e.step) steps.push_back(e.step);
+    EXPECT_EQ(steps, (std::vector<std::string>{"allocated", "keyed", "flashing", "verifying", "flashed", "locking", "locked",
+                                               "printing", "labelled", "committed"}));
+    const auto of = [&](const std::string& step) {
+        std::vector<SlotEvent> out;
+        for (const auto& e : events)
+            if (e.step == step) out.push_back(e);
+        return out;
+    };
+    const auto flashing = of("flashing");
+    ASSERT_GE(flashing.size(), 2u);
+    EXPECT_EQ(flashing.front().bytesDone, 0u);
+    EXPECT_GT(flashing.front().bytesTotal, 0u);
+    EXPECT_EQ(flashing.back().bytesDone, flashing.back().bytesTotal);
+    for (const auto& e : flashing) EXPECT_EQ(e.seat, "A1");
+    const auto verifying = of("verifying");
+    ASSERT_FALSE(verifying.empty());
+    EXPECT_EQ(verifying.back().bytesDone, verifying.back().bytesTotal);
+    EXPECT_TRUE(verifying.back().transient());
+    EXPECT_FALSE(of("locked").front().transient());
+    const auto labelled = of("labelled");
+    ASSERT_EQ(labelled.size(), 1u);
+    EXPECT_EQ(labelled.front().label, "mem:" + site.printer.printed.begin()->first);
+    const auto entries = site.journal->entries(0x100).value();
+    for (const auto& e : entries)
+        EXPECT_TRUE(e.kind != "flashing" && e.kind != "verifying" && e.kind != "locking") << e.kind;
+}
+
+}  // namespace
+}  // namespace tte::station

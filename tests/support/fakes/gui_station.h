@@ -22,14 +22,15 @@ public:
     explicit GatedFlasher(station::fakes::FakeFlasher& inner) : m_inner(inner) {}
     Result<station::FirmwareImage> loadFirmware(const std::string& path) override { return m_inner.loadFirmware(path); }
     Result<std::vector<std::string>> slots() override { return m_inner.slots(); }
-    Status writeAndVerify(const std::string& slot, std::span<const station::FlashSegment> segments) override {
+    Status writeAndVerify(const std::string& slot, std::span<const station::FlashSegment> segments,
+                          const station::FlashProgressFn& progress = {}) override {
         {
             std::unique_lock lock(m_mutex);
             ++m_waiting;
             m_cv.wait(lock, [&] { return m_open; });
             --m_waiting;
         }
-        return m_inner.writeAndVerify(slot, segments);
+        return m_inner.writeAndVerify(slot, segments, progress);
     }
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override {
         return m_inner.read(slot, address, length);
