@@ -220,9 +220,14 @@ TEST_F(SeatsTest, TheBannerSaysWhyTheLineStoppedAndWhatToDo) {
 TEST_F(SeatsTest, APrinterOutOfLabelsHoldsEverySeat) {
     openSeats();
     window->signIn("frank");
-    site.printer.setFault(station::PrinterCondition{false, true, "printer tte-labels is out of labels", "load a roll"});
+    // Every seat's board is in the pipeline (held halfway through its flash) when the roll runs
+    // out: a board not started yet would not start while the line holds.
+    site.gate.close();
     window->countBox()->setValue(4);
     QTest::mouseClick(window->startButton(), Qt::LeftButton);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return site.gate.waiting() == 4; }, kDeadlineMs)) << log().toStdString();
+    site.printer.setFault(station::PrinterCondition{false, true, "printer tte-labels is out of labels", "load a roll"});
+    site.gate.open();
     ASSERT_TRUE(QTest::qWaitFor([&] {
         for (auto* t : window->seatTiles())
             if (t->state() != SeatState::held) return false;
