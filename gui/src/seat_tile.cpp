@@ -256,7 +256,15 @@ void SeatTile::showStep(const SeatEvent& e) {
     const SeatState next = seatStateOf(e.step, m_state);
     if (e.devId == 0) {
         // The seat without a board in the pipeline: empty, or an old board still in it.
-        if (e.step == "empty") {
+        if (e.step == "waiting") {
+            // A new board in the seat that does not start while the line holds.
+            m_devId = 0;
+            m_devIdLabel->setText("Dev ID –");
+            m_progress->setVisible(false);
+            setPreview({});
+            m_detailLabel->setText("a new board waits: " + e.message);
+            setState(SeatState::held);
+        } else if (e.step == "empty") {
             m_detailLabel->setText("put a blank board in");
         } else if (e.step == "done" || e.step == "failed" || e.step == "refused") {
             m_detailLabel->setText(e.message);

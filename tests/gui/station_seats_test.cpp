@@ -247,6 +247,25 @@ TEST_F(SeatsTest, APrinterOutOfLabelsHoldsEverySeat) {
     for (auto* t : window->seatTiles()) EXPECT_EQ(t->state(), SeatState::done) << t->name().toStdString();
 }
 
+// A new board put into a seat while the line holds waits without a Dev ID (the fixture's
+// "waiting" with devId 0), and starts as usual once the line runs.
+TEST(SeatTileTest, ANewBoardWaitingForAHeldLine) {
+    SeatTile tile("A3", "1-7");
+    tile.showStep({"1-7", "A3", 0, "waiting", "the line holds: printer tte-labels is out of labels", 0, 0, {}});
+    EXPECT_EQ(tile.state(), SeatState::held);
+    EXPECT_EQ(tile.stateLabel()->text(), "WAITING FOR PRINTER");
+    EXPECT_EQ(tile.devIdLabel()->text(), "Dev ID \u2013");
+    EXPECT_EQ(tile.detailLabel()->text(), "a new board waits: the line holds: printer tte-labels is out of labels");
+    tile.showStep({"1-7", "A3", 0x123, "allocated", {}, 0, 0, {}});
+    EXPECT_EQ(tile.state(), SeatState::starting);
+    EXPECT_EQ(tile.devIdLabel()->text(), "Dev ID 00000123");
+    EXPECT_TRUE(tile.detailLabel()->text().isEmpty());
+    tile.showStep({"1-7", "A3", 0x123, "flashing", {}, 4096, 8192, {}});
+    EXPECT_EQ(tile.progress()->text(), "4.0 / 8.0 KiB written");
+    EXPECT_EQ(tile.progress()->value(), 4);
+    EXPECT_EQ(tile.progress()->maximum(), 8);
+}
+
 // No mouse: F5 starts, digits pick a seat, F8 reworks its board, F6 stops, F12 unfolds the
 // log, Tab walks Start → (Stop) → the seats in order.
 TEST_F(SeatsTest, TheWholeLineRunsFromTheKeyboard) {

@@ -1,6 +1,7 @@
 // The line against fakes: every board traced to its chip and to the operator and seat,
 // locked after verify, refused when it was provisioned before, reworked from its lock, and
 // the fixture's seats served continuously while boards are swapped.
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -326,6 +327,43 @@ TEST(Line, ASeatSeesTheFlashByteByByteThenTheLockAndTheLabel) {
     const auto entries = site.journal->entries(0x100).value();
     for (const auto& e : entries)
         EXPECT_TRUE(e.kind != "flashing" && e.kind != "verifying" && e.kind != "locking") << e.kind;
+}
+
+}  // namespace
+}  // namespace tte::station
+
+namespace tte::station {
+namespace {
+
+// A new board put into a seat while the line holds does not start; the seat says so
+// ("waiting", no Dev ID yet) and the board starts by itself once the line runs.
+TEST(Line, ANewBoardWaitsForAHeldLineAndSaysSo) {
+    Site site("", kSeats, 2);
+    site.journal->setOperator("gus");
+    ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
+    site.flasher->remove("1-2");
+    site.printer.setFault(PrinterCondition{false, true, "printer tte-labels is out of labels", "load a roll"});
+    Events events;
+    site.pipeline->setObserver([&](const SlotEvent& e) { events.add(e); });
+    std::atomic<bool> stop{false};
+    Result<RunSummary> summary;
+    std::thread line([&] { summary = site.pipeline->serve(2, std::chrono::milliseconds(1), &stop); });
+    ASSERT_TRUE(events.waitFor("waiting", 1, "A1"));  // A1's board waits for its label: the line holds
+    site.flasher->replace("1-2");
+    ASSERT_TRUE(events.waitFor("waiting", 1, "A2"));
+    {
+        std::lock_guard lock(events.m);
+        const auto it = std::find_if(events.all.begin(), events.all.end(),
+                                     [](const SlotEvent& e) { return e.seat == "A2" && e.step == "waiting"; });
+        EXPECT_EQ(it->devId, 0u);
+        EXPECT_EQ(it->message, "the line holds: printer tte-labels is out of labels");
+        EXPECT_EQ(events.count("allocated", "A2"), 0);
+    }
+    site.printer.setFault(std::nullopt);  // a roll is loaded
+    line.join();
+    ASSERT_TRUE(summary) << summary.error().toString();
+    EXPECT_EQ(summary->committed, 2);
+    EXPECT_EQ(events.count("committed", "A2"), 1);
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ struct SlotEvent {
     std::string step;     ///< "allocated", "keyed", "flashed", "locked", "printing", "labelled", "committed",
                           ///< "failed"; "reprint" (a lost label job is printed again), "waiting" (for the
                           ///< printer); "refused" (a board provisioned before: devId 0); the fixture's
-                          ///< "empty", "done", "ignored" (devId 0); and, not journalled (transient()),
+                          ///< "empty", "done", "ignored" and "waiting" (a new board that waits for a
+                          ///< held line to start) with devId 0; and, not journalled (transient()),
                           ///< "flashing" and "verifying" with bytes (0 of N first, then as it goes)
                           ///< and "locking" (setting read-out protection)
     std::string message;  ///< the failure reason for "failed", the reason for "reprint" and "waiting"
