@@ -20,8 +20,8 @@ enum class SeatState { empty, starting, flashing, verifying, locking, printing, 
 QString seatStateWord(SeatState state);
 /// The tile's colour for the state (Okabe–Ito palette; grey for empty).
 QColor seatStateColour(SeatState state);
-/// The seat state for a pipeline step ("allocated" … "committed", "failed", "waiting", …);
-/// nullopt-like `fallback` for a step that does not change what the seat shows.
+/// The seat state for a pipeline step ("allocated" … "committed", "failed", "waiting", …), or
+/// `fallback` for a step that does not change what the seat shows.
 SeatState seatStateOf(const QString& step, SeatState fallback);
 
 /// A pipeline step of one seat, as the runner reports it (station::SlotEvent on the GUI thread).
