@@ -32,7 +32,8 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
     CLI::App cli{"tte-station: the TTE provisioning station for line operators"};
     tte::cli::setUp(cli, "tte-station");
     std::string config, sim, screenshot, operatorName;
-    cli.add_option("--operator", operatorName, "who runs the line: named in every journal entry (sign-in)");
+    cli.add_option("--operator", operatorName,
+                   "who runs the line: named in every journal entry (without it the window asks at start)");
     cli.add_option("--config", config, "station config (station.toml)");
     cli.add_option("--sim", sim, "use the simulated devices in DIR (tte-flash sim create)")->type_name("DIR");
     cli.add_flag("--start", o.start, "start a run as soon as the station is ready");
@@ -104,16 +105,19 @@ int main(int argc, char** argv) {
                                        -> tte::Result<std::unique_ptr<tte::station::StationParts>> {
         return std::make_unique<tte::station::Wiring>(c, sim);
     });
-    window.resize(1280, 860);
+    window.resize(1280, 900);
     window.show();
+    if (!o.operatorName.isEmpty()) window.signIn(o.operatorName);
     if (!o.config.isEmpty()) {
         const bool opened = window.openConfig(o.config);
-        if (opened) window.runner()->setOperator(o.operatorName);
         if (!opened) {
             if (o.quitWhenDone) return tte::cli::usage("tte-station", window.errorDialog()->text().toStdString());
         } else if (o.start || o.quitWhenDone || !o.screenshot.isEmpty()) {
             script(window, o);
         }
     }
+    // Who runs the line: asked at once when --operator did not say (not in a scripted run,
+    // which has no one to answer; a fixture with seats then refuses to start).
+    if (o.operatorName.isEmpty() && !o.quitWhenDone) window.askSignIn();
     return QApplication::exec();
 }

@@ -172,14 +172,17 @@ void StationRunner::runTask(int count) {
     if (auto r = pipeline.recover(); r && *r > 0)
         post([this, n = *r] { Q_EMIT logEvent("recover", QString("%1 interrupted device(s) marked failed (rework)").arg(n)); });
     pipeline.setObserver([this](const station::SlotEvent& e) {
-        ++m_changes;
-        post([this, e] { Q_EMIT slotEvent(q(e.port), e.devId, q(e.step), q(e.message)); });
+        if (!e.transient()) ++m_changes;
+        SeatEvent seat{q(e.port), q(e.seat), e.devId, q(e.step), q(e.message), e.bytesDone, e.bytesTotal, q(e.label)};
+        post([this, seat] { Q_EMIT seatEvent(seat); });
         if (e.step == "committed") {
             if (auto up = m_parts->uploader()) (*up)->poke();
         }
     });
     pipeline.lineHold().setObserver([this](const station::LineState& l) {
-        post([this, held = l.held, text = q(l.text()), byItself = l.byItself] { Q_EMIT lineChanged(held, text, byItself); });
+        LineView view{l.held, q(std::string(station::holdReasonName(l.reason))), q(l.problem), q(l.action), q(l.text()),
+                      l.byItself};
+        post([this, view] { Q_EMIT lineChanged(view); });
     });
     m_pipeline = &pipeline;
     auto summary = config().seats.empty() ? pipeline.run(count, config().slots, {}, &m_stop)

@@ -3,6 +3,8 @@
 #include "tte/gui/station_window.h"
 
 #include <QFileDialog>
+
+#include <algorithm>
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QGridLayout>
@@ -11,11 +13,14 @@
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QScrollBar>
+#include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
@@ -25,9 +30,26 @@
 #include <QVBoxLayout>
 
 namespace tte::gui {
+namespace {
+
+/// A button for gloves: big, its key on it (the key itself is the menu action's: it acts at
+/// once, where a button's own shortcut clicks it only after an animation).
+QPushButton* bigButton(const QString& text, Qt::Key key, const QString& objectName) {
+    auto* b = new QPushButton(QString("%1  [%2]").arg(text, QKeySequence(key).toString(QKeySequence::NativeText)));
+    b->setObjectName(objectName);
+    b->setMinimumSize(170, 64);
+    b->setStyleSheet("QPushButton { font-size: 17pt; font-weight: bold; padding: 6px 14px; }"
+                     "QPushButton:focus { border: 4px solid black; }");
+    return b;
+}
+
+}  // namespace
 
 StationWindow::StationWindow(PartsFactory factory, QWidget* parent) : QMainWindow(parent), m_factory(std::move(factory)) {
     setWindowTitle("TTE station");
+    QFont f = font();
+    f.setPointSize(13);  // readable from a metre away; the tiles and counters are larger still
+    setFont(f);
     buildUi();
     buildMenus();
     m_timer = new QTimer(this);
@@ -40,68 +62,152 @@ StationWindow::StationWindow(PartsFactory factory, QWidget* parent) : QMainWindo
 
 StationWindow::~StationWindow() = default;
 
-void StationWindow::buildUi() {
-    auto* central = new QWidget;
-    auto* top = new QVBoxLayout(central);
-    // The line's hold: one sentence across the window, what is wrong and the one thing to do.
+QWidget* StationWindow::buildCounters() {
+    // The supervisor's numbers, the same as `tte-provision status` (station::stationStatus).
+    auto* box = new QWidget;
+    box->setObjectName("counters");
+    auto* grid = new QGridLayout(box);
+    grid->setContentsMargins(0, 0, 0, 0);
+    grid->setHorizontalSpacing(18);
+    const QStringList names = {"done", "failed", "reworked", "yield", "perHour"};
+    const QStringList titles = {"done", "failed", "reworked", "yield", "devices / hour"};
+    for (int c = 0; c < names.size(); ++c) {
+        auto* t = new QLabel(titles[c]);
+        t->setStyleSheet("font-size: 12pt; color: #444;");
+        t->setAlignment(Qt::AlignCenter);
+        grid->addWidget(t, 0, c + 1);
+    }
+    int row = 1;
+    for (const QString period : {"lot", "shift"}) {
+        auto* p = new QLabel(period == "lot" ? "Lot" : "Shift");
+        p->setObjectName(period + "Title");
+        p->setStyleSheet("font-size: 15pt; font-weight: bold;");
+        grid->addWidget(p, row, 0);
+        for (int c = 0; c < names.size(); ++c) {
+            auto* v = new QLabel("–");
+            v->setObjectName(period + "-" + names[c]);
+            v->setAlignment(Qt::AlignCenter);
+            v->setStyleSheet("font-size: 22pt; font-weight: bold;");
+            v->setMinimumWidth(130);  // "100.0 %" at 22pt
+            grid->addWidget(v, row, c + 1);
+            m_counters.insert(period + "/" + names[c], v);
+        }
+        ++row;
+    }
+    return box;
+}
+
+QWidget* StationWindow::buildBanner() {
+    // The line stops: one band across the window, what is wrong and the one thing to do.
     m_banner = new QWidget;
     m_banner->setObjectName("lineBanner");
     m_banner->setAttribute(Qt::WA_StyledBackground, true);
-    m_banner->setStyleSheet("#lineBanner { background: #fff3cd; border: 2px solid #d98c00; border-radius: 4px; }");
-    auto* bannerLayout = new QHBoxLayout(m_banner);
-    auto* bannerTitle = new QLabel("LINE HELD");
-    bannerTitle->setStyleSheet("color: #8a4b00; font-weight: bold; font-size: 14pt;");
+    m_banner->setStyleSheet("#lineBanner { background: #e69f00; border: 4px solid #000000; border-radius: 6px; }"
+                            "#lineBanner QLabel { color: #000000; }");
+    auto* layout = new QHBoxLayout(m_banner);
+    m_bannerIcon = new SeatIcon;
+    m_bannerIcon->setState(SeatState::held, Qt::black);
+    auto* words = new QVBoxLayout;
+    m_bannerTitle = new QLabel;
+    m_bannerTitle->setObjectName("lineBannerTitle");
+    m_bannerTitle->setStyleSheet("font-size: 24pt; font-weight: bold;");
+    m_bannerAction = new QLabel;
+    m_bannerAction->setObjectName("lineBannerAction");
+    m_bannerAction->setWordWrap(true);
+    m_bannerAction->setStyleSheet("font-size: 20pt; font-weight: bold;");
     m_bannerText = new QLabel;
     m_bannerText->setObjectName("lineBannerText");
     m_bannerText->setWordWrap(true);
-    m_bannerText->setStyleSheet("color: #3d2600; font-size: 13pt;");
-    m_resume = new QPushButton("Resume");
-    m_resume->setToolTip("The fault is dealt with: print the waiting label again");
-    bannerLayout->addWidget(bannerTitle);
-    bannerLayout->addWidget(m_bannerText, 1);
-    bannerLayout->addWidget(m_resume);
+    m_bannerText->setStyleSheet("font-size: 14pt;");
+    words->addWidget(m_bannerTitle);
+    words->addWidget(m_bannerAction);
+    words->addWidget(m_bannerText);
+    m_resume = bigButton("Resume", kResumeKey, "resume");
+    m_resume->setToolTip("The fault is dealt with: the line goes on (a waiting label is printed again)");
+    layout->addWidget(m_bannerIcon, 0, Qt::AlignTop);
+    layout->addLayout(words, 1);
+    layout->addWidget(m_resume, 0, Qt::AlignVCenter);
     m_banner->hide();
-    top->addWidget(m_banner);
     connect(m_resume, &QPushButton::clicked, this, [this] {
         if (m_runner) m_runner->resumeLine();
     });
+    return m_banner;
+}
 
-    auto* lotBox = new QGroupBox("Lot");
-    auto* lotLayout = new QVBoxLayout(lotBox);
-    m_lot = new QLabel("No station config open: File → Open…");
+void StationWindow::buildUi() {
+    auto* central = new QWidget;
+    auto* top = new QVBoxLayout(central);
+
+    // Top: the lot and who signed in on the left, the counters on the right.
+    auto* header = new QHBoxLayout;
+    auto* who = new QVBoxLayout;
+    m_lot = new QLabel("No station config open: File → Open… (Ctrl+O)");
     m_lot->setObjectName("lot");
+    m_lot->setWordWrap(true);
     m_lot->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    lotLayout->addWidget(m_lot);
-    top->addWidget(lotBox);
+    m_operator = new QLabel("Nobody signed in");
+    m_operator->setObjectName("operator");
+    m_operator->setStyleSheet("font-size: 16pt; font-weight: bold;");
+    who->addWidget(m_operator);
+    who->addWidget(m_lot);
+    header->addLayout(who, 1);
+    header->addWidget(buildCounters());
+    top->addLayout(header);
+    top->addWidget(buildBanner());
 
+    // The keys: Start/Stop on the left, what acts on the picked seat on the right.
     auto* controls = new QHBoxLayout;
-    controls->addWidget(new QLabel("Devices"));
+    auto* countTitle = new QLabel("Boards");
+    countTitle->setStyleSheet("font-size: 15pt;");
     m_count = new QSpinBox;
+    m_count->setObjectName("count");
     m_count->setRange(0, 100000);
-    m_count->setSpecialValueText("all present");
-    m_count->setToolTip("How many devices to provision (all fresh devices present when 0)");
-    controls->addWidget(m_count);
-    m_start = new QPushButton("Start");
-    m_stop = new QPushButton("Stop");
+    m_count->setSpecialValueText("no limit");
+    m_count->setMinimumHeight(48);
+    m_count->setStyleSheet("font-size: 15pt;");
+    m_count->setToolTip("How many boards to provision (0: every board present, or no limit on a fixture with seats)");
+    countTitle->setBuddy(m_count);
+    m_start = bigButton("Start", kStartKey, "start");
+    m_stop = bigButton("Stop", kStopKey, "stop");
+    m_rework = bigButton("Rework", kReworkKey, "rework");
+    m_reprint = bigButton("Reprint", kReprintKey, "reprint");
+    m_logToggle = bigButton("Log", kLogKey, "logToggle");
+    m_logToggle->setCheckable(true);
     m_verify = new QPushButton("Verify journal");
-    m_reprint = new QPushButton("Reprint label…");
-    m_rework = new QPushButton("Rework");
-    for (auto* b : {m_start, m_stop, m_verify}) controls->addWidget(b);
+    m_verify->setObjectName("verify");
+    controls->addWidget(countTitle);
+    controls->addWidget(m_count);
+    controls->addWidget(m_start);
+    controls->addWidget(m_stop);
     controls->addStretch();
-    controls->addWidget(new QLabel("Selected device:"));
-    controls->addWidget(m_reprint);
     controls->addWidget(m_rework);
+    controls->addWidget(m_reprint);
+    controls->addWidget(m_logToggle);
     top->addLayout(controls);
     connect(m_start, &QPushButton::clicked, this, [this] { startRun(m_count->value()); });
     connect(m_stop, &QPushButton::clicked, this, &StationWindow::stopRun);
     connect(m_verify, &QPushButton::clicked, this, &StationWindow::verifyJournal);
     connect(m_reprint, &QPushButton::clicked, this, &StationWindow::askReprintReason);
     connect(m_rework, &QPushButton::clicked, this, [this] { reworkDevice(selectedPort()); });
+    connect(m_logToggle, &QPushButton::clicked, this, &StationWindow::toggleDetails);
 
-    m_slotArea = new QWidget;
-    new QGridLayout(m_slotArea);
-    top->addWidget(m_slotArea);
+    // The seats: one large tile each.
+    m_tileArea = new QWidget;
+    m_tileArea->setObjectName("seats");
+    m_tileGrid = new QGridLayout(m_tileArea);
+    m_tileGrid->setSpacing(12);
+    auto* scroll = new QScrollArea;
+    scroll->setWidget(m_tileArea);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setFocusPolicy(Qt::NoFocus);
+    top->addWidget(scroll, 3);
 
+    // Folded away by default: the device table and the log.
+    m_details = new QWidget;
+    m_details->setObjectName("details");
+    auto* detailsLayout = new QVBoxLayout(m_details);
+    detailsLayout->setContentsMargins(0, 0, 0, 0);
     auto* split = new QSplitter(Qt::Horizontal);
     m_devices = new QTableWidget(0, 4);
     m_devices->setObjectName("devices");
@@ -111,7 +217,10 @@ void StationWindow::buildUi() {
     m_devices->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_devices->setSelectionMode(QAbstractItemView::SingleSelection);
     m_devices->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    connect(m_devices, &QTableWidget::itemSelectionChanged, this, &StationWindow::updateButtons);
+    connect(m_devices, &QTableWidget::itemSelectionChanged, this, [this] {
+        const auto rows = m_devices->selectionModel()->selectedRows();
+        if (!rows.isEmpty()) pick(m_devices->item(rows.front().row(), 0)->text());
+    });
     m_log = new QPlainTextEdit;
     m_log->setObjectName("log");
     m_log->setReadOnly(true);
@@ -121,7 +230,13 @@ void StationWindow::buildUi() {
     split->addWidget(m_log);
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
-    top->addWidget(split, 1);
+    auto* detailKeys = new QHBoxLayout;
+    detailKeys->addWidget(m_verify);
+    detailKeys->addStretch();
+    detailsLayout->addLayout(detailKeys);
+    detailsLayout->addWidget(split);
+    m_details->hide();
+    top->addWidget(m_details, 2);
     setCentralWidget(central);
 
     m_backlog = new QLabel("Upload backlog: –");
@@ -138,14 +253,88 @@ void StationWindow::buildMenus() {
         const QString path = QFileDialog::getOpenFileName(this, "Open station config", {}, "Station config (*.toml)");
         if (!path.isEmpty()) openConfig(path);
     });
+    file->addAction("S&ign in…", QKeySequence(Qt::CTRL | Qt::Key_I), this, &StationWindow::askSignIn);
     file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+    // The floor's keys: each works wherever the focus is, and only when its button would.
     QMenu* station = menuBar()->addMenu("&Station");
-    station->addAction("&Start run", this, [this] { startRun(m_count->value()); });
-    station->addAction("S&top run", this, &StationWindow::stopRun);
+    station->addAction("&Start run", QKeySequence(kStartKey), this, [this] {
+        if (m_start->isEnabled()) startRun(m_count->value());
+    });
+    station->addAction("S&top run", QKeySequence(kStopKey), this, [this] {
+        if (m_stop->isEnabled()) stopRun();
+    });
+    station->addAction("&Resume the line", QKeySequence(kResumeKey), this, [this] {
+        if (m_runner && m_resume->isVisible()) m_runner->resumeLine();
+    });
     station->addAction("&Verify journal", this, &StationWindow::verifyJournal);
     QMenu* device = menuBar()->addMenu("&Device");
-    device->addAction("&Reprint label…", this, &StationWindow::askReprintReason);
-    device->addAction("R&ework", this, [this] { reworkDevice(selectedPort()); });
+    device->addAction("R&ework the picked seat's board", QKeySequence(kReworkKey), this, [this] {
+        if (m_rework->isEnabled()) reworkDevice(selectedPort());
+    });
+    device->addAction("&Reprint its label…", QKeySequence(kReprintKey), this, [this] {
+        if (m_reprint->isEnabled()) askReprintReason();
+    });
+    QMenu* view = menuBar()->addMenu("&View");
+    view->addAction("Show/hide &log and device table", QKeySequence(kLogKey), this, &StationWindow::toggleDetails);
+    // Seats by number: 1 … 9 pick the seat (the keyboard's way to "point at" a board).
+    for (int i = 0; i < 9; ++i) {
+        auto* s = new QShortcut(QKeySequence(Qt::Key_1 + i), this);
+        connect(s, &QShortcut::activated, this, [this, i] {
+            if (i < static_cast<int>(m_tiles.size())) m_tiles[static_cast<std::size_t>(i)]->setFocus(Qt::ShortcutFocusReason);
+        });
+    }
+}
+
+void StationWindow::layoutTiles() {
+    // Four columns of equal width, as many rows as it takes (the area scrolls beyond two).
+    constexpr int kColumns = 4;
+    for (auto* t : m_tiles) m_tileGrid->removeWidget(t);
+    for (std::size_t i = 0; i < m_tiles.size(); ++i)
+        m_tileGrid->addWidget(m_tiles[i], static_cast<int>(i) / kColumns, static_cast<int>(i) % kColumns);
+    for (int c = 0; c < kColumns; ++c) m_tileGrid->setColumnStretch(c, 1);
+}
+
+void StationWindow::toggleDetails() {
+    m_details->setVisible(!m_details->isVisible());
+    m_logToggle->setChecked(m_details->isVisible());
+}
+
+SeatTile* StationWindow::seatTile(const QString& name) const {
+    for (auto* t : m_tiles)
+        if (t->name() == name) return t;
+    return nullptr;
+}
+
+QLabel* StationWindow::counter(const QString& period, const QString& name) const {
+    return m_counters.value(period + "/" + name, nullptr);
+}
+
+void StationWindow::buildTiles() {
+    for (auto* t : m_tiles) delete t;
+    m_tiles.clear();
+    m_tileOf.clear();
+    m_picked.clear();
+    const station::StationConfig& c = m_runner->config();
+    // A tile per seat, named as on the fixture; the old slot form has no seats: a tile per
+    // port, made when its first board shows (onSeatEvent).
+    for (const station::Seat& seat : c.seats) {
+        auto* t = new SeatTile(QString::fromStdString(seat.name), QString::fromStdString(seat.port));
+        m_tiles.push_back(t);
+        m_tileOf.insert(t->port(), t);
+        connect(t, &SeatTile::picked, this, &StationWindow::pick);
+    }
+    layoutTiles();
+    // Focus order: the count, Start, Stop, the seats in order, Rework, Reprint, Log.
+    QWidget* previous = m_stop;
+    setTabOrder(m_count, m_start);
+    setTabOrder(m_start, m_stop);
+    for (auto* t : m_tiles) {
+        setTabOrder(previous, t);
+        previous = t;
+    }
+    setTabOrder(previous, m_rework);
+    setTabOrder(m_rework, m_reprint);
+    setTabOrder(m_reprint, m_logToggle);
 }
 
 bool StationWindow::openConfig(const QString& path) {
@@ -165,20 +354,12 @@ bool StationWindow::openConfig(const QString& path) {
     }
     m_timer->stop();
     m_runner = std::make_unique<StationRunner>(std::move(*parts));
+    m_runner->setOperator(m_signedIn);
     m_ready = false;
     m_firmware.clear();
     m_quotaLeft.clear();
     m_devices->setRowCount(0);
-    m_slotOf.clear();
-    auto* grid = static_cast<QGridLayout*>(m_slotArea->layout());
-    for (auto* s : m_slots) delete s;
-    m_slots.clear();
-    const int n = std::max(1, m_runner->config().slots);
-    const int columns = std::min(n, 4);
-    for (int i = 0; i < n; ++i) {
-        m_slots.push_back(new SlotPanel(i + 1));
-        grid->addWidget(m_slots.back(), i / columns, i % columns);
-    }
+    buildTiles();
     setWindowTitle(QString("TTE station %1 – %2").arg(QString::fromStdString(m_runner->config().stationId),
                                                       QFileInfo(path).fileName()));
     connectRunner();
@@ -191,10 +372,38 @@ bool StationWindow::openConfig(const QString& path) {
     return true;
 }
 
+void StationWindow::signIn(const QString& name) {
+    const QString trimmed = name.trimmed();
+    m_signedIn = trimmed;
+    if (m_runner) m_runner->setOperator(trimmed);
+    m_operator->setText(trimmed.isEmpty() ? QString("Nobody signed in") : "Operator: " + trimmed);
+    if (!trimmed.isEmpty()) log("sign-in", trimmed);
+    updateButtons();
+}
+
+void StationWindow::askSignIn() {
+    // The operator's name only: the token's PIN comes from the station's pin_file, never
+    // from a dialog, argv or a log (docs/STATION.md).
+    auto* dialog = new QInputDialog(this);
+    dialog->setObjectName("signInDialog");
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle("Sign in");
+    dialog->setLabelText("Your name (it goes into every journal entry of the boards you provision):");
+    dialog->setFont(font());
+    dialog->setTextValue(m_signedIn);
+    connect(dialog, &QInputDialog::textValueSelected, this, [this](const QString& name) {
+        if (!name.trimmed().isEmpty()) signIn(name);
+    });
+    dialog->open();
+}
+
 void StationWindow::startRun(int count) {
     if (!m_runner || !m_ready || m_runner->running()) return;
-    for (auto* s : m_slots) s->clear();
-    m_slotOf.clear();
+    if (!m_runner->config().seats.empty() && m_signedIn.isEmpty()) {
+        askSignIn();  // a fixture with seats starts no run without a name
+        return;
+    }
+    for (auto* t : m_tiles) t->clear();
     m_runner->start(count);
 }
 

@@ -1,8 +1,14 @@
 // The operator's window reacting to the station's reports: slot progress, the device table,
 // the lot's quota, the upload backlog, the MotherShip's state, errors (see station_window.h).
 #include <QFileInfo>
+#include <QMap>
+
+#include <algorithm>
+#include <utility>
+#include <QGridLayout>
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QRegularExpression>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -18,6 +24,22 @@ namespace {
 QString q(const std::string& s) { return QString::fromStdString(s); }
 QString hex8(std::uint32_t v) { return q(toHex(v, 8)); }
 
+/// USB port paths in the order of the hub's ports: "1-2" before "1-10", "1-1.2" before "1-1.10".
+bool portBefore(const QString& a, const QString& b) {
+    static const QRegularExpression kParts("[-.]");
+    const QStringList x = a.split(kParts);
+    const QStringList y = b.split(kParts);
+    for (qsizetype i = 0; i < std::min(x.size(), y.size()); ++i) {
+        bool xn = false;
+        bool yn = false;
+        const int xi = x[i].toInt(&xn);
+        const int yi = y[i].toInt(&yn);
+        if (xn && yn && xi != yi) return xi < yi;
+        if (!(xn && yn) && x[i] != y[i]) return x[i] < y[i];
+    }
+    return x.size() < y.size();
+}
+
 }  // namespace
 
 void StationWindow::connectRunner() {
@@ -30,17 +52,25 @@ void StationWindow::connectRunner() {
         setLot();
         log("ready", ready ? "token, journal, flasher, firmware and printer are ready" : "the station is NOT ready");
         updateButtons();
+        // The keyboard starts on Start (not in the count box, which would take the seat digits).
+        if (ready && (focusWidget() == nullptr || focusWidget() == m_count)) m_start->setFocus(Qt::OtherFocusReason);
     });
-    connect(r, &StationRunner::slotEvent, this, &StationWindow::onSlotEvent);
+    connect(r, &StationRunner::seatEvent, this, &StationWindow::onSeatEvent);
     connect(r, &StationRunner::lineChanged, this, &StationWindow::onLineChanged);
     connect(r, &StationRunner::runStarted, this, [this] {
-        log("run", QString("started on %1 slot(s)").arg(m_slots.size()));
+        const auto& c = m_runner->config();
+        log("run", c.seats.empty() ? QString("started on %1 slot(s)").arg(c.slots)
+                                   : QString("serving %1 seat(s)").arg(c.seats.size()));
         updateButtons();
+        m_stop->setFocus(Qt::OtherFocusReason);  // Space/Enter now stops
     });
     connect(r, &StationRunner::runFinished, this, [this](int, int, const QString& summary) {
         m_banner->hide();
+        m_banner->setProperty("reason", QString());
         log("run", summary);
         updateButtons();
+        if (focusWidget() == nullptr || focusWidget() == m_stop || !focusWidget()->isEnabled())
+            m_start->setFocus(Qt::OtherFocusReason);
     });
     connect(r, &StationRunner::statusChanged, this, &StationWindow::onStatus);
     connect(r, &StationRunner::devicesChanged, this, [this](const QList<DeviceRow>& rows) {
@@ -76,47 +106,69 @@ void StationWindow::setLot() {
     const QString fw = QFileInfo(q(lot.firmware)).fileName() +
                        (m_firmware.isEmpty() ? QString(" (not loaded)") : " (SHA-256 " + m_firmware.left(16) + "…)");
     m_lot->setText(QString("<b>%1</b> · lot <b>%2</b> · MotherShip %3 (MS ID %4) · Dev IDs %5 – %6 · "
-                           "quota left <b>%7</b><br>firmware %8 · %9 slot(s) · station %10")
+                           "quota left <b>%7</b><br>firmware %8 · %9 · station %10")
                        .arg(q(lot.product).toHtmlEscaped(), q(lot.id).toHtmlEscaped(), q(protocol::msHostName(protocol::MsId{lot.msId})))
                        .arg(lot.msId)
                        .arg(hex8(lot.firstDevId), hex8(lot.lastDevId), m_quotaLeft.isEmpty() ? "–" : m_quotaLeft,
                             fw.toHtmlEscaped())
-                       .arg(m_runner->config().slots)
+                       .arg(m_runner->config().seats.empty()
+                                ? QString("%1 slot(s)").arg(m_runner->config().slots)
+                                : QString("%1 seat(s)").arg(m_runner->config().seats.size()))
                        .arg(q(m_runner->config().stationId).toHtmlEscaped()));
 }
 
-void StationWindow::onSlotEvent(const QString& port, quint32 devId, const QString& step, const QString& message) {
-    if (devId == 0) {
+void StationWindow::onSeatEvent(const SeatEvent& e) {
+    SeatTile* tile = m_tileOf.value(e.port, nullptr);
+    if (!tile && m_runner->config().seats.empty() && e.devId != 0) {
+        // The old slot form: a tile per port, named by it, as its first board shows.
+        tile = new SeatTile(e.port, e.port);
+        m_tileOf.insert(e.port, tile);
+        connect(tile, &SeatTile::picked, this, &StationWindow::pick);
+        // In port order ("1-2" before "1-10"), in the grid and in the focus chain.
+        m_tiles.insert(std::upper_bound(m_tiles.begin(), m_tiles.end(), tile,
+                                        [](SeatTile* a, SeatTile* b) { return portBefore(a->port(), b->port()); }),
+                       tile);
+        layoutTiles();
+        QWidget* previous = m_stop;
+        for (auto* t : m_tiles) {
+            setTabOrder(previous, t);
+            previous = t;
+        }
+        setTabOrder(previous, m_rework);
+    }
+    if (tile) tile->showStep(e);
+    const bool transient = e.step == "flashing" || e.step == "verifying" || e.step == "locking";
+    if (transient) return;  // the tile shows them; the table and the log have one line per journalled step
+    if (e.step == "committed" || e.step == "failed") m_runner->refresh();  // the counters on top, at once
+    const QString name = e.seat.isEmpty() ? e.port : e.seat;
+    if (e.devId == 0) {
         // A seat's state without a device (empty, done at start, ignored port, refused board): logged.
-        log("seat", QString("%1 %2%3").arg(port, step, message.isEmpty() ? QString() : ": " + message));
+        log("seat", QString("%1 %2%3").arg(name, e.step, e.message.isEmpty() ? QString() : ": " + e.message));
         return;
     }
-    SlotPanel* panel = m_slotOf.value(port, nullptr);
-    if (!panel || step == "allocated") {
-        // A new device: the slot that finished its last one (a worker takes one at a time).
-        panel = nullptr;
-        for (auto* s : m_slots) {
-            if (!s->busy()) {
-                panel = s;
-                break;
-            }
-        }
-        if (!panel) panel = m_slots.front();
-        m_slotOf.remove(panel->port());
-        m_slotOf.insert(port, panel);
-    }
-    panel->showStep(port, devId, step, message);
-    const bool waits = step == "waiting" || step == "reprint";
-    setDeviceRow(port, hex8(devId), step, step == "failed" ? "rework: " + message : waits ? message : QString());
-    log("step", QString("%1 %2 %3%4").arg(panel->title().toLower(), port, hex8(devId) + " " + step,
-                                           message.isEmpty() ? QString() : ": " + message));
+    const bool waits = e.step == "waiting" || e.step == "reprint";
+    setDeviceRow(e.port, hex8(e.devId), e.step, e.step == "failed" ? "rework: " + e.message : waits ? e.message : QString());
+    log("step", QString("%1 %2 %3%4").arg(name, e.port, hex8(e.devId) + " " + e.step,
+                                           e.message.isEmpty() ? QString() : ": " + e.message));
 }
 
-void StationWindow::onLineChanged(bool held, const QString& text, bool byItself) {
-    m_banner->setVisible(held);
-    m_bannerText->setText(text);
-    m_resume->setVisible(held && !byItself);
-    log("line", held ? "held: " + text : "resumed");
+void StationWindow::onLineChanged(const LineView& line) {
+    m_banner->setVisible(line.held);
+    m_banner->setProperty("reason", line.held ? line.reason : QString());
+    static const QMap<QString, QString> kTitles = {
+        {"printer", "LINE STOPPED – LABEL PRINTER"},
+        {"token", "LINE STOPPED – HSM TOKEN"},
+        {"quota", "LINE STOPPED – DEV ID QUOTA USED UP"},
+        {"mothership", "LINE STOPPED – MOTHERSHIP UNREACHABLE"},
+    };
+    m_bannerTitle->setText(kTitles.value(line.reason, "LINE STOPPED"));
+    QString action = line.action;
+    if (!action.isEmpty()) action[0] = action[0].toUpper();
+    m_bannerAction->setText(action.isEmpty() ? QString() : "▶ " + action);
+    m_bannerText->setText(line.text);
+    m_resume->setVisible(line.held && !line.byItself);
+    log("line", line.held ? "held: " + line.text : "resumed");
+    updateButtons();
 }
 
 void StationWindow::onStatus(const station::StationStatus& s) {
@@ -134,6 +186,14 @@ void StationWindow::onStatus(const station::StationStatus& s) {
                        .arg(s.failed);
     if (!s.backlog.lastError.empty()) text += " · last upload error: " + q(s.backlog.lastError);
     m_backlog->setText(text);
+    for (const auto& [period, c] : {std::pair<QString, const station::LineCounters&>{"lot", s.lotCounters},
+                                    std::pair<QString, const station::LineCounters&>{"shift", s.shiftCounters}}) {
+        counter(period, "done")->setText(QString::number(c.done));
+        counter(period, "failed")->setText(QString::number(c.failed));
+        counter(period, "reworked")->setText(QString::number(c.reworked));
+        counter(period, "yield")->setText(q(station::yieldText(c.yield())));
+        counter(period, "perHour")->setText(QString::number(c.perHour, 'f', 1));
+    }
 }
 
 void StationWindow::setDeviceRow(const QString& port, const QString& devId, const QString& state, const QString& detail) {
@@ -155,9 +215,9 @@ void StationWindow::setDeviceRow(const QString& port, const QString& devId, cons
     updateButtons();
 }
 
-QString StationWindow::selectedPort() const {
-    const auto rows = m_devices->selectionModel()->selectedRows();
-    return rows.isEmpty() ? QString() : m_devices->item(rows.front().row(), 0)->text();
+void StationWindow::pick(const QString& port) {
+    m_picked = port;
+    updateButtons();
 }
 
 QString StationWindow::detailOf(const QString& port) const {
@@ -179,6 +239,7 @@ void StationWindow::updateButtons() {
     m_stop->setEnabled(running);
     m_verify->setEnabled(open);
     m_count->setEnabled(!running);
+    m_logToggle->setChecked(m_details->isVisible());
     const QString state = stateOf(selectedPort());
     m_rework->setEnabled(open && state == "failed");
     m_reprint->setEnabled(open && (state == "committed" || state == "live"));

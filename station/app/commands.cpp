@@ -107,6 +107,7 @@ int runCommand(Wiring& w, const RunOptions& o) {
     uploader.setFaultHook(hook);
     std::mutex out;
     pipeline.setObserver([&](const SlotEvent& e) {
+        if (e.transient()) return;  // one line per journalled step
         std::lock_guard lock(out);
         std::printf("[%s] %s %s%s%s\n", e.seat.c_str(), toHex(e.devId, 8).c_str(), e.step.c_str(),
                     e.message.empty() ? "" : ": ", e.message.c_str());

@@ -96,7 +96,10 @@ Result<RunSummary> Pipeline::serve(int count, std::chrono::milliseconds watch, c
                 } else if (known && *known == "failed") {
                     emit(seat.port, 0, "failed", "this board needs rework (tte-provision rework --port " + seat.port + ")");
                 } else {
-                    m_hold.waitWhileHeld(stop);  // a held line starts no new board
+                    // A held line starts no new board: the seat says its board waits.
+                    if (const LineState line = m_hold.state(); line.held)
+                        emit(seat.port, 0, "waiting", "the line holds: " + line.problem);
+                    m_hold.waitWhileHeld(stop);
                     {
                         std::lock_guard lock(mutex);
                         if (finished || stopping() || (count > 0 && taken >= count)) return;

@@ -215,12 +215,18 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port, const BoardIde
     return devId;
 }
 
-Status Pipeline::step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body) {
+Status Pipeline::step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body,
+                      const std::string& label) {
     body["port"] = port;
     body["seat"] = m_config.seatName(port);
     auto e = m_journal.append(name, devId, std::move(body));
     if (!e) return std::unexpected(e.error());
-    emit(port, devId, name);
+    SlotEvent event;
+    event.port = port;
+    event.devId = devId;
+    event.step = name;
+    event.label = label;
+    emit(std::move(event));
     fault(name, devId);
     return {};
 }
@@ -235,7 +241,38 @@ std::unexpected<Error> Pipeline::failDevice(std::uint32_t devId, const std::stri
 }
 
 void Pipeline::emit(const std::string& port, std::uint32_t devId, const std::string& stepName, const std::string& message) {
-    if (m_observer) m_observer(SlotEvent{port, devId, stepName, message, m_config.seatName(port)});
+    if (m_observer) m_observer(SlotEvent{port, devId, stepName, message, m_config.seatName(port), 0, 0, {}});
+}
+
+Status Pipeline::flashWithProgress(const std::string& port, std::uint32_t devId, std::span<const FlashSegment> segments) {
+    // A bar moves in steps of a 50th: enough for the eye, few enough events for a queue that
+    // crosses into the GUI thread (a real flash reports every 2 KiB transfer).
+    constexpr std::uint64_t kProgressSteps = 50;
+    std::uint64_t total = 0;
+    for (const auto& s : segments) total += s.data.size();
+    SlotEvent event;
+    event.port = port;
+    event.devId = devId;
+    event.step = "flashing";
+    event.bytesTotal = total;
+    emit(event);
+    std::uint64_t shownStep = 0;
+    const auto progress = [&](const FlashProgress& p) {
+        const char* stage = p.stage == FlashProgress::Stage::writing ? "flashing" : "verifying";
+        const std::uint64_t stepNow = p.total ? p.done * kProgressSteps / p.total : 0;
+        if (event.step == stage && stepNow == shownStep) return;  // a new stage's first report always shows
+        event.step = stage;
+        event.bytesDone = p.done;
+        event.bytesTotal = p.total;
+        shownStep = stepNow;
+        emit(event);
+    };
+    return m_ports.flasher.writeAndVerify(port, segments, progress);
+}
+
+void Pipeline::emit(SlotEvent event) {
+    event.seat = m_config.seatName(event.port);
+    if (m_observer) m_observer(event);
 }
 
 }  // namespace tte::station

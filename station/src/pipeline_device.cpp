@@ -70,13 +70,14 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional
     std::vector<FlashSegment> segments = m_firmware.segments;
     segments.push_back({m_ports.encoder.blockAddress(), {block->bytes().begin(), block->bytes().end()}});
     segments.push_back({m_ports.encoder.nvmAddress(), std::vector<std::uint8_t>(kNvmSize, 0xff)});
-    auto flashed = m_ports.flasher.writeAndVerify(port, segments);
+    auto flashed = flashWithProgress(port, devId, segments);
     secureZero(segments[segments.size() - 2].data.data(), segments[segments.size() - 2].data.size());
     if (!flashed) return failDevice(devId, port, "flash", flashed.error());
     if (auto s = step("flashed", devId, port, {{"firmware_sha256", m_firmware.sha256}}); !s) return std::unexpected(s.error());
     if (lot.lock != LotLock::none) {
         // Read-out protection after read-back verify: the block holds the device key and OTP.
         const ReadProtection level = lot.lock == LotLock::rdp2 ? ReadProtection::level2 : ReadProtection::level1;
+        emit(port, devId, "locking");
         if (auto locked = m_ports.flasher.protect(port, level); !locked) return failDevice(devId, port, "lock", locked.error());
         if (auto s = step("locked", devId, port, {{"rdp", level == ReadProtection::level2 ? 2 : 1}}); !s)
             return std::unexpected(s.error());
@@ -97,7 +98,8 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional
         return failDevice(devId, port, "scan-back",
                           Error{Errc::corrupt, "the scanned label does not carry this device's Enrollment URL", {}, 0, {}});
     if (auto s = step("labelled", devId, port,
-                      {{"job", printed->job}, {"artefact", printed->artefact}, {"scanned_from", printed->scannedFrom}});
+                      {{"job", printed->job}, {"artefact", printed->artefact}, {"scanned_from", printed->scannedFrom}},
+                      printed->artefact);
         !s)
         return std::unexpected(s.error());
 

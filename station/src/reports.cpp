@@ -12,6 +12,13 @@
 #include "tte/protocol/crypto.h"
 
 namespace tte::station {
+std::string yieldText(std::optional<double> yield) {
+    if (!yield) return "-";
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f %%", *yield * 100);
+    return buf;
+}
+
 namespace {
 
 /// Latest pipeline state per Dev ID of the lot ("live" once the record is acknowledged).
@@ -34,17 +41,10 @@ std::optional<std::chrono::system_clock::time_point> entryTime(const JournalEntr
     return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-std::string percent(std::optional<double> v) {
-    if (!v) return "-";
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.1f %%", *v * 100);
-    return buf;
-}
-
 std::string counterLine(const std::string& name, const LineCounters& c) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "  %-34s %6d done, %4d failed, %4d reworked, yield %7s, %6.1f devices/hour\n",
-                  name.c_str(), c.done, c.failed, c.reworked, percent(c.yield()).c_str(), c.perHour);
+                  name.c_str(), c.done, c.failed, c.reworked, yieldText(c.yield()).c_str(), c.perHour);
     return buf;
 }
 

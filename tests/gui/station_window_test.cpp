@@ -1,5 +1,5 @@
 // tte-station's window over the station core with fakes: a run of N devices over 4 slots,
-// the slots' panels, the device table and the upload backlog; a deterministic mid-run (the
+// the seats' tiles, the device table and the upload backlog; a deterministic mid-run (the
 // flasher held), Stop, a bad config, Rework and Reprint, journal verify. Screenshots go to
 // $TTE_SCREENSHOT_DIR when set (docs/images), else to the test's temp dir.
 #include <QLabel>
@@ -14,91 +14,43 @@
 
 #include <gtest/gtest.h>
 
-#include "support/fakes/gui_station.h"
-#include "tte/gui/station_window.h"
+#include "window_fixture.h"
 
 namespace tte::gui {
 namespace {
 
-using testing::FakeParts;
-using testing::FakeSite;
-
-constexpr int kDeadlineMs = 20000;
-
-class StationWindowTest : public ::testing::Test {
-protected:
-    explicit StationWindowTest(int devices = 10) : site(devices) {
-        window = std::make_unique<StationWindow>([this](const station::StationConfig& c)
-                                                     -> Result<std::unique_ptr<station::StationParts>> {
-            return std::make_unique<FakeParts>(c, site);
-        });
-        window->resize(1280, 860);
-        window->show();
-    }
-    ~StationWindowTest() override {
-        site.gate.open();
-        site.printer.setFault(std::nullopt);  // a line held by a failed test goes on
-        window.reset();
-    }
-
-    /// Opens the site's config and waits until the station reports ready.
-    void openReady() {
-        ASSERT_TRUE(window->openConfig(QString::fromStdString(site.writeConfig())));
-        ASSERT_TRUE(QTest::qWaitFor([&] { return window->ready(); }, kDeadlineMs)) << log().toStdString();
-    }
-    void runToEnd() {
-        ASSERT_TRUE(window->startButton()->isEnabled());
-        QTest::mouseClick(window->startButton(), Qt::LeftButton);
-        ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
-    }
-    QString log() const { return window->logView()->toPlainText(); }
-    static bool ok(const QString& state) { return state == "committed" || state == "live"; }
-    int rowOf(const QString& port) const {
-        for (int r = 0; r < window->deviceTable()->rowCount(); ++r)
-            if (window->deviceTable()->item(r, 0)->text() == port) return r;
-        return -1;
-    }
-    QString cell(const QString& port, int column) const {
-        const int r = rowOf(port);
-        return r < 0 ? QString() : window->deviceTable()->item(r, column)->text();
-    }
-    void select(const QString& port) {
-        const int r = rowOf(port);
-        ASSERT_GE(r, 0) << port.toStdString();
-        window->deviceTable()->selectRow(r);
-    }
-    void screenshot(const std::string& name) {
-        const char* dir = std::getenv("TTE_SCREENSHOT_DIR");
-        const std::string path = (dir && *dir ? std::string(dir) : site.dir) + "/" + name;
-        ASSERT_TRUE(window->grab().save(QString::fromStdString(path))) << path;
-    }
-
-    FakeSite site;
-    std::unique_ptr<StationWindow> window;
-};
-
 TEST_F(StationWindowTest, RunOfTenDevicesOverFourSlots) {
     site.flasher.failPorts = {"1-7"};
     openReady();
-    ASSERT_EQ(window->slotPanels().size(), 4u);
+    EXPECT_TRUE(window->seatTiles().empty());  // the slot form: tiles come with their ports' boards
     EXPECT_TRUE(window->lotLabel()->text().contains("lot <b>lot-a</b>")) << window->lotLabel()->text().toStdString();
     EXPECT_TRUE(window->lotLabel()->text().contains("00000100 – 000001ff"));
 
-    // Mid-run: each slot holds a device at the flash step.
+    // Mid-run: each slot holds a device halfway through writing its flash.
     site.gate.close();
     QTest::mouseClick(window->startButton(), Qt::LeftButton);
     ASSERT_TRUE(QTest::qWaitFor([&] { return site.gate.waiting() == 4; }, kDeadlineMs));
     ASSERT_TRUE(QTest::qWaitFor([&] {
-        for (auto* s : window->slotPanels())
-            if (s->stepLabel()->text() != "keyed") return false;
+        if (window->seatTiles().size() != 4) return false;
+        for (auto* t : window->seatTiles())
+            if (t->state() != SeatState::flashing || t->progress()->property("bytesDone").toULongLong() == 0) return false;
         return true;
     }, kDeadlineMs)) << log().toStdString();
     EXPECT_FALSE(window->startButton()->isEnabled());
     EXPECT_TRUE(window->stopButton()->isEnabled());
     QStringList held;
-    for (auto* s : window->slotPanels()) {
-        EXPECT_EQ(s->progress()->value(), 2);
-        held << s->portLabel()->text();
+    for (auto* t : window->seatTiles()) {
+        // The old slot form: the tiles are named by port.
+        EXPECT_EQ(t->name(), t->port());
+        EXPECT_EQ(t->stateLabel()->text(), "FLASHING");
+        EXPECT_EQ(t->icon()->state(), SeatState::flashing);
+        const auto done = t->progress()->property("bytesDone").toULongLong();
+        const auto total = t->progress()->property("bytesTotal").toULongLong();
+        EXPECT_EQ(done * 2, total) << t->name().toStdString();  // the gate holds it at half
+        EXPECT_NEAR(static_cast<double>(t->progress()->value()) / t->progress()->maximum(), 0.5, 0.05);
+        EXPECT_TRUE(t->progress()->text().endsWith("KiB written")) << t->progress()->text().toStdString();
+        EXPECT_TRUE(t->devIdLabel()->text().startsWith("Dev ID 000001")) << t->devIdLabel()->text().toStdString();
+        held << t->port();
     }
     held.sort();
     EXPECT_EQ(held, (QStringList{"1-1", "1-2", "1-3", "1-4"}));
@@ -106,15 +58,23 @@ TEST_F(StationWindowTest, RunOfTenDevicesOverFourSlots) {
     site.gate.open();
     ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
 
-    // Every slot finished devices; together they are the ten, one of them for rework.
+    // A tile per port; together they finished the ten, one of them for rework.
     QStringList finished;
-    for (auto* s : window->slotPanels()) {
-        EXPECT_FALSE(s->finished().isEmpty()) << s->title().toStdString();
-        finished << s->finished();
+    ASSERT_EQ(window->seatTiles().size(), 10u);
+    QStringList order;
+    for (auto* t : window->seatTiles()) order << t->name();
+    EXPECT_EQ(order, (QStringList{"1-1", "1-2", "1-3", "1-4", "1-5", "1-6", "1-7", "1-8", "1-9", "1-10"}));
+    for (auto* t : window->seatTiles()) {
+        EXPECT_EQ(t->finished().size(), 1) << t->name().toStdString();
+        finished << t->finished();
+        EXPECT_EQ(t->state(), t->port() == "1-7" ? SeatState::rework : SeatState::done) << t->name().toStdString();
     }
     EXPECT_EQ(finished.size(), 10);
     EXPECT_EQ(finished.filter(" ok").size(), 9);
     EXPECT_EQ(finished.filter(" rework").size(), 1);
+    EXPECT_EQ(window->seatTile("1-7")->stateLabel()->text(), "NEEDS REWORK");
+    EXPECT_EQ(window->seatTile("1-7")->detailLabel()->text(), "flash: read-back differs at 0x08008010");
+    EXPECT_EQ(window->seatTile("1-1")->stateLabel()->text(), "DONE");
     const QString failedId = cell("1-7", 1);
     EXPECT_TRUE(finished.contains(failedId + " rework")) << finished.join(",").toStdString();
     EXPECT_EQ(cell("1-7", 2), "failed");
@@ -140,6 +100,12 @@ TEST_F(StationWindowTest, RunOfTenDevicesOverFourSlots) {
     ASSERT_TRUE(QTest::qWaitFor([&] { return cell("1-10", 2) == "live" && cell("1-1", 2) == "live"; }, kDeadlineMs));
     EXPECT_EQ(cell("1-7", 2), "failed");
     EXPECT_TRUE(log().contains("provisioned 9, failed 1")) << log().toStdString();
+    // The counters on top: the journal's, as `tte-provision status` counts them.
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->counter("lot", "done")->text() == "9"; }, kDeadlineMs));
+    EXPECT_EQ(window->counter("lot", "failed")->text(), "1");
+    EXPECT_EQ(window->counter("lot", "reworked")->text(), "0");
+    EXPECT_EQ(window->counter("lot", "yield")->text(), "90.0 %");
+    EXPECT_EQ(window->counter("shift", "done")->text(), "9");
     select("1-2");
     screenshot("station-done.png");
 }
@@ -218,10 +184,12 @@ TEST_F(StationWindowTest, ReworkAFailedDeviceThenProvisionItAgain) {
                                 kDeadlineMs))
         << window->backlogLabel()->text().toStdString();
     ASSERT_EQ(site.flasher.protection["1-1"], station::ReadProtection::level1);
+    // (which Dev ID 1-1 got depends on which of the parallel slots allocated first)
+    const std::string id = cell("1-1", 1).toStdString();
     window->reworkDevice("1-1");
     ASSERT_TRUE(QTest::qWaitFor([&] { return window->errorDialog() != nullptr; }, kDeadlineMs));
     EXPECT_EQ(window->errorDialog()->text().toStdString(),
-              "device 00000100 at 1-1 has a record (live): rework it with `tte-provision rework --devid 00000100`, "
+              "device " + id + " at 1-1 has a record (live): rework it with `tte-provision rework --devid " + id + "`, "
               "which revokes it at the MotherShip first");
 }
 
@@ -300,18 +268,19 @@ TEST_F(StationWindowTest, PrinterOutOfLabelsHoldsTheLineWithABanner) {
     // Every slot that holds a board shows it waiting for its label.
     ASSERT_TRUE(QTest::qWaitFor([&] {
         int waiting = 0;
-        for (auto* s : window->slotPanels()) {
-            if (!s->busy()) continue;
-            if (s->resultLabel()->text() != "waiting for its label") return false;
-            if (s->resultLabel()->toolTip() != "printer tte-labels is out of labels") return false;
+        for (auto* t : window->seatTiles()) {
+            if (!t->busy()) continue;
+            if (t->state() != SeatState::held || t->stateLabel()->text() != "WAITING FOR PRINTER") return false;
+            if (t->detailLabel()->text() != "printer tte-labels is out of labels") return false;
             ++waiting;
         }
         return waiting > 0;
     }, kDeadlineMs)) << log().toStdString();
+    EXPECT_EQ(window->lineBannerTitle()->text(), "LINE STOPPED \u2013 LABEL PRINTER");
+    EXPECT_EQ(window->lineBannerAction()->text(), "\u25B6 Load a roll");
     EXPECT_FALSE(log().contains("failed")) << log().toStdString();
     EXPECT_EQ(cell("1-1", 3), "printer tte-labels is out of labels");
     EXPECT_TRUE(log().contains("held: " + text)) << log().toStdString();
-    screenshot("station-held.png");
 
     site.printer.setFault(std::nullopt);  // labels loaded
     ASSERT_TRUE(QTest::qWaitFor([&] { return !window->lineBanner()->isVisible(); }, kDeadlineMs)) << log().toStdString();

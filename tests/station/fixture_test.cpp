@@ -1,6 +1,7 @@
 // The line against fakes: every board traced to its chip and to the operator and seat,
 // locked after verify, refused when it was provisioned before, reworked from its lock, and
 // the fixture's seats served continuously while boards are swapped.
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -280,6 +281,89 @@ TEST(Line, TheShiftIsTheOneNowFallsIn) {
                            "/tmp", "station.toml");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().message, "station.toml:5: station.shifts: must be \"HH:MM\" times (UTC), not '5:00'");
+}
+
+}  // namespace
+}  // namespace tte::station
+
+namespace tte::station {
+namespace {
+
+// What a seat's tile shows while a board goes through: "flashing" from 0 bytes up to all of
+// them, "verifying" up to all, "locking" before "locked", and the label image with
+// "labelled"; none of these extra steps is journalled.
+TEST(Line, ASeatSeesTheFlashByteByByteThenTheLockAndTheLabel) {
+    Site site("", kSeats, 1);
+    site.journal->setOperator("dana");
+    ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
+    std::vector<SlotEvent> events;
+    site.pipeline->setObserver([&](const SlotEvent& e) { events.push_back(e); });
+    ASSERT_TRUE(site.pipeline->provision("1-1"));
+    std::vector<std::string> steps;
+    for (const auto& e : events)
+        if (steps.empty() || steps.back() != e.step) steps.push_back(e.step);
+    EXPECT_EQ(steps, (std::vector<std::string>{"allocated", "keyed", "flashing", "verifying", "flashed", "locking", "locked",
+                                               "printing", "labelled", "committed"}));
+    const auto of = [&](const std::string& step) {
+        std::vector<SlotEvent> out;
+        for (const auto& e : events)
+            if (e.step == step) out.push_back(e);
+        return out;
+    };
+    const auto flashing = of("flashing");
+    ASSERT_GE(flashing.size(), 2u);
+    EXPECT_EQ(flashing.front().bytesDone, 0u);
+    EXPECT_GT(flashing.front().bytesTotal, 0u);
+    EXPECT_EQ(flashing.back().bytesDone, flashing.back().bytesTotal);
+    for (const auto& e : flashing) EXPECT_EQ(e.seat, "A1");
+    const auto verifying = of("verifying");
+    ASSERT_FALSE(verifying.empty());
+    EXPECT_EQ(verifying.back().bytesDone, verifying.back().bytesTotal);
+    EXPECT_TRUE(verifying.back().transient());
+    EXPECT_FALSE(of("locked").front().transient());
+    const auto labelled = of("labelled");
+    ASSERT_EQ(labelled.size(), 1u);
+    EXPECT_EQ(labelled.front().label, "mem:" + site.printer.printed.begin()->first);
+    const auto entries = site.journal->entries(0x100).value();
+    for (const auto& e : entries)
+        EXPECT_TRUE(e.kind != "flashing" && e.kind != "verifying" && e.kind != "locking") << e.kind;
+}
+
+}  // namespace
+}  // namespace tte::station
+
+namespace tte::station {
+namespace {
+
+// A new board put into a seat while the line holds does not start; the seat says so
+// ("waiting", no Dev ID yet) and the board starts by itself once the line runs.
+TEST(Line, ANewBoardWaitsForAHeldLineAndSaysSo) {
+    Site site("", kSeats, 2);
+    site.journal->setOperator("gus");
+    ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
+    site.flasher->remove("1-2");
+    site.printer.setFault(PrinterCondition{false, true, "printer tte-labels is out of labels", "load a roll"});
+    Events events;
+    site.pipeline->setObserver([&](const SlotEvent& e) { events.add(e); });
+    std::atomic<bool> stop{false};
+    Result<RunSummary> summary;
+    std::thread line([&] { summary = site.pipeline->serve(2, std::chrono::milliseconds(1), &stop); });
+    ASSERT_TRUE(events.waitFor("waiting", 1, "A1"));  // A1's board waits for its label: the line holds
+    site.flasher->replace("1-2");
+    ASSERT_TRUE(events.waitFor("waiting", 1, "A2"));
+    {
+        std::lock_guard lock(events.m);
+        const auto it = std::find_if(events.all.begin(), events.all.end(),
+                                     [](const SlotEvent& e) { return e.seat == "A2" && e.step == "waiting"; });
+        EXPECT_EQ(it->devId, 0u);
+        EXPECT_EQ(it->message, "the line holds: printer tte-labels is out of labels");
+        EXPECT_EQ(events.count("allocated", "A2"), 0);
+    }
+    site.printer.setFault(std::nullopt);  // a roll is loaded
+    line.join();
+    ASSERT_TRUE(summary) << summary.error().toString();
+    EXPECT_EQ(summary->committed, 2);
+    EXPECT_EQ(events.count("committed", "A2"), 1);
 }
 
 }  // namespace

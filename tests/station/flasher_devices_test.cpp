@@ -74,6 +74,36 @@ TEST_P(DeviceFlasherContract, IdentifiesEachBoardBeforeAnythingIsWritten) {
     EXPECT_EQ(flasher().identify("1-1.9").error().code, Errc::notFound);
 }
 
+// The seat's byte progress bar: writing counts up to the bytes written, then verifying to the
+// bytes read back; both end at their total, neither goes backwards.
+TEST_P(DeviceFlasherContract, WriteReportsBytesWrittenThenVerified) {
+    std::vector<FlashSegment> image = kImage;
+    image.push_back({0x0800C000, std::vector<std::uint8_t>(1024, 0xff)});  // an erased range, read back too
+    std::vector<FlashProgress> seen;
+    ASSERT_TRUE(flasher().writeAndVerify("1-1.1", image, [&](const FlashProgress& p) { seen.push_back(p); }));
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.front().stage, FlashProgress::Stage::writing);
+    EXPECT_EQ(seen.back().stage, FlashProgress::Stage::verifying);
+    EXPECT_EQ(seen.back().done, seen.back().total);
+    EXPECT_GE(seen.back().total, 3000u + 2048u);
+    bool verifying = false;
+    std::uint64_t last = 0;
+    std::uint64_t writtenTotal = 0;
+    for (const auto& p : seen) {
+        if (p.stage == FlashProgress::Stage::verifying && !verifying) {
+            verifying = true;
+            last = 0;
+        }
+        EXPECT_FALSE(verifying && p.stage == FlashProgress::Stage::writing) << "writing after verifying";
+        EXPECT_GE(p.done, last);
+        EXPECT_LE(p.done, p.total);
+        last = p.done;
+        if (p.stage == FlashProgress::Stage::writing) writtenTotal = p.total;
+    }
+    EXPECT_GE(writtenTotal, 3000u + 2048u);
+    EXPECT_TRUE(verifying);
+}
+
 TEST_P(DeviceFlasherContract, ProtectAfterVerifyLocksTheBoard) {
     const auto before = flasher().identify("1-1.1");
     ASSERT_TRUE(before);

@@ -36,30 +36,48 @@ Result<std::vector<std::string>> FlasherDevices::slots() {
     return out;
 }
 
-Status FlasherDevices::writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) {
+Status FlasherDevices::writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments,
+                                      const FlashProgressFn& progress) {
     std::vector<flasher::Segment> writes;
     flasher::WriteOptions options;
     options.verify = true;
+    std::uint64_t erasedBytes = 0;
     for (const auto& s : segments) {
-        if (std::all_of(s.data.begin(), s.data.end(), [](std::uint8_t b) { return b == 0xff; }))
+        if (std::all_of(s.data.begin(), s.data.end(), [](std::uint8_t b) { return b == 0xff; })) {
             options.alsoErase.emplace_back(s.address, static_cast<std::uint32_t>(s.data.size()));
-        else
+            erasedBytes += s.data.size();
+        } else {
             writes.push_back({s.address, s.data});
+        }
     }
+    // The seat's bar: bytes downloaded of the written ones, then bytes read back of all of
+    // them (the written segments, then the ranges that must read erased).
+    std::uint64_t verifyTotal = erasedBytes;
+    for (const auto& w : writes) verifyTotal += w.bytes.size();
+    std::uint64_t verifiedBefore = 0;  // the written segments' bytes, once their verify is done
+    const auto report = [&](const flasher::Progress& p) {
+        if (!progress) return;
+        if (p.phase == flasher::Phase::download) progress({FlashProgress::Stage::writing, p.done, p.total});
+        else if (p.phase == flasher::Phase::verify) progress({FlashProgress::Stage::verifying, p.done, verifyTotal});
+        else if (p.phase == flasher::Phase::read)
+            progress({FlashProgress::Stage::verifying, verifiedBefore + p.done, verifyTotal});
+    };
     auto transport = m_source.open(slot);
     if (!transport) return std::unexpected(transport.error());
     flasher::Flasher f(m_clock);
     const auto start = m_clock.now();
-    auto report = f.write(**transport, writes, options);
+    auto written = f.write(**transport, writes, options, report);
     for (auto& w : writes) secureZero(w.bytes.data(), w.bytes.size());  // the block holds the device key
-    if (!report) return std::unexpected(report.error());
+    if (!written) return std::unexpected(written.error());
+    verifiedBefore = verifyTotal - erasedBytes;
     for (const auto& [address, length] : options.alsoErase) {
-        auto back = f.read(**transport, address, length);
+        auto back = f.read(**transport, address, length, report);
         if (!back) return std::unexpected(back.error());
         auto it = std::find_if(back->begin(), back->end(), [](std::uint8_t b) { return b != 0xff; });
         if (it != back->end())
             return fail(Errc::corrupt, "read-back: 0x" + toHex(address + static_cast<std::uint32_t>(it - back->begin()), 8) +
                                            " is not erased");
+        verifiedBefore += length;
     }
     m_flashNs += (m_clock.now() - start).count();
     return {};

@@ -9,27 +9,37 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "support/fakes/station.h"
 #include "support/fakes/station_site.h"
+#include "tte/labels/label_template.h"
+#include "tte/labels/layout.h"
+#include "tte/labels/render.h"
 #include "tte/station/parts.h"
 
 namespace tte::gui::testing {
 
-/// Holds writeAndVerify() while closed; counts the slots waiting there.
+/// Holds writeAndVerify() while closed, halfway through writing (the seat shows half of the
+/// bytes written); counts the slots waiting there. `ports`: only these are held (all if empty).
 class GatedFlasher final : public station::DeviceFlasher {
 public:
     explicit GatedFlasher(station::fakes::FakeFlasher& inner) : m_inner(inner) {}
     Result<station::FirmwareImage> loadFirmware(const std::string& path) override { return m_inner.loadFirmware(path); }
     Result<std::vector<std::string>> slots() override { return m_inner.slots(); }
-    Status writeAndVerify(const std::string& slot, std::span<const station::FlashSegment> segments) override {
-        {
+    Status writeAndVerify(const std::string& slot, std::span<const station::FlashSegment> segments,
+                          const station::FlashProgressFn& progress = {}) override {
+        bool held = false;
+        return m_inner.writeAndVerify(slot, segments, [&](const station::FlashProgress& p) {
+            if (progress) progress(p);
+            if (held || p.stage != station::FlashProgress::Stage::writing || p.done == 0) return;
+            held = true;
             std::unique_lock lock(m_mutex);
+            if (!ports.empty() && !ports.contains(slot)) return;
             ++m_waiting;
             m_cv.wait(lock, [&] { return m_open; });
             --m_waiting;
-        }
-        return m_inner.writeAndVerify(slot, segments);
+        });
     }
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override {
         return m_inner.read(slot, address, length);
@@ -52,6 +62,7 @@ public:
         std::lock_guard lock(m_mutex);
         return m_waiting;
     }
+    std::set<std::string> ports;  ///< set before the run
 
 private:
     station::fakes::FakeFlasher& m_inner;
@@ -61,9 +72,51 @@ private:
     int m_waiting = 0;
 };
 
+/// The fake printer whose labels are also rendered as the real station renders them
+/// (tte::labels with config/labels.toml, PNG in the site's labels/ folder): the window's label
+/// preview shows a real label. Scan-back is the fake's.
+class PreviewPrinter final : public station::LabelPrinter {
+public:
+    PreviewPrinter(station::fakes::FakePrinter& inner, std::string dir) : m_inner(inner), m_dir(std::move(dir)) {
+        std::filesystem::create_directories(m_dir);
+    }
+    Result<station::PrintedLabel> print(const station::DeviceLabel& label) override { return rendered(label, m_inner.print(label)); }
+    Result<Secret> scanBack(const station::PrintedLabel& printed) override { return m_inner.scanBack(printed); }
+    Result<int> submit(const station::DeviceLabel& label) override { return m_inner.submit(label); }
+    Result<station::LabelJobState> jobState(int job) override { return m_inner.jobState(job); }
+    station::PrinterCondition printerCondition() override { return m_inner.printerCondition(); }
+    Result<station::PrintedLabel> collect(const station::DeviceLabel& label, int job) override {
+        return rendered(label, m_inner.collect(label, job));
+    }
+    Status cancel(int job) override { return m_inner.cancel(job); }
+
+private:
+    Result<station::PrintedLabel> rendered(const station::DeviceLabel& label, Result<station::PrintedLabel> printed) {
+        if (!printed) return printed;
+        static const auto templates = labels::loadLabelTemplates(TTE_SOURCE_DIR "/config/labels.toml");
+        if (!templates) return std::unexpected(templates.error());
+        labels::DeviceLabel content{Secret(label.url.view()), label.devId, "tte-000001.net", label.lot, "2026-12-03"};
+        auto layout = labels::layoutDeviceLabel(templates->device, content);
+        if (!layout) return std::unexpected(layout.error());
+        auto raster = labels::renderRaster(*layout);
+        if (!raster) return std::unexpected(raster.error());
+        auto png = labels::encodePng(*raster);
+        if (!png) return std::unexpected(png.error());
+        const std::string path = m_dir + "/" + printed->job + ".png";
+        std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(png->data()),
+                                                    static_cast<std::streamsize>(png->size()));
+        printed->artefact = path;
+        return printed;
+    }
+
+    station::fakes::FakePrinter& m_inner;
+    std::string m_dir;
+};
+
 /// Everything that outlives one opening of the station config.
 struct FakeSite {
-    explicit FakeSite(int devices) : flasher(ports(devices)), gate(flasher), ms(keys, {"lot-a", 0x100, 0x2ff, 0}) {
+    explicit FakeSite(int devices)
+        : flasher(ports(devices)), gate(flasher), preview(printer, dir + "/labels"), ms(keys, {"lot-a", 0x100, 0x2ff, 0}) {
         std::ofstream(dir + "/fw.dfu") << std::string(1024, 'F');
     }
     ~FakeSite() {
@@ -88,6 +141,7 @@ struct FakeSite {
     station::fakes::FakeFlasher flasher;
     GatedFlasher gate;
     station::fakes::FakePrinter printer;
+    PreviewPrinter preview;  ///< what the station prints on (the fake, plus a rendered PNG)
     station::fakes::FakeEncoder encoder;
     station::fakes::FakeMotherShip ms;
 };
@@ -114,7 +168,7 @@ public:
         return m_journal.get();
     }
     Result<station::DeviceFlasher*> flasher() override { return &m_site.gate; }
-    Result<station::LabelPrinter*> printer() override { return &m_site.printer; }
+    Result<station::LabelPrinter*> printer() override { return &m_site.preview; }
     station::BlockEncoder& encoder() override { return m_site.encoder; }
     station::MotherShipClient& mothership() override { return m_site.ms; }
     Result<station::Pipeline*> pipeline() override {
@@ -123,7 +177,7 @@ public:
         std::lock_guard lock(m_mutex);
         if (!m_pipeline)
             m_pipeline = std::make_unique<station::Pipeline>(
-                m_config, **j, station::PipelinePorts{m_site.keys, m_site.gate, m_site.printer, m_site.encoder, m_site.clock});
+                m_config, **j, station::PipelinePorts{m_site.keys, m_site.gate, m_site.preview, m_site.encoder, m_site.clock});
         return m_pipeline.get();
     }
     Result<station::Uploader*> uploader() override {

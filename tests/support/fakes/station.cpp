@@ -182,11 +182,26 @@ Error readProtected(const std::string& slot) {
 
 }  // namespace
 
-Status FakeFlasher::writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) {
-    std::lock_guard lock(m_mutex);
-    if (protection[slot] != ReadProtection::level0) return std::unexpected(readProtected(slot));
-    if (failPorts.contains(slot)) return fail(Errc::corrupt, "read-back differs at 0x08008010");
-    for (const auto& s : segments) flash[slot][s.address] = s.data;
+Status FakeFlasher::writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments,
+                                   const FlashProgressFn& progress) {
+    std::uint64_t total = 0;
+    for (const auto& s : segments) total += s.data.size();
+    const auto report = [&](FlashProgress::Stage stage, std::uint64_t done) {
+        if (progress) progress({stage, done, total});
+    };
+    {
+        std::lock_guard lock(m_mutex);
+        if (protection[slot] != ReadProtection::level0) return std::unexpected(readProtected(slot));
+    }
+    report(FlashProgress::Stage::writing, total / 2);
+    report(FlashProgress::Stage::writing, total);
+    report(FlashProgress::Stage::verifying, total / 2);
+    {
+        std::lock_guard lock(m_mutex);
+        if (failPorts.contains(slot)) return fail(Errc::corrupt, "read-back differs at 0x08008010");
+        for (const auto& s : segments) flash[slot][s.address] = s.data;
+    }
+    report(FlashProgress::Stage::verifying, total);
     return {};
 }
 

@@ -51,7 +51,9 @@ public:
     void replace(const std::string& port);
     /// Takes the board out of `port`, as `sim remove` does.
     void remove(const std::string& port);
-    Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) override;
+    /// Reports its progress in two steps per stage (half, all), as a real write would in chunks.
+    Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments,
+                          const FlashProgressFn& progress = {}) override;
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override;
     /// As the adapter: no mcuUid while protected; protect level0 invalidArgument, level2
     /// from level1 permissionDenied; unprotect erases the port's flash.

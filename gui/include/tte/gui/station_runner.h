@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "tte/gui/seat_tile.h"
 #include "tte/station/parts.h"
 #include "tte/station/reports.h"
 
@@ -25,6 +26,16 @@ struct DeviceRow {
     quint32 devId = 0;
     QString state;   ///< latest journal kind: "allocated" … "committed", "live", "failed", "reworked"
     QString detail;  ///< "rework: <step>: <reason>" for a failed device
+};
+
+/// The line's hold as the banner shows it (station::LineState on the GUI thread).
+struct LineView {
+    bool held = false;
+    QString reason;   ///< "printer", "token", "quota", "mothership" (station::holdReasonName)
+    QString problem;  ///< what is wrong
+    QString action;   ///< the one thing to do
+    QString text;     ///< LineState::text(): both in one sentence
+    bool byItself = true;  ///< goes on by itself once the fault clears (else: Resume)
 };
 
 class StationRunner : public QObject {
@@ -59,7 +70,9 @@ Q_SIGNALS:
     /// A failure the operator must see: `title` names the part ("HSM token", "Printer", …).
     void problem(const QString& title, const QString& text);
     void checked(bool ready, const QString& firmware);
-    void slotEvent(const QString& port, quint32 devId, const QString& step, const QString& message);
+    /// A step of the board in a seat (or a seat's own state: "empty", "done", … with devId 0),
+    /// with the flash's bytes and the label image (station::SlotEvent).
+    void seatEvent(const tte::gui::SeatEvent& event);
     /// A structured line for the log pane: what happened (`kind`) and the details.
     void logEvent(const QString& kind, const QString& text);
     void runStarted();
@@ -71,9 +84,8 @@ Q_SIGNALS:
     void reworked(const QString& port, quint32 devId, const QString& text);
     void reprinted(const QString& port, const QString& text);
     void journalVerified(bool ok, const QString& text);
-    /// The line holds (`text`: what is wrong and the one thing to do; `byItself`: it goes on
-    /// by itself once that is done, else it needs Resume) or runs again (`held` false).
-    void lineChanged(bool held, const QString& text, bool byItself);
+    /// The line holds or runs again (`line.held` false), as station::LineHold reports it.
+    void lineChanged(const tte::gui::LineView& line);
 
 private:
     /// Runs `work` on the pool; `work` reports through post().

@@ -42,9 +42,20 @@ struct SlotEvent {
     std::uint32_t devId = 0;
     std::string step;     ///< "allocated", "keyed", "flashed", "locked", "printing", "labelled", "committed",
                           ///< "failed"; "reprint" (a lost label job is printed again), "waiting" (for the
-                          ///< printer); "refused" (a board provisioned before: devId 0)
+                          ///< printer); "refused" (a board provisioned before: devId 0); the fixture's
+                          ///< "empty", "done", "ignored" and "waiting" (a new board that waits for a
+                          ///< held line to start) with devId 0; and, not journalled (transient()),
+                          ///< "flashing" and "verifying" with bytes (0 of N first, then as it goes)
+                          ///< and "locking" (setting read-out protection)
     std::string message;  ///< the failure reason for "failed", the reason for "reprint" and "waiting"
     std::string seat;     ///< the fixture seat's name (the port without seats)
+    std::uint64_t bytesDone = 0;   ///< "flashing", "verifying": bytes written / read back so far
+    std::uint64_t bytesTotal = 0;  ///< … of this many
+    std::string label;    ///< "labelled": the rendered label image that was scanned back (PrintedLabel::artefact)
+
+    /// A step that is not journalled: the flash's byte progress and the lock in progress. A
+    /// log that wants one line per journalled step skips these.
+    [[nodiscard]] bool transient() const { return step == "flashing" || step == "verifying" || step == "locking"; }
 };
 
 struct RunSummary {
@@ -127,7 +138,9 @@ private:
     /// printer cannot print, prints a lost job once more. Errors: only a fault of this board
     /// (its label cannot be made, the printed label does not scan) or of the journal.
     Result<PrintedLabel> printLabel(std::uint32_t devId, const std::string& port, const DeviceLabel& label);
-    Status step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body);
+    /// Journals the step and reports it; `label`: the label image of a "labelled" step.
+    Status step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body,
+                const std::string& label = {});
     std::unexpected<Error> failDevice(std::uint32_t devId, const std::string& port, const std::string& step, const Error& e);
     /// The signed record and its queue items; `otpBytes` and `otp` are the same OTP (8 bytes
     /// as the token gave them, to seal; the value, for the documents).
@@ -140,6 +153,10 @@ private:
     /// Errors: alreadyExists / permissionDenied (refused), the flasher's (no board).
     Result<BoardIdentity> admit(const std::string& port);
     void emit(const std::string& port, std::uint32_t devId, const std::string& step, const std::string& message = {});
+    void emit(SlotEvent event);
+    /// Writes and verifies `segments`, reporting "flashing"/"verifying" with bytes to the
+    /// observer (the start of each stage, then at most every kProgressStep of it).
+    Status flashWithProgress(const std::string& port, std::uint32_t devId, std::span<const FlashSegment> segments);
     void fault(std::string_view point, std::uint32_t devId) {
         if (m_fault) m_fault(point, devId);
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -75,6 +76,17 @@ struct BoardIdentity {
     ReadProtection protection = ReadProtection::level0;
 };
 
+/// How far a writeAndVerify() is: `done` of `total` bytes of the stage (for the seat's
+/// progress bar; erasing is part of writing and not counted in bytes).
+struct FlashProgress {
+    enum class Stage { writing, verifying };
+    Stage stage = Stage::writing;
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+};
+/// Called on the thread that flashes; must not block for long.
+using FlashProgressFn = std::function<void(const FlashProgress&)>;
+
 /// The gang flasher: devices in DFU mode, one per fixture slot, named by port path.
 class DeviceFlasher {
 public:
@@ -84,8 +96,10 @@ public:
     /// Slots that hold a device in DFU mode now.
     virtual Result<std::vector<std::string>> slots() = 0;
     /// Erases what the segments cover, writes them, and reads every byte back.
+    /// Reports how far it is to `progress` (if given) as it goes.
     /// Errors: unavailable (no device), io (transfer), corrupt (read-back differs).
-    virtual Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) = 0;
+    virtual Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments,
+                                  const FlashProgressFn& progress = {}) = 0;
     /// Reads `length` bytes at `address` (for QA verify). Errors: permissionDenied naming
     /// read protection on a protected board.
     virtual Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address,

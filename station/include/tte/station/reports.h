@@ -29,6 +29,9 @@ struct LineCounters {
     }
 };
 
+/// A yield as `tte-provision status` and the GUI show it: "97.5 %", or "-" before any board ended.
+std::string yieldText(std::optional<double> yield);
+
 /// Counts of the lot's devices by their latest state, and the upload backlog.
 struct StationStatus {
     std::int64_t entries = 0;

@@ -26,7 +26,8 @@ public:
     Result<FirmwareImage> loadFirmware(const std::string& path) override;
     Result<std::vector<std::string>> slots() override;
     /// Segments that are all 0xFF are erased rather than written, then read back blank.
-    Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments) override;
+    Status writeAndVerify(const std::string& slot, std::span<const FlashSegment> segments,
+                          const FlashProgressFn& progress = {}) override;
     Result<std::vector<std::uint8_t>> read(const std::string& slot, std::uint32_t address, std::size_t length) override;
     Result<BoardIdentity> identify(const std::string& slot) override;
     Status protect(const std::string& slot, ReadProtection level) override;
