@@ -97,6 +97,25 @@ public:
         return {};
     }
 
+    Status copyRows(std::string_view table, const std::vector<std::string>& columns,
+                    const std::vector<SqlRow>& rows) override {
+        std::string sql = "INSERT INTO " + std::string(table) + " (";
+        std::string values;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            sql += (i ? ", " : "") + columns[i];
+            values += (i ? ", $" : "$") + std::to_string(i + 1);
+        }
+        sql += ") VALUES (" + values + ")";
+        for (const auto& row : rows) {
+            auto stmt = prepare(sql, row);
+            if (!stmt) return std::unexpected(stmt.error());
+            const int rc = sqlite3_step(*stmt);
+            sqlite3_reset(*stmt);
+            if (rc != SQLITE_DONE) return sqliteError(m_db, rc, "insert into " + std::string(table));
+        }
+        return {};
+    }
+
 private:
     Result<sqlite3_stmt*> prepare(std::string_view sql, const std::vector<SqlValue>& params) {
         std::string key(sql);
