@@ -253,18 +253,12 @@ public:
     Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
         // Always one row (NULL for an unknown Dev ID), so both cases run the same statement
         // steps; the failure count of device() is not read here: it grows with every wrong OTP.
-        std::optional<std::vector<std::uint8_t>> out;
-        Status s = m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT (SELECT otp_hash FROM devices WHERE devid = $1)", {num(devId)});
-            if (!rows) return std::unexpected(rows.error());
-            if (rows->empty() || !rows->front()[0]) return {};
-            auto hash = fromHex(*rows->front()[0], "otp_hash");
-            if (!hash) return std::unexpected(hash.error());
-            out = std::move(*hash);
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return out;
+        auto rows = m_db->readOne("SELECT (SELECT otp_hash FROM devices WHERE devid = $1)", {num(devId)});
+        if (!rows) return std::unexpected(rows.error());
+        if (rows->empty() || !rows->front()[0]) return std::optional<std::vector<std::uint8_t>>{};
+        auto hash = fromHex(*rows->front()[0], "otp_hash");
+        if (!hash) return std::unexpected(hash.error());
+        return std::optional(std::move(*hash));
     }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
         return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE urn = $1", std::string(urn),
@@ -343,21 +337,15 @@ public:
     }
 
     Result<std::int64_t> lockedUntil(const std::vector<std::string>& keys, std::int64_t now) override {
-        std::int64_t until = 0;
-        Status s = m_db->read([&](SqlTx& tx) -> Status {
-            std::string sql = "SELECT COALESCE(MAX(locked_until), 0) FROM attempt_limits WHERE locked_until > $1 AND subject IN (";
-            std::vector<SqlValue> params{num(now)};
-            for (const auto& key : keys) {
-                sql += (params.size() > 1 ? ", $" : "$") + num(static_cast<std::int64_t>(params.size() + 1));
-                params.emplace_back(key);
-            }
-            auto rows = tx.query(sql + ")", params);
-            if (!rows) return std::unexpected(rows.error());
-            until = toInt(rows->at(0).at(0));
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return until;
+        std::string sql = "SELECT COALESCE(MAX(locked_until), 0) FROM attempt_limits WHERE locked_until > $1 AND subject IN (";
+        std::vector<SqlValue> params{num(now)};
+        for (const auto& key : keys) {
+            sql += (params.size() > 1 ? ", $" : "$") + num(static_cast<std::int64_t>(params.size() + 1));
+            params.emplace_back(key);
+        }
+        auto rows = m_db->readOne(sql + ")", params);
+        if (!rows) return std::unexpected(rows.error());
+        return toInt(rows->at(0).at(0));
     }
 
     Status countFailure(const std::vector<FailureSubject>& subjects, const FailurePolicy& policy, std::uint32_t devId,
@@ -569,15 +557,10 @@ public:
 
 private:
     Result<DeviceRow> readDevice(const std::string& sql, std::string key, const std::string& missing) {
-        Result<DeviceRow> out = fail(Errc::notFound, missing);
-        Status s = m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query(sql, {std::move(key)});
-            if (!rows) return std::unexpected(rows.error());
-            if (!rows->empty()) out = rowToDevice(rows->front());
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return out;
+        auto rows = m_db->readOne(sql, {std::move(key)});
+        if (!rows) return std::unexpected(rows.error());
+        if (rows->empty()) return fail(Errc::notFound, missing);
+        return rowToDevice(rows->front());
     }
 
     Result<StationRow> readStation(const std::string& column, std::string_view key) {
@@ -623,11 +606,10 @@ private:
                 r.firmwareSha256, r.created, r.mcuUid, r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt,
                 "record " + r.recordId + (r.reworkedFrom ? ", reworked from " + toHex(*r.reworkedFrom, 8) : std::string())});
         }
-        if (auto c = tx.copyRows("import_devices", columns, staged); !c) return c;
-        // Without statistics PostgreSQL guesses the staging table's size; the checks below
-        // join it with devices, and a wrong guess can turn index probes into a scan.
-        if (pg) return tx.script("ANALYZE import_devices");
-        return {};
+        // No ANALYZE of the staging table: PostgreSQL sizes a table without statistics from
+        // its pages, which is enough for the checks below, and ANALYZE cost as much as the COPY
+        // (measured: 0.5 s for 50,000 rows).
+        return tx.copyRows("import_devices", columns, staged);
     }
 
     /// Rows whose record id is stored already: the same content is a duplicate (taken out of
