@@ -69,7 +69,7 @@ struct Settings {
                  "       [--claims N] [--registrations N] [--json] [--smoke]\n"
                  "  default: --records 16777215 --baseline 100000 --batch 50000 --lookups 20000 --claims 4000\n"
                  "  --registrations 2000, both backends; --smoke: --records 20000\n"
-                 "  --baseline 2000 --lookups 1000 --claims 200 --registrations 200\n",
+                 "  --baseline 2000 --lookups 500 --claims 100 --registrations 100\n",
                  self);
     std::exit(code);
 }
@@ -122,7 +122,7 @@ Settings parse(int argc, char** argv) {
     if (smoke) {
         if (!records) s.records = 20'000;
         if (!baseline) s.baseline = 2'000;
-        s.lookups = 1'000, s.claims = 200, s.registrations = 200;
+        s.lookups = 500, s.claims = 100, s.registrations = 100;
     }
     if (s.records > 0xffffffffULL - kFirstDev) {
         std::fprintf(stderr, "%s: --records must leave the Dev IDs within 32 bits\n", self);
