@@ -58,6 +58,10 @@ private:
             if (auto c = checkReworkedFrom(row, old == m_devices.end() ? std::nullopt : std::optional(old->second.state)); !c)
                 return std::unexpected(c.error());
         }
+        std::vector<std::pair<std::uint32_t, DeviceState>> holders;
+        for (const auto& [id, d] : m_devices)
+            if (row.mcuUid && d.mcuUid == row.mcuUid) holders.emplace_back(id, d.state);
+        if (auto c = checkMcuUid(row, holders); !c) return std::unexpected(c.error());
         DeviceRow stored = row;
         stored.state = DeviceState::notMapped;
         stored.controller.reset();

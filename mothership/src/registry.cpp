@@ -124,6 +124,17 @@ Status checkReworkedFrom(const DeviceRow& row, std::optional<DeviceState> oldSta
     return {};
 }
 
+Status checkMcuUid(const DeviceRow& row, const std::vector<std::pair<std::uint32_t, DeviceState>>& holders) {
+    if (!row.mcuUid) return {};
+    for (const auto& [devId, state] : holders) {
+        if (devId == row.devId || state == DeviceState::revoked) continue;
+        return fail(Errc::alreadyExists, "MCU unique ID " + *row.mcuUid + " is already device " + toHex(devId, 8) + " (" +
+                                             std::string(stateName(state)) +
+                                             "): a board gets a new identity only by rework, which revokes the old one");
+    }
+    return {};
+}
+
 Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers) {
     if (url == "memory:") return makeMemoryRegistry();
     if (url.starts_with("sqlite://")) {

@@ -55,6 +55,12 @@ std::string revocationDetail(const RevokeTarget& target, const Revocation& why);
 /// state, nothing when it is not stored. Errors: notFound, conflict.
 Status checkReworkedFrom(const DeviceRow& row, std::optional<DeviceState> oldState);
 
+/// One board, one live identity: a new record whose `mcuUid` is already another device's is
+/// refused unless every such device is revoked (a board gets a new identity only by rework,
+/// which revokes the old one first). `holders` are the other devices with that unique ID.
+/// Errors: alreadyExists.
+Status checkMcuUid(const DeviceRow& row, const std::vector<std::pair<std::uint32_t, DeviceState>>& holders);
+
 /// Why `from` cannot move to `target`: revoked → permissionDenied, else conflict.
 std::unexpected<Error> transitionError(DeviceState from, std::string_view target);
 

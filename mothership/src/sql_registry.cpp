@@ -201,6 +201,17 @@ public:
                 if (!old && old.error().code != Errc::notFound) return std::unexpected(old.error());
                 if (auto c = checkReworkedFrom(row, old ? std::optional(*old) : std::nullopt); !c) return c;
             }
+            if (row.mcuUid) {
+                auto holders = tx.query("SELECT devid, state FROM devices WHERE mcu_uid = $1", {*row.mcuUid});
+                if (!holders) return std::unexpected(holders.error());
+                std::vector<std::pair<std::uint32_t, DeviceState>> found;
+                for (const auto& h : *holders) {
+                    auto state = protocol::parseEnrollmentState(h[1].value_or(""));
+                    if (!state) return std::unexpected(state.error());
+                    found.emplace_back(static_cast<std::uint32_t>(toInt(h[0])), *state);
+                }
+                if (auto c = checkMcuUid(row, found); !c) return c;
+            }
             auto ins = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns +
                                    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15,$16)",
                                {num(row.devId), row.urn, row.fingerprint, toHex(row.otpHash), row.lot,

@@ -173,6 +173,33 @@ TEST_P(RegistryTest, AReworkedBoardsNewRecordNamesARevokedDevice) {
     EXPECT_EQ(reg->audit(0x101)->back().detail, "record s-2, reworked from 00000100");
 }
 
+TEST_P(RegistryTest, ABoardHasOneLiveIdentity) {
+    // The same MCU unique ID under a second Dev ID is refused, whichever station sends it,
+    // until the first device is revoked (rework); the record without a unique ID is not held up.
+    const std::string uid = "002d00303334510b32313533";
+    auto first = row(0x100, "s-1");
+    first.mcuUid = uid;
+    ASSERT_EQ(reg->insertDevice(first, 1).value(), InsertOutcome::stored);
+    EXPECT_EQ(reg->insertDevice(first, 2).value(), InsertOutcome::duplicate);  // a retried upload is not a second board
+    auto again = row(0x101, "s-2");
+    again.mcuUid = uid;
+    auto refused = reg->insertDevice(again, 2);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::alreadyExists);
+    EXPECT_EQ(refused.error().message, "MCU unique ID " + uid +
+                                           " is already device 00000100 (not-mapped): a board gets a new identity only by "
+                                           "rework, which revokes the old one");
+    EXPECT_EQ(reg->device(0x101).error().code, Errc::notFound);  // nothing stored
+    auto other = row(0x102, "s-3");
+    other.mcuUid = "0039001b3131510b33353632";
+    EXPECT_EQ(reg->insertDevice(other, 3).value(), InsertOutcome::stored);
+    EXPECT_EQ(reg->insertDevice(row(0x103, "s-4"), 3).value(), InsertOutcome::stored);
+    ASSERT_TRUE(reg->revoke({RevokeTarget::Kind::device, 0x100, {}}, {"rework", "admin", std::nullopt}, 4));
+    again.reworkedFrom = 0x100;
+    EXPECT_EQ(reg->insertDevice(again, 5).value(), InsertOutcome::stored);
+    EXPECT_EQ(reg->device(0x101)->mcuUid, uid);
+}
+
 TEST_P(RegistryTest, ConcurrentClaimsLetExactlyOneWin) {
     ASSERT_TRUE(reg->insertDevice(row(0x100, "s-1"), 1));
     std::atomic<int> wins{0}, conflicts{0};
