@@ -44,7 +44,7 @@ std::string deviceTakenMessage(const DeviceRow& row) {
 
 Status checkBatchUnique(std::span<const DeviceRow> rows) {
     std::unordered_set<std::uint32_t> ids;
-    std::unordered_set<std::string_view> urns, records;
+    std::unordered_set<std::string_view> urns, records, mcuUids;
     ids.reserve(rows.size());
     urns.reserve(rows.size());
     records.reserve(rows.size());
@@ -55,6 +55,8 @@ Status checkBatchUnique(std::span<const DeviceRow> rows) {
         if (!ids.insert(row.devId).second) return twice("Dev ID " + toHex(row.devId, 8));
         if (!urns.insert(row.urn).second) return twice("URN " + row.urn);
         if (!records.insert(row.recordId).second) return twice("record id " + row.recordId);
+        // One board, one live identity (checkMcuUid): two records of one board in a batch.
+        if (row.mcuUid && !mcuUids.insert(*row.mcuUid).second) return twice("MCU unique ID " + *row.mcuUid);
     }
     return {};
 }

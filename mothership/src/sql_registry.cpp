@@ -643,7 +643,8 @@ private:
     }
 
     /// insertDevice()'s other rules, set-wise over the staging table: the lot's quota, a Dev ID
-    /// or URN stored under another record, a reworked board's old device.
+    /// or URN stored under another record, a board (MCU unique ID) that is another live device,
+    /// a reworked board's old device.
     static Status checkImportRows(SqlTx& tx, std::span<const DeviceRow> rows, const std::vector<std::size_t>& duplicates) {
         auto outside = tx.query("SELECT i.ord, l.first_id, l.last_id FROM import_devices i LEFT JOIN lots l ON l.lot = i.lot"
                                 " WHERE l.lot IS NULL OR i.devid < l.first_id OR i.devid > l.last_id ORDER BY i.ord LIMIT 1",
@@ -661,6 +662,20 @@ private:
         if (!taken) return std::unexpected(taken.error());
         if (!taken->empty() && taken->front()[0])
             return fail(Errc::alreadyExists, deviceTakenMessage(rows[static_cast<std::size_t>(toInt(taken->front()[0]))]));
+        auto board = tx.query("SELECT i.ord, d.devid, d.state FROM import_devices i JOIN devices d ON d.mcu_uid = i.mcu_uid"
+                              " WHERE d.state <> 'revoked' AND d.devid <> i.devid ORDER BY i.ord LIMIT 1",
+                              {});
+        if (!board) return std::unexpected(board.error());
+        if (!board->empty()) {
+            const auto& b = board->front();
+            auto state = protocol::parseEnrollmentState(b[2].value_or(""));
+            if (!state) return std::unexpected(state.error());
+            if (auto c = checkMcuUid(rows[static_cast<std::size_t>(toInt(b[0]))],
+                                     {{static_cast<std::uint32_t>(toInt(b[1])), *state}});
+                !c)
+                return c;
+            return fail(Errc::internal, "import: a board's second live identity passed the MCU check");
+        }
         for (std::size_t i = 0; i < rows.size(); ++i) {
             if (!rows[i].reworkedFrom || std::ranges::find(duplicates, i) != duplicates.end()) continue;
             auto old = stateOf(tx, *rows[i].reworkedFrom);

@@ -103,7 +103,9 @@ TEST_P(RegistryImportTest, StoresEveryRowWithItsAuditLineAndIsIdempotent) {
 }
 
 TEST_P(RegistryImportTest, OneRefusedRowStoresNothingOfTheBatch) {
-    ASSERT_TRUE(reg->insertDevice(row(0x100, "s-stored"), 1));
+    auto stored = row(0x100, "s-stored");
+    stored.mcuUid = "002d00303334510b32313533";
+    ASSERT_TRUE(reg->insertDevice(stored, 1));
     const auto refuses = [&](std::vector<DeviceRow> batch, Errc code, const std::string& message) {
         auto r = reg->importDevices(batch, 5);
         ASSERT_FALSE(r) << "stored " << r->stored;
@@ -123,7 +125,7 @@ TEST_P(RegistryImportTest, OneRefusedRowStoresNothingOfTheBatch) {
     refuses(taken, Errc::alreadyExists, "Dev ID 00000100 or URN " + test::devUrn(0x100) +
                                             " is stored already under another record");
     auto changed = rows(0x200, 3);
-    changed[0] = row(0x100, "s-stored");
+    changed[0] = stored;
     changed[0].recordDigest = "other";
     refuses(changed, Errc::alreadyExists, "record id s-stored was stored with other content");
     auto twice = rows(0x200, 3);
@@ -132,6 +134,14 @@ TEST_P(RegistryImportTest, OneRefusedRowStoresNothingOfTheBatch) {
     auto sameRecord = rows(0x200, 3);
     sameRecord[1].recordId = sameRecord[0].recordId;
     refuses(sameRecord, Errc::invalidArgument, "record id s-512 appears twice in the batch");
+    auto sameBoard = rows(0x200, 3);
+    sameBoard[2].mcuUid = "002d00303334510b32313533";
+    refuses(sameBoard, Errc::alreadyExists,
+            "MCU unique ID 002d00303334510b32313533 is already device 00000100 (not-mapped): a board gets a new "
+            "identity only by rework, which revokes the old one");
+    auto boardTwice = rows(0x200, 3);
+    boardTwice[0].mcuUid = boardTwice[1].mcuUid = "0000000000000000000000aa";
+    refuses(boardTwice, Errc::invalidArgument, "MCU unique ID 0000000000000000000000aa appears twice in the batch");
     auto rework = rows(0x200, 3);
     rework[1].reworkedFrom = 0x100;
     refuses(rework, Errc::conflict,

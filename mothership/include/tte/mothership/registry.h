@@ -161,7 +161,7 @@ public:
     /// copies the batch into a staging table (COPY) and checks and inserts it set-wise;
     /// SQLite does the same with one prepared statement per row in its one transaction.
     /// Errors: those insertDevice() returns for a refused row; invalidArgument ("Dev ID 00000100
-    /// appears twice in the batch", the same for a URN or a record id).
+    /// appears twice in the batch", the same for a URN, a record id or an MCU unique ID).
     virtual Result<ImportSummary> importDevices(std::span<const DeviceRow> rows, std::int64_t now) = 0;
 
     /// Errors: notFound, io.
