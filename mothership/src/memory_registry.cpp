@@ -15,6 +15,29 @@ class MemoryRegistry final : public Registry {
 public:
     Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) override {
         std::lock_guard lock(m_mutex);
+        return insertLocked(row, now);
+    }
+
+    Result<ImportSummary> importDevices(std::span<const DeviceRow> rows, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        if (auto s = checkBatchUnique(rows); !s) return std::unexpected(s.error());
+        const auto devices = m_devices;  // all or nothing: put back on the first refusal
+        const auto auditLines = m_audit.size();
+        ImportSummary out;
+        for (const auto& row : rows) {
+            auto r = insertLocked(row, now);
+            if (!r) {
+                m_devices = devices;
+                m_audit.resize(auditLines);
+                return std::unexpected(r.error());
+            }
+            ++(*r == InsertOutcome::stored ? out.stored : out.duplicates);
+        }
+        return out;
+    }
+
+private:
+    Result<InsertOutcome> insertLocked(const DeviceRow& row, std::int64_t now) {
         for (const auto& [id, d] : m_devices) {
             if (d.recordId == row.recordId) {
                 if (d.recordDigest == row.recordDigest) return InsertOutcome::duplicate;
@@ -54,6 +77,8 @@ public:
                now);
         return InsertOutcome::stored;
     }
+
+public:
 
     Result<DeviceRow> device(std::uint32_t devId) override {
         std::lock_guard lock(m_mutex);

@@ -2,6 +2,7 @@
 // transaction per registry call. Durability is PostgreSQL's own (synchronous_commit on):
 // commit() returns after the WAL is flushed.
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 #include <condition_variable>
 #include <mutex>
@@ -47,7 +48,55 @@ public:
         }
     }
 
+    Status copyRows(std::string_view table, const std::vector<std::string>& columns,
+                    const std::vector<SqlRow>& rows) override {
+        try {
+            // libpqxx 6.4's stream_to takes only tuples of a fixed size; tablewriter takes a
+            // line in COPY's text format, which copyLine() makes. Its constructors are marked
+            // deprecated in 6.4 (7.x replaces them with stream_to::raw_table).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+            pqxx::tablewriter writer(m_tx, std::string(table), columns.begin(), columns.end());
+#pragma GCC diagnostic pop
+            std::string line;
+            for (const auto& row : rows) {
+                copyLine(row, line);
+                writer.write_raw_line(line);
+            }
+            writer.complete();
+            return {};
+        } catch (const pqxx::unique_violation& e) {
+            return failNative(Errc::alreadyExists, std::string("COPY: ") + e.what(), "PostgreSQL", 0, e.sqlstate());
+        } catch (const pqxx::sql_error& e) {
+            return failNative(Errc::io, std::string("COPY: ") + e.what(), "PostgreSQL", 0, e.sqlstate());
+        } catch (const std::exception& e) {
+            return failNative(Errc::unavailable, std::string("COPY: ") + e.what(), "PostgreSQL", 0);
+        }
+    }
+
 private:
+    /// One row in COPY's text format: tab-separated, NULL as \N, backslash, tab, newline and
+    /// carriage return escaped.
+    static void copyLine(const SqlRow& row, std::string& line) {
+        line.clear();
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (i) line += '\t';
+            if (!row[i]) {
+                line += "\\N";
+                continue;
+            }
+            for (const char c : *row[i]) {
+                switch (c) {
+                    case '\\': line += "\\\\"; break;
+                    case '\t': line += "\\t"; break;
+                    case '\n': line += "\\n"; break;
+                    case '\r': line += "\\r"; break;
+                    default: line += c;
+                }
+            }
+        }
+    }
+
     Result<pqxx::result> run(std::string_view sql, const std::vector<SqlValue>& params) {
         std::vector<const char*> values;
         values.reserve(params.size());
@@ -76,6 +125,19 @@ public:
 
     Status read(const std::function<Status(SqlTx&)>& fn) override { return run<pqxx::read_transaction>(fn); }
     Status write(const std::function<Status(SqlTx&)>& fn) override { return run<pqxx::work>(fn); }
+    // Autocommit: PostgreSQL runs a lone statement in its own snapshot; read()'s BEGIN READ
+    // ONLY and COMMIT would be two more round trips (docs/MOTHERSHIP.md, "Scale").
+    Result<std::vector<SqlRow>> readOne(std::string_view sql, const std::vector<SqlValue>& params) override {
+        std::vector<SqlRow> rows;
+        Status s = run<pqxx::nontransaction>([&](SqlTx& tx) -> Status {
+            auto r = tx.query(sql, params);
+            if (!r) return std::unexpected(r.error());
+            rows = std::move(*r);
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return rows;
+    }
 
     Status backup(const std::string&) override {
         return fail(Errc::unsupported, "backup of a PostgreSQL registry: use `tte-mothership admin backup`, which runs pg_dump");

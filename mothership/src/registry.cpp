@@ -2,6 +2,7 @@
 #include "tte/mothership/registry.h"
 
 #include <charconv>
+#include <unordered_set>
 
 #include "registry_rules.h"
 #include "tte/base/hex.h"
@@ -39,6 +40,25 @@ Status checkBox(const BoxRow& box, const std::vector<SqlRow>& rows) {
 
 std::string deviceTakenMessage(const DeviceRow& row) {
     return "Dev ID " + toHex(row.devId, 8) + " or URN " + row.urn + " is stored already under another record";
+}
+
+Status checkBatchUnique(std::span<const DeviceRow> rows) {
+    std::unordered_set<std::uint32_t> ids;
+    std::unordered_set<std::string_view> urns, records, mcuUids;
+    ids.reserve(rows.size());
+    urns.reserve(rows.size());
+    records.reserve(rows.size());
+    const auto twice = [](const std::string& what) {
+        return fail(Errc::invalidArgument, what + " appears twice in the batch");
+    };
+    for (const auto& row : rows) {
+        if (!ids.insert(row.devId).second) return twice("Dev ID " + toHex(row.devId, 8));
+        if (!urns.insert(row.urn).second) return twice("URN " + row.urn);
+        if (!records.insert(row.recordId).second) return twice("record id " + row.recordId);
+        // One board, one live identity (checkMcuUid): two records of one board in a batch.
+        if (row.mcuUid && !mcuUids.insert(*row.mcuUid).second) return twice("MCU unique ID " + *row.mcuUid);
+    }
+    return {};
 }
 
 FailureCount countFailureStep(const FailureCount& previous, int limit, const FailurePolicy& policy, std::int64_t now) {

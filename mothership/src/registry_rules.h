@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,10 @@ Status checkBox(const BoxRow& box, const std::vector<SqlRow>& rows);
 Status checkRange(std::string_view what, std::uint32_t first, std::uint32_t last, std::uint32_t quotaFirst,
                   std::uint32_t quotaLast, std::string_view lot);
 std::string deviceTakenMessage(const DeviceRow& row);
+/// A bulk import's rows name each Dev ID, URN, record id and MCU unique ID once. Errors:
+/// invalidArgument ("Dev ID 00000100 appears twice in the batch", "URN … appears …",
+/// "record id … appears …", "MCU unique ID … appears …").
+Status checkBatchUnique(std::span<const DeviceRow> rows);
 /// A subject's failure count (registry table `attempt_limits`), unix milliseconds.
 struct FailureCount {
     std::int64_t failures = 0;

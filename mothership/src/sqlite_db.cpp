@@ -97,6 +97,25 @@ public:
         return {};
     }
 
+    Status copyRows(std::string_view table, const std::vector<std::string>& columns,
+                    const std::vector<SqlRow>& rows) override {
+        std::string sql = "INSERT INTO " + std::string(table) + " (";
+        std::string values;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            sql += (i ? ", " : "") + columns[i];
+            values += (i ? ", $" : "$") + std::to_string(i + 1);
+        }
+        sql += ") VALUES (" + values + ")";
+        for (const auto& row : rows) {
+            auto stmt = prepare(sql, row);
+            if (!stmt) return std::unexpected(stmt.error());
+            const int rc = sqlite3_step(*stmt);
+            sqlite3_reset(*stmt);
+            if (rc != SQLITE_DONE) return sqliteError(m_db, rc, "insert into " + std::string(table));
+        }
+        return {};
+    }
+
 private:
     Result<sqlite3_stmt*> prepare(std::string_view sql, const std::vector<SqlValue>& params) {
         std::string key(sql);
@@ -173,6 +192,18 @@ public:
         }
         releaseReader(conn);
         return result;
+    }
+
+    Result<std::vector<SqlRow>> readOne(std::string_view sql, const std::vector<SqlValue>& params) override {
+        std::vector<SqlRow> rows;
+        Status s = read([&](SqlTx& tx) -> Status {
+            auto r = tx.query(sql, params);
+            if (!r) return std::unexpected(r.error());
+            rows = std::move(*r);
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return rows;
     }
 
     Status write(const std::function<Status(SqlTx&)>& fn) override {

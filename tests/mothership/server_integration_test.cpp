@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "support/mothership.h"
+#include "support/postgres.h"
 #include "support/softhsm.h"
 #include "tte/base/hex.h"
 #include "tte/hsm/pkcs11_key_store.h"
@@ -46,41 +47,6 @@ std::string otpKeyInAToken(const TempDir& dir, const Secret* key = nullptr) {
     }
     return "?pin-source=file:" + token.site().userPinFile;
 }
-
-/// A throwaway PostgreSQL: initdb as user postgres, Unix socket only.
-class Postgres {
-public:
-    // Its own temp dir, owned by postgres (the test's other files stay private to root).
-    Postgres() : m_dir(m_tmp.path().string()) {
-        const std::string bin = "/usr/lib/postgresql/15/bin/";
-        runShell("chown postgres " + m_dir);
-        m_port = 20000 + static_cast<int>(getpid() % 20000);
-        auto init = runShell("runuser -u postgres -- " + bin + "initdb -A trust -U postgres -D " + m_dir + "/data");
-        if (init.exitCode != 0) throw std::runtime_error("initdb failed: " + init.output);
-        start();
-    }
-    ~Postgres() { stop(); }
-    /// Stops the server (a database outage), and starts it again.
-    void stop() { runShell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -m fast -w stop"); }
-    void start() {
-        auto r = runShell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D " + m_dir + "/data -l " + m_dir +
-                            "/log -w start -o \"-k " + m_dir + " -p " + std::to_string(m_port) + " -c listen_addresses=''\"");
-        if (r.exitCode != 0) throw std::runtime_error("pg_ctl start failed: " + r.output);
-    }
-    /// A fresh, empty database for one test.
-    [[nodiscard]] std::string newDatabase() {
-        const std::string name = "t" + std::to_string(++m_databases);
-        auto r = runShell("runuser -u postgres -- createdb -h " + m_dir + " -p " + std::to_string(m_port) + " " + name);
-        if (r.exitCode != 0) throw std::runtime_error("createdb failed: " + r.output);
-        return "postgresql:///" + name + "?host=" + m_dir + "&port=" + std::to_string(m_port) + "&user=postgres";
-    }
-
-private:
-    TempDir m_tmp;
-    std::string m_dir;
-    int m_port = 0;
-    int m_databases = 0;
-};
 
 class MothershipSuite : public ::testing::TestWithParam<std::string> {
 protected:

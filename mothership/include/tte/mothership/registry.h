@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,6 +135,13 @@ struct BoxRow {
 
 enum class InsertOutcome { stored, duplicate };
 
+/// What a bulk import did: records stored now, and records stored before with the same
+/// content (left as they were, as insertDevice() does).
+struct ImportSummary {
+    std::size_t stored = 0;
+    std::size_t duplicates = 0;
+};
+
 class Registry {
 public:
     virtual ~Registry() = default;
@@ -146,6 +154,15 @@ public:
     /// for the lot), conflict (`reworkedFrom` names a device that is not revoked), notFound
     /// (`reworkedFrom` names no device), io/internal (database).
     virtual Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) = 0;
+
+    /// Stores many devices in one transaction with insertDevice()'s rules, each with its
+    /// `stored` audit line: the bulk path (`admin import`, loading a registry of millions).
+    /// All or nothing: when one row is refused, no row of the batch is stored. PostgreSQL
+    /// copies the batch into a staging table (COPY) and checks and inserts it set-wise;
+    /// SQLite does the same with one prepared statement per row in its one transaction.
+    /// Errors: those insertDevice() returns for a refused row; invalidArgument ("Dev ID 00000100
+    /// appears twice in the batch", the same for a URN, a record id or an MCU unique ID).
+    virtual Result<ImportSummary> importDevices(std::span<const DeviceRow> rows, std::int64_t now) = 0;
 
     /// Errors: notFound, io.
     virtual Result<DeviceRow> device(std::uint32_t devId) = 0;

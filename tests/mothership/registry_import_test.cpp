@@ -1,0 +1,187 @@
+// The registry's bulk import (Registry::importDevices) on every backend: in-memory, SQLite (a
+// temp file) and PostgreSQL (a server this test starts; its own ctest entry). The same rules
+// as insertDevice(), all or nothing, one `stored` audit line per device; on PostgreSQL the rows
+// travel by COPY, so fields with tabs, backslashes and line breaks are part of the test.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "support/mothership.h"
+#include "support/postgres.h"
+#include "tte/mothership/registry.h"
+
+namespace tte::mothership {
+namespace {
+
+DeviceRow row(std::uint32_t devId, const std::string& recordId) {
+    DeviceRow d;
+    d.devId = devId;
+    d.urn = test::devUrn(devId);
+    d.fingerprint = std::string(64, 'd');
+    d.otpHash.assign(32, 0x42);
+    d.lot = "lot-1";
+    d.station = "station-1";
+    d.recordId = recordId;
+    d.recordDigest = "digest-" + recordId;
+    d.signature = "sig";
+    d.firmwareSha256 = std::string(64, 'f');
+    d.created = "2026-11-23T07:00:00Z";
+    return d;
+}
+
+std::vector<DeviceRow> rows(std::uint32_t first, std::uint32_t count, const std::string& prefix = "s-") {
+    std::vector<DeviceRow> out;
+    for (std::uint32_t i = 0; i < count; ++i) out.push_back(row(first + i, prefix + std::to_string(first + i)));
+    return out;
+}
+
+class RegistryImportTest : public ::testing::TestWithParam<std::string> {
+protected:
+    static void TearDownTestSuite() { pg.reset(); }
+
+    void SetUp() override {
+        std::string url = "memory:";
+        if (GetParam() == "sqlite") url = "sqlite://" + dir.file("r.db");
+        if (GetParam() == "postgresql") {
+            if (!pg) pg = std::make_unique<test::Postgres>();
+            url = pg->newDatabase();
+        }
+        auto r = openRegistry(url, 2);
+        ASSERT_TRUE(r) << r.error().toString();
+        reg = std::move(*r);
+        ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0x3fff));
+    }
+    /// How many devices the lot holds (the store's own count).
+    std::uint64_t used() { return reg->lotQuota("lot-1").value().used; }
+
+    static inline std::unique_ptr<test::Postgres> pg;
+    test::TempDir dir;
+    std::unique_ptr<Registry> reg;
+};
+
+TEST_P(RegistryImportTest, StoresEveryRowWithItsAuditLineAndIsIdempotent) {
+    auto batch = rows(0x100, 3);
+    batch[1].box = 7;
+    batch[1].mcuUid = "002d00303334510b32313533";
+    auto first = reg->importDevices(batch, 1000);
+    ASSERT_TRUE(first) << first.error().toString();
+    EXPECT_EQ(first->stored, 3u);
+    EXPECT_EQ(first->duplicates, 0u);
+    auto d = reg->device(0x101).value();
+    EXPECT_EQ(d.state, DeviceState::notMapped);
+    EXPECT_EQ(d.urn, test::devUrn(0x101));
+    EXPECT_EQ(d.box, 7u);
+    EXPECT_EQ(d.mcuUid, "002d00303334510b32313533");
+    EXPECT_EQ(d.otpHash, std::vector<std::uint8_t>(32, 0x42));
+    EXPECT_EQ(d.insertedAt, 1000);
+    EXPECT_EQ(reg->otpHash(0x102).value(), std::vector<std::uint8_t>(32, 0x42));
+    auto trail = reg->audit(0x101).value();
+    ASSERT_EQ(trail.size(), 1u);
+    EXPECT_EQ(trail[0].event, "stored");
+    EXPECT_EQ(trail[0].client, "station-1");
+    EXPECT_EQ(trail[0].detail, "record s-257");
+    EXPECT_EQ(trail[0].at, 1000);
+
+    // The same batch again, and one with new rows among stored ones: stored once.
+    auto again = reg->importDevices(batch, 2000);
+    ASSERT_TRUE(again) << again.error().toString();
+    EXPECT_EQ(again->stored, 0u);
+    EXPECT_EQ(again->duplicates, 3u);
+    auto mixed = rows(0x101, 4);
+    mixed[1].box = 7;  // 0x102 was stored without a box: the record differs only by digest, which is equal
+    mixed[1].box.reset();
+    mixed[0] = batch[1];
+    auto some = reg->importDevices(mixed, 3000);
+    ASSERT_TRUE(some) << some.error().toString();
+    EXPECT_EQ(some->stored, 2u);
+    EXPECT_EQ(some->duplicates, 2u);
+    EXPECT_EQ(used(), 5u);
+    EXPECT_EQ(reg->audit(0x101).value().size(), 1u);
+    EXPECT_EQ(reg->audit(0x104).value().size(), 1u);
+    // A device imported is a device like any other: it can be claimed.
+    EXPECT_TRUE(reg->claim(0x104, ControllerAddress{"192.0.2.1", 5684, std::string(64, 'c')}, "", "test", 4000));
+}
+
+TEST_P(RegistryImportTest, OneRefusedRowStoresNothingOfTheBatch) {
+    auto stored = row(0x100, "s-stored");
+    stored.mcuUid = "002d00303334510b32313533";
+    ASSERT_TRUE(reg->insertDevice(stored, 1));
+    const auto refuses = [&](std::vector<DeviceRow> batch, Errc code, const std::string& message) {
+        auto r = reg->importDevices(batch, 5);
+        ASSERT_FALSE(r) << "stored " << r->stored;
+        EXPECT_EQ(r.error().code, code);
+        EXPECT_EQ(r.error().message, message);
+        EXPECT_EQ(used(), 1u) << message;
+        EXPECT_FALSE(reg->device(0x200)) << message;
+    };
+    auto outside = rows(0x200, 3);
+    outside[2] = row(0x4000, "s-far");
+    refuses(outside, Errc::outOfRange, "Dev ID 00004000 is outside the quota of lot lot-1 (00000100..00003fff)");
+    auto noLot = rows(0x200, 3);
+    noLot[1].lot = "lot-9";
+    refuses(noLot, Errc::notFound, "no quota for lot lot-9");
+    auto taken = rows(0x200, 3);
+    taken[2] = row(0x100, "s-other");
+    refuses(taken, Errc::alreadyExists, "Dev ID 00000100 or URN " + test::devUrn(0x100) +
+                                            " is stored already under another record");
+    auto changed = rows(0x200, 3);
+    changed[0] = stored;
+    changed[0].recordDigest = "other";
+    refuses(changed, Errc::alreadyExists, "record id s-stored was stored with other content");
+    auto twice = rows(0x200, 3);
+    twice[2].devId = 0x200;
+    refuses(twice, Errc::invalidArgument, "Dev ID 00000200 appears twice in the batch");
+    auto sameRecord = rows(0x200, 3);
+    sameRecord[1].recordId = sameRecord[0].recordId;
+    refuses(sameRecord, Errc::invalidArgument, "record id s-512 appears twice in the batch");
+    auto sameBoard = rows(0x200, 3);
+    sameBoard[2].mcuUid = "002d00303334510b32313533";
+    refuses(sameBoard, Errc::alreadyExists,
+            "MCU unique ID 002d00303334510b32313533 is already device 00000100 (not-mapped): a board gets a new "
+            "identity only by rework, which revokes the old one");
+    auto boardTwice = rows(0x200, 3);
+    boardTwice[0].mcuUid = boardTwice[1].mcuUid = "0000000000000000000000aa";
+    refuses(boardTwice, Errc::invalidArgument, "MCU unique ID 0000000000000000000000aa appears twice in the batch");
+    auto rework = rows(0x200, 3);
+    rework[1].reworkedFrom = 0x100;
+    refuses(rework, Errc::conflict,
+            "reworked_from 00000100: the device is not-mapped, not revoked; revoke it before its board gets a new identity");
+    // And then the batch without its refused row goes in whole.
+    auto ok = reg->importDevices(rows(0x200, 3), 6);
+    ASSERT_TRUE(ok) << ok.error().toString();
+    EXPECT_EQ(ok->stored, 3u);
+}
+
+TEST_P(RegistryImportTest, FieldsKeepTabsBackslashesAndLineBreaks) {
+    auto odd = row(0x100, "s-1\\x\ty\nz\r");
+    odd.station = "station\t\\N";
+    odd.signature = "\\.";
+    odd.created = "";
+    auto r = reg->importDevices(std::vector<DeviceRow>{odd}, 1);
+    ASSERT_TRUE(r) << r.error().toString();
+    auto d = reg->device(0x100).value();
+    EXPECT_EQ(d.recordId, odd.recordId);
+    EXPECT_EQ(d.station, odd.station);
+    EXPECT_EQ(d.signature, odd.signature);
+    EXPECT_EQ(d.created, "");
+    EXPECT_EQ(d.box, std::nullopt);
+    EXPECT_EQ(d.mcuUid, std::nullopt);
+}
+
+TEST_P(RegistryImportTest, ALargeBatchGoesInWholeAndNextToSingleInserts) {
+    ASSERT_TRUE(reg->insertDevice(row(0x100, "s-single"), 1));
+    auto big = reg->importDevices(rows(0x101, 10000), 2);
+    ASSERT_TRUE(big) << big.error().toString();
+    EXPECT_EQ(big->stored, 10000u);
+    EXPECT_EQ(used(), 10001u);
+    EXPECT_EQ(reg->deviceByUrn(test::devUrn(0x2810)).value().devId, 0x2810u);
+    EXPECT_TRUE(reg->importDevices(std::vector<DeviceRow>{}, 3));
+    auto stats = reg->stats(4).value();
+    EXPECT_EQ(stats.devices[static_cast<int>(DeviceState::notMapped)], 10001);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, RegistryImportTest, ::testing::Values("memory", "sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tte::mothership
