@@ -6,12 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "tte/base/html.h"
 #include "tte/mothership/registry.h"
 
 namespace tte::mothership {
 
-/// &, <, >, ", ' escaped for text and attribute values.
-std::string escapeHtml(std::string_view s);
+using tte::escapeHtml;  // tte/base/html.h
 
 /// The form for the Controller's address, posting to `action`.
 std::string formPage(const DeviceRow& device, std::string_view action);

@@ -2,26 +2,12 @@
 #include <algorithm>
 
 #include "tte/base/hex.h"
+#include "tte/base/html.h"
 #include "tte/protocol/crypto.h"
 #include "tte/station/verify.h"
 
 namespace tte::station {
 namespace {
-
-std::string escapeHtml(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
 
 std::string title(const UnitReport& r) { return "verify Dev ID " + toHex(r.devId, 8) + " (" + r.source + ")"; }
 

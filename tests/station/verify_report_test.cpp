@@ -40,7 +40,7 @@ TEST(VerifyReport, TheSheetHoldsTheEscapedTableAndTheLabel) {
     const std::vector<std::uint8_t> png = {0x89, 'P', 'N', 'G', 1, 2, 3};
     const std::string html = formatHtml(report(false), png, "2026-12-03T07:00:00Z");
     EXPECT_TRUE(html.starts_with("<!DOCTYPE html>")) << html;
-    EXPECT_NE(html.find("<td>label</td><td class=\"fail\">FAIL</td><td>the label is &lt;b&gt;00000101&lt;/b&gt;'s &amp; not ours</td>"),
+    EXPECT_NE(html.find("<td>label</td><td class=\"fail\">FAIL</td><td>the label is &lt;b&gt;00000101&lt;/b&gt;&#39;s &amp; not ours</td>"),
               std::string::npos)
         << html;
     EXPECT_EQ(html.find("<b>00000101"), std::string::npos);
