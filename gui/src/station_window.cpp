@@ -241,6 +241,8 @@ void StationWindow::buildUi() {
 
     m_backlog = new QLabel("Upload backlog: –");
     m_backlog->setObjectName("backlog");
+    // Cut at the window's edge rather than drawn under the MotherShip's state.
+    m_backlog->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_motherShip = new QLabel("MotherShip: –");
     m_motherShip->setObjectName("mothership");
     statusBar()->addWidget(m_backlog, 1);

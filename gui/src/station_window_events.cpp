@@ -176,8 +176,7 @@ void StationWindow::onStatus(const station::StationStatus& s) {
     m_quotaLeft = s.nextDevId ? QString("%1 (next %2)").arg(lot.lastDevId - *s.nextDevId + 1).arg(hex8(*s.nextDevId))
                               : QString("0 (used up)");
     setLot();
-    QString text = QString("Upload backlog: %1 pending, %2 done, %3 rejected · devices: %4 live, %5 awaiting upload, "
-                           "%6 failed")
+    QString text = QString("Upload backlog: %1 pending, %2 done, %3 rejected · %4 live, %5 to upload, %6 failed")
                        .arg(s.backlog.pending)
                        .arg(s.backlog.done)
                        .arg(s.backlog.rejected)
@@ -186,6 +185,7 @@ void StationWindow::onStatus(const station::StationStatus& s) {
                        .arg(s.failed);
     if (!s.backlog.lastError.empty()) text += " · last upload error: " + q(s.backlog.lastError);
     m_backlog->setText(text);
+    m_backlog->setToolTip(text);  // the whole line, where a narrow window cuts it
     for (const auto& [period, c] : {std::pair<QString, const station::LineCounters&>{"lot", s.lotCounters},
                                     std::pair<QString, const station::LineCounters&>{"shift", s.shiftCounters}}) {
         counter(period, "done")->setText(QString::number(c.done));
