@@ -127,17 +127,7 @@ public:
     Status write(const std::function<Status(SqlTx&)>& fn) override { return run<pqxx::work>(fn); }
     // Autocommit: PostgreSQL runs a lone statement in its own snapshot; read()'s BEGIN READ
     // ONLY and COMMIT would be two more round trips (docs/MOTHERSHIP.md, "Scale").
-    Result<std::vector<SqlRow>> readOne(std::string_view sql, const std::vector<SqlValue>& params) override {
-        std::vector<SqlRow> rows;
-        Status s = run<pqxx::nontransaction>([&](SqlTx& tx) -> Status {
-            auto r = tx.query(sql, params);
-            if (!r) return std::unexpected(r.error());
-            rows = std::move(*r);
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return rows;
-    }
+    Status readAlone(const std::function<Status(SqlTx&)>& fn) override { return run<pqxx::nontransaction>(fn); }
 
     Status backup(const std::string&) override {
         return fail(Errc::unsupported, "backup of a PostgreSQL registry: use `tte-mothership admin backup`, which runs pg_dump");

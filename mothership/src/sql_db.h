@@ -50,12 +50,27 @@ public:
     /// Runs one read-only statement on its own: its own snapshot, no transaction block around
     /// it (one round trip on PostgreSQL, where read() takes three). For the reads of one
     /// statement that every request makes. Errors: io, unavailable.
-    virtual Result<std::vector<SqlRow>> readOne(std::string_view sql, const std::vector<SqlValue>& params) = 0;
+    Result<std::vector<SqlRow>> readOne(std::string_view sql, const std::vector<SqlValue>& params) {
+        std::vector<SqlRow> rows;
+        Status s = readAlone([&](SqlTx& tx) -> Status {
+            auto r = tx.query(sql, params);
+            if (!r) return std::unexpected(r.error());
+            rows = std::move(*r);
+            return {};
+        });
+        if (!s) return std::unexpected(s.error());
+        return rows;
+    }
     /// Runs fn atomically: when fn fails nothing of it stays; when this returns success
     /// the changes are committed durably. Errors: whatever fn returns, io.
     virtual Status write(const std::function<Status(SqlTx&)>& fn) = 0;
     /// Consistent copy while serving. Errors: unsupported, io.
     virtual Status backup(const std::string& path) = 0;
+
+protected:
+    /// Runs `fn`, which makes one read-only statement, without a transaction block where the
+    /// database allows it (readOne()); by default read().
+    virtual Status readAlone(const std::function<Status(SqlTx&)>& fn) { return read(fn); }
 };
 
 /// SQLite at `path` (":memory:" allowed): WAL, synchronous=FULL, one writer thread with

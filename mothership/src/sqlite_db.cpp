@@ -194,18 +194,6 @@ public:
         return result;
     }
 
-    Result<std::vector<SqlRow>> readOne(std::string_view sql, const std::vector<SqlValue>& params) override {
-        std::vector<SqlRow> rows;
-        Status s = read([&](SqlTx& tx) -> Status {
-            auto r = tx.query(sql, params);
-            if (!r) return std::unexpected(r.error());
-            rows = std::move(*r);
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return rows;
-    }
-
     Status write(const std::function<Status(SqlTx&)>& fn) override {
         Job job{&fn, {}};
         auto done = job.done.get_future();
