@@ -173,7 +173,7 @@ void StationRunner::runTask(int count) {
         post([this, n = *r] { Q_EMIT logEvent("recover", QString("%1 interrupted device(s) marked failed (rework)").arg(n)); });
     pipeline.setObserver([this](const station::SlotEvent& e) {
         if (!e.transient()) ++m_changes;
-        SeatEvent seat{q(e.port), q(e.seat), e.devId, q(e.step), q(e.message), e.bytesDone, e.bytesTotal, q(e.label)};
+        SeatEvent seat{q(e.port), q(e.seat), e.devId, q(e.step), q(e.message), e.bytesDone, e.bytesTotal, q(e.label), e.transient()};
         post([this, seat] { Q_EMIT seatEvent(seat); });
         if (e.step == "committed") {
             if (auto up = m_parts->uploader()) (*up)->poke();

@@ -1,18 +1,18 @@
-// The operator's window reacting to the station's reports: slot progress, the device table,
+// The operator's window reacting to the station's reports: seat progress, the device table,
 // the lot's quota, the upload backlog, the MotherShip's state, errors (see station_window.h).
 #include <QFileInfo>
-#include <QMap>
-
-#include <algorithm>
-#include <utility>
 #include <QGridLayout>
 #include <QLabel>
+#include <QMap>
 #include <QPlainTextEdit>
-#include <QRegularExpression>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTableWidget>
+
+#include <algorithm>
+#include <utility>
 
 #include "tte/base/hex.h"
 #include "tte/gui/station_window.h"
@@ -137,8 +137,7 @@ void StationWindow::onSeatEvent(const SeatEvent& e) {
         setTabOrder(previous, m_rework);
     }
     if (tile) tile->showStep(e);
-    const bool transient = e.step == "flashing" || e.step == "verifying" || e.step == "locking";
-    if (transient) return;  // the tile shows them; the table and the log have one line per journalled step
+    if (e.transient) return;  // the tile shows them; the table and the log have one line per journalled step
     if (e.step == "committed" || e.step == "failed") m_runner->refresh();  // the counters on top, at once
     const QString name = e.seat.isEmpty() ? e.port : e.seat;
     if (e.devId == 0) {

@@ -34,6 +34,7 @@ struct SeatEvent {
     quint64 bytesDone = 0;
     quint64 bytesTotal = 0;
     QString label;  ///< "labelled": the label image
+    bool transient = false;  ///< a step the journal does not keep (station::SlotEvent::transient())
 };
 
 /// The state's icon, painted (no icon font needed on the line PC).
