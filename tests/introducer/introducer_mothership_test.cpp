@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include <fstream>
+#include <functional>
 
 #include "support/sites.h"
 #include "introducer/label_fixture.h"
@@ -45,6 +46,22 @@ protected:
 
     test::RunResult introducer(std::vector<std::string> argv, const std::string& name = "introducer") {
         return test::run(std::move(argv), site.dir.path(), name, std::chrono::seconds(90));
+    }
+
+    /// A box of Dev IDs first..last with a random secret; the MotherShip gets each member's
+    /// record, with the device key `fingerprintOf(devid)` (the site's device key by default).
+    protocol::BoxUrl uploadBox(std::uint32_t first, std::uint32_t last,
+                               const std::function<std::string(std::uint32_t)>& fingerprintOf = {}) {
+        std::uint8_t secretBytes[32];
+        EXPECT_EQ(RAND_bytes(secretBytes, sizeof secretBytes), 1);
+        protocol::BoxUrl box{protocol::MsId{1}, Secret(std::span<const std::uint8_t>(secretBytes)), protocol::DevId{first},
+                             protocol::DevId{last}};
+        std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>> records;
+        for (std::uint32_t d = first; d <= last; ++d)
+            records.emplace_back(d, protocol::deriveBulkOtp(box.secret.bytes(), protocol::DevId{d}).value(),
+                                 fingerprintOf ? fingerprintOf(d) : site.pki.deviceFingerprint);
+        site.upload(records);
+        return box;
     }
 
     test::MotherShipSite site;
@@ -145,14 +162,9 @@ TEST_F(IntroducerSite, LedCaptureEnrollsAndLaterIntroductionIsFlushed) {
 
 TEST_F(IntroducerSite, BoxEnrollmentQueuesEveryIntroductionTheControllerDidNotTake) {
     constexpr std::uint32_t first = 0x180, last = 0x183;
-    std::uint8_t secretBytes[32];
-    ASSERT_EQ(RAND_bytes(secretBytes, sizeof secretBytes), 1);
-    protocol::BoxUrl box{protocol::MsId{1}, Secret(std::span<const std::uint8_t>(secretBytes)), protocol::DevId{first}, protocol::DevId{last}};
-    std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>> records;
-    for (std::uint32_t d = first; d <= last; ++d)
-        records.emplace_back(d, protocol::deriveBulkOtp(box.secret.bytes(), protocol::DevId{d}).value(),
-                             d == first ? site.pki.deviceFingerprint : site.pki.otherFingerprint);
-    site.upload(records);
+    const auto box = uploadBox(first, last, [&](std::uint32_t d) {
+        return d == first ? site.pki.deviceFingerprint : site.pki.otherFingerprint;
+    });
     auto url = site.dir.path() / "box.url";
     std::ofstream(url) << *protocol::buildBoxUrl(box) << "\n";
     const auto queue = site.dir.path() / "queue";
@@ -183,13 +195,7 @@ TEST_F(IntroducerSite, BoxEnrollmentQueuesEveryIntroductionTheControllerDidNotTa
 // with its OTP says revoked), every other member is mapped; the run exits 4 (not all mapped).
 TEST_F(IntroducerSite, BoxEnrollmentRefusesARevokedMemberAndEnrollsTheOthers) {
     constexpr std::uint32_t first = 0x1a0, last = 0x1a3, revoked = 0x1a2;
-    std::uint8_t secretBytes[32];
-    ASSERT_EQ(RAND_bytes(secretBytes, sizeof secretBytes), 1);
-    protocol::BoxUrl box{protocol::MsId{1}, Secret(std::span<const std::uint8_t>(secretBytes)), protocol::DevId{first}, protocol::DevId{last}};
-    std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>> records;
-    for (std::uint32_t d = first; d <= last; ++d)
-        records.emplace_back(d, protocol::deriveBulkOtp(box.secret.bytes(), protocol::DevId{d}).value(), site.pki.deviceFingerprint);
-    site.upload(records);
+    const auto box = uploadBox(first, last);
     site.admin("revoke --devid " + toHex(revoked, 8) + " --reason 'QA reject'");
     auto url = site.dir.path() / "box.url";
     std::ofstream(url) << *protocol::buildBoxUrl(box) << "\n";
@@ -220,13 +226,7 @@ TEST_F(IntroducerSite, BoxEnrollmentRefusesARevokedMemberAndEnrollsTheOthers) {
 
 TEST_F(IntroducerSite, BoxEnrollmentResumesAfterBeingKilledHalfWay) {
     constexpr std::uint32_t first = 0x140, last = 0x17f;  // 64 devices
-    std::uint8_t secretBytes[32];
-    ASSERT_EQ(RAND_bytes(secretBytes, sizeof secretBytes), 1);
-    protocol::BoxUrl box{protocol::MsId{1}, Secret(std::span<const std::uint8_t>(secretBytes)), protocol::DevId{first}, protocol::DevId{last}};
-    std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>> records;
-    for (std::uint32_t d = first; d <= last; ++d)
-        records.emplace_back(d, protocol::deriveBulkOtp(box.secret.bytes(), protocol::DevId{d}).value(), site.pki.deviceFingerprint);
-    site.upload(records);
+    const auto box = uploadBox(first, last);
     std::string why;
     auto label = site.dir.path() / "box.png";
     ASSERT_TRUE(test::writeBoxLabel(*protocol::buildBoxUrl(box), first, last, label, why)) << why;

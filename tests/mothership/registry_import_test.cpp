@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "registry_rows.h"
 #include "support/mothership.h"
 #include "support/postgres.h"
 #include "tte/mothership/registry.h"
@@ -13,21 +14,7 @@
 namespace tte::mothership {
 namespace {
 
-DeviceRow row(std::uint32_t devId, const std::string& recordId) {
-    DeviceRow d;
-    d.devId = devId;
-    d.urn = test::devUrn(devId);
-    d.fingerprint = std::string(64, 'd');
-    d.otpHash.assign(32, 0x42);
-    d.lot = "lot-1";
-    d.station = "station-1";
-    d.recordId = recordId;
-    d.recordDigest = "digest-" + recordId;
-    d.signature = "sig";
-    d.firmwareSha256 = std::string(64, 'f');
-    d.created = "2026-11-23T07:00:00Z";
-    return d;
-}
+using test_rows::row;
 
 std::vector<DeviceRow> rows(std::uint32_t first, std::uint32_t count, const std::string& prefix = "s-") {
     std::vector<DeviceRow> out;

@@ -283,11 +283,6 @@ TEST(Line, TheShiftIsTheOneNowFallsIn) {
     EXPECT_EQ(bad.error().message, "station.toml:5: station.shifts: must be \"HH:MM\" times (UTC), not '5:00'");
 }
 
-}  // namespace
-}  // namespace tte::station
-
-namespace tte::station {
-namespace {
 
 // What a seat's tile shows while a board goes through: "flashing" from 0 bytes up to all of
 // them, "verifying" up to all, "locking" before "locked", and the label image with
@@ -329,11 +324,6 @@ TEST(Line, ASeatSeesTheFlashByteByByteThenTheLockAndTheLabel) {
         EXPECT_TRUE(e.kind != "flashing" && e.kind != "verifying" && e.kind != "locking") << e.kind;
 }
 
-}  // namespace
-}  // namespace tte::station
-
-namespace tte::station {
-namespace {
 
 // A new board put into a seat while the line holds does not start; the seat says so
 // ("waiting", no Dev ID yet) and the board starts by itself once the line runs.
