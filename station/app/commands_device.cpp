@@ -1,13 +1,13 @@
 // verify (QA: docs/STATION.md), rework and reprint: the subcommands that touch one device in a slot.
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <memory>
 
 #include "commands.h"
 #include "tte/base/atomic_file.h"
+#include "tte/base/clock.h"
 #include "tte/base/hex.h"
 #include "tte/labels/render.h"
 #include "tte/labels/scan.h"
@@ -25,7 +25,7 @@ int failWith(const Error& e, int code = 1) {
     return code;
 }
 
-Result<std::vector<std::uint8_t>> readWholeFile(const std::string& path, const char* what) {
+Result<std::vector<std::uint8_t>> readInputFile(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(Errc::notFound, std::string("no ") + what + " " + path);
     std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -36,7 +36,7 @@ Result<std::vector<std::uint8_t>> readWholeFile(const std::string& path, const c
 /// The label's one QR code, from a PNG or a label PDF (rasterized at the printer's 203 dpi);
 /// `png` gets the image for the report.
 Result<Secret> scanLabel(const std::string& path, std::vector<std::uint8_t>& png) {
-    auto bytes = readWholeFile(path, "label image");
+    auto bytes = readInputFile(path, "label image");
     if (!bytes) return std::unexpected(bytes.error());
     const bool pdf = bytes->size() >= 4 && std::equal(bytes->begin(), bytes->begin() + 4, "%PDF");
     auto raster = pdf ? labels::rasterizePdf(*bytes, 203) : labels::decodePng(*bytes, 203);
@@ -75,22 +75,13 @@ Error lockedBoard(const std::string& port) {
                  {}, 0, {}};
 }
 
-std::string utcNow() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 }  // namespace
 
 int verifyCommand(Wiring& w, const VerifyOptions& o) {
     VerifyInput in;
     in.devId = o.devId;
     if (!o.flashImage.empty()) {
-        auto image = readWholeFile(o.flashImage, "flash image");
+        auto image = readInputFile(o.flashImage, "flash image");
         if (!image) return failWith(image.error());
         in.source = "image " + o.flashImage;
         in.readFlash = imageReader(std::make_shared<std::vector<std::uint8_t>>(std::move(*image)), o.flashImage);
@@ -119,12 +110,13 @@ int verifyCommand(Wiring& w, const VerifyOptions& o) {
     std::fputs(formatTable(*report).c_str(), stdout);
     if (!o.report.empty()) {
         std::string sheet;
+        const std::string now = rfc3339(std::chrono::system_clock::now());
         if (o.report.ends_with(".pdf")) {
-            auto pdf = formatPdf(*report, png, utcNow());
+            auto pdf = formatPdf(*report, png, now);
             if (!pdf) return failWith(pdf.error());
             sheet.assign(pdf->begin(), pdf->end());
         } else {
-            sheet = formatHtml(*report, png, utcNow());
+            sheet = formatHtml(*report, png, now);
         }
         // A whole sheet or none (a temporary file and a rename), readable by QA, not by everyone.
         if (auto s = writeFileAtomic(o.report, sheet, 0640); !s) return failWith(s.error());
