@@ -2,11 +2,10 @@
 // for CUPS and the monochrome raster that is previewed and scanned back.
 #include "tte/labels/render.h"
 
-#include <cstring>
-
 #include <cairo-pdf.h>
 
 #include "cairo_util.h"
+#include "tte/labels/cairo_stream.h"
 
 namespace tte::labels {
 
@@ -48,25 +47,6 @@ void drawLabel(cairo_t* cr, const LabelLayout& l) {
         cairo_move_to(cr, t.x, t.baseline);
         cairo_show_text(cr, t.text.c_str());
     }
-}
-
-cairo_status_t appendBytes(void* closure, const unsigned char* data, unsigned int length) {
-    auto* out = static_cast<std::vector<std::uint8_t>*>(closure);
-    out->insert(out->end(), data, data + length);
-    return CAIRO_STATUS_SUCCESS;
-}
-
-struct ReadCursor {
-    const std::vector<std::uint8_t>* bytes;
-    std::size_t pos = 0;
-};
-
-cairo_status_t readBytes(void* closure, unsigned char* data, unsigned int length) {
-    auto* c = static_cast<ReadCursor*>(closure);
-    if (c->bytes->size() - c->pos < length) return CAIRO_STATUS_READ_ERROR;
-    std::memcpy(data, c->bytes->data() + c->pos, length);
-    c->pos += length;
-    return CAIRO_STATUS_SUCCESS;
 }
 
 // Grey from an RGB24 surface; `threshold` makes it black and white as a thermal head prints.
@@ -150,7 +130,7 @@ Result<std::vector<std::uint8_t>> encodePng(const Raster& r) {
 }
 
 Result<Raster> decodePng(const std::vector<std::uint8_t>& png, int dpi) {
-    ReadCursor cursor{&png, 0};
+    ByteReader cursor{&png, 0};
     SurfacePtr image(cairo_image_surface_create_from_png_stream(readBytes, &cursor));
     if (cairo_status_t st = cairo_surface_status(image.get()); st != CAIRO_STATUS_SUCCESS) {
         return failNative(Errc::invalidArgument, std::string("not a readable PNG: ") + cairo_status_to_string(st),

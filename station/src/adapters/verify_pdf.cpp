@@ -8,30 +8,12 @@
 #include <memory>
 
 #include "tte/base/hex.h"
+#include "tte/labels/cairo_stream.h"
 
 namespace tte::station {
 namespace {
 
 constexpr double kWidth = 595, kHeight = 842, kMargin = 40;  // A4 in points
-
-cairo_status_t appendBytes(void* closure, const unsigned char* data, unsigned int length) {
-    auto* out = static_cast<std::vector<std::uint8_t>*>(closure);
-    out->insert(out->end(), data, data + length);
-    return CAIRO_STATUS_SUCCESS;
-}
-
-struct PngReader {
-    const std::vector<std::uint8_t>* bytes;
-    std::size_t at = 0;
-};
-
-cairo_status_t readBytes(void* closure, unsigned char* data, unsigned int length) {
-    auto* r = static_cast<PngReader*>(closure);
-    if (r->bytes->size() - r->at < length) return CAIRO_STATUS_READ_ERROR;
-    std::copy_n(r->bytes->begin() + static_cast<std::ptrdiff_t>(r->at), length, data);
-    r->at += length;
-    return CAIRO_STATUS_SUCCESS;
-}
 
 /// `text` cut into lines of at most `width` points at spaces.
 std::vector<std::string> wrap(cairo_t* cr, const std::string& text, double width) {
@@ -63,7 +45,7 @@ Result<std::vector<std::uint8_t>> formatPdf(const UnitReport& r, const std::vect
                                             const std::string& when) {
     std::vector<std::uint8_t> pdf;
     std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
-        cairo_pdf_surface_create_for_stream(appendBytes, &pdf, kWidth, kHeight), cairo_surface_destroy);
+        cairo_pdf_surface_create_for_stream(labels::appendBytes, &pdf, kWidth, kHeight), cairo_surface_destroy);
     std::unique_ptr<cairo_t, decltype(&cairo_destroy)> cr(cairo_create(surface.get()), cairo_destroy);
     cairo_t* c = cr.get();
     cairo_select_font_face(c, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
@@ -109,9 +91,9 @@ Result<std::vector<std::uint8_t>> formatPdf(const UnitReport& r, const std::vect
         cairo_set_font_size(c, 9);
         text("no label image", kMargin);
     } else {
-        PngReader reader{&labelPng};
+        labels::ByteReader reader{&labelPng};
         std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> image(
-            cairo_image_surface_create_from_png_stream(readBytes, &reader), cairo_surface_destroy);
+            cairo_image_surface_create_from_png_stream(labels::readBytes, &reader), cairo_surface_destroy);
         if (cairo_surface_status(image.get()) != CAIRO_STATUS_SUCCESS)
             return fail(Errc::corrupt, "the label image does not decode as PNG");
         // The label at the printer's 203 dpi is drawn at its printed size (72 / 203 points a pixel),
