@@ -1,6 +1,8 @@
 // The lossy UDP proxy of tests/support/udp_proxy.h against plain loopback sockets: every fate
 // is the seed's (same seed, same fates; another seed, others), the rates are the ones asked
-// for, copies and overtaking really reach the server, and answers find their client.
+// for, copies and overtaking really reach the server, and answers find their client; as a
+// load balancer over several servers, each client keeps its server and the clients of a
+// server whose port closed move to a live one.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -9,6 +11,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
+#include <memory>
 #include <set>
 #include <thread>
 #include <vector>
@@ -28,6 +32,10 @@ public:
         EXPECT_EQ(::bind(m_fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     }
     ~Socket() { ::close(m_fd); }
+    void close() {
+        ::close(m_fd);
+        m_fd = -1;
+    }
     std::uint16_t port() const {
         sockaddr_in a{};
         socklen_t len = sizeof a;
@@ -136,6 +144,83 @@ TEST(UdpProxy, EachClientIsItsOwnPeerAndGetsItsAnswers) {
     EXPECT_EQ(atB[0].first, 102u);
     EXPECT_EQ(atA[0].second, proxy.port());
     EXPECT_EQ(proxy.counters().flows, 2u);
+}
+
+/// Every client's datagrams go to one server, the same every time, and the servers share the
+/// clients; a server whose socket closed is taken out, and its clients move, keeping their
+/// upstream port, to the live ones – which the others never do.
+TEST(UdpBalancer, EachClientKeepsItsServerUntilTheServerDies) {
+    std::vector<std::unique_ptr<Socket>> servers;
+    for (int i = 0; i < 3; ++i) servers.push_back(std::make_unique<Socket>());
+    UdpProxy balancer({servers[0]->port(), servers[1]->port(), servers[2]->port()}, {}, 1);
+    std::vector<std::unique_ptr<Socket>> clients;
+    for (int i = 0; i < 9; ++i) clients.push_back(std::make_unique<Socket>());
+    // value = client * 100 + round; which server saw which client, from which upstream port.
+    std::map<std::uint32_t, std::set<std::size_t>> serversOf;
+    std::map<std::uint32_t, std::set<std::uint16_t>> upstreamOf;
+    std::size_t seen = 0;
+    const auto collect = [&](std::size_t expected) {
+        return waitFor([&] {
+            for (std::size_t s = 0; s < servers.size(); ++s)
+                for (auto [value, port] : servers[s]->drain()) {
+                    serversOf[value / 100].insert(s);
+                    upstreamOf[value / 100].insert(port);
+                    ++seen;
+                }
+            return seen == expected;
+        });
+    };
+    for (std::uint32_t round = 0; round < 3; ++round)
+        for (std::uint32_t c = 0; c < clients.size(); ++c) clients[c]->sendTo(balancer.port(), c * 100 + round);
+    ASSERT_TRUE(collect(27)) << seen;
+    for (auto& [client, set] : serversOf) EXPECT_EQ(set.size(), 1u) << "client " << client << " went to several servers";
+    EXPECT_EQ(balancer.flowsPerServer(), (std::vector<std::uint64_t>{3, 3, 3}));
+    // Server 1 dies: its clients' next datagrams find its port closed; they move.
+    const auto before = serversOf;
+    const auto upstreamBefore = upstreamOf;
+    servers[1]->close();
+    for (std::uint32_t round = 3; round < 6; ++round) {
+        for (std::uint32_t c = 0; c < clients.size(); ++c) clients[c]->sendTo(balancer.port(), c * 100 + round);
+        ASSERT_TRUE(waitFor([&] { return balancer.counters().received == 9 * (round + 1); }));
+    }
+    ASSERT_TRUE(waitFor([&] { return balancer.counters().flowsMoved == 3; })) << balancer.counters().flowsMoved;
+    EXPECT_EQ(balancer.liveServers(), (std::vector<bool>{true, false, true}));
+    EXPECT_EQ(balancer.counters().serversLost, 1u);
+    EXPECT_EQ(balancer.flowsPerServer()[1], 0u);
+    // The moved clients' later datagrams arrive at a live server; the others never moved.
+    for (std::uint32_t c = 0; c < clients.size(); ++c) clients[c]->sendTo(balancer.port(), c * 100 + 6);
+    serversOf.clear();
+    seen = 0;
+    std::map<std::uint32_t, std::pair<std::size_t, std::uint16_t>> lastHop;  // client → (server, upstream port)
+    ASSERT_TRUE(waitFor([&] {
+        for (std::size_t s : {std::size_t{0}, std::size_t{2}})
+            for (auto [v, p] : servers[s]->drain()) {
+                serversOf[v / 100].insert(s);
+                if (v % 100 == 6) {
+                    ++seen;
+                    lastHop[v / 100] = {s, p};
+                }
+            }
+        return seen == 9;
+    }));
+    std::uint32_t moved = 99;
+    for (auto& [client, set] : before) {
+        if (*set.begin() != 1) EXPECT_EQ(serversOf[client], set) << "client " << client << " moved from a live server";
+        else {
+            EXPECT_EQ(serversOf[client].count(1), 0u);
+            moved = client;
+        }
+    }
+    ASSERT_NE(moved, 99u);
+    // The moved client keeps its upstream port, and its new server's answer reaches it.
+    EXPECT_EQ(upstreamBefore.at(moved).count(lastHop[moved].second), 1u);
+    servers[lastHop[moved].first]->sendTo(lastHop[moved].second, 777);
+    std::vector<std::pair<std::uint32_t, std::uint16_t>> got;
+    ASSERT_TRUE(waitFor([&] {
+        for (auto x : clients[moved]->drain()) got.push_back(x);
+        return !got.empty();
+    }));
+    EXPECT_EQ(got[0], (std::pair<std::uint32_t, std::uint16_t>{777, balancer.port()}));
 }
 
 }  // namespace

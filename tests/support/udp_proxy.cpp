@@ -1,4 +1,4 @@
-// The lossy UDP proxy (udp_proxy.h).
+// The lossy UDP proxy and load balancer (udp_proxy.h).
 #include "support/udp_proxy.h"
 
 #include <arpa/inet.h>
@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -53,6 +54,7 @@ int udpSocket() {
 struct Flow {
     sockaddr_in client{};
     int upstream = -1;
+    std::size_t server = 0;  ///< index into Impl::servers
     std::uint64_t number = 0;
     std::uint64_t count[2] = {0, 0};  ///< datagrams so far, [0] to the client, [1] to the server
     std::string fates[2];
@@ -72,7 +74,9 @@ struct Held {
 struct UdpProxy::Impl {
     LinkFaults faults;
     std::uint64_t seed;
-    sockaddr_in server{};
+    std::vector<sockaddr_in> servers;
+    std::vector<bool> live;
+    std::size_t nextServer = 0;  ///< round robin for new flows
     int listener = -1, wake = -1;
     std::uint16_t port = 0;
     mutable std::mutex mutex;  // counters and flows' fates, read by the test thread
@@ -88,15 +92,28 @@ struct UdpProxy::Impl {
     void decide(std::size_t flow, bool toServer, std::vector<std::uint8_t> bytes);
     void deliver(const Held& h);
     std::size_t flowOf(const sockaddr_in& client);
+    std::size_t pickServer();
+    void serverRefused(std::size_t flow);
+    bool follow(Flow& f);
 };
 
-UdpProxy::UdpProxy(std::uint16_t serverPort, LinkFaults faults, std::uint64_t seed) : m_impl(std::make_unique<Impl>()) {
+UdpProxy::UdpProxy(std::uint16_t serverPort, LinkFaults faults, std::uint64_t seed)
+    : UdpProxy(std::vector<std::uint16_t>{serverPort}, faults, seed) {}
+
+UdpProxy::UdpProxy(const std::vector<std::uint16_t>& serverPorts, LinkFaults faults, std::uint64_t seed)
+    : m_impl(std::make_unique<Impl>()) {
     auto& m = *m_impl;
+    if (serverPorts.empty()) throw std::runtime_error("udp proxy: no server port");
     m.faults = faults;
     m.seed = seed;
-    m.server.sin_family = AF_INET;
-    m.server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    m.server.sin_port = htons(serverPort);
+    for (auto port : serverPorts) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        m.servers.push_back(a);
+    }
+    m.live.assign(serverPorts.size(), true);
     m.listener = udpSocket();
     sockaddr_in a{};
     socklen_t len = sizeof a;
@@ -121,6 +138,18 @@ std::uint16_t UdpProxy::port() const { return m_impl->port; }
 ProxyCounters UdpProxy::counters() const {
     std::lock_guard lock(m_impl->mutex);
     return m_impl->counters;
+}
+
+std::vector<std::uint64_t> UdpProxy::flowsPerServer() const {
+    std::lock_guard lock(m_impl->mutex);
+    std::vector<std::uint64_t> out(m_impl->servers.size(), 0);
+    for (const auto& f : m_impl->flows) out[f.server]++;
+    return out;
+}
+
+std::vector<bool> UdpProxy::liveServers() const {
+    std::lock_guard lock(m_impl->mutex);
+    return m_impl->live;
 }
 
 std::string UdpProxy::fates(std::uint64_t flow, bool toServer) const {
@@ -155,8 +184,9 @@ std::size_t UdpProxy::Impl::flowOf(const sockaddr_in& client) {
     if (auto it = byClient.find(key); it != byClient.end()) return it->second;
     Flow f;
     f.client = client;
+    f.server = pickServer();
     f.upstream = udpSocket();
-    if (::connect(f.upstream, reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0) {
+    if (::connect(f.upstream, reinterpret_cast<const sockaddr*>(&servers[f.server]), sizeof(sockaddr_in)) != 0) {
         ::close(f.upstream);
         throw std::runtime_error(std::string("udp proxy: connect: ") + std::strerror(errno));
     }
@@ -175,7 +205,11 @@ void UdpProxy::Impl::receive(int fd, std::size_t flow, bool toServer) {
         sockaddr_in from{};
         socklen_t len = sizeof from;
         ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-        if (n < 0) return;  // EAGAIN: drained (an ICMP error on an upstream socket ends here too)
+        if (n < 0) {
+            // EAGAIN: drained. ECONNREFUSED on an upstream socket: its server's port is closed.
+            if (errno == ECONNREFUSED && !toServer) serverRefused(flow);
+            return;
+        }
         if (toServer) flow = flowOf(from);
         decide(flow, toServer, std::vector<std::uint8_t>(buf.begin(), buf.begin() + n));
     }
@@ -213,12 +247,49 @@ void UdpProxy::Impl::decide(std::size_t flow, bool toServer, std::vector<std::ui
     f.fates[toServer ? 1 : 0] += fate;
 }
 
+std::size_t UdpProxy::Impl::pickServer() {
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        const std::size_t s = (nextServer + i) % servers.size();
+        if (live[s]) {
+            nextServer = s + 1;
+            return s;
+        }
+    }
+    return 0;  // unreachable: the last server is never taken out
+}
+
+// The flow's server answered "port unreachable": take it out unless it is the last one.
+void UdpProxy::Impl::serverRefused(std::size_t flow) {
+    const std::size_t s = flows[flow].server;
+    std::lock_guard lock(mutex);
+    if (!live[s] || std::count(live.begin(), live.end(), true) < 2) return;
+    live[s] = false;
+    counters.serversLost++;
+}
+
+// Moves a flow whose server was taken out to a live one; false when the socket refuses.
+bool UdpProxy::Impl::follow(Flow& f) {
+    std::lock_guard lock(mutex);
+    if (live[f.server]) return true;
+    const std::size_t s = pickServer();
+    if (::connect(f.upstream, reinterpret_cast<const sockaddr*>(&servers[s]), sizeof(sockaddr_in)) != 0) return false;
+    f.server = s;
+    counters.flowsMoved++;
+    return true;
+}
+
 void UdpProxy::Impl::deliver(const Held& h) {
-    const Flow& f = flows[h.flow];
-    if (h.toServer)
-        (void)::send(f.upstream, h.bytes.data(), h.bytes.size(), 0);
-    else
+    Flow& f = flows[h.flow];
+    if (h.toServer) {
+        if (!follow(f)) return;
+        if (::send(f.upstream, h.bytes.data(), h.bytes.size(), 0) < 0 && errno == ECONNREFUSED) {
+            // The error of an earlier datagram, reported now: this one was not sent.
+            serverRefused(h.flow);
+            if (follow(f)) (void)::send(f.upstream, h.bytes.data(), h.bytes.size(), 0);
+        }
+    } else {
         (void)::sendto(listener, h.bytes.data(), h.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&f.client), sizeof f.client);
+    }
     std::lock_guard lock(mutex);
     counters.delivered++;
 }

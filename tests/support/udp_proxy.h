@@ -8,6 +8,18 @@
 // (seed, direction, flow number, datagram number in its flow): with the same seed, a flow's
 // n-th datagram meets the same fate in every run, whatever the other flows do and however the
 // threads are scheduled (flows are numbered in the order their first datagram arrives).
+//
+// Given several servers it is also a UDP load balancer with source-address affinity, as a
+// DTLS server farm needs one (docs/OPERATIONS.md, "Several MotherShips"): a flow is given to a
+// live server when its first datagram arrives (round robin over the live ones, so a test sees
+// every server used) and keeps it while that server lives, so every datagram of one DTLS
+// session reaches the server that holds the session. A server is taken out when the kernel
+// says its port is closed – ECONNREFUSED on a flow's connected upstream socket, which on
+// loopback is the ICMP port-unreachable of the next datagram after its process died – never
+// when it is merely slow, and never the last one; it is not taken back (a restarted server
+// gets a new port). The flows of a server taken out move to a live one with their next
+// datagram, keeping their upstream port: a device whose handshake died with its server
+// starts again there.
 #pragma once
 
 #include <atomic>
@@ -16,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace tte::test {
 
@@ -35,12 +48,17 @@ struct ProxyCounters {
     std::uint64_t reordered = 0;
     std::uint64_t delivered = 0;   ///< datagrams out, copies included
     std::uint64_t flows = 0;       ///< client addresses seen
+    std::uint64_t serversLost = 0; ///< servers taken out (port unreachable)
+    std::uint64_t flowsMoved = 0;  ///< flows moved from a server taken out to a live one
 };
 
 class UdpProxy {
 public:
     /// Forwards to 127.0.0.1:`serverPort`. Throws std::runtime_error when a socket fails.
     UdpProxy(std::uint16_t serverPort, LinkFaults faults, std::uint64_t seed);
+    /// A load balancer over 127.0.0.1:`serverPorts` (at least one), with source-address
+    /// affinity (see above). Throws std::runtime_error when a socket fails or no port is given.
+    UdpProxy(const std::vector<std::uint16_t>& serverPorts, LinkFaults faults, std::uint64_t seed);
     ~UdpProxy();
     UdpProxy(const UdpProxy&) = delete;
     UdpProxy& operator=(const UdpProxy&) = delete;
@@ -51,6 +69,10 @@ public:
     /// One letter per datagram of flow `flow` in direction `toServer`, in arrival order:
     /// '.' delivered, 'x' dropped, 'd' duplicated, 'r' reordered (the seed's decisions).
     [[nodiscard]] std::string fates(std::uint64_t flow, bool toServer) const;
+    /// How many flows each server holds now (index as in the constructor's ports).
+    [[nodiscard]] std::vector<std::uint64_t> flowsPerServer() const;
+    /// Whether each server is still in (not found unreachable).
+    [[nodiscard]] std::vector<bool> liveServers() const;
 
 private:
     struct Impl;
