@@ -511,11 +511,13 @@ protected:
         startDevices();
         EXPECT_TRUE(test::waitFor([&] { return balancer->counters().flows >= flowsBefore + deviceCount; }, 30s));
         const auto flowsAtKill = balancer->flowsPerServer()[1];
+        // Killed with requests in flight; the HTTPS clients (their own "load balancer") stop
+        // choosing it only afterwards, so some requests find it dead and go elsewhere.
+        const int status = servers[1]->kill(SIGKILL);
         {
             std::lock_guard lock(liveMutex);
-            live[1] = false;  // the HTTPS clients stop choosing it (their own "load balancer")
+            live[1] = false;
         }
-        const int status = servers[1]->kill(SIGKILL);
         const auto ackedAtKill = ledger.acks.load();
         const bool continued = test::waitFor([&] { return ledger.acks >= ackedAtKill + after; }, 60s);
         {
