@@ -1,6 +1,8 @@
 // The MotherShip's GET /.well-known/tte?urn=… on tte::server's CoAP/DTLS server (coap_server.h).
 #include "tte/mothership/coap_server.h"
 
+#include <condition_variable>
+#include <mutex>
 
 #include "tte/protocol/ids.h"
 #include "tte/protocol/mothership_messages.h"
@@ -45,15 +47,20 @@ public:
                                                                   : spdlog::level::debug;
             log->log(lvl, "event=libcoap message=\"{}\"", text);
         };
+        observer.replyDropped = [this] {
+            m_log->info("event=coap-reply-dropped note=\"the device closed its session before its registration was "
+                        "committed; it asks again\"");
+        };
         auto coap = server::CoapServer::create(options, std::move(*identity), log, std::move(observer));
         if (!coap) return std::unexpected(coap.error());
         m_coap = std::move(*coap);
         m_coap->addResource(".well-known/tte", server::CoapMethod::get,
-                            [this](const server::CoapRequest& r) {
+                            [this](const server::CoapRequest& r) -> server::CoapAnswer {
                                 const auto started = std::chrono::steady_clock::now();
-                                auto reply = answer(r);
-                                m_metrics.coapRequest(std::chrono::steady_clock::now() - started);
-                                return reply;
+                                auto answer = this->answer(r, started);
+                                if (std::holds_alternative<server::CoapReply>(answer))
+                                    m_metrics.coapRequest(std::chrono::steady_clock::now() - started);
+                                return answer;
                             });
         return {};
     }
@@ -62,50 +69,59 @@ public:
     void start() override { m_coap->start(); }
     void stop() override {
         if (m_coap) m_coap->stop();
+        // The registrations handed to the registry call back into this object: wait for them
+        // (the writer commits its queue; no new one starts once the CoAP thread stopped).
+        std::unique_lock lock(m_pendingMutex);
+        m_pendingDone.wait(lock, [this] { return m_pending == 0; });
     }
 
 private:
-    server::CoapReply answer(const server::CoapRequest& r);
+    server::CoapAnswer answer(const server::CoapRequest& r, std::chrono::steady_clock::time_point started);
+    server::CoapDeferred registerThenAnswer(std::uint32_t devId, const std::string& client, std::int64_t now,
+                                            server::CoapReply reply, std::chrono::steady_clock::time_point started);
 
     Registry& m_registry;
     Clock& m_clock;
     Metrics& m_metrics;
     std::shared_ptr<spdlog::logger> m_log;
     std::unique_ptr<server::CoapServer> m_coap;
+    std::mutex m_pendingMutex;
+    std::condition_variable m_pendingDone;
+    int m_pending = 0;  ///< registrations handed to the registry, not yet called back
 };
 
-server::CoapReply MotherShipCoap::answer(const server::CoapRequest& r) {
+server::CoapAnswer MotherShipCoap::answer(const server::CoapRequest& r, std::chrono::steady_clock::time_point started) {
     const unsigned format = r.accept.value_or(kFormatCbor);
-    if (format != kFormatJson && format != kFormatCbor) return {406, {}, {}};
+    if (format != kFormatJson && format != kFormatCbor) return server::CoapReply{406, {}, {}};
     // PROTOCOL §7: `urn` must be the only parameter and a valid Dev URN.
     const auto params = protocol::parseQuery(r.query);
     const std::string* urnParam = params && params->size() == 1 ? params->find("urn") : nullptr;
-    if (urnParam == nullptr || !protocol::parseDevUrn(*urnParam)) return {400, {}, {}};
+    if (urnParam == nullptr || !protocol::parseDevUrn(*urnParam)) return server::CoapReply{400, {}, {}};
     auto row = m_registry.deviceByUrn(*urnParam);
     if (!row) {
         if (row.error().code != Errc::notFound) {
             m_log->error("event=coap-registry-error error=\"{}\"", row.error().toString());
-            return {503, {}, {}};
+            return server::CoapReply{503, {}, {}};
         }
-        return {404, {}, {}};
+        return server::CoapReply{404, {}, {}};
     }
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.wallNow().time_since_epoch()).count();
     if (!r.peerFingerprint || *r.peerFingerprint != row->fingerprint) {
         (void)m_registry.recordFailure(row->devId, "coap-fingerprint-mismatch", "coap " + r.client,
                                        "client key " + r.peerFingerprint.value_or("none"), now);
         m_log->warn("event=coap-forbidden devid={:08x} client={} reason=fingerprint", row->devId, r.client);
-        return {403, {}, {}};
+        return server::CoapReply{403, {}, {}};
     }
     if (row->state == DeviceState::revoked) {
         (void)m_registry.recordFailure(row->devId, "coap-revoked", "coap " + r.client, "the device is revoked", now);
         m_log->warn("event=coap-forbidden devid={:08x} client={} reason=revoked", row->devId, r.client);
-        return {403, {}, {}};
+        return server::CoapReply{403, {}, {}};
     }
-    if (row->state == DeviceState::notMapped || !row->controller) return {404, {}, {}};
+    if (row->state == DeviceState::notMapped || !row->controller) return server::CoapReply{404, {}, {}};
     auto cfp = protocol::parseFingerprint(row->controller->fingerprint);
     if (!cfp) {
         m_log->error("event=coap-registry-error devid={:08x} error=\"the stored controller fingerprint does not parse\"", row->devId);
-        return {500, {}, {}};
+        return server::CoapReply{500, {}, {}};
     }
     const protocol::ControllerInfo body{row->controller->ip, row->controller->port, *cfp};  // message 10
     server::CoapReply reply{205, format, {}};
@@ -115,18 +131,42 @@ server::CoapReply MotherShipCoap::answer(const server::CoapRequest& r) {
     } else {
         reply.payload = body.toCbor();
     }
-    // Committed before the answer leaves: a 2.05 is never lost in a crash (MOTHERSHIP.md,
-    // "Crash consistency"). markRegistered is idempotent, so a retransmission or a new attempt
-    // after a lost answer changes nothing.
-    if (row->state == DeviceState::mapped) {
-        if (auto s = m_registry.markRegistered(row->devId, "coap " + r.client, now); !s) {
-            m_log->error("event=coap-registry-error devid={:08x} error=\"{}\"", row->devId, s.error().toString());
-            return {503, {}, {}};
-        }
-        m_metrics.registrations++;
-    }
+    // The first answer waits for the registered mark to be committed: a 2.05 is never lost in
+    // a crash (MOTHERSHIP.md, "Crash consistency"). markRegistered is idempotent, so a
+    // retransmission or a new attempt after a lost answer changes nothing.
+    if (row->state == DeviceState::mapped) return registerThenAnswer(row->devId, r.client, now, std::move(reply), started);
     m_log->info("event=coap-enrolled devid={:08x} client={}", row->devId, r.client);
     return reply;
+}
+
+/// A separate response (PROTOCOL §7): the device gets an empty ACK now, the 2.05 once the
+/// registry's writer has committed the mark in one of its group commits – the CoAP thread
+/// serves other devices meanwhile – or a 5.03 with a diagnostic payload when it could not.
+server::CoapDeferred MotherShipCoap::registerThenAnswer(std::uint32_t devId, const std::string& client, std::int64_t now,
+                                                       server::CoapReply reply,
+                                                       std::chrono::steady_clock::time_point started) {
+    return {[this, devId, client, now, reply = std::move(reply), started](server::CoapResponder respond) {
+        {
+            std::lock_guard lock(m_pendingMutex);
+            ++m_pending;
+        }
+        m_registry.markRegisteredAsync(
+            devId, "coap " + client, now, [this, devId, client, reply, started, respond](Status committed) {
+                if (committed) {
+                    m_metrics.registrations++;
+                    m_log->info("event=coap-enrolled devid={:08x} client={}", devId, client);
+                    respond(reply);
+                } else {
+                    m_log->error("event=coap-registry-error devid={:08x} error=\"{}\"", devId, committed.error().toString());
+                    const std::string text = "the registration could not be recorded; try again later";
+                    respond(server::CoapReply{503, std::nullopt, {text.begin(), text.end()}});
+                }
+                m_metrics.coapRequest(std::chrono::steady_clock::now() - started);
+                std::lock_guard lock(m_pendingMutex);
+                --m_pending;
+                m_pendingDone.notify_all();  // under the lock: stop() may return and destroy it
+            });
+    }};
 }
 
 }  // namespace

@@ -64,6 +64,11 @@ public:
     /// Runs fn atomically: when fn fails nothing of it stays; when this returns success
     /// the changes are committed durably. Errors: whatever fn returns, io.
     virtual Status write(const std::function<Status(SqlTx&)>& fn) = 0;
+    /// write() without waiting: `done` gets the result once fn's changes are committed durably
+    /// (or undone). By default the write runs at once on the caller's thread; SQLite queues it
+    /// for the writer's next group commit and calls `done` on the writer thread, where it must
+    /// not write to this database (the writer would wait for itself).
+    virtual void writeAsync(std::function<Status(SqlTx&)> fn, std::function<void(Status)> done) { done(write(fn)); }
     /// Consistent copy while serving. Errors: unsupported, io.
     virtual Status backup(const std::string& path) = 0;
 
@@ -74,7 +79,7 @@ protected:
 };
 
 /// SQLite at `path` (":memory:" allowed): WAL, synchronous=FULL, one writer thread with
-/// group commit, `readers` reader connections. Errors: io.
+/// group commit (write() and writeAsync() share it), `readers` reader connections. Errors: io.
 Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers);
 
 /// PostgreSQL at a libpq connection URI, with a pool of `connections`. Errors: unavailable, io.

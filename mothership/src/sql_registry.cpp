@@ -290,17 +290,13 @@ public:
     }
 
     Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) override {
-        return m_db->write([&](SqlTx& tx) -> Status {
-            auto n = tx.exec("UPDATE devices SET state = 'registered', updated_at = $2 WHERE devid = $1 AND state = 'mapped'",
-                             {num(devId), num(now)});
-            if (!n) return std::unexpected(n.error());
-            if (*n == 0) {
-                auto state = stateOf(tx, devId);
-                if (state && *state == DeviceState::registered) return {};
-                return explainNoTransition(tx, devId, "registered");
-            }
-            return appendAudit(tx, devId, "registered", client, "", now);
-        });
+        return m_db->write([&](SqlTx& tx) { return registerDevice(tx, devId, client, now); });
+    }
+
+    void markRegisteredAsync(std::uint32_t devId, std::string client, std::int64_t now,
+                             std::function<void(Status)> done) override {
+        m_db->writeAsync([devId, client = std::move(client), now](SqlTx& tx) { return registerDevice(tx, devId, client, now); },
+                         std::move(done));
     }
 
     Result<RevokeSummary> revoke(const RevokeTarget& target, const Revocation& why, std::int64_t now) override {
@@ -696,6 +692,19 @@ private:
         auto state = stateOf(tx, devId);
         if (!state) return std::unexpected(state.error());
         return transitionError(*state, target);
+    }
+
+    /// mapped → registered with its audit line; nothing when registered already.
+    static Status registerDevice(SqlTx& tx, std::uint32_t devId, std::string_view client, std::int64_t now) {
+        auto n = tx.exec("UPDATE devices SET state = 'registered', updated_at = $2 WHERE devid = $1 AND state = 'mapped'",
+                         {num(devId), num(now)});
+        if (!n) return std::unexpected(n.error());
+        if (*n == 0) {
+            auto state = stateOf(tx, devId);
+            if (state && *state == DeviceState::registered) return {};
+            return explainNoTransition(tx, devId, "registered");
+        }
+        return appendAudit(tx, devId, "registered", client, "", now);
     }
 
     std::unique_ptr<SqlDb> m_db;

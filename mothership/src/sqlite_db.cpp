@@ -8,6 +8,8 @@
 
 #include <condition_variable>
 #include <deque>
+#include <iterator>
+#include <memory>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -195,15 +197,16 @@ public:
     }
 
     Status write(const std::function<Status(SqlTx&)>& fn) override {
-        Job job{&fn, {}};
-        auto done = job.done.get_future();
-        {
-            std::lock_guard lock(m_mutex);
-            if (m_stopping) return fail(Errc::cancelled, "the registry is shutting down");
-            m_queue.push_back(&job);
-        }
-        m_wake.notify_one();
+        std::promise<Status> result;
+        auto done = result.get_future();
+        enqueue(std::make_unique<Job>(Job{&fn, {}, [&result](Status s) { result.set_value(std::move(s)); }}));
         return done.get();
+    }
+
+    void writeAsync(std::function<Status(SqlTx&)> fn, std::function<void(Status)> done) override {
+        auto job = std::make_unique<Job>(Job{nullptr, std::move(fn), std::move(done)});
+        job->fn = &job->owned;
+        enqueue(std::move(job));
     }
 
     Status backup(const std::string& path) override {
@@ -231,10 +234,27 @@ public:
     }
 
 private:
+    /// One write: its statements (the caller's, or `owned` for writeAsync()) and who waits.
     struct Job {
         const std::function<Status(SqlTx&)>* fn;
-        std::promise<Status> done;
+        std::function<Status(SqlTx&)> owned;
+        std::function<void(Status)> done;  ///< called on the writer thread, once committed or undone
     };
+
+    void enqueue(std::unique_ptr<Job> job) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (!m_stopping) {
+                m_queue.push_back(std::move(job));
+                job = nullptr;
+            }
+        }
+        if (job) {
+            job->done(fail(Errc::cancelled, "the registry is shutting down"));
+            return;
+        }
+        m_wake.notify_one();
+    }
 
     Connection* acquireReader() {
         std::unique_lock lock(m_readerMutex);
@@ -253,23 +273,23 @@ private:
 
     void writerLoop() {
         for (;;) {
-            std::vector<Job*> batch;
+            std::vector<std::unique_ptr<Job>> batch;
             {
                 std::unique_lock lock(m_mutex);
                 m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
                 if (m_queue.empty()) return;  // stopping and drained
-                batch.assign(m_queue.begin(), m_queue.end());
+                batch.assign(std::make_move_iterator(m_queue.begin()), std::make_move_iterator(m_queue.end()));
                 m_queue.clear();
             }
             commitBatch(batch);
         }
     }
 
-    void commitBatch(const std::vector<Job*>& batch) {
+    void commitBatch(const std::vector<std::unique_ptr<Job>>& batch) {
         std::vector<Status> results(batch.size());
         Status begun = m_writer->script("BEGIN IMMEDIATE");
         if (!begun) {
-            for (auto* job : batch) job->done.set_value(begun);
+            for (auto& job : batch) job->done(begun);
             return;
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -282,7 +302,7 @@ private:
             (void)m_writer->script("ROLLBACK");
             for (auto& r : results) r = c;
         }
-        for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+        for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done(std::move(results[i]));
     }
 
     std::string m_path;
@@ -293,7 +313,7 @@ private:
     std::vector<Connection*> m_idle;
     std::mutex m_mutex;
     std::condition_variable m_wake;
-    std::deque<Job*> m_queue;
+    std::deque<std::unique_ptr<Job>> m_queue;
     bool m_stopping = false;
     std::thread m_thread;
 };

@@ -5,15 +5,60 @@
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <charconv>
+#include <cstring>
 #include <list>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 
 #include "coap_loop.h"
 
 namespace tte::server {
+
+/// Replies of deferred requests, from any thread to the CoAP thread: a list under a mutex and an
+/// eventfd that wakes the CoAP thread's epoll wait. Shared by the server and every responder, so
+/// a responder called after the server is gone finds it closed (and the eventfd still open).
+struct CoapResponder::Mailbox {
+    Mailbox() : fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+    ~Mailbox() {
+        if (fd >= 0) close(fd);
+    }
+    Mailbox(const Mailbox&) = delete;
+    Mailbox& operator=(const Mailbox&) = delete;
+
+    void post(std::uint64_t id, CoapReply reply) {
+        {
+            std::lock_guard lock(mutex);
+            if (closed) return;
+            ready.emplace_back(id, std::move(reply));
+        }
+        const std::uint64_t one = 1;
+        (void)!write(fd, &one, sizeof one);
+    }
+    std::vector<std::pair<std::uint64_t, CoapReply>> take() {
+        std::lock_guard lock(mutex);
+        return std::exchange(ready, {});
+    }
+    void shut() {
+        std::lock_guard lock(mutex);
+        closed = true;
+        ready.clear();
+    }
+
+    const int fd;
+    std::mutex mutex;
+    std::vector<std::pair<std::uint64_t, CoapReply>> ready;
+    bool closed = false;
+};
+
+void CoapResponder::operator()(CoapReply reply) const { m_mailbox->post(m_id, std::move(reply)); }
+
 namespace {
 
 /// libcoap's messages for the sink of the last server created (libcoap's log is global).
@@ -51,10 +96,16 @@ std::string remoteAddress(coap_session_t* session) {
 class LibcoapServer final : public CoapServer {
 public:
     LibcoapServer(const CoapServerOptions& o, CertifiedKey identity, CoapObserver observer)
-        : m_options(o), m_identity(std::move(identity)), m_observer(std::move(observer)) {}
+        : m_options(o), m_identity(std::move(identity)), m_observer(std::move(observer)),
+          m_mailbox(std::make_shared<CoapResponder::Mailbox>()) {}
 
     ~LibcoapServer() override {
         stop();
+        m_mailbox->shut();
+        // Before the context goes: the references taken for deferred requests (libcoap frees a
+        // context's sessions whatever their count, and its asyncs with it).
+        for (auto& [id, s] : m_separate) coap_session_release(s.session);
+        m_separate.clear();
         if (m_ctx) coap_free_context(m_ctx);
     }
 
@@ -73,7 +124,7 @@ public:
 
     void start() override {
         m_thread = std::thread([this] {
-            CoapLoop loop(m_ctx);
+            CoapLoop loop(m_ctx, m_mailbox->fd, [this] { return deliverReplies(); });
             while (!m_stop.load()) loop.runOnce(50);
         });
     }
@@ -110,9 +161,97 @@ private:
         return 0;
     }
 
+    /// A request answered later (CoapDeferred), while libcoap holds its async: the client's
+    /// session (referenced here as well, so that the pointer stays valid whatever the client
+    /// does) and the request's token find the async again; `reply` is set once it came.
+    struct Separate {
+        coap_session_t* session = nullptr;
+        std::vector<std::uint8_t> token;
+        std::optional<CoapReply> reply;
+    };
+
+    static void setReply(coap_pdu_t* response, const CoapReply& reply) {
+        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(reply.code)));
+        if (reply.contentFormat) {
+            unsigned char buf[4];
+            coap_add_option(response, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf, sizeof buf, *reply.contentFormat), buf);
+        }
+        if (!reply.payload.empty()) coap_add_data(response, reply.payload.size(), reply.payload.data());
+    }
+
+    /// On the CoAP thread, when the mailbox's eventfd woke it: each reply that came triggers
+    /// its async (libcoap then calls onRequest() again with the request, in the walk that
+    /// CoapLoop makes next). A reply whose session is no longer established (the client closed
+    /// it, or started a new handshake) is dropped with its async: libcoap 4.3.1 would send on
+    /// such a session by opening a DTLS *client* handshake towards the device. Returns whether
+    /// something was triggered.
+    bool deliverReplies() {
+        bool triggered = false;
+        for (auto& [id, reply] : m_mailbox->take()) {
+            auto it = m_separate.find(id);
+            if (it == m_separate.end() || it->second.reply) continue;  // a second call of a responder
+            Separate& s = it->second;
+            coap_async_t* async = coap_find_async(s.session, coap_bin_const_t{s.token.size(), s.token.data()});
+            if (async != nullptr && coap_session_get_state(s.session) == COAP_SESSION_STATE_ESTABLISHED) {
+                s.reply = std::move(reply);
+                coap_async_trigger(async);
+                triggered = true;
+                continue;
+            }
+            if (async != nullptr) coap_free_async(s.session, async);  // not fired: ours to free
+            coap_session_release(s.session);
+            m_separate.erase(it);
+            if (m_observer.replyDropped) m_observer.replyDropped();
+        }
+        return triggered;
+    }
+
+    /// libcoap calls the handler again for a triggered async (and frees the async itself once
+    /// this returns: coap_check_async() in libcoap 4.3.1 calls coap_free_async() after
+    /// handle_request(), so freeing it here would free it twice).
+    void answerSeparate(coap_async_t* async, coap_session_t* session, coap_pdu_t* response) {
+        const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(coap_async_get_app_data(async)));
+        auto it = m_separate.find(id);
+        if (it == m_separate.end() || !it->second.reply) {
+            // Not reachable: an async fires only when deliverReplies() triggered it.
+            const std::string text = "internal error: the deferred reply is missing";
+            setReply(response, CoapReply{500, std::nullopt, {text.begin(), text.end()}});
+            if (m_observer.replied) m_observer.replied(500);
+            return;
+        }
+        const CoapReply reply = std::move(*it->second.reply);
+        m_separate.erase(it);
+        coap_session_release(session);  // ours; the async still holds one until libcoap frees it
+        setReply(response, reply);
+        if (m_observer.replied) m_observer.replied(reply.code);
+    }
+
+    /// Registers the async (libcoap then sends an empty ACK for a confirmable request) and
+    /// hands the handler its responder; 5.03 when libcoap cannot hold the request.
+    void defer(coap_session_t* session, const coap_pdu_t* request, coap_pdu_t* response, const CoapDeferred& deferred) {
+        coap_async_t* async = coap_register_async(session, request, 0);  // 0: until triggered
+        if (async == nullptr) {
+            const std::string text = "the server cannot hold this request now; try again";
+            setReply(response, CoapReply{503, std::nullopt, {text.begin(), text.end()}});
+            if (m_observer.replied) m_observer.replied(503);
+            return;
+        }
+        const std::uint64_t id = ++m_lastSeparate;
+        coap_async_set_app_data(async, reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)));
+        const coap_bin_const_t token = coap_pdu_get_token(request);
+        m_separate.emplace(id, Separate{coap_session_reference(session), {token.s, token.s + token.length}, std::nullopt});
+        deferred.start(CoapResponder(m_mailbox, id));
+    }
+
     static void onRequest(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                           const coap_string_t* query, coap_pdu_t* response) {
         auto* route = static_cast<Route*>(coap_resource_get_userdata(resource));
+        // While an async waits for its trigger, libcoap acknowledges retransmissions of its
+        // request itself and calls no handler: an async found here is one that fired.
+        if (coap_async_t* async = coap_find_async(session, coap_pdu_get_token(request))) {
+            route->server->answerSeparate(async, session, response);
+            return;
+        }
         CoapRequest r;
         if (query) r.query = std::string_view(reinterpret_cast<const char*>(query->s), query->length);
         size_t len = 0;
@@ -123,13 +262,13 @@ private:
             r.accept = coap_decode_var_bytes(coap_opt_value(accept), coap_opt_length(accept));
         r.peerFingerprint = sessionFingerprint(session);
         r.client = remoteAddress(session);
-        const CoapReply reply = route->handler(r);
-        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(COAP_RESPONSE_CODE(reply.code)));
-        if (reply.contentFormat) {
-            unsigned char buf[4];
-            coap_add_option(response, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf, sizeof buf, *reply.contentFormat), buf);
+        CoapAnswer answer = route->handler(r);
+        if (const auto* deferred = std::get_if<CoapDeferred>(&answer)) {
+            route->server->defer(session, request, response, *deferred);
+            return;
         }
-        if (!reply.payload.empty()) coap_add_data(response, reply.payload.size(), reply.payload.data());
+        const CoapReply& reply = std::get<CoapReply>(answer);
+        setReply(response, reply);
         if (route->server->m_observer.replied) route->server->m_observer.replied(reply.code);
     }
 
@@ -141,11 +280,16 @@ private:
     std::uint16_t m_port = 0;
     std::atomic<bool> m_stop{false};
     std::thread m_thread;
+    std::shared_ptr<CoapResponder::Mailbox> m_mailbox;
+    std::unordered_map<std::uint64_t, Separate> m_separate;  ///< CoAP thread only
+    std::uint64_t m_lastSeparate = 0;
 };
 
 Status LibcoapServer::init(LogSink log) {
     coap_startup();
     if (!coap_dtls_is_supported()) return fail(Errc::unsupported, "libcoap was built without DTLS");
+    if (!coap_async_is_supported()) return fail(Errc::unsupported, "libcoap was built without separate responses (async)");
+    if (m_mailbox->fd < 0) return failNative(Errc::io, "cannot create an eventfd", "errno", errno, std::strerror(errno));
     g_libcoapLog.store(std::make_shared<LogSink>(std::move(log)));
     coap_set_log_handler(&logLibcoap);
     m_ctx = coap_new_context(nullptr);

@@ -2,6 +2,8 @@
 // file). PostgreSQL runs the same rules through server_integration_test.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "registry_rows.h"
@@ -200,6 +202,50 @@ TEST_P(RegistryTest, ConcurrentClaimsLetExactlyOneWin) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(wins.load(), 1);
     EXPECT_EQ(conflicts.load(), 7);
+}
+
+TEST_P(RegistryTest, AsynchronousMarksAreCommittedBeforeTheirCallbackAndKeepTheRules) {
+    // Many marks handed over from one thread (as the CoAP thread does) without waiting: each
+    // callback comes once, after its mark is readable; a refused one gets markRegistered()'s
+    // error and stores nothing.
+    constexpr int kDevices = 40;
+    for (int i = 0; i < kDevices; ++i) {
+        const auto devId = static_cast<std::uint32_t>(0x100 + i);
+        ASSERT_TRUE(reg->insertDevice(row(devId, "s-" + std::to_string(i)), 1));
+        if (i > 0) {
+            ASSERT_TRUE(reg->claim(devId, {"192.0.2.1", 5684, std::string(64, 'c')}, "", "t", 2));
+        }
+    }
+    std::mutex mutex;
+    std::map<std::uint32_t, std::vector<Status>> results;
+    std::map<std::uint32_t, DeviceState> seen;
+    for (int i = 0; i < kDevices; ++i) {
+        const auto devId = static_cast<std::uint32_t>(0x100 + i);
+        reg->markRegisteredAsync(devId, "coap 192.0.2.7", 3, [&, devId](Status s) {
+            auto row = reg->device(devId);  // another connection: the commit is visible already
+            std::lock_guard lock(mutex);
+            results[devId].push_back(s);
+            if (row) seen[devId] = row->state;
+        });
+    }
+    ASSERT_TRUE(test::waitFor([&] {
+        std::lock_guard lock(mutex);
+        return results.size() == kDevices;
+    }));
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(results[0x100].size(), 1u);
+    EXPECT_EQ(results[0x100][0].error().code, Errc::conflict);  // never mapped
+    EXPECT_EQ(reg->device(0x100)->state, DeviceState::notMapped);
+    for (int i = 1; i < kDevices; ++i) {
+        const auto devId = static_cast<std::uint32_t>(0x100 + i);
+        ASSERT_EQ(results[devId].size(), 1u);
+        EXPECT_TRUE(results[devId][0]) << results[devId][0].error().toString();
+        EXPECT_EQ(seen[devId], DeviceState::registered);
+        const auto trail = reg->audit(devId);
+        ASSERT_TRUE(trail);
+        EXPECT_EQ(trail->back().event, "registered");
+        EXPECT_EQ(trail->back().client, "coap 192.0.2.7");
+    }
 }
 
 TEST_P(RegistryTest, RefusalsAreAuditedAndWrongOtpsCounted) {

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/mothership.h"
@@ -168,6 +172,45 @@ TEST(CoapServer, RepliesWithThePeersFingerprint) {
     EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), "urn=urn:x|" + device.fingerprint() + "|50");
     EXPECT_EQ(sessions.load(), 1);
     (*s)->stop();
+}
+
+TEST(CoapServer, ADeferredReplyIsSentWhenAnotherThreadGivesIt) {
+    test::TempDir dir;
+    const CertifiedKey k = identity();
+    SelfSigned deviceId;
+    (void)identity(&deviceId);
+    test::writeFile(dir.path() / "d.pem", deviceId.certPem);
+    test::writeFile(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    std::mutex mutex;
+    std::vector<std::thread> repliers;
+    std::atomic<int> calls{0}, replied{0};
+    CoapObserver observer;
+    observer.replied = [&](int code) { replied += code == 205 ? 1 : 100; };
+    auto s = CoapServer::create({"127.0.0.1", 0}, k.share(), {}, observer);
+    ASSERT_TRUE(s) << s.error().toString();
+    (*s)->addResource(".well-known/tte", CoapMethod::get, [&](const CoapRequest& r) -> CoapAnswer {
+        ++calls;
+        const std::string text = "later:" + std::string(r.query);
+        return CoapDeferred{[&, text](CoapResponder respond) {
+            std::lock_guard lock(mutex);
+            // Another thread answers, twice: the second reply is ignored.
+            repliers.emplace_back([respond, text] {
+                respond(CoapReply{205, 0u, {text.begin(), text.end()}});
+                respond(CoapReply{500, 0u, {}});
+            });
+        }};
+    });
+    (*s)->start();
+    for (const std::string urn : {"urn:a", "urn:b"}) {  // a second request after the first separate response
+        auto r = test::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(),
+                               k.fingerprint(), urn);
+        EXPECT_EQ(r.code, 205);
+        EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), "later:urn=" + urn);
+    }
+    (*s)->stop();
+    for (auto& t : repliers) t.join();
+    EXPECT_EQ(calls.load(), 2);  // each request reached the handler once
+    EXPECT_EQ(replied.load(), 2);
 }
 
 TEST(Listen, AddressesAndThePortsFile) {

@@ -312,7 +312,8 @@ coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port) {
 }
 
 CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,
-                   const std::string& serverFingerprint, const std::string& urn, int accept) {
+                   const std::string& serverFingerprint, const std::string& urn, int accept,
+                   std::chrono::milliseconds wait) {
     coap_startup();
     CoapState st;
     st.expectedFingerprint = serverFingerprint;
@@ -345,7 +346,7 @@ CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::strin
     const std::string query = "urn=" + urn;
     coap_add_option(pdu, COAP_OPTION_URI_QUERY, query.size(), reinterpret_cast<const uint8_t*>(query.data()));
     coap_send(session, pdu);
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    const auto end = std::chrono::steady_clock::now() + wait;
     while (!st.done && std::chrono::steady_clock::now() < end) coap_io_process(ctx, 100);
     st.result.serverKeyRejected = st.rejected;
     coap_session_release(session);

@@ -109,8 +109,10 @@ struct CoapResult {
 /// An IPv4 address for libcoap; `address` in host byte order (0x7f000001 is 127.0.0.1).
 coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port);
 /// GET coaps://127.0.0.1:port/.well-known/tte?urn=… with the given client key, pinning the
-/// server's SPKI fingerprint; accept 0 means no Accept option.
+/// server's SPKI fingerprint; a negative `accept` means no Accept option. Gives up (code 0)
+/// after `wait`, closing the session as a device that gives up does.
 CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,
-                   const std::string& serverFingerprint, const std::string& urn, int accept = -1);
+                   const std::string& serverFingerprint, const std::string& urn, int accept = -1,
+                   std::chrono::milliseconds wait = std::chrono::seconds(10));
 
 }  // namespace tte::test

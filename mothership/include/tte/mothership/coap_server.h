@@ -5,7 +5,9 @@
 // self-signed one (the URN, and so the expected key, is known only once the request
 // arrives); the handler compares the SHA-256 of the client's SPKI, taken from the session's
 // peer certificate, with the fingerprint recorded for the URN, and answers 4.03 when they
-// differ. A `registered` mark is committed off the CoAP thread.
+// differ. A device's first 2.05 is a separate response (RFC 7252 §5.2.2): an empty ACK at
+// once, the 2.05 once its `registered` mark is committed by the registry's writer (grouped with
+// other marks in one commit), while the CoAP thread serves other devices.
 #pragma once
 
 #include <cstdint>
@@ -45,7 +47,8 @@ public:
     [[nodiscard]] virtual std::uint16_t port() const = 0;
     /// Starts the CoAP thread.
     virtual void start() = 0;
-    /// Stops the thread, then commits every queued `registered` mark.
+    /// Stops the thread, then waits until every `registered` mark handed to the registry is
+    /// committed (or refused).
     virtual void stop() = 0;
 };
 

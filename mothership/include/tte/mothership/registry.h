@@ -184,6 +184,18 @@ public:
     /// Errors: conflict (not mapped), permissionDenied (revoked), notFound, io.
     virtual Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) = 0;
 
+    /// markRegistered() without waiting for the commit: `done` is called once with its result,
+    /// after the mark and its audit line are committed durably (or refused, with
+    /// markRegistered()'s errors). SQLite: the mark joins the writer thread's next group commit
+    /// and `done` runs on the writer thread, where it must not write to the registry; the other
+    /// backends commit before this returns and call `done` on the caller's thread. For the CoAP
+    /// thread, which answers the device once `done` came (PROTOCOL §7) and meanwhile serves
+    /// other devices.
+    virtual void markRegisteredAsync(std::uint32_t devId, std::string client, std::int64_t now,
+                                     std::function<void(Status)> done) {
+        done(markRegistered(devId, client, now));
+    }
+
     /// Every device of `target` → revoked (reason, actor and time kept in the row), one
     /// `revoked` audit entry each, all in one transaction; a device revoked before is left as it
     /// was. Errors: notFound ("no device with Dev ID X", "no device in box X", "no device in

@@ -8,6 +8,11 @@
 // request carries the SHA-256 of the client's SPKI, taken from the session's peer certificate,
 // for the application to compare. The server's certificate and key are parsed once and shared
 // by every session (libcoap 4.3 would read and decode key files again for each new session).
+//
+// A handler may answer later (CoapDeferred: a separate response, RFC 7252 §5.2.2), e.g. once a
+// database commit is durable, without holding up the CoAP thread meanwhile. libcoap is not
+// thread-safe: the reply is handed over through a mailbox whose eventfd wakes the CoAP thread,
+// which alone touches libcoap.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "tte/base/error.h"
@@ -38,8 +44,37 @@ struct CoapReply {
     std::vector<std::uint8_t> payload;
 };
 
+/// Sends the reply of a deferred request (CoapDeferred). Copies share one request: the first
+/// call counts, later ones are ignored, and so is a call after the server stopped or after the
+/// client's session went away. Thread-safe: any thread may call it, at any time.
+class CoapResponder {
+public:
+    /// Hands `reply` to the CoAP thread, which sends it as the separate response.
+    void operator()(CoapReply reply) const;
+
+    struct Mailbox;  ///< where replies wait for the CoAP thread (coap_server.cpp)
+    CoapResponder(std::shared_ptr<Mailbox> mailbox, std::uint64_t id) : m_mailbox(std::move(mailbox)), m_id(id) {}
+
+private:
+    std::shared_ptr<Mailbox> m_mailbox;
+    std::uint64_t m_id;
+};
+
+/// An answer that comes later: a separate response (RFC 7252 §5.2.2). The server acknowledges
+/// the request at once (an empty ACK for a confirmable request, which stops the client's
+/// retransmissions), then calls `start` on the CoAP thread with the responder; the reply it is
+/// given later goes out as a confirmable response. A client retransmission meanwhile is
+/// acknowledged again, not handed to the handler. When the client's session closed before the
+/// reply is ready, the reply is dropped (the client asks again).
+struct CoapDeferred {
+    std::function<void(CoapResponder)> start;
+};
+
+/// What a handler gives: the reply now (piggybacked on the ACK), or a reply later.
+using CoapAnswer = std::variant<CoapReply, CoapDeferred>;
+
 /// Answers one request on the CoAP thread. Must not throw.
-using CoapHandler = std::function<CoapReply(const CoapRequest&)>;
+using CoapHandler = std::function<CoapAnswer(const CoapRequest&)>;
 
 enum class CoapMethod { get, post };
 
@@ -52,6 +87,8 @@ using LogSink = std::function<void(LogLevel, std::string_view)>;
 struct CoapObserver {
     std::function<void(bool opened)> session;  ///< a server session was created (true) or freed
     std::function<void(int code)> replied;     ///< a request was answered with this code
+    /// A deferred reply was dropped: the client's session had closed before it was ready.
+    std::function<void()> replyDropped;
 };
 
 struct CoapServerOptions {

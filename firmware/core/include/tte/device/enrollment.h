@@ -81,7 +81,10 @@ struct TransportResult {
 /// CoAP over DTLS 1.2 in certificate mode. The transport authenticates the server ONLY by
 /// comparing the SHA-256 of its SubjectPublicKeyInfo with `pinned` (no CA, no name check) and
 /// presents `self` as the client certificate. Each call is one confirmable request with the
-/// transport's own retransmission; it blocks until an answer or its own timeout.
+/// transport's own retransmission; it blocks until an answer or its own timeout. The answer
+/// may be piggybacked on the ACK or a separate response (RFC 7252 §5.2.2: an empty ACK, later
+/// a confirmable response the transport acknowledges): the MotherShip answers a device's first
+/// registration so (docs/PROTOCOL.md §7).
 class Transport {
 public:
     /// GET `path` with one Uri-Query option `query` (unencoded, e.g. "urn=urn:dev:ops:…")
