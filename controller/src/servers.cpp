@@ -17,14 +17,18 @@ Result<std::unique_ptr<server::HttpsServer>> makeHttpsServer(ControllerService& 
 
 Result<std::unique_ptr<server::CoapServer>> makeCoapServer(ControllerService& service, server::CertifiedKey identity,
                                                            const protocol::HostPort& listen) {
-    auto coap = server::CoapServer::create({listen.host, listen.port}, std::move(identity));
+    server::CoapServerOptions options;
+    options.address = listen.host;
+    options.port = listen.port;
+    // §11: DTLS-PSK devices, identity = URN, key = the one their introducer gave (message 6).
+    options.pskLookup = [&service](std::string_view id) { return service.devicePsk(id); };
+    auto coap = server::CoapServer::create(options, std::move(identity));
     if (!coap) return std::unexpected(coap.error());
     (*coap)->addResource("tte/v1/checkin", server::CoapMethod::post, [&service](const server::CoapRequest& r) {
-        const CoapAnswer answer = r.peerFingerprint
-                                      ? service.checkin(*r.peerFingerprint,
-                                                        std::string_view(reinterpret_cast<const char*>(r.payload.data()),
-                                                                         r.payload.size()))
-                                      : CoapAnswer{403, "no client certificate"};
+        const std::string_view payload(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+        const CoapAnswer answer = r.pskIdentity       ? service.checkinWithPsk(*r.pskIdentity, payload)
+                                  : r.peerFingerprint ? service.checkin(*r.peerFingerprint, payload)
+                                                      : CoapAnswer{403, "no client certificate"};
         return server::CoapReply{answer.code, std::nullopt, {answer.payload.begin(), answer.payload.end()}};
     });
     return coap;

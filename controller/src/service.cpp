@@ -24,6 +24,11 @@ Result<Introduction> parseIntroduction(std::string_view body) {
     intro.devid = doc->devId.hex();
     intro.ms = protocol::msHostName(doc->ms);
     intro.description = doc->description;
+    if (doc->psk) {
+        std::string pskText = doc->psk->hex();
+        intro.psk = Secret(pskText);
+        secureZero(pskText.data(), pskText.size());
+    }
     return intro;
 }
 
@@ -166,6 +171,25 @@ CoapAnswer ControllerService::checkin(const std::string& peerFingerprint, std::s
     if (auto st = m_store.markRegistered(urn, now()); !st) return refuse(500, st.error().message);
     m_checkins++;
     return {204, ""};
+}
+
+std::optional<Secret> ControllerService::devicePsk(std::string_view identity) {
+    auto hex = m_store.psk(std::string(identity));
+    if (!hex) return std::nullopt;
+    auto psk = protocol::parsePsk(hex->view());
+    if (!psk) return std::nullopt;
+    return Secret(std::span<const std::uint8_t>(psk->bytes()));
+}
+
+CoapAnswer ControllerService::checkinWithPsk(const std::string& identity, std::string_view payload) {
+    // The handshake proved the key introduced for `identity` (a URN): the device is the one
+    // introduced under it, and the check-in must name that URN (checkin()'s match).
+    auto known = m_store.findByUrn(identity, now());
+    if (!known) {
+        m_checkinsRefused++;
+        return {403, "no DTLS-PSK introduction for this identity"};
+    }
+    return checkin(known->fingerprint, payload);
 }
 
 std::string ControllerService::metrics() {

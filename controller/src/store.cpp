@@ -1,6 +1,8 @@
 // SQLite implementation of the Controller's device store.
 #include "tte/controller/store.h"
 
+#include <string_view>
+
 #include <sqlite3.h>
 
 #include <utility>
@@ -110,7 +112,33 @@ Result<std::unique_ptr<DeviceStore>> DeviceStore::open(const std::string& path) 
         sqlite3_close(db);
         return err;
     }
+    // PROTOCOL §11: the device–Controller PSK of a DTLS-PSK device (hex; '' for a certificate
+    // device). Added to stores made before PSK mode; "duplicate column" means it is there.
+    if (sqlite3_exec(db, "ALTER TABLE devices ADD COLUMN psk TEXT NOT NULL DEFAULT ''", nullptr, nullptr, &msg) !=
+        SQLITE_OK) {
+        const bool there = msg != nullptr && std::string_view(msg).find("duplicate column") != std::string_view::npos;
+        sqlite3_free(msg);
+        if (!there) {
+            auto err = dbError(db, "cannot add the psk column in " + path);
+            sqlite3_close(db);
+            return err;
+        }
+    }
     return std::unique_ptr<DeviceStore>(new DeviceStore(db));
+}
+
+Result<Secret> DeviceStore::psk(const std::string& urn) {
+    std::lock_guard lock(m_mutex);
+    Stmt s(m_db, "SELECT psk FROM devices WHERE urn = ?1 AND introduced = 1 AND psk != ''");
+    if (!s.ok()) return dbError(m_db, "cannot read the PSK");
+    s.text(1, urn);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return fail(Errc::notFound, "no DTLS-PSK device " + urn);
+    if (rc != SQLITE_ROW) return dbError(m_db, "cannot read the PSK");
+    std::string text = s.col(0);
+    Secret out(text);
+    secureZero(text.data(), text.size());
+    return out;
 }
 
 DeviceStore::~DeviceStore() { sqlite3_close(m_db); }
@@ -140,13 +168,13 @@ Result<DeviceRecord> DeviceStore::introduce(const Introduction& intro, UnixSecon
         return fail(Errc::conflict, "fingerprint " + intro.fingerprint + " is already introduced for " +
                                         byFp->front().urn);
     Stmt s(m_db,
-           "INSERT INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, expires_at) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8) "
+           "INSERT INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, expires_at, psk) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9) "
            "ON CONFLICT(urn) DO UPDATE SET description = excluded.description, otp = excluded.otp, "
-           "ms = excluded.ms, introduced = 1, expires_at = excluded.expires_at");
+           "ms = excluded.ms, introduced = 1, expires_at = excluded.expires_at, psk = excluded.psk");
     if (!s.ok()) return dbError(m_db, "cannot store the introduction");
     s.text(1, intro.urn).text(2, intro.devid).text(3, intro.fingerprint).text(4, intro.otp.view());
-    s.text(5, intro.ms).text(6, intro.description).integer(7, now).integer(8, now + ttl);
+    s.text(5, intro.ms).text(6, intro.description).integer(7, now).integer(8, now + ttl).text(9, intro.psk.empty() ? std::string_view("") : intro.psk.view());  //  not NULL
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot store the introduction");
     auto stored = select("WHERE urn = ?1", intro.urn, now);
     if (!stored) return std::unexpected(stored.error());

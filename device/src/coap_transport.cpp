@@ -148,7 +148,8 @@ device::TransportResult CoapTransport::exchange(const Request& rq, device::Buffe
         port = m_options.redirectTo->second;
     }
     coap_address_t dst;
-    auto key = ecPrivateKeyDer(rq.self->privateKey);
+    const bool psk = !rq.self->psk.empty();  // PROTOCOL §11: DTLS-PSK, no key pair
+    auto key = psk ? Result<Secret>(Secret()) : ecPrivateKeyDer(rq.self->privateKey);
     if (!key || !resolve(host.c_str(), port, dst)) return st.result;  // noAnswer
 
     coap_context_t* ctx = coap_new_context(nullptr);
@@ -171,7 +172,12 @@ device::TransportResult CoapTransport::exchange(const Request& rq, device::Buffe
     pki.pki_key.key.asn1.private_key = key->bytes().data();
     pki.pki_key.key.asn1.private_key_len = key->size();
     pki.pki_key.key.asn1.private_key_type = COAP_ASN1_PKEY_EC;
-    coap_session_t* session = coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
+    coap_dtls_cpsk_t cpsk{};
+    cpsk.version = COAP_DTLS_CPSK_SETUP_VERSION;
+    cpsk.psk_info.identity = {std::strlen(rq.self->pskIdentity), reinterpret_cast<const std::uint8_t*>(rq.self->pskIdentity)};
+    cpsk.psk_info.key = {rq.self->psk.size(), rq.self->psk.data()};
+    coap_session_t* session = psk ? coap_new_client_session_psk2(ctx, nullptr, &dst, COAP_PROTO_DTLS, &cpsk)
+                                  : coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
     if (session != nullptr) {
         coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, rq.method, coap_new_message_id(session), coap_session_max_pdu_size(session));
         uint8_t token[8];

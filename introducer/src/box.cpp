@@ -43,7 +43,14 @@ BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, co
     BoxDeviceResult r;
     r.devid = devId.hex();
     protocol::EnrollmentUrl url{box.ms, protocol::deriveBulkOtp(box.secret.bytes(), devId), devId};
-    auto mapped = ms.map(url, options.controller);
+    ControllerTarget target = options.controller;  // §11: a fresh device–Controller PSK per device
+    if (auto psk = freshPsk(); psk) target.psk = *psk;
+    else {
+        r.outcome = "failed";
+        r.message = psk.error().message;
+        return r;
+    }
+    auto mapped = ms.map(url, target);
     if (!mapped && mapped.error().code == Errc::notFound) mapped = std::unexpected(explainNotFound(ms, url, mapped.error()));
     if (!mapped) {
         switch (mapped.error().code) {
@@ -59,7 +66,8 @@ BoxDeviceResult enrollOne(const protocol::BoxUrl& box, protocol::DevId devId, co
     r.urn = mapped->urn.text;
     r.fingerprint = mapped->fingerprint.hex();
     const auto sent = introduce(options.introductions,
-                                {mapped->urn, mapped->fingerprint, url.otp, devId, box.ms, options.controller.description},
+                                {mapped->urn, mapped->fingerprint, url.otp, devId, box.ms, options.controller.description,
+                                 mapped->psk ? target.psk : std::nullopt},
                                 sender);
     const std::string why = sent.sendError ? sent.sendError->message : std::string("--later");
     r.introductionQueued = sent.queued;

@@ -136,7 +136,14 @@ Error explainNotFound(MotherShipApi& ms, const protocol::EnrollmentUrl& url, con
 Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const ControllerTarget& controller,
                             const IntroducePlan& plan, MotherShipApi& ms, IntroductionSender& sender) {
     EnrollResult r;
-    auto mapped = ms.map(url, controller);
+    // §11 (draft 5.3): the introducer provides the MotherShip with the device–Controller PSK.
+    // It cannot know beforehand whether the device uses DTLS-PSK, so every mapping carries a
+    // fresh one; the MotherShip keeps it only for a PSK device and says so in its answer.
+    ControllerTarget target = controller;
+    auto psk = freshPsk();
+    if (!psk) return std::unexpected(psk.error());
+    target.psk = *psk;
+    auto mapped = ms.map(url, target);
     if (!mapped) {
         if (mapped.error().code == Errc::notFound) return std::unexpected(explainNotFound(ms, url, mapped.error()));
         if (mapped.error().code != Errc::conflict) return std::unexpected(mapped.error());
@@ -146,7 +153,9 @@ Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const Controller
         else r.statusError = status.error();
         return r;
     }
-    r.introduction = introduce(plan, {mapped->urn, mapped->fingerprint, url.otp, url.devId, url.ms, controller.description},
+    r.introduction = introduce(plan,
+                               {mapped->urn, mapped->fingerprint, url.otp, url.devId, url.ms, controller.description,
+                                mapped->psk ? target.psk : std::nullopt},
                                sender);
     r.mapped = std::move(*mapped);
     return r;

@@ -1,6 +1,12 @@
 // Mapping POST and status GET at the MotherShip.
 #include "tte/introducer/mothership.h"
 
+#include <openssl/rand.h>
+
+#include <array>
+
+#include "tte/base/secret.h"
+
 #include "tte/protocol/address.h"
 
 namespace tte::introducer {
@@ -37,11 +43,21 @@ Result<std::pair<std::string, std::uint16_t>> parseAddressPort(std::string_view 
     return std::make_pair(address->host, address->port);
 }
 
+Result<protocol::Psk> freshPsk() {
+    std::array<std::uint8_t, protocol::Psk::kSize> bytes{};
+    auto psk = RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1 ? protocol::Psk::fromBytes(bytes)
+                                                                             : std::nullopt;
+    secureZero(bytes.data(), bytes.size());
+    if (!psk) return fail(Errc::internal, "no random PSK from OpenSSL");
+    return *psk;
+}
+
 Result<protocol::MappingResponse> postMapping(const client::HttpsOptions& https, const protocol::EnrollmentUrl& url,
                                               const ControllerTarget& controller) {
     std::string target = protocol::buildMappingUrl(
         url.ms, {{url.otp, url.devId},
-                 {protocol::ControllerInfo{controller.ip, controller.port, controller.fingerprint}, controller.description}});
+                 {protocol::ControllerInfo{controller.ip, controller.port, controller.fingerprint, controller.psk},
+                  controller.description}});
     auto res = client::httpsRequest(https, "POST", target);
     std::fill(target.begin(), target.end(), '\0');
     if (!res) return std::unexpected(res.error());

@@ -100,7 +100,7 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     p->https = std::move(*httpsServer);
     const CoapOptions co{coaps.host, coaps.port, config.dtlsCert, config.dtlsKey, config.coapMaxIdleSessions,
                          config.coapMaxHandshakeSessions, config.coapSessionTimeoutSeconds};
-    auto coapServer = CoapServer::create(co, *p->registry, p->clock, p->metrics, p->log);
+    auto coapServer = CoapServer::create(co, *p->registry, p->clock, p->metrics, p->log, p->hasher.get());
     if (!coapServer) return std::unexpected(coapServer.error());
     p->coaps = std::move(*coapServer);
     // The admin listener: plain HTTP for Prometheus and probes, one thread, apart from the

@@ -18,8 +18,9 @@ constexpr unsigned kFormatCbor = 60;  // application/cbor
 
 class MotherShipCoap final : public CoapServer {
 public:
-    MotherShipCoap(Registry& registry, Clock& clock, Metrics& metrics, std::shared_ptr<spdlog::logger> log)
-        : m_registry(registry), m_clock(clock), m_metrics(metrics), m_log(log) {}
+    MotherShipCoap(Registry& registry, Clock& clock, Metrics& metrics, std::shared_ptr<spdlog::logger> log,
+                   const OtpHasher* hasher)
+        : m_registry(registry), m_clock(clock), m_metrics(metrics), m_log(log), m_hasher(hasher) {}
 
     ~MotherShipCoap() override { stop(); }
 
@@ -30,6 +31,7 @@ public:
                         "cannot load the DTLS certificate " + o.certFile + " / key " + o.keyFile + " (or they do not match)");
         server::CoapServerOptions options{o.address, o.port, o.maxIdleSessions, o.maxHandshakeSessions,
                                           o.sessionTimeoutSeconds};
+        if (m_hasher != nullptr) options.pskLookup = [this](std::string_view identity) { return devicePsk(identity); };
         server::CoapObserver observer;
         observer.session = [this](bool opened) {
             if (opened) {
@@ -80,10 +82,35 @@ private:
     server::CoapDeferred registerThenAnswer(std::uint32_t devId, const std::string& client, std::int64_t now,
                                             server::CoapReply reply, std::chrono::steady_clock::time_point started);
 
+    /// PROTOCOL §11: the PSK identity of a DTLS-PSK device is its Dev URN; the key is its
+    /// device–MotherShip PSK, unwrapped for this handshake. A revoked device gets none.
+    std::optional<Secret> devicePsk(std::string_view identity) {
+        if (!protocol::parseDevUrn(identity)) return std::nullopt;
+        auto row = m_registry.deviceByUrn(identity);
+        if (!row || !row->pskWrapped || row->state == DeviceState::revoked) return std::nullopt;
+        auto psk = unwrapPsk(*m_hasher, row->devId, PskRole::device, *row->pskWrapped);
+        if (!psk) {
+            m_log->error("event=coap-psk-error devid={:08x} error=\"{}\"", row->devId, psk.error().toString());
+            return std::nullopt;
+        }
+        return Secret(std::span<const std::uint8_t>(psk->bytes()));
+    }
+
+    /// The device–Controller PSK to hand a DTLS-PSK device in its 2.05 (message 10, §11).
+    Result<std::optional<protocol::Psk>> controllerPsk(const DeviceRow& row) const {
+        if (!row.pskWrapped) return std::optional<protocol::Psk>();
+        if (!row.controller || !row.controller->pskWrapped)
+            return fail(Errc::internal, "the DTLS-PSK device has no Controller PSK stored");
+        auto psk = unwrapPsk(*m_hasher, row.devId, PskRole::controller, *row.controller->pskWrapped);
+        if (!psk) return std::unexpected(psk.error());
+        return std::optional<protocol::Psk>(*psk);
+    }
+
     Registry& m_registry;
     Clock& m_clock;
     Metrics& m_metrics;
     std::shared_ptr<spdlog::logger> m_log;
+    const OtpHasher* m_hasher;  ///< null: certificate devices only
     std::unique_ptr<server::CoapServer> m_coap;
     std::mutex m_pendingMutex;
     std::condition_variable m_pendingDone;
@@ -106,9 +133,15 @@ server::CoapAnswer MotherShipCoap::answer(const server::CoapRequest& r, std::chr
         return server::CoapReply{404, {}, {}};
     }
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.wallNow().time_since_epoch()).count();
-    if (!r.peerFingerprint || *r.peerFingerprint != row->fingerprint) {
+    // §11: a DTLS-PSK session proved the key of its identity; the URN asked for must be that
+    // identity. A certificate session must present the key recorded for the URN.
+    const bool pskSession = r.pskIdentity.has_value();
+    const bool keyMatches = pskSession ? *r.pskIdentity == *urnParam && row->pskWrapped.has_value()
+                                       : r.peerFingerprint && !row->pskWrapped && *r.peerFingerprint == row->fingerprint;
+    if (!keyMatches) {
         (void)m_registry.recordFailure(row->devId, "coap-fingerprint-mismatch", "coap " + r.client,
-                                       "client key " + r.peerFingerprint.value_or("none"), now);
+                                       pskSession ? "PSK identity of another device"
+                                                  : "client key " + r.peerFingerprint.value_or("none"), now);
         m_log->warn("event=coap-forbidden devid={:08x} client={} reason=fingerprint", row->devId, r.client);
         return server::CoapReply{403, {}, {}};
     }
@@ -123,7 +156,12 @@ server::CoapAnswer MotherShipCoap::answer(const server::CoapRequest& r, std::chr
         m_log->error("event=coap-registry-error devid={:08x} error=\"the stored controller fingerprint does not parse\"", row->devId);
         return server::CoapReply{500, {}, {}};
     }
-    const protocol::ControllerInfo body{row->controller->ip, row->controller->port, *cfp};  // message 10
+    auto cpsk = m_hasher != nullptr ? controllerPsk(*row) : Result<std::optional<protocol::Psk>>();
+    if (!cpsk) {
+        m_log->error("event=coap-registry-error devid={:08x} error=\"{}\"", row->devId, cpsk.error().toString());
+        return {500, {}, {}};
+    }
+    const protocol::ControllerInfo body{row->controller->ip, row->controller->port, *cfp, *cpsk};  // message 10
     server::CoapReply reply{205, format, {}};
     if (format == kFormatJson) {
         const std::string text = body.toJson();
@@ -172,8 +210,9 @@ server::CoapDeferred MotherShipCoap::registerThenAnswer(std::uint32_t devId, con
 }  // namespace
 
 Result<std::unique_ptr<CoapServer>> CoapServer::create(const CoapOptions& options, Registry& registry, Clock& clock,
-                                                       Metrics& metrics, std::shared_ptr<spdlog::logger> log) {
-    auto server = std::make_unique<MotherShipCoap>(registry, clock, metrics, std::move(log));
+                                                       Metrics& metrics, std::shared_ptr<spdlog::logger> log,
+                                                       const OtpHasher* hasher) {
+    auto server = std::make_unique<MotherShipCoap>(registry, clock, metrics, std::move(log), hasher);
     if (auto s = server->init(options); !s) return std::unexpected(s.error());
     return server;
 }

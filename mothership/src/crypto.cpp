@@ -1,6 +1,8 @@
 // The MotherShip's keys (crypto.h).
 #include "tte/mothership/crypto.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
@@ -73,6 +75,83 @@ Result<protocol::OtpHash> OtpHasher::hash(std::uint32_t devId, std::uint64_t otp
     protocol::OtpHash out{};
     std::copy(mac->bytes().begin(), mac->bytes().end(), out.begin());
     return out;
+}
+
+Result<Secret> OtpHasher::derivedKey(std::string_view label) const {
+    const auto in = std::span(reinterpret_cast<const std::uint8_t*>(label.data()), label.size());
+    if (m_store) {
+        auto mac = m_store->hmac(m_keyUri, in);
+        if (!mac || mac->size() != 32) {
+            Error e = mac ? Error{Errc::internal, "the token's HMAC is not 32 bytes", "", 0, ""} : mac.error();
+            e.message = "OTP-hash key " + m_keyUri + " in the token: " + e.message;
+            e.code = Errc::unavailable;
+            return std::unexpected(std::move(e));
+        }
+        return std::move(*mac);
+    }
+    Secret out(std::size_t{32});
+    unsigned int len = 32;
+    if (HMAC(EVP_sha256(), m_key.bytes().data(), static_cast<int>(m_key.size()), in.data(), in.size(),
+             out.mutableBytes().data(), &len) == nullptr || len != 32) {
+        return fail(Errc::internal, "HMAC-SHA256 failed");
+    }
+    return out;
+}
+
+namespace {
+
+constexpr std::size_t kNonce = 12, kTag = 16;
+
+std::vector<std::uint8_t> pskAad(std::uint32_t devId, PskRole role) {
+    const std::string label = std::string("tte-psk") + (role == PskRole::device ? "device" : "controller");
+    std::vector<std::uint8_t> aad(label.begin(), label.end());
+    for (int shift = 24; shift >= 0; shift -= 8) aad.push_back(static_cast<std::uint8_t>(devId >> shift));
+    return aad;
+}
+
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+}  // namespace
+
+Result<std::string> wrapPsk(const OtpHasher& hasher, std::uint32_t devId, PskRole role, const protocol::Psk& psk) {
+    auto key = hasher.derivedKey("tte-psk-wrap-key");
+    if (!key) return std::unexpected(key.error());
+    std::vector<std::uint8_t> out(kNonce + protocol::Psk::kSize + kTag);
+    if (RAND_bytes(out.data(), static_cast<int>(kNonce)) != 1) return fail(Errc::internal, "no random nonce");
+    const auto aad = pskAad(devId, role);
+    CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+    int len = 0;
+    const bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->bytes().data(), out.data()) == 1 &&
+                    EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1 &&
+                    EVP_EncryptUpdate(ctx.get(), out.data() + kNonce, &len, psk.bytes().data(),
+                                      static_cast<int>(protocol::Psk::kSize)) == 1 &&
+                    EVP_EncryptFinal_ex(ctx.get(), out.data() + kNonce + len, &len) == 1 &&
+                    EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTag),
+                                        out.data() + kNonce + protocol::Psk::kSize) == 1;
+    if (!ok) return fail(Errc::internal, "AES-256-GCM failed");
+    return toHex(out);
+}
+
+Result<protocol::Psk> unwrapPsk(const OtpHasher& hasher, std::uint32_t devId, PskRole role, std::string_view wrapped) {
+    auto bytes = wrapped.size() == 2 * (kNonce + protocol::Psk::kSize + kTag) ? fromHex(wrapped, "wrapped PSK")
+                                                                               : Result<std::vector<std::uint8_t>>();
+    if (!bytes || bytes->empty()) return fail(Errc::corrupt, "wrapped PSK: not 120 hex digits");
+    auto key = hasher.derivedKey("tte-psk-wrap-key");
+    if (!key) return std::unexpected(key.error());
+    const auto aad = pskAad(devId, role);
+    Secret plain(protocol::Psk::kSize);
+    CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+    int len = 0;
+    const bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->bytes().data(), bytes->data()) == 1 &&
+                    EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1 &&
+                    EVP_DecryptUpdate(ctx.get(), plain.mutableBytes().data(), &len, bytes->data() + kNonce,
+                                      static_cast<int>(protocol::Psk::kSize)) == 1 &&
+                    EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTag),
+                                        bytes->data() + kNonce + protocol::Psk::kSize) == 1 &&
+                    EVP_DecryptFinal_ex(ctx.get(), plain.mutableBytes().data() + len, &len) == 1;
+    auto psk = ok ? protocol::Psk::fromBytes(plain.bytes()) : std::nullopt;
+    if (!psk) return fail(Errc::corrupt, "wrapped PSK: does not authenticate (another key, device or role)");
+    return *psk;
 }
 
 Status writeNewKeyFile(const std::string& path, bool overwrite) {

@@ -23,7 +23,7 @@ Result<protocol::MappingResponse> mappingAnswer(const DeviceRow& d) {
     auto urn = protocol::parseDevUrn(d.urn);
     auto fp = protocol::parseFingerprint(d.fingerprint);
     if (!urn || !fp) return fail(Errc::internal, "the registry's row of Dev ID " + toHex(d.devId, 8) + " does not parse");
-    return protocol::MappingResponse{std::move(*urn), *fp};
+    return protocol::MappingResponse{std::move(*urn), *fp, d.pskWrapped.has_value()};
 }
 
 /// The form body of a mapping POST: only application/x-www-form-urlencoded (PROTOCOL §6).
@@ -160,11 +160,24 @@ HttpResponse Service::mapping(const HttpRequest& r) {
     auto request = protocol::parseMappingRequest(splitTarget(r.target).second, *body);
     if (!request) return errorResponse(request.error(), html);
     const protocol::ControllerInfo& c = request->controller.controller;
-    const ControllerAddress controller{c.cip, c.cport, c.cfingerprint.hex()};
+    ControllerAddress controller{c.cip, c.cport, c.cfingerprint.hex()};
     auto auth = authenticate(request->credentials.devId.value, request->credentials.otp.value(), r, html);
     if (auto* resp = std::get_if<HttpResponse>(&auth)) return *resp;
     const auto& device = std::get<DeviceRow>(auth);
     if (device.state == DeviceState::revoked) return refuseRevoked(device, r, html);
+    // PROTOCOL §11 (draft 5.3): the introducer gives a DTLS-PSK device's Controller PSK here. A
+    // certificate device has no use for one: it is dropped, never stored.
+    if (device.pskWrapped && device.state == DeviceState::notMapped) {
+        if (!c.cpsk) {
+            return errorResponse(Errc::invalidArgument,
+                                 "missing parameter 'cpsk': the device uses DTLS-PSK and needs the Controller's PSK "
+                                 "(enroll it with tte-introducer)",
+                                 html);
+        }
+        auto wrapped = wrapPsk(m_hasher, device.devId, PskRole::controller, *c.cpsk);
+        if (!wrapped) return errorResponse(wrapped.error(), html);
+        controller.pskWrapped = std::move(*wrapped);
+    }
     auto claimed = m_registry.claim(device.devId, controller, request->controller.description, r.client, nowMs());
     if (!claimed) {
         if (claimed.error().code == Errc::permissionDenied) return refuseRevoked(device, r, html);  // revoked meanwhile

@@ -32,7 +32,7 @@ constexpr const char* kDeviceSelect =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
     "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong'), mcu_uid, "
-    "reworked_from, revoked_at, revoked_by, revoke_reason";
+    "reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped";
 constexpr std::int64_t kSchemaVersion = kRegistrySchemaVersion;
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {
@@ -64,6 +64,8 @@ Result<DeviceRow> rowToDevice(const SqlRow& r) {
     d.revokedAt = toInt(r[22]);
     d.revokedBy = r[23].value_or("");
     d.revokeReason = r[24].value_or("");
+    d.pskWrapped = r[25];
+    if (d.controller) d.controller->pskWrapped = r[26];
     return d;
 }
 
@@ -136,6 +138,14 @@ std::string schemaRevocation() {
            "CREATE INDEX devices_box ON devices(box);";
 }
 
+/// Version 5, DTLS-PSK devices (PROTOCOL §11): the device–MotherShip PSK the station made and
+/// the device–Controller PSK the introducer sent, each wrapped (crypto.h, wrapPsk); NULL for a
+/// certificate device.
+std::string schemaPsk() {
+    return "ALTER TABLE devices ADD COLUMN psk_wrapped TEXT;"
+           "ALTER TABLE devices ADD COLUMN cpsk_wrapped TEXT;";
+}
+
 Status migrate(SqlDb& db) {
     return db.write([&](SqlTx& tx) -> Status {
         if (db.dialect() == SqlDialect::postgresql) {
@@ -153,7 +163,7 @@ Status migrate(SqlDb& db) {
             return fail(Errc::unsupported, "the registry's schema version " + num(version) +
                                                " is newer than this program (" + num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
-        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation()};
+        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk()};
         static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;
@@ -220,6 +230,10 @@ public:
                                 std::string(stateName(DeviceState::notMapped)), num(now), row.mcuUid,
                                 row.reworkedFrom ? SqlValue(num(*row.reworkedFrom)) : std::nullopt});
             if (!ins) return std::unexpected(ins.error());
+            if (row.pskWrapped) {
+                auto psk = tx.exec("UPDATE devices SET psk_wrapped = $2 WHERE devid = $1", {num(row.devId), *row.pskWrapped});
+                if (!psk) return std::unexpected(psk.error());
+            }
             return appendAudit(tx, row.devId, "stored", row.station,
                                "record " + row.recordId +
                                    (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string()),
@@ -280,8 +294,9 @@ public:
                  std::string_view client, std::int64_t now) override {
         return m_db->write([&](SqlTx& tx) -> Status {
             auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = $4,"
-                             " description = $5, updated_at = $6 WHERE devid = $1 AND state = 'not-mapped'",
-                             {num(devId), c.ip, num(c.port), c.fingerprint, std::string(description), num(now)});
+                             " description = $5, updated_at = $6, cpsk_wrapped = $7 WHERE devid = $1 AND state = 'not-mapped'",
+                             {num(devId), c.ip, num(c.port), c.fingerprint, std::string(description), num(now),
+                              c.pskWrapped});
             if (!n) return std::unexpected(n.error());
             if (*n == 0) return explainNoTransition(tx, devId, "mapped");
             return appendAudit(tx, devId, "mapped", client,

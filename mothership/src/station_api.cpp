@@ -49,6 +49,11 @@ Result<DeviceRow> recordToRow(const protocol::StationRecord& rec, const StationR
     row.created = rec.created;
     row.mcuUid = rec.mcuUid;
     if (rec.reworkedFrom) row.reworkedFrom = rec.reworkedFrom->value;
+    if (rec.psk) {  // PROTOCOL §11: kept only wrapped, like the OTP kept only hashed
+        auto wrapped = wrapPsk(hasher, rec.devId.value, PskRole::device, *rec.psk);
+        if (!wrapped) return std::unexpected(wrapped.error());
+        row.pskWrapped = std::move(*wrapped);
+    }
     return row;
 }
 

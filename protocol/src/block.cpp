@@ -29,9 +29,15 @@ Result<ProvisioningBlock> parseBlock(std::span<const std::uint8_t> bytes) {
     case BlockError::ok: return block;
     case BlockError::blank: return fail(Errc::notFound, std::string(kWhat) + "blank (erased flash)");
     case BlockError::magic: return fail(Errc::corrupt, std::string(kWhat) + "bad magic (expected TTEB)");
-    case BlockError::version:
-        return fail(Errc::unsupported,
-                    std::string(kWhat) + "version " + std::to_string(le(bytes, 4, 2)) + " is not supported (expected 1)");
+    case BlockError::version: {
+        const auto version = le(bytes, 4, 2);
+        if (version == kBlockVersion || version == kBlockVersionPsk) {
+            return fail(Errc::corrupt, std::string(kWhat) + "version " + std::to_string(version) +
+                                           (version == kBlockVersion ? " with the PSK flag set" : " without the PSK flag"));
+        }
+        return fail(Errc::unsupported, std::string(kWhat) + "version " + std::to_string(version) +
+                                           " is not supported (expected 1, or 2 for DTLS-PSK)");
+    }
     case BlockError::size:
         if (bytes.size() != kBlockSize) {
             return fail(Errc::invalidArgument,

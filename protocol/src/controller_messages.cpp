@@ -2,6 +2,7 @@
 #include "tte/protocol/controller_messages.h"
 
 #include "json_object.h"
+#include "tte/base/secret.h"
 #include "tte/protocol/freestanding/coap_messages.h"
 
 namespace tte::protocol {
@@ -22,8 +23,10 @@ Result<Checkin> checkinFrom(const json& j) {
 }
 
 json introductionJson(const Introduction& in) {
-    return json{{"urn", in.urn.text}, {"fingerprint", in.fingerprint.hex()}, {"otp", in.otp.hex()},
-                {"devid", in.devId.hex()}, {"ms", msHostName(in.ms)}, {"description", in.description}};
+    json j{{"urn", in.urn.text}, {"fingerprint", in.fingerprint.hex()}, {"otp", in.otp.hex()},
+           {"devid", in.devId.hex()}, {"ms", msHostName(in.ms)}, {"description", in.description}};
+    if (in.psk) j["psk"] = in.psk->hex();  // §11: a DTLS-PSK device's device–Controller PSK
+    return j;
 }
 
 /// Message 6; without `otp` when `knownOtp` is given.
@@ -31,7 +34,7 @@ Result<Introduction> introductionFrom(std::string_view text, const Otp* knownOtp
     auto j = detail::parseJsonText(text, "Introduction");
     if (!j) return std::unexpected(j.error());
     auto o = knownOtp == nullptr
-                 ? JsonObject::from(*j, "Introduction", {"urn", "fingerprint", "otp", "devid", "ms", "description"})
+                 ? JsonObject::from(*j, "Introduction", {"urn", "fingerprint", "otp", "devid", "ms", "description", "psk"})
                  : JsonObject::from(*j, "Introduction", {"urn", "fingerprint", "devid", "ms", "description"});
     if (!o) return std::unexpected(o.error());
     auto urn = readField(*o, "urn", parseDevUrn);
@@ -52,7 +55,18 @@ Result<Introduction> introductionFrom(std::string_view text, const Otp* knownOtp
     if (urn->devId() != *devId) {
         return o->error("devid " + devId->hex() + " does not match the URN's " + urn->devId().hex());
     }
-    return Introduction{std::move(*urn), *fp, *otp, *devId, *ms, description->value_or("")};
+    Introduction in{std::move(*urn), *fp, *otp, *devId, *ms, description->value_or(""), std::nullopt};
+    if (knownOtp == nullptr) {
+        auto pskText = o->optionalString("psk");
+        if (!pskText) return std::unexpected(pskText.error());
+        if (*pskText) {
+            auto psk = parsePsk(**pskText);
+            secureZero((*pskText)->data(), (*pskText)->size());
+            if (!psk) return o->fieldError("psk", psk.error());
+            in.psk = *psk;
+        }
+    }
+    return in;
 }
 
 }  // namespace
@@ -62,6 +76,7 @@ std::string Introduction::toJson() const { return detail::dumpJson(introductionJ
 std::string Introduction::toJsonWithoutOtp() const {
     json j = introductionJson(*this);
     j.erase("otp");
+    j.erase("psk");
     return detail::dumpJson(j);
 }
 

@@ -66,6 +66,16 @@ Result<Fingerprint> parseFingerprint(std::string_view hex) {
 
 Fingerprint fingerprintOfSpki(std::span<const std::uint8_t> spkiDer) { return Fingerprint{sha256(spkiDer)}; }
 
+Fingerprint pskFingerprint(std::span<const std::uint8_t, 32> psk) {
+    constexpr std::string_view kLabel = "tte-psk";
+    std::array<std::uint8_t, kLabel.size() + 32> input{};
+    std::copy(kLabel.begin(), kLabel.end(), input.begin());
+    std::copy(psk.begin(), psk.end(), input.begin() + kLabel.size());
+    Fingerprint fp{sha256(input)};
+    secureZero(input.data(), input.size());
+    return fp;
+}
+
 Result<std::vector<std::uint8_t>> spkiFromDer(std::span<const std::uint8_t> der) {
     Ptr<EVP_PKEY> key = der.empty() ? nullptr : publicKeyOf(der);
     if (!key) return opensslFail(Errc::invalidArgument, "fingerprint: not a DER certificate, public key or private key");

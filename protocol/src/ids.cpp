@@ -110,6 +110,35 @@ Result<Otp> parseOtp(std::string_view hex) {
     return otp;
 }
 
+std::optional<Psk> Psk::fromBytes(std::span<const std::uint8_t> bytes) {
+    if (bytes.size() != kSize) return std::nullopt;
+    bool allZero = true;
+    for (std::uint8_t b : bytes) allZero = allZero && b == 0;
+    if (allZero) return std::nullopt;
+    Psk psk;
+    std::copy(bytes.begin(), bytes.end(), psk.m_bytes.begin());
+    return psk;
+}
+
+Psk::~Psk() { secureZero(m_bytes.data(), m_bytes.size()); }
+
+std::string Psk::hex() const { return toHex(std::span<const std::uint8_t>(m_bytes)); }
+
+bool operator==(const Psk& a, const Psk& b) { return constantTimeEqual(a.m_bytes, b.m_bytes); }
+
+Result<Psk> parsePsk(std::string_view hex, std::string_view what) {
+    if (hex.size() != 2 * Psk::kSize) {
+        return fail(Errc::invalidArgument,
+                    std::string(what) + ": expected 64 hex digits, got " + std::to_string(hex.size()));
+    }
+    auto bytes = fromHex(hex, what);
+    if (!bytes) return std::unexpected(bytes.error());
+    auto psk = Psk::fromBytes(*bytes);
+    secureZero(bytes->data(), bytes->size());
+    if (!psk) return fail(Errc::invalidArgument, std::string(what) + ": all zero");
+    return *psk;
+}
+
 Result<DevUrn> parseDevUrn(std::string_view text) {
     constexpr std::string_view kPrefix = "urn:dev:ops:";
     if (text.size() > 127) return fail(Errc::invalidArgument, "Dev URN: longer than 127 bytes");

@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "json_object.h"
+#include "tte/base/secret.h"
 #include "tte/protocol/freestanding/coap_messages.h"
 
 namespace tte::protocol {
@@ -36,9 +37,8 @@ Status readUrnAndFingerprint(const JsonObject& o, DevUrn& urn, Fingerprint& fp) 
 }
 
 Result<ControllerInfo> controllerFrom(const json& j, std::string_view what) {
-    auto o = JsonObject::from(j, what, {"cip", "cport", "cfingerprint"});
+    auto o = JsonObject::from(j, what, {"cip", "cport", "cfingerprint", "cpsk"});
     if (!o) return std::unexpected(o.error());
-    ControllerInfo info;
     auto cip = o->string("cip");
     if (!cip) return std::unexpected(cip.error());
     if (auto ok = checkIpLiteral(*cip); !ok) return o->fieldError("cip", ok.error());
@@ -48,11 +48,22 @@ Result<ControllerInfo> controllerFrom(const json& j, std::string_view what) {
     if (!fpText) return std::unexpected(fpText.error());
     auto fp = parseFingerprint(*fpText);
     if (!fp) return o->fieldError("cfingerprint", fp.error());
-    return ControllerInfo{*cip, static_cast<std::uint16_t>(*cport), *fp};
+    ControllerInfo info{*cip, static_cast<std::uint16_t>(*cport), *fp, std::nullopt};
+    auto pskText = o->optionalString("cpsk");
+    if (!pskText) return std::unexpected(pskText.error());
+    if (*pskText) {
+        auto psk = parsePsk(**pskText, "cpsk");
+        secureZero((*pskText)->data(), (*pskText)->size());
+        if (!psk) return o->fieldError("cpsk", psk.error());
+        info.cpsk = *psk;
+    }
+    return info;
 }
 
 json controllerJson(const ControllerInfo& c) {
-    return json{{"cip", c.cip}, {"cport", c.cport}, {"cfingerprint", c.cfingerprint.hex()}};
+    json j{{"cip", c.cip}, {"cport", c.cport}, {"cfingerprint", c.cfingerprint.hex()}};
+    if (c.cpsk) j["cpsk"] = c.cpsk->hex();  // §11: only inside the device's DTLS-PSK session
+    return j;
 }
 
 }  // namespace
@@ -75,16 +86,22 @@ Result<EnrollmentState> parseEnrollmentState(std::string_view text) {
 }
 
 std::string MappingResponse::toJson() const {
-    return detail::dumpJson(json{{"urn", urn.text}, {"fingerprint", fingerprint.hex()}});
+    json j{{"urn", urn.text}, {"fingerprint", fingerprint.hex()}};
+    if (psk) j["dtls"] = "psk";  // absent for a certificate device: the bytes of before
+    return detail::dumpJson(j);
 }
 
 Result<MappingResponse> MappingResponse::fromJson(std::string_view text) {
     auto j = detail::parseJsonText(text, "MappingResponse");
     if (!j) return std::unexpected(j.error());
-    auto o = JsonObject::from(*j, "MappingResponse", {"urn", "fingerprint"});
+    auto o = JsonObject::from(*j, "MappingResponse", {"urn", "fingerprint", "dtls"});
     if (!o) return std::unexpected(o.error());
     MappingResponse r;
     if (auto ok = readUrnAndFingerprint(*o, r.urn, r.fingerprint); !ok) return std::unexpected(ok.error());
+    auto dtls = o->optionalString("dtls");
+    if (!dtls) return std::unexpected(dtls.error());
+    if (*dtls && **dtls != "psk") return o->error("field 'dtls': expected \"psk\"");
+    r.psk = dtls->has_value();
     return r;
 }
 
@@ -160,8 +177,11 @@ Result<ControllerInfo> ControllerInfo::fromCbor(std::span<const std::uint8_t> by
     case ControllerAnswerError::badPort: return refuse("field 'cport' must be an integer from 1 to 65535");
     case ControllerAnswerError::badFingerprint: return refuse("field 'cfingerprint': expected 64 hex digits");
     case ControllerAnswerError::trailingBytes: return refuse("bytes after the map");
+    case ControllerAnswerError::badPsk: return refuse("field 'cpsk': expected 64 hex digits, not all zero");
     }
-    ControllerInfo info{record.address, record.port, {}};
+    ControllerInfo info{record.address, record.port, {}, std::nullopt};
+    if ((record.flags & kControllerFlagPsk) != 0) info.cpsk = Psk::fromBytes(record.psk);
+    secureZero(record.psk, sizeof record.psk);
     if (auto ok = checkIpLiteral(info.cip); !ok) return refuse("field 'cip': not an IPv4 or IPv6 address");
     std::copy(std::begin(record.fingerprint), std::end(record.fingerprint), info.cfingerprint.bytes.begin());
     return info;
@@ -201,7 +221,12 @@ Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params)
     if (!cfp) return std::unexpected(cfp.error());
     auto fp = parseFingerprint(*cfp);
     if (!fp) return fail(Errc::invalidArgument, "c" + fp.error().message);
-    ControllerRequest r{ControllerInfo{*cip, static_cast<std::uint16_t>(port), *fp}, {}};
+    ControllerRequest r{ControllerInfo{*cip, static_cast<std::uint16_t>(port), *fp, std::nullopt}, {}};
+    if (const std::string* cpsk = params.find("cpsk")) {
+        auto psk = parsePsk(*cpsk, "cpsk");
+        if (!psk) return std::unexpected(psk.error());
+        r.controller.cpsk = *psk;
+    }
     if (const std::string* d = params.find("description")) {
         if (auto ok = detail::checkText(*d, 200); !ok) return withContext(ok.error(), "description");
         r.description = *d;
@@ -217,6 +242,7 @@ std::string mappingQuery(const MappingRequest& r) {
     const ControllerInfo& c = r.controller.controller;
     std::string q = credentialsQuery(r.credentials) + ",cip=" + percentEncode(c.cip) +
                     ",cport=" + std::to_string(c.cport) + ",cfingerprint=" + c.cfingerprint.hex();
+    if (c.cpsk) q += ",cpsk=" + c.cpsk->hex();
     if (!r.controller.description.empty()) q += ",description=" + percentEncode(r.controller.description);
     return q;
 }
@@ -235,7 +261,7 @@ Result<MappingRequest> parseMappingRequest(std::string_view query, std::string_v
             if (auto ok = params->add(name, value); !ok) return std::unexpected(ok.error());
         }
     }
-    auto credentials = credentialsFromQuery(*params, {"cip", "cport", "cfingerprint", "description"});
+    auto credentials = credentialsFromQuery(*params, {"cip", "cport", "cfingerprint", "cpsk", "description"});
     if (!credentials) return std::unexpected(credentials.error());
     auto controller = controllerRequestFromParams(*params);
     if (!controller) return std::unexpected(controller.error());

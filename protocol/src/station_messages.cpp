@@ -5,6 +5,7 @@
 
 #include "json_object.h"
 #include "tte/base/hex.h"
+#include "tte/base/secret.h"
 
 namespace tte::protocol {
 
@@ -74,6 +75,8 @@ json recordJson(const StationRecord& r) {
     if (r.mcuUid) j["mcu_uid"] = *r.mcuUid;
     // Only when set: a record without it has the canonical bytes it always had.
     if (r.reworkedFrom) j["reworked_from"] = r.reworkedFrom->hex();
+    // A DTLS-PSK device's device–MotherShip PSK (§11), secret like the OTP; only when set.
+    if (r.psk) j["psk"] = r.psk->hex();
     return j;
 }
 
@@ -129,7 +132,7 @@ Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp
     auto o = otp == nullptr ? JsonObject::from(j, what,
                                                {"record_id", "station", "seq", "devid", "urn", "fingerprint", "otp", "lot",
                                                 "box", "firmware_sha256", "created", "prev", "mcu_uid", "signature",
-                                                "reworked_from"})
+                                                "reworked_from", "psk"})
                             : JsonObject::from(j, what,
                                                {"record_id", "station", "seq", "devid", "urn", "fingerprint", "lot", "box",
                                                 "firmware_sha256", "created", "prev", "mcu_uid", "signature",
@@ -154,6 +157,20 @@ Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp
         r.mcuUid = std::move(*parsed);
     }
     if (auto ok = readReworkedFrom(*o, r.devId, r.reworkedFrom); !ok) return std::unexpected(ok.error());
+    if (otp == nullptr) {
+        auto pskText = o->optionalString("psk");
+        if (!pskText) return std::unexpected(pskText.error());
+        if (*pskText) {
+            auto psk = parsePsk(**pskText);
+            secureZero((*pskText)->data(), (*pskText)->size());
+            if (!psk) return o->fieldError("psk", psk.error());
+            // §11: a PSK device's fingerprint commits to its PSK.
+            if (pskFingerprint(psk->bytes()) != r.fingerprint) {
+                return o->error("fingerprint is not the PSK's (SHA-256 of \"tte-psk\" and the psk)");
+            }
+            r.psk = *psk;
+        }
+    }
     if (r.recordId != r.station + "-" + std::to_string(r.seq)) {
         return o->error("record_id " + quoteForError(r.recordId) + " is not '<station>-<seq>'");
     }
@@ -193,6 +210,7 @@ std::string StationRecord::toJson() const {
 std::string StationRecord::toJsonWithoutOtp() const {
     json j = recordJson(*this);
     j.erase("otp");
+    j.erase("psk");
     if (!signature.empty()) j["signature"] = signature;
     return detail::dumpJson(j);
 }

@@ -85,6 +85,12 @@ std::optional<std::string> sessionFingerprint(coap_session_t* session) {
     return peerFingerprint(static_cast<SSL*>(tls));
 }
 
+std::optional<std::string> sessionPskIdentity(coap_session_t* session) {
+    const coap_bin_const_t* id = coap_session_get_psk_identity(session);
+    if (id == nullptr || id->length == 0) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(id->s), id->length);
+}
+
 std::string remoteAddress(coap_session_t* session) {
     const coap_address_t* a = coap_session_get_addr_remote(session);
     char buf[INET6_ADDRSTRLEN] = "unknown";
@@ -151,6 +157,20 @@ private:
             if (SSL_add1_chain_cert(ssl, ca.get()) != 1) return 0;
         }
         return 1;
+    }
+
+    /// libcoap's validate_id_call_back: the PSK for the identity the client sent. libcoap copies
+    /// the key into the session at once; the copy here is wiped at the next handshake.
+    static const coap_bin_const_t* pskForIdentity(coap_bin_const_t* identity, coap_session_t*, void* arg) {
+        auto* self = static_cast<LibcoapServer*>(arg);
+        self->m_lastPsk.clear();
+        if (identity == nullptr) return nullptr;
+        auto key = self->m_options.pskLookup(
+            std::string_view(reinterpret_cast<const char*>(identity->s), identity->length));
+        if (!key || key->empty()) return nullptr;
+        self->m_lastPsk = std::move(*key);
+        self->m_lastPskBin = {self->m_lastPsk.size(), self->m_lastPsk.bytes().data()};
+        return &self->m_lastPskBin;
     }
 
     static int onEvent(coap_session_t* session, coap_event_t event) {
@@ -260,7 +280,8 @@ private:
         coap_opt_iterator_t it;
         if (const coap_opt_t* accept = coap_check_option(request, COAP_OPTION_ACCEPT, &it))
             r.accept = coap_decode_var_bytes(coap_opt_value(accept), coap_opt_length(accept));
-        r.peerFingerprint = sessionFingerprint(session);
+        r.pskIdentity = sessionPskIdentity(session);
+        if (!r.pskIdentity) r.peerFingerprint = sessionFingerprint(session);
         r.client = remoteAddress(session);
         CoapAnswer answer = route->handler(r);
         if (const auto* deferred = std::get_if<CoapDeferred>(&answer)) {
@@ -283,6 +304,8 @@ private:
     std::shared_ptr<CoapResponder::Mailbox> m_mailbox;
     std::unordered_map<std::uint64_t, Separate> m_separate;  ///< CoAP thread only
     std::uint64_t m_lastSeparate = 0;
+    Secret m_lastPsk;                  ///< CoAP thread only: the key pskForIdentity() returned last
+    coap_bin_const_t m_lastPskBin{0, nullptr};
 };
 
 Status LibcoapServer::init(LogSink log) {
@@ -294,6 +317,16 @@ Status LibcoapServer::init(LogSink log) {
     coap_set_log_handler(&logLibcoap);
     m_ctx = coap_new_context(nullptr);
     if (!m_ctx) return fail(Errc::internal, "libcoap: cannot create a context");
+    // PSK first: libcoap 4.3 makes the SSL object that takes the next new client when DTLS is
+    // first set up, and an SSL object copies its context's PSK callback when it is made – set
+    // after the certificates, the first PSK handshake of a server failed (measured).
+    if (m_options.pskLookup) {
+        coap_dtls_spsk_t psk{};
+        psk.version = COAP_DTLS_SPSK_SETUP_VERSION;
+        psk.validate_id_call_back = &LibcoapServer::pskForIdentity;
+        psk.id_call_back_arg = this;
+        if (!coap_context_set_psk2(m_ctx, &psk)) return fail(Errc::internal, "libcoap: cannot set up DTLS-PSK");
+    }
     coap_dtls_pki_t pki{};
     pki.version = COAP_DTLS_PKI_SETUP_VERSION;
     pki.verify_peer_cert = 1;   // a client certificate is required …

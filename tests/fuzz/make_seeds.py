@@ -31,6 +31,20 @@ def block():
     return bytes(b)
 
 
+def psk_block():
+    """A DTLS-PSK block (version 2, PROTOCOL §11): no key pair, the PSK at 1314."""
+    b = bytearray(2048)
+    b[0:4] = b"TTEB"
+    struct.pack_into("<HHIIHH", b, 4, 2, 2048, 1, 0xABCDEF01, 5684, 3)
+    b[20:29] = b"127.0.0.1"
+    b[84:116] = bytes(range(1, 33))
+    b[116:116 + len(URN)] = URN.encode()
+    b[244:252] = bytes.fromhex("123456789abcdef0")
+    b[1314:1346] = bytes(range(0xA0, 0xC0))
+    struct.pack_into("<I", b, 2044, zlib.crc32(bytes(b[:2044])))
+    return bytes(b)
+
+
 def record(seq, address, port):
     r = bytearray(128)
     r[0:4] = b"TTEC"
@@ -92,6 +106,7 @@ def main():
     write("host_name", "fingerprint", FP)
     write("block", "valid", block())
     write("block", "blank", b"\xff" * 2048)
+    write("block", "psk", psk_block())
     write("controller_record", "one", record(1, "192.0.2.1", 5684))
     write("controller_record", "sector", record(1, "10.0.0.1", 1000) + record(2, "2001:db8::1", 5684) +
           record(3, "host", 9)[:60] + b"\xff" * 68 + b"\xff" * 128)

@@ -54,7 +54,11 @@ protected:
     }
 
     test::RunResult runDevice(const test::TestDevice& d, std::vector<std::string> extra = {}) {
-        std::vector<std::string> a = {(test::binDir() / "tte-device").string(), "run", "--flash", d.image.string(),
+        return runImage(d.image, std::move(extra));
+    }
+
+    test::RunResult runImage(const std::filesystem::path& image, std::vector<std::string> extra = {}) {
+        std::vector<std::string> a = {(test::binDir() / "tte-device").string(), "run", "--flash", image.string(),
                                       "--timeout-ms", "4000", "--retry-base-ms", "200", "--retry-cap-ms", "1000",
                                       "--max-attempts", "4"};
         a.insert(a.end(), extra.begin(), extra.end());
@@ -251,6 +255,87 @@ TEST_F(EnrollmentRound, DeviceStartedBeforeItsIntroductionRegistersOnceFlushDeli
     EXPECT_EQ(boot.out().find("query-mothership attempt=2"), std::string::npos) << "the MotherShip was asked once";
     ASSERT_EQ(devices().size(), 1u);
     EXPECT_EQ(devices()[0]["state"], "registered");
+}
+
+// PROTOCOL §11 (draft 5.3): a DTLS-PSK device. Its record carries the device–MotherShip PSK;
+// the introducer sends a fresh device–Controller PSK with the mapping and, told the device uses
+// DTLS-PSK, in message 6; the MotherShip hands it to the device inside their DTLS-PSK session;
+// the device checks in with it, and reboots straight to the Controller.
+TEST_F(EnrollmentRound, PskDeviceEnrollsAndChecksIn) {
+    constexpr std::uint32_t dev = 0x130;
+    constexpr std::uint64_t otp = 0x0badc0de5eed1234ULL;
+    auto d = test::makePskDeviceImage(site.dir.path(), dev, otp, "127.0.0.1", site.server->coapsPort(),
+                                      site.pki.dtlsFingerprint);
+    site.uploadPsk(dev, otp, d.fingerprint, d.pskHex);
+    EXPECT_EQ(msState(dev, otp), "not-mapped");
+    EXPECT_EQ(site.sql("SELECT length(psk_wrapped) FROM devices WHERE devid = " + std::to_string(dev)), "120\n");
+    EXPECT_EQ(site.sql("SELECT instr(psk_wrapped, '" + d.pskHex + "') FROM devices WHERE devid = " + std::to_string(dev)),
+              "0\n") << "the PSK is kept wrapped";
+
+    auto e = enroll(dev, otp, true);
+    ASSERT_EQ(e.code, 0) << e.out << e.err;
+    EXPECT_EQ(msState(dev, otp), "mapped");
+    EXPECT_EQ(site.sql("SELECT length(cpsk_wrapped) FROM devices WHERE devid = " + std::to_string(dev)), "120\n");
+    ASSERT_EQ(devices().size(), 1u);
+    EXPECT_EQ(devices()[0]["fingerprint"], d.fingerprint);
+
+    auto first = runImage(d.image);
+    ASSERT_EQ(first.code, 0) << first.out << first.err;
+    EXPECT_NE(first.out.find("boot 1: outcome=checked-in controller=" + controller.coaps), std::string::npos) << first.out;
+    EXPECT_NE(first.out.find("from=mothership mothership-queries=1"), std::string::npos) << first.out;
+    EXPECT_EQ(devices()[0]["state"], "registered");
+    EXPECT_EQ(msState(dev, otp), "registered");
+    for (const auto& text : {first.out, first.err, e.out, e.err}) {
+        EXPECT_EQ(text.find(d.pskHex), std::string::npos) << "no PSK in any output";
+    }
+
+    site.stop();  // the reboot uses the Controller PSK from the device's NVM only
+    auto reboot = runImage(d.image);
+    ASSERT_EQ(reboot.code, 0) << reboot.out << reboot.err;
+    EXPECT_NE(reboot.out.find("from=nvm mothership-queries=0"), std::string::npos) << reboot.out;
+    EXPECT_NE(reboot.out.find("outcome=checked-in"), std::string::npos) << reboot.out;
+}
+
+// A wrong PSK fails the DTLS handshake: the MotherShip never answers a device whose block holds
+// another PSK than its record, and the Controller never takes a check-in with another PSK than
+// the one introduced. Neither is told apart from a lost datagram (there is no CoAP answer).
+TEST_F(EnrollmentRound, AWrongPskIsRefusedByTheMotherShipAndTheController) {
+    constexpr std::uint32_t dev = 0x131;
+    constexpr std::uint64_t otp = 0x1234abcd5678ef90ULL;
+    auto d = test::makePskDeviceImage(site.dir.path(), dev, otp, "127.0.0.1", site.server->coapsPort(),
+                                      site.pki.dtlsFingerprint);
+    // The record names another PSK than the block holds.
+    std::filesystem::create_directories(site.dir.path() / "other");
+    auto other = test::makePskDeviceImage(site.dir.path() / "other", dev, otp, "127.0.0.1", 1, site.pki.dtlsFingerprint);
+    site.uploadPsk(dev, otp, other.fingerprint, other.pskHex);
+    ASSERT_EQ(enroll(dev, otp, true).code, 0);
+    auto refused = runImage(d.image);
+    EXPECT_EQ(refused.code, 3) << refused.out << refused.err;
+    EXPECT_NE(refused.out.find("mothership-answer attempt=1 transport=no-answer"), std::string::npos) << refused.out;
+    EXPECT_NE(refused.out.find("outcome=gave-up"), std::string::npos) << refused.out;
+    EXPECT_EQ(msState(dev, otp), "mapped") << "no 2.05 went to the wrong key";
+
+    // The right device (its block's PSK is the recorded one), but the Controller was given
+    // another device–Controller PSK for it since: its check-in handshake fails.
+    constexpr std::uint32_t dev2 = 0x132;
+    constexpr std::uint64_t otp2 = 0x99aa88bb77cc66ddULL;
+    auto d2 = test::makePskDeviceImage(site.dir.path(), dev2, otp2, "127.0.0.1", site.server->coapsPort(),
+                                       site.pki.dtlsFingerprint);
+    site.uploadPsk(dev2, otp2, d2.fingerprint, d2.pskHex);
+    ASSERT_EQ(enroll(dev2, otp2, true).code, 0);
+    json intro = {{"urn", d2.urn}, {"fingerprint", d2.fingerprint}, {"otp", toHex(otp2, 16)}, {"devid", toHex(dev2, 8)},
+                  {"ms", "tte-000001.net"}, {"psk", std::string(63, '0') + "1"}};
+    auto post = client::httpsRequest(client::HttpsOptions::pinned(controller.fingerprint, std::chrono::seconds(10)), "POST",
+                                     controller.notifyUrl(), intro.dump(), "application/json");
+    ASSERT_TRUE(post) << post.error().toString();
+    ASSERT_EQ(post->status, 201) << post->body;
+    auto wrong = runImage(d2.image);
+    EXPECT_EQ(wrong.code, 3) << wrong.out << wrong.err;
+    EXPECT_NE(wrong.out.find("checkin-answer attempt=1 transport=no-answer"), std::string::npos) << wrong.out;
+    EXPECT_EQ(msState(dev2, otp2), "registered") << "the MotherShip did its part";
+    auto list = devices();
+    ASSERT_EQ(list.size(), 2u);
+    for (const auto& dv : list) EXPECT_EQ(dv["state"], "introduced") << dv;
 }
 
 TEST_F(EnrollmentRound, MsAddressOverrideReachesTheMotherShipForTests) {

@@ -75,6 +75,51 @@ TEST_F(ServiceTest, PageFormMappingAndAlreadyUsed) {
     EXPECT_EQ(html.contentType, "text/html; charset=utf-8");
 }
 
+// PROTOCOL §11: a DTLS-PSK device's mapping needs the device–Controller PSK (cpsk), keeps it
+// wrapped, and says "dtls": "psk"; a certificate device's cpsk is dropped.
+TEST_F(ServiceTest, PskDeviceMappingKeepsTheControllerPskWrapped) {
+    constexpr std::uint32_t kPskDev = 0x101;
+    const auto psk = protocol::parsePsk(std::string(62, 'a') + "01").value();
+    DeviceRow d;
+    d.devId = kPskDev;
+    d.urn = test::devUrn(kPskDev);
+    d.fingerprint = protocol::pskFingerprint(psk.bytes()).hex();
+    const auto h = hasher.hash(kPskDev, kOtp);
+    ASSERT_TRUE(h);
+    d.otpHash.assign(h->begin(), h->end());
+    d.lot = "lot-1";
+    d.recordId = "s-2";
+    d.pskWrapped = wrapPsk(hasher, kPskDev, PskRole::device, psk).value();
+    ASSERT_TRUE(reg->insertDevice(d, 1));
+    const std::string controller = "cip=192.0.2.1&cport=5684&cfingerprint=" + std::string(64, 'c');
+    auto missing = call("POST", "/.well-known/tte?" + cred(kOtp, kPskDev), controller);
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_EQ(message(missing), "missing parameter 'cpsk': the device uses DTLS-PSK and needs the Controller's PSK "
+                                "(enroll it with tte-introducer)");
+    EXPECT_EQ(reg->device(kPskDev)->state, DeviceState::notMapped) << "the OTP is not spent";
+    const std::string cpsk = std::string(62, 'b') + "02";
+    auto ok = call("POST", "/.well-known/tte?" + cred(kOtp, kPskDev), controller + "&cpsk=" + cpsk);
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(nlohmann::json::parse(ok.body)["dtls"], "psk");
+    const auto stored = reg->device(kPskDev)->controller->pskWrapped;
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->size(), 120u);
+    EXPECT_EQ(stored->find(cpsk), std::string::npos);
+    EXPECT_EQ(unwrapPsk(hasher, kPskDev, PskRole::controller, *stored)->hex(), cpsk);
+    // Bound to its device and role: another Dev ID or role does not unwrap it.
+    EXPECT_EQ(unwrapPsk(hasher, kDev, PskRole::controller, *stored).error().message,
+              "wrapped PSK: does not authenticate (another key, device or role)");
+    EXPECT_FALSE(unwrapPsk(hasher, kPskDev, PskRole::device, *stored));
+    EXPECT_EQ(unwrapPsk(hasher, kPskDev, PskRole::controller, "abc").error().message, "wrapped PSK: not 120 hex digits");
+    const OtpHasher other = OtpHasher::fromKey(Secret(std::string(32, 'o'))).value();
+    EXPECT_FALSE(unwrapPsk(other, kPskDev, PskRole::controller, *stored));
+
+    auto cert = call("POST", "/.well-known/tte?" + cred(), controller + "&cpsk=" + cpsk);
+    ASSERT_EQ(cert.status, 200) << cert.body;
+    EXPECT_FALSE(nlohmann::json::parse(cert.body).contains("dtls"));
+    EXPECT_FALSE(reg->device(kDev)->controller->pskWrapped) << "a certificate device keeps no PSK";
+}
+
 TEST_F(ServiceTest, BadInputGetsPreciseMessages) {
     // The messages are those of the protocol library's parsers (PROTOCOL §2, §6).
     EXPECT_EQ(message(call("GET", "/.well-known/tte/status?devid=00000100")), "missing parameter 'otp'");

@@ -44,9 +44,15 @@ TEST(BlockHosted, RoundTripsAndNamesEachFailure) {
     bad[2] = 'X';
     EXPECT_EQ(messageOf(bad), "provisioning block: bad magic (expected TTEB)");
     bad = *raw;
-    bad[4] = 2;
-    EXPECT_EQ(messageOf(bad), "provisioning block: version 2 is not supported (expected 1)");
+    bad[4] = 3;
+    EXPECT_EQ(messageOf(bad), "provisioning block: version 3 is not supported (expected 1, or 2 for DTLS-PSK)");
     EXPECT_EQ(parseBlock(bad).error().code, Errc::unsupported);
+    bad = *raw;
+    bad[4] = 2;  // the mode is read after the CRC: a version-2 block with a good CRC, no PSK flag
+    const std::uint32_t crc = crc32(std::span<const std::uint8_t>(bad).first(2044));
+    for (int i = 0; i < 4; ++i) bad[2044 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
+    EXPECT_EQ(messageOf(bad), "provisioning block: version 2 without the PSK flag");
+    EXPECT_EQ(parseBlock(bad).error().code, Errc::corrupt);
     bad = *raw;
     bad[7] = 0x10;
     EXPECT_EQ(messageOf(bad), "provisioning block: size field 4096, expected 2048");

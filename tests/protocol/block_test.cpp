@@ -103,7 +103,7 @@ TEST(Block, ReportsHeaderFailuresInOrder) {
     raw[0] = 'X';
     EXPECT_EQ(decodeFault(raw), "magic");
     raw = encoded(validBlock());
-    raw[4] = 2;
+    raw[4] = 3;
     EXPECT_EQ(decodeFault(raw), "version");
     raw = encoded(validBlock());
     raw[7] = 0x04;
@@ -126,7 +126,7 @@ TEST(Block, NamesTheFirstBadField) {
     };
     const Case cases[] = {
         {8, 0x00, "field:msId"},          {11, 0x01, "field:msId"},     {16, 0x00, "field:msPort"},
-        {18, 0x02, "field:flags"},        {20, 0x00, "field:msAddress"}, {21, 0x20, "field:msAddress"},
+        {18, 0x04, "field:flags"},        {20, 0x00, "field:msAddress"}, {21, 0x20, "field:msAddress"},
         {83, 'x', "field:msAddress"},     {30, 'x', "field:msAddress"}, {116, 'U', "field:devUrn"},
         {12, 0x02, "field:devId"},        {287, 0x00, "field:privateKey"}, {252, 0x01, "field:reserved"},
         {288, 0x00, "field:certLength"},  {290, 0x31, "field:cert"},    {293, 0x01, "field:cert"},
@@ -164,6 +164,71 @@ TEST(Block, RejectsAPrivateKeyNotBelowTheP256Order) {
     EXPECT_STREQ(checkBlockFields(b), "privateKey");
     b.privateKey[31] = 0x50;  // n - 1
     EXPECT_EQ(checkBlockFields(b), nullptr);
+}
+
+ProvisioningBlock validPskBlock() {
+    ProvisioningBlock b = validBlock();
+    std::memset(b.privateKey, 0, sizeof b.privateKey);
+    std::memset(b.cert, 0, sizeof b.cert);
+    b.certLength = 0;
+    b.flags = kBlockFlagLed | kBlockFlagPsk;
+    for (std::size_t i = 0; i < kPskSize; ++i) b.psk[i] = static_cast<std::uint8_t>(0xA0 + i);
+    return b;
+}
+
+// §11: a DTLS-PSK block is version 2 with the PSK at 1314 and no key pair.
+TEST(PskBlock, IsVersionTwoWithThePskAt1314AndRoundTrips) {
+    const ProvisioningBlock in = validPskBlock();
+    const Bytes raw = encoded(in);
+    EXPECT_EQ(raw[4], 2);
+    EXPECT_EQ(raw[18], 0x03);  // flags: LED | PSK
+    EXPECT_EQ(raw[1314], 0xA0);
+    EXPECT_EQ(raw[1345], 0xA0 + 31);
+    EXPECT_EQ(raw[1346], 0);
+    for (std::size_t i = 256; i < 1314; ++i) ASSERT_EQ(raw[i], 0) << i;  // no key, no certificate
+    ProvisioningBlock out;
+    ASSERT_EQ(decodeBlock(raw, out), BlockError::ok);
+    EXPECT_TRUE(isPskBlock(out));
+    EXPECT_EQ(0, std::memcmp(out.psk, in.psk, kPskSize));
+    EXPECT_EQ(out.certLength, 0);
+    EXPECT_STREQ(out.devUrn, in.devUrn);
+    wipeBlock(out);
+    for (std::uint8_t byte : out.psk) ASSERT_EQ(byte, 0);
+}
+
+TEST(PskBlock, NamesEachBadFieldAndAModeThatDoesNotMatchTheVersion) {
+    ProvisioningBlock b = validPskBlock();
+    std::memset(b.psk, 0, kPskSize);
+    EXPECT_STREQ(checkBlockFields(b), "psk");
+    b = validPskBlock();
+    b.privateKey[31] = 7;
+    EXPECT_STREQ(checkBlockFields(b), "privateKey");
+    b = validPskBlock();
+    b.certLength = 1;
+    EXPECT_STREQ(checkBlockFields(b), "certLength");
+    b = validPskBlock();
+    b.cert[5] = 1;
+    EXPECT_STREQ(checkBlockFields(b), "cert");
+    b = validBlock();  // certificate mode: a PSK is not allowed beside the key pair
+    b.psk[0] = 1;
+    EXPECT_STREQ(checkBlockFields(b), "psk");
+
+    Bytes raw = encoded(validPskBlock());
+    raw[1346] = 1;  // the reserved bytes after the PSK
+    fixCrc(raw);
+    EXPECT_EQ(decodeFault(raw), "field:reserved");
+    raw = encoded(validPskBlock());
+    raw[18] = 0x01;  // version 2 without the PSK flag
+    fixCrc(raw);
+    EXPECT_EQ(decodeFault(raw), "version");
+    raw = encoded(validBlock());
+    raw[18] = 0x03;  // version 1 with the PSK flag
+    fixCrc(raw);
+    EXPECT_EQ(decodeFault(raw), "version");
+    raw = encoded(validBlock());
+    raw[1314] = 1;  // version 1: the PSK area is reserved
+    fixCrc(raw);
+    EXPECT_EQ(decodeFault(raw), "field:reserved");
 }
 
 TEST(DevUrnCheck, AcceptsTheRuleAndRejectsTheRest) {

@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include <cstdint>
@@ -80,6 +81,46 @@ inline TestDevice makeDeviceImage(const std::filesystem::path& dir, std::uint32_
     OPENSSL_free(der);
     X509_free(cert);
     EVP_PKEY_free(key);
+    auto bytes = protocol::serializeBlock(b);
+    protocol::wipeBlock(b);
+    std::vector<std::uint8_t> flash(1024 * 1024, 0xFF);
+    std::memcpy(flash.data() + 0x8000, bytes->data(), bytes->size());
+    d.image = dir / (toHex(devId, 8) + ".bin");
+    std::ofstream(d.image, std::ios::binary).write(reinterpret_cast<const char*>(flash.data()), static_cast<std::streamsize>(flash.size()));
+    return d;
+}
+
+/// The same for a DTLS-PSK device (PROTOCOL §11): a version-2 block with a fresh random
+/// device–MotherShip PSK (`pskHex`) and no key pair; `fingerprint` is its PSK fingerprint.
+struct TestPskDevice {
+    std::filesystem::path image;
+    std::uint32_t devId = 0;
+    std::uint64_t otp = 0;
+    std::string urn;
+    std::string fingerprint;
+    std::string pskHex;
+};
+
+inline TestPskDevice makePskDeviceImage(const std::filesystem::path& dir, std::uint32_t devId, std::uint64_t otp,
+                                        const std::string& msAddress, std::uint16_t msPort,
+                                        const std::string& msFingerprint) {
+    TestPskDevice d;
+    d.devId = devId;
+    d.otp = otp;
+    d.urn = "urn:dev:ops:32473-tte.demo-00000001" + toHex(devId, 8);
+    protocol::ProvisioningBlock b;
+    b.msId = 1;
+    b.devId = devId;
+    b.msPort = msPort;
+    b.flags = protocol::kBlockFlagPsk;
+    (void)protocol::setText(b.msAddress, msAddress, "ms address");
+    auto msFp = fromHex(msFingerprint, "ms fingerprint");
+    std::memcpy(b.msFingerprint, msFp->data(), 32);
+    (void)protocol::setText(b.devUrn, d.urn, "urn");
+    b.otp = otp;
+    RAND_bytes(b.psk, sizeof b.psk);
+    d.pskHex = toHex(std::span<const std::uint8_t>(b.psk, sizeof b.psk));
+    d.fingerprint = protocol::pskFingerprint(std::span<const std::uint8_t, 32>(b.psk)).hex();
     auto bytes = protocol::serializeBlock(b);
     protocol::wipeBlock(b);
     std::vector<std::uint8_t> flash(1024 * 1024, 0xFF);

@@ -88,7 +88,7 @@ std::string devUrn(std::uint32_t devId) { return "urn:dev:ops:32473-tte.demo-000
 nlohmann::json signedRecord(const std::string& stationKey, const std::string& station, std::uint32_t devId,
                             std::uint64_t otp, const std::string& deviceFingerprint, std::uint64_t seq,
                             const std::string& lot, std::optional<std::uint32_t> box,
-                            std::optional<std::uint32_t> reworkedFrom) {
+                            std::optional<std::uint32_t> reworkedFrom, std::optional<std::string> pskHex) {
     protocol::StationRecord r;  // the station's own document (PROTOCOL §10), signed as a station signs it
     r.recordId = station + "-" + std::to_string(seq);
     r.station = station;
@@ -100,6 +100,7 @@ nlohmann::json signedRecord(const std::string& stationKey, const std::string& st
     r.lot = lot;
     r.box = box;
     if (reworkedFrom) r.reworkedFrom = protocol::DevId{*reworkedFrom};
+    if (pskHex) r.psk = protocol::parsePsk(*pskHex).value();  // a DTLS-PSK device (PROTOCOL §11)
     r.firmwareSha256.fill(0xaa);
     r.created = "2026-11-23T07:00:00Z";
     const std::string canonical = r.canonicalBytes();

@@ -33,7 +33,8 @@ Pki makePki(const TempDir& dir);
 nlohmann::json signedRecord(const std::string& stationKey, const std::string& station, std::uint32_t devId,
                             std::uint64_t otp, const std::string& deviceFingerprint, std::uint64_t seq,
                             const std::string& lot = "lot-1", std::optional<std::uint32_t> box = std::nullopt,
-                            std::optional<std::uint32_t> reworkedFrom = std::nullopt);
+                            std::optional<std::uint32_t> reworkedFrom = std::nullopt,
+                            std::optional<std::string> pskHex = std::nullopt);
 std::string devUrn(std::uint32_t devId);
 
 /// A running tte-mothership; SIGTERM on stop(), which returns its exit status.

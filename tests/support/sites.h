@@ -43,6 +43,18 @@ public:
         EXPECT_EQ(r.exitCode, 0) << args << "\n" << r.output;
     }
 
+    /// Uploads the signed record of a DTLS-PSK device (PROTOCOL §11) with its PSK; expects it stored.
+    void uploadPsk(std::uint32_t devId, std::uint64_t otp, const std::string& fingerprint, const std::string& pskHex) {
+        nlohmann::json records = nlohmann::json::array(
+            {test::signedRecord(pki.stationKey, "station-1", devId, otp, fingerprint, ++seq, "lot-1", std::nullopt,
+                                std::nullopt, pskHex)});
+        test::HttpCall call{"POST", "/api/v1/records", nlohmann::json{{"records", records}}.dump(), "application/json", "",
+                            pki.stationCert, pki.stationKey};
+        auto r = test::https(server->httpsPort(), pki.caCert, call);
+        ASSERT_EQ(r.status, 200) << r.body << r.error;
+        ASSERT_EQ(nlohmann::json::parse(r.body)["results"][0]["status"], "stored") << r.body;
+    }
+
     /// Uploads signed station records (devid, otp, device fingerprint) and expects each stored.
     void upload(const std::vector<std::tuple<std::uint32_t, std::uint64_t, std::string>>& devices) {
         nlohmann::json records = nlohmann::json::array();

@@ -49,8 +49,21 @@ void Enrollment::report(const Progress& progress) {
 }
 
 Credentials Enrollment::credentials() const {
-    return {std::span<const std::uint8_t, 32>(m_block.privateKey),
-            std::span<const std::uint8_t>(m_block.cert, m_block.certLength)};
+    Credentials c{std::span<const std::uint8_t, 32>(m_block.privateKey),
+                  std::span<const std::uint8_t>(m_block.cert, m_block.certLength)};
+    if (protocol::isPskBlock(m_block)) {  // §11: the device–MotherShip PSK, identity = Dev URN
+        c.psk = std::span<const std::uint8_t>(m_block.psk);
+        c.pskIdentity = m_block.devUrn;
+    }
+    return c;
+}
+
+Credentials Enrollment::controllerCredentials(const protocol::ControllerRecord& controller) const {
+    Credentials c = credentials();
+    if (protocol::isPskBlock(m_block)) {  // §11: the device–Controller PSK the introducer chose
+        c.psk = std::span<const std::uint8_t>(controller.psk);
+    }
+    return c;
 }
 
 void Enrollment::wait(const RetryPolicy& policy, std::uint32_t failures, std::uint32_t attempt) {
@@ -93,6 +106,13 @@ bool Enrollment::askMotherShip(EnrollmentResult& result) {
                 r.contentFormat == kContentFormatCbor || r.contentFormat == kNoContentFormat
                     ? protocol::parseControllerAnswer({m_response.data(), size}, result.controller)
                     : protocol::ControllerAnswerError::notMap;
+            if (error == protocol::ControllerAnswerError::ok &&
+                protocol::isPskBlock(m_block) != ((result.controller.flags & protocol::kControllerFlagPsk) != 0)) {
+                // §11: a PSK device must get the Controller's PSK, a certificate device none.
+                result.outcome = Outcome::motherShipRejected;
+                result.detail = "psk-mode-mismatch";
+                return false;
+            }
             if (error == protocol::ControllerAnswerError::ok) {
                 return true;
             }
@@ -141,7 +161,7 @@ void Enrollment::checkIn(EnrollmentResult& result) {
     for (std::uint32_t attempt = 1;; ++attempt) {
         report({Step::checkin, attempt, TransportStatus::answered, 0, 0, ""});
         Buffer response{m_response, 0};
-        const TransportResult r = m_seams.transport.post(credentials(), server, pinned, kCheckinPath,
+        const TransportResult r = m_seams.transport.post(controllerCredentials(result.controller), server, pinned, kCheckinPath,
                                                          kContentFormatCbor, {m_request.data(), size}, response);
         result.checkinAttempts = attempt;
         result.lastCode = r.status == TransportStatus::answered ? r.code : result.lastCode;
@@ -185,6 +205,8 @@ EnrollmentResult Enrollment::run(std::span<const std::uint8_t> block) {
     }
     checkIn(result);
     protocol::wipeBlock(m_block);
+    volatile std::uint8_t* psk = result.controller.psk;  // the caller needs where, not the key
+    for (std::size_t i = 0; i < sizeof(result.controller.psk); ++i) psk[i] = 0;
     return result;
 }
 

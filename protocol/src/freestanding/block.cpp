@@ -13,7 +13,8 @@ namespace {
 constexpr std::size_t kOffMagic = 0, kOffVersion = 4, kOffSize = 6, kOffMsId = 8, kOffDevId = 12;
 constexpr std::size_t kOffPort = 16, kOffFlags = 18, kOffAddress = 20, kOffMsFp = 84, kOffUrn = 116;
 constexpr std::size_t kOffOtp = 244, kOffReserved1 = 252, kOffKey = 256, kOffCertLen = 288, kOffCert = 290;
-constexpr std::size_t kOffReserved2 = 1314, kOffCrc = 2044;
+constexpr std::size_t kOffPsk = 1314;  // version 2 only (§11); reserved (zero) in version 1
+constexpr std::size_t kOffReserved2 = 1314, kOffReserved2Psk = kOffPsk + kPskSize, kOffCrc = 2044;
 constexpr std::array<std::uint8_t, 4> kMagic = {'T', 'T', 'E', 'B'};
 
 // The order n of the P-256 group, big-endian: a private key is in [1, n-1].
@@ -110,19 +111,28 @@ bool checkDevUrn(std::span<const char> urn, std::uint64_t& serial) {
 const char* checkBlockFields(const ProvisioningBlock& b) {
     if (b.msId == 0 || (b.msId >> 24) != 0) return "msId";  // draft 3.4; 0 is for examples
     if (b.msPort == 0) return "msPort";
-    if ((b.flags & ~kBlockFlagLed) != 0) return "flags";
+    if ((b.flags & ~(kBlockFlagLed | kBlockFlagPsk)) != 0) return "flags";
     if (detail::textFieldLength(b.msAddress) == 0) return "msAddress";
     if (detail::allEqual(b.msFingerprint, 0)) return "msFingerprint";
     const std::size_t urnLen = detail::textFieldLength(b.devUrn);
     std::uint64_t serial = 0;
     if (urnLen == 0 || !checkDevUrn(std::span<const char>(b.devUrn, urnLen), serial)) return "devUrn";
     if (static_cast<std::uint32_t>(serial) != b.devId) return "devId";  // §1: Dev ID = low 32 bits
+    if (isPskBlock(b)) {
+        // draft 5.3: no public key crypto – a PSK device carries no key pair at all.
+        if (!detail::allEqual(b.privateKey, 0)) return "privateKey";
+        if (b.certLength != 0) return "certLength";
+        if (!detail::allEqual(b.cert, 0)) return "cert";
+        if (detail::allEqual(b.psk, 0)) return "psk";
+        return nullptr;
+    }
     if (!validScalar(b.privateKey)) return "privateKey";
     if (b.certLength == 0 || b.certLength > kMaxCertLength) return "certLength";
     if (b.cert[0] != 0x30) return "cert";  // a DER certificate is a SEQUENCE
     for (std::size_t i = b.certLength; i < kMaxCertLength; ++i) {
         if (b.cert[i] != 0) return "cert";
     }
+    if (!detail::allEqual(b.psk, 0)) return "psk";
     return nullptr;
 }
 
@@ -134,7 +144,7 @@ BlockError encodeBlock(const ProvisioningBlock& b, std::span<std::uint8_t, kBloc
     std::span<std::uint8_t> o(out);
     for (auto& byte : o) byte = 0;
     for (std::size_t i = 0; i < kMagic.size(); ++i) o[kOffMagic + i] = kMagic[i];
-    detail::storeLe(o.subspan(kOffVersion), 2, kBlockVersion);
+    detail::storeLe(o.subspan(kOffVersion), 2, isPskBlock(b) ? kBlockVersionPsk : kBlockVersion);
     detail::storeLe(o.subspan(kOffSize), 2, kBlockSize);
     detail::storeLe(o.subspan(kOffMsId), 4, b.msId);
     detail::storeLe(o.subspan(kOffDevId), 4, b.devId);
@@ -147,6 +157,7 @@ BlockError encodeBlock(const ProvisioningBlock& b, std::span<std::uint8_t, kBloc
     copyBytes(o.subspan(kOffKey), b.privateKey);
     detail::storeLe(o.subspan(kOffCertLen), 2, b.certLength);
     copyBytes(o.subspan(kOffCert), b.cert);
+    if (isPskBlock(b)) copyBytes(o.subspan(kOffPsk), b.psk);
     detail::storeLe(o.subspan(kOffCrc), 4, crc32(o.first(kOffCrc)));
     return BlockError::ok;
 }
@@ -162,7 +173,8 @@ BlockError decodeBlock(std::span<const std::uint8_t> in, ProvisioningBlock& b, B
     for (std::size_t i = 0; i < kMagic.size(); ++i) {
         if (in[kOffMagic + i] != kMagic[i]) return BlockError::magic;
     }
-    if (detail::loadLe(in.subspan(kOffVersion), 2) != kBlockVersion) return BlockError::version;
+    const auto version = detail::loadLe(in.subspan(kOffVersion), 2);
+    if (version != kBlockVersion && version != kBlockVersionPsk) return BlockError::version;
     if (detail::loadLe(in.subspan(kOffSize), 2) != kBlockSize) return BlockError::size;
     fault.storedCrc = static_cast<std::uint32_t>(detail::loadLe(in.subspan(kOffCrc), 4));
     fault.computedCrc = crc32(in.first(kOffCrc));
@@ -178,9 +190,18 @@ BlockError decodeBlock(std::span<const std::uint8_t> in, ProvisioningBlock& b, B
     readBytes(b.privateKey, in.subspan(kOffKey));
     b.certLength = static_cast<std::uint16_t>(detail::loadLe(in.subspan(kOffCertLen), 2));
     readBytes(b.cert, in.subspan(kOffCert));
+    const bool psk = version == kBlockVersionPsk;
+    if (psk) readBytes(b.psk, in.subspan(kOffPsk));
+    // The version says the mode: a version-1 block with the PSK flag (or the reverse) is
+    // refused as a version mismatch, so an old reader never takes a PSK block for its own.
+    if (psk != isPskBlock(b)) {
+        wipeBlock(b);
+        return BlockError::version;
+    }
     const char* field = checkBlockFields(b);
+    const std::size_t reserved2 = psk ? kOffReserved2Psk : kOffReserved2;
     if (field == nullptr && !detail::allEqual(in.subspan(kOffReserved1, kOffKey - kOffReserved1), 0)) field = "reserved";
-    if (field == nullptr && !detail::allEqual(in.subspan(kOffReserved2, kOffCrc - kOffReserved2), 0)) field = "reserved";
+    if (field == nullptr && !detail::allEqual(in.subspan(reserved2, kOffCrc - reserved2), 0)) field = "reserved";
     if (field != nullptr) {
         fault.field = field;
         return BlockError::field;
@@ -196,6 +217,8 @@ BlockError decodeBlock(std::span<const std::uint8_t> bytes, ProvisioningBlock& o
 void wipeBlock(ProvisioningBlock& block) {
     volatile std::uint8_t* key = block.privateKey;
     for (std::size_t i = 0; i < sizeof(block.privateKey); ++i) key[i] = 0;
+    volatile std::uint8_t* psk = block.psk;
+    for (std::size_t i = 0; i < sizeof(block.psk); ++i) psk[i] = 0;
     volatile std::uint64_t* otp = &block.otp;
     *otp = 0;
 }

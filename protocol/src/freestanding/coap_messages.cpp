@@ -215,6 +215,24 @@ ControllerAnswerError readField(Reader& reader, Text key, ControllerRecord& out,
             out.fingerprint[i] = static_cast<std::uint8_t>((hexValue(hex[2 * i]) << 4) | hexValue(hex[2 * i + 1]));
         }
         seen |= 4u;
+    } else if (key.is("cpsk")) {
+        Text hex;
+        if (!reader.text(hex) || hex.size() != 2 * sizeof out.psk) {
+            return ControllerAnswerError::badPsk;
+        }
+        bool allZero = true;
+        for (std::size_t i = 0; i < sizeof out.psk; ++i) {
+            if (!isHexDigit(hex[2 * i]) || !isHexDigit(hex[2 * i + 1])) {
+                return ControllerAnswerError::badPsk;
+            }
+            out.psk[i] = static_cast<std::uint8_t>((hexValue(hex[2 * i]) << 4) | hexValue(hex[2 * i + 1]));
+            allZero = allZero && out.psk[i] == 0;
+        }
+        if (allZero) {
+            return ControllerAnswerError::badPsk;
+        }
+        out.flags |= kControllerFlagPsk;
+        seen |= 8u;
     } else {
         (void)reader.skip(0);  // well-formed: checked above
     }
@@ -227,6 +245,9 @@ unsigned keyBit(Text key) {
     }
     if (key.is("cport")) {
         return 2u;
+    }
+    if (key.is("cpsk")) {
+        return 8u;
     }
     return key.is("cfingerprint") ? 4u : 0u;
 }
@@ -245,6 +266,7 @@ const char* controllerAnswerErrorName(ControllerAnswerError error) {
     case ControllerAnswerError::badPort: return "bad-port";
     case ControllerAnswerError::badFingerprint: return "bad-fingerprint";
     case ControllerAnswerError::trailingBytes: return "trailing-bytes";
+    case ControllerAnswerError::badPsk: return "bad-psk";
     }
     return "unknown";
 }
@@ -263,6 +285,8 @@ ControllerAnswerError parseControllerAnswer(std::span<const std::uint8_t> cbor, 
         return ControllerAnswerError::malformed;
     }
     ControllerRecord result = out;
+    result.flags = 0;
+    for (auto& byte : result.psk) byte = 0;
     unsigned seen = 0;
     for (std::uint64_t i = 0; i < pairs; ++i) {
         Text key;
@@ -288,7 +312,7 @@ ControllerAnswerError parseControllerAnswer(std::span<const std::uint8_t> cbor, 
     if (reader.remaining() != 0) {
         return ControllerAnswerError::trailingBytes;
     }
-    if (seen != 7u) {
+    if ((seen & 7u) != 7u) {
         return ControllerAnswerError::missingKey;
     }
     out = result;

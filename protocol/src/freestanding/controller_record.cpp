@@ -9,8 +9,8 @@
 namespace tte::protocol {
 namespace {
 
-constexpr std::size_t kOffSeq = 4, kOffPort = 8, kOffReserved1 = 10, kOffAddress = 12, kOffFp = 60;
-constexpr std::size_t kOffReserved2 = 92, kOffCrc = 124;
+constexpr std::size_t kOffSeq = 4, kOffPort = 8, kOffFlags = 10, kOffAddress = 12, kOffFp = 60;
+constexpr std::size_t kOffPsk = 92, kOffCrc = 124;  // §9/§11: the PSK area was reserved (zero) before PSK mode
 constexpr std::array<std::uint8_t, 4> kMagic = {'T', 'T', 'E', 'C'};
 
 }  // namespace
@@ -29,8 +29,10 @@ const char* recordErrorName(RecordError error) {
 
 const char* checkControllerRecordFields(const ControllerRecord& r) {
     if (r.port == 0) return "port";
+    if ((r.flags & ~kControllerFlagPsk) != 0) return "flags";
     if (detail::textFieldLength(r.address) == 0) return "address";
     if (detail::allEqual(r.fingerprint, 0)) return "fingerprint";
+    if (detail::allEqual(r.psk, 0) == ((r.flags & kControllerFlagPsk) != 0)) return "psk";
     return nullptr;
 }
 
@@ -43,8 +45,10 @@ RecordError encodeControllerRecord(const ControllerRecord& r, std::span<std::uin
     for (std::size_t i = 0; i < kMagic.size(); ++i) o[i] = kMagic[i];
     detail::storeLe(o.subspan(kOffSeq), 4, r.sequence);
     detail::storeLe(o.subspan(kOffPort), 2, r.port);
+    detail::storeLe(o.subspan(kOffFlags), 2, r.flags);
     for (std::size_t i = 0; i < sizeof(r.address); ++i) o[kOffAddress + i] = static_cast<std::uint8_t>(r.address[i]);
     for (std::size_t i = 0; i < sizeof(r.fingerprint); ++i) o[kOffFp + i] = r.fingerprint[i];
+    for (std::size_t i = 0; i < sizeof(r.psk); ++i) o[kOffPsk + i] = r.psk[i];
     detail::storeLe(o.subspan(kOffCrc), 4, crc32(o.first(kOffCrc)));
     return RecordError::ok;
 }
@@ -60,13 +64,11 @@ RecordError decodeControllerRecord(std::span<const std::uint8_t> s, ControllerRe
     ControllerRecord tmp;
     tmp.sequence = static_cast<std::uint32_t>(detail::loadLe(s.subspan(kOffSeq), 4));
     tmp.port = static_cast<std::uint16_t>(detail::loadLe(s.subspan(kOffPort), 2));
+    tmp.flags = static_cast<std::uint16_t>(detail::loadLe(s.subspan(kOffFlags), 2));
     for (std::size_t i = 0; i < sizeof(tmp.address); ++i) tmp.address[i] = static_cast<char>(s[kOffAddress + i]);
     for (std::size_t i = 0; i < sizeof(tmp.fingerprint); ++i) tmp.fingerprint[i] = s[kOffFp + i];
+    for (std::size_t i = 0; i < sizeof(tmp.psk); ++i) tmp.psk[i] = s[kOffPsk + i];
     const char* bad = checkControllerRecordFields(tmp);
-    if (bad == nullptr && (!detail::allEqual(s.subspan(kOffReserved1, 2), 0) ||
-                           !detail::allEqual(s.subspan(kOffReserved2, kOffCrc - kOffReserved2), 0))) {
-        bad = "reserved";
-    }
     if (bad != nullptr) {
         field = bad;
         return RecordError::field;

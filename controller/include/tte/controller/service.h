@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,14 @@ public:
     /// was introduced with another key, 4.03 for an expired introduction or a URN that does
     /// not match the key (the device stops); 4.00 for a malformed payload.
     CoapAnswer checkin(const std::string& peerFingerprint, std::string_view payload);
+
+    /// PROTOCOL §11: the PSK of the DTLS-PSK device whose PSK identity (its URN) is
+    /// `identity`, for the handshake; nullopt refuses it (no such introduction).
+    std::optional<Secret> devicePsk(std::string_view identity);
+
+    /// CoAP POST /tte/v1/checkin in a DTLS-PSK session of `identity`: as checkin() with the
+    /// fingerprint the device was introduced with (the handshake proved its PSK).
+    CoapAnswer checkinWithPsk(const std::string& identity, std::string_view payload);
 
     /// Prometheus text exposition of the counters.
     std::string metrics();

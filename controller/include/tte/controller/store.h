@@ -28,6 +28,9 @@ struct Introduction {
     std::string devid;        ///< 8 lower-case hex
     std::string ms;           ///< MotherShip host name, e.g. tte-000001.net
     std::string description;
+    /// PROTOCOL §11: a DTLS-PSK device's device–Controller PSK, 64 hex digits as text; empty
+    /// for a certificate device. Kept while the device may check in (it is its key).
+    Secret psk{};
 };
 
 /// One device as the Controller knows it.
@@ -67,6 +70,10 @@ public:
     /// same fingerprint again refreshes the description and the expiry (idempotent).
     /// Errors: conflict (URN or fingerprint already introduced with a different partner), io.
     Result<DeviceRecord> introduce(const Introduction& intro, UnixSeconds now, UnixSeconds ttl);
+
+    /// The device–Controller PSK (64 hex digits) of the introduced DTLS-PSK device `urn`, for
+    /// its handshake (§11). Errors: notFound (no such device, or a certificate device), io.
+    Result<Secret> psk(const std::string& urn);
 
     /// Every device, state computed at `now`. Errors: io.
     Result<std::vector<DeviceRecord>> list(UnixSeconds now);

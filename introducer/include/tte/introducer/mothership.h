@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "tte/base/error.h"
@@ -18,7 +19,15 @@ struct ControllerTarget {
     std::uint16_t port = 0;
     protocol::Fingerprint fingerprint;
     std::string description;  ///< Dev Descp, optional
+    /// PROTOCOL §11 (draft 5.3): the device–Controller PSK this introducer chose for the device
+    /// (freshPsk()), sent to the MotherShip as cpsk; given to the Controller in message 6 only
+    /// when the MotherShip answers that the device uses DTLS-PSK. Secret.
+    std::optional<protocol::Psk> psk = std::nullopt;
 };
+
+/// 32 bytes from OpenSSL's RAND_bytes: a device–Controller PSK (§11). Errors: internal when
+/// the generator fails.
+Result<protocol::Psk> freshPsk();
 
 /// Parses "ADDR:PORT" ("[v6]:PORT" for IPv6). Errors: invalidArgument naming the problem.
 Result<std::pair<std::string, std::uint16_t>> parseAddressPort(std::string_view text);

@@ -18,6 +18,7 @@
 
 #include "tte/base/clock.h"
 #include "tte/base/error.h"
+#include "tte/mothership/crypto.h"
 #include "tte/mothership/metrics.h"
 #include "tte/mothership/registry.h"
 
@@ -41,8 +42,11 @@ struct CoapOptions {
 class CoapServer {
 public:
     /// Binds the DTLS endpoint. Errors: invalidArgument (address, key/certificate), io (bind).
+    /// With `hasher` the endpoint also serves DTLS-PSK devices (PROTOCOL §11): their PSKs are
+    /// unwrapped with it (crypto.h unwrapPsk) for the handshake.
     static Result<std::unique_ptr<CoapServer>> create(const CoapOptions& options, Registry& registry, Clock& clock,
-                                                      Metrics& metrics, std::shared_ptr<spdlog::logger> log);
+                                                      Metrics& metrics, std::shared_ptr<spdlog::logger> log,
+                                                      const OtpHasher* hasher = nullptr);
     virtual ~CoapServer() = default;
     [[nodiscard]] virtual std::uint16_t port() const = 0;
     /// Starts the CoAP thread.

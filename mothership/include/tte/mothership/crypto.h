@@ -14,6 +14,7 @@
 #include "tte/base/error.h"
 #include "tte/base/secret.h"
 #include "tte/hsm/key_store.h"
+#include "tte/protocol/ids.h"
 #include "tte/protocol/otp_hash.h"
 
 namespace tte::mothership {
@@ -42,6 +43,12 @@ public:
     /// token's own error as its native code (the token was removed, a session was lost).
     [[nodiscard]] Result<protocol::OtpHash> hash(std::uint32_t devId, std::uint64_t otp) const;
 
+    /// HMAC-SHA256(OTP-hash key, `label`): a key for another purpose derived from the same
+    /// secret (the PSK wrapping key of PROTOCOL §11, label "tte-psk-wrap-key"; the OTP hash's
+    /// input starts "tte-otp-hash", so the two never meet). With a token the HMAC is the
+    /// token's and only the derived key is in memory. Errors: those of hash().
+    [[nodiscard]] Result<Secret> derivedKey(std::string_view label) const;
+
     /// Whether the key is in a PKCS#11 token (then check() asks it for one hash).
     [[nodiscard]] bool inToken() const { return m_store != nullptr; }
     /// For /readyz: with a token, computes one hash; with a key in memory, nothing to check.
@@ -56,6 +63,21 @@ private:
     std::shared_ptr<hsm::KeyStore> m_store;  ///< null with a key in memory
     std::string m_keyUri;
 };
+
+/// Whose PSK a wrapped PSK is (PROTOCOL §11): the device–MotherShip PSK the station made, or
+/// the device–Controller PSK the introducer sent with the mapping.
+enum class PskRole { device, controller };
+
+/// Protects a DTLS-PSK device's PSK at rest (PROTOCOL §11, SECURITY.md): AES-256-GCM under
+/// derivedKey("tte-psk-wrap-key"), a random 96-bit nonce, the additional data "tte-psk" ‖ role
+/// ("device"/"controller") ‖ Dev ID (4 bytes, big-endian), so that a wrapped PSK moved to
+/// another device or role does not unwrap. Text: hex of nonce ‖ ciphertext ‖ tag (120 digits).
+/// Errors: those of derivedKey(); internal (OpenSSL).
+Result<std::string> wrapPsk(const OtpHasher& hasher, std::uint32_t devId, PskRole role, const protocol::Psk& psk);
+
+/// The inverse. Errors: those of derivedKey(); corrupt "wrapped PSK: not 120 hex digits",
+/// "wrapped PSK: does not authenticate (another key, device or role)".
+Result<protocol::Psk> unwrapPsk(const OtpHasher& hasher, std::uint32_t devId, PskRole role, std::string_view wrapped);
 
 /// Writes a new random 32-byte key as hex to `path` with mode 0600 (refuses to overwrite
 /// unless `overwrite`). Errors: alreadyExists, io.

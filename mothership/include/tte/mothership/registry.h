@@ -29,6 +29,8 @@ struct ControllerAddress {
     std::string ip;
     std::uint16_t port = 0;
     std::string fingerprint;  ///< 64 lower-case hex
+    /// A DTLS-PSK device's device–Controller PSK, wrapped (crypto.h wrapPsk, PROTOCOL §11).
+    std::optional<std::string> pskWrapped = std::nullopt;
     bool operator==(const ControllerAddress&) const = default;
 };
 
@@ -57,6 +59,9 @@ struct DeviceRow {
     std::int64_t revokedAt = 0;   ///< unix milliseconds; 0 unless revoked
     std::string revokedBy;        ///< "admin", "station <name>"; empty unless revoked
     std::string revokeReason;     ///< as given to the revocation; empty unless revoked
+    /// A DTLS-PSK device (PROTOCOL §11): its device–MotherShip PSK, wrapped (crypto.h wrapPsk);
+    /// `fingerprint` is then protocol::pskFingerprint() of the PSK. nullopt: a certificate device.
+    std::optional<std::string> pskWrapped = std::nullopt;
 };
 
 /// What a revocation covers: one device, every device of a box, or every device of a lot.

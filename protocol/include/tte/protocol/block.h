@@ -17,11 +17,12 @@ namespace tte::protocol {
 /// invalidArgument "provisioning block: N bytes, expected 2048";
 /// notFound "provisioning block: blank (erased flash)";
 /// corrupt "provisioning block: bad magic (expected TTEB)";
-/// unsupported "provisioning block: version N is not supported (expected 1)";
+/// unsupported "provisioning block: version N is not supported (expected 1, or 2 for DTLS-PSK)";
+/// corrupt "provisioning block: version 1 with the PSK flag set" / "version 2 without the PSK flag";
 /// corrupt "provisioning block: size field N, expected 2048";
 /// corrupt "provisioning block: CRC mismatch (stored 0x%08x, computed 0x%08x)";
 /// corrupt "provisioning block: invalid field <name>" (names as in BlockFault).
-/// The result holds the device's private key: wipeBlock() it when done.
+/// The result holds the device's private key or PSK: wipeBlock() it when done.
 Result<ProvisioningBlock> parseBlock(std::span<const std::uint8_t> bytes);
 
 /// Serializes a block. Errors: invalidArgument "provisioning block: invalid field <name>".

@@ -30,9 +30,14 @@ struct Introduction {
     DevId devId;
     MsId ms;
     std::string description;
+    /// §11: the device–Controller PSK of a DTLS-PSK device (`"psk": "<64 hex>"`, only when
+    /// set; the Controller then takes the device's DTLS-PSK check-in with PSK identity = URN).
+    /// Secret. Errors: "Introduction: field 'psk': psk: expected 64 hex digits, got N",
+    /// "…: psk: all zero".
+    std::optional<Psk> psk = std::nullopt;
     [[nodiscard]] std::string toJson() const;
     static Result<Introduction> fromJson(std::string_view text);
-    /// As toJson() without `otp`, for a store that keeps the OTP apart (the station's queue).
+    /// As toJson() without `otp` and `psk`, for a store that keeps secrets apart (the station's queue).
     [[nodiscard]] std::string toJsonWithoutOtp() const;
     /// Reads toJsonWithoutOtp()'s text with the OTP given; the rules and errors of fromJson().
     static Result<Introduction> fromJsonWithoutOtp(std::string_view text, const Otp& otp);

@@ -27,6 +27,11 @@ Result<Fingerprint> parseFingerprint(std::string_view hex);
 /// SHA-256 of the given DER SubjectPublicKeyInfo bytes (not parsed). Never fails.
 Fingerprint fingerprintOfSpki(std::span<const std::uint8_t> spkiDer);
 
+/// The fingerprint of a DTLS-PSK device (§11): SHA-256("tte-psk" ‖ the device–MotherShip
+/// PSK). It stands where the protocol carries a device's key fingerprint (station record,
+/// messages 5, 6 and 8) and commits to the PSK without revealing it (the PSK has 256 bits).
+Fingerprint pskFingerprint(std::span<const std::uint8_t, 32> psk);
+
 /// The DER SubjectPublicKeyInfo of a DER certificate, SPKI or private key (as
 /// fingerprintFromDer() reads it): what a signature is checked with. Errors: those of
 /// fingerprintFromDer().

@@ -2,6 +2,7 @@
 // Dev URN (RFC 9039 "ops") and the OTP.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -69,6 +70,33 @@ private:
 /// Parses exactly 16 hex digits (either case). Errors: invalidArgument "otp: expected 16 hex
 /// digits, got N" or "otp: 'x' at position P is not a hex digit".
 Result<Otp> parseOtp(std::string_view hex);
+
+/// A DTLS pre-shared key of §11 (draft 5.3): 32 bytes, never all zero. Zeroized on
+/// destruction; streams as `***`. Copyable like Otp: every copy wipes itself.
+class Psk {
+public:
+    static constexpr std::size_t kSize = 32;
+    Psk() = default;
+    /// The PSK of exactly 32 bytes that are not all zero; nullopt otherwise.
+    static std::optional<Psk> fromBytes(std::span<const std::uint8_t> bytes);
+    Psk(const Psk&) = default;
+    Psk& operator=(const Psk&) = default;
+    ~Psk();
+
+    [[nodiscard]] std::span<const std::uint8_t, kSize> bytes() const { return m_bytes; }
+    /// 64 lower-case hex digits. The result is secret: do not log it.
+    [[nodiscard]] std::string hex() const;
+    friend bool operator==(const Psk& a, const Psk& b);
+    friend std::ostream& operator<<(std::ostream& os, const Psk&) { return os << "***"; }
+
+private:
+    std::array<std::uint8_t, kSize> m_bytes{};
+};
+
+/// Parses exactly 64 hex digits (either case) of a PSK that is not all zero. Errors:
+/// invalidArgument "<what>: expected 64 hex digits, got N", "<what>: 'x' at position P is not a
+/// hex digit", "<what>: all zero".
+Result<Psk> parsePsk(std::string_view hex, std::string_view what = "psk");
 
 /// A Dev URN, RFC 9039 `urn:dev:ops:<PEN>-<product>-<serial>` (§1). `text` is canonical
 /// (serial in lower case).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,10 +33,13 @@ std::string_view enrollmentStateName(EnrollmentState state);
 /// Errors: invalidArgument "unknown state '<text>'".
 Result<EnrollmentState> parseEnrollmentState(std::string_view text);
 
-/// 200 answer to the mapping POST (message 5): {"urn", "fingerprint"}.
+/// 200 answer to the mapping POST (message 5): {"urn", "fingerprint"}, and for a DTLS-PSK
+/// device (§11) also "dtls": "psk" (the introducer then hands the Controller the PSK it sent
+/// as cpsk). Also: "MappingResponse: field 'dtls': expected \"psk\"".
 struct MappingResponse {
     DevUrn urn;
     Fingerprint fingerprint;
+    bool psk = false;
     [[nodiscard]] std::string toJson() const;
     static Result<MappingResponse> fromJson(std::string_view text);
 };
@@ -67,11 +71,15 @@ Result<Errc> parseErrcName(std::string_view text);
 /// errors are "ControllerInfo: invalid CBOR", "expected a CBOR map", "a key is not a text
 /// string", "duplicate field", "missing field 'cip', 'cport' or 'cfingerprint'", "field
 /// 'cip': not an IPv4 or IPv6 address", "field 'cport' must be an integer from 1 to 65535",
-/// "field 'cfingerprint': expected 64 hex digits", "bytes after the map".
+/// "field 'cfingerprint': expected 64 hex digits", "bytes after the map", "field 'cpsk':
+/// expected 64 hex digits, not all zero".
 struct ControllerInfo {
     std::string cip;  ///< IPv4 dotted quad or IPv6 literal without brackets
     std::uint16_t cport = 0;
     Fingerprint cfingerprint;
+    /// The device–Controller PSK of a DTLS-PSK device (§11): "cpsk", 64 hex digits, only in
+    /// the 2.05 the MotherShip sends inside the device's own DTLS-PSK session. Secret.
+    std::optional<Psk> cpsk = std::nullopt;
     [[nodiscard]] std::string toJson() const;
     [[nodiscard]] std::vector<std::uint8_t> toCbor() const;
     static Result<ControllerInfo> fromJson(std::string_view text);
@@ -114,7 +122,9 @@ std::string buildStatusUrl(const EnrollmentUrl& url);
 /// Reads cip, cport, cfingerprint and the optional description (other names are left to
 /// credentialsFromQuery()). Errors (invalidArgument): "missing parameter 'cip'" (cport,
 /// cfingerprint), "cip: not an IPv4 or IPv6 address", "cport: must be a decimal number from
-/// 1 to 65535", "cfingerprint: expected 64 hex digits, got N", "description: longer than 200
+/// 1 to 65535", "cfingerprint: expected 64 hex digits, got N", the optional cpsk (§11: the
+/// device–Controller PSK the introducer chose) "cpsk: expected 64 hex digits, got N",
+/// "cpsk: all zero", "description: longer than 200
 /// bytes", "description: not valid UTF-8", "description: contains a control character".
 Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params);
 

@@ -44,6 +44,9 @@ struct StationRecord {
     /// (`"reworked_from": "<8 hex>"`, signed with the rest) only when set, so a record without
     /// it keeps its canonical bytes.
     std::optional<DevId> reworkedFrom;
+    /// A DTLS-PSK device's device–MotherShip PSK (§11; `"psk": "<64 hex>"`, signed with the
+    /// rest, only when set). Secret like the OTP; `fingerprint` must be pskFingerprint() of it.
+    std::optional<Psk> psk = std::nullopt;
     std::string signature;  ///< base64 DER ECDSA-SHA256 by the station key; empty until signed
 
     /// All fields but `signature`, keys sorted, no whitespace (nlohmann::json dump()): the bytes
@@ -51,7 +54,8 @@ struct StationRecord {
     [[nodiscard]] std::string canonicalBytes() const;
     /// All fields; `signature` only when not empty.
     [[nodiscard]] std::string toJson() const;
-    /// As toJson() without `otp`: the form the station keeps in its journal, where no OTP may be.
+    /// As toJson() without `otp` and `psk`: the form the station keeps in its journal, where
+    /// no secret may be.
     [[nodiscard]] std::string toJsonWithoutOtp() const;
     /// Reads toJsonWithoutOtp()'s text with the OTP kept elsewhere (the station's sealed queue);
     /// the rules and errors of fromJson().
@@ -62,7 +66,8 @@ struct StationRecord {
     /// be base64", "field 'lot': must be 1-64 of [A-Za-z0-9._-]", "field 'prev': expected 64 hex
     /// digits, got N", "field 'mcu_uid': must be 24 lower-case hex digits",
     /// "field 'reworked_from': devid: expected 8 hex digits, got N",
-    /// "reworked_from <hex> is the record's own devid".
+    /// "reworked_from <hex> is the record's own devid", "field 'psk': psk: expected 64 hex
+    /// digits, got N", "fingerprint is not the PSK's (SHA-256 of \"tte-psk\" and the psk)".
     static Result<StationRecord> fromJson(std::string_view text);
 };
 

@@ -13,6 +13,11 @@
 // database commit is durable, without holding up the CoAP thread meanwhile. libcoap is not
 // thread-safe: the reply is handed over through a mailbox whose eventfd wakes the CoAP thread,
 // which alone touches libcoap.
+//
+// DTLS-PSK (PROTOCOL §11, draft 5.3), when CoapServerOptions::pskLookup is set: the same
+// endpoint also takes PSK handshakes; libcoap asks the lookup for the key of the PSK identity
+// the client sent (coap_context_set_psk2's validate_id_call_back), and each request of such a
+// session carries that identity – the handshake has proved the client holds its key.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "tte/base/error.h"
+#include "tte/base/secret.h"
 #include "tte/server/tls.h"
 
 namespace tte::server {
@@ -35,6 +41,7 @@ struct CoapRequest {
     std::span<const std::uint8_t> payload;
     std::optional<unsigned> accept;          ///< the Accept option, if given
     std::optional<std::string> peerFingerprint;  ///< SPKI SHA-256 of the client's certificate, 64 hex
+    std::optional<std::string> pskIdentity;      ///< the PSK identity of a DTLS-PSK session (§11)
     std::string client;                      ///< the peer's IP address
 };
 
@@ -91,12 +98,17 @@ struct CoapObserver {
     std::function<void()> replyDropped;
 };
 
+/// The PSK of a DTLS-PSK client's identity, or nullopt to refuse the handshake. Called on the
+/// CoAP thread during a handshake; must not throw. The identity is the client's, unchecked.
+using PskLookup = std::function<std::optional<Secret>(std::string_view identity)>;
+
 struct CoapServerOptions {
     std::string address = "127.0.0.1";  ///< IPv4 or IPv6 literal
     std::uint16_t port = 0;             ///< 0: any free port, see CoapServer::port()
     unsigned maxIdleSessions = 0;       ///< 0: libcoap's default (unlimited)
     unsigned maxHandshakeSessions = 0;  ///< 0: libcoap's default (100)
     unsigned sessionTimeoutSeconds = 0; ///< 0: libcoap's default (300 s)
+    PskLookup pskLookup = {};           ///< set: DTLS-PSK handshakes too (§11)
 };
 
 class CoapServer {

@@ -54,9 +54,14 @@ struct Endpoint {
 
 /// The device's own DTLS credentials, straight from the provisioning block. The private key
 /// is secret: a transport must not log or copy it beyond the DTLS context.
+/// With a non-empty `psk` (a DTLS-PSK device, PROTOCOL §11) the transport does DTLS-PSK with
+/// that key and `pskIdentity` (the Dev URN) instead, and ignores the key pair and the pin:
+/// only the holder of the PSK can complete the handshake.
 struct Credentials {
     std::span<const std::uint8_t, 32> privateKey;  ///< P-256 scalar, big-endian
     std::span<const std::uint8_t> certificate;     ///< self-signed X.509, DER
+    std::span<const std::uint8_t> psk = {};        ///< the PSK for this server (§11), or empty
+    const char* pskIdentity = "";                  ///< NUL-terminated; the Dev URN in PSK mode
 };
 
 /// Caller-owned storage for a response payload: the transport fills `storage` and sets `size`.
@@ -242,6 +247,7 @@ private:
     void wait(const RetryPolicy& policy, std::uint32_t failures, std::uint32_t attempt);
     void report(const Progress& progress);
     Credentials credentials() const;
+    Credentials controllerCredentials(const protocol::ControllerRecord& controller) const;
 
     Seams m_seams;
     EnrollmentConfig m_config;

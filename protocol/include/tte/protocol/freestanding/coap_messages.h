@@ -25,14 +25,16 @@ enum class ControllerAnswerError : std::uint8_t {
     badPort,         ///< cport is not an unsigned integer 1..65535
     badFingerprint,  ///< cfingerprint is not a text of 64 hex digits
     trailingBytes,   ///< bytes after the map
+    badPsk,          ///< cpsk is not a text of 64 hex digits, or not 32 bytes that are not all zero
 };
 
 /// "ok", "malformed", "not-map", "key-not-text", "duplicate-key", "missing-key", "bad-ip",
-/// "bad-port", "bad-fingerprint", "trailing-bytes".
+/// "bad-port", "bad-fingerprint", "trailing-bytes", "bad-psk".
 const char* controllerAnswerErrorName(ControllerAnswerError error);
 
-/// Parses the MotherShip's 2.05 payload into `out` (address, port, fingerprint; sequence
-/// untouched). Unknown keys are skipped. `out` is written only on ok.
+/// Parses the MotherShip's 2.05 payload into `out` (address, port, fingerprint, and for a
+/// DTLS-PSK device the optional `cpsk` – the device–Controller PSK, §11 – into psk with
+/// kControllerFlagPsk; sequence untouched). Unknown keys are skipped. `out` is written only on ok.
 ControllerAnswerError parseControllerAnswer(std::span<const std::uint8_t> cbor, ControllerRecord& out);
 
 /// Writes the check-in request {"urn": urn} and returns its size, or 0 when `urn` is longer

@@ -12,13 +12,18 @@ namespace tte::protocol {
 inline constexpr std::size_t kControllerRecordSize = 128;
 inline constexpr std::size_t kMaxControllerRecords = 128;  ///< kNvmSize / kControllerRecordSize
 
+inline constexpr std::uint16_t kControllerFlagPsk = 0x0001;  ///< `psk` holds the device–Controller PSK (§11)
+
 /// Where the device finds its Controller. `address` is an IP literal or DNS name,
-/// NUL-terminated and NUL-padded.
+/// NUL-terminated and NUL-padded. With kControllerFlagPsk (a DTLS-PSK device, §11) `psk` is
+/// the device–Controller PSK the introducer chose (secret: wipe it when done).
 struct ControllerRecord {
     std::uint32_t sequence = 0;
     std::uint16_t port = 0;
+    std::uint16_t flags = 0;
     char address[48] = {};
     std::uint8_t fingerprint[32] = {};
+    std::uint8_t psk[32] = {};
 };
 
 enum class RecordError {
@@ -33,8 +38,9 @@ enum class RecordError {
 /// "ok", "erased", "magic", "crc", "field" or "size".
 const char* recordErrorName(RecordError error);
 
-/// Checks the fields: port non-zero, address 1-47 printable characters then NULs,
-/// fingerprint not all zero. Returns the bad field's name (port, address, fingerprint) or nullptr.
+/// Checks the fields: port non-zero, only known flags, address 1-47 printable characters then
+/// NULs, fingerprint not all zero, PSK not all zero with kControllerFlagPsk and all zero
+/// without. Returns the bad field's name (port, flags, address, fingerprint, psk) or nullptr.
 const char* checkControllerRecordFields(const ControllerRecord& record);
 
 /// Writes the 128-byte record. Errors: field (`field` names it); `out` is written only on ok.
@@ -42,7 +48,7 @@ RecordError encodeControllerRecord(const ControllerRecord& record, std::span<std
                                    const char*& field);
 
 /// Parses one 128-byte slot. Errors in order: size, erased, magic, crc, field (`field` names
-/// it: port, address, fingerprint, reserved).
+/// it: port, flags, address, fingerprint, psk, reserved).
 RecordError decodeControllerRecord(std::span<const std::uint8_t> slot, ControllerRecord& out, const char*& field);
 
 /// Scans a sector of 128-byte slots and returns true with the valid record of the highest
