@@ -41,7 +41,8 @@ Result<protocol::MappingResponse> postMapping(const client::HttpsOptions& https,
                                               const ControllerTarget& controller) {
     std::string target = protocol::buildMappingUrl(
         url.ms, {{url.otp, url.devId},
-                 {protocol::ControllerInfo{controller.ip, controller.port, controller.fingerprint}, controller.description}});
+                 {protocol::ControllerInfo{controller.ip, controller.port, controller.fingerprint}, controller.description,
+                  controller.web}});
     auto res = client::httpsRequest(https, "POST", target);
     std::fill(target.begin(), target.end(), '\0');
     if (!res) return std::unexpected(res.error());

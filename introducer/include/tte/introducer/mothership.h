@@ -18,12 +18,13 @@ struct ControllerTarget {
     std::uint16_t port = 0;
     protocol::Fingerprint fingerprint;
     std::string description;  ///< Dev Descp, optional
+    std::string web;          ///< the Controller's web address for people (`cweb`), optional
 };
 
 /// Parses "ADDR:PORT" ("[v6]:PORT" for IPv6). Errors: invalidArgument naming the problem.
 Result<std::pair<std::string, std::uint16_t>> parseAddressPort(std::string_view text);
 
-/// POST <Enrollment URL>,cip=…,cport=…,cfingerprint=…[,description=…] (message 4); the
+/// POST <Enrollment URL>,cip=…,cport=…,cfingerprint=…[,description=…][,cweb=…] (message 4); the
 /// 200 answer (message 5). Errors by the MotherShip's answer: conflict (409: "the OTP was
 /// already used: the device may have been enrolled by someone else (draft 4)"), notFound
 /// (404), permissionDenied (403, revoked), rateLimited (429, with the Retry-After seconds),
