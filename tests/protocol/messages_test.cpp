@@ -58,7 +58,7 @@ TEST(Messages, PreEnrollRequestAndResponseRoundTrip) {
     EXPECT_EQ(back->controller.cport, 5685);
     EXPECT_EQ(back->controller.cfingerprint, in.controller.cfingerprint);
     EXPECT_EQ(back->description, "lot lot-1");
-    EXPECT_EQ(PreEnrollRequest{in.controller, ""}.toJson().find("description"), std::string::npos);
+    EXPECT_EQ((PreEnrollRequest{in.controller, ""}.toJson().find("description")), std::string::npos);
 
     const PreEnrollResponse answer{DevId{0x100}, EnrollmentState::preEnrolled, *parseFingerprint(kFp2)};
     EXPECT_EQ(answer.toJson(), R"({"cfingerprint":")" + kFp2 + R"(","devid":"00000100","state":"pre-enrolled"})");
