@@ -229,7 +229,9 @@ TEST_F(StationWindowTest, ReworkAFailedDeviceThenProvisionItAgain) {
     {
         std::lock_guard lock(site.ms.mutex);
         for (const auto& [rid, r] : site.ms.records)
-            if (r.devId.value == fresh.toUInt(nullptr, 16)) EXPECT_EQ(r.reworkedFrom->value, id.toUInt(nullptr, 16));
+            if (r.devId.value == fresh.toUInt(nullptr, 16)) {
+                EXPECT_EQ(r.reworkedFrom->value, id.toUInt(nullptr, 16));
+            }
     }
 }
 
