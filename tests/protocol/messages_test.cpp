@@ -546,7 +546,7 @@ const BadDoc kBadDocs[] = {
     {"status", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"(","state":"mapped","cfingerprint":")" + kFp + "\"}",
      "StatusResponse: field 'cfingerprint' goes only with state 'pre-enrolled' or 'registered'"},
     {"status", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"(","state":"pre-enrolled","cfingerprint":"ab"})",
-     "StatusResponse: field 'cfingerprint': expected 64 hex digits, got 2"},
+     "StatusResponse: field 'cfingerprint': fingerprint: expected 64 hex digits, got 2"},
     {"pre-enroll", R"({"cip":"192.0.2.1","cport":0,"cfingerprint":")" + kFp + "\"}",
      "PreEnrollRequest: field 'cport' must be an integer from 1 to 65535"},
     {"pre-enroll", R"({"cip":"192.0.2.1","cport":1,"cfingerprint":")" + kFp + R"(","otp":"123456789abcdef0"})",
