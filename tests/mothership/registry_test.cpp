@@ -331,7 +331,7 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "4\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "5\n");
     EXPECT_EQ(reg->device(0x100).error().code, Errc::notFound);  // the mcu_uid column was added: reads work
     // A device revoked before the revocation columns existed has them from its audit trail.
     const auto revoked = reg->device(0x101).value();

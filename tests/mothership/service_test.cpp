@@ -185,7 +185,7 @@ TEST_F(ServiceTest, AStationPreEnrollsItsOwnDeviceWithoutSpendingTheOtp) {
     EXPECT_EQ(api("/api/v1/devices/000001fe/pre-enroll", body, st1).status, 404);
     auto ok = api("/api/v1/devices/00000100/pre-enroll", body, st1);
     ASSERT_EQ(ok.status, 200) << ok.body;
-    EXPECT_EQ(ok.body, R"({"cfingerprint":")" + cfp + R"(","devid":"00000100","state":"pre-enrolled"})");
+    EXPECT_EQ(ok.body, R"({"cfingerprint":")" + cfp + R"(","devid":"00000100","state":"pre-enrolled"})" "\n");
     EXPECT_EQ(api("/api/v1/devices/00000100/pre-enroll", body, st1).body, ok.body);  // a re-send
     auto elsewhere = api("/api/v1/devices/00000100/pre-enroll",
                          R"({"cip":"192.0.2.6","cport":5685,"cfingerprint":")" + cfp + "\"}", st1);
