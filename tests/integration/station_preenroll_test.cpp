@@ -95,7 +95,8 @@ TEST(StationPreEnroll, ThePreEnrolledLabelSaysSoAndTheDeviceReachesItsController
                                      "https://" + ctl.https + "/tte/v1/devices");
     ASSERT_TRUE(list) << list.error().toString();
     bool registered = false;
-    for (const auto& listed : json::parse(list->body)["devices"])
+    const json listedDevices = json::parse(list->body)["devices"];
+    for (const auto& listed : listedDevices)
         if (listed["urn"] == d.urn) registered = listed["state"] == "registered";
     EXPECT_TRUE(registered) << list->body;
     // Registered now, and still told as pre-enrolled.
