@@ -114,7 +114,9 @@ TEST_P(RegistryTest, AStationPreEnrollsOnlyItsOwnNotMappedDevice) {
     EXPECT_EQ(reg->device(0x101)->preEnrolledBy, "");
     EXPECT_EQ(reg->preEnroll(0x999, p, 9).error().code, Errc::notFound);
     std::vector<std::string> events;
-    for (const auto& e : reg->audit(0x100).value()) events.push_back(e.event);
+    const auto trail = reg->audit(0x100);  // held: a range-for over .value() of a temporary dangles
+    ASSERT_TRUE(trail);
+    for (const auto& e : *trail) events.push_back(e.event);
     EXPECT_EQ(events, (std::vector<std::string>{"stored", "pre-enrolled", "registered"}));
 }
 
