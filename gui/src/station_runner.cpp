@@ -221,6 +221,43 @@ void StationRunner::rework(const QString& port) {
     });
 }
 
+void StationRunner::reworkLive(quint32 devId) {
+    submit([this, devId] {
+        auto j = m_parts->journal();
+        auto f = j ? m_parts->flasher() : Result<station::DeviceFlasher*>(std::unexpected(j.error()));
+        auto p = f ? m_parts->pipeline() : Result<station::Pipeline*>(std::unexpected(f.error()));
+        auto u = p ? m_parts->uploader() : Result<station::Uploader*>(std::unexpected(p.error()));
+        if (!u) return post([this, text = q(u.error().toString())] { Q_EMIT problem("Rework", text); });
+        if (!m_operator.empty()) (*j)->setOperator(m_operator);
+        // As `tte-provision rework --devid D`: the new identity goes into the station's open lot.
+        std::string notice;
+        if (auto s = station::openLotWithQuota(config(), **p, m_parts->mothership(), notice); !s)
+            return post([this, text = q(s.error().toString())] { Q_EMIT problem("Rework", text); });
+        if (!notice.empty()) post([this, n = q(notice)] { Q_EMIT logEvent("mothership", n); });
+        const std::string reason = "reworked at station " + config().stationId +
+                                   (m_operator.empty() ? std::string() : " by " + m_operator);
+        const station::ReworkParts parts{**j, **f, m_parts->encoder(), m_parts->mothership(), **u, **p};
+        auto r = station::reworkById(parts, devId, reason);
+        ++m_changes;
+        if (!r) {
+            post([this, text = q(r.error().toString())] { Q_EMIT problem("Rework", text); });
+            return post([this] { refresh(); });
+        }
+        const QString old = hex8(r->devId);
+        const QString port = q(r->port);
+        QString text;
+        if (r->alreadyReworked) text = QString("device %1 at %2 is already reworked").arg(old, port);
+        else if (r->erased) text = QString("device %1 at %2 erased; Dev ID %1 stays burned, the next run gives it a new one").arg(old, port);
+        else text = QString("device %1 at %2 revoked at the MotherShip (%3); provisioned as %4, reworked from %1")
+                        .arg(old, port, q(reason), hex8(r->newDevId.value_or(0)));
+        if (!r->uploadNotice.empty()) text += "\n" + q(r->uploadNotice);
+        post([this, port, oldId = r->devId, newId = r->newDevId.value_or(0), text] {
+            Q_EMIT replaced(port, oldId, newId, text);
+            refresh();
+        });
+    });
+}
+
 void StationRunner::reprint(const QString& port, const QString& reason) {
     submit([this, port, reason] {
         auto j = m_parts->journal();

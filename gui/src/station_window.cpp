@@ -415,8 +415,44 @@ void StationWindow::stopRun() {
 
 void StationWindow::reworkDevice(const QString& port) {
     if (!m_runner || port.isEmpty()) return;
+    const QString state = stateOf(port);
+    if (state == "committed" || state == "live") {
+        if (m_runner->running()) {
+            showError("Rework", "Stop the run before reworking a device that has a record: its board is provisioned "
+                                "again in its seat.");
+            return;
+        }
+        return confirmLiveRework(port, devIdAt(port));
+    }
     log("rework", "erasing the device at " + port);
     m_runner->rework(port);
+}
+
+void StationWindow::confirmLiveRework(const QString& port, const QString& devId) {
+    bool ok = false;
+    const quint32 id = devId.toUInt(&ok, 16);
+    if (!ok) return showError("Rework", "the device at " + port + " has no Dev ID in the journal");
+    if (m_reworkConfirm) m_reworkConfirm->close();
+    const QString seat = QString::fromStdString(m_runner->config().seatName(port.toStdString()));
+    m_reworkConfirm = new QMessageBox(
+        QMessageBox::Warning, "Rework a live device",
+        QString("Rework device %1 in seat %2?\n\n"
+                "Device %1 is revoked at the MotherShip first: its label becomes void – its code and its key are "
+                "refused from then on. Destroy the old label.\n\n"
+                "Then the board is provisioned as a new device with a new Dev ID and a new label.")
+            .arg(devId, seat),
+        QMessageBox::Cancel, this);
+    m_reworkConfirm->setObjectName("reworkDialog");
+    QPushButton* go = m_reworkConfirm->addButton(QString("Revoke %1 and rework").arg(devId), QMessageBox::DestructiveRole);
+    go->setObjectName("reworkConfirm");
+    m_reworkConfirm->setDefaultButton(QMessageBox::Cancel);  // a glove on Enter must not revoke
+    m_reworkConfirm->setAttribute(Qt::WA_DeleteOnClose);
+    connect(m_reworkConfirm, &QMessageBox::buttonClicked, this, [this, go, id, devId, port](QAbstractButton* b) {
+        if (b != go || !m_runner) return log("rework", "rework of " + devId + " cancelled");
+        log("rework", QString("revoking device %1 at %2, then provisioning its board anew").arg(devId, port));
+        m_runner->reworkLive(id);
+    });
+    m_reworkConfirm->open();
 }
 
 void StationWindow::reprintDevice(const QString& port, const QString& reason) {

@@ -90,6 +90,10 @@ void StationWindow::connectRunner() {
         setDeviceRow(port, hex8(devId), "reworked", "erased; the next run gives it a new Dev ID");
         log("rework", text);
     });
+    connect(r, &StationRunner::replaced, this, [this](const QString& port, quint32, quint32 newId, const QString& text) {
+        if (newId != 0) setDeviceRow(port, hex8(newId), "committed", "reworked: a new identity");
+        log("rework", text);
+    });
     connect(r, &StationRunner::reprinted, this, [this](const QString& port, const QString& text) {
         setDeviceRow(port, {}, {}, "label reprinted");
         log("reprint", text);
@@ -225,6 +229,12 @@ QString StationWindow::detailOf(const QString& port) const {
     return {};
 }
 
+QString StationWindow::devIdAt(const QString& port) const {
+    for (int row = 0; row < m_devices->rowCount(); ++row)
+        if (m_devices->item(row, 0)->text() == port) return m_devices->item(row, 1)->text();
+    return {};
+}
+
 QString StationWindow::stateOf(const QString& port) const {
     for (int row = 0; row < m_devices->rowCount(); ++row)
         if (m_devices->item(row, 0)->text() == port) return m_devices->item(row, 2)->text();
@@ -240,7 +250,9 @@ void StationWindow::updateButtons() {
     m_count->setEnabled(!running);
     m_logToggle->setChecked(m_details->isVisible());
     const QString state = stateOf(selectedPort());
-    m_rework->setEnabled(open && state == "failed");
+    // A failed board is erased; a board with a record is revoked and provisioned anew (not
+    // while a run serves the seats).
+    m_rework->setEnabled(open && (state == "failed" || ((state == "committed" || state == "live") && !running)));
     m_reprint->setEnabled(open && (state == "committed" || state == "live"));
 }
 

@@ -27,6 +27,7 @@ struct Common {
     std::vector<std::string> connectTo;
     std::string controller;
     std::string controllerFingerprint;
+    std::string controllerWeb;
     std::string description;
     std::string notify;
     std::string queue;
@@ -48,6 +49,14 @@ client::HttpsOptions httpsOptions(const Common& c) { return client::HttpsOptions
 void printStatus(const protocol::StatusResponse& st) {
     std::cout << "urn: " << st.urn.text << "\nfingerprint: " << st.fingerprint.hex()
               << "\nstate: " << protocol::enrollmentStateName(st.state) << "\n";
+    if (st.preEnrolledTo) std::cout << "controller fingerprint: " << st.preEnrolledTo->hex() << "\n";
+}
+
+/// A device its station pre-enrolled: nothing to do, no warning (exit 0).
+int printPreEnrolled(const protocol::StatusResponse& st) {
+    std::cout << "pre-enrolled to Controller " << st.preEnrolledTo->hex() << "\n";
+    printStatus(st);
+    return 0;
 }
 
 /// The Enrollment URL from the source; a video of the LED shows its progress on a terminal
@@ -81,7 +90,7 @@ struct Wiring {
 
 /// `queue` (queueOf()) must outlive the wiring.
 Result<Wiring> wiringOf(const Common& c, IntroductionQueue& queue) {
-    auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description);
+    auto target = controllerTargetOf(c.controller, c.controllerFingerprint, c.description, c.controllerWeb);
     if (!target) return std::unexpected(target.error());
     auto plan = introducePlanOf(c.notify, &queue, c.later, target->fingerprint);
     if (!plan) return std::unexpected(plan.error());
@@ -119,12 +128,21 @@ Result<IntroductionQueue> queueOf(const Common& c) {
 int runEnroll(const LabelSource& s, const Common& c) {
     auto url = enrollmentUrlOf(s);
     if (!url) return die(url.error().message);
+    if (c.controller.empty() && c.controllerFingerprint.empty()) {
+        // No Controller of one's own: only a pre-enrolled device can be "enrolled" so.
+        auto st = checkPreEnrolled(*makeHttpsMotherShip(httpsOptions(c)), *url);
+        if (!st) return die(st.error().message);
+        return printPreEnrolled(*st);
+    }
+    if (c.controller.empty() || c.controllerFingerprint.empty())
+        return tte::cli::usage("tte-introducer", "enroll: give both --controller and --controller-fingerprint");
     auto queue = queueOf(c);
     if (!queue) return die(queue.error().message);
     auto w = wiringOf(c, *queue);
     if (!w) return die(w.error().message);
     auto r = enroll(*url, w->target, w->plan, *w->ms, *w->sender);
     if (!r) return die(r.error().toString());
+    if (r->preEnrolledTo) return printPreEnrolled(*r->status);
     if (r->alreadyUsed) {
         std::cerr << "tte-introducer: WARNING: the OTP was already used: the device may have been enrolled by someone else "
                      "(draft 4)\n";
@@ -224,9 +242,13 @@ void addMotherShip(CLI::App* cmd, Common& c) {
     cmd->add_option("--connect-to", c.connectTo, "HOST:PORT:ADDR:PORT, as curl --connect-to");
 }
 
-void addController(CLI::App* cmd, Common& c) {
-    cmd->add_option("--controller", c.controller, "the Controller's CoAP/DTLS ADDR:PORT for the device")->required();
-    cmd->add_option("--controller-fingerprint", c.controllerFingerprint, "the Controller's key fingerprint (64 hex)")->required();
+/// `required`: false for enroll, where a pre-enrolled device needs no Controller of one's own.
+void addController(CLI::App* cmd, Common& c, bool required) {
+    cmd->add_option("--controller", c.controller, "the Controller's CoAP/DTLS ADDR:PORT for the device")->required(required);
+    cmd->add_option("--controller-fingerprint", c.controllerFingerprint, "the Controller's key fingerprint (64 hex)")
+        ->required(required);
+    cmd->add_option("--controller-web", c.controllerWeb,
+                    "the Controller's web address (http:// or https://) that the MotherShip's page links to");
     cmd->add_option("--description", c.description, "a local label for the device (Dev Descp)");
     cmd->add_option("--notify", c.notify, "the Controller's introductions URL, https://ADDR:PORT/tte/v1/introductions");
     cmd->add_option("--queue", c.queue, kQueueHelp);
@@ -247,11 +269,11 @@ int main(int argc, char** argv) {
     auto* enroll = app.add_subcommand("enroll", "enroll one device from its label, URL or LED");
     addSource(enroll, s, true);
     addMotherShip(enroll, c);
-    addController(enroll, c);
+    addController(enroll, c, false);
     auto* box = app.add_subcommand("box", "enroll every device of a box from the box label");
     addSource(box, s, false);
     addMotherShip(box, c);
-    addController(box, c);
+    addController(box, c, true);
     box->add_option("--state", c.state, "progress file; a rerun skips what is done")->required();
     auto* flush = app.add_subcommand("flush", "send queued introductions to their Controllers");
     flush->add_option("--queue", c.queue, kQueueHelp);

@@ -84,12 +84,15 @@ Result<protocol::EnrollmentUrl> enrollmentUrlFrom(const LabelSource& s, LedVideo
 }
 
 Result<ControllerTarget> controllerTargetOf(std::string_view addressPort, std::string_view fingerprintHex,
-                                            std::string description) {
+                                            std::string description, std::string web) {
     auto addr = parseAddressPort(addressPort);
     if (!addr) return std::unexpected(addr.error());
     auto fp = protocol::parseFingerprint(fingerprintHex);
     if (!fp) return withContext(fp.error(), "--controller-fingerprint");
-    return ControllerTarget{addr->first, addr->second, *fp, std::move(description)};
+    if (!web.empty()) {
+        if (auto ok = protocol::checkControllerWebUrl(web); !ok) return withContext(ok.error(), "--controller-web");
+    }
+    return ControllerTarget{addr->first, addr->second, *fp, std::move(description), std::move(web)};
 }
 
 Result<IntroducePlan> introducePlanOf(std::string_view notifyUrl, IntroductionQueue* queue, bool later,
@@ -147,10 +150,12 @@ Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const Controller
     if (!mapped) {
         if (mapped.error().code == Errc::notFound) return std::unexpected(explainNotFound(ms, url, mapped.error()));
         if (mapped.error().code != Errc::conflict) return std::unexpected(mapped.error());
-        r.alreadyUsed = true;
         auto status = ms.status(url);
         if (status) r.status = std::move(*status);
         else r.statusError = status.error();
+        // Its station mapped it for the customer: the OTP is unspent, nothing to warn about.
+        if (r.status && r.status->preEnrolledTo) r.preEnrolledTo = r.status->preEnrolledTo;
+        else r.alreadyUsed = true;
         return r;
     }
     r.introduction = introduce(plan,
@@ -159,6 +164,16 @@ Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const Controller
                                sender);
     r.mapped = std::move(*mapped);
     return r;
+}
+
+Result<protocol::StatusResponse> checkPreEnrolled(MotherShipApi& ms, const protocol::EnrollmentUrl& url) {
+    auto status = ms.status(url);
+    if (!status) return std::unexpected(status.error());
+    if (!status->preEnrolledTo)
+        return fail(Errc::invalidArgument, "the device is not pre-enrolled (its state is " +
+                                               std::string(protocol::enrollmentStateName(status->state)) +
+                                               "): give --controller and --controller-fingerprint to enroll it");
+    return status;
 }
 
 }  // namespace tte::introducer

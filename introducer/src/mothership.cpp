@@ -57,7 +57,7 @@ Result<protocol::MappingResponse> postMapping(const client::HttpsOptions& https,
     std::string target = protocol::buildMappingUrl(
         url.ms, {{url.otp, url.devId},
                  {protocol::ControllerInfo{controller.ip, controller.port, controller.fingerprint, controller.psk},
-                  controller.description}});
+                  controller.description, controller.web}});
     auto res = client::httpsRequest(https, "POST", target);
     std::fill(target.begin(), target.end(), '\0');
     if (!res) return std::unexpected(res.error());

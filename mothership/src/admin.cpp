@@ -47,7 +47,8 @@ json deviceJson(const DeviceRow& d) {
              {"reworked_from", d.reworkedFrom ? json(toHex(*d.reworkedFrom, 8)) : json(nullptr)},
              {"revoked_at", d.revokedAt != 0 ? json(d.revokedAt) : json(nullptr)},
              {"revoked_by", d.state == DeviceState::revoked ? json(d.revokedBy) : json(nullptr)},
-             {"revoke_reason", d.state == DeviceState::revoked ? json(d.revokeReason) : json(nullptr)}};
+             {"revoke_reason", d.state == DeviceState::revoked ? json(d.revokeReason) : json(nullptr)},
+             {"preenrolled_by", d.preEnrolledBy.empty() ? json(nullptr) : json(d.preEnrolledBy)}};
     return out;
 }
 

@@ -40,6 +40,8 @@ std::string formPage(const DeviceRow& device, std::string_view action) {
                     "<input id=\"cfingerprint\" name=\"cfingerprint\" required minlength=\"64\" maxlength=\"64\">"
                     "<label for=\"description\">Description (optional)</label>"
                     "<input id=\"description\" name=\"description\" maxlength=\"200\">"
+                    "<label for=\"cweb\">Controller web address (optional, http:// or https://)</label>"
+                    "<input id=\"cweb\" name=\"cweb\" maxlength=\"512\" placeholder=\"https://controller.example/\">"
                     "<button type=\"submit\" id=\"submit\">Enroll</button></form>");
 }
 
@@ -51,14 +53,30 @@ std::string alreadyUsedPage(const DeviceRow& device) {
                     "manufacturer.</div>");
 }
 
-std::string mappedPage(const DeviceRow& device, const ControllerAddress& c) {
+std::string mappedPage(const DeviceRow& device, const ControllerAddress& c, std::string_view web) {
+    // draft 2 TODO "after mapping": lead on to the Controller, where the device is set up next.
+    const std::string next =
+        web.empty() ? std::string()
+                    : "<p id=\"next\">Next: open your Controller at <a id=\"controller-web\" href=\"" + escapeHtml(web) +
+                          "\" rel=\"noopener noreferrer\">" + escapeHtml(web) + "</a> to set the device up there.</p>";
     return page("Device enrolled",
                 deviceLine(device) + "<div class=\"ok\" id=\"mapped\"><strong>Done.</strong> The device will use the "
                                      "Controller at <code>" +
                     escapeHtml(c.ip) + "</code> port <code>" + std::to_string(c.port) +
                     "</code> with fingerprint <code>" + escapeHtml(c.fingerprint) +
-                    "</code>.</div><p>Device fingerprint: <code id=\"fingerprint\">" + escapeHtml(device.fingerprint) +
-                    "</code></p>");
+                    "</code>.</div>" + next + "<p>Device fingerprint: <code id=\"fingerprint\">" +
+                    escapeHtml(device.fingerprint) + "</code></p>");
+}
+
+std::string preEnrolledPage(const DeviceRow& device) {
+    const std::string cfp = device.controller ? device.controller->fingerprint : std::string();
+    return page("Already set up for you",
+                deviceLine(device) +
+                    "<div class=\"ok\" id=\"pre-enrolled\"><strong>Nothing to do: this device was set up for you by "
+                    "the manufacturer.</strong> It is pre-enrolled to your Controller and will connect to it by itself "
+                    "once it is powered and on the network. Your code was not used and stays valid for checking the "
+                    "device.</div><p>Controller fingerprint: <code id=\"cfingerprint\">" + escapeHtml(cfp) +
+                    "</code></p><p>If the fingerprint is not your Controller's, contact the manufacturer.</p>");
 }
 
 std::string revokedPage(const DeviceRow& device) {

@@ -17,8 +17,11 @@ using tte::escapeHtml;  // tte/base/html.h
 std::string formPage(const DeviceRow& device, std::string_view action);
 /// Shown when the OTP was used already (mapped or registered).
 std::string alreadyUsedPage(const DeviceRow& device);
-/// Shown after a successful mapping.
-std::string mappedPage(const DeviceRow& device, const ControllerAddress& controller);
+/// Shown after a successful mapping; with a link to the Controller's web address `web` (an
+/// http/https URL checked by protocol::checkControllerWebUrl()) when not empty.
+std::string mappedPage(const DeviceRow& device, const ControllerAddress& controller, std::string_view web = {});
+/// Shown for a device its station mapped for the customer (pre-enrolled): nothing to do.
+std::string preEnrolledPage(const DeviceRow& device);
 /// Any error: a title and a sentence.
 /// The page for a revoked device (403): the device's URN, and that it is revoked.
 std::string revokedPage(const DeviceRow& device);

@@ -71,6 +71,7 @@ private:
         stored.revokedAt = 0;
         stored.revokedBy.clear();
         stored.revokeReason.clear();
+        stored.preEnrolledBy.clear();
         m_devices[row.devId] = stored;
         append(row.devId, "stored", row.station,
                "record " + row.recordId + (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string()),
@@ -112,9 +113,24 @@ public:
         it->second.controller = c;
         it->second.description = std::string(description);
         it->second.updatedAt = now;
-        append(devId, "mapped", client,
-               "controller " + c.ip + " port " + std::to_string(c.port) + " fingerprint " + c.fingerprint, now);
+        append(devId, "mapped", client, mappingDetail(c), now);
         return {};
+    }
+
+    Result<DeviceState> preEnroll(std::uint32_t devId, const PreEnrollment& what, std::int64_t now) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_devices.find(devId);
+        if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+        auto now_ = planPreEnroll(it->second, what);
+        if (!now_) return std::unexpected(now_.error());
+        if (!*now_) return it->second.state;
+        it->second.state = DeviceState::mapped;
+        it->second.controller = what.controller;
+        it->second.description = what.description;
+        it->second.preEnrolledBy = what.station;
+        it->second.updatedAt = now;
+        append(devId, "pre-enrolled", "station " + what.station, mappingDetail(what.controller), now);
+        return DeviceState::mapped;
     }
 
     Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) override {

@@ -85,6 +85,30 @@ std::unexpected<Error> transitionError(DeviceState from, std::string_view target
                                     std::string(target));
 }
 
+Result<bool> planPreEnroll(const DeviceRow& d, const PreEnrollment& what) {
+    const std::string id = toHex(d.devId, 8);
+    if (d.station != what.station)
+        return fail(Errc::permissionDenied, "device " + id + " was provisioned by station " + d.station + ", not by " +
+                                                what.station + ": a station pre-enrolls only its own devices");
+    switch (d.state) {
+    case DeviceState::notMapped: return true;
+    case DeviceState::revoked: return fail(Errc::conflict, "device " + id + " is revoked: it cannot be pre-enrolled");
+    default: break;
+    }
+    if (d.preEnrolledBy.empty())
+        return fail(Errc::conflict, "device " + id + " is " + std::string(stateName(d.state)) +
+                                        " already: its label's holder mapped it to a Controller");
+    if (!d.controller || d.controller->fingerprint != what.controller.fingerprint || d.controller->ip != what.controller.ip ||
+        d.controller->port != what.controller.port)
+        return fail(Errc::conflict, "device " + id + " is pre-enrolled to another Controller (" +
+                                        (d.controller ? mappingDetail(*d.controller) : std::string("none")) + ")");
+    return false;
+}
+
+std::string mappingDetail(const ControllerAddress& c) {
+    return "controller " + c.ip + " port " + std::to_string(c.port) + " fingerprint " + c.fingerprint;
+}
+
 std::string RevokeTarget::describe() const {
     switch (kind) {
         case Kind::device: return "Dev ID " + toHex(number, 8);

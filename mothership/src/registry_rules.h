@@ -62,6 +62,13 @@ Status checkReworkedFrom(const DeviceRow& row, std::optional<DeviceState> oldSta
 /// Errors: alreadyExists.
 Status checkMcuUid(const DeviceRow& row, const std::vector<std::pair<std::uint32_t, DeviceState>>& holders);
 
+/// The one rule of every store for a pre-enrollment of `device` (as stored): true when it is to
+/// be mapped now, false when the same pre-enrollment was made before (nothing to do).
+/// Errors: those of Registry::preEnroll() but notFound and io.
+Result<bool> planPreEnroll(const DeviceRow& device, const PreEnrollment& what);
+/// The audit detail of a mapping: "controller <ip> port <port> fingerprint <hex>".
+std::string mappingDetail(const ControllerAddress& c);
+
 /// Why `from` cannot move to `target`: revoked → permissionDenied, else conflict.
 std::unexpected<Error> transitionError(DeviceState from, std::string_view target);
 

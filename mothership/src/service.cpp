@@ -149,7 +149,7 @@ HttpResponse Service::enrollmentPage(const HttpRequest& r) {
     switch (device.state) {
         case DeviceState::notMapped: return html(200, formPage(device, r.target));
         case DeviceState::revoked: return html(403, revokedPage(device));
-        default: return html(200, alreadyUsedPage(device));
+        default: return html(200, device.preEnrolledBy.empty() ? alreadyUsedPage(device) : preEnrolledPage(device));
     }
 }
 
@@ -181,6 +181,15 @@ HttpResponse Service::mapping(const HttpRequest& r) {
     auto claimed = m_registry.claim(device.devId, controller, request->controller.description, r.client, nowMs());
     if (!claimed) {
         if (claimed.error().code == Errc::permissionDenied) return refuseRevoked(device, r, html);  // revoked meanwhile
+        if (claimed.error().code == Errc::conflict && !device.preEnrolledBy.empty()) {
+            // Not a used OTP: its station mapped the device for the customer (PROTOCOL §10).
+            (void)m_registry.recordFailure(device.devId, "claim-pre-enrolled", r.client, "the device is pre-enrolled",
+                                           nowMs());
+            if (html) return HttpResponse{409, "text/html; charset=utf-8", preEnrolledPage(device), {}};
+            return errorResponse(Errc::conflict, "the device is pre-enrolled to Controller " +
+                                                     (device.controller ? device.controller->fingerprint : std::string()) +
+                                                     " by its manufacturer: nothing to do");
+        }
         if (claimed.error().code == Errc::conflict) {
             (void)m_registry.recordFailure(device.devId, "claim-conflict", r.client, "OTP already used", nowMs());
             if (html) return HttpResponse{409, "text/html; charset=utf-8", alreadyUsedPage(device), {}};
@@ -189,7 +198,7 @@ HttpResponse Service::mapping(const HttpRequest& r) {
         return errorResponse(claimed.error(), html);
     }
     m_metrics.claims++;
-    if (html) return HttpResponse{200, "text/html; charset=utf-8", mappedPage(device, controller), {}};
+    if (html) return HttpResponse{200, "text/html; charset=utf-8", mappedPage(device, controller, request->controller.web), {}};
     auto answer = mappingAnswer(device);
     if (!answer) return errorResponse(answer.error());
     return jsonResponse(200, answer->toJson());
@@ -213,7 +222,17 @@ HttpResponse Service::status(const HttpRequest& r) {
     const auto& device = std::get<DeviceRow>(auth);
     auto answer = mappingAnswer(device);
     if (!answer) return errorResponse(answer.error());
-    return jsonResponse(200, protocol::StatusResponse{std::move(answer->urn), answer->fingerprint, device.state}.toJson());
+    protocol::StatusResponse st{std::move(answer->urn), answer->fingerprint, device.state, std::nullopt};
+    // A device its station pre-enrolled: `pre-enrolled` until it fetched its Controller, then
+    // `registered`, both with the Controller's fingerprint (PROTOCOL §6, §10).
+    if (!device.preEnrolledBy.empty() && device.controller &&
+        (device.state == DeviceState::mapped || device.state == DeviceState::registered)) {
+        auto cfp = protocol::parseFingerprint(device.controller->fingerprint);
+        if (!cfp) return errorResponse(Errc::internal, "the registry's controller of Dev ID " + toHex(device.devId, 8) + " does not parse");
+        st.preEnrolledTo = *cfp;
+        if (device.state == DeviceState::mapped) st.state = DeviceState::preEnrolled;
+    }
+    return jsonResponse(200, st.toJson());
 }
 
 }  // namespace tte::mothership

@@ -22,7 +22,7 @@ using SqlRow = std::vector<SqlValue>;
 enum class SqlDialect { sqlite, postgresql };
 
 /// The registry's schema version this program writes (sql_registry.cpp migrates up to it).
-inline constexpr std::int64_t kRegistrySchemaVersion = 5;
+inline constexpr std::int64_t kRegistrySchemaVersion = 6;
 
 class SqlTx {
 public:

@@ -32,7 +32,7 @@ constexpr const char* kDeviceSelect =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
     "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong'), mcu_uid, "
-    "reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped";
+    "reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by";
 constexpr std::int64_t kSchemaVersion = kRegistrySchemaVersion;
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {
@@ -66,6 +66,7 @@ Result<DeviceRow> rowToDevice(const SqlRow& r) {
     d.revokeReason = r[24].value_or("");
     d.pskWrapped = r[25];
     if (d.controller) d.controller->pskWrapped = r[26];
+    d.preEnrolledBy = r[27].value_or("");
     return d;
 }
 
@@ -146,6 +147,10 @@ std::string schemaPsk() {
            "ALTER TABLE devices ADD COLUMN cpsk_wrapped TEXT;";
 }
 
+/// Version 6, pre-enrolled lots: the station that mapped a device through the station API without
+/// its OTP ('' for every device mapped before, and for those its label's holder mapped).
+std::string schemaPreEnrolled() { return "ALTER TABLE devices ADD COLUMN preenrolled_by TEXT NOT NULL DEFAULT '';"; }
+
 Status migrate(SqlDb& db) {
     return db.write([&](SqlTx& tx) -> Status {
         if (db.dialect() == SqlDialect::postgresql) {
@@ -163,7 +168,8 @@ Status migrate(SqlDb& db) {
             return fail(Errc::unsupported, "the registry's schema version " + num(version) +
                                                " is newer than this program (" + num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
-        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk()};
+        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk(),
+                                       schemaPreEnrolled()};
         static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;
@@ -299,9 +305,34 @@ public:
                               c.pskWrapped});
             if (!n) return std::unexpected(n.error());
             if (*n == 0) return explainNoTransition(tx, devId, "mapped");
-            return appendAudit(tx, devId, "mapped", client,
-                         "controller " + c.ip + " port " + num(c.port) + " fingerprint " + c.fingerprint, now);
+            return appendAudit(tx, devId, "mapped", client, mappingDetail(c), now);
         });
+    }
+
+    Result<DeviceState> preEnroll(std::uint32_t devId, const PreEnrollment& what, std::int64_t now) override {
+        DeviceState after = DeviceState::mapped;
+        Status s = m_db->write([&](SqlTx& tx) -> Status {
+            auto rows = tx.query(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE devid = $1", {num(devId)});
+            if (!rows) return std::unexpected(rows.error());
+            if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+            auto device = rowToDevice(rows->front());
+            if (!device) return std::unexpected(device.error());
+            auto plan = planPreEnroll(*device, what);
+            if (!plan) return std::unexpected(plan.error());
+            after = device->state;
+            if (!*plan) return {};
+            const ControllerAddress& c = what.controller;
+            // Conditional, as the claim: of a claim and a pre-enrollment at once exactly one wins.
+            auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = $4,"
+                             " description = $5, preenrolled_by = $6, updated_at = $7 WHERE devid = $1 AND state = 'not-mapped'",
+                             {num(devId), c.ip, num(c.port), c.fingerprint, what.description, what.station, num(now)});
+            if (!n) return std::unexpected(n.error());
+            if (*n == 0) return explainNoTransition(tx, devId, "pre-enrolled");
+            after = DeviceState::mapped;
+            return appendAudit(tx, devId, "pre-enrolled", "station " + what.station, mappingDetail(c), now);
+        });
+        if (!s) return std::unexpected(s.error());
+        return after;
     }
 
     Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) override {

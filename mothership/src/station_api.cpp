@@ -108,6 +108,9 @@ HttpResponse Service::stationApi(const HttpRequest& r) {
     if (path.starts_with(devices)) {
         const std::string_view rest = path.substr(devices.size());
         if (rest.ends_with("/revoke") && r.method == "POST") return revoke(r, rest.substr(0, rest.size() - 7), *station);
+        constexpr std::string_view preEnrollSuffix = "/pre-enroll";
+        if (rest.ends_with(preEnrollSuffix) && r.method == "POST")
+            return preEnroll(r, rest.substr(0, rest.size() - preEnrollSuffix.size()), *station);
         if (r.method == "GET") return deviceLookup(rest);
     }
     return errorResponse(Errc::notFound, "no such station API resource");
@@ -158,6 +161,22 @@ HttpResponse Service::revoke(const HttpRequest& r, std::string_view devIdHex, co
                                   Revocation{request->reason, "station " + station.name, station.name}, nowMs());
     if (!done) return errorResponse(done.error());
     return jsonResponse(200, protocol::RevokeResponse{*id, protocol::EnrollmentState::revoked}.toJson());
+}
+
+HttpResponse Service::preEnroll(const HttpRequest& r, std::string_view devIdHex, const StationRow& station) {
+    auto id = protocol::parseDevId(devIdHex);
+    if (!id) return errorResponse(id.error());
+    auto request = protocol::PreEnrollRequest::fromJson(r.body);
+    if (!request) return errorResponse(request.error());
+    const protocol::ControllerInfo& c = request->controller;
+    // The OTP is not spent: the label's holder later reads `pre-enrolled` from the status query
+    // (PROTOCOL §10). Only the station's own devices (403 otherwise, nothing mapped).
+    auto state = m_registry.preEnroll(
+        id->value, PreEnrollment{station.name, ControllerAddress{c.cip, c.cport, c.cfingerprint.hex()}, request->description},
+        nowMs());
+    if (!state) return errorResponse(state.error());
+    const auto answered = *state == DeviceState::registered ? DeviceState::registered : DeviceState::preEnrolled;
+    return jsonResponse(200, protocol::PreEnrollResponse{*id, answered, c.cfingerprint}.toJson());
 }
 
 HttpResponse Service::lot(std::string_view lotName) {

@@ -18,8 +18,9 @@ using detail::JsonObject;
 
 namespace {
 
-constexpr std::array<EnrollmentState, 4> kStates = {EnrollmentState::notMapped, EnrollmentState::mapped,
-                                                    EnrollmentState::registered, EnrollmentState::revoked};
+constexpr std::array<EnrollmentState, 5> kStates = {EnrollmentState::notMapped, EnrollmentState::mapped,
+                                                    EnrollmentState::registered, EnrollmentState::revoked,
+                                                    EnrollmentState::preEnrolled};
 
 /// Reads "urn" and "fingerprint" of `o`.
 Status readUrnAndFingerprint(const JsonObject& o, DevUrn& urn, Fingerprint& fp) {
@@ -74,6 +75,7 @@ std::string_view enrollmentStateName(EnrollmentState state) {
     case EnrollmentState::mapped: return "mapped";
     case EnrollmentState::registered: return "registered";
     case EnrollmentState::revoked: return "revoked";
+    case EnrollmentState::preEnrolled: return "pre-enrolled";
     }
     return "not-mapped";
 }
@@ -106,14 +108,15 @@ Result<MappingResponse> MappingResponse::fromJson(std::string_view text) {
 }
 
 std::string StatusResponse::toJson() const {
-    return detail::dumpJson(json{{"urn", urn.text}, {"fingerprint", fingerprint.hex()},
-                                 {"state", std::string(enrollmentStateName(state))}});
+    json j{{"urn", urn.text}, {"fingerprint", fingerprint.hex()}, {"state", std::string(enrollmentStateName(state))}};
+    if (preEnrolledTo) j["cfingerprint"] = preEnrolledTo->hex();
+    return detail::dumpJson(j);
 }
 
 Result<StatusResponse> StatusResponse::fromJson(std::string_view text) {
     auto j = detail::parseJsonText(text, "StatusResponse");
     if (!j) return std::unexpected(j.error());
-    auto o = JsonObject::from(*j, "StatusResponse", {"urn", "fingerprint", "state"});
+    auto o = JsonObject::from(*j, "StatusResponse", {"urn", "fingerprint", "state", "cfingerprint"});
     if (!o) return std::unexpected(o.error());
     StatusResponse r;
     if (auto ok = readUrnAndFingerprint(*o, r.urn, r.fingerprint); !ok) return std::unexpected(ok.error());
@@ -122,6 +125,17 @@ Result<StatusResponse> StatusResponse::fromJson(std::string_view text) {
     auto state = parseEnrollmentState(*stateText);
     if (!state) return o->fieldError("state", state.error());
     r.state = *state;
+    auto cfp = o->optionalString("cfingerprint");
+    if (!cfp) return std::unexpected(cfp.error());
+    if (*cfp) {
+        if (r.state != EnrollmentState::preEnrolled && r.state != EnrollmentState::registered)
+            return o->error("field 'cfingerprint' goes only with state 'pre-enrolled' or 'registered'");
+        auto fp = parseFingerprint(**cfp);
+        if (!fp) return o->fieldError("cfingerprint", fp.error());
+        r.preEnrolledTo = *fp;
+    } else if (r.state == EnrollmentState::preEnrolled) {
+        return o->error("state 'pre-enrolled' needs field 'cfingerprint'");
+    }
     return r;
 }
 
@@ -221,7 +235,7 @@ Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params)
     if (!cfp) return std::unexpected(cfp.error());
     auto fp = parseFingerprint(*cfp);
     if (!fp) return fail(Errc::invalidArgument, "c" + fp.error().message);
-    ControllerRequest r{ControllerInfo{*cip, static_cast<std::uint16_t>(port), *fp, std::nullopt}, {}};
+    ControllerRequest r{ControllerInfo{*cip, static_cast<std::uint16_t>(port), *fp, std::nullopt}, {}, {}};
     if (const std::string* cpsk = params.find("cpsk")) {
         auto psk = parsePsk(*cpsk, "cpsk");
         if (!psk) return std::unexpected(psk.error());
@@ -231,7 +245,38 @@ Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params)
         if (auto ok = detail::checkText(*d, 200); !ok) return withContext(ok.error(), "description");
         r.description = *d;
     }
+    if (const std::string* web = params.find("cweb")) {
+        if (auto ok = checkControllerWebUrl(*web); !ok) return withContext(ok.error(), "cweb");
+        r.web = *web;
+    }
     return r;
+}
+
+Status checkControllerWebUrl(std::string_view text) {
+    if (text.size() > 512) return fail(Errc::invalidArgument, "longer than 512 bytes");
+    const auto lower = [](std::string_view s) {
+        std::string out(s);
+        for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        return out;
+    };
+    const std::size_t colon = text.find("://");
+    const std::string scheme = colon == std::string_view::npos ? std::string() : lower(text.substr(0, colon));
+    if (scheme != "http" && scheme != "https") return fail(Errc::invalidArgument, "must be an http:// or https:// URL");
+    // Only what RFC 3986 lets a URL hold as it is; a space, a quote, '<' or a non-ASCII byte
+    // must come percent-encoded (the page shows the URL and puts it into a link).
+    constexpr std::string_view kRefused = "\"<>\\^`{|}";
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c <= 0x20 || c >= 0x7f || kRefused.find(static_cast<char>(c)) != std::string_view::npos) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            return fail(Errc::invalidArgument, std::string("character 0x") + kHex[c >> 4] + kHex[c & 15] + " at position " +
+                                                   std::to_string(i) + " is not allowed in a URL (percent-encode it)");
+        }
+    }
+    const std::string_view rest = text.substr(colon + 3);
+    if (rest.empty() || rest.front() == '/' || rest.front() == '?' || rest.front() == '#' || rest.front() == ':')
+        return fail(Errc::invalidArgument, "no host after '" + std::string(text.substr(0, colon)) + "://'");
+    return {};
 }
 
 }  // namespace tte::protocol
@@ -244,6 +289,7 @@ std::string mappingQuery(const MappingRequest& r) {
                     ",cport=" + std::to_string(c.cport) + ",cfingerprint=" + c.cfingerprint.hex();
     if (c.cpsk) q += ",cpsk=" + c.cpsk->hex();
     if (!r.controller.description.empty()) q += ",description=" + percentEncode(r.controller.description);
+    if (!r.controller.web.empty()) q += ",cweb=" + percentEncode(r.controller.web);
     return q;
 }
 
@@ -261,7 +307,7 @@ Result<MappingRequest> parseMappingRequest(std::string_view query, std::string_v
             if (auto ok = params->add(name, value); !ok) return std::unexpected(ok.error());
         }
     }
-    auto credentials = credentialsFromQuery(*params, {"cip", "cport", "cfingerprint", "cpsk", "description"});
+    auto credentials = credentialsFromQuery(*params, {"cip", "cport", "cfingerprint", "cpsk", "description", "cweb"});
     if (!credentials) return std::unexpected(credentials.error());
     auto controller = controllerRequestFromParams(*params);
     if (!controller) return std::unexpected(controller.error());

@@ -390,6 +390,57 @@ Result<RevokeResponse> RevokeResponse::fromJson(std::string_view text) {
     return RevokeResponse{*devId, *state};
 }
 
+std::string PreEnrollRequest::toJson() const {
+    json j{{"cip", controller.cip}, {"cport", controller.cport}, {"cfingerprint", controller.cfingerprint.hex()}};
+    if (!description.empty()) j["description"] = description;
+    return detail::dumpJson(j);
+}
+
+Result<PreEnrollRequest> PreEnrollRequest::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "PreEnrollRequest");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "PreEnrollRequest", {"cip", "cport", "cfingerprint", "description"});
+    if (!o) return std::unexpected(o.error());
+    PreEnrollRequest r;
+    auto cip = o->string("cip");
+    if (!cip) return std::unexpected(cip.error());
+    if (auto ok = checkIpLiteral(*cip); !ok) return o->fieldError("cip", ok.error());
+    auto cport = o->integer("cport", 1, 65535);
+    if (!cport) return std::unexpected(cport.error());
+    auto cfp = readField(*o, "cfingerprint", parseFingerprint);
+    if (!cfp) return std::unexpected(cfp.error());
+    r.controller = ControllerInfo{*cip, static_cast<std::uint16_t>(*cport), *cfp};
+    auto description = o->optionalString("description");
+    if (!description) return std::unexpected(description.error());
+    if (*description) {
+        if (auto ok = detail::checkText(**description, 200); !ok) return o->fieldError("description", ok.error());
+        r.description = **description;
+    }
+    return r;
+}
+
+std::string PreEnrollResponse::toJson() const {
+    return detail::dumpJson(json{{"devid", devId.hex()},
+                                 {"state", std::string(enrollmentStateName(state))},
+                                 {"cfingerprint", cfingerprint.hex()}});
+}
+
+Result<PreEnrollResponse> PreEnrollResponse::fromJson(std::string_view text) {
+    auto j = detail::parseJsonText(text, "PreEnrollResponse");
+    if (!j) return std::unexpected(j.error());
+    auto o = JsonObject::from(*j, "PreEnrollResponse", {"devid", "state", "cfingerprint"});
+    if (!o) return std::unexpected(o.error());
+    auto devId = readField(*o, "devid", parseDevId);
+    if (!devId) return std::unexpected(devId.error());
+    auto state = readField(*o, "state", parseEnrollmentState);
+    if (!state) return std::unexpected(state.error());
+    if (*state != EnrollmentState::preEnrolled && *state != EnrollmentState::registered)
+        return o->error("field 'state': must be pre-enrolled or registered");
+    auto cfp = readField(*o, "cfingerprint", parseFingerprint);
+    if (!cfp) return std::unexpected(cfp.error());
+    return PreEnrollResponse{*devId, *state, *cfp};
+}
+
 std::string DeviceInfo::toJson() const {
     json j{{"devid", devId.hex()},
            {"urn", urn.text},

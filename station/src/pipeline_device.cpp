@@ -144,12 +144,12 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         if (!sealed) return std::unexpected(sealed.error());
         c.items.push_back(item(r.recordId, "record", devId, "", record, std::move(*sealed)));
         if (lot.controller) {
-            // Pre-enrolled lot: map at the MotherShip, then introduce to the controller.
-            auto mapSealed = seal(m_ports.keys, r.recordId + "/map", otpBytes);
+            // Pre-enrolled lot: map at the MotherShip through the station API (no OTP: the label
+            // stays unspent, PROTOCOL.md §10), then introduce to the controller (message 6 carries
+            // the OTP, sealed).
             auto introSealed = seal(m_ports.keys, r.recordId + "/intro", otpBytes);
-            if (!mapSealed) return std::unexpected(mapSealed.error());
             if (!introSealed) return std::unexpected(introSealed.error());
-            c.items.push_back(item(r.recordId + "/map", "map", devId, r.recordId, {{"devid", r.devId.hex()}}, std::move(*mapSealed)));
+            c.items.push_back(item(r.recordId + "/map", "map", devId, r.recordId, {{"devid", r.devId.hex()}}, {}));
             const protocol::Introduction intro{urn, key.fingerprint, otp, r.devId, protocol::MsId{lot.msId}, "lot " + lot.id};
             c.items.push_back(item(r.recordId + "/intro", "intro", devId, r.recordId + "/map",
                                    nlohmann::json::parse(intro.toJsonWithoutOtp()), std::move(*introSealed)));

@@ -90,15 +90,20 @@ Status Uploader::sendOther(const QueueItem& item) {
     }
     if (!m_config.lot.controller) return fail(Errc::invalidArgument, "the lot names no controller");
     const ControllerTarget& target = *m_config.lot.controller;
-    auto otp = unseal(item);
-    if (!otp) return std::unexpected(otp.error());
     if (item.kind == "map") {
+        // Through the station API, not the label's OTP: the OTP stays unspent, so whoever scans
+        // the label is told "pre-enrolled" (PROTOCOL.md §10). A queue item of an older station
+        // that still holds a sealed OTP is sent the same way; the OTP is not read.
         auto devId = protocol::parseDevId(item.body.value("devid", ""));
         if (!devId) return std::unexpected(devId.error());
         auto fp = protocol::parseFingerprint(target.fingerprint);
         if (!fp) return withContext(fp.error(), "controller.fingerprint");
-        return m_ms.mapDevice({{*otp, *devId}, {protocol::ControllerInfo{target.address, target.port, *fp}, {}}});
+        auto done = m_ms.preEnroll(devId->value, {protocol::ControllerInfo{target.address, target.port, *fp}, {}});
+        if (!done) return std::unexpected(done.error());
+        return {};
     }
+    auto otp = unseal(item);
+    if (!otp) return std::unexpected(otp.error());
     if (!m_controller) return fail(Errc::invalidArgument, "no controller client");
     auto intro = protocol::Introduction::fromJsonWithoutOtp(item.body.dump(), *otp);
     if (!intro) return std::unexpected(intro.error());

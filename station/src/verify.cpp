@@ -276,7 +276,8 @@ Result<UnitReport> verifyUnit(StationParts& parts, const VerifyInput& in, Regist
                   s->state == protocol::EnrollmentState::revoked
                       ? "the MotherShip answers the OTP with state revoked"
                       : "the MotherShip accepts the " + std::string(label ? "label's" : "block's") + " OTP: " + state +
-                            (s->state == protocol::EnrollmentState::notMapped ? " (unspent)" : ""));
+                            // a pre-enrolled device's OTP is unspent too: its station mapped it
+                            (s->state == protocol::EnrollmentState::notMapped || s->preEnrolledTo ? " (unspent)" : ""));
         }
     }
 

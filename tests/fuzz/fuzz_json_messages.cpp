@@ -25,7 +25,7 @@ void roundTrip(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 15) {
+    switch (data[0] % 17) {
     case 0: roundTrip<MappingResponse>(text); break;
     case 1: roundTrip<StatusResponse>(text); break;
     case 2: roundTrip<ErrorBody>(text); break;
@@ -40,7 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 11: roundTrip<RevokeResponse>(text); break;
     case 12: roundTrip<DeviceInfo>(text); break;
     case 13: roundTrip<ControllerDevice>(text); break;
-    default: roundTrip<DeviceList>(text); break;
+    case 14: roundTrip<DeviceList>(text); break;
+    case 15: roundTrip<PreEnrollRequest>(text); break;
+    default: roundTrip<PreEnrollResponse>(text); break;
     }
     return 0;
 }

@@ -147,9 +147,13 @@ def main():
          "state": "mapped", "description": "Hall light", "failures": 0, "controller": ctl},
         dev,
         {"devices": [dev, dict(dev, devid="", ms="", introduced=False, state="registered", last_seen=1700000000)]},
+        dict(ctl, description="lot lot-1"),
+        {"devid": "abcdef01", "state": "pre-enrolled", "cfingerprint": FP},
     ]
     for i, doc in enumerate(docs):
         write("json_messages", f"doc{i}", bytes([i]) + json.dumps(doc).encode())
+    write("json_messages", "status-pre-enrolled",
+          bytes([1]) + json.dumps({"urn": URN, "fingerprint": FP, "state": "pre-enrolled", "cfingerprint": FP}).encode())
     write("cbor_messages", "controller", bytes([0, 0xA3, 0x63]) + b"cip" + bytes([0x69]) + b"192.0.2.1" +
           bytes([0x65]) + b"cport" + bytes([0x19, 0x16, 0x34]) + bytes([0x6C]) + b"cfingerprint" +
           bytes([0x78, 0x40]) + FP.encode())

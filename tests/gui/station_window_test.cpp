@@ -163,7 +163,7 @@ TEST_F(StationWindowTest, ReworkAFailedDeviceThenProvisionItAgain) {
     const QString burned = cell("1-2", 1);
 
     select("1-1");
-    EXPECT_FALSE(window->reworkButton()->isEnabled());  // it has a record
+    EXPECT_TRUE(window->reworkButton()->isEnabled());  // it has a record: revoked first, after a confirmation
     select("1-2");
     ASSERT_TRUE(window->reworkButton()->isEnabled());
     site.flasher.failPorts.clear();  // the fixture was fixed
@@ -178,19 +178,61 @@ TEST_F(StationWindowTest, ReworkAFailedDeviceThenProvisionItAgain) {
     EXPECT_TRUE(ok(cell("1-2", 2))) << cell("1-2", 2).toStdString();
     EXPECT_NE(cell("1-2", 1), burned);
 
-    // A provisioned (locked) board sent back is reworked too: regressed, which erases it, and
-    // the operator is told to revoke its record.
+    // A provisioned (locked) board sent back is reworked as `tte-provision rework --devid D`
+    // does: after the operator confirms, revoked at the MotherShip first, then provisioned anew.
     ASSERT_TRUE(QTest::qWaitFor([&] { return window->backlogLabel()->text().startsWith("Upload backlog: 0 pending, 3 done"); },
                                 kDeadlineMs))
         << window->backlogLabel()->text().toStdString();
     ASSERT_EQ(site.flasher.protection["1-1"], station::ReadProtection::level1);
     // (which Dev ID 1-1 got depends on which of the parallel slots allocated first)
-    const std::string id = cell("1-1", 1).toStdString();
-    window->reworkDevice("1-1");
-    ASSERT_TRUE(QTest::qWaitFor([&] { return window->errorDialog() != nullptr; }, kDeadlineMs));
-    EXPECT_EQ(window->errorDialog()->text().toStdString(),
-              "device " + id + " at 1-1 has a record (live): rework it with `tte-provision rework --devid " + id + "`, "
-              "which revokes it at the MotherShip first");
+    const QString id = cell("1-1", 1);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return cell("1-1", 2) == "live"; }, kDeadlineMs));
+    select("1-1");
+    ASSERT_TRUE(window->reworkButton()->isEnabled());  // a live board too, now
+    // Cancelled: nothing happens.
+    QTest::mouseClick(window->reworkButton(), Qt::LeftButton);
+    ASSERT_NE(window->reworkDialog(), nullptr);
+    window->reworkDialog()->button(QMessageBox::Cancel)->click();
+    EXPECT_TRUE(site.ms.revoked.empty());
+    EXPECT_EQ(cell("1-1", 1), id);
+    // Confirmed: the dialog names the Dev ID and says the old label becomes void.
+    QTest::mouseClick(window->reworkButton(), Qt::LeftButton);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window->reworkDialog() != nullptr; }, kDeadlineMs));
+    const QString question = window->reworkDialog()->text();
+    EXPECT_TRUE(question.startsWith("Rework device " + id + " in seat 1-1?")) << question.toStdString();
+    EXPECT_TRUE(question.contains("Device " + id + " is revoked at the MotherShip first: its label becomes void"))
+        << question.toStdString();
+    screenshot("station-rework-live.png");
+    auto* confirm = window->reworkDialog()->findChild<QPushButton*>("reworkConfirm");
+    ASSERT_NE(confirm, nullptr);
+    EXPECT_EQ(confirm->text(), "Revoke " + id + " and rework");
+    confirm->click();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return cell("1-1", 1) != id && ok(cell("1-1", 2)); }, kDeadlineMs)) << log().toStdString();
+    const QString fresh = cell("1-1", 1);
+    EXPECT_TRUE(log().contains("device " + id + " at 1-1 revoked at the MotherShip (reworked at station ")) << log().toStdString();
+    EXPECT_TRUE(log().contains("provisioned as " + fresh + ", reworked from " + id)) << log().toStdString();
+    EXPECT_EQ(window->errorDialog(), nullptr);
+    {
+        std::lock_guard lock(site.ms.mutex);
+        ASSERT_TRUE(site.ms.revoked.contains(id.toUInt(nullptr, 16)));
+        EXPECT_TRUE(site.ms.revoked.at(id.toUInt(nullptr, 16)).starts_with("reworked at station "));
+    }
+    // The new identity's record names the old Dev ID once it is uploaded.
+    ASSERT_TRUE(QTest::qWaitFor(
+        [&] {
+            std::lock_guard lock(site.ms.mutex);
+            for (const auto& [rid, r] : site.ms.records)
+                if (r.devId.value == fresh.toUInt(nullptr, 16)) return r.reworkedFrom.has_value();
+            return false;
+        },
+        kDeadlineMs));
+    {
+        std::lock_guard lock(site.ms.mutex);
+        for (const auto& [rid, r] : site.ms.records)
+            if (r.devId.value == fresh.toUInt(nullptr, 16)) {
+                EXPECT_EQ(r.reworkedFrom->value, id.toUInt(nullptr, 16));
+            }
+    }
 }
 
 TEST_F(StationWindowTest, ReopenedStationShowsTheDevicesOfItsJournal) {

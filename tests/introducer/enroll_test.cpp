@@ -23,16 +23,24 @@ public:
         ++maps;
         lastController = controller.ip;
         if (auto it = failures.find(url.devId.value); it != failures.end()) return std::unexpected(it->second);
-        if (mapped.contains(url.devId.value)) return fail(Errc::conflict, "the OTP was already used");
+        if (mapped.contains(url.devId.value) || preEnrolled.contains(url.devId.value))
+            return fail(Errc::conflict, "the OTP was already used");
         mapped.insert(url.devId.value);
         return protocol::MappingResponse{*protocol::makeDevUrn(32473, "t", url.devId), *protocol::parseFingerprint(kFp)};
     }
     Result<protocol::StatusResponse> status(const protocol::EnrollmentUrl& url) override {
         auto state = states.find(url.devId.value);
-        return protocol::StatusResponse{*protocol::makeDevUrn(32473, "t", url.devId), *protocol::parseFingerprint(kFp),
-                                        state == states.end() ? protocol::EnrollmentState::registered : state->second};
+        protocol::StatusResponse out{*protocol::makeDevUrn(32473, "t", url.devId), *protocol::parseFingerprint(kFp),
+                                     state == states.end() ? protocol::EnrollmentState::registered : state->second,
+                                     std::nullopt};
+        if (auto p = preEnrolled.find(url.devId.value); p != preEnrolled.end()) {
+            out.state = protocol::EnrollmentState::preEnrolled;
+            out.preEnrolledTo = p->second;
+        }
+        return out;
     }
     std::set<std::uint32_t> mapped;
+    std::map<std::uint32_t, protocol::Fingerprint> preEnrolled;  ///< devid → the Controller its station mapped it to
     std::map<std::uint32_t, protocol::EnrollmentState> states;  ///< what status() says (default registered)
     std::map<std::uint32_t, Error> failures;
     int maps = 0;
@@ -53,6 +61,32 @@ public:
 const protocol::EnrollmentUrl kUrl{protocol::MsId{1}, protocol::Otp(0x1122334455667788), protocol::DevId{0x100}};
 
 ControllerTarget target() { return *controllerTargetOf("192.0.2.9:5685", kFp, "hall"); }
+
+TEST(Enroll, APreEnrolledDeviceIsNoUsedOtp) {
+    FakeMotherShip ms;
+    FakeSender sender;
+    const auto cfp = *protocol::parseFingerprint(std::string(64, 'c'));
+    ms.preEnrolled[kUrl.devId.value] = cfp;
+    auto plan = introducePlanOf("https://192.0.2.9:8444/tte/v1/introductions", nullptr, false, target().fingerprint);
+    auto r = enroll(kUrl, target(), *plan, ms, sender);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r->alreadyUsed);  // no draft 4 warning
+    ASSERT_TRUE(r->preEnrolledTo);
+    EXPECT_EQ(*r->preEnrolledTo, cfp);
+    EXPECT_TRUE(sender.sent.empty());  // its station introduced it
+    // Without a Controller of one's own: only the status is asked.
+    auto st = checkPreEnrolled(ms, kUrl);
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_EQ(st->preEnrolledTo, cfp);
+    ms.preEnrolled.clear();
+    ms.states[kUrl.devId.value] = protocol::EnrollmentState::notMapped;
+    EXPECT_EQ(checkPreEnrolled(ms, kUrl).error().message,
+              "the device is not pre-enrolled (its state is not-mapped): give --controller and --controller-fingerprint to "
+              "enroll it");
+    EXPECT_EQ(controllerTargetOf("192.0.2.9:5685", kFp, "", "data:text/html,x").error().message,
+              "--controller-web: must be an http:// or https:// URL");
+    EXPECT_EQ(controllerTargetOf("192.0.2.9:5685", kFp, "", "https://192.0.2.9:8444/")->web, "https://192.0.2.9:8444/");
+}
 
 TEST(Enroll, MapsAndIntroduces) {
     FakeMotherShip ms;

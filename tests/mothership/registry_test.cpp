@@ -94,6 +94,34 @@ TEST_P(RegistryTest, ClaimIsOneConditionalTransition) {
     EXPECT_EQ(events, (std::vector<std::string>{"stored", "mapped", "registered", "revoked"}));
 }
 
+TEST_P(RegistryTest, AStationPreEnrollsOnlyItsOwnNotMappedDevice) {
+    auto own = row(0x100, "s-1");
+    ASSERT_TRUE(reg->insertDevice(own, 1));
+    ASSERT_TRUE(reg->insertDevice(row(0x101, "s-2"), 1));
+    const PreEnrollment p{own.station, ControllerAddress{"192.0.2.1", 5684, std::string(64, 'c')}, "lot"};
+    EXPECT_EQ(reg->preEnroll(0x100, PreEnrollment{"other", p.controller, ""}, 2).error().message,
+              "device 00000100 was provisioned by station " + own.station + ", not by other: a station pre-enrolls only "
+              "its own devices");
+    EXPECT_EQ(reg->preEnroll(0x100, p, 2).value(), DeviceState::mapped);
+    EXPECT_EQ(reg->preEnroll(0x100, p, 3).value(), DeviceState::mapped);  // a re-send: no change
+    auto d = reg->device(0x100).value();
+    EXPECT_EQ(d.preEnrolledBy, own.station);
+    EXPECT_EQ(d.controller, p.controller);
+    EXPECT_EQ(reg->claim(0x100, p.controller, "", "x", 4).error().code, Errc::conflict);  // the OTP cannot claim it
+    ASSERT_TRUE(reg->markRegistered(0x100, "coap", 5));
+    EXPECT_EQ(reg->preEnroll(0x100, p, 6).value(), DeviceState::registered);
+    ASSERT_TRUE(reg->claim(0x101, p.controller, "", "x", 7));
+    EXPECT_EQ(reg->preEnroll(0x101, p, 8).error().message,
+              "device 00000101 is mapped already: its label's holder mapped it to a Controller");
+    EXPECT_EQ(reg->device(0x101)->preEnrolledBy, "");
+    EXPECT_EQ(reg->preEnroll(0x999, p, 9).error().code, Errc::notFound);
+    std::vector<std::string> events;
+    const auto trail = reg->audit(0x100);  // held: a range-for over .value() of a temporary dangles
+    ASSERT_TRUE(trail);
+    for (const auto& e : *trail) events.push_back(e.event);
+    EXPECT_EQ(events, (std::vector<std::string>{"stored", "pre-enrolled", "registered"}));
+}
+
 TEST_P(RegistryTest, RevocationCoversADeviceABoxOrALotAndKeepsItsFirstReason) {
     auto boxed = [](std::uint32_t devId, const std::string& id, std::uint32_t box, const std::string& station) {
         auto d = row(devId, id);
@@ -351,7 +379,7 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "5\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "6\n");
     EXPECT_EQ(reg->device(0x100).error().code, Errc::notFound);  // the mcu_uid column was added: reads work
     // A device revoked before the revocation columns existed has them from its audit trail.
     const auto revoked = reg->device(0x101).value();

@@ -34,6 +34,7 @@ protected:
         d.otpHash.assign(h->begin(), h->end());
         d.lot = "lot-1";
         d.recordId = "s-1";
+        d.station = "s";
         ASSERT_TRUE(reg->insertDevice(d, 1));
     }
     HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -208,6 +209,67 @@ TEST_F(ServiceTest, ProbesOnBothListenersMetricsOnlyOnTheAdminOne) {
         EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
     }
     EXPECT_NE(text.find("revision=\""), std::string::npos);
+}
+
+TEST_F(ServiceTest, AStationPreEnrollsItsOwnDeviceWithoutSpendingTheOtp) {
+    const std::string st1(64, '1'), st2(64, '2');
+    ASSERT_TRUE(reg->addStation(StationRow{"s", st1, "", 1}));
+    ASSERT_TRUE(reg->addStation(StationRow{"st2", st2, "", 1}));
+    const std::string cfp(64, 'c');
+    const std::string body = R"({"cip":"192.0.2.5","cport":5685,"cfingerprint":")" + cfp + "\"}";
+    const auto api = [&](const std::string& target, const std::string& b, const std::string& station) {
+        return service.handle(HttpRequest{"POST", target, b, "application/json", "", "x", station});
+    };
+    // Another station's device: refused, nothing mapped.
+    auto other = api("/api/v1/devices/00000100/pre-enroll", body, st2);
+    EXPECT_EQ(other.status, 403);
+    EXPECT_EQ(message(other), "device 00000100 was provisioned by station s, not by st2: a station pre-enrolls only its own devices");
+    EXPECT_EQ(reg->device(kDev)->state, DeviceState::notMapped);
+    EXPECT_EQ(message(api("/api/v1/devices/00000100/pre-enroll", R"({"cip":"192.0.2.5","cport":5685})", st1)),
+              "PreEnrollRequest: missing field 'cfingerprint'");
+    EXPECT_EQ(api("/api/v1/devices/000001fe/pre-enroll", body, st1).status, 404);
+    auto ok = api("/api/v1/devices/00000100/pre-enroll", body, st1);
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(ok.body, R"({"cfingerprint":")" + cfp + R"(","devid":"00000100","state":"pre-enrolled"})" "\n");
+    EXPECT_EQ(api("/api/v1/devices/00000100/pre-enroll", body, st1).body, ok.body);  // a re-send
+    auto elsewhere = api("/api/v1/devices/00000100/pre-enroll",
+                         R"({"cip":"192.0.2.6","cport":5685,"cfingerprint":")" + cfp + "\"}", st1);
+    EXPECT_EQ(elsewhere.status, 409);
+    EXPECT_EQ(message(elsewhere), "device 00000100 is pre-enrolled to another Controller (controller 192.0.2.5 port 5685 "
+                                  "fingerprint " + cfp + ")");
+    // The label's holder: pre-enrolled, the Controller's fingerprint, no used-OTP warning.
+    auto st = call("GET", "/.well-known/tte/status?" + cred());
+    EXPECT_EQ(nlohmann::json::parse(st.body)["state"], "pre-enrolled");
+    EXPECT_EQ(nlohmann::json::parse(st.body)["cfingerprint"], cfp);
+    auto post = call("POST", "/.well-known/tte?" + cred() + ",cip=192.0.2.1,cport=5684,cfingerprint=" + std::string(64, 'e'));
+    EXPECT_EQ(post.status, 409);
+    EXPECT_EQ(message(post), "the device is pre-enrolled to Controller " + cfp + " by its manufacturer: nothing to do");
+    auto page = call("GET", "/.well-known/tte?" + cred());
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("id=\"pre-enrolled\""), std::string::npos) << page.body;
+    EXPECT_EQ(page.body.find("already used"), std::string::npos) << page.body;
+    EXPECT_EQ(reg->device(kDev)->preEnrolledBy, "s");
+    // Fetched by the device: registered, still with its Controller.
+    ASSERT_TRUE(reg->markRegistered(kDev, "coap", 2));
+    st = call("GET", "/.well-known/tte/status?" + cred());
+    EXPECT_EQ(nlohmann::json::parse(st.body)["state"], "registered");
+    EXPECT_EQ(nlohmann::json::parse(st.body)["cfingerprint"], cfp);
+    EXPECT_EQ(nlohmann::json::parse(api("/api/v1/devices/00000100/pre-enroll", body, st1).body)["state"], "registered");
+}
+
+TEST_F(ServiceTest, TheMappedPageLinksToTheControllersWebAddress) {
+    const std::string form = "cip=192.0.2.1&cport=5684&cfingerprint=" + std::string(64, 'c');
+    auto bad = call("POST", "/.well-known/tte?" + cred(), form + "&cweb=javascript%3Aalert(1)", "198.51.100.1", "text/html");
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_NE(bad.body.find("cweb: must be an http:// or https:// URL"), std::string::npos) << bad.body;
+    EXPECT_EQ(message(call("POST", "/.well-known/tte?" + cred(), form + "&cweb=https%3A%2F%2Fa%22b")),
+              "cweb: character 0x22 at position 9 is not allowed in a URL (percent-encode it)");
+    EXPECT_EQ(reg->device(kDev)->state, DeviceState::notMapped);
+    auto ok = call("POST", "/.well-known/tte?" + cred(), form + "&cweb=https%3A%2F%2Fctl.example%2Fa%3Fb%3D1%26c%3D2",
+                   "198.51.100.1", "text/html");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_NE(ok.body.find("<a id=\"controller-web\" href=\"https://ctl.example/a?b=1&amp;c=2\""), std::string::npos)
+        << ok.body;
 }
 
 TEST_F(ServiceTest, StationApiNeedsARegisteredCertificate) {

@@ -24,13 +24,68 @@ TEST(Messages, MappingAndStatusResponses) {
     auto back = MappingResponse::fromJson(m.toJson());
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(back->urn, m.urn);
-    const StatusResponse s{m.urn, m.fingerprint, EnrollmentState::notMapped};
+    const StatusResponse s{m.urn, m.fingerprint, EnrollmentState::notMapped, std::nullopt};
     EXPECT_NE(s.toJson().find(R"("state":"not-mapped")"), std::string::npos);
     for (auto state : {EnrollmentState::notMapped, EnrollmentState::mapped, EnrollmentState::registered,
                        EnrollmentState::revoked}) {
         EXPECT_EQ(*parseEnrollmentState(enrollmentStateName(state)), state);
-        EXPECT_EQ(StatusResponse::fromJson(StatusResponse{m.urn, m.fingerprint, state}.toJson())->state, state);
+        EXPECT_EQ(StatusResponse::fromJson(StatusResponse{m.urn, m.fingerprint, state, std::nullopt}.toJson())->state, state);
     }
+    // Without a Controller the document is exactly what it was before pre-enrolled lots.
+    EXPECT_EQ(s.toJson().find("cfingerprint"), std::string::npos);
+}
+
+TEST(Messages, PreEnrolledStatusCarriesTheControllersFingerprint) {
+    const StatusResponse s{*parseDevUrn(kUrn), *parseFingerprint(kFp), EnrollmentState::preEnrolled, *parseFingerprint(kFp2)};
+    EXPECT_EQ(s.toJson(), R"({"cfingerprint":")" + kFp2 + R"(","fingerprint":")" + kFp + R"(","state":"pre-enrolled","urn":")" +
+                              kUrn + R"("})");
+    auto back = StatusResponse::fromJson(s.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->state, EnrollmentState::preEnrolled);
+    ASSERT_TRUE(back->preEnrolledTo);
+    EXPECT_EQ(back->preEnrolledTo->hex(), kFp2);
+    // Once the device fetched its Controller: registered, still with the Controller.
+    const StatusResponse r{s.urn, s.fingerprint, EnrollmentState::registered, s.preEnrolledTo};
+    EXPECT_EQ(StatusResponse::fromJson(r.toJson())->preEnrolledTo, s.preEnrolledTo);
+}
+
+TEST(Messages, PreEnrollRequestAndResponseRoundTrip) {
+    const PreEnrollRequest in{ControllerInfo{"192.0.2.7", 5685, *parseFingerprint(kFp2)}, "lot lot-1"};
+    EXPECT_EQ(in.toJson(), R"({"cfingerprint":")" + kFp2 + R"(","cip":"192.0.2.7","cport":5685,"description":"lot lot-1"})");
+    auto back = PreEnrollRequest::fromJson(in.toJson());
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->controller.cip, "192.0.2.7");
+    EXPECT_EQ(back->controller.cport, 5685);
+    EXPECT_EQ(back->controller.cfingerprint, in.controller.cfingerprint);
+    EXPECT_EQ(back->description, "lot lot-1");
+    EXPECT_EQ((PreEnrollRequest{in.controller, ""}.toJson().find("description")), std::string::npos);
+
+    const PreEnrollResponse answer{DevId{0x100}, EnrollmentState::preEnrolled, *parseFingerprint(kFp2)};
+    EXPECT_EQ(answer.toJson(), R"({"cfingerprint":")" + kFp2 + R"(","devid":"00000100","state":"pre-enrolled"})");
+    auto answered = PreEnrollResponse::fromJson(answer.toJson());
+    ASSERT_TRUE(answered) << answered.error().message;
+    EXPECT_EQ(answered->devId, answer.devId);
+    EXPECT_EQ(answered->state, EnrollmentState::preEnrolled);
+    EXPECT_EQ(answered->cfingerprint, answer.cfingerprint);
+}
+
+TEST(Messages, ControllerWebAddressIsOptionalAndOnlyHttpOrHttps) {
+    MappingRequest in{{Otp(0x123456789abcdef0ULL), DevId{0xabcdef01}},
+                      {ControllerInfo{"192.0.2.1", 5684, *parseFingerprint(kFp)}, "", "https://ctl.example:8443/devices?x=1"}};
+    const std::string q = mappingQuery(in);
+    EXPECT_NE(q.find(",cweb=https%3A%2F%2Fctl.example%3A8443%2Fdevices%3Fx%3D1"), std::string::npos) << q;
+    auto back = parseMappingRequest(q, "");
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->controller.web, "https://ctl.example:8443/devices?x=1");
+    in.controller.web.clear();
+    EXPECT_EQ(mappingQuery(in).find("cweb"), std::string::npos);  // old MotherShips see what they always saw
+    EXPECT_TRUE(checkControllerWebUrl("HTTP://192.0.2.1/"));
+    EXPECT_EQ(checkControllerWebUrl("javascript:alert(1)").error().message, "must be an http:// or https:// URL");
+    EXPECT_EQ(checkControllerWebUrl("ftp://ctl.example/").error().message, "must be an http:// or https:// URL");
+    EXPECT_EQ(checkControllerWebUrl("https:///path").error().message, "no host after 'https://'");
+    EXPECT_EQ(checkControllerWebUrl("https://a\"onclick=x").error().message,
+              "character 0x22 at position 9 is not allowed in a URL (percent-encode it)");
+    EXPECT_EQ(checkControllerWebUrl("https://" + std::string(505, 'a')).error().message, "longer than 512 bytes");
 }
 
 TEST(Messages, ErrorBodyUsesErrcNames) {
@@ -213,7 +268,7 @@ TEST(Messages, BatchResultsQuotaBoxRevoke) {
 
 TEST(Messages, MappingRequestAndStatusQueryRoundTrip) {
     MappingRequest in{{Otp(0x123456789abcdef0ULL), DevId{0xabcdef01}},
-                      {ControllerInfo{"2001:db8::1", 5684, *parseFingerprint(kFp)}, "Hall light, 2nd floor"}};
+                      {ControllerInfo{"2001:db8::1", 5684, *parseFingerprint(kFp)}, "Hall light, 2nd floor", ""}};
     const std::string url = buildMappingUrl(MsId{1}, in);
     EXPECT_EQ(url, "https://tte-000001.net/.well-known/tte?otp=123456789abcdef0,devid=abcdef01,cip=2001%3Adb8%3A%3A1,"
                    "cport=5684,cfingerprint=" + kFp + ",description=Hall%20light%2C%202nd%20floor");
@@ -341,6 +396,8 @@ std::string parseAs(const BadDoc& d) {
     if (t == "revoke") return messageOf(RevokeRequest::fromJson(d.text));
     if (t == "results") return messageOf(RecordResults::fromJson(d.text));
     if (t == "revoked") return messageOf(RevokeResponse::fromJson(d.text));
+    if (t == "pre-enroll") return messageOf(PreEnrollRequest::fromJson(d.text));
+    if (t == "pre-enrolled") return messageOf(PreEnrollResponse::fromJson(d.text));
     if (t == "device") return messageOf(DeviceInfo::fromJson(d.text));
     if (t == "listed") return messageOf(ControllerDevice::fromJson(d.text));
     if (t == "list") return messageOf(DeviceList::fromJson(d.text));
@@ -480,6 +537,25 @@ const BadDoc kBadDocs[] = {
     {"params", "cip=192.0.2.1,cport=1,cfingerprint=" + kFp + ",description=%FF", "description: not valid UTF-8"},
     {"params", "cip=192.0.2.1,cport=1,cfingerprint=" + kFp + ",description=" + std::string(201, 'd'),
      "description: longer than 200 bytes"},
+    {"params", "cip=192.0.2.1,cport=1,cfingerprint=" + kFp + ",cweb=javascript%3Aalert(1)",
+     "cweb: must be an http:// or https:// URL"},
+    {"params", "cip=192.0.2.1,cport=1,cfingerprint=" + kFp + ",cweb=https%3A%2F%2Fa%20b",
+     "cweb: character 0x20 at position 9 is not allowed in a URL (percent-encode it)"},
+    {"status", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"(","state":"pre-enrolled"})",
+     "StatusResponse: state 'pre-enrolled' needs field 'cfingerprint'"},
+    {"status", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"(","state":"mapped","cfingerprint":")" + kFp + "\"}",
+     "StatusResponse: field 'cfingerprint' goes only with state 'pre-enrolled' or 'registered'"},
+    {"status", R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp + R"(","state":"pre-enrolled","cfingerprint":"ab"})",
+     "StatusResponse: field 'cfingerprint': fingerprint: expected 64 hex digits, got 2"},
+    {"pre-enroll", R"({"cip":"192.0.2.1","cport":0,"cfingerprint":")" + kFp + "\"}",
+     "PreEnrollRequest: field 'cport' must be an integer from 1 to 65535"},
+    {"pre-enroll", R"({"cip":"192.0.2.1","cport":1,"cfingerprint":")" + kFp + R"(","otp":"123456789abcdef0"})",
+     "PreEnrollRequest: unknown field 'otp'"},
+    {"pre-enroll", R"({"cip":"192.0.2.1","cport":1})", "PreEnrollRequest: missing field 'cfingerprint'"},
+    {"pre-enroll", R"({"cip":"192.0.2.1","cport":1,"cfingerprint":")" + kFp + R"(","description":")" + std::string(201, 'd') + "\"}",
+     "PreEnrollRequest: field 'description': longer than 200 bytes"},
+    {"pre-enrolled", R"({"devid":"00000100","state":"mapped","cfingerprint":")" + kFp + "\"}",
+     "PreEnrollResponse: field 'state': must be pre-enrolled or registered"},
 };
 
 TEST(Messages, BadDocumentsGetTheirExactMessage) {

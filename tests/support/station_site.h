@@ -65,6 +65,8 @@ struct StationSiteOptions {
     std::string lock = "none";
     /// [[seat]] name/port pairs; none: the old `slots` form.
     std::vector<std::pair<std::string, std::string>> seats = {};
+    /// Appended to station.toml after the lot (e.g. a pre-enrolled lot's [controller] table).
+    std::string extra = {};
 };
 
 /// One simulated device as read back from its flash image (the station's provisioning block).
@@ -115,6 +117,20 @@ public:
         if (sim.code != 0) return "tte-flash sim create: " + sim.out + sim.err;
         writeStationConfig();
         return {};
+    }
+
+    /// Text appended to station.toml from now on (setUp() and every rewrite), e.g. [controller].
+    void setExtraConfig(std::string text) { m_o.extra = std::move(text); }
+
+    /// A second station certificate from the site's CA (`station/<name>.pem`, `.key`), registered
+    /// at the MotherShip under `name`; "" or what failed.
+    std::string addStation(const std::string& name) {
+        const std::string script = "set -e; source \"$1/scripts/lib/demo-ca.sh\"; demo_ca_issue \"$2/ca\" \"$2/station/$3\" $3";
+        auto r = run({"/bin/bash", "-c", script, "demo-ca", sourceRoot().string(), m_dir.path().string(), name}, m_dir.path(),
+                     "demo-ca");
+        if (r.code != 0) return "demo-ca.sh: " + r.out + r.err;
+        auto add = msAdmin({"station", "add", "--cert", path("station/" + name + ".pem").string(), "--name", name});
+        return add.code == 0 ? "" : "admin station add: " + add.out + add.err;
     }
 
     /// (Re)starts the MotherShip on fresh loopback ports (same database) and rewrites
@@ -270,7 +286,7 @@ private:
             << "\nms_fingerprint = \"" << m_msFingerprint << "\"\nfirst_devid = \"" << m_o.firstDevId
             << "\"\nlast_devid = \"" << m_o.lastDevId << "\"\nbox_size = 0\nled_enrollment = true\n"
             << "label_template = \"" << (sourceRoot() / "config/labels.toml").string() << "\"\nprinter_queue = \""
-            << kQueue << "\"\n" << (m_o.lock.empty() ? std::string() : "lock = \"" + m_o.lock + "\"\n");
+            << kQueue << "\"\n" << (m_o.lock.empty() ? std::string() : "lock = \"" + m_o.lock + "\"\n") << m_o.extra;
         for (const auto& [name, port] : m_o.seats)
             std::ofstream(path("station/station.toml"), std::ios::app)
                 << "[[seat]]\nname = \"" << name << "\"\nport = \"" << port << "\"\n";

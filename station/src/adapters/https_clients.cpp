@@ -18,7 +18,8 @@ Error transportError(Error e) {
 }
 
 client::HttpsOptions httpsOptions(const TlsClientConfig& c) {
-    auto o = client::HttpsOptions::verified(c.caFile, {}, std::chrono::milliseconds(c.timeoutMs));
+    auto o = c.pinnedFingerprint.empty() ? client::HttpsOptions::verified(c.caFile, {}, std::chrono::milliseconds(c.timeoutMs))
+                                         : client::HttpsOptions::pinned(c.pinnedFingerprint, std::chrono::milliseconds(c.timeoutMs));
     o.clientCertFile = c.certFile;
     o.clientKeyFile = c.keyFile;
     if (c.tokenKey) {
@@ -95,13 +96,12 @@ public:
         return answer;
     }
 
-    Status mapDevice(const protocol::MappingRequest& request) override {
-        std::string path = std::string(protocol::kEnrollmentPath) + "?" + protocol::mappingQuery(request);
-        auto a = m_http.call("POST", path);
-        secureZero(path.data(), path.size());
-        if (!a && a.error().code == Errc::conflict) return {};  // mapped already: a re-send
-        if (!a) return std::unexpected(a.error());
-        return {};
+    Result<protocol::PreEnrollResponse> preEnroll(std::uint32_t devId, const protocol::PreEnrollRequest& request) override {
+        const std::string path = "/api/v1/devices/" + toHex(devId, 8) + "/pre-enroll";
+        auto answer = answerOf<protocol::PreEnrollResponse>(m_http.call("POST", path, request.toJson()), "POST " + path);
+        if (answer && (answer->devId.value != devId || answer->cfingerprint != request.controller.cfingerprint))
+            return fail(Errc::corrupt, "POST " + path + ": the answer is not the pre-enrollment of this device");
+        return answer;
     }
 
     Result<protocol::StatusResponse> status(const protocol::EnrollmentCredentials& credentials) override {
@@ -122,6 +122,7 @@ public:
         TlsClientConfig config;
         config.baseUrl = c.url;
         config.caFile = m_ca;
+        if (m_ca.empty()) config.pinnedFingerprint = c.fingerprint;
         config.timeoutMs = m_timeoutMs;
         std::string body = introduction.toJson();
         auto a = Https(config).call("POST", "/tte/v1/introductions", body);

@@ -441,14 +441,14 @@ Result<protocol::DeviceInfo> FakeMotherShip::device(std::uint32_t devId) {
     return fail(Errc::notFound, "no device " + toHex(devId, 8));
 }
 
-Status FakeMotherShip::mapDevice(const protocol::MappingRequest& request) {
+Result<protocol::PreEnrollResponse> FakeMotherShip::preEnroll(std::uint32_t devId, const protocol::PreEnrollRequest& request) {
     std::lock_guard lock(mutex);
     if (down) return fail(Errc::unavailable, "connection refused");
-    const std::uint32_t devId = request.credentials.devId.value;
-    auto it = otpByDevId.find(devId);
-    if (it == otpByDevId.end() || it->second != request.credentials.otp.hex()) return fail(Errc::notFound, "unknown device or OTP");
-    mapped[devId] = request.controller.controller.cfingerprint.hex();
-    return {};
+    if (!otpByDevId.contains(devId)) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+    if (revoked.contains(devId)) return fail(Errc::conflict, "device " + toHex(devId, 8) + " is revoked: it cannot be pre-enrolled");
+    mapped[devId] = request.controller.cfingerprint.hex();
+    return protocol::PreEnrollResponse{protocol::DevId{devId}, protocol::EnrollmentState::preEnrolled,
+                                       request.controller.cfingerprint};
 }
 
 Result<protocol::RevokeResponse> FakeMotherShip::revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) {
@@ -468,8 +468,11 @@ Result<protocol::StatusResponse> FakeMotherShip::status(const protocol::Enrollme
     if (it == otpByDevId.end() || it->second != credentials.otp.hex()) return fail(Errc::notFound, "unknown device or OTP");
     for (const auto& [id, r] : records) {
         if (r.devId.value != devId) continue;
-        protocol::StatusResponse out{r.urn, r.fingerprint, protocol::EnrollmentState::notMapped};
-        if (mapped.contains(devId)) out.state = protocol::EnrollmentState::mapped;
+        protocol::StatusResponse out{r.urn, r.fingerprint, protocol::EnrollmentState::notMapped, std::nullopt};
+        if (mapped.contains(devId)) {
+            out.state = protocol::EnrollmentState::preEnrolled;
+            out.preEnrolledTo = *protocol::parseFingerprint(mapped[devId]);
+        }
         if (revoked.contains(devId)) out.state = protocol::EnrollmentState::revoked;
         return out;
     }

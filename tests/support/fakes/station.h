@@ -135,7 +135,8 @@ public:
     Result<protocol::LotQuota> lotQuota(std::string_view lot) override;
     Status registerBox(const protocol::BoxRegistration& box) override;
     Result<protocol::DeviceInfo> device(std::uint32_t devId) override;
-    Status mapDevice(const protocol::MappingRequest& request) override;
+    /// Maps a stored device (notFound otherwise) to the Controller, as its station's.
+    Result<protocol::PreEnrollResponse> preEnroll(std::uint32_t devId, const protocol::PreEnrollRequest& request) override;
     /// Revokes a stored device (notFound otherwise); `revokeFails` answers instead when set.
     Result<protocol::RevokeResponse> revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) override;
     /// The state of a stored device whose OTP matches; notFound otherwise.
@@ -148,7 +149,7 @@ public:
     int uploadCalls = 0;
     std::map<std::string, protocol::StationRecord> records;  ///< record_id → record (with OTP and signature)
     std::map<std::uint32_t, std::string> otpByDevId;         ///< devid → OTP hex
-    std::map<std::uint32_t, std::string> mapped;             ///< devid → controller fingerprint
+    std::map<std::uint32_t, std::string> mapped;             ///< devid → controller fingerprint (pre-enrolled)
     std::vector<std::string> boxes;
     int stored = 0;  ///< records stored (not duplicates), over all restarts
 

@@ -58,7 +58,12 @@ public:
     /// seats starts no run without one.
     void setOperator(const QString& name) { m_operator = name.toStdString(); }
     [[nodiscard]] QString operatorName() const { return QString::fromStdString(m_operator); }
+    /// A device that never went live (failed): its board erased (station::reworkDevice()).
     void rework(const QString& port);
+    /// A device with a record (`tte-provision rework --devid D`, station::reworkById()): revoked
+    /// at the MotherShip first, then its board provisioned as a new device that names it
+    /// (`reworked_from`). Reports replaced() or problem("Rework", …).
+    void reworkLive(quint32 devId);
     void reprint(const QString& port, const QString& reason);
     void verifyJournal();
     /// The operator says a fault the line cannot see clear is dealt with (the banner's Resume).
@@ -82,6 +87,9 @@ Q_SIGNALS:
     void devicesChanged(const QList<tte::gui::DeviceRow>& rows);
     void motherShipChanged(bool reachable, const QString& text);
     void reworked(const QString& port, quint32 devId, const QString& text);
+    /// A live device was revoked and its board is now `newDevId` (or its new identity failed:
+    /// `newDevId` 0 and `text` says why).
+    void replaced(const QString& port, quint32 oldDevId, quint32 newDevId, const QString& text);
     void reprinted(const QString& port, const QString& text);
     void journalVerified(bool ok, const QString& text);
     /// The line holds or runs again (`line.held` false), as station::LineHold reports it.

@@ -54,6 +54,9 @@ public:
     void startRun(int count);
     void stopRun();
     /// Rework / reprint the device at `port` (the operator picks its seat or its table row).
+    /// A failed device is erased at once; a device with a record (committed, live) is reworked
+    /// as `tte-provision rework --devid D` does, after the operator confirms in the dialog
+    /// (object name "reworkDialog") that names its Dev ID and says its label becomes void.
     void reworkDevice(const QString& port);
     void reprintDevice(const QString& port, const QString& reason);
     void verifyJournal();
@@ -92,6 +95,8 @@ public:
     [[nodiscard]] QSpinBox* countBox() const { return m_count; }
     /// The error dialog on screen, if any.
     [[nodiscard]] QMessageBox* errorDialog() const { return m_error; }
+    /// The confirmation of a live device's rework on screen, if any.
+    [[nodiscard]] QMessageBox* reworkDialog() const { return m_reworkConfirm; }
     [[nodiscard]] bool ready() const { return m_ready; }
     /// The port Rework and Reprint act on: the picked seat, or the picked table row.
     [[nodiscard]] QString selectedPort() const { return m_picked; }
@@ -113,9 +118,11 @@ private:
     void setDeviceRow(const QString& port, const QString& devId, const QString& state, const QString& detail);
     void pick(const QString& port);
     [[nodiscard]] QString stateOf(const QString& port) const;
+    [[nodiscard]] QString devIdAt(const QString& port) const;
     [[nodiscard]] QString detailOf(const QString& port) const;
     void updateButtons();
     void askReprintReason();
+    void confirmLiveRework(const QString& port, const QString& devId);
     void toggleDetails();
 
     PartsFactory m_factory;
@@ -152,6 +159,7 @@ private:
     QSpinBox* m_count = nullptr;
     QTimer* m_timer = nullptr;
     QPointer<QMessageBox> m_error;
+    QPointer<QMessageBox> m_reworkConfirm;
 };
 
 }  // namespace tte::gui

@@ -79,9 +79,10 @@ struct IntroducePlan {
 };
 
 /// The Controller the device should go to, from the command line's words. Errors: those of
-/// parseAddressPort(); "--controller-fingerprint: <parseFingerprint()'s message>".
+/// parseAddressPort(); "--controller-fingerprint: <parseFingerprint()'s message>";
+/// "--controller-web: <protocol::checkControllerWebUrl()'s message>".
 Result<ControllerTarget> controllerTargetOf(std::string_view addressPort, std::string_view fingerprintHex,
-                                            std::string description);
+                                            std::string description, std::string web = {});
 
 /// Where message 6 goes, from the command line's words (`queue` may be null: none). Errors:
 /// invalidArgument "--later needs --notify URL", "--notify must be an https:// URL", "--later
@@ -107,6 +108,9 @@ IntroduceOutcome introduce(const IntroducePlan& plan, const protocol::Introducti
 /// One device enrolled (or found enrolled already).
 struct EnrollResult {
     bool alreadyUsed = false;  ///< 409: the OTP was used (draft 4); `status` says what the MotherShip knows
+    /// 409 because its station pre-enrolled the device (the status carries the Controller's
+    /// fingerprint): not a used OTP, nothing to do, no warning. `status` holds the answer.
+    std::optional<protocol::Fingerprint> preEnrolledTo;
     std::optional<protocol::MappingResponse> mapped;
     std::optional<protocol::StatusResponse> status;
     std::optional<Error> statusError;  ///< when the status could not be read
@@ -114,9 +118,15 @@ struct EnrollResult {
 };
 
 /// Message 4/5 for `url`, then message 6 as `plan` says. A 409 is no error: the result says
-/// alreadyUsed and carries the status (message 7/8). Errors: those of MotherShipApi::map()
-/// but conflict.
+/// alreadyUsed and carries the status (message 7/8), or preEnrolledTo when the status says its
+/// station pre-enrolled the device. Errors: those of MotherShipApi::map() but conflict.
 Result<EnrollResult> enroll(const protocol::EnrollmentUrl& url, const ControllerTarget& controller,
                             const IntroducePlan& plan, MotherShipApi& ms, IntroductionSender& sender);
+
+/// Without a Controller of one's own: whether the device is pre-enrolled (message 7/8). Returns
+/// the status when it is (`preEnrolledTo` set). Errors: those of MotherShipApi::status();
+/// invalidArgument "the device is not pre-enrolled (its state is S): give --controller and
+/// --controller-fingerprint to enroll it".
+Result<protocol::StatusResponse> checkPreEnrolled(MotherShipApi& ms, const protocol::EnrollmentUrl& url);
 
 }  // namespace tte::introducer

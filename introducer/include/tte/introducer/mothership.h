@@ -23,6 +23,7 @@ struct ControllerTarget {
     /// (freshPsk()), sent to the MotherShip as cpsk; given to the Controller in message 6 only
     /// when the MotherShip answers that the device uses DTLS-PSK. Secret.
     std::optional<protocol::Psk> psk = std::nullopt;
+    std::string web;          ///< the Controller's web address for people (`cweb`), optional
 };
 
 /// 32 bytes from OpenSSL's RAND_bytes: a device–Controller PSK (§11). Errors: internal when
@@ -32,7 +33,7 @@ Result<protocol::Psk> freshPsk();
 /// Parses "ADDR:PORT" ("[v6]:PORT" for IPv6). Errors: invalidArgument naming the problem.
 Result<std::pair<std::string, std::uint16_t>> parseAddressPort(std::string_view text);
 
-/// POST <Enrollment URL>,cip=…,cport=…,cfingerprint=…[,description=…] (message 4); the
+/// POST <Enrollment URL>,cip=…,cport=…,cfingerprint=…[,description=…][,cweb=…] (message 4); the
 /// 200 answer (message 5). Errors by the MotherShip's answer: conflict (409: "the OTP was
 /// already used: the device may have been enrolled by someone else (draft 4)"), notFound
 /// (404), permissionDenied (403, revoked), rateLimited (429, with the Retry-After seconds),

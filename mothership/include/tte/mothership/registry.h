@@ -62,6 +62,16 @@ struct DeviceRow {
     /// A DTLS-PSK device (PROTOCOL §11): its device–MotherShip PSK, wrapped (crypto.h wrapPsk);
     /// `fingerprint` is then protocol::pskFingerprint() of the PSK. nullopt: a certificate device.
     std::optional<std::string> pskWrapped = std::nullopt;
+    /// The station that mapped the device to its lot's Controller through the station API
+    /// (pre-enrolled: its OTP was not spent); empty for a device mapped by its label's holder.
+    std::string preEnrolledBy;
+};
+
+/// A pre-enrollment (PROTOCOL §10): the station that asks, and where its device goes.
+struct PreEnrollment {
+    std::string station;
+    ControllerAddress controller;
+    std::string description;
 };
 
 /// What a revocation covers: one device, every device of a box, or every device of a lot.
@@ -184,6 +194,16 @@ public:
     /// notFound, io.
     virtual Status claim(std::uint32_t devId, const ControllerAddress& controller, std::string_view description,
                          std::string_view client, std::int64_t now) = 0;
+
+    /// A station maps its own device without the OTP: not-mapped → mapped with the Controller
+    /// and `preEnrolledBy`, audited `pre-enrolled`, committed before it returns. The same
+    /// pre-enrollment again changes nothing (a re-send). Returns the device's state after it
+    /// (mapped, or registered once the device fetched its Controller).
+    /// Errors: notFound ("no device with Dev ID X"); permissionDenied (provisioned by another
+    /// station: "device X was provisioned by station S2, not by S1: a station pre-enrolls only
+    /// its own devices"); conflict (revoked, mapped through its label's OTP, or pre-enrolled to
+    /// another Controller); io.
+    virtual Result<DeviceState> preEnroll(std::uint32_t devId, const PreEnrollment& what, std::int64_t now) = 0;
 
     /// mapped → registered (no change when already registered), audited.
     /// Errors: conflict (not mapped), permissionDenied (revoked), notFound, io.

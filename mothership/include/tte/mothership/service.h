@@ -62,6 +62,7 @@ private:
     HttpResponse records(const HttpRequest& r, const StationRow& station);
     HttpResponse deviceLookup(std::string_view devIdHex);
     HttpResponse revoke(const HttpRequest& r, std::string_view devIdHex, const StationRow& station);
+    HttpResponse preEnroll(const HttpRequest& r, std::string_view devIdHex, const StationRow& station);
     HttpResponse lot(std::string_view lotName);
     HttpResponse probe(std::string_view path, bool detailed);
     HttpResponse box(const HttpRequest& r);

@@ -25,10 +25,12 @@ namespace tte::protocol {
 // type ("field 'x' must be a string", "... must be an integer from A to B") and a bad value
 // ("field 'x': <the value parser's message>").
 
-/// The state of a device at the MotherShip (§6, message 8).
-enum class EnrollmentState { notMapped, mapped, registered, revoked };
+/// The state of a device at the MotherShip (§6, message 8). `preEnrolled` is never stored: the
+/// status query answers it for a device its station mapped through the station API (PROTOCOL
+/// §10) that has not fetched its Controller yet; the registry keeps such a device `mapped`.
+enum class EnrollmentState { notMapped, mapped, registered, revoked, preEnrolled };
 
-/// "not-mapped", "mapped", "registered", "revoked".
+/// "not-mapped", "mapped", "registered", "revoked", "pre-enrolled".
 std::string_view enrollmentStateName(EnrollmentState state);
 /// Errors: invalidArgument "unknown state '<text>'".
 Result<EnrollmentState> parseEnrollmentState(std::string_view text);
@@ -44,11 +46,16 @@ struct MappingResponse {
     static Result<MappingResponse> fromJson(std::string_view text);
 };
 
-/// 200 answer to the status GET (message 8): {"urn", "fingerprint", "state"}.
+/// 200 answer to the status GET (message 8): {"urn", "fingerprint", "state", "cfingerprint"?}.
+/// `cfingerprint` (the Controller's) is there only for a device its station pre-enrolled: with
+/// state `pre-enrolled` (always) or `registered` (once the device fetched it). fromJson() also:
+/// "StatusResponse: state 'pre-enrolled' needs field 'cfingerprint'", "StatusResponse: field
+/// 'cfingerprint' goes only with state 'pre-enrolled' or 'registered'".
 struct StatusResponse {
     DevUrn urn;
     Fingerprint fingerprint;
     EnrollmentState state = EnrollmentState::notMapped;
+    std::optional<Fingerprint> preEnrolledTo;  ///< `cfingerprint`: the Controller its station mapped it to
     [[nodiscard]] std::string toJson() const;
     static Result<StatusResponse> fromJson(std::string_view text);
 };
@@ -90,7 +97,17 @@ struct ControllerInfo {
 struct ControllerRequest {
     ControllerInfo controller;
     std::string description;  ///< optional, at most 200 bytes of UTF-8, no control characters
+    /// `cweb`, optional: the Controller's web address for people (draft 2 TODO "after mapping"),
+    /// an http:// or https:// URL (checkControllerWebUrl()); the MotherShip's page links to it.
+    std::string web;
 };
+
+/// Checks a Controller's web address (`cweb`): at most 512 bytes; scheme `http` or `https` (any
+/// case) followed by `://` and a host; only the printable ASCII characters a URL may hold.
+/// Errors (invalidArgument): "longer than 512 bytes", "must be an http:// or https:// URL",
+/// "no host after '<scheme>://'", "character 0xNN at position N is not allowed in a URL
+/// (percent-encode it)".
+Status checkControllerWebUrl(std::string_view text);
 
 /// The path of the status query (message 7).
 inline constexpr std::string_view kStatusPath = "/.well-known/tte/status";
@@ -102,7 +119,7 @@ struct MappingRequest {
 };
 
 /// The query of the mapping POST (message 4): credentialsQuery(), then cip, cport, cfingerprint
-/// and, when not empty, description, each value percent-encoded, comma-separated. Secret.
+/// and, when not empty, description and cweb, each value percent-encoded, comma-separated. Secret.
 std::string mappingQuery(const MappingRequest& request);
 
 /// `https://<MS host>/.well-known/tte?<mappingQuery()>`. Secret.
@@ -119,13 +136,13 @@ Result<MappingRequest> parseMappingRequest(std::string_view query, std::string_v
 /// MotherShip reads it with parseCredentialsQuery().
 std::string buildStatusUrl(const EnrollmentUrl& url);
 
-/// Reads cip, cport, cfingerprint and the optional description (other names are left to
+/// Reads cip, cport, cfingerprint and the optional description and cweb (other names are left to
 /// credentialsFromQuery()). Errors (invalidArgument): "missing parameter 'cip'" (cport,
 /// cfingerprint), "cip: not an IPv4 or IPv6 address", "cport: must be a decimal number from
 /// 1 to 65535", "cfingerprint: expected 64 hex digits, got N", the optional cpsk (§11: the
 /// device–Controller PSK the introducer chose) "cpsk: expected 64 hex digits, got N",
-/// "cpsk: all zero", "description: longer than 200
-/// bytes", "description: not valid UTF-8", "description: contains a control character".
+/// "cpsk: all zero", "description: longer than 200 bytes", "description: not valid UTF-8",
+/// "description: contains a control character", "cweb: <checkControllerWebUrl()'s message>".
 Result<ControllerRequest> controllerRequestFromParams(const QueryParams& params);
 
 /// Errors: invalidArgument "not an IPv4 or IPv6 address".

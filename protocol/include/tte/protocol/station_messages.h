@@ -146,6 +146,29 @@ struct RevokeResponse {
     static Result<RevokeResponse> fromJson(std::string_view text);
 };
 
+/// POST /api/v1/devices/<devid>/pre-enroll (PROTOCOL.md §10): a pre-enrolled lot's station maps
+/// its own device to the lot's Controller without its OTP: {"cip", "cport", "cfingerprint",
+/// "description"?} (description at most 200 bytes of UTF-8, written only when not empty).
+/// fromJson() errors as ControllerInfo's, and "field 'description': <checkText()'s message>".
+struct PreEnrollRequest {
+    ControllerInfo controller;
+    std::string description;
+    [[nodiscard]] std::string toJson() const;
+    static Result<PreEnrollRequest> fromJson(std::string_view text);
+};
+
+/// 200 answer to the pre-enrollment: {"devid": "<8 hex>", "state": "pre-enrolled"|"registered",
+/// "cfingerprint": "<64 hex>"} – `registered` when the device fetched its Controller already
+/// (a repeated pre-enrollment). fromJson() also: "field 'state': must be pre-enrolled or
+/// registered".
+struct PreEnrollResponse {
+    DevId devId;
+    EnrollmentState state = EnrollmentState::preEnrolled;
+    Fingerprint cfingerprint;
+    [[nodiscard]] std::string toJson() const;
+    static Result<PreEnrollResponse> fromJson(std::string_view text);
+};
+
 /// GET /api/v1/devices/<devid> (QA, reconcile): what the MotherShip holds of a device, never
 /// its OTP or OTP hash. {"devid", "urn", "fingerprint", "lot", "box", "station", "record_id",
 /// "firmware_sha256", "created", "signature", "state", "description", "failures",

@@ -194,7 +194,7 @@ struct ControllerTarget {
     std::string url;  ///< HTTPS base URL of the controller's introduction API
 };
 
-/// The MotherShip's station API over mutual TLS, plus the public mapping POST; every document
+/// The MotherShip's station API over mutual TLS, plus the public status query; every document
 /// is protocol/'s (PROTOCOL.md §6, §10). Errors of every call: unavailable/timeout (retry
 /// later), unauthenticated (TLS), the server's error code otherwise.
 class MotherShipClient {
@@ -213,9 +213,13 @@ public:
     /// Errors: notFound (no such device), permissionDenied (another station's device),
     /// invalidArgument (the reason), besides those of every call.
     virtual Result<protocol::RevokeResponse> revokeDevice(std::uint32_t devId, const protocol::RevokeRequest& request) = 0;
-    /// POST /.well-known/tte?otp,devid,cip,cport,cfingerprint (message 4/5) for a
-    /// pre-enrolled lot. A 409 (already mapped) counts as done.
-    virtual Status mapDevice(const protocol::MappingRequest& request) = 0;
+    /// POST /api/v1/devices/<devid>/pre-enroll (PROTOCOL.md §10) for a pre-enrolled lot: maps
+    /// the station's own device to the lot's Controller without spending its OTP, so the
+    /// label's holder is told `pre-enrolled`. The same pre-enrollment again answers the same.
+    /// Errors: notFound (no such device), permissionDenied (another station's device),
+    /// conflict (revoked, mapped by its label, or pre-enrolled to another Controller),
+    /// invalidArgument, besides those of every call.
+    virtual Result<protocol::PreEnrollResponse> preEnroll(std::uint32_t devId, const protocol::PreEnrollRequest& request) = 0;
     /// GET /.well-known/tte/status?otp,devid (message 7/8), the query a label's holder makes:
     /// it spends nothing. Errors: notFound (unknown Dev ID or wrong OTP), rateLimited,
     /// besides those of every call.

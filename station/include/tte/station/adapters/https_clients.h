@@ -17,6 +17,7 @@ class TokenTlsKey;
 struct TlsClientConfig {
     std::string baseUrl;   ///< https://host:port (no trailing slash)
     std::string caFile;    ///< CA that issued the server's certificate ("" = system store)
+    std::string pinnedFingerprint;  ///< 64 hex: trust exactly this server key instead (no CA check)
     std::string certFile;  ///< client certificate (PEM), "" = none
     std::string keyFile;   ///< client key (PEM), unused when tokenKey is set
     std::shared_ptr<TokenTlsKey> tokenKey;  ///< client key in the HSM (certFile then holds its certificate)
@@ -29,6 +30,9 @@ struct TlsClientConfig {
 /// (invalid-argument → invalidArgument, not-found → notFound, …; 5xx → unavailable;
 /// client::answerError), corrupt for a 2xx answer that is not the expected document.
 std::unique_ptr<MotherShipClient> makeHttpsMotherShip(TlsClientConfig config);
+/// The Controller's HTTPS is checked against `caFile` when the lot gives one, else pinned to the
+/// lot's controller fingerprint (PROTOCOL.md §8: one key serves the Controller's HTTPS and
+/// CoAP, and its certificate is self-signed).
 std::unique_ptr<ControllerClient> makeHttpsController(std::string caFile, long timeoutMs = 10000);
 
 }  // namespace tte::station
