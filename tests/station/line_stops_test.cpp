@@ -84,13 +84,15 @@ TEST(LineStops, ATokenPulledOutMidBoardHoldsTheLineAndTheBoardGoesOnWhenItIsBack
     auto allocated = entriesOf(site, "allocated");
     ASSERT_EQ(allocated.size(), 3u);
     for (std::size_t i = 0; i < allocated.size(); ++i) EXPECT_EQ(allocated[i].devId, 0x100 + i);
-    // The hold is journalled once the token can sign again: held (token), then resumed.
+    // The hold is journalled once the token can sign again: held (token), then resumed. (A
+    // slot whose call failed just before the token came back may hold once more, briefly.)
     auto heldEntries = entriesOf(site, "held");
-    ASSERT_EQ(heldEntries.size(), 1u);
-    EXPECT_EQ(heldEntries[0].body["reason"], "token");
+    ASSERT_GE(heldEntries.size(), 1u);
     EXPECT_TRUE(heldEntries[0].body.contains("journalled_at"));
-    ASSERT_EQ(entriesOf(site, "resumed").size(), 1u);
-    EXPECT_EQ(entriesOf(site, "resumed")[0].body["reason"], "token");
+    for (const auto& e : heldEntries) EXPECT_EQ(e.body["reason"], "token");
+    auto resumed = entriesOf(site, "resumed");
+    ASSERT_EQ(resumed.size(), heldEntries.size());
+    for (const auto& e : resumed) EXPECT_EQ(e.body["reason"], "token");
     expectNoStartWhileHeld(site);
     std::lock_guard lock(m);
     // The board whose token went away waits with its Dev ID (the other slot's may wait too).
