@@ -40,6 +40,8 @@ public:
     }
     Result<station::Pipeline*> pipeline() override { return locked([&] { return m_inner->pipeline(); }); }
     Result<station::Uploader*> uploader() override { return locked([&] { return m_inner->uploader(); }); }
+    bool needsPin() override { return locked([&] { return m_inner->needsPin(); }); }
+    Status signIn(const Secret& pin) override { return locked([&] { return m_inner->signIn(pin); }); }
 
 private:
     std::unique_ptr<station::StationParts> m_inner;
