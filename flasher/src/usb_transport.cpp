@@ -4,7 +4,9 @@
 #include <libusb.h>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
+#include <thread>
 
 namespace tte::flasher {
 namespace {
@@ -222,6 +224,67 @@ Result<std::unique_ptr<DfuTransport>> UsbDeviceSource::open(std::string_view por
         return std::unique_ptr<DfuTransport>(std::make_unique<UsbDfuTransport>(h, std::move(id), std::move(alts), functional));
     }
     return fail(Errc::notFound, "no STM32 in DFU mode (0483:df11) at port " + std::string(portPath));
+}
+
+}  // namespace tte::flasher
+
+namespace tte::flasher {
+namespace {
+
+/// A libusb hotplug callback for 0483:df11 and the thread that handles the context's events
+/// (the callback runs there). Destroying it deregisters the callback, wakes the thread and
+/// joins it.
+class UsbBusWatch final : public BusWatch {
+public:
+    UsbBusWatch(libusb_context* context, std::function<void()> changed)
+        : m_context(context), m_changed(std::move(changed)) {}
+    ~UsbBusWatch() override {
+        m_stop.store(true);
+        if (m_registered) libusb_hotplug_deregister_callback(m_context, m_handle);
+        libusb_interrupt_event_handler(m_context);  // wakes libusb_handle_events_timeout_completed
+        if (m_thread.joinable()) m_thread.join();
+    }
+    UsbBusWatch(const UsbBusWatch&) = delete;
+    UsbBusWatch& operator=(const UsbBusWatch&) = delete;
+
+    Status start() {
+        const int rc = libusb_hotplug_register_callback(
+            m_context, static_cast<libusb_hotplug_event>(LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT),
+            LIBUSB_HOTPLUG_NO_FLAGS, kStVendorId, kStDfuProductId, LIBUSB_HOTPLUG_MATCH_ANY, &UsbBusWatch::onEvent, this,
+            &m_handle);
+        if (rc != LIBUSB_SUCCESS) return std::unexpected(usbError(rc, "registering the hotplug callback for 0483:df11"));
+        m_registered = true;
+        m_thread = std::thread([this] {
+            while (!m_stop.load()) {
+                timeval tv{0, 500000};  // the stop flag is looked at twice a second at the latest
+                libusb_handle_events_timeout_completed(m_context, &tv, nullptr);
+            }
+        });
+        return {};
+    }
+
+private:
+    static int LIBUSB_CALL onEvent(libusb_context*, libusb_device*, libusb_hotplug_event, void* self) {
+        static_cast<UsbBusWatch*>(self)->m_changed();
+        return 0;  // stay registered
+    }
+
+    libusb_context* m_context;
+    std::function<void()> m_changed;
+    libusb_hotplug_callback_handle m_handle{};
+    bool m_registered = false;
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BusWatch>> UsbDeviceSource::watch(std::function<void()> changed) {
+    if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) == 0)
+        return fail(Errc::unsupported, "libusb has no hotplug support here (LIBUSB_CAP_HAS_HOTPLUG): poll the bus");
+    auto w = std::make_unique<UsbBusWatch>(m_context, std::move(changed));
+    if (auto s = w->start(); !s) return std::unexpected(s.error());
+    return std::unique_ptr<BusWatch>(std::move(w));
 }
 
 }  // namespace tte::flasher

@@ -39,6 +39,13 @@ QColor inkOn(const QColor& background) {
 
 }  // namespace
 
+QString waitingWord(const QString& holdFor) {
+    if (holdFor == "token") return "WAITING FOR TOKEN";
+    if (holdFor == "quota") return "WAITING FOR QUOTA";
+    if (holdFor == "mothership") return "WAITING FOR MOTHERSHIP";
+    return seatStateWord(SeatState::held);  // the printer (and events without a reason)
+}
+
 QString seatStateWord(SeatState state) {
     switch (state) {
     case SeatState::empty: return "EMPTY";
@@ -253,6 +260,7 @@ bool SeatTile::busy() const {
 
 void SeatTile::showStep(const SeatEvent& e) {
     const SeatState previous = m_state;
+    if (e.step == "waiting") m_holdFor = e.hold;
     const SeatState next = seatStateOf(e.step, m_state);
     if (e.devId == 0) {
         // The seat without a board in the pipeline: empty, or an old board still in it.
@@ -329,7 +337,7 @@ void SeatTile::restyle() {
     const QColor colour = seatStateColour(m_state);
     const QColor ink = inkOn(colour);
     m_icon->setState(m_state, ink);
-    m_stateLabel->setText(seatStateWord(m_state));
+    m_stateLabel->setText(m_state == SeatState::held ? waitingWord(m_holdFor) : seatStateWord(m_state));
     const bool focus = hasFocus();
     m_band->setStyleSheet(QString("#band { background: %1; }"
                                   "QLabel { color: %2; }"

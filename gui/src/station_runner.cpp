@@ -1,6 +1,7 @@
 // Worker threads of the operator's window (see station_runner.h).
 #include "tte/gui/station_runner.h"
 
+#include <QByteArray>
 #include <QMetaObject>
 #include <QPointer>
 #include <QStringList>
@@ -39,6 +40,8 @@ public:
     }
     Result<station::Pipeline*> pipeline() override { return locked([&] { return m_inner->pipeline(); }); }
     Result<station::Uploader*> uploader() override { return locked([&] { return m_inner->uploader(); }); }
+    bool needsPin() override { return locked([&] { return m_inner->needsPin(); }); }
+    Status signIn(const Secret& pin) override { return locked([&] { return m_inner->signIn(pin); }); }
 
 private:
     std::unique_ptr<station::StationParts> m_inner;
@@ -94,8 +97,31 @@ void StationRunner::post(std::function<void()> fn) {
     QMetaObject::invokeMethod(this, std::move(fn), Qt::QueuedConnection);
 }
 
+void StationRunner::signIn(const QString& pin) {
+    QByteArray bytes = pin.toUtf8();
+    auto secret = std::make_shared<Secret>(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.constData()), static_cast<std::size_t>(bytes.size())));
+    secureZero(bytes.data(), static_cast<std::size_t>(bytes.size()));
+    submit([this, secret] {
+        auto s = m_parts->signIn(*secret);
+        const QString text = s ? QString() : q(s.error().message);
+        if (s) m_needsPin = false;
+        post([this, ok = bool(s), text] { Q_EMIT signInResult(ok, text); });
+        if (s) check();  // the token is open now: journal, flasher, firmware, printer
+    });
+}
+
 void StationRunner::check() {
     submit([this] {
+        if (m_parts->needsPin()) {
+            // Nothing opens the token before the operator typed its PIN (sign-in).
+            m_needsPin = true;
+            post([this] {
+                Q_EMIT pinNeeded();
+                Q_EMIT checked(false, {});
+            });
+            return;
+        }
         QStringList problems;  // every part that is not ready, in one dialog
         auto report = [&](const QString& part, const Error& e) { problems << part + ": " + q(e.toString()); };
         QString firmware;
@@ -110,8 +136,11 @@ void StationRunner::check() {
         if (auto p = m_parts->printer(); !p) report("Printer", p.error());
         const bool ready = problems.isEmpty();
         if (ready) {
-            if (auto up = m_parts->uploader(); up && !m_uploading.exchange(true))
+            if (auto up = m_parts->uploader(); up && !m_uploading.exchange(true)) {
+                // The MotherShip out of reach too long holds the pipeline's line (docs/STATION.md).
+                if (auto p = m_parts->pipeline()) (*up)->setLineHold(&(*p)->lineHold());
                 m_uploadThread = std::thread([u = *up] { u->serve(); });
+            }
         }
         post([this, ready, firmware, problems] {
             if (!ready) Q_EMIT problem("Station not ready", problems.join("\n"));
@@ -173,7 +202,7 @@ void StationRunner::runTask(int count) {
         post([this, n = *r] { Q_EMIT logEvent("recover", QString("%1 interrupted device(s) marked failed (rework)").arg(n)); });
     pipeline.setObserver([this](const station::SlotEvent& e) {
         if (!e.transient()) ++m_changes;
-        SeatEvent seat{q(e.port), q(e.seat), e.devId, q(e.step), q(e.message), e.bytesDone, e.bytesTotal, q(e.label), e.transient()};
+        SeatEvent seat{q(e.port), q(e.seat), e.devId, q(e.step), q(e.message), e.bytesDone, e.bytesTotal, q(e.label), e.transient(), q(e.hold)};
         post([this, seat] { Q_EMIT seatEvent(seat); });
         if (e.step == "committed") {
             if (auto up = m_parts->uploader()) (*up)->poke();

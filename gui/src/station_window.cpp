@@ -384,24 +384,50 @@ void StationWindow::signIn(const QString& name) {
 }
 
 void StationWindow::askSignIn() {
-    // The operator's name only: the token's PIN comes from the station's pin_file, never
-    // from a dialog, argv or a log (docs/STATION.md).
-    auto* dialog = new QInputDialog(this);
-    dialog->setObjectName("signInDialog");
+    // The operator's name, and the token's PIN where the station has no pin_file for it
+    // (docs/STATION.md "Sign-in"): checked by logging in to the token, never logged.
+    const bool needsPin = m_runner && m_runner->needsPin();
+    QString name = m_signedIn;
+    if (m_signInDialog) {
+        if (!needsPin || m_signInDialog->needsPin()) {
+            m_signInDialog->raise();
+            return;
+        }
+        // Opened for the name before the token said it needs its PIN: ask again, with the PIN.
+        name = m_signInDialog->nameEdit()->text();
+        m_signInDialog->reject();
+    }
+    auto* dialog = new SignInDialog(name, needsPin,
+                                    m_runner ? QString::fromStdString(m_runner->config().tokenLabel) : QString(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    dialog->setWindowTitle("Sign in");
-    dialog->setLabelText("Your name (it goes into every journal entry of the boards you provision):");
     dialog->setFont(font());
-    dialog->setTextValue(m_signedIn);
-    connect(dialog, &QInputDialog::textValueSelected, this, [this](const QString& name) {
-        if (!name.trimmed().isEmpty()) signIn(name);
+    m_signInDialog = dialog;
+    connect(dialog, &SignInDialog::signInRequested, this, [this, dialog](const QString& name, const QString& pin) {
+        if (!dialog->needsPin() || !m_runner) {
+            signIn(name);
+            return;
+        }
+        m_pendingName = name;
+        log("sign-in", name + ": logging in to the HSM token");
+        m_runner->signIn(pin);
     });
     dialog->open();
 }
 
+void StationWindow::onSignInResult(bool ok, const QString& text) {
+    if (ok) {
+        signIn(m_pendingName);
+        log("sign-in", "the HSM token took the PIN");
+        if (m_signInDialog) m_signInDialog->finish();
+        return;
+    }
+    log("sign-in", "the HSM token refused the PIN: " + text);
+    if (m_signInDialog) m_signInDialog->showRefusal(text);
+}
+
 void StationWindow::startRun(int count) {
     if (!m_runner || !m_ready || m_runner->running()) return;
-    if (!m_runner->config().seats.empty() && m_signedIn.isEmpty()) {
+    if (m_runner->needsPin() || (!m_runner->config().seats.empty() && m_signedIn.isEmpty())) {
         askSignIn();  // a fixture with seats starts no run without a name
         return;
     }

@@ -56,6 +56,11 @@ void StationWindow::connectRunner() {
         if (ready && (focusWidget() == nullptr || focusWidget() == m_count)) m_start->setFocus(Qt::OtherFocusReason);
     });
     connect(r, &StationRunner::seatEvent, this, &StationWindow::onSeatEvent);
+    connect(r, &StationRunner::pinNeeded, this, [this] {
+        log("sign-in", "the HSM token needs its PIN: sign in");
+        askSignIn();
+    });
+    connect(r, &StationRunner::signInResult, this, &StationWindow::onSignInResult);
     connect(r, &StationRunner::lineChanged, this, &StationWindow::onLineChanged);
     connect(r, &StationRunner::runStarted, this, [this] {
         const auto& c = m_runner->config();

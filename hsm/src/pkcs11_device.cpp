@@ -171,6 +171,37 @@ Result<std::vector<KeyInfo>> Pkcs11KeyStore::listKeys() {
     return out;
 }
 
+Result<TokenLoginState> tokenLoginState(const std::string& modulePath, std::string_view label) {
+    auto module = detail::Module::load(modulePath);
+    if (!module) return std::unexpected(module.error());
+    Pkcs11Uri uri;
+    uri.token = std::string(label);
+    auto slot = (*module)->findToken(uri);
+    if (!slot) return std::unexpected(slot.error());
+    CK_TOKEN_INFO info{};
+    if (CK_RV rv = (*module)->fn()->C_GetTokenInfo(*slot, &info); rv != CKR_OK)
+        return std::unexpected(ckrError(rv, "asking token '" + uri.token + "' for its state"));
+    TokenLoginState s;
+    s.loginRequired = (info.flags & CKF_LOGIN_REQUIRED) != 0;
+    s.countLow = (info.flags & CKF_USER_PIN_COUNT_LOW) != 0;
+    s.finalTry = (info.flags & CKF_USER_PIN_FINAL_TRY) != 0;
+    s.locked = (info.flags & CKF_USER_PIN_LOCKED) != 0;
+    return s;
+}
+
+std::string loginRefusal(const Error& e, const std::optional<TokenLoginState>& state) {
+    std::string out;
+    if (e.nativeName == "CKR_PIN_INCORRECT") out = "the PIN is wrong (CKR_PIN_INCORRECT)";
+    else if (e.nativeName == "CKR_PIN_LOCKED") out = "the PIN is locked after too many wrong tries (CKR_PIN_LOCKED): the security officer must unlock it";
+    else if (e.nativeName == "CKR_PIN_LEN_RANGE") out = "the PIN is too short or too long for this token (CKR_PIN_LEN_RANGE)";
+    else out = "the token refused the login: " + e.message;
+    if (!state || e.nativeName == "CKR_PIN_LOCKED") return out;
+    if (state->locked) out += "; the token has now locked the PIN";
+    else if (state->finalTry) out += "; the token says one more wrong PIN locks it";
+    else if (state->countLow) out += "; the token says few tries are left";
+    return out;
+}
+
 Status initToken(const std::string& modulePath, std::string_view label, const Secret& soPin, const Secret& userPin) {
     if (label.empty() || label.size() > 32) {
         return fail(Errc::invalidArgument, "a token label has 1 to 32 bytes, got " + std::to_string(label.size()));

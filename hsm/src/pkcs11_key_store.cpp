@@ -56,7 +56,7 @@ Result<std::unique_ptr<Pkcs11KeyStore>> Pkcs11KeyStore::open(const Pkcs11Options
     auto warn = options.warn ? options.warn : [](std::string_view w) {
         std::fprintf(stderr, "tte-hsm: warning: %.*s\n", static_cast<int>(w.size()), w.data());
     };
-    auto pin = resolvePin(*uri, options.pinSource, warn);
+    auto pin = options.pin != nullptr ? Result<Secret>(options.pin->clone()) : resolvePin(*uri, options.pinSource, warn);
     if (!pin) return std::unexpected(pin.error());
     auto module = detail::Module::load(uri->modulePath.empty() ? options.modulePath : uri->modulePath);
     if (!module) return std::unexpected(module.error());

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "pin_input.h"
 #include "tte/base/hex.h"
 #include "tte/cli/program.h"
 
@@ -37,6 +38,13 @@ int main(int argc, char** argv) {
             });
     };
     addOperator(runCmd);
+    // The token's PIN when station.toml names no hsm.pin_file: never on the command line.
+    PinInput pinInput;
+    const auto addPin = [&](CLI::App* sub) {
+        sub->add_option("--pin-file", pinInput.file, "read the token's PIN from FILE (when hsm.pin_file is not set)");
+        sub->add_option("--pin-fd", pinInput.fd, "read the token's PIN from open file descriptor N")->check(CLI::NonNegativeNumber);
+    };
+    addPin(runCmd);
 
     std::string boxText;
     auto* boxCmd = cli.add_subcommand("box", "print the box label of a bulk lot's box and register the box");
@@ -64,11 +72,13 @@ int main(int argc, char** argv) {
     std::string reworkReason;
     reworkCmd->add_option("--reason", reworkReason, "why (sent with the revocation and audited; default \"reworked at station <id>\")");
     addOperator(reworkCmd);
+    addPin(reworkCmd);
     std::string reason;
     auto* reprintCmd = cli.add_subcommand("reprint", "print a provisioned device's label again (same code), logged");
     reprintCmd->add_option("--port", port, "port path of the device")->required();
     reprintCmd->add_option("--reason", reason, "why (journalled with the new job)")->required();
     addOperator(reprintCmd);
+    addPin(reprintCmd);
 
     auto* journalCmd = cli.add_subcommand("journal", "the signed journal");
     journalCmd->require_subcommand(1);
@@ -90,6 +100,12 @@ int main(int argc, char** argv) {
     tte::station::Wiring w(std::move(*config), simDir);
     if (*runCmd && !w.config().seats.empty() && operatorName.empty())
         return tte::cli::usage("tte-provision", "run: a fixture with seats needs --operator NAME (who runs the line)");
+    // A token without a PIN file: the operator signs in with its PIN (terminal, --pin-file, --pin-fd).
+    if ((*runCmd || *reworkCmd || *reprintCmd) && w.needsPin()) {
+        auto pin = readPin(pinInput, "PIN of HSM token " + w.config().tokenLabel + ": ");
+        if (!pin) return std::fprintf(stderr, "tte-provision: %s\n", pin.error().message.c_str()), 1;
+        if (auto s = w.signIn(*pin); !s) return std::fprintf(stderr, "tte-provision: %s\n", s.error().message.c_str()), 1;
+    }
     if (!operatorName.empty()) {
         auto j = w.journal();
         if (!j) return std::fprintf(stderr, "tte-provision: %s\n", j.error().toString().c_str()), 1;

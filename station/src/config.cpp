@@ -83,10 +83,11 @@ void parseStation(Reader& r, StationConfig& c, const std::string& baseDir) {
 void parseHsm(Reader& r, StationConfig& c) {
     c.pkcs11Module = r.text("module", Need::optional, "/usr/lib/softhsm/libsofthsm2.so");
     c.tokenLabel = r.text("token_label");
-    c.pinFile = r.filePath("pin_file");
+    c.pinFile = r.filePath("pin_file", Need::optional);
     c.lotKey = r.text("lot_key", Need::optional, "lot-key");
     c.queueKey = r.text("queue_key", Need::optional, "queue-key");
     c.identityKey = r.text("station_key", Need::optional);
+    r.whole("poll_ms", 100, 60000, c.tokenPollMs);
 }
 
 void parseMotherShip(Reader& r, StationConfig& c) {
@@ -94,6 +95,8 @@ void parseMotherShip(Reader& r, StationConfig& c) {
     c.msCa = r.filePath("ca");
     c.stationCert = r.filePath("cert");
     c.stationKey = r.filePath("key", c.identityKey.empty() ? Need::required : Need::optional);  // not with hsm.station_key
+    r.whole("hold_after_s", 1, 86400, c.msHoldAfterS);
+    r.whole("quota_poll_s", 1, 3600, c.quotaPollS);
     if (!c.msUrl.empty() && !c.msUrl.starts_with("https://")) r.problem("url", "must be https://");
 }
 

@@ -1,5 +1,8 @@
 // The fixture served continuously (Pipeline::serve): one worker per seat watches its port,
 // provisions each new blank board put into it, shows a done board until it is taken out.
+// The bus is watched with the flasher's hotplug events where it has them (libusb): a seat is
+// looked at (its board asked who it is) only when the bus changed; otherwise every watch_ms.
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -68,15 +71,32 @@ Result<RunSummary> Pipeline::serve(int count, std::chrono::milliseconds watch, c
     };
     if (auto s = refresh(); !s) return std::unexpected(s.error());
 
+    // Hotplug: each event bumps busEvents; the bus watcher re-lists and bumps listings, which
+    // the seats wait for. Without it (the simulator, libusb without hotplug) both poll.
+    std::condition_variable busChanged;
+    std::uint64_t busEvents = 0;  // guarded by mutex
+    std::uint64_t listings = 0;   // guarded by mutex
+    auto hotplug = m_ports.flasher.watchBus([&] {
+        std::lock_guard lock(mutex);
+        ++busEvents;
+        busChanged.notify_all();
+    });
+    const bool events = hotplug.has_value();
+    // With events, a stop is looked at this often; a missed event is made up for this often.
+    const auto tick = std::min(watch, std::chrono::milliseconds(100));
+    const auto safety = std::max(watch * 50, std::chrono::milliseconds(5000));
+
     auto worker = [&](const Seat& seat) {
         std::optional<std::string> last;  // the serial of the board the seat held when last looked at
         bool shownEmpty = false;
+        std::uint64_t seen = 0;  // the listing this seat last looked at (hotplug)
         for (;;) {
             std::set<std::string> ports;
             {
                 std::lock_guard lock(mutex);
                 if (finished) return;
                 ports = listed;
+                seen = listings;
             }
             const auto now = look(m_ports.flasher, seat.port, ports);
             if (!now) {
@@ -98,7 +118,7 @@ Result<RunSummary> Pipeline::serve(int count, std::chrono::milliseconds watch, c
                 } else {
                     // A held line starts no new board: the seat says its board waits.
                     if (const LineState line = m_hold.state(); line.held)
-                        emit(seat.port, 0, "waiting", "the line holds: " + line.problem);
+                        emitWaiting(seat.port, 0, line.reason, "the line holds: " + line.problem);
                     m_hold.waitWhileHeld(stop);
                     {
                         std::lock_guard lock(mutex);
@@ -124,7 +144,14 @@ Result<RunSummary> Pipeline::serve(int count, std::chrono::milliseconds watch, c
                     continue;  // look at the seat again at once: the board is shown as it ended
                 }
             }
-            std::this_thread::sleep_for(watch);  // the seat's watch interval (docs/STATION.md)
+            if (events) {
+                // Until the bus changed (the seat's board is asked nothing meanwhile).
+                std::unique_lock lock(mutex);
+                while (listings == seen && !finished && !stopping() && !(count > 0 && taken >= count))
+                    busChanged.wait_for(lock, tick);
+            } else {
+                std::this_thread::sleep_for(watch);  // the seat's watch interval (docs/STATION.md)
+            }
             if (stopping()) return;
             std::lock_guard lock(mutex);
             if (count > 0 && taken >= count) return;
@@ -134,9 +161,17 @@ Result<RunSummary> Pipeline::serve(int count, std::chrono::milliseconds watch, c
     for (const Seat& seat : m_config.seats) threads.emplace_back(worker, std::cref(seat));
     // The main thread watches the bus until every worker is done.
     std::thread watcher([&] {
+        std::uint64_t handled = 0;  // hotplug events already listed
         for (;;) {
-            std::this_thread::sleep_for(watch);
-            {
+            if (events) {
+                std::unique_lock lock(mutex);
+                const auto until = std::chrono::steady_clock::now() + safety;
+                while (busEvents == handled && !finished && std::chrono::steady_clock::now() < until)
+                    busChanged.wait_for(lock, tick);
+                handled = busEvents;
+                if (finished) return;
+            } else {
+                std::this_thread::sleep_for(watch);
                 std::lock_guard lock(mutex);
                 if (finished) return;
             }
@@ -144,16 +179,22 @@ Result<RunSummary> Pipeline::serve(int count, std::chrono::milliseconds watch, c
                 std::lock_guard lock(mutex);
                 if (!fatal) fatal = s.error();
                 finished = true;
+                busChanged.notify_all();
                 return;
             }
+            std::lock_guard lock(mutex);
+            ++listings;
+            busChanged.notify_all();
         }
     });
     for (auto& t : threads) t.join();
     {
         std::lock_guard lock(mutex);
         finished = true;
+        busChanged.notify_all();
     }
     watcher.join();
+    hotplug = fail(Errc::cancelled, "the run ended");  // no more events into this frame
     m_stop = nullptr;
     if (fatal && summary.committed == 0 && summary.failed == 0) return std::unexpected(*fatal);
     if (fatal) summary.failures.push_back("stopped: " + fatal->toString());

@@ -69,7 +69,16 @@ Status LineHold::publish() {
         e = m_journal.append("held", std::nullopt,
                              {{"reason", holdReasonName(next.reason)}, {"problem", next.problem},
                               {"action", next.action}, {"at", rfc3339(m_clock.wallNow())}});
+        // A journal that cannot sign (the token is the fault) gets the hold when it can again.
+        m_heldUnwritten = !e;
     } else {
+        if (m_heldUnwritten) {
+            auto late = m_journal.append("held", std::nullopt,
+                                         {{"reason", holdReasonName(m_shown.reason)}, {"problem", m_shown.problem},
+                                          {"action", m_shown.action}, {"at", rfc3339(m_shown.since)},
+                                          {"journalled_at", rfc3339(m_clock.wallNow())}});
+            m_heldUnwritten = !late;
+        }
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_clock.wallNow() - m_shown.since).count();
         e = m_journal.append("resumed", std::nullopt,
                              {{"reason", holdReasonName(m_shown.reason)}, {"problem", m_shown.problem},

@@ -71,6 +71,9 @@ Status Pipeline::openLot(const std::optional<protocol::LotQuota>& quota) {
     if (!all) return std::unexpected(all.error());
     bool same = false;
     for (const auto& e : *all) {
+        // A quota the MotherShip extended while the line held (waitForQuota) stays extended.
+        if (e.kind == "quota-extended" && e.body.value("lot", "") == lot.id && e.body.value("first", 0u) == m_first)
+            m_last = std::max(m_last, std::min(e.body.value("last", 0u), q->last.value));
         if (e.kind != "lot-opened") continue;
         nlohmann::json seen = e.body;
         seen.erase("operator");  // who opened it, and when, does not make it another lot
@@ -197,29 +200,35 @@ Result<std::uint32_t> Pipeline::allocate(const std::string& port, const BoardIde
     std::lock_guard lock(m_allocMutex);
     auto last = m_journal.lastAllocated(m_first, m_last);
     if (!last) return std::unexpected(last.error());
-    if (*last && **last >= m_last)
-        return fail(Errc::resourceExhausted, "lot " + m_config.lot.id + ": the Dev ID quota " + toHex(m_first, 8) +
-                                                 ".." + toHex(m_last, 8) + " is used up");
+    if (*last && **last >= m_last) {
+        // Used up: the line holds until the MotherShip grants more (or the run ends).
+        if (auto more = waitForQuota(); !more) return std::unexpected(more.error());
+    }
     const std::uint32_t devId = *last ? **last + 1 : m_first;
     // Journalled (fsync) before anything else happens: a Dev ID is never handed out twice.
     // A held line starts no board: the allocation waits until it runs.
-    auto started = m_hold.whenRunning(m_stop, [&]() -> Status {
-        nlohmann::json body = {{"lot", m_config.lot.id}, {"port", port}, {"seat", m_config.seatName(port)},
-                               {"mcu_uid", board.mcuUid.value_or("")}, {"usb_serial", board.usbSerial}};
-        if (reworkedFrom) body["reworked_from"] = toHex(*reworkedFrom, 8);
-        auto e = m_journal.append("allocated", devId, std::move(body));
-        if (!e) return std::unexpected(e.error());
-        return {};
-    });
-    if (!started) return std::unexpected(started.error());
-    return devId;
+    for (;;) {
+        auto started = m_hold.whenRunning(m_stop, [&]() -> Status {
+            nlohmann::json body = {{"lot", m_config.lot.id}, {"port", port}, {"seat", m_config.seatName(port)},
+                                   {"mcu_uid", board.mcuUid.value_or("")}, {"usb_serial", board.usbSerial}};
+            if (reworkedFrom) body["reworked_from"] = toHex(*reworkedFrom, 8);
+            auto e = m_journal.append("allocated", devId, std::move(body));
+            if (!e) return std::unexpected(e.error());
+            return {};
+        });
+        if (started) return devId;
+        // The entry could not be signed: the token is away. Nothing was taken; wait for it.
+        if (!isTokenFault(started.error())) return std::unexpected(started.error());
+        if (auto s = waitForToken(0, port, started.error()); !s) return std::unexpected(s.error());
+    }
 }
 
 Status Pipeline::step(const std::string& name, std::uint32_t devId, const std::string& port, nlohmann::json body,
                       const std::string& label) {
     body["port"] = port;
     body["seat"] = m_config.seatName(port);
-    auto e = m_journal.append(name, devId, std::move(body));
+    // Each entry is signed in the token: a step waits while the token is away.
+    auto e = withToken<JournalEntry>(devId, port, [&] { return m_journal.append(name, devId, body); });
     if (!e) return std::unexpected(e.error());
     SlotEvent event;
     event.port = port;
@@ -241,7 +250,7 @@ std::unexpected<Error> Pipeline::failDevice(std::uint32_t devId, const std::stri
 }
 
 void Pipeline::emit(const std::string& port, std::uint32_t devId, const std::string& stepName, const std::string& message) {
-    if (m_observer) m_observer(SlotEvent{port, devId, stepName, message, m_config.seatName(port), 0, 0, {}});
+    if (m_observer) m_observer(SlotEvent{port, devId, stepName, message, m_config.seatName(port), 0, 0, {}, {}});
 }
 
 Status Pipeline::flashWithProgress(const std::string& port, std::uint32_t devId, std::span<const FlashSegment> segments) {
@@ -268,6 +277,16 @@ Status Pipeline::flashWithProgress(const std::string& port, std::uint32_t devId,
         emit(event);
     };
     return m_ports.flasher.writeAndVerify(port, segments, progress);
+}
+
+void Pipeline::emitWaiting(const std::string& port, std::uint32_t devId, HoldReason reason, const std::string& message) {
+    SlotEvent event;
+    event.port = port;
+    event.devId = devId;
+    event.step = "waiting";
+    event.message = message;
+    event.hold = holdReasonName(reason);
+    emit(std::move(event));
 }
 
 void Pipeline::emit(SlotEvent event) {

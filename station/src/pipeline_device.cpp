@@ -54,11 +54,16 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional
     fault("allocated", devId);
 
     const std::uint32_t box = lot.boxOf(devId);
-    auto otp = lot.boxSize > 0 ? m_ports.keys.bulkOtp(box, devId) : m_ports.keys.newOtp();
+    // The token's calls wait while it is away (the line holds): the board keeps its Dev ID.
+    auto otp = withToken<Secret>(devId, port, [&] {
+        return lot.boxSize > 0 ? m_ports.keys.bulkOtp(box, devId) : m_ports.keys.newOtp();
+    });
+    if (!otp && otp.error().code == Errc::cancelled) return std::unexpected(otp.error());  // stopped while held
     if (!otp) return failDevice(devId, port, "keys", otp.error());
     auto urn = protocol::makeDevUrn(lot.pen, lot.product, protocol::DevId{devId});
     if (!urn) return failDevice(devId, port, "keys", urn.error());
-    auto key = m_ports.keys.newDeviceKey(urn->text);
+    auto key = withToken<DeviceKey>(devId, port, [&] { return m_ports.keys.newDeviceKey(urn->text); });
+    if (!key && key.error().code == Errc::cancelled) return std::unexpected(key.error());
     if (!key) return failDevice(devId, port, "keys", key.error());
     BlockFields fields{lot.msId, devId, lot.msPort, lot.ledEnrollment, lot.msAddress, lot.msFingerprint, urn->text, &*otp, &*key};
     auto block = m_ports.encoder.encode(fields);
@@ -103,7 +108,10 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional
         !s)
         return std::unexpected(s.error());
 
-    auto committed = commitRecord(*urn, *key, *otp, *otpValue, board->mcuUid, reworkedFrom, port);
+    auto committed = withToken<JournalEntry>(devId, port, [&] {
+        return commitRecord(*urn, *key, *otp, *otpValue, board->mcuUid, reworkedFrom, port);
+    });
+    if (!committed && committed.error().code == Errc::cancelled) return std::unexpected(committed.error());
     if (!committed) return failDevice(devId, port, "commit", committed.error());
     emit(port, devId, "committed");
     fault("committed", devId);
@@ -196,7 +204,7 @@ Result<RunSummary> Pipeline::run(int count, int slots, const std::vector<std::st
             } else if (r.error().code == Errc::cancelled) {
                 summary.failures.push_back(port + ": " + r.error().message);  // not failed: left for the next start
             } else if (r.error().code == Errc::resourceExhausted || r.error().domain == "SQLite") {
-                exhausted = true;  // quota (or token) used up, or the journal cannot be written: stop the line
+                exhausted = true;  // quota used up with no MotherShip to ask, or the journal cannot be written
                 if (!fatal) fatal = r.error();
             } else {
                 ++summary.failed;

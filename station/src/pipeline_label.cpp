@@ -55,7 +55,7 @@ Result<PrintedLabel> Pipeline::printLabel(std::uint32_t devId, const std::string
         if (auto s = m_hold.hold(cause, HoldReason::printer, problem, std::move(action), byItself); !s) return s;
         if (waitingFor != problem) {
             waitingFor = problem;
-            emit(port, devId, "waiting", problem);
+            emitWaiting(port, devId, HoldReason::printer, problem);
         }
         if (!was) fault("held", devId);
         return {};

@@ -23,13 +23,38 @@ Result<protocol::Otp> Uploader::unseal(const QueueItem& item) {
     return *value;
 }
 
-void Uploader::noteFailure(const Error& e) {
+void Uploader::noteFailure(const Error& e, bool mothership) {
     std::lock_guard lock(m_mutex);
+    // The token's own faults (unsealing an OTP) hold the line for the token, not the MotherShip.
+    if (mothership && !m_failingSince && e.domain != "PKCS#11") {
+        m_failingSince = m_clock.now();
+        m_failingError = e.toString();  // the hold's words stay the same while it lasts
+    }
     ++m_failures;
     m_lastError = e.toString();
     auto wait = m_policy.base;
     for (int i = 1; i < m_failures && wait < m_policy.cap; ++i) wait *= 2;
     m_next = m_clock.now() + std::min(wait, m_policy.cap);
+}
+
+void Uploader::updateHold() {
+    if (m_hold == nullptr) return;
+    bool hold = false;
+    std::string lastError;
+    {
+        std::lock_guard lock(m_mutex);
+        hold = m_failingSince && m_clock.now() - *m_failingSince >= std::chrono::seconds(m_config.msHoldAfterS);
+        lastError = m_failingError;
+    }
+    constexpr const char* kCause = "mothership";
+    if (!hold) {
+        (void)m_hold->release(kCause);  // a journal that cannot be written shows in the next entry
+        return;
+    }
+    (void)m_hold->hold(kCause, HoldReason::mothership,
+                       "the MotherShip has taken no record for more than " + std::to_string(m_config.msHoldAfterS) +
+                           " s (" + lastError + ")",
+                       "check the network and the MotherShip at " + m_config.msUrl, true);
 }
 
 Result<int> Uploader::drainRecords() {
@@ -134,30 +159,44 @@ Result<int> Uploader::drainOthers(const std::string& kind) {
 
 Result<int> Uploader::drainOnce() {
     {
-        std::lock_guard lock(m_mutex);
-        if (m_clock.now() < m_next) return 0;
+        std::unique_lock lock(m_mutex);
+        if (m_clock.now() < m_next) {
+            lock.unlock();
+            updateHold();  // the bound may pass while waiting for the next try
+            return 0;
+        }
     }
     int total = 0;
     for (;;) {  // records first, in batches, until none is due
         auto n = drainRecords();
         if (!n) {
             noteFailure(n.error());
+            updateHold();
             return std::unexpected(n.error());
         }
         total += *n;
         if (*n == 0) break;
     }
+    {
+        std::lock_guard lock(m_mutex);
+        m_failingSince.reset();  // the MotherShip took every record that was due
+    }
     for (const char* kind : {"map", "intro", "box"}) {
         auto n = drainOthers(kind);
         if (!n) {
-            noteFailure(n.error());
+            noteFailure(n.error(), std::string_view(kind) != "intro");
+            updateHold();
             return std::unexpected(n.error());
         }
         total += *n;
     }
-    std::lock_guard lock(m_mutex);
-    m_failures = 0;
-    m_lastError.clear();
+    {
+        std::lock_guard lock(m_mutex);
+        m_failures = 0;
+        m_lastError.clear();
+        m_failingSince.reset();
+    }
+    updateHold();
     return total;
 }
 

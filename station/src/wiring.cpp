@@ -31,15 +31,51 @@ std::string Wiring::keyUri(const std::string& object) const {
     return "pkcs11:token=" + m_config.tokenLabel + ";object=" + object;
 }
 
-Result<StationKeys*> Wiring::keys() {
-    if (m_keys) return m_keys.get();
+Status Wiring::openStore(const Secret* pin) {
     hsm::Pkcs11Options o;
     o.modulePath = m_config.pkcs11Module;
     o.tokenUri = "pkcs11:token=" + m_config.tokenLabel;
-    o.pinSource = "file:" + m_config.pinFile;
+    if (!m_config.pinFile.empty()) o.pinSource = "file:" + m_config.pinFile;
+    o.pin = pin;
     auto store = hsm::Pkcs11KeyStore::open(o);
-    if (!store) return withContext(store.error(), "HSM token " + m_config.tokenLabel);
+    if (!store) {
+        const Error& e = store.error();
+        if (e.domain == "PKCS#11" && (e.code == Errc::unauthenticated || e.code == Errc::permissionDenied ||
+                                      e.code == Errc::invalidArgument)) {
+            // What the token tells after a refused login: tries left, locked.
+            auto state = hsm::tokenLoginState(m_config.pkcs11Module, m_config.tokenLabel);
+            return std::unexpected(Error{e.code, "HSM token " + m_config.tokenLabel + ": " +
+                                                     hsm::loginRefusal(e, state ? std::optional(*state) : std::nullopt),
+                                         e.domain, e.nativeCode, e.nativeName});
+        }
+        return withContext(e, "HSM token " + m_config.tokenLabel);
+    }
     m_store = std::move(*store);
+    return {};
+}
+
+bool Wiring::needsPin() {
+    if (m_store || !m_config.pinFile.empty()) return false;
+    auto state = hsm::tokenLoginState(m_config.pkcs11Module, m_config.tokenLabel);
+    return !state || state->loginRequired;  // a token that cannot be asked: keys() says why after the PIN
+}
+
+Status Wiring::signIn(const Secret& pin) {
+    if (m_store) return {};
+    if (auto s = openStore(&pin); !s) return s;
+    auto k = keys();
+    if (!k) return std::unexpected(k.error());
+    return {};
+}
+
+Result<StationKeys*> Wiring::keys() {
+    if (m_keys) return m_keys.get();
+    if (!m_store) {
+        if (m_config.pinFile.empty() && needsPin())
+            return fail(Errc::unauthenticated, "HSM token " + m_config.tokenLabel +
+                                                   " needs its PIN and hsm.pin_file is not set: sign in with the PIN");
+        if (auto s = openStore(nullptr); !s) return std::unexpected(s.error());
+    }
     // The station's own HMAC keys are made on first use (non-extractable, in the token).
     for (const auto& label : {m_config.queueKey, m_config.lotKey}) {
         auto made = m_store->createHmacKey(keyUri(label));
@@ -139,7 +175,8 @@ Result<Pipeline*> Wiring::pipeline() {
     for (const Error* e : {k ? nullptr : &k.error(), j ? nullptr : &j.error(), f ? nullptr : &f.error(),
                            p ? nullptr : &p.error()})
         if (e) return std::unexpected(*e);
-    m_pipeline = std::make_unique<Pipeline>(m_config, **j, PipelinePorts{**k, **f, **p, encoder(), m_clock});
+    m_pipeline = std::make_unique<Pipeline>(m_config, **j, PipelinePorts{**k, **f, **p, encoder(), m_clock, &mothership()});
+    if (m_uploader) m_uploader->setLineHold(&m_pipeline->lineHold());
     return m_pipeline.get();
 }
 
@@ -151,6 +188,7 @@ Result<Uploader*> Wiring::uploader() {
     if (!j) return std::unexpected(j.error());
     m_uploader = std::make_unique<Uploader>(m_config, **j, **k, mothership(),
                                             m_config.lot.controller ? &controller() : nullptr, m_clock);
+    if (m_pipeline) m_uploader->setLineHold(&m_pipeline->lineHold());  // the MotherShip out of reach holds the line
     return m_uploader.get();
 }
 

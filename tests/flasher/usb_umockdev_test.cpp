@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <umockdev.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -230,6 +231,36 @@ TEST_F(UsbUmockdev, ABoardThatResetIsOpenedAgainAtItsPort) {
     auto functional = (*back)->functional();
     ASSERT_TRUE(functional) << functional.error().toString();
     EXPECT_EQ(functional->transferSize, 2048);
+}
+
+// The fixture's seat watch: the real libusb's hotplug callback for 0483:df11 reports the
+// board leaving and coming back (umockdev's uevents), where libusb says it has hotplug; where
+// it does not, watch() says so and the station polls.
+TEST_F(UsbUmockdev, HotplugReportsTheBoardLeavingAndArriving) {
+    auto source = UsbDeviceSource::create();
+    ASSERT_TRUE(source);
+    std::atomic<int> events{0};
+    auto watch = (*source)->watch([&] { ++events; });
+    if (!watch && watch.error().code == Errc::unsupported)
+        GTEST_SKIP() << watch.error().message << " (the station polls: tested in station_test)";
+    ASSERT_TRUE(watch) << watch.error().toString();
+    const auto seen = [&](int n) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (events.load() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+        return events.load() >= n;
+    };
+    const int before = events.load();  // libusb may report the board present at registration
+    unplugStm();
+    ASSERT_TRUE(seen(before + 1)) << "no hotplug event for the board leaving";
+    ASSERT_TRUE(listedWithin(**source, false));
+    replugStm();
+    ASSERT_TRUE(seen(before + 2)) << "no hotplug event for the board arriving";
+    ASSERT_TRUE(listedWithin(**source, true));
+    watch->reset();  // deregisters and joins its event thread
+    const int after = events.load();
+    unplugStm();
+    ASSERT_TRUE(listedWithin(**source, false));
+    EXPECT_EQ(events.load(), after);  // no callback once the watch is gone
 }
 
 TEST_F(UsbUmockdev, ABoardThatDoesNotComeBackIsReportedAtTheDeadline) {

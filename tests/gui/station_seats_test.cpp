@@ -160,11 +160,14 @@ TEST_F(SeatsTest, ATileFollowsItsBoardThroughFlashVerifyAndLock) {
 TEST_F(SeatsTest, StartAsksWhoSignsIn) {
     openSeats();
     QTest::mouseClick(window->startButton(), Qt::LeftButton);
-    auto* dialog = window->findChild<QInputDialog*>("signInDialog");
+    auto* dialog = window->signInDialog();
     ASSERT_NE(dialog, nullptr);
+    EXPECT_EQ(dialog->objectName(), "signInDialog");
+    EXPECT_FALSE(dialog->needsPin());  // the station has a PIN file
+    EXPECT_FALSE(dialog->pinEdit()->isVisible());
     EXPECT_FALSE(window->runner()->running());
-    dialog->setTextValue("  carol ");
-    dialog->accept();
+    dialog->nameEdit()->setText("  carol ");
+    QTest::mouseClick(dialog->okButton(), Qt::LeftButton);
     EXPECT_EQ(window->operatorLabel()->text(), "Operator: carol");
     EXPECT_EQ(window->runner()->operatorName(), "carol");
 }
@@ -245,6 +248,25 @@ TEST_F(SeatsTest, APrinterOutOfLabelsHoldsEverySeat) {
     ASSERT_TRUE(QTest::qWaitFor([&] { return !window->runner()->running(); }, kDeadlineMs)) << log().toStdString();
     EXPECT_FALSE(window->lineBanner()->isVisible());
     for (auto* t : window->seatTiles()) EXPECT_EQ(t->state(), SeatState::done) << t->name().toStdString();
+}
+
+// A board waiting for a line held for the token, the quota or the MotherShip says which.
+TEST(SeatTileTest, AWaitingBoardNamesWhatTheLineHoldsFor) {
+    SeatTile tile("A1", "1-1");
+    tile.showStep({"1-1", "A1", 0x120, "allocated", {}, 0, 0, {}});
+    tile.showStep({"1-1", "A1", 0x120, "waiting", "HSM token tte-station cannot be reached (CKR_DEVICE_REMOVED)", 0, 0, {},
+                   false, "token"});
+    EXPECT_EQ(tile.state(), SeatState::held);
+    EXPECT_EQ(tile.stateLabel()->text(), "WAITING FOR TOKEN");
+    EXPECT_EQ(tile.detailLabel()->text(), "HSM token tte-station cannot be reached (CKR_DEVICE_REMOVED)");
+    SeatTile fresh("A2", "1-2");
+    fresh.showStep({"1-2", "A2", 0, "waiting", "the line holds: the Dev ID quota 00000100..000001ff of lot L is used up", 0,
+                    0, {}, false, "quota"});
+    EXPECT_EQ(fresh.stateLabel()->text(), "WAITING FOR QUOTA");
+    fresh.showStep({"1-2", "A2", 0, "waiting", "the line holds: the MotherShip has taken no record", 0, 0, {}, false,
+                    "mothership"});
+    EXPECT_EQ(fresh.stateLabel()->text(), "WAITING FOR MOTHERSHIP");
+    EXPECT_EQ(waitingWord("printer"), "WAITING FOR PRINTER");
 }
 
 // A new board put into a seat while the line holds waits without a Dev ID (the fixture's

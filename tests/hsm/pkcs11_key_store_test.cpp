@@ -44,6 +44,47 @@ TEST_F(Pkcs11KeyStoreTest, WrongPinIsRefusedWithItsCkrName) {
               "token)");
 }
 
+// The sign-in's PIN: given as a value (typed, never a file), it wins over the PIN source; the
+// token's login flags are read without a PIN, and a refusal is said with what the token tells.
+TEST_F(Pkcs11KeyStoreTest, ATypedPinLogsInAndTheTokenTellsItsLoginState) {
+    auto options = m_site.storeOptions(modulePath());
+    options.pinSource = "file:" + m_tmp + "/no-such-file";
+    const Secret wrong(std::string_view("999999"));
+    options.pin = &wrong;
+    auto refused = Pkcs11KeyStore::open(options);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().nativeName, "CKR_PIN_INCORRECT");
+    auto state = tokenLoginState(modulePath(), "tte-test");
+    ASSERT_TRUE(state) << state.error().toString();
+    EXPECT_TRUE(state->loginRequired);
+    EXPECT_FALSE(state->locked);
+    EXPECT_EQ(loginRefusal(refused.error(), *state).rfind("the PIN is wrong (CKR_PIN_INCORRECT)", 0), 0u);
+    std::ifstream in(m_site.userPinFile);
+    std::string right;
+    std::getline(in, right);
+    const Secret pin{std::string_view(right)};
+    options.pin = &pin;
+    auto store = Pkcs11KeyStore::open(options);
+    ASSERT_TRUE(store) << store.error().toString();
+    checkRandom(**store);
+    EXPECT_FALSE(tokenLoginState(modulePath(), "no-such-token"));
+}
+
+TEST(LoginRefusal, SaysWhatTheTokenTellsOfTheTriesLeft) {
+    const Error wrong{Errc::unauthenticated, "logging in: the PIN is wrong", "PKCS#11", 0xa0, "CKR_PIN_INCORRECT"};
+    EXPECT_EQ(loginRefusal(wrong, std::nullopt), "the PIN is wrong (CKR_PIN_INCORRECT)");
+    TokenLoginState s;
+    s.countLow = true;
+    EXPECT_EQ(loginRefusal(wrong, s), "the PIN is wrong (CKR_PIN_INCORRECT); the token says few tries are left");
+    s.finalTry = true;
+    EXPECT_EQ(loginRefusal(wrong, s), "the PIN is wrong (CKR_PIN_INCORRECT); the token says one more wrong PIN locks it");
+    s.locked = true;
+    EXPECT_EQ(loginRefusal(wrong, s), "the PIN is wrong (CKR_PIN_INCORRECT); the token has now locked the PIN");
+    const Error locked{Errc::permissionDenied, "logging in: locked", "PKCS#11", 0xa4, "CKR_PIN_LOCKED"};
+    EXPECT_EQ(loginRefusal(locked, s),
+              "the PIN is locked after too many wrong tries (CKR_PIN_LOCKED): the security officer must unlock it");
+}
+
 TEST_F(Pkcs11KeyStoreTest, MissingTokenLabelListsTheTokensPresent) {
     auto options = m_site.storeOptions(modulePath());
     options.tokenUri = "pkcs11:token=no-such-token";

@@ -200,6 +200,39 @@ TEST(Line, TheFixtureIsServedWhileBoardsAreSwappedAndOtherPortsAreIgnored) {
     EXPECT_FALSE(site.flasher->flash.contains("1-3"));
 }
 
+// With hotplug events (libusb's, here the fake's) a seat is looked at when the bus changed, not
+// every watch interval: with an interval of a minute the swapped boards are still provisioned
+// at once, and between the events no board is asked who it is.
+TEST(Line, HotplugEventsDriveTheSeatsInsteadOfPolling) {
+    Site site("", kSeats, 2);
+    site.flasher->hotplug = true;
+    site.journal->setOperator("carol");
+    ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));
+    Events events;
+    site.pipeline->setObserver([&](const SlotEvent& e) { events.add(e); });
+    std::atomic<bool> stop{false};
+    Result<RunSummary> summary;
+    std::thread line([&] { summary = site.pipeline->serve(4, std::chrono::minutes(1), &stop); });
+    ASSERT_TRUE(events.waitFor("committed", 2));
+    const int asked = site.flasher->identifies();
+    site.flasher->remove("1-1");
+    ASSERT_TRUE(events.waitFor("empty", 1, "A1"));
+    site.flasher->replace("1-1");
+    site.flasher->replace("1-2");
+    ASSERT_TRUE(events.waitFor("committed", 4));
+    line.join();
+    ASSERT_TRUE(summary) << summary.error().toString();
+    EXPECT_EQ(summary->committed, 4);
+    EXPECT_GT(site.flasher->identifies(), asked);
+    // A stop is seen within a tick although no event comes.
+    site.flasher->replace("1-1");
+    std::thread again([&] { summary = site.pipeline->serve(0, std::chrono::minutes(1), &stop); });
+    ASSERT_TRUE(events.waitFor("committed", 5));
+    stop = true;
+    again.join();
+    ASSERT_TRUE(summary) << summary.error().toString();
+}
+
 TEST(Line, AStopFinishesTheBoardsInFlight) {
     Site site("", kSeats, 2);
     ASSERT_TRUE(site.pipeline->openLot(*site.ms->lotQuota("lot-a")));

@@ -67,6 +67,7 @@ struct StationSiteOptions {
     std::vector<std::pair<std::string, std::string>> seats = {};
     /// Appended to station.toml after the lot (e.g. a pre-enrolled lot's [controller] table).
     std::string extra = {};
+    int msHoldAfterS = 0;  ///< mothership.hold_after_s (0: the default)
 };
 
 /// One simulated device as read back from its flash image (the station's provisioning block).
@@ -147,6 +148,29 @@ public:
     }
     /// SIGTERM to the MotherShip; its database stays.
     void stopMotherShip() { m_ms.reset(); }
+    /// Starts the MotherShip stopped by stopMotherShip() again on the ports it had (same
+    /// database), as ops would restart it: the station's config is not touched. "" or why not.
+    std::string restartMotherShipOnSamePorts(std::uint16_t https, std::uint16_t coaps) {
+        const auto file = path("mothership/ms.toml");
+        std::ifstream in(file);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string any = "listen = \"127.0.0.1:0\"";
+        for (std::uint16_t port : {https, coaps}) {
+            const auto at = text.find(any);
+            if (at == std::string::npos) return "ms.toml has no listen on port 0 left";
+            text.replace(at, any.size(), "listen = \"127.0.0.1:" + std::to_string(port) + "\"");
+        }
+        std::ofstream(file) << text;
+        try {
+            m_ms = std::make_unique<test::ServerProcess>(file.string(), m_dir);
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return {};
+    }
+    /// The running MotherShip's HTTPS and CoAPS ports (0 when stopped).
+    [[nodiscard]] std::uint16_t msHttpsPort() const { return m_ms ? m_ms->httpsPort() : 0; }
+    [[nodiscard]] std::uint16_t msCoapsPort() const { return m_ms ? m_ms->coapsPort() : 0; }
 
     /// `tte-provision --config station/station.toml --sim sim ARGS…` with the site's token.
     RunResult provision(std::vector<std::string> args, std::vector<std::string> env = {},
@@ -281,6 +305,7 @@ private:
             << "[printer]\nhost = \"127.0.0.1\"\nport = " << cupsPort() << "\n"
             << "[mothership]\nurl = \"https://127.0.0.1:" << (m_ms ? m_ms->httpsPort() : 9) << "\"\nca = \""
             << p("ca/ca.pem") << "\"\ncert = \"station.pem\"\nkey = \"station.key\"\n"
+            << (m_o.msHoldAfterS > 0 ? "hold_after_s = " + std::to_string(m_o.msHoldAfterS) + "\n" : std::string())
             << "[lot]\nid = \"" << m_o.lot << "\"\nproduct = \"tte.line\"\npen = 32473\nfirmware = \""
             << firmwareDfu() << "\"\nms_id = 1\nms_address = \"127.0.0.1\"\nms_port = " << m_coapsPort
             << "\nms_fingerprint = \"" << m_msFingerprint << "\"\nfirst_devid = \"" << m_o.firstDevId

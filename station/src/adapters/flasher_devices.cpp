@@ -135,4 +135,21 @@ Result<std::vector<std::uint8_t>> FlasherDevices::read(const std::string& slot, 
     return f.read(**transport, address, static_cast<std::uint32_t>(length));
 }
 
+namespace {
+/// The flasher's bus watch, held as the station's subscription.
+class SourceSubscription final : public BusSubscription {
+public:
+    explicit SourceSubscription(std::unique_ptr<flasher::BusWatch> watch) : m_watch(std::move(watch)) {}
+
+private:
+    std::unique_ptr<flasher::BusWatch> m_watch;
+};
+}  // namespace
+
+Result<std::unique_ptr<BusSubscription>> FlasherDevices::watchBus(std::function<void()> changed) {
+    auto w = m_source.watch(std::move(changed));
+    if (!w) return std::unexpected(w.error());
+    return std::unique_ptr<BusSubscription>(std::make_unique<SourceSubscription>(std::move(*w)));
+}
+
 }  // namespace tte::station

@@ -77,6 +77,15 @@ public:
         return Secret(mac->bytes().first(size));
     }
 
+    Status check() override {
+        // A new session logs in again (the pool drops a broken one): an HMAC with the queue
+        // key needs the token, its login and its objects.
+        static constexpr std::uint8_t kProbe[] = {'t', 't', 'e', '-', 'c', 'h', 'e', 'c', 'k'};
+        auto mac = m_store.hmac(m_names.queueKeyUri, kProbe);
+        if (!mac) return std::unexpected(mac.error());
+        return {};
+    }
+
 private:
     hsm::KeyStore& m_store;
     HsmKeyNames m_names;

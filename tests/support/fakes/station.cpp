@@ -76,7 +76,30 @@ FakeKeys::FakeKeys(const std::string& dir) : m_stationKey(nullptr), m_lotKey(32)
 
 FakeKeys::~FakeKeys() { EVP_PKEY_free(static_cast<EVP_PKEY*>(m_stationKey)); }
 
+std::optional<Error> FakeKeys::tokenFault() {
+    std::lock_guard lock(m_mutex);
+    return m_tokenFault;
+}
+
+void FakeKeys::setTokenFault(std::optional<Error> e) {
+    std::lock_guard lock(m_mutex);
+    m_tokenFault = std::move(e);
+}
+
+int FakeKeys::checks() {
+    std::lock_guard lock(m_mutex);
+    return m_checks;
+}
+
+Status FakeKeys::check() {
+    std::lock_guard lock(m_mutex);
+    ++m_checks;
+    if (m_tokenFault) return std::unexpected(*m_tokenFault);
+    return {};
+}
+
 Result<Secret> FakeKeys::newOtp() {
+    if (auto f = tokenFault()) return std::unexpected(*f);
     std::lock_guard lock(m_mutex);
     if (failOtp) return fail(Errc::unavailable, "token removed");
     Secret otp(8);
@@ -88,6 +111,7 @@ Result<Secret> FakeKeys::newOtp() {
 Result<Secret> FakeKeys::boxSecret(std::uint32_t box) { return Secret(hmac(m_lotKey, be32("tte-box", box))); }
 
 Result<Secret> FakeKeys::bulkOtp(std::uint32_t box, std::uint32_t devId) {
+    if (auto f = tokenFault()) return std::unexpected(*f);
     auto secret = boxSecret(box);
     auto mac = hmac(secret->bytes(), be32("tte-otp", devId));
     Secret otp(std::span<const std::uint8_t>(mac.data(), 8));
@@ -97,6 +121,7 @@ Result<Secret> FakeKeys::bulkOtp(std::uint32_t box, std::uint32_t devId) {
 }
 
 Result<DeviceKey> FakeKeys::newDeviceKey(std::string_view) {
+    if (auto f = tokenFault()) return std::unexpected(*f);
     EVP_PKEY* key = EVP_EC_gen("P-256");
     DeviceKey out;
     BIGNUM* priv = nullptr;
@@ -111,6 +136,7 @@ Result<DeviceKey> FakeKeys::newDeviceKey(std::string_view) {
 }
 
 Result<std::vector<std::uint8_t>> FakeKeys::sign(std::span<const std::uint8_t> data) {
+    if (auto f = tokenFault()) return std::unexpected(*f);
     std::lock_guard lock(m_mutex);
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     std::size_t len = 0;
@@ -126,6 +152,7 @@ Result<std::vector<std::uint8_t>> FakeKeys::sign(std::span<const std::uint8_t> d
 Result<std::vector<std::uint8_t>> FakeKeys::stationPublicKey() { return spki(static_cast<EVP_PKEY*>(m_stationKey)); }
 
 Result<Secret> FakeKeys::queueMask(std::string_view itemId, std::size_t size) {
+    if (auto f = tokenFault()) return std::unexpected(*f);
     auto mac = hmac(m_queueKey, bytesOf(std::string(itemId)));
     if (size > mac.size()) return fail(Errc::invalidArgument, "mask too long");
     return Secret(std::span<const std::uint8_t>(mac.data(), size));
@@ -149,17 +176,58 @@ Result<std::vector<std::string>> FakeFlasher::slots() {
 }
 
 void FakeFlasher::replace(const std::string& port) {
-    std::lock_guard lock(m_mutex);
-    uids[port] = toHex(0x00200000 + m_boards++, 8) + "3334510b32313533";
-    protection[port] = ReadProtection::level0;
-    flash.erase(port);
+    {
+        std::lock_guard lock(m_mutex);
+        uids[port] = toHex(0x00200000 + m_boards++, 8) + "3334510b32313533";
+        protection[port] = ReadProtection::level0;
+        flash.erase(port);
+    }
+    busChanged();
 }
 
 void FakeFlasher::remove(const std::string& port) {
+    {
+        std::lock_guard lock(m_mutex);
+        uids.erase(port);
+        protection.erase(port);
+        flash.erase(port);
+    }
+    busChanged();
+}
+
+void FakeFlasher::busChanged() {
+    std::function<void()> f;
+    {
+        std::lock_guard lock(m_mutex);
+        f = m_onBus;
+    }
+    if (f) f();
+}
+
+namespace {
+class FakeSubscription final : public BusSubscription {
+public:
+    explicit FakeSubscription(std::function<void()> end) : m_end(std::move(end)) {}
+    ~FakeSubscription() override { m_end(); }
+
+private:
+    std::function<void()> m_end;
+};
+}  // namespace
+
+Result<std::unique_ptr<BusSubscription>> FakeFlasher::watchBus(std::function<void()> changed) {
     std::lock_guard lock(m_mutex);
-    uids.erase(port);
-    protection.erase(port);
-    flash.erase(port);
+    if (!hotplug) return fail(Errc::unsupported, "no hotplug events: the seats are polled");
+    m_onBus = std::move(changed);
+    return std::unique_ptr<BusSubscription>(std::make_unique<FakeSubscription>([this] {
+        std::lock_guard l(m_mutex);
+        m_onBus = nullptr;
+    }));
+}
+
+int FakeFlasher::identifies() {
+    std::lock_guard lock(m_mutex);
+    return m_identifies;
 }
 
 Result<FirmwareImage> FakeFlasher::loadFirmware(const std::string& path) {
@@ -218,6 +286,7 @@ Result<std::vector<std::uint8_t>> FakeFlasher::read(const std::string& slot, std
 
 Result<BoardIdentity> FakeFlasher::identify(const std::string& slot) {
     std::lock_guard lock(m_mutex);
+    ++m_identifies;
     if (!uids.contains(slot)) return fail(Errc::notFound, "port " + slot + ": no board");
     BoardIdentity id;
     id.protection = protection[slot];

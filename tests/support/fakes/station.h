@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <map>
 #include <mutex>
@@ -29,6 +30,13 @@ public:
     Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) override;
     Result<std::vector<std::uint8_t>> stationPublicKey() override;
     Result<Secret> queueMask(std::string_view itemId, std::size_t size) override;
+    Status check() override;
+
+    /// The token fails every call with `e` (a PKCS#11 error, e.g. CKR_DEVICE_REMOVED) until
+    /// cleared with nullopt, as a token pulled out and put back.
+    void setTokenFault(std::optional<Error> e);
+    /// How often check() was called.
+    int checks();
 
     std::vector<std::string> issuedOtps;  ///< hex of every OTP handed out
     bool failOtp = false;
@@ -38,6 +46,10 @@ private:
     void* m_stationKey;  // EVP_PKEY*
     std::vector<std::uint8_t> m_lotKey;
     std::vector<std::uint8_t> m_queueKey;
+    std::optional<Error> m_tokenFault;
+    int m_checks = 0;
+    /// The token's fault, if any (locks m_mutex).
+    std::optional<Error> tokenFault();
 };
 
 class FakeFlasher final : public DeviceFlasher {
@@ -60,6 +72,12 @@ public:
     Result<BoardIdentity> identify(const std::string& slot) override;
     Status protect(const std::string& slot, ReadProtection level) override;
     Result<BoardIdentity> unprotect(const std::string& slot) override;
+    /// With `hotplug`, replace() and remove() are reported as libusb's hotplug events would be.
+    Result<std::unique_ptr<BusSubscription>> watchBus(std::function<void()> changed) override;
+    /// How often identify() was called (a board asked who it is: USB traffic on the real bus).
+    int identifies();
+
+    bool hotplug = false;  ///< the bus has hotplug events (watchBus); set before a run
 
     std::set<std::string> failPorts;  ///< writeAndVerify fails (read-back mismatch) on these
     std::set<std::string> failLock;   ///< protect fails (the option-byte write did not take) on these
@@ -68,9 +86,12 @@ public:
     std::map<std::string, ReadProtection> protection;         ///< port → level
 
 private:
+    void busChanged();
     std::mutex m_mutex;
     std::vector<std::string> m_ports;
     std::uint32_t m_boards = 0;
+    std::function<void()> m_onBus;
+    int m_identifies = 0;
 };
 
 /// A printer whose jobs and condition follow a script, as a CUPS queue would: each job

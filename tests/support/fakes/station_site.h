@@ -75,6 +75,14 @@ struct Site {
         pipeline = std::make_unique<Pipeline>(config, *journal, PipelinePorts{keys, *flasher, printer, encoder, clock});
         uploader = std::make_unique<Uploader>(config, *journal, keys, *ms, &controller, clock);
     }
+    /// As the real wiring does: the pipeline asks the MotherShip for more quota while a used-up
+    /// quota holds the line, and the uploader holds the line when the MotherShip stays away.
+    void wireLine() {
+        uploader.reset();
+        pipeline = std::make_unique<Pipeline>(config, *journal, PipelinePorts{keys, *flasher, printer, encoder, clock, ms.get()});
+        uploader = std::make_unique<Uploader>(config, *journal, keys, *ms, &controller, clock);
+        uploader->setLineHold(&pipeline->lineHold());
+    }
 
     test::TempDir tmp{"station"};
     std::string dir = tmp.path().string();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -76,10 +77,23 @@ public:
                                           std::chrono::milliseconds timeout) = 0;
 };
 
+/// A subscription to the bus's arrivals and departures (DeviceSource::watch); ends when destroyed.
+class BusWatch {
+public:
+    virtual ~BusWatch() = default;
+};
+
 /// Where devices in DFU mode are found: USB (libusb) or a directory of simulated devices.
 class DeviceSource {
 public:
     virtual ~DeviceSource() = default;
+    /// Calls `changed` (on a thread of the source's own, briefly: it must not block) whenever a
+    /// device in DFU mode (0483:df11) arrives or leaves, until the returned watch is destroyed.
+    /// Errors: unsupported where the source cannot tell (no hotplug: poll list() instead).
+    virtual Result<std::unique_ptr<BusWatch>> watch(std::function<void()> changed) {
+        (void)changed;
+        return fail(Errc::unsupported, "this device source has no hotplug events: poll it");
+    }
     /// Every device in DFU mode (0483:df11) now present, sorted by port path.
     /// Errors: io/unavailable when the bus cannot be read.
     virtual Result<std::vector<UsbIdentity>> list() = 0;
@@ -94,8 +108,8 @@ struct DeviceChanges {
     std::vector<UsbIdentity> left;
 };
 
-/// Sees boards arrive in and leave DFU mode by polling a DeviceSource (hotplug events are
-/// not available on every platform and not at all under umockdev or the simulator; a poll
+/// Sees boards arrive in and leave DFU mode by polling a DeviceSource (hotplug events,
+/// DeviceSource::watch, are not available on every platform nor for the simulator; a poll
 /// every few hundred ms is plenty for a fixture slot). Not thread-safe.
 class DeviceWatcher {
 public:

@@ -31,6 +31,11 @@ public:
     /// descriptor (alt settings, functional descriptor). Errors: notFound, unavailable
     /// (LIBUSB_ERROR_BUSY / NO_DEVICE), permissionDenied (LIBUSB_ERROR_ACCESS), io.
     Result<std::unique_ptr<DfuTransport>> open(std::string_view portPath) override;
+    /// libusb hotplug (libusb_hotplug_register_callback for 0483:df11, events handled on a
+    /// thread of the watch's own) where libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) says so.
+    /// Errors: unsupported (no hotplug on this platform or build: poll list()), the
+    /// registration's libusb error.
+    Result<std::unique_ptr<BusWatch>> watch(std::function<void()> changed) override;
 
 private:
     explicit UsbDeviceSource(libusb_context* context) : m_context(context) {}

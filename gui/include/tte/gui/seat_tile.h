@@ -16,6 +16,9 @@ namespace tte::gui {
 /// What a seat shows; each has its own colour, icon and word (seatStateWord).
 enum class SeatState { empty, starting, flashing, verifying, locking, printing, held, done, rework };
 
+/// The word on the tile for a board waiting for a line held for `holdFor` ("token":
+/// "WAITING FOR TOKEN", "quota", "mothership"; "printer" or "": "WAITING FOR PRINTER").
+QString waitingWord(const QString& holdFor);
 /// The word on the tile: "EMPTY", "FLASHING", … "NEEDS REWORK", "WAITING FOR PRINTER".
 QString seatStateWord(SeatState state);
 /// The tile's colour for the state (Okabe–Ito palette; grey for empty).
@@ -35,6 +38,7 @@ struct SeatEvent {
     quint64 bytesTotal = 0;
     QString label;  ///< "labelled": the label image
     bool transient = false;  ///< a step the journal does not keep (station::SlotEvent::transient())
+    QString hold = {};  ///< "waiting": what the line holds for ("printer", "token", "quota", "mothership")
 };
 
 /// The state's icon, painted (no icon font needed on the line PC).
@@ -102,6 +106,7 @@ private:
     QString m_name;
     QString m_port;
     SeatState m_state = SeatState::empty;
+    QString m_holdFor;  // what a waiting board waits for ("printer", "token", ...)
     quint32 m_devId = 0;
     int m_ok = 0;
     int m_rework = 0;

@@ -70,6 +70,12 @@ public:
     void resumeLine();
     /// Counts and backlog from the journal (fast), then the MotherShip's lot quota (network).
     void refresh();
+    /// True once check() found that the token needs a PIN the station has no file for, until
+    /// signIn() logged in with one.
+    [[nodiscard]] bool needsPin() const { return m_needsPin; }
+    /// Logs in to the token with the PIN the operator typed (off the GUI thread); reports with
+    /// signInResult() and, when it took, checks the station again.
+    void signIn(const QString& pin);
 
 Q_SIGNALS:
     /// A failure the operator must see: `title` names the part ("HSM token", "Printer", …).
@@ -94,6 +100,10 @@ Q_SIGNALS:
     void journalVerified(bool ok, const QString& text);
     /// The line holds or runs again (`line.held` false), as station::LineHold reports it.
     void lineChanged(const tte::gui::LineView& line);
+    /// The token needs the operator's PIN before the station can be checked (sign in).
+    void pinNeeded();
+    /// The token took the PIN (`ok`), or refused it: `text` says what it said.
+    void signInResult(bool ok, const QString& text);
 
 private:
     /// Runs `work` on the pool; `work` reports through post().
@@ -114,6 +124,7 @@ private:
     /// older than the events already shown, and is dropped.
     std::atomic<std::uint64_t> m_changes{0};
     std::atomic<bool> m_uploading{false};
+    std::atomic<bool> m_needsPin{false};
     std::thread m_uploadThread;
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tte/gui/seat_tile.h"
+#include "tte/gui/sign_in_dialog.h"
 #include "tte/gui/station_runner.h"
 
 class QAction;
@@ -77,6 +78,8 @@ public:
     [[nodiscard]] QWidget* detailsPane() const { return m_details; }
     [[nodiscard]] QLabel* lotLabel() const { return m_lot; }
     [[nodiscard]] QLabel* operatorLabel() const { return m_operator; }
+    /// The open sign-in dialog, or null.
+    [[nodiscard]] SignInDialog* signInDialog() const { return m_signInDialog; }
     /// The counters on top: "done", "failed", "reworked", "yield", "perHour" for "lot" and "shift".
     [[nodiscard]] QLabel* counter(const QString& period, const QString& name) const;
     [[nodiscard]] QLabel* backlogLabel() const { return m_backlog; }
@@ -115,6 +118,8 @@ private:
     void onSeatEvent(const SeatEvent& e);
     void onStatus(const station::StationStatus& s);
     void onLineChanged(const LineView& line);
+    /// The token took or refused the PIN of the open sign-in.
+    void onSignInResult(bool ok, const QString& text);
     void setDeviceRow(const QString& port, const QString& devId, const QString& state, const QString& detail);
     void pick(const QString& port);
     [[nodiscard]] QString stateOf(const QString& port) const;
@@ -132,6 +137,8 @@ private:
     QString m_quotaLeft;
     QString m_picked;
     QString m_signedIn;  // the operator's name, for every runner this window opens
+    QString m_pendingName;  // signed in once the token took the PIN
+    QPointer<SignInDialog> m_signInDialog;
     std::vector<SeatTile*> m_tiles;
     QMap<QString, SeatTile*> m_tileOf;  // port → tile
     QWidget* m_tileArea = nullptr;

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tte/hsm/key_store.h"
@@ -20,6 +21,9 @@ struct Pkcs11Options {
     std::string modulePath{kDefaultModulePath};  ///< the URI's module-path, when given, wins
     std::string tokenUri = "pkcs11:token=tte-station";  ///< RFC 7512; token= is required
     std::string pinSource;  ///< "file:PATH" or "env:NAME", used when the URI has no pin-source
+    /// A PIN the operator typed (sign-in dialog, terminal); wins over pinSource. Not kept by
+    /// the options: open() takes its own copy.
+    const Secret* pin = nullptr;
     /// Receives warnings (e.g. a pin-value in the URI). Default: a line on stderr.
     std::function<void(std::string_view)> warn;
 };
@@ -65,6 +69,22 @@ private:
     explicit Pkcs11KeyStore(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;
 };
+
+/// What the token says about its user login (C_GetTokenInfo flags, PKCS#11 v2.40 §3.2).
+struct TokenLoginState {
+    bool loginRequired = true;  ///< CKF_LOGIN_REQUIRED: keys are used only after a PIN login
+    bool countLow = false;      ///< CKF_USER_PIN_COUNT_LOW: a wrong PIN was entered since the last good one
+    bool finalTry = false;      ///< CKF_USER_PIN_FINAL_TRY: one more wrong PIN locks it
+    bool locked = false;        ///< CKF_USER_PIN_LOCKED
+};
+/// Asks the token labelled `label` of `modulePath` for its login flags; needs no PIN.
+/// Errors: notFound (module, token), CK_RV errors.
+Result<TokenLoginState> tokenLoginState(const std::string& modulePath, std::string_view label);
+
+/// One sentence for a login the token refused with `e` (CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
+/// ...), with what the token tells of the tries left (`state`, asked after the refusal):
+/// "the PIN is wrong; the token says one more wrong PIN locks it".
+std::string loginRefusal(const Error& e, const std::optional<TokenLoginState>& state);
 
 /// Initializes the module's free token slot with `label` and `soPin`, then sets the user PIN
 /// (C_InitToken, C_Login as SO, C_InitPIN). For SoftHSM the token directory comes from

@@ -67,10 +67,11 @@ struct StationConfig {
     // HSM
     std::string pkcs11Module;
     std::string tokenLabel;
-    std::string pinFile;
+    std::string pinFile;                  ///< "" = no PIN source: the operator types the PIN when signing in
     std::string lotKey = "lot-key";       ///< object label of the lot's HMAC key
     std::string queueKey = "queue-key";   ///< object label of the upload queue's HMAC key
     std::string identityKey;              ///< object label of the station key in the token ("" = mothership.key file)
+    int tokenPollMs = 1000;               ///< how often a held line tries the token again (hsm.poll_ms)
     // label printer (CUPS)
     std::string printerHost = "127.0.0.1";
     int printerPort = 631;
@@ -81,6 +82,9 @@ struct StationConfig {
     std::string msCa;
     std::string stationCert;
     std::string stationKey;
+    /// Records waiting while every upload failed for this long hold the line (mothership.hold_after_s).
+    int msHoldAfterS = 600;
+    int quotaPollS = 30;              ///< how often a line held by a used-up quota asks the MotherShip (mothership.quota_poll_s)
     LotConfig lot;
 
     /// The seat at `port`, or nullptr.

@@ -1,6 +1,6 @@
 // The line hold: the one place where the station stops starting boards because of a fault of
-// the line, not of a board – the printer now; the token, the quota and the MotherShip use the
-// same reasons later – and goes on by itself once the fault clears. Boards already in the
+// the line, not of a board – the printer, the HSM token, the lot's Dev ID quota, the MotherShip
+// out of reach too long – and goes on by itself once the fault clears. Boards already in the
 // pipeline wait where they are: nothing is failed, no Dev ID is burned. Every change is
 // journalled (`held`, `resumed`) and goes to one observer (the CLI's line, the GUI's banner).
 #pragma once
@@ -25,9 +25,9 @@ class Journal;
 /// Why the line holds (the `reason` of the journal's `held` and `resumed` entries).
 enum class HoldReason {
     printer,     ///< the label printer cannot print: stopped, out of labels, unreachable, a job overdue or lost twice
-    token,       ///< the HSM token fails (not yet used)
-    quota,       ///< the lot's Dev ID quota is used up (not yet used)
-    mothership,  ///< the MotherShip cannot be reached (not yet used)
+    token,       ///< the HSM token is absent, its session lost, or it refuses the login (PIN)
+    quota,       ///< the lot's Dev ID quota is used up (until the MotherShip grants more)
+    mothership,  ///< uploads to the MotherShip have failed longer than mothership.hold_after_s
 };
 std::string_view holdReasonName(HoldReason reason);
 
@@ -55,7 +55,8 @@ public:
     /// Holds the line for `cause`, a name its holder releases it by (e.g. "printer",
     /// "label 0000002a"); holding it again replaces its words. The line shows its oldest
     /// cause. Journals `held` {reason, problem, action, at} when what the line shows changes.
-    /// Errors: the journal's.
+    /// Errors: the journal's (the line holds all the same; a `held` the journal could not
+    /// take, e.g. while the token that signs it is away, is journalled before the `resumed`).
     Status hold(const std::string& cause, HoldReason reason, std::string problem, std::string action,
                 bool byItself = true);
     /// Releases `cause` (nothing if it is not held). When no cause is left the line runs
@@ -97,6 +98,7 @@ private:
     std::vector<Cause> m_causes;  // oldest first
     LineState m_shown;
     std::uint64_t m_resumes = 0;
+    bool m_heldUnwritten = false;  // the shown hold could not be journalled (the token could not sign)
     Observer m_observer;
 };
 

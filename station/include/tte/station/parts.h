@@ -32,6 +32,16 @@ public:
     virtual Result<Pipeline*> pipeline() = 0;
     /// Errors: those of keys() and journal().
     virtual Result<Uploader*> uploader() = 0;
+    /// True while the token needs a PIN nobody gave yet: no hsm.pin_file, and the token says
+    /// it needs a login (CKF_LOGIN_REQUIRED). The operator types it when signing in.
+    virtual bool needsPin() { return false; }
+    /// Logs in to the token with the PIN the operator typed; nothing else happens.
+    /// Errors: unauthenticated / permissionDenied with what the token said (wrong PIN, tries
+    /// left, locked), the token's.
+    virtual Status signIn(const Secret& pin) {
+        (void)pin;
+        return {};
+    }
 };
 
 }  // namespace tte::station

@@ -52,6 +52,7 @@ struct SlotEvent {
     std::uint64_t bytesDone = 0;   ///< "flashing", "verifying": bytes written / read back so far
     std::uint64_t bytesTotal = 0;  ///< … of this many
     std::string label;    ///< "labelled": the rendered label image that was scanned back (PrintedLabel::artefact)
+    std::string hold;     ///< "waiting": what the line holds for (holdReasonName: "printer", "token", ...)
 
     /// A step that is not journalled: the flash's byte progress and the lock in progress. A
     /// log that wants one line per journalled step skips these.
@@ -67,12 +68,22 @@ struct RunSummary {
 
 /// What the pipeline needs from outside.
 struct PipelinePorts {
+    PipelinePorts(StationKeys& k, DeviceFlasher& f, LabelPrinter& p, BlockEncoder& e, Clock& c,
+                  MotherShipClient* ms = nullptr)
+        : keys(k), flasher(f), printer(p), encoder(e), clock(c), mothership(ms) {}
     StationKeys& keys;
     DeviceFlasher& flasher;
     LabelPrinter& printer;
     BlockEncoder& encoder;
     Clock& clock;
+    /// Asked for the lot's quota again while a used-up quota holds the line; without it a
+    /// used-up quota ends the run.
+    MotherShipClient* mothership = nullptr;
 };
+
+/// True for an error of the HSM token itself, not of a request: the token absent or removed,
+/// its session lost, the login refused (wrong, expired or locked PIN). The line holds on it.
+bool isTokenFault(const Error& e);
 
 class Pipeline {
 public:
@@ -133,6 +144,22 @@ public:
 private:
     Result<std::uint32_t> allocate(const std::string& port, const BoardIdentity& board,
                                    std::optional<std::uint32_t> reworkedFrom);
+    /// The lot's Dev IDs are used up: holds the line (reason quota) and asks the MotherShip
+    /// every station.quota_poll_s until its quota for the lot reaches past the last Dev ID
+    /// (then journals `quota-extended` and runs again). Called under m_allocMutex.
+    /// Errors: resourceExhausted (no MotherShip to ask), cancelled (stopped while held).
+    Status waitForQuota();
+    /// The token failed with `cause` while device `devId` needed it: holds the line (reason
+    /// token) and tries the token every hsm.poll_ms until it answers. The board waits with
+    /// its Dev ID. Errors: cancelled (stopped while held), the journal's.
+    Status waitForToken(std::uint32_t devId, const std::string& port, const Error& cause);
+    /// Runs `op` (a call into the token) until it succeeds or fails for a reason other than
+    /// the token itself, holding the line while the token is away.
+    template <class T>
+    Result<T> withToken(std::uint32_t devId, const std::string& port, const std::function<Result<T>()>& op);
+    /// Sleeps `d` of clock time in slices, returning early when the run is stopped.
+    void sleepUnlessStopped(Clock::Duration d);
+    [[nodiscard]] bool stopping() const { return m_stop != nullptr && m_stop->load(); }
     bool blankDeviceIn(const std::string& port);
     /// The label step: submits the label, waits for its job, holds the line while the
     /// printer cannot print, prints a lost job once more. Errors: only a fault of this board
@@ -154,6 +181,8 @@ private:
     Result<BoardIdentity> admit(const std::string& port);
     void emit(const std::string& port, std::uint32_t devId, const std::string& step, const std::string& message = {});
     void emit(SlotEvent event);
+    /// A "waiting" event: the board (devId 0: a new board not started) waits for a line held for `reason`.
+    void emitWaiting(const std::string& port, std::uint32_t devId, HoldReason reason, const std::string& message);
     /// Writes and verifies `segments`, reporting "flashing"/"verifying" with bytes to the
     /// observer (the start of each stage, then at most every kProgressStep of it).
     Status flashWithProgress(const std::string& port, std::uint32_t devId, std::span<const FlashSegment> segments);

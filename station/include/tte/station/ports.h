@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +46,9 @@ public:
     /// A keystream of `size` bytes for item `itemId` of the upload queue, HMAC-derived in the
     /// token from the station's queue key; the OTP is stored XORed with it (docs/STATION.md).
     virtual Result<Secret> queueMask(std::string_view itemId, std::size_t size) = 0;
+    /// One look at the token while the line holds for it: a logged-in session can be had and
+    /// the station's queue key answers. Errors: the token's (PKCS#11 domain, CK_RV kept).
+    virtual Status check() = 0;
 };
 
 /// One contiguous piece of flash content.
@@ -87,10 +91,24 @@ struct FlashProgress {
 /// Called on the thread that flashes; must not block for long.
 using FlashProgressFn = std::function<void(const FlashProgress&)>;
 
+/// A subscription to the bus's arrivals and departures (DeviceFlasher::watchBus); ends when destroyed.
+class BusSubscription {
+public:
+    virtual ~BusSubscription() = default;
+};
+
 /// The gang flasher: devices in DFU mode, one per fixture slot, named by port path.
 class DeviceFlasher {
 public:
     virtual ~DeviceFlasher() = default;
+    /// Calls `changed` (on a thread of its own; it must not block) whenever a board arrives in
+    /// or leaves DFU mode on any port, until the subscription is destroyed: the fixture then
+    /// looks at its seats when the bus changed instead of every watch_ms.
+    /// Errors: unsupported (no hotplug: libusb without LIBUSB_CAP_HAS_HOTPLUG, the simulator).
+    virtual Result<std::unique_ptr<BusSubscription>> watchBus(std::function<void()> changed) {
+        (void)changed;
+        return fail(Errc::unsupported, "no hotplug events: the seats are polled");
+    }
     /// Loads and checks a DfuSe file. Errors: io, corrupt (bad DfuSe), invalidArgument.
     virtual Result<FirmwareImage> loadFirmware(const std::string& path) = 0;
     /// Slots that hold a device in DFU mode now.

@@ -15,6 +15,7 @@
 #include "tte/base/clock.h"
 #include "tte/station/config.h"
 #include "tte/station/journal.h"
+#include "tte/station/line_hold.h"
 #include "tte/station/ports.h"
 
 namespace tte::station {
@@ -63,6 +64,10 @@ public:
 
     Result<Backlog> backlog();
     void setFaultHook(FaultHook h) { m_fault = std::move(h); }
+    /// The line this uploader holds (reason mothership) once records have waited while every
+    /// upload failed for config.msHoldAfterS: a record is not live before the MotherShip has
+    /// it. Released by the first upload that goes through. `hold` must outlive the uploader.
+    void setLineHold(LineHold* hold) { m_hold = hold; }
 
 private:
     Result<int> drainRecords();
@@ -70,7 +75,10 @@ private:
     Status sendOther(const QueueItem& item);
     Result<protocol::Otp> unseal(const QueueItem& item);
     Status reject(const std::string& id, const std::string& message);
-    void noteFailure(const Error& e);
+    /// `mothership`: the failed peer is the MotherShip (not a pre-enrolled lot's controller).
+    void noteFailure(const Error& e, bool mothership = true);
+    /// Holds or releases the line for the MotherShip (setLineHold) by how long uploads fail.
+    void updateHold();
 
     const StationConfig& m_config;
     Journal& m_journal;
@@ -88,6 +96,9 @@ private:
     int m_failures = 0;
     std::string m_lastError;
     Clock::TimePoint m_next{};
+    std::optional<Clock::TimePoint> m_failingSince;  // the first failed upload since the last that went through
+    std::string m_failingError;                      // … and its error
+    LineHold* m_hold = nullptr;
 };
 
 }  // namespace tte::station

@@ -47,8 +47,12 @@ public:
     ControllerClient& controller();
     Result<Pipeline*> pipeline() override;
     Result<Uploader*> uploader() override;
+    bool needsPin() override;
+    Status signIn(const Secret& pin) override;
 
 private:
+    /// Opens the token with `pin`, or the PIN file when null. Errors: as keys().
+    Status openStore(const Secret* pin);
     /// The RFC 7512 URI of the key object `object` in the station's token.
     std::string keyUri(const std::string& object) const;
 

@@ -32,6 +32,8 @@ public:
     Result<BoardIdentity> identify(const std::string& slot) override;
     Status protect(const std::string& slot, ReadProtection level) override;
     Result<BoardIdentity> unprotect(const std::string& slot) override;
+    /// The source's hotplug events (libusb); unsupported for the simulator and without hotplug.
+    Result<std::unique_ptr<BusSubscription>> watchBus(std::function<void()> changed) override;
 
     /// Total time the flasher spent writing, verifying, locking and unlocking, on its clock (for the bench).
     [[nodiscard]] Clock::Duration flashTime() const { return Clock::Duration(m_flashNs.load()); }
