@@ -73,6 +73,9 @@ public:
                  std::int64_t now) override {
         return m_inner->claim(devId, c, description, client, now);
     }
+    Result<DeviceState> preEnroll(std::uint32_t devId, const PreEnrollment& what, std::int64_t now) override {
+        return m_inner->preEnroll(devId, what, now);
+    }
     Status markRegistered(std::uint32_t devId, std::string_view client, std::int64_t now) override {
         return m_inner->markRegistered(devId, client, now);
     }

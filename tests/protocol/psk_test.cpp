@@ -118,7 +118,7 @@ TEST(Psk, ControllerRecordKeepsThePskWithItsFlag) {
 
 TEST(Psk, MappingRequestAndResponseCarryThePskMode) {
     const MappingRequest req{{Otp(0x123456789abcdef0ULL), DevId{0xabcdef01}},
-                             {ControllerInfo{"192.0.2.7", 5690, *parseFingerprint(kFp), psk()}, ""}};
+                             {ControllerInfo{"192.0.2.7", 5690, *parseFingerprint(kFp), psk()}, "", ""}};
     const std::string q = mappingQuery(req);
     EXPECT_NE(q.find(",cpsk=" + kPskHex), std::string::npos);
     auto back = parseMappingRequest(q, "");

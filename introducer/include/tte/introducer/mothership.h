@@ -19,11 +19,11 @@ struct ControllerTarget {
     std::uint16_t port = 0;
     protocol::Fingerprint fingerprint;
     std::string description;  ///< Dev Descp, optional
+    std::string web;          ///< the Controller's web address for people (`cweb`), optional
     /// PROTOCOL §11 (draft 5.3): the device–Controller PSK this introducer chose for the device
     /// (freshPsk()), sent to the MotherShip as cpsk; given to the Controller in message 6 only
     /// when the MotherShip answers that the device uses DTLS-PSK. Secret.
     std::optional<protocol::Psk> psk = std::nullopt;
-    std::string web;          ///< the Controller's web address for people (`cweb`), optional
 };
 
 /// 32 bytes from OpenSSL's RAND_bytes: a device–Controller PSK (§11). Errors: internal when
