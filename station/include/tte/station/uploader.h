@@ -69,6 +69,8 @@ private:
     Result<int> drainOthers(const std::string& kind);
     Status sendOther(const QueueItem& item);
     Result<protocol::Otp> unseal(const QueueItem& item);
+    /// The PSK a DTLS-PSK device's record item seals after its OTP; nullopt for other items.
+    Result<std::optional<protocol::Psk>> unsealPsk(const QueueItem& item);
     Status reject(const std::string& id, const std::string& message);
     void noteFailure(const Error& e);
 
