@@ -159,7 +159,7 @@ server::CoapAnswer MotherShipCoap::answer(const server::CoapRequest& r, std::chr
     auto cpsk = m_hasher != nullptr ? controllerPsk(*row) : Result<std::optional<protocol::Psk>>();
     if (!cpsk) {
         m_log->error("event=coap-registry-error devid={:08x} error=\"{}\"", row->devId, cpsk.error().toString());
-        return {500, {}, {}};
+        return server::CoapReply{500, {}, {}};
     }
     const protocol::ControllerInfo body{row->controller->ip, row->controller->port, *cfp, *cpsk};  // message 10
     server::CoapReply reply{205, format, {}};
