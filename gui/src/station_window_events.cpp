@@ -115,7 +115,7 @@ void StationWindow::setLot() {
     const QString fw = QFileInfo(q(lot.firmware)).fileName() +
                        (m_firmware.isEmpty() ? QString(" (not loaded)") : " (SHA-256 " + m_firmware.left(16) + "…)");
     m_lot->setText(QString("<b>%1</b> · lot <b>%2</b> · MotherShip %3 (MS ID %4) · Dev IDs %5 – %6 · "
-                           "quota left <b>%7</b><br>firmware %8 · %9 · station %10")
+                           "quota left <b>%7</b><br>firmware %8 · %9 · station %10 · DTLS %11")
                        .arg(q(lot.product).toHtmlEscaped(), q(lot.id).toHtmlEscaped(), q(protocol::msHostName(protocol::MsId{lot.msId})))
                        .arg(lot.msId)
                        .arg(hex8(lot.firstDevId), hex8(lot.lastDevId), m_quotaLeft.isEmpty() ? "–" : m_quotaLeft,
@@ -123,7 +123,8 @@ void StationWindow::setLot() {
                        .arg(m_runner->config().seats.empty()
                                 ? QString("%1 slot(s)").arg(m_runner->config().slots)
                                 : QString("%1 seat(s)").arg(m_runner->config().seats.size()))
-                       .arg(q(m_runner->config().stationId).toHtmlEscaped()));
+                       .arg(q(m_runner->config().stationId).toHtmlEscaped())
+                       .arg(lot.dtls == station::LotDtls::psk ? QString("<b>PSK</b>") : QString("cert")));
 }
 
 void StationWindow::onSeatEvent(const SeatEvent& e) {

@@ -96,6 +96,8 @@ int runCommand(Wiring& w, const RunOptions& o) {
     if (auto s = openLotWithQuota(w.config(), pipeline, w.mothership(), notice); !s) return failWith(s.error());
     if (!notice.empty()) std::printf("%s\n", notice.c_str());
     if (auto warning = lockWarning(w.config().lot); !warning.empty()) std::printf("%s\n", warning.c_str());
+    std::printf("lot %s: DTLS %s\n", w.config().lot.id.c_str(),
+                w.config().lot.dtls == LotDtls::psk ? "psk (a PSK per device, no key pair; PROTOCOL.md §11)" : "cert");
     auto recovered = pipeline.recover();
     if (!ok(recovered, code)) return code;
     if (*recovered > 0) std::printf("%d interrupted device(s) marked failed (rework)\n", *recovered);

@@ -129,6 +129,11 @@ void parseLot(Reader& r, LotConfig& lot) {
         else if (*lock == "rdp2") lot.lock = LotLock::rdp2;
         else r.problem("lock", "must be \"rdp1\" (the default), \"none\" (development lots) or \"rdp2\" (permanent), not '" + *lock + "'");
     }
+    if (auto dtls = r.string("dtls")) {
+        if (*dtls == "cert") lot.dtls = LotDtls::cert;
+        else if (*dtls == "psk") lot.dtls = LotDtls::psk;
+        else r.problem("dtls", "must be \"cert\" (the default: a device key pair) or \"psk\" (DTLS-PSK), not '" + *dtls + "'");
+    }
 }
 
 /// [[seat]] name = "A1" port = "1-1.2": names unique, ports unique and USB port paths.
@@ -163,10 +168,14 @@ void parseController(Reader& r, LotConfig& lot) {
     c.url = r.text("url");
     lot.controllerCa = r.filePath("ca", Need::optional);
     if (!c.url.empty() && !c.url.starts_with("https://")) r.problem("url", "must be https://");
+    if (lot.dtls == LotDtls::psk)
+        r.problem("address", "a pre-enrolled lot cannot be lot.dtls = \"psk\" (the station hands no device-Controller PSK over)");
     lot.controller = std::move(c);
 }
 
 }  // namespace
+
+std::string_view lotDtlsName(LotDtls dtls) { return dtls == LotDtls::psk ? "psk" : "cert"; }
 
 std::string_view lotLockName(LotLock lock) {
     switch (lock) {

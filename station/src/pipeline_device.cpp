@@ -62,13 +62,34 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional
     if (!otp) return failDevice(devId, port, "keys", otp.error());
     auto urn = protocol::makeDevUrn(lot.pen, lot.product, protocol::DevId{devId});
     if (!urn) return failDevice(devId, port, "keys", urn.error());
-    auto key = withToken<DeviceKey>(devId, port, [&] { return m_ports.keys.newDeviceKey(urn->text); });
-    if (!key && key.error().code == Errc::cancelled) return std::unexpected(key.error());
-    if (!key) return failDevice(devId, port, "keys", key.error());
-    BlockFields fields{lot.msId, devId, lot.msPort, lot.ledEnrollment, lot.msAddress, lot.msFingerprint, urn->text, &*otp, &*key};
+    // A certificate device gets a key pair; a DTLS-PSK device (PROTOCOL.md §11) a PSK instead.
+    std::optional<DeviceKey> key;
+    std::optional<Secret> pskBytes;
+    std::optional<protocol::Psk> psk;
+    protocol::Fingerprint fingerprint;
+    if (lot.dtls == LotDtls::psk) {
+        auto made = withToken<Secret>(devId, port, [&] { return m_ports.keys.newPsk(); });
+        if (!made && made.error().code == Errc::cancelled) return std::unexpected(made.error());
+        if (!made) return failDevice(devId, port, "keys", made.error());
+        psk = protocol::Psk::fromBytes(made->bytes());
+        if (!psk) return failDevice(devId, port, "keys", Error{Errc::internal, "the token's PSK is not 32 bytes (or all zero)", {}, 0, {}});
+        fingerprint = protocol::pskFingerprint(psk->bytes());
+        pskBytes = std::move(*made);
+    } else {
+        auto made = withToken<DeviceKey>(devId, port, [&] { return m_ports.keys.newDeviceKey(urn->text); });
+        if (!made && made.error().code == Errc::cancelled) return std::unexpected(made.error());
+        if (!made) return failDevice(devId, port, "keys", made.error());
+        fingerprint = made->fingerprint;
+        key = std::move(*made);
+    }
+    BlockFields fields{lot.msId, devId, lot.msPort, lot.ledEnrollment, lot.msAddress, lot.msFingerprint, urn->text, &*otp,
+                       key ? &*key : nullptr, pskBytes ? &*pskBytes : nullptr};
     auto block = m_ports.encoder.encode(fields);
+    key.reset();
+    pskBytes.reset();
     if (!block) return failDevice(devId, port, "keys", block.error());
-    nlohmann::json keyed = {{"urn", urn->text}, {"fingerprint", key->fingerprint.hex()}};
+    nlohmann::json keyed = {{"urn", urn->text}, {"fingerprint", fingerprint.hex()}};
+    if (psk) keyed["dtls"] = "psk";
     if (lot.boxSize > 0) keyed["box"] = toHex(box, 8);
     if (auto s = step("keyed", devId, port, keyed); !s) return std::unexpected(s.error());
 
@@ -109,7 +130,7 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional
         return std::unexpected(s.error());
 
     auto committed = withToken<JournalEntry>(devId, port, [&] {
-        return commitRecord(*urn, *key, *otp, *otpValue, board->mcuUid, reworkedFrom, port);
+        return commitRecord(*urn, fingerprint, psk, *otp, *otpValue, board->mcuUid, reworkedFrom, port);
     });
     if (!committed && committed.error().code == Errc::cancelled) return std::unexpected(committed.error());
     if (!committed) return failDevice(devId, port, "commit", committed.error());
@@ -118,7 +139,8 @@ Result<std::uint32_t> Pipeline::provision(const std::string& port, std::optional
     return devId;
 }
 
-Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
+Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const protocol::Fingerprint& fingerprint,
+                                            const std::optional<protocol::Psk>& psk, const Secret& otpBytes,
                                             const protocol::Otp& otp, const std::optional<std::string>& mcuUid,
                                             std::optional<std::uint32_t> reworkedFrom, const std::string& port) {
     const LotConfig& lot = m_config.lot;
@@ -130,7 +152,8 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         r.seq = static_cast<std::uint64_t>(seq);
         r.devId = urn.devId();
         r.urn = urn;
-        r.fingerprint = key.fingerprint;
+        r.fingerprint = fingerprint;
+        r.psk = psk;
         r.otp = otp;
         r.lot = lot.id;
         if (lot.boxSize > 0) r.box = lot.boxOf(devId);
@@ -139,7 +162,8 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         r.prev = sha256FromHex(prev);
         r.mcuUid = mcuUid;
         if (reworkedFrom) r.reworkedFrom = protocol::DevId{*reworkedFrom};
-        // The signature covers the OTP (PROTOCOL.md §10); the journal keeps the record without it.
+        // The signature covers the OTP and a PSK (PROTOCOL.md §10, §11); the journal keeps the
+        // record without them.
         std::string canonical = r.canonicalBytes();
         auto sig = m_ports.keys.sign(std::span(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));
         secureZero(canonical.data(), canonical.size());
@@ -150,6 +174,11 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
         Commit c{{{"record", record}, {"port", port}, {"seat", m_config.seatName(port)}}, {}};
         auto sealed = seal(m_ports.keys, r.recordId, otpBytes);
         if (!sealed) return std::unexpected(sealed.error());
+        if (psk) {  // OTP ‖ PSK, the PSK under the mask of "<id>/psk" (docs/STATION.md)
+            auto sealedPsk = seal(m_ports.keys, r.recordId + "/psk", Secret(std::span<const std::uint8_t>(psk->bytes())));
+            if (!sealedPsk) return std::unexpected(sealedPsk.error());
+            sealed->insert(sealed->end(), sealedPsk->begin(), sealedPsk->end());
+        }
         c.items.push_back(item(r.recordId, "record", devId, "", record, std::move(*sealed)));
         if (lot.controller) {
             // Pre-enrolled lot: map at the MotherShip through the station API (no OTP: the label
@@ -158,7 +187,7 @@ Result<JournalEntry> Pipeline::commitRecord(const protocol::DevUrn& urn, const D
             auto introSealed = seal(m_ports.keys, r.recordId + "/intro", otpBytes);
             if (!introSealed) return std::unexpected(introSealed.error());
             c.items.push_back(item(r.recordId + "/map", "map", devId, r.recordId, {{"devid", r.devId.hex()}}, {}));
-            const protocol::Introduction intro{urn, key.fingerprint, otp, r.devId, protocol::MsId{lot.msId}, "lot " + lot.id};
+            const protocol::Introduction intro{urn, fingerprint, otp, r.devId, protocol::MsId{lot.msId}, "lot " + lot.id};
             c.items.push_back(item(r.recordId + "/intro", "intro", devId, r.recordId + "/map",
                                    nlohmann::json::parse(intro.toJsonWithoutOtp()), std::move(*introSealed)));
         }

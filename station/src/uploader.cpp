@@ -13,14 +13,31 @@ Uploader::Uploader(const StationConfig& config, Journal& journal, StationKeys& k
     : m_config(config), m_journal(journal), m_keys(keys), m_ms(ms), m_controller(controller), m_clock(clock),
       m_policy(policy) {}
 
+namespace {
+/// A DTLS-PSK device's record item seals OTP ‖ PSK (docs/STATION.md).
+constexpr std::size_t kSealedOtpAndPsk = 8 + protocol::Psk::kSize;
+}  // namespace
+
 Result<protocol::Otp> Uploader::unseal(const QueueItem& item) {
-    auto mask = m_keys.queueMask(item.id, item.sealedOtp.size());
+    const std::size_t size = item.sealedOtp.size() == kSealedOtpAndPsk ? 8 : item.sealedOtp.size();
+    auto mask = m_keys.queueMask(item.id, size);
     if (!mask) return std::unexpected(mask.error());
-    Secret otp(item.sealedOtp.size());
-    for (std::size_t i = 0; i < item.sealedOtp.size(); ++i) otp.mutableBytes()[i] = item.sealedOtp[i] ^ mask->bytes()[i];
+    Secret otp(size);
+    for (std::size_t i = 0; i < size; ++i) otp.mutableBytes()[i] = item.sealedOtp[i] ^ mask->bytes()[i];
     auto value = protocol::Otp::fromBytes(otp.bytes());
     if (!value) return fail(Errc::corrupt, "queue item " + item.id + ": the sealed OTP is not 8 bytes");
     return *value;
+}
+
+Result<std::optional<protocol::Psk>> Uploader::unsealPsk(const QueueItem& item) {
+    if (item.sealedOtp.size() != kSealedOtpAndPsk) return std::optional<protocol::Psk>{};
+    auto mask = m_keys.queueMask(item.id + "/psk", protocol::Psk::kSize);
+    if (!mask) return std::unexpected(mask.error());
+    Secret psk(protocol::Psk::kSize);
+    for (std::size_t i = 0; i < psk.size(); ++i) psk.mutableBytes()[i] = item.sealedOtp[8 + i] ^ mask->bytes()[i];
+    auto value = protocol::Psk::fromBytes(psk.bytes());
+    if (!value) return fail(Errc::corrupt, "queue item " + item.id + ": the sealed PSK is all zero");
+    return value;
 }
 
 void Uploader::noteFailure(const Error& e, bool mothership) {
@@ -67,7 +84,10 @@ Result<int> Uploader::drainRecords() {
     for (const auto& item : *items) {
         auto otp = unseal(item);
         if (!otp) return std::unexpected(otp.error());
+        auto psk = unsealPsk(item);
+        if (!psk) return std::unexpected(psk.error());
         auto record = protocol::StationRecord::fromJsonWithoutOtp(item.body.dump(), *otp);
+        if (record && *psk) record->psk = **psk;
         if (!record) {  // the journal's copy does not parse: it can never be accepted
             if (auto s = reject(item.id, "not sent: " + record.error().message); !s) return std::unexpected(s.error());
             ++settled;

@@ -24,6 +24,7 @@ struct BlockFacts {
     std::string fingerprint;
     std::string msFingerprint;
     protocol::Otp otp;
+    std::optional<protocol::Psk> psk;  ///< a DTLS-PSK device's block (PROTOCOL.md §11)
     ~BlockFacts() { protocol::wipeBlock(block); }
 };
 
@@ -63,14 +64,23 @@ Result<BlockFacts*> readBlock(StationParts& parts, const VerifyInput& in, BlockF
                     " (another device's image)";
         return &f;
     }
-    auto fp = protocol::fingerprintFromDer(std::span<const std::uint8_t>(f.block.cert, f.block.certLength));
+    if (protocol::isPskBlock(f.block)) {  // a DTLS-PSK device (PROTOCOL.md §11): its PSK fingerprint
+        f.psk = protocol::Psk::fromBytes(std::span<const std::uint8_t>(f.block.psk));
+        if (!f.psk) {
+            f.problem = "the block's PSK is all zero";
+            return &f;
+        }
+        f.fingerprint = protocol::pskFingerprint(f.psk->bytes()).hex();
+    }
+    auto fp = f.psk ? Result<protocol::Fingerprint>(protocol::Fingerprint{})
+                    : protocol::fingerprintFromDer(std::span<const std::uint8_t>(f.block.cert, f.block.certLength));
     if (!fp) {
         f.problem = "the block's certificate does not parse: " + fp.error().message;
         return &f;
     }
     f.valid = true;
     f.urn = f.block.devUrn;
-    f.fingerprint = fp->hex();
+    if (!f.psk) f.fingerprint = fp->hex();
     f.msFingerprint = toHex(std::span<const std::uint8_t>(f.block.msFingerprint, 32));
     f.otp = protocol::Otp(f.block.otp);
     return &f;
@@ -161,11 +171,12 @@ void checkFirmware(Table& t, const VerifyInput& in, const std::optional<nlohmann
 }
 
 void checkSignature(Table& t, StationKeys& keys, const std::optional<nlohmann::json>& record, const protocol::Otp* otp,
-                    const Result<protocol::DeviceInfo>& remote) {
+                    const std::optional<protocol::Psk>& psk, const Result<protocol::DeviceInfo>& remote) {
     if (!record) return t.add("signature", false, "the journal has no committed record of this device");
     if (otp == nullptr) return t.add("signature", false, "no OTP (block or label) to check the record's signature with");
     std::vector<std::string> p;
     auto rec = protocol::StationRecord::fromJsonWithoutOtp(record->dump(), *otp);
+    if (rec && psk) rec->psk = psk;  // the signature covers a PSK device's PSK, which the journal leaves out
     auto key = keys.stationPublicKey();
     if (!rec) {
         p.push_back("the journal's record does not parse: " + rec.error().message);
@@ -178,7 +189,9 @@ void checkSignature(Table& t, StationKeys& keys, const std::optional<nlohmann::j
                                                                               canonical.size()),
                                                              *sig);
         secureZero(canonical.data(), canonical.size());
-        if (!good) p.push_back("the station's signature does not verify over the journal's record with this OTP");
+        if (!good)
+            p.push_back(std::string("the station's signature does not verify over the journal's record with this OTP") +
+                        (rec->psk ? " and the block's PSK" : ""));
     }
     if (rec && remote) {
         if (remote->signature != rec->signature) p.push_back("the MotherShip's record carries another signature");
@@ -289,13 +302,13 @@ Result<UnitReport> verifyUnit(StationParts& parts, const VerifyInput& in, Regist
            {"the status query", opt(status.has_value(), status ? status->urn.text : "")}},
           refUrn);
     const std::string refFp = b.valid ? b.fingerprint : (j.record ? str(*j.record, "fingerprint") : "");
-    agree(t, "device-fp", refFp, b.valid ? "the block's certificate" : "the journal",
+    agree(t, "device-fp", refFp, b.valid ? (b.psk ? "the block's PSK" : "the block's certificate") : "the journal",
           {{"the journal", opt(j.record.has_value(), j.record ? str(*j.record, "fingerprint") : "")},
            {"the MotherShip", opt(remote.has_value(), remote ? remote->fingerprint.hex() : "")},
            {"the status query", opt(status.has_value(), status ? status->fingerprint.hex() : "")}},
           refFp);
     checkFirmware(t, in, j.record, remote);
-    checkSignature(t, **keys, j.record, otp, remote);
+    checkSignature(t, **keys, j.record, otp, b.psk, remote);
     {
         const std::optional<std::string> recorded = j.record && j.record->contains("mcu_uid") && (*j.record)["mcu_uid"].is_string()
                                                         ? std::optional(str(*j.record, "mcu_uid"))

@@ -22,6 +22,14 @@ TEST(Config, ParsesTheLotAndResolvesPaths) {
     EXPECT_EQ(c->lot.boxSize, 10u);
     EXPECT_EQ(c->lot.msPort, 5684);
     EXPECT_FALSE(c->lot.controller);
+    EXPECT_EQ(c->lot.dtls, LotDtls::cert);
+}
+
+TEST(Config, ParsesADtlsPskLot) {
+    auto c = parseConfig(configText("dtls = \"psk\""), "/site");
+    ASSERT_TRUE(c) << c.error().toString();
+    EXPECT_EQ(c->lot.dtls, LotDtls::psk);
+    EXPECT_EQ(lotDtlsName(c->lot.dtls), "psk");
 }
 
 TEST(Config, ParsesAPreEnrolledLot) {
@@ -87,6 +95,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"ms_id = 1", "ms_id = \"1\"", "station.toml:18: lot.ms_id: expected an integer, found a string"},
         Bad{"ms_id = 1", "ms_id = 1\nled_enrollment = \"yes\"",
             "station.toml:19: lot.led_enrollment: expected true or false, found a string"},
+        Bad{"ms_id = 1", "ms_id = 1\ndtls = \"rpk\"",
+            "station.toml:19: lot.dtls: must be \"cert\" (the default: a device key pair) or \"psk\" (DTLS-PSK), not 'rpk'"},
         Bad{"product = \"sensor\"", "product = \"sen sor\"", "station.toml:15: lot.product: must be 1-32 of [A-Za-z0-9._]"},
         Bad{"first_devid = \"00000100\"", "first_devid = \"00000300\"",
             "station.toml:21: lot.first_devid: is above lot.last_devid"},

@@ -52,6 +52,13 @@ TEST_F(HsmKeys, MakesOtpsKeysAndSignatures) {
     EXPECT_EQ(a->size(), 8u);
     EXPECT_NE(toHex(a->bytes()), toHex(b->bytes()));
 
+    // A DTLS-PSK device's PSK (PROTOCOL.md §11): 32 fresh bytes from the token each time.
+    auto p1 = station->newPsk();
+    auto p2 = station->newPsk();
+    ASSERT_TRUE(p1 && p2) << (p1 ? p2.error().toString() : p1.error().toString());
+    EXPECT_EQ(p1->size(), 32u);
+    EXPECT_NE(toHex(p1->bytes()), toHex(p2->bytes()));
+
     auto key = station->newDeviceKey("urn:dev:ops:32473-sensor-00000100");
     ASSERT_TRUE(key) << key.error().toString();
     EXPECT_EQ(key->privateScalar.size(), 32u);

@@ -17,8 +17,12 @@ public:
     explicit DeviceRegistrationProbe(std::chrono::milliseconds timeout) : m_transport({timeout, {}, {}}) {}
 
     RegistrationAnswer ask(const protocol::ProvisioningBlock& b) override {
-        const device::Credentials self{std::span<const std::uint8_t, 32>(b.privateKey),
-                                       std::span<const std::uint8_t>(b.cert, b.certLength)};
+        device::Credentials self{std::span<const std::uint8_t, 32>(b.privateKey),
+                                 std::span<const std::uint8_t>(b.cert, b.certLength)};
+        if (protocol::isPskBlock(b)) {  // PROTOCOL.md §11: DTLS-PSK, identity = the Dev URN
+            self.psk = std::span<const std::uint8_t>(b.psk);
+            self.pskIdentity = b.devUrn;
+        }
         const device::Endpoint server{b.msAddress, b.msPort};
         device::Fingerprint pinned;
         std::memcpy(pinned.data(), b.msFingerprint, pinned.size());

@@ -44,6 +44,8 @@ public:
         return out;
     }
 
+    Result<Secret> newPsk() override { return m_store.random(32); }
+
     Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) override {
         if (!m_fileKey) return m_store.signSha256(m_names.identityKeyUri, data);
         std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);

@@ -135,6 +135,12 @@ Result<DeviceKey> FakeKeys::newDeviceKey(std::string_view) {
     return out;
 }
 
+Result<Secret> FakeKeys::newPsk() {
+    Secret psk(32);
+    RAND_bytes(psk.mutableBytes().data(), 32);
+    return psk;
+}
+
 Result<std::vector<std::uint8_t>> FakeKeys::sign(std::span<const std::uint8_t> data) {
     if (auto f = tokenFault()) return std::unexpected(*f);
     std::lock_guard lock(m_mutex);
@@ -419,7 +425,7 @@ Result<Secret> FakePrinter::scanBack(const PrintedLabel& p) {
 Result<Secret> FakeEncoder::encode(const BlockFields& f) {
     if (f.urn.size() > 127) return fail(Errc::invalidArgument, "block: URN longer than 127 bytes");
     std::string text = "FAKEBLOCK|" + toHex(f.devId, 8) + "|" + f.urn + "|" + toHex(f.otp->bytes()) + "|" +
-                       toHex(f.key->privateScalar.bytes());
+                       (f.psk != nullptr ? "PSK:" + toHex(f.psk->bytes()) : toHex(f.key->privateScalar.bytes()));
     text.resize(2048, '\0');
     return Secret(std::string_view(text));
 }

@@ -27,6 +27,7 @@ public:
     Result<Secret> bulkOtp(std::uint32_t box, std::uint32_t devId) override;
     Result<Secret> boxSecret(std::uint32_t box) override;
     Result<DeviceKey> newDeviceKey(std::string_view urn) override;
+    Result<Secret> newPsk() override;
     Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) override;
     Result<std::vector<std::uint8_t>> stationPublicKey() override;
     Result<Secret> queueMask(std::string_view itemId, std::size_t size) override;

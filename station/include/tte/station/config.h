@@ -22,6 +22,12 @@ enum class LotLock {
 /// "none", "rdp1", "rdp2".
 std::string_view lotLockName(LotLock lock);
 
+/// How the lot's devices authenticate their DTLS sessions (PROTOCOL.md §11): a device key pair
+/// and certificate (the default), or a device–MotherShip PSK (DTLS-PSK, no key pair).
+enum class LotDtls { cert, psk };
+/// "cert", "psk".
+std::string_view lotDtlsName(LotDtls dtls);
+
 /// A place on the fixture: its name as printed there, and the USB port path of its socket.
 struct Seat {
     std::string name;  ///< e.g. "A1"
@@ -47,6 +53,7 @@ struct LotConfig {
     std::optional<ControllerTarget> controller;  ///< pre-enrolled lot
     std::string controllerCa;         ///< CA file for the controller's HTTPS ("" = system)
     LotLock lock = LotLock::rdp1;     ///< lot.lock
+    LotDtls dtls = LotDtls::cert;     ///< lot.dtls
 
     /// The box number of a Dev ID in a bulk lot (0 when boxSize is 0).
     [[nodiscard]] std::uint32_t boxOf(std::uint32_t devId) const {

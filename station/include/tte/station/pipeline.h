@@ -170,8 +170,10 @@ private:
                 const std::string& label = {});
     std::unexpected<Error> failDevice(std::uint32_t devId, const std::string& port, const std::string& step, const Error& e);
     /// The signed record and its queue items; `otpBytes` and `otp` are the same OTP (8 bytes
-    /// as the token gave them, to seal; the value, for the documents).
-    Result<JournalEntry> commitRecord(const protocol::DevUrn& urn, const DeviceKey& key, const Secret& otpBytes,
+    /// as the token gave them, to seal; the value, for the documents). `psk`: a DTLS-PSK
+    /// device's PSK (§11), signed in the record and sealed in its queue item after the OTP.
+    Result<JournalEntry> commitRecord(const protocol::DevUrn& urn, const protocol::Fingerprint& fingerprint,
+                                      const std::optional<protocol::Psk>& psk, const Secret& otpBytes,
                                       const protocol::Otp& otp, const std::optional<std::string>& mcuUid,
                                       std::optional<std::uint32_t> reworkedFrom, const std::string& port);
     /// Reads who the board at `port` is and refuses one that must not be provisioned: a

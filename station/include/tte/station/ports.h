@@ -39,6 +39,10 @@ public:
     virtual Result<Secret> boxSecret(std::uint32_t box) = 0;
     /// A new P-256 device key and self-signed certificate for `urn`; the token keeps no copy.
     virtual Result<DeviceKey> newDeviceKey(std::string_view urn) = 0;
+    /// A fresh 32-byte device–MotherShip PSK of a DTLS-PSK lot (PROTOCOL.md §11) from the
+    /// token's random generator (C_GenerateRandom, as the OTP; docs/HSM.md); the token keeps
+    /// no copy, and the station puts it only into the block and its sealed upload queue item.
+    virtual Result<Secret> newPsk() = 0;
     /// DER ECDSA-SHA256 signature of `data` by the station identity key.
     virtual Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) = 0;
     /// DER SubjectPublicKeyInfo of the station identity key (for journal verification).
@@ -267,7 +271,8 @@ struct BlockFields {
     std::string msFingerprint;  ///< 64 hex
     std::string urn;
     const Secret* otp = nullptr;         ///< 8 bytes, big-endian
-    const DeviceKey* key = nullptr;
+    const DeviceKey* key = nullptr;      ///< a certificate device (block version 1), or
+    const Secret* psk = nullptr;         ///< a DTLS-PSK device (32 bytes; block version 2, §11)
 };
 
 /// Encodes the provisioning block; the real one is tte::protocol's encodeBlock.

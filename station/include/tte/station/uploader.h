@@ -74,6 +74,8 @@ private:
     Result<int> drainOthers(const std::string& kind);
     Status sendOther(const QueueItem& item);
     Result<protocol::Otp> unseal(const QueueItem& item);
+    /// The PSK a DTLS-PSK device's record item seals after its OTP; nullopt for other items.
+    Result<std::optional<protocol::Psk>> unsealPsk(const QueueItem& item);
     Status reject(const std::string& id, const std::string& message);
     /// `mothership`: the failed peer is the MotherShip (not a pre-enrolled lot's controller).
     void noteFailure(const Error& e, bool mothership = true);
