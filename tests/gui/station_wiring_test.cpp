@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <QCoreApplication>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -147,6 +148,8 @@ TEST(StationWindowWiring, SignInWithTheTokenPin) {
     EXPECT_FALSE(window.ready());
     if (const char* shots = std::getenv("TTE_SCREENSHOT_DIR"); shots && *shots) {
         dialog->pinEdit()->setText("12");
+        dialog->adjustSize();  // the wrapped error text grew the dialog's size hint
+        QCoreApplication::processEvents();
         ASSERT_TRUE(dialog->grab().save(QString(shots) + "/station-sign-in.png"));
         dialog->pinEdit()->clear();
     }
