@@ -57,14 +57,9 @@ Result<Introduction> introductionFrom(std::string_view text, const Otp* knownOtp
     }
     Introduction in{std::move(*urn), *fp, *otp, *devId, *ms, description->value_or(""), std::nullopt};
     if (knownOtp == nullptr) {
-        auto pskText = o->optionalString("psk");
-        if (!pskText) return std::unexpected(pskText.error());
-        if (*pskText) {
-            auto psk = parsePsk(**pskText);
-            secureZero((*pskText)->data(), (*pskText)->size());
-            if (!psk) return o->fieldError("psk", psk.error());
-            in.psk = *psk;
-        }
+        auto psk = detail::readOptionalPsk(*o, "psk");
+        if (!psk) return std::unexpected(psk.error());
+        in.psk = *psk;
     }
     return in;
 }

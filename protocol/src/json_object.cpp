@@ -4,6 +4,8 @@
 #include <set>
 #include <vector>
 
+#include "tte/base/secret.h"
+
 namespace tte::protocol::detail {
 
 using nlohmann::json;
@@ -139,6 +141,16 @@ Status checkName(std::string_view text) {
     }
     if (!ok) return fail(Errc::invalidArgument, "must be 1-64 of [A-Za-z0-9._-]");
     return {};
+}
+
+Result<std::optional<Psk>> readOptionalPsk(const JsonObject& o, std::string_view key) {
+    auto text = o.optionalString(key);
+    if (!text) return std::unexpected(text.error());
+    if (!*text) return std::optional<Psk>();
+    auto psk = parsePsk(**text);
+    secureZero((*text)->data(), (*text)->size());
+    if (!psk) return o.fieldError(key, psk.error());
+    return std::optional<Psk>(*psk);
 }
 
 }  // namespace tte::protocol::detail

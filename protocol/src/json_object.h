@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tte/base/error.h"
+#include "tte/protocol/ids.h"
 
 namespace tte::protocol::detail {
 
@@ -62,6 +63,10 @@ auto readField(const JsonObject& o, std::string_view key, Parse parse) -> declty
     if (!value) return o.fieldError(key, value.error());
     return value;
 }
+
+/// Reads an optional PSK field (64 hex digits; §11); absent or null gives nullopt. The field's
+/// text is wiped once parsed. Errors: "<what>: field '<key>': psk: …" (parsePsk's messages).
+Result<std::optional<Psk>> readOptionalPsk(const JsonObject& o, std::string_view key);
 
 /// Checks `text` is at most `max` bytes of valid UTF-8 without control characters.
 /// Errors: invalidArgument "longer than N bytes", "not valid UTF-8", "contains a control character".

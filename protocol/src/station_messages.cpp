@@ -158,18 +158,13 @@ Result<StationRecord> recordFrom(const json& j, std::string_view what, const Otp
     }
     if (auto ok = readReworkedFrom(*o, r.devId, r.reworkedFrom); !ok) return std::unexpected(ok.error());
     if (otp == nullptr) {
-        auto pskText = o->optionalString("psk");
-        if (!pskText) return std::unexpected(pskText.error());
-        if (*pskText) {
-            auto psk = parsePsk(**pskText);
-            secureZero((*pskText)->data(), (*pskText)->size());
-            if (!psk) return o->fieldError("psk", psk.error());
-            // §11: a PSK device's fingerprint commits to its PSK.
-            if (pskFingerprint(psk->bytes()) != r.fingerprint) {
-                return o->error("fingerprint is not the PSK's (SHA-256 of \"tte-psk\" and the psk)");
-            }
-            r.psk = *psk;
+        auto psk = detail::readOptionalPsk(*o, "psk");
+        if (!psk) return std::unexpected(psk.error());
+        // §11: a PSK device's fingerprint commits to its PSK.
+        if (*psk && pskFingerprint((*psk)->bytes()) != r.fingerprint) {
+            return o->error("fingerprint is not the PSK's (SHA-256 of \"tte-psk\" and the psk)");
         }
+        r.psk = *psk;
     }
     if (r.recordId != r.station + "-" + std::to_string(r.seq)) {
         return o->error("record_id " + quoteForError(r.recordId) + " is not '<station>-<seq>'");
