@@ -147,7 +147,7 @@ Result<std::optional<Psk>> readOptionalPsk(const JsonObject& o, std::string_view
     auto text = o.optionalString(key);
     if (!text) return std::unexpected(text.error());
     if (!*text) return std::optional<Psk>();
-    auto psk = parsePsk(**text);
+    auto psk = parsePsk(**text, key);
     secureZero((*text)->data(), (*text)->size());
     if (!psk) return o.fieldError(key, psk.error());
     return std::optional<Psk>(*psk);

@@ -14,6 +14,10 @@
 #include "tte/base/error.h"
 #include "tte/protocol/ids.h"
 
+namespace tte::protocol {
+struct ControllerInfo;
+}  // namespace tte::protocol
+
 namespace tte::protocol::detail {
 
 inline constexpr std::size_t kMaxDocumentSize = 1 << 20;
@@ -65,8 +69,12 @@ auto readField(const JsonObject& o, std::string_view key, Parse parse) -> declty
 }
 
 /// Reads an optional PSK field (64 hex digits; §11); absent or null gives nullopt. The field's
-/// text is wiped once parsed. Errors: "<what>: field '<key>': psk: …" (parsePsk's messages).
+/// text is wiped once parsed. Errors: "<what>: field '<key>': <key>: …" (parsePsk's messages).
 Result<std::optional<Psk>> readOptionalPsk(const JsonObject& o, std::string_view key);
+
+/// Reads the Controller's cip, cport and cfingerprint (mothership_messages.cpp; the PSK is
+/// left to the caller). Errors: the fields' "<what>: field '<key>': …" messages.
+Result<ControllerInfo> readControllerAddress(const JsonObject& o);
 
 /// Checks `text` is at most `max` bytes of valid UTF-8 without control characters.
 /// Errors: invalidArgument "longer than N bytes", "not valid UTF-8", "contains a control character".

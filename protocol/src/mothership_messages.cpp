@@ -16,6 +16,17 @@ namespace tte::protocol {
 using nlohmann::json;
 using detail::JsonObject;
 
+Result<ControllerInfo> detail::readControllerAddress(const JsonObject& o) {
+    auto cip = o.string("cip");
+    if (!cip) return std::unexpected(cip.error());
+    if (auto ok = checkIpLiteral(*cip); !ok) return o.fieldError("cip", ok.error());
+    auto cport = o.integer("cport", 1, 65535);
+    if (!cport) return std::unexpected(cport.error());
+    auto fp = detail::readField(o, "cfingerprint", parseFingerprint);
+    if (!fp) return std::unexpected(fp.error());
+    return ControllerInfo{*cip, static_cast<std::uint16_t>(*cport), *fp, std::nullopt};
+}
+
 namespace {
 
 constexpr std::array<EnrollmentState, 5> kStates = {EnrollmentState::notMapped, EnrollmentState::mapped,
@@ -40,24 +51,11 @@ Status readUrnAndFingerprint(const JsonObject& o, DevUrn& urn, Fingerprint& fp) 
 Result<ControllerInfo> controllerFrom(const json& j, std::string_view what) {
     auto o = JsonObject::from(j, what, {"cip", "cport", "cfingerprint", "cpsk"});
     if (!o) return std::unexpected(o.error());
-    auto cip = o->string("cip");
-    if (!cip) return std::unexpected(cip.error());
-    if (auto ok = checkIpLiteral(*cip); !ok) return o->fieldError("cip", ok.error());
-    auto cport = o->integer("cport", 1, 65535);
-    if (!cport) return std::unexpected(cport.error());
-    auto fpText = o->string("cfingerprint");
-    if (!fpText) return std::unexpected(fpText.error());
-    auto fp = parseFingerprint(*fpText);
-    if (!fp) return o->fieldError("cfingerprint", fp.error());
-    ControllerInfo info{*cip, static_cast<std::uint16_t>(*cport), *fp, std::nullopt};
-    auto pskText = o->optionalString("cpsk");
-    if (!pskText) return std::unexpected(pskText.error());
-    if (*pskText) {
-        auto psk = parsePsk(**pskText, "cpsk");
-        secureZero((*pskText)->data(), (*pskText)->size());
-        if (!psk) return o->fieldError("cpsk", psk.error());
-        info.cpsk = *psk;
-    }
+    auto info = detail::readControllerAddress(*o);
+    if (!info) return std::unexpected(info.error());
+    auto psk = detail::readOptionalPsk(*o, "cpsk");
+    if (!psk) return std::unexpected(psk.error());
+    info->cpsk = *psk;
     return info;
 }
 

@@ -397,14 +397,9 @@ Result<PreEnrollRequest> PreEnrollRequest::fromJson(std::string_view text) {
     auto o = JsonObject::from(*j, "PreEnrollRequest", {"cip", "cport", "cfingerprint", "description"});
     if (!o) return std::unexpected(o.error());
     PreEnrollRequest r;
-    auto cip = o->string("cip");
-    if (!cip) return std::unexpected(cip.error());
-    if (auto ok = checkIpLiteral(*cip); !ok) return o->fieldError("cip", ok.error());
-    auto cport = o->integer("cport", 1, 65535);
-    if (!cport) return std::unexpected(cport.error());
-    auto cfp = readField(*o, "cfingerprint", parseFingerprint);
-    if (!cfp) return std::unexpected(cfp.error());
-    r.controller = ControllerInfo{*cip, static_cast<std::uint16_t>(*cport), *cfp};
+    auto controller = detail::readControllerAddress(*o);
+    if (!controller) return std::unexpected(controller.error());
+    r.controller = std::move(*controller);
     auto description = o->optionalString("description");
     if (!description) return std::unexpected(description.error());
     if (*description) {
