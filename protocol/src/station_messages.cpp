@@ -192,6 +192,24 @@ Status checkRange(const JsonObject& o, DevId first, DevId last, std::uint64_t ma
     return {};
 }
 
+/// The "lot", "first" and "last" fields of a lot quota or a box: at most `maxCount` Dev IDs.
+struct LotRange {
+    std::string lot;
+    DevId first;
+    DevId last;
+};
+
+Result<LotRange> readLotRange(const JsonObject& o, std::uint64_t maxCount) {
+    auto lot = readField(o, "lot", parseName);
+    if (!lot) return std::unexpected(lot.error());
+    auto first = readField(o, "first", parseDevId);
+    if (!first) return std::unexpected(first.error());
+    auto last = readField(o, "last", parseDevId);
+    if (!last) return std::unexpected(last.error());
+    if (auto ok = checkRange(o, *first, *last, maxCount); !ok) return std::unexpected(ok.error());
+    return LotRange{std::move(*lot), *first, *last};
+}
+
 }  // namespace
 
 std::string StationRecord::canonicalBytes() const { return recordJson(*this).dump(); }
@@ -318,16 +336,11 @@ Result<LotQuota> LotQuota::fromJson(std::string_view text) {
     if (!j) return std::unexpected(j.error());
     auto o = JsonObject::from(*j, "LotQuota", {"lot", "first", "last", "used"});
     if (!o) return std::unexpected(o.error());
-    auto lot = readField(*o, "lot", parseName);
-    if (!lot) return std::unexpected(lot.error());
-    auto first = readField(*o, "first", parseDevId);
-    if (!first) return std::unexpected(first.error());
-    auto last = readField(*o, "last", parseDevId);
-    if (!last) return std::unexpected(last.error());
-    if (auto ok = checkRange(*o, *first, *last, 1ULL << 32); !ok) return std::unexpected(ok.error());
-    auto used = o->integer("used", 0, std::uint64_t{last->value} - first->value + 1);
+    auto range = readLotRange(*o, 1ULL << 32);
+    if (!range) return std::unexpected(range.error());
+    auto used = o->integer("used", 0, std::uint64_t{range->last.value} - range->first.value + 1);
     if (!used) return std::unexpected(used.error());
-    return LotQuota{*lot, *first, *last, *used};
+    return LotQuota{range->lot, range->first, range->last, *used};
 }
 
 std::string BoxRegistration::toJson() const {
@@ -341,14 +354,9 @@ Result<BoxRegistration> BoxRegistration::fromJson(std::string_view text) {
     if (!o) return std::unexpected(o.error());
     auto box = readField(*o, "box", parseBoxNumber);
     if (!box) return std::unexpected(box.error());
-    auto lot = readField(*o, "lot", parseName);
-    if (!lot) return std::unexpected(lot.error());
-    auto first = readField(*o, "first", parseDevId);
-    if (!first) return std::unexpected(first.error());
-    auto last = readField(*o, "last", parseDevId);
-    if (!last) return std::unexpected(last.error());
-    if (auto ok = checkRange(*o, *first, *last, 65536); !ok) return std::unexpected(ok.error());
-    return BoxRegistration{box->value, *lot, *first, *last};
+    auto range = readLotRange(*o, 65536);
+    if (!range) return std::unexpected(range.error());
+    return BoxRegistration{box->value, range->lot, range->first, range->last};
 }
 
 std::string RevokeRequest::toJson() const { return detail::dumpJson(json{{"reason", reason}}); }
