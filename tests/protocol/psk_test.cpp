@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "messages_fixtures.h"
 #include "tte/protocol/freestanding/coap_messages.h"
 #include "tte/protocol/freestanding/controller_record.h"
 #include "tte/protocol/messages.h"
@@ -14,14 +15,9 @@
 namespace tte::protocol {
 namespace {
 
-const std::string kUrn = "urn:dev:ops:32473-Sensor-abcdef01";
-const std::string kFp = std::string(64, 'b');
-const std::string kPskHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+using namespace message_tests;
 
-template <class T>
-std::string messageOf(const Result<T>& r) {
-    return r ? std::string("(accepted)") : r.error().message;
-}
+const std::string kPskHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 Psk psk() { return *parsePsk(kPskHex); }
 
@@ -45,7 +41,7 @@ TEST(Psk, FingerprintIsTheSha256OfTheLabelAndThePsk) {
 }
 
 TEST(Psk, ControllerInfoCarriesTheControllerPskInJsonAndCbor) {
-    ControllerInfo c{"192.0.2.7", 5690, *parseFingerprint(kFp), psk()};
+    ControllerInfo c{"192.0.2.7", 5690, *parseFingerprint(kFp2), psk()};
     EXPECT_NE(c.toJson().find(R"("cpsk":")" + kPskHex + "\""), std::string::npos);
     auto json = ControllerInfo::fromJson(c.toJson());
     ASSERT_TRUE(json) << json.error().message;
@@ -72,7 +68,7 @@ TEST(Psk, ControllerInfoCarriesTheControllerPskInJsonAndCbor) {
 
 TEST(Psk, BadControllerPsksAreRefusedByName) {
     auto cbor = [](nlohmann::json j) { return nlohmann::json::to_cbor(j); };
-    nlohmann::json j{{"cip", "192.0.2.7"}, {"cport", 5690}, {"cfingerprint", kFp}, {"cpsk", "abcd"}};
+    nlohmann::json j{{"cip", "192.0.2.7"}, {"cport", 5690}, {"cfingerprint", kFp2}, {"cpsk", "abcd"}};
     EXPECT_EQ(messageOf(ControllerInfo::fromCbor(cbor(j))), "ControllerInfo: field 'cpsk': expected 64 hex digits, not all zero");
     j["cpsk"] = std::string(64, '0');
     EXPECT_EQ(messageOf(ControllerInfo::fromCbor(cbor(j))), "ControllerInfo: field 'cpsk': expected 64 hex digits, not all zero");
@@ -118,7 +114,7 @@ TEST(Psk, ControllerRecordKeepsThePskWithItsFlag) {
 
 TEST(Psk, MappingRequestAndResponseCarryThePskMode) {
     const MappingRequest req{{Otp(0x123456789abcdef0ULL), DevId{0xabcdef01}},
-                             {ControllerInfo{"192.0.2.7", 5690, *parseFingerprint(kFp), psk()}, "", ""}};
+                             {ControllerInfo{"192.0.2.7", 5690, *parseFingerprint(kFp2), psk()}, "", ""}};
     const std::string q = mappingQuery(req);
     EXPECT_NE(q.find(",cpsk=" + kPskHex), std::string::npos);
     auto back = parseMappingRequest(q, "");
@@ -126,7 +122,7 @@ TEST(Psk, MappingRequestAndResponseCarryThePskMode) {
     ASSERT_TRUE(back->controller.controller.cpsk);
     EXPECT_EQ(*back->controller.controller.cpsk, psk());
     EXPECT_EQ(messageOf(parseMappingRequest("otp=123456789abcdef0,devid=abcdef01,cip=192.0.2.7,cport=5690,cfingerprint=" +
-                                                kFp + ",cpsk=12",
+                                                kFp2 + ",cpsk=12",
                                             "")),
               "cpsk: expected 64 hex digits, got 2");
 
@@ -136,13 +132,13 @@ TEST(Psk, MappingRequestAndResponseCarryThePskMode) {
     m.psk = false;
     EXPECT_EQ(m.toJson().find("dtls"), std::string::npos);  // a certificate device: the bytes of before
     EXPECT_FALSE(MappingResponse::fromJson(m.toJson())->psk);
-    EXPECT_EQ(messageOf(MappingResponse::fromJson(R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp +
+    EXPECT_EQ(messageOf(MappingResponse::fromJson(R"({"urn":")" + kUrn + R"(","fingerprint":")" + kFp2 +
                                                   R"(","dtls":"certificate"})")),
               "MappingResponse: field 'dtls': expected \"psk\"");
 }
 
 TEST(Psk, IntroductionCarriesTheControllerPsk) {
-    Introduction in{*parseDevUrn(kUrn), *parseFingerprint(kFp), Otp(0x123456789abcdef0ULL), DevId{0xabcdef01}, MsId{1},
+    Introduction in{*parseDevUrn(kUrn), *parseFingerprint(kFp2), Otp(0x123456789abcdef0ULL), DevId{0xabcdef01}, MsId{1},
                     "", psk()};
     auto back = Introduction::fromJson(in.toJson());
     ASSERT_TRUE(back) << back.error().message;
@@ -155,19 +151,9 @@ TEST(Psk, IntroductionCarriesTheControllerPsk) {
 }
 
 TEST(Psk, StationRecordCarriesThePskAndItsFingerprint) {
-    StationRecord r;
-    r.recordId = "st1-42";
-    r.station = "st1";
-    r.seq = 42;
-    r.devId = DevId{0xabcdef01};
-    r.urn = *parseDevUrn(kUrn);
+    StationRecord r = record();
     r.fingerprint = pskFingerprint(psk().bytes());
-    r.otp = Otp(0x123456789abcdef0ULL);
-    r.lot = "lot-1";
-    r.firmwareSha256.fill(0x11);
-    r.created = "2026-11-23T07:00:00Z";
-    r.prev.fill(0x22);
-    r.signature = "MEUCIQ==";
+    r.box.reset();
     r.psk = psk();
     EXPECT_NE(r.canonicalBytes().find(R"("psk":")" + kPskHex + "\""), std::string::npos);  // signed with the rest
     auto back = StationRecord::fromJson(r.toJson());
@@ -176,7 +162,7 @@ TEST(Psk, StationRecordCarriesThePskAndItsFingerprint) {
     EXPECT_EQ(*back->psk, psk());
     EXPECT_EQ(r.toJsonWithoutOtp().find("psk"), std::string::npos);
     StationRecord wrong = r;
-    wrong.fingerprint = *parseFingerprint(kFp);
+    wrong.fingerprint = *parseFingerprint(kFp2);
     EXPECT_EQ(messageOf(StationRecord::fromJson(wrong.toJson())),
               "StationRecord: fingerprint is not the PSK's (SHA-256 of \"tte-psk\" and the psk)");
     auto j = nlohmann::json::parse(r.toJson());
