@@ -128,9 +128,20 @@ SessionPool::~SessionPool() {
     for (CK_SESSION_HANDLE h : m_idle) m_module.fn()->C_CloseSession(h);
 }
 
+namespace {
+
+/// A C_Login answer that says the PIN itself is refused: trying it again only burns a try.
+bool pinRefused(CK_RV rv) {
+    return rv == CKR_PIN_INCORRECT || rv == CKR_PIN_INVALID || rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_EXPIRED ||
+           rv == CKR_PIN_LOCKED;
+}
+
+}  // namespace
+
 Result<Session> SessionPool::acquire() {
     {
         std::lock_guard lock(m_mutex);
+        if (m_refused) return std::unexpected(*m_refused);
         if (!m_idle.empty()) {
             CK_SESSION_HANDLE h = m_idle.back();
             m_idle.pop_back();
@@ -151,7 +162,13 @@ Result<Session> SessionPool::acquire() {
     rv = fn->C_Login(h, CKU_USER, const_cast<CK_UTF8CHAR*>(pin.data()), static_cast<CK_ULONG>(pin.size()));
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
         session.markBroken();
-        return std::unexpected(ckrError(rv, "logging in to token '" + m_token + "'"));
+        Error e = ckrError(rv, "logging in to token '" + m_token + "'");
+        if (pinRefused(rv)) {
+            std::lock_guard lock(m_mutex);
+            m_refused = e;
+            m_refused->message += " (not tried again with this PIN)";
+        }
+        return std::unexpected(std::move(e));
     }
     return session;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -82,7 +83,9 @@ public:
     ~SessionPool();
 
     /// An idle session, or a new one (C_OpenSession RW + C_Login as user;
-    /// CKR_USER_ALREADY_LOGGED_IN counts as success).
+    /// CKR_USER_ALREADY_LOGGED_IN counts as success). Once the token refused the PIN
+    /// (CKR_PIN_INCORRECT, _INVALID, _LEN_RANGE, _EXPIRED, _LOCKED) the pool never logs in with
+    /// it again – each wrong try counts towards locking the token – and returns that refusal.
     Result<Session> acquire();
     void release(CK_SESSION_HANDLE handle, bool broken);
     [[nodiscard]] std::size_t openSessions() const;
@@ -103,6 +106,7 @@ private:
     mutable std::mutex m_mutex;
     std::vector<CK_SESSION_HANDLE> m_idle;
     std::size_t m_open = 0;
+    std::optional<Error> m_refused;  // the token's refusal of m_pin: not tried again
     std::map<std::pair<CK_OBJECT_CLASS, std::string>, CK_OBJECT_HANDLE> m_keys;
 };
 
