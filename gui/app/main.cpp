@@ -7,6 +7,7 @@
 #include <QPixmap>
 #include <QTimer>
 
+#include <csignal>
 #include <cstdio>
 #include <optional>
 
@@ -91,6 +92,9 @@ void script(tte::gui::StationWindow& w, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A PKCS#11 module that talks to its token over a socket (p11-kit's client) writes to it
+    // after the other end died: that must come back as the token's error, not end the station.
+    std::signal(SIGPIPE, SIG_IGN);
     Options o;
     if (auto exit = parse(argc, argv, o)) return *exit;
     const std::string config = o.config.toStdString();

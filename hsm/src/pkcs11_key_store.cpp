@@ -47,6 +47,20 @@ Result<std::string> Pkcs11KeyStore::Impl::labelOf(std::string_view keyUri) const
     return uri->object;
 }
 
+namespace {
+
+/// What finds the token again (without the URI's PIN).
+Pkcs11Uri tokenOnly(const Pkcs11Uri& uri) {
+    Pkcs11Uri t;
+    t.token = uri.token;
+    t.manufacturer = uri.manufacturer;
+    t.model = uri.model;
+    t.serial = uri.serial;
+    return t;
+}
+
+}  // namespace
+
 Pkcs11KeyStore::Pkcs11KeyStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Pkcs11KeyStore::~Pkcs11KeyStore() = default;
 
@@ -64,7 +78,7 @@ Result<std::unique_ptr<Pkcs11KeyStore>> Pkcs11KeyStore::open(const Pkcs11Options
     if (!slot) return std::unexpected(slot.error());
     auto impl = std::make_unique<Impl>();
     impl->module = std::move(*module);
-    impl->pool = std::make_unique<detail::SessionPool>(*impl->module, *slot, uri->token, std::move(*pin));
+    impl->pool = std::make_unique<detail::SessionPool>(*impl->module, *slot, tokenOnly(*uri), std::move(*pin));
     {
         // Log in now, so a wrong PIN or a locked token shows at start-up.
         auto guard = impl->module->lock();

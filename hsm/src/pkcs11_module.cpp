@@ -49,6 +49,17 @@ Result<std::unique_ptr<Module>> Module::load(const std::string& path) {
     return m;
 }
 
+Status Module::reinitialize() {
+    if (!m_finalize)
+        return fail(Errc::unavailable, "the PKCS#11 module " + m_path + " was initialized by another user in this process");
+    m_fn->C_Finalize(nullptr);  // a dead connection may answer with an error: initialize anew anyway
+    CK_C_INITIALIZE_ARGS args{};
+    args.flags = CKF_OS_LOCKING_OK;
+    CK_RV rv = m_fn->C_Initialize(m_serialized ? nullptr : &args);
+    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) return std::unexpected(ckrError(rv, "C_Initialize of " + m_path));
+    return {};
+}
+
 Module::~Module() {
     if (m_fn != nullptr && m_finalize) m_fn->C_Finalize(nullptr);
     if (m_handle != nullptr) dlclose(m_handle);

@@ -32,6 +32,11 @@ public:
         return m_serialized ? std::unique_lock(m_callMutex) : std::unique_lock<std::mutex>();
     }
 
+    /// C_Finalize + C_Initialize again, for a module whose connection to its token died
+    /// (p11-kit's client after its server went away answers CKR_DEVICE_ERROR until then).
+    /// Every session and login of the module is gone afterwards.
+    /// Errors: unavailable (another user in this process initialized it), CK_RV errors.
+    Status reinitialize();
     /// The slot of the one token matching the URI's token/manufacturer/model/serial.
     /// Errors: invalidArgument (URI has no token label), notFound (listing present labels).
     Result<CK_SLOT_ID> findToken(const Pkcs11Uri& uri);

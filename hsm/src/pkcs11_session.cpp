@@ -41,7 +41,7 @@ Template& Template::text(CK_ATTRIBUTE_TYPE type, std::string_view value) {
 }
 
 Session::~Session() {
-    if (m_pool != nullptr) m_pool->release(m_handle, m_broken);
+    if (m_pool != nullptr) m_pool->release(m_handle, m_attachment, m_broken);
 }
 
 CK_FUNCTION_LIST* Session::fn() const { return m_pool->module().fn(); }
@@ -128,38 +128,96 @@ SessionPool::~SessionPool() {
     for (CK_SESSION_HANDLE h : m_idle) m_module.fn()->C_CloseSession(h);
 }
 
+namespace {
+
+/// A C_Login answer that says the PIN itself is refused: trying it again only burns a try.
+bool pinRefused(CK_RV rv) {
+    return rv == CKR_PIN_INCORRECT || rv == CKR_PIN_INVALID || rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_EXPIRED ||
+           rv == CKR_PIN_LOCKED;
+}
+
+/// C_OpenSession's answers that say the module lost the token or its connection to it.
+bool tokenLost(CK_RV rv) {
+    return rv == CKR_DEVICE_ERROR || rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SLOT_ID_INVALID ||
+           rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+}
+
+}  // namespace
+
 Result<Session> SessionPool::acquire() {
     {
         std::lock_guard lock(m_mutex);
+        if (m_refused) return std::unexpected(*m_refused);
         if (!m_idle.empty()) {
             CK_SESSION_HANDLE h = m_idle.back();
             m_idle.pop_back();
-            return Session(*this, h);
+            return Session(*this, h, m_attachment);
         }
         ++m_open;
     }
+    auto session = openLoggedIn();
+    if (session || session.error().domain != "PKCS#11" || !tokenLost(static_cast<CK_RV>(session.error().nativeCode)))
+        return session;
+    // The token (or the module's way to it) went away: a module that cannot find it again
+    // without starting over (p11-kit's client after its server died) is initialized anew.
+    if (!reattach()) return session;
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_open;
+    }
+    return openLoggedIn();
+}
+
+Result<Session> SessionPool::openLoggedIn() {
     CK_FUNCTION_LIST* fn = m_module.fn();
     CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+    const std::uint64_t attachment = m_attachment;
     CK_RV rv = fn->C_OpenSession(m_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &h);
     if (rv != CKR_OK) {
         std::lock_guard lock(m_mutex);
         --m_open;
         return std::unexpected(ckrError(rv, "opening a session on token '" + m_token + "'"));
     }
-    Session session(*this, h);
+    Session session(*this, h, attachment);
     auto pin = m_pin.bytes();
     rv = fn->C_Login(h, CKU_USER, const_cast<CK_UTF8CHAR*>(pin.data()), static_cast<CK_ULONG>(pin.size()));
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
         session.markBroken();
-        return std::unexpected(ckrError(rv, "logging in to token '" + m_token + "'"));
+        Error e = ckrError(rv, "logging in to token '" + m_token + "'");
+        if (pinRefused(rv)) {
+            std::lock_guard lock(m_mutex);
+            m_refused = e;
+            m_refused->message += " (not tried again with this PIN)";
+        }
+        return std::unexpected(std::move(e));
     }
     return session;
 }
 
-void SessionPool::release(CK_SESSION_HANDLE handle, bool broken) {
+bool SessionPool::reattach() {
+    std::lock_guard attach(m_attachMutex);
+    {
+        std::lock_guard lock(m_mutex);
+        m_open -= m_idle.size();
+        m_idle.clear();  // their handles died with the module's connection
+        m_keys.clear();
+        ++m_attachment;
+    }
+    if (!m_module.reinitialize()) return false;
+    auto slot = m_module.findToken(m_uri);
+    if (!slot) return false;
+    m_slot = *slot;
+    return true;
+}
+
+void SessionPool::release(CK_SESSION_HANDLE handle, std::uint64_t attachment, bool broken) {
     std::vector<CK_SESSION_HANDLE> close;
     {
         std::lock_guard lock(m_mutex);
+        if (attachment != m_attachment) {
+            --m_open;  // a handle of the module before it was initialized anew: void, not closed
+            return;
+        }
         if (!broken) {
             m_idle.push_back(handle);
             return;

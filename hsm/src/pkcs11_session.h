@@ -3,10 +3,13 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -15,6 +18,7 @@
 #include "pkcs11_module.h"
 #include "tte/base/secret.h"
 #include "tte/hsm/pkcs11_key_store.h"
+#include "tte/hsm/pkcs11_uri.h"
 
 namespace tte::hsm::detail {
 
@@ -42,10 +46,12 @@ class SessionPool;
 /// A session borrowed from the pool for one operation; returned when it goes out of scope.
 class Session {
 public:
-    Session(SessionPool& pool, CK_SESSION_HANDLE handle) : m_pool(&pool), m_handle(handle) {}
+    Session(SessionPool& pool, CK_SESSION_HANDLE handle, std::uint64_t attachment)
+        : m_pool(&pool), m_handle(handle), m_attachment(attachment) {}
     ~Session();
     Session(Session&& other) noexcept
-        : m_pool(std::exchange(other.m_pool, nullptr)), m_handle(other.m_handle), m_broken(other.m_broken) {}
+        : m_pool(std::exchange(other.m_pool, nullptr)), m_handle(other.m_handle), m_attachment(other.m_attachment),
+          m_broken(other.m_broken) {}
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     Session& operator=(Session&&) = delete;
@@ -71,20 +77,26 @@ public:
 private:
     SessionPool* m_pool;
     CK_SESSION_HANDLE m_handle;
+    std::uint64_t m_attachment;  // the pool's attachment to the module the handle belongs to
     bool m_broken = false;
 };
 
 /// Logged-in sessions on one token, at most one user per session at a time.
 class SessionPool {
 public:
-    SessionPool(Module& module, CK_SLOT_ID slot, std::string token, Secret pin)
-        : m_module(module), m_slot(slot), m_token(std::move(token)), m_pin(std::move(pin)) {}
+    SessionPool(Module& module, CK_SLOT_ID slot, Pkcs11Uri uri, Secret pin)
+        : m_module(module), m_slot(slot), m_uri(std::move(uri)), m_token(m_uri.token), m_pin(std::move(pin)) {}
     ~SessionPool();
 
     /// An idle session, or a new one (C_OpenSession RW + C_Login as user;
-    /// CKR_USER_ALREADY_LOGGED_IN counts as success).
+    /// CKR_USER_ALREADY_LOGGED_IN counts as success). Once the token refused the PIN
+    /// (CKR_PIN_INCORRECT, _INVALID, _LEN_RANGE, _EXPIRED, _LOCKED) the pool never logs in with
+    /// it again – each wrong try counts towards locking the token – and returns that refusal.
+    /// A module that lost its token (C_OpenSession: CKR_DEVICE_ERROR, _REMOVED, TOKEN_NOT_PRESENT,
+    /// SLOT_ID_INVALID, CRYPTOKI_NOT_INITIALIZED) is initialized anew and the token looked up
+    /// by its URI again; the error stays the module's while the token is not back.
     Result<Session> acquire();
-    void release(CK_SESSION_HANDLE handle, bool broken);
+    void release(CK_SESSION_HANDLE handle, std::uint64_t attachment, bool broken);
     [[nodiscard]] std::size_t openSessions() const;
     [[nodiscard]] Module& module() { return m_module; }
     [[nodiscard]] const std::string& token() const { return m_token; }
@@ -96,13 +108,22 @@ public:
     void forgetKey(CK_OBJECT_CLASS objectClass, const std::string& label);
 
 private:
+    /// C_OpenSession + C_Login on the current slot.
+    Result<Session> openLoggedIn();
+    /// Initializes the module anew and finds the token again; false while it is not back.
+    bool reattach();
+
     Module& m_module;
-    CK_SLOT_ID m_slot;
+    std::atomic<CK_SLOT_ID> m_slot;
+    Pkcs11Uri m_uri;
     std::string m_token;
+    std::atomic<std::uint64_t> m_attachment{0};  // bumped by reattach(): older handles are void
+    std::mutex m_attachMutex;
     Secret m_pin;
     mutable std::mutex m_mutex;
     std::vector<CK_SESSION_HANDLE> m_idle;
     std::size_t m_open = 0;
+    std::optional<Error> m_refused;  // the token's refusal of m_pin: not tried again
     std::map<std::pair<CK_OBJECT_CLASS, std::string>, CK_OBJECT_HANDLE> m_keys;
 };
 

@@ -1,6 +1,7 @@
 // tte-provision: the headless station. Parses flags, wires the real adapters, runs one
 // subcommand (INTERFACES.md "Programs").
 
+#include <csignal>
 #include <cstdio>
 
 #include "commands.h"
@@ -10,6 +11,9 @@
 
 int main(int argc, char** argv) {
     using namespace tte::station::app;
+    // A PKCS#11 module that talks to its token over a socket (p11-kit's client) writes to it
+    // after the other end died: that must come back as the token's error, not end the station.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App cli{"tte-provision: the headless TTE provisioning station"};
     tte::cli::setUp(cli, "tte-provision");
     cli.require_subcommand(1);

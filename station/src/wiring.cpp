@@ -32,6 +32,7 @@ std::string Wiring::keyUri(const std::string& object) const {
 }
 
 Status Wiring::openStore(const Secret* pin) {
+    if (pin == nullptr && m_pinFileRefused) return std::unexpected(*m_pinFileRefused);
     hsm::Pkcs11Options o;
     o.modulePath = m_config.pkcs11Module;
     o.tokenUri = "pkcs11:token=" + m_config.tokenLabel;
@@ -44,9 +45,15 @@ Status Wiring::openStore(const Secret* pin) {
                                       e.code == Errc::invalidArgument)) {
             // What the token tells after a refused login: tries left, locked.
             auto state = hsm::tokenLoginState(m_config.pkcs11Module, m_config.tokenLabel);
-            return std::unexpected(Error{e.code, "HSM token " + m_config.tokenLabel + ": " +
-                                                     hsm::loginRefusal(e, state ? std::optional(*state) : std::nullopt),
-                                         e.domain, e.nativeCode, e.nativeName});
+            Error refusal{e.code, "HSM token " + m_config.tokenLabel + ": " +
+                                      hsm::loginRefusal(e, state ? std::optional(*state) : std::nullopt),
+                          e.domain, e.nativeCode, e.nativeName};
+            if (pin == nullptr) {
+                // The status probes ask for the keys every second: never burn the token's tries.
+                refusal.message += "; the PIN of " + m_config.pinFile + " is not tried again until the station is reopened";
+                m_pinFileRefused = refusal;
+            }
+            return std::unexpected(std::move(refusal));
         }
         return withContext(e, "HSM token " + m_config.tokenLabel);
     }
@@ -62,10 +69,9 @@ bool Wiring::needsPin() {
 
 Status Wiring::signIn(const Secret& pin) {
     if (m_store) return {};
-    if (auto s = openStore(&pin); !s) return s;
-    auto k = keys();
-    if (!k) return std::unexpected(k.error());
-    return {};
+    // Only the token's answer to the PIN: the rest of the station (its keys, the station key
+    // file, the journal) is checked after the sign-in and reported as "Station not ready".
+    return openStore(&pin);
 }
 
 Result<StationKeys*> Wiring::keys() {

@@ -70,6 +70,10 @@ TEST_F(SeatsTest, EachSeatShowsItsStateWithColourIconAndWord) {
     ASSERT_TRUE(waitState("A2", SeatState::rework)) << log().toStdString();
     ASSERT_TRUE(waitState("B1", SeatState::flashing)) << log().toStdString();
     ASSERT_TRUE(QTest::qWaitFor([&] { return site.gate.waiting() == 1; }, kDeadlineMs));
+    // The slot reported its halfway bytes before it reached the gate, but that report is a
+    // queued event the window may not have taken yet: wait until the tile shows bytes.
+    ASSERT_TRUE(QTest::qWaitFor([&] { return tile("B1")->progress()->property("bytesDone").toULongLong() > 0; },
+                                kDeadlineMs));
     EXPECT_EQ(tile("B2")->state(), SeatState::empty);
 
     // A word, an icon and a colour for each state; the colours differ.

@@ -261,6 +261,52 @@ TEST_F(Pkcs11KeyStoreTest, SessionsClosedBehindItsBackAreReportedThenReopened) {
     ASSERT_TRUE((*store)->createHmacKey(kLotKey));
 }
 
+// The token's PIN changed behind an open store's back: the store's next login is refused,
+// and from then on it never logs in with that PIN again (each wrong try counts towards locking
+// the token) – even once the token would take it again.
+TEST_F(Pkcs11KeyStoreTest, APinTheTokenRefusedIsNeverTriedAgain) {
+    auto store = open();
+    ASSERT_TRUE(store) << store.error().toString();
+    ASSERT_TRUE((*store)->randomOtp());
+    std::ifstream in(m_site.userPinFile);
+    std::string right;
+    std::getline(in, right);
+    const std::string other = "other-" + right;
+    CK_FUNCTION_LIST* fn = rawModule();
+    ASSERT_NE(fn, nullptr);
+    const CK_SLOT_ID slot = rawSlot();
+    // Changes the user PIN from `from` to `to`, then closes every session (which logs out).
+    auto setPin = [&](const std::string& from, const std::string& to) {
+        CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+        ASSERT_EQ(fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &h), CKR_OK);
+        auto* f = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(from.data()));
+        auto* t = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(to.data()));
+        const CK_RV login = fn->C_Login(h, CKU_USER, f, from.size());
+        ASSERT_TRUE(login == CKR_OK || login == CKR_USER_ALREADY_LOGGED_IN) << login;
+        ASSERT_EQ(fn->C_SetPIN(h, f, from.size(), t, to.size()), CKR_OK);
+        ASSERT_EQ(fn->C_CloseAllSessions(slot), CKR_OK);
+    };
+    setPin(right, other);
+    auto lost = (*store)->randomOtp();  // the pooled session was closed
+    ASSERT_FALSE(lost);
+    EXPECT_EQ(lost.error().nativeName, "CKR_SESSION_HANDLE_INVALID");
+    auto refused = (*store)->randomOtp();  // a new session, a login with the old PIN
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().nativeName, "CKR_PIN_INCORRECT");
+    setPin(other, right);  // the store's PIN is the token's again
+    for (int i = 0; i < 3; ++i) {
+        auto again = (*store)->randomOtp();
+        ASSERT_FALSE(again) << "the store logged in again with a PIN the token had refused";
+        EXPECT_EQ(again.error().nativeName, "CKR_PIN_INCORRECT");
+        EXPECT_EQ(again.error().message,
+                  "logging in to token 'tte-test': the PIN is wrong; check the PIN file (too many wrong PINs lock the "
+                  "token) (not tried again with this PIN)");
+    }
+    auto reopened = open();  // a new store (a new sign-in) tries its PIN once
+    ASSERT_TRUE(reopened) << reopened.error().toString();
+    EXPECT_TRUE((*reopened)->randomOtp());
+}
+
 TEST_F(Pkcs11KeyStoreTest, ConcurrentKeygenSigningAndHmac) {
     auto store = open();
     ASSERT_TRUE(store) << store.error().toString();

@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -110,6 +113,99 @@ TEST(StationLineStops, TheMotherShipStoppedHoldsTheLineUntilItRunsAgainOnTheSame
     EXPECT_EQ(holds, 1);
     status = site.provision({"status"});
     EXPECT_NE(status.out.find("  line: running (held 1 time so far)"), std::string::npos) << status.out;
+}
+
+/// A real token that can go away: `p11-kit server` exporting the site's SoftHSM token on a
+/// Unix socket, which the station reaches through p11-kit's client module. stop() kills the
+/// server and the process serving the station's connection, as pulling a token out does;
+/// start() brings it back on the same socket.
+class TokenServer {
+public:
+    explicit TokenServer(StationSite& site) : m_site(site), m_socket(site.path("p11-kit.sock").string()) {}
+    [[nodiscard]] std::string address() const { return "P11_KIT_SERVER_ADDRESS=unix:path=" + m_socket; }
+    /// "" once the server listens, else why not.
+    std::string start() {
+        std::filesystem::remove(m_socket);
+        m_server = std::make_unique<Process>(
+            std::vector<std::string>{"/usr/bin/p11-kit", "server", "-f", "-n", m_socket, "--provider",
+                                     "/usr/lib/softhsm/libsofthsm2.so", "pkcs11:token=tte-station"},
+            m_site.path(""), "p11-kit-server" + std::to_string(++m_starts),
+            std::vector<std::string>{"SOFTHSM2_CONF=" + m_site.path("softhsm/softhsm2.conf").string()});
+        if (!m_server->started()) return "p11-kit server did not start";
+        if (!waitFor([&] { return std::filesystem::exists(m_socket) || m_server->exited(); }, std::chrono::seconds(20)) ||
+            m_server->exited())
+            return "p11-kit server does not listen on " + m_socket + ": " + m_server->err();
+        return {};
+    }
+    /// SIGKILL to the server and to every process it forked for a connection.
+    void stop() {
+        if (!m_server) return;
+        const std::string pid = std::to_string(m_server->pid());
+        std::ifstream children("/proc/" + pid + "/task/" + pid + "/children");
+        for (int child = 0; children >> child;) ::kill(child, SIGKILL);
+        m_server->kill(SIGKILL);
+        m_server.reset();
+    }
+    ~TokenServer() { stop(); }
+
+private:
+    StationSite& m_site;
+    std::string m_socket;
+    std::unique_ptr<Process> m_server;
+    int m_starts = 0;
+};
+
+// The station's real token goes away during a run and comes back: the line holds (no board
+// failed, no Dev ID spent while it is away), says so in one line, and goes on by itself.
+TEST(StationLineStops, TheTokenGoneHoldsTheLineUntilItIsBack) {
+    const std::string client = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so";
+    ASSERT_TRUE(std::filesystem::exists(client) && std::filesystem::exists("/usr/bin/p11-kit"))
+        << "needs the Debian packages p11-kit and p11-kit-modules (scripts/setup installs them)";
+    const std::map<std::string, std::string> portOf = {{"A1", "1-1.1"}, {"A2", "1-1.2"}};
+    StationSite site({.devices = 2, .slots = 1, .lock = "", .seats = {portOf.begin(), portOf.end()}, .pkcs11Module = client});
+    ASSERT_EQ(site.setUp(), "");
+    TokenServer token(site);
+    ASSERT_EQ(token.start(), "");
+    const std::vector<std::string> env = {"SOFTHSM2_CONF=" + site.path("softhsm/softhsm2.conf").string(), token.address()};
+    Process line({(binDir() / "tte-provision").string(), "--config", site.path("station/station.toml").string(), "--sim",
+                  site.path("sim").string(), "run", "--count", "6", "--operator", "erin"},
+                 site.path(""), "line", env);
+    ASSERT_TRUE(line.started());
+    const auto committed = [&] { return count(line.out(), " committed\n"); };
+    ASSERT_TRUE(waitFor([&] { return committed() == 2 || line.exited(); }, std::chrono::seconds(120)))
+        << line.out() << line.err();
+    ASSERT_FALSE(line.exited()) << line.out() << line.err();
+
+    // The token goes away; two new boards go into the seats and wait.
+    token.stop();
+    for (const auto& [seat, port] : portOf) ASSERT_EQ(flash(site, {"sim", "replace", port}, "replace").code, 0);
+    const std::string heldLine = "line held: HSM token tte-station ";
+    ASSERT_TRUE(waitFor([&] { return line.out().find(heldLine) != std::string::npos || line.exited(); },
+                        std::chrono::seconds(60)))
+        << line.out() << line.err();
+    ASSERT_FALSE(line.exited()) << line.out() << line.err();
+    EXPECT_EQ(committed(), 2u) << line.out();
+
+    // The token is back: the line goes on by itself.
+    ASSERT_EQ(token.start(), "");
+    ASSERT_TRUE(waitFor([&] { return committed() == 4 || line.exited(); }, std::chrono::seconds(120)))
+        << line.out() << line.err();
+    for (const auto& [seat, port] : portOf) ASSERT_EQ(flash(site, {"sim", "replace", port}, "replace").code, 0);
+    ASSERT_EQ(line.wait(std::chrono::seconds(180)), 0) << line.out() << line.err();
+    const std::string out = line.out();
+    EXPECT_NE(out.find("provisioned 6, failed 0"), std::string::npos) << out;
+    EXPECT_EQ(count(out, "line held: "), 1u) << out;
+    EXPECT_NE(out.find("line resumed"), std::string::npos) << out;
+
+    auto exported = site.provision({"journal", "export"}, env);
+    ASSERT_EQ(exported.code, 0) << exported.err;
+    int allocated = 0;
+    for (const json& e : jsonLines(exported.out)) {
+        if (!e.contains("kind")) continue;
+        EXPECT_NE(e["kind"], "failed") << e.dump();
+        allocated += e["kind"] == "allocated" ? 1 : 0;
+    }
+    EXPECT_EQ(allocated, 6) << exported.out;  // no Dev ID spent on a board that waited for the token
 }
 
 }  // namespace

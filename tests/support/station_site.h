@@ -68,6 +68,10 @@ struct StationSiteOptions {
     /// Appended to station.toml after the lot (e.g. a pre-enrolled lot's [controller] table).
     std::string extra = {};
     int msHoldAfterS = 0;  ///< mothership.hold_after_s (0: the default)
+    bool pinFile = true;   ///< hsm.pin_file names the token's user PIN; false: tte-provision asks for it
+    /// hsm.module: the PKCS#11 module the station loads (e.g. p11-kit's client in front of a
+    /// `p11-kit server` exporting the site's SoftHSM token).
+    std::string pkcs11Module = "/usr/lib/softhsm/libsofthsm2.so";
 };
 
 /// One simulated device as read back from its flash image (the station's provisioning block).
@@ -300,8 +304,9 @@ private:
         std::ofstream(path("station/station.toml"))
             << "[station]\nid = \"st1\"\ndatabase = \"journal.db\"\nslots = " << m_o.slots
             << "\nlabels_dir = \"" << p("labels") << "\"\n"
-            << "[hsm]\nmodule = \"/usr/lib/softhsm/libsofthsm2.so\"\ntoken_label = \"tte-station\"\n"
-            << "pin_file = \"" << p("softhsm/user-pin") << "\"\nlot_key = \"lot-key\"\nqueue_key = \"queue-key\"\n"
+            << "[hsm]\nmodule = \"" << m_o.pkcs11Module << "\"\ntoken_label = \"tte-station\"\n"
+            << (m_o.pinFile ? "pin_file = \"" + p("softhsm/user-pin") + "\"\n" : std::string())
+            << "lot_key = \"lot-key\"\nqueue_key = \"queue-key\"\n"
             << "[printer]\nhost = \"127.0.0.1\"\nport = " << cupsPort() << "\n"
             << "[mothership]\nurl = \"https://127.0.0.1:" << (m_ms ? m_ms->httpsPort() : 9) << "\"\nca = \""
             << p("ca/ca.pem") << "\"\ncert = \"station.pem\"\nkey = \"station.key\"\n"

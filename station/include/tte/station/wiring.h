@@ -51,7 +51,9 @@ public:
     Status signIn(const Secret& pin) override;
 
 private:
-    /// Opens the token with `pin`, or the PIN file when null. Errors: as keys().
+    /// Opens the token with `pin`, or the PIN file when null. A PIN file's PIN the token
+    /// refused is not tried again by this Wiring (each wrong try counts towards locking the
+    /// token): later calls return that refusal. Errors: as keys().
     Status openStore(const Secret* pin);
     /// The RFC 7512 URI of the key object `object` in the station's token.
     std::string keyUri(const std::string& object) const;
@@ -61,6 +63,7 @@ private:
     SystemClock m_clock;
     std::unique_ptr<Clock> m_flashClock;  // virtual time for the simulator's flash timings
     std::unique_ptr<hsm::KeyStore> m_store;
+    std::optional<Error> m_pinFileRefused;  // the token refused the PIN file's PIN
     std::unique_ptr<StationKeys> m_keys;
     std::unique_ptr<Journal> m_journal;
     std::unique_ptr<flasher::DeviceSource> m_source;
