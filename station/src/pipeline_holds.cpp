@@ -20,7 +20,7 @@ std::pair<std::string, std::string> tokenWords(const Error& e, const std::string
     const std::string& rv = e.nativeName;
     if (rv == "CKR_PIN_INCORRECT" || rv == "CKR_PIN_EXPIRED" || rv == "CKR_USER_PIN_NOT_INITIALIZED")
         return {name + " refuses the station's PIN (" + rv + ")",
-                "put the token's PIN in the station's PIN file, or Stop and sign in again with it"};
+                "Stop, then start the station again with the token's right PIN (a refused PIN is not tried again)"};
     if (rv == "CKR_PIN_LOCKED")
         return {name + " has locked its PIN after too many wrong tries (CKR_PIN_LOCKED)",
                 "have the security officer unlock the PIN"};
