@@ -14,10 +14,13 @@ namespace tte::server {
 namespace {
 constexpr coap_tick_t kWalkEvery = COAP_TICKS_PER_SECOND / 200;  // 5 ms
 constexpr unsigned kWalkEveryMs = 5;
-/// The most receive memory one queued datagram takes (skb truesize, measured on Linux 6 for
-/// UDP over loopback and Ethernet): 832 bytes for 60 bytes of payload, 2304 for 700–1400. A
+/// The most receive memory one queued datagram takes (skb truesize, measured for UDP over
+/// loopback on Debian 12's kernel: 832 bytes for 60 bytes of payload, 2304 for 700–1400). A
 /// CoAP/DTLS datagram is at most about 1.3 KiB (libcoap's default path MTU), so queued memory
-/// / 2304 never counts more datagrams than are queued.
+/// / 2304 does not count more datagrams than are queued there. A network driver may give a
+/// datagram more memory (then fewer are counted: harmless) or, with larger datagrams, count
+/// more than are queued: libcoap's read of an empty socket then fails with EAGAIN and
+/// changes nothing (its two warnings are dropped, coap_server.cpp).
 constexpr std::uint32_t kMaxDatagramTruesize = 2304;
 /// At most this many datagrams read between two of libcoap's walks.
 constexpr std::size_t kMaxBatch = 64;

@@ -72,6 +72,11 @@ void logLibcoap(coap_log_t level, const char* message) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
     // Expected for every session: the server gives libcoap no key files (see init()).
     if (text.find("No Server Certificate defined") != std::string_view::npos) return;
+    // CoapLoop may have libcoap read the endpoint once more than datagrams were queued (see
+    // coap_loop.cpp): an empty socket, said twice; any other read error keeps its own line.
+    if (text.find("coap_network_read: Resource temporarily unavailable") != std::string_view::npos ||
+        text.ends_with(": read failed"))
+        return;
     const auto sink = g_libcoapLog.load();
     if (!sink || !*sink) return;
     const LogLevel l = level <= LOG_ERR ? LogLevel::error
