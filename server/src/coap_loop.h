@@ -1,30 +1,34 @@
 // One libcoap context's I/O, for a context with thousands of DTLS sessions.
 //
 // libcoap's own loop (coap_io_process) walks every session of the context before each wait
-// (retransmissions, DTLS timers, expiry) and reads one datagram per wait, so with thousands
-// of sessions most of the time goes to those walks. CoapLoop uses libcoap's epoll interface
-// instead and walks the sessions at most every 5 ms, handling every datagram in between;
-// a timer is served at most 5 ms late.
+// (retransmissions, DTLS timers, expiry) and reads one datagram per wait. CoapLoop uses
+// libcoap's epoll interface instead and makes its own walks at most every 5 ms; a timer is
+// served at most 5 ms late. libcoap 4.3.1 also walks at the end of every coap_io_do_epoll()
+// call, and reads one datagram per event handed to it: given the endpoint's socket, CoapLoop
+// hands libcoap that socket's event once for every datagram queued on it (up to 64), so that
+// a burst of datagrams costs one walk, not one each (measured in docs/MOTHERSHIP.md).
 //
 // Other threads wake the loop through an eventfd (`wakeFd`, added to libcoap's epoll set):
-// `onWake` then runs on the loop's thread, and when it returns true (it triggered separate
-// responses with coap_async_trigger) the loop walks at once. libcoap 4.3 fires a triggered
-// async only in a walk (coap_check_async, from coap_io_prepare_epoll); walking right after the
-// trigger leaves no datagram a chance to be read between the two.
+// `onWake` then runs on the loop's thread; it may send (coap_send), which needs no walk.
 #pragma once
 
 #include <coap3/coap.h>
 
+#include <sys/epoll.h>
+
 #include <functional>
+#include <vector>
 
 namespace tte::server {
 
 class CoapLoop {
 public:
-    /// `ctx` must outlive the loop, and so must `wakeFd` (-1: none). Falls back to
-    /// coap_io_process() when libcoap was built without epoll (then `onWake` runs after every
-    /// wait, at most `maxWaitMs` late).
-    CoapLoop(coap_context_t* ctx, int wakeFd = -1, std::function<bool()> onWake = {});
+    /// `ctx` must outlive the loop, and so must `wakeFd` (-1: none). `endpointFd`: the UDP
+    /// socket of the context's one endpoint (-1: unknown, one datagram per walk), for a server
+    /// context with that endpoint only (no client sessions, whose sockets would be taken for
+    /// it). Falls back to coap_io_process() when libcoap was built without epoll (then
+    /// `onWake` runs after every wait, at most `maxWaitMs` late).
+    CoapLoop(coap_context_t* ctx, int wakeFd = -1, std::function<void()> onWake = {}, int endpointFd = -1);
     ~CoapLoop();
     CoapLoop(const CoapLoop&) = delete;
     CoapLoop& operator=(const CoapLoop&) = delete;
@@ -34,12 +38,14 @@ public:
 
 private:
     void walk(coap_tick_t now);
-    bool woken();
+    void woken();
 
     coap_context_t* m_ctx;
     int m_fd;
     int m_wakeFd;
-    std::function<bool()> m_onWake;
+    int m_endpointFd;
+    std::function<void()> m_onWake;
+    std::vector<epoll_event> m_forLibcoap;  ///< the events of one wait handed to libcoap
     coap_tick_t m_nextWalk = 0;
     unsigned m_nextTimerMs = 0;  ///< from the last walk; 0: none pending
     bool m_handledSinceWalk = false;

@@ -5,12 +5,15 @@
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -69,6 +72,11 @@ void logLibcoap(coap_log_t level, const char* message) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
     // Expected for every session: the server gives libcoap no key files (see init()).
     if (text.find("No Server Certificate defined") != std::string_view::npos) return;
+    // CoapLoop may have libcoap read the endpoint once more than datagrams were queued (see
+    // coap_loop.cpp): an empty socket, said twice; any other read error keeps its own line.
+    if (text.find("coap_network_read: Resource temporarily unavailable") != std::string_view::npos ||
+        text.ends_with(": read failed"))
+        return;
     const auto sink = g_libcoapLog.load();
     if (!sink || !*sink) return;
     const LogLevel l = level <= LOG_ERR ? LogLevel::error
@@ -97,6 +105,27 @@ std::string remoteAddress(coap_session_t* session) {
     if (a->addr.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a->addr.sin.sin_addr, buf, sizeof buf);
     else if (a->addr.sa.sa_family == AF_INET6) inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, buf, sizeof buf);
     return buf;
+}
+
+/// The UDP socket bound to `port` on `family`, of the endpoint libcoap just made (libcoap 4.3
+/// does not tell it): found among this process's descriptors; -1 when there is none.
+int boundUdpSocket(int family, std::uint16_t port) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+        int fd = -1;
+        const std::string name = entry.path().filename().string();
+        if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
+        int type = 0;
+        socklen_t len = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM) continue;
+        sockaddr_storage addr{};
+        len = sizeof addr;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.ss_family != family) continue;
+        const std::uint16_t bound = family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port)
+                                                      : ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
+        if (bound == port) return fd;
+    }
+    return -1;
 }
 
 class LibcoapServer final : public CoapServer {
@@ -130,7 +159,7 @@ public:
 
     void start() override {
         m_thread = std::thread([this] {
-            CoapLoop loop(m_ctx, m_mailbox->fd, [this] { return deliverReplies(); });
+            CoapLoop loop(m_ctx, m_mailbox->fd, [this] { deliverReplies(); }, m_endpointFd);
             while (!m_stop.load()) loop.runOnce(50);
         });
     }
@@ -181,13 +210,14 @@ private:
         return 0;
     }
 
-    /// A request answered later (CoapDeferred), while libcoap holds its async: the client's
-    /// session (referenced here as well, so that the pointer stays valid whatever the client
-    /// does) and the request's token find the async again; `reply` is set once it came.
+    /// A request answered later (CoapDeferred), while libcoap holds its async (which makes it
+    /// acknowledge retransmissions of the request meanwhile): the client's session (referenced
+    /// here as well, so that the pointer stays valid whatever the client does), the request's
+    /// token and whether it was confirmable.
     struct Separate {
         coap_session_t* session = nullptr;
         std::vector<std::uint8_t> token;
-        std::optional<CoapReply> reply;
+        bool confirmable = true;
     };
 
     static void setReply(coap_pdu_t* response, const CoapReply& reply) {
@@ -199,51 +229,47 @@ private:
         if (!reply.payload.empty()) coap_add_data(response, reply.payload.size(), reply.payload.data());
     }
 
-    /// On the CoAP thread, when the mailbox's eventfd woke it: each reply that came triggers
-    /// its async (libcoap then calls onRequest() again with the request, in the walk that
-    /// CoapLoop makes next). A reply whose session is no longer established (the client closed
-    /// it, or started a new handshake) is dropped with its async: libcoap 4.3.1 would send on
-    /// such a session by opening a DTLS *client* handshake towards the device. Returns whether
-    /// something was triggered.
-    bool deliverReplies() {
-        bool triggered = false;
-        for (auto& [id, reply] : m_mailbox->take()) {
-            auto it = m_separate.find(id);
-            if (it == m_separate.end() || it->second.reply) continue;  // a second call of a responder
-            Separate& s = it->second;
-            coap_async_t* async = coap_find_async(s.session, coap_bin_const_t{s.token.size(), s.token.data()});
-            if (async != nullptr && coap_session_get_state(s.session) == COAP_SESSION_STATE_ESTABLISHED) {
-                s.reply = std::move(reply);
-                coap_async_trigger(async);
-                triggered = true;
-                continue;
-            }
-            if (async != nullptr) coap_free_async(s.session, async);  // not fired: ours to free
-            coap_session_release(s.session);
-            m_separate.erase(it);
-            if (m_observer.replyDropped) m_observer.replyDropped();
+    /// Sends `reply` as the separate response of `s` now: a confirmable response (non-confirmable
+    /// for a non-confirmable request) with the request's token, which libcoap retransmits
+    /// until the client acknowledges it. Whether it went out.
+    static bool sendSeparate(const Separate& s, const CoapReply& reply) {
+        coap_pdu_t* pdu = coap_pdu_init(s.confirmable ? COAP_MESSAGE_CON : COAP_MESSAGE_NON, COAP_EMPTY_CODE,
+                                        coap_new_message_id(s.session), coap_session_max_pdu_size(s.session));
+        if (pdu == nullptr) return false;
+        if (coap_add_token(pdu, s.token.size(), s.token.data()) == 0) {
+            coap_delete_pdu(pdu);
+            return false;
         }
-        return triggered;
+        setReply(pdu, reply);
+        return coap_send(s.session, pdu) != COAP_INVALID_MID;  // takes the PDU in every case
     }
 
-    /// libcoap calls the handler again for a triggered async (and frees the async itself once
-    /// this returns: coap_check_async() in libcoap 4.3.1 calls coap_free_async() after
-    /// handle_request(), so freeing it here would free it twice).
-    void answerSeparate(coap_async_t* async, coap_session_t* session, coap_pdu_t* response) {
-        const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(coap_async_get_app_data(async)));
-        auto it = m_separate.find(id);
-        if (it == m_separate.end() || !it->second.reply) {
-            // Not reachable: an async fires only when deliverReplies() triggered it.
-            const std::string text = "internal error: the deferred reply is missing";
-            setReply(response, CoapReply{500, std::nullopt, {text.begin(), text.end()}});
-            if (m_observer.replied) m_observer.replied(500);
-            return;
+    /// On the CoAP thread, when the mailbox's eventfd woke it: each reply that came is sent at
+    /// once (sendSeparate) and its async freed. Not through coap_async_trigger(): libcoap 4.3.1
+    /// fires a triggered async only in a walk over every session (coap_check_async, from
+    /// coap_io_prepare_epoll), and arms its timerfd to wake the loop for it, so each batch of
+    /// replies cost two extra walks and a second pass of the request through the handler
+    /// (measured in docs/MOTHERSHIP.md). A reply whose session is no longer established (the
+    /// client closed it, or started a new handshake) is dropped: libcoap 4.3.1 would send on such
+    /// a session by opening a DTLS *client* handshake towards the device.
+    void deliverReplies() {
+        for (auto& [id, reply] : m_mailbox->take()) {
+            auto it = m_separate.find(id);
+            if (it == m_separate.end()) continue;  // a second call of a responder
+            const Separate s = std::move(it->second);
+            m_separate.erase(it);
+            coap_async_t* async = coap_find_async(s.session, coap_bin_const_t{s.token.size(), s.token.data()});
+            const bool sent = async != nullptr && coap_session_get_state(s.session) == COAP_SESSION_STATE_ESTABLISHED &&
+                              sendSeparate(s, reply);
+            // Never triggered, so never fired: ours to free (with the session reference it holds).
+            if (async != nullptr) coap_free_async(s.session, async);
+            coap_session_release(s.session);
+            if (sent) {
+                if (m_observer.replied) m_observer.replied(reply.code);
+            } else if (m_observer.replyDropped) {
+                m_observer.replyDropped();
+            }
         }
-        const CoapReply reply = std::move(*it->second.reply);
-        m_separate.erase(it);
-        coap_session_release(session);  // ours; the async still holds one until libcoap frees it
-        setReply(response, reply);
-        if (m_observer.replied) m_observer.replied(reply.code);
     }
 
     /// Registers the async (libcoap then sends an empty ACK for a confirmable request) and
@@ -259,19 +285,17 @@ private:
         const std::uint64_t id = ++m_lastSeparate;
         coap_async_set_app_data(async, reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)));
         const coap_bin_const_t token = coap_pdu_get_token(request);
-        m_separate.emplace(id, Separate{coap_session_reference(session), {token.s, token.s + token.length}, std::nullopt});
+        m_separate.emplace(id, Separate{coap_session_reference(session), {token.s, token.s + token.length},
+                                        coap_pdu_get_type(request) == COAP_MESSAGE_CON});
         deferred.start(CoapResponder(m_mailbox, id));
     }
 
     static void onRequest(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                           const coap_string_t* query, coap_pdu_t* response) {
         auto* route = static_cast<Route*>(coap_resource_get_userdata(resource));
-        // While an async waits for its trigger, libcoap acknowledges retransmissions of its
-        // request itself and calls no handler: an async found here is one that fired.
-        if (coap_async_t* async = coap_find_async(session, coap_pdu_get_token(request))) {
-            route->server->answerSeparate(async, session, response);
-            return;
-        }
+        // While a deferred request's async is held, libcoap acknowledges retransmissions of the
+        // request itself and calls no handler; once the reply went out, a late retransmission
+        // is a new request.
         CoapRequest r;
         if (query) r.query = std::string_view(reinterpret_cast<const char*>(query->s), query->length);
         size_t len = 0;
@@ -299,6 +323,7 @@ private:
     std::list<Route> m_routes;  ///< stable addresses: libcoap keeps pointers to them
     coap_context_t* m_ctx = nullptr;
     std::uint16_t m_port = 0;
+    int m_endpointFd = -1;  ///< the endpoint's UDP socket (libcoap's), for CoapLoop
     std::atomic<bool> m_stop{false};
     std::thread m_thread;
     std::shared_ptr<CoapResponder::Mailbox> m_mailbox;
@@ -379,6 +404,7 @@ Status LibcoapServer::init(LogSink log) {
         return fail(Errc::internal, "libcoap: cannot read the bound port from its endpoint '" + std::string(bound) + "'");
     }
     m_port = static_cast<std::uint16_t>(port);
+    m_endpointFd = boundUdpSocket(addr.addr.sa.sa_family, m_port);
     return {};
 }
 

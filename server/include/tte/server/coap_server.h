@@ -1,7 +1,8 @@
 // The CoAP-over-DTLS server of the MotherShip (message 9/10) and the Controller (message
 // 11/12): libcoap 4.3 with its OpenSSL backend, certificate mode, in its own thread with its
-// own context, driven by CoapLoop (libcoap's epoll interface: the sessions walked at most every
-// 5 ms, not before every datagram – measured in docs/MOTHERSHIP.md).
+// own context, driven by CoapLoop (libcoap's epoll interface: the sessions walked once per batch
+// of queued datagrams and at most every 5 ms otherwise, not once per datagram – measured in
+// docs/MOTHERSHIP.md).
 //
 // Authentication: the DTLS handshake requires a client certificate and accepts any
 // self-signed one (whose key is to be expected is known only once the request arrives); each
