@@ -43,6 +43,18 @@ Result<Identity> loadOrCreateIdentity(const std::filesystem::path& stateDir) {
     if (ec) return failNative(Errc::io, "cannot create state directory " + stateDir.string(), "errno", ec.value());
     auto keyPath = stateDir / "identity.key";
     auto certPath = stateDir / "identity.crt";
+    // create() writes the key, then the certificate: a kill in between leaves the key alone.
+    // The key is the identity (its fingerprint may be pinned already), so only the
+    // certificate is made again.
+    if (std::filesystem::exists(keyPath) && !std::filesystem::exists(certPath)) {
+        auto keyText = readWholeFile(keyPath);
+        if (!keyText) return fail(Errc::io, "cannot read " + keyPath.string());
+        Secret keyPem(*keyText);
+        secureZero(keyText->data(), keyText->size());
+        auto cert = server::selfSignedCertificateFor(keyPem, "tte-controller", 365 * 20);
+        if (!cert) return fail(Errc::corrupt, keyPath.string() + " is not a PEM private key");
+        if (auto st = writeFileAtomic(certPath, *cert, 0644); !st) return std::unexpected(st.error());
+    }
     if (std::filesystem::exists(keyPath) || std::filesystem::exists(certPath)) return load(keyPath, certPath);
     return create(keyPath, certPath);
 }

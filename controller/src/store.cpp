@@ -67,6 +67,27 @@ private:
     bool m_ok = false;
 };
 
+/// BEGIN IMMEDIATE … COMMIT; rolled back when not committed (an error on the way).
+class Transaction {
+public:
+    explicit Transaction(sqlite3* db) : m_db(db) { m_open = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK; }
+    ~Transaction() {
+        if (m_open) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    [[nodiscard]] bool begun() const { return m_open; }
+    /// True once committed (durable: WAL, synchronous=FULL).
+    bool commit() {
+        m_open = sqlite3_exec(m_db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK;
+        return !m_open;
+    }
+
+private:
+    sqlite3* m_db;
+    bool m_open = false;
+};
+
 constexpr const char* kColumns =
     "SELECT urn, devid, fingerprint, ms, description, introduced, introduced_at, expires_at, registered_at, "
     "last_seen, ms_state FROM devices ";
@@ -123,6 +144,16 @@ Result<std::unique_ptr<DeviceStore>> DeviceStore::open(const std::string& path) 
             sqlite3_close(db);
             return err;
         }
+    }
+    // A WAL left by a kill may still hold old pages with OTPs that a later commit forgot
+    // (the kill came between that commit and its checkpoint): copy and truncate it now.
+    int logFrames = 0, checkpointed = 0;
+    // SQLITE_BUSY (a reader, e.g. an operator's sqlite3, holds it) leaves it to the next one.
+    if (const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &logFrames, &checkpointed);
+        rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        auto err = dbError(db, "cannot checkpoint the WAL of " + path);
+        sqlite3_close(db);
+        return err;
     }
     return std::unique_ptr<DeviceStore>(new DeviceStore(db));
 }
@@ -205,22 +236,38 @@ Result<DeviceRecord> DeviceStore::findByUrn(const std::string& urn, UnixSeconds 
 
 Status DeviceStore::markRegistered(const std::string& urn, UnixSeconds now) {
     std::lock_guard lock(m_mutex);
+    // The check-in and the forgetting of its OTP commit together: a kill between two
+    // commits would leave a checked-in device with its OTP (PROTOCOL §8).
+    Transaction tx(m_db);
+    if (!tx.begun()) return dbError(m_db, "cannot record the check-in");
     Stmt s(m_db, "UPDATE devices SET registered_at = COALESCE(registered_at, ?2), last_seen = ?2 WHERE urn = ?1");
     if (!s.ok()) return dbError(m_db, "cannot record the check-in");
     s.text(1, urn).integer(2, now);
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot record the check-in");
     if (sqlite3_changes(m_db) == 0) return fail(Errc::notFound, urn + " is not known");
-    return forgetUsedOtps(now);
+    auto forgot = clearUsedOtps(now);
+    if (!forgot) return std::unexpected(forgot.error());
+    if (!tx.commit()) return dbError(m_db, "cannot record the check-in");
+    return *forgot ? wipeWal() : Status{};
 }
 
 Status DeviceStore::forgetUsedOtps(UnixSeconds now) {
+    auto forgot = clearUsedOtps(now);
+    if (!forgot) return std::unexpected(forgot.error());
+    return *forgot ? wipeWal() : Status{};
+}
+
+Result<bool> DeviceStore::clearUsedOtps(UnixSeconds now) {
     Stmt s(m_db,
            "UPDATE devices SET otp = '' WHERE otp != '' AND (registered_at IS NOT NULL OR "
            "ms_state IN ('registered', 'revoked') OR expires_at <= ?1)");
     if (!s.ok()) return dbError(m_db, "cannot forget used OTPs");
     s.integer(1, now);
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot forget used OTPs");
-    if (sqlite3_changes(m_db) == 0) return {};
+    return sqlite3_changes(m_db) != 0;
+}
+
+Status DeviceStore::wipeWal() {
     // The old page is still in the WAL: copy the new one into the file and empty the WAL.
     int logFrames = 0, checkpointed = 0;
     if (sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &logFrames, &checkpointed) != SQLITE_OK)
@@ -235,9 +282,11 @@ Result<DeviceRecord> DeviceStore::addUnintroduced(const std::string& urn, const 
     if (!byUrn) return std::unexpected(byUrn.error());
     if (!byUrn->empty() && byUrn->front().fingerprint != fingerprint)
         return fail(Errc::conflict, urn + " is known with another fingerprint");
+    // Stored checked in at once: a kill after this commit leaves a registered device, not a
+    // row that is neither introduced nor checked in.
     Stmt s(m_db,
            "INSERT OR IGNORE INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, "
-           "expires_at) VALUES (?1, '', ?2, '', '', '', 0, ?3, ?3)");
+           "expires_at, registered_at, last_seen) VALUES (?1, '', ?2, '', '', '', 0, ?3, ?3, ?3, ?3)");
     if (!s.ok()) return dbError(m_db, "cannot store the device");
     s.text(1, urn).text(2, fingerprint).integer(3, now);
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot store the device");
@@ -275,12 +324,20 @@ Result<std::vector<StatusQuery>> DeviceStore::dueStatusQueries(UnixSeconds now, 
 Status DeviceStore::recordStatus(const std::string& urn, const std::string& msState, int attempts,
                                  UnixSeconds nextQueryAt) {
     std::lock_guard lock(m_mutex);
+    Transaction tx(m_db);  // a final state and the forgetting of the OTP commit together
+    if (!tx.begun()) return dbError(m_db, "cannot record the MotherShip status");
     Stmt s(m_db, "UPDATE devices SET ms_state = ?2, query_attempts = ?3, next_query_at = ?4 WHERE urn = ?1");
     if (!s.ok()) return dbError(m_db, "cannot record the MotherShip status");
     s.text(1, urn).text(2, msState).integer(3, attempts).integer(4, nextQueryAt);
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot record the MotherShip status");
-    if (msState == "registered" || msState == "revoked") return forgetUsedOtps(0);
-    return {};
+    bool forgot = false;
+    if (msState == "registered" || msState == "revoked") {
+        auto cleared = clearUsedOtps(0);
+        if (!cleared) return std::unexpected(cleared.error());
+        forgot = *cleared;
+    }
+    if (!tx.commit()) return dbError(m_db, "cannot record the MotherShip status");
+    return forgot ? wipeWal() : Status{};
 }
 
 }  // namespace tte::controller

@@ -101,10 +101,12 @@ Result<CertifiedKey> certifiedKeyFromPem(std::string_view certPem, const Secret&
     return k;
 }
 
-Result<SelfSigned> makeSelfSignedP256(std::string_view commonName, int days) {
-    PkeyPtr key(EVP_EC_gen("P-256"));
+namespace {
+
+/// A self-signed X.509 v3 certificate for `key` (makeSelfSignedP256()'s form).
+Result<X509Ptr> signSelf(EVP_PKEY* key, std::string_view commonName, int days) {
     X509Ptr cert(X509_new());
-    if (!key || !cert) return opensslFailure("P-256 key generation failed");
+    if (!cert) return opensslFailure("no certificate");
     std::array<std::uint8_t, 16> serial{};
     if (RAND_bytes(serial.data(), serial.size()) != 1) return opensslFailure("no random serial");
     serial[0] &= 0x7f;
@@ -116,10 +118,21 @@ Result<SelfSigned> makeSelfSignedP256(std::string_view commonName, int days) {
         !X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 86400) ||
         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1,
                                    -1, 0) != 1 ||
-        X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1 ||
-        X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) {
+        X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key) != 1 ||
+        X509_sign(cert.get(), key, EVP_sha256()) <= 0) {
         return opensslFailure("signing the self-signed certificate failed");
     }
+    return cert;
+}
+
+}  // namespace
+
+Result<SelfSigned> makeSelfSignedP256(std::string_view commonName, int days) {
+    PkeyPtr key(EVP_EC_gen("P-256"));
+    if (!key) return opensslFailure("P-256 key generation failed");
+    auto signedCert = signSelf(key.get(), commonName, days);
+    if (!signedCert) return std::unexpected(signedCert.error());
+    X509Ptr cert = std::move(*signedCert);
     BioPtr keyBio(BIO_new(BIO_s_secmem()));
     BioPtr certBio(BIO_new(BIO_s_mem()));
     if (!keyBio || !certBio || PEM_write_bio_PrivateKey(keyBio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
@@ -133,6 +146,20 @@ Result<SelfSigned> makeSelfSignedP256(std::string_view commonName, int days) {
                                                         static_cast<std::size_t>(keyLen)))};
     OPENSSL_cleanse(keyData, static_cast<std::size_t>(keyLen));
     return out;
+}
+
+Result<std::string> selfSignedCertificateFor(const Secret& keyPem, std::string_view commonName, int days) {
+    BioPtr kb(BIO_new_mem_buf(keyPem.bytes().data(), static_cast<int>(keyPem.size())));
+    PkeyPtr key(kb ? PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!key) {
+        ERR_clear_error();
+        return fail(Errc::invalidArgument, "not a PEM private key");
+    }
+    auto cert = signSelf(key.get(), commonName, days);
+    if (!cert) return std::unexpected(cert.error());
+    BioPtr certBio(BIO_new(BIO_s_mem()));
+    if (!certBio || PEM_write_bio_X509(certBio.get(), cert->get()) != 1) return opensslFailure("writing the certificate as PEM failed");
+    return bioText(certBio.get());
 }
 
 Status configureTlsServer(SSL_CTX* ctx, const CertifiedKey& identity, ClientCertificates clients) {

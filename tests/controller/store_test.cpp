@@ -88,5 +88,34 @@ TEST_F(StoreFile, OtpLeavesTheFileOnAFinalMotherShipStateOrExpiry) {
     EXPECT_EQ(std::string(it->otp.view()), "3333333333333333");
 }
 
+TEST_F(StoreFile, AWalLeftByAKillIsCheckpointedAndTruncatedAtOpen) {
+    const auto d = intro(1, "0123456789abcdef");
+    ASSERT_TRUE(store->introduce(d, 1000, 3600));
+    // The files as a SIGKILL leaves them: the store still open, its last commit in the WAL.
+    const fs::path copy = dir / "copy";
+    fs::create_directory(copy);
+    fs::copy_file(dir / "controller.db", copy / "controller.db");
+    fs::copy_file(dir / "controller.db-wal", copy / "controller.db-wal");
+    ASSERT_GT(fs::file_size(copy / "controller.db-wal"), 0u);
+    auto reopened = DeviceStore::open((copy / "controller.db").string());
+    ASSERT_TRUE(reopened) << reopened.error().toString();
+    EXPECT_EQ(fs::file_size(copy / "controller.db-wal"), 0u);
+    const auto rows = (*reopened)->list(1100);
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->front().urn, d.urn);
+}
+
+TEST_F(StoreFile, AnUnintroducedDeviceIsStoredCheckedInInOneCommit) {
+    const std::string urn = "urn:dev:ops:32473-Thermo-00000000abcd0009";
+    auto added = store->addUnintroduced(urn, std::string(64, 'b'), 1000);
+    ASSERT_TRUE(added) << added.error().toString();
+    EXPECT_EQ(added->state, "registered");
+    EXPECT_FALSE(added->introduced);
+    EXPECT_EQ(added->lastSeen, 1000);
+    ASSERT_TRUE(store->markRegistered(urn, 1100));  // the check-in itself, as the service does next
+    EXPECT_EQ(store->findByUrn(urn, 1200)->lastSeen, 1100);
+}
+
 }  // namespace
 }  // namespace tte::controller

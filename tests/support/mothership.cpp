@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -351,6 +352,58 @@ CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::strin
     while (!st.done && std::chrono::steady_clock::now() < end) coap_io_process(ctx, 100);
     st.result.serverKeyRejected = st.rejected;
     coap_session_release(session);
+    coap_free_context(ctx);
+    return st.result;
+}
+
+CoapResult coapPost(std::uint16_t port, const CoapClientKey& key, const std::string& serverFingerprint,
+                    const std::string& path, const std::vector<std::uint8_t>& payload, std::chrono::milliseconds wait,
+                    const std::function<bool()>& giveUp) {
+    coap_startup();
+    CoapState st;
+    st.expectedFingerprint = serverFingerprint;
+    coap_context_t* ctx = coap_new_context(nullptr);
+    coap_register_response_handler(ctx, onResponse);
+    coap_register_event_handler(ctx, onEvent);
+    const coap_address_t dst = coapIpv4(0x7f000001, port);
+    coap_session_t* session = nullptr;
+    if (key.psk.empty()) {
+        coap_dtls_pki_t pki{};
+        pki.version = COAP_DTLS_PKI_SETUP_VERSION;
+        pki.verify_peer_cert = 1;
+        pki.allow_self_signed = 1;
+        pki.allow_expired_certs = 1;
+        pki.allow_no_crl = 1;
+        pki.allow_expired_crl = 1;
+        pki.validate_cn_call_back = checkServerKey;  // our pin: the SPKI fingerprint, not a CA
+        pki.cn_call_back_arg = &st;
+        pki.pki_key.key_type = COAP_PKI_KEY_PEM;
+        pki.pki_key.key.pem.public_cert = key.certFile.c_str();
+        pki.pki_key.key.pem.private_key = key.keyFile.c_str();
+        session = coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
+    } else {
+        coap_dtls_cpsk_t cpsk{};
+        cpsk.version = COAP_DTLS_CPSK_SETUP_VERSION;
+        cpsk.psk_info.identity = {key.pskIdentity.size(), reinterpret_cast<const std::uint8_t*>(key.pskIdentity.data())};
+        cpsk.psk_info.key = {key.psk.size(), key.psk.data()};
+        session = coap_new_client_session_psk2(ctx, nullptr, &dst, COAP_PROTO_DTLS, &cpsk);
+    }
+    if (session != nullptr) {
+        coap_session_set_app_data(session, &st);
+        coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_POST, coap_new_message_id(session),
+                                        coap_session_max_pdu_size(session));
+        for (std::size_t start = 0; start <= path.size();) {
+            const auto slash = std::min(path.find('/', start), path.size());
+            coap_add_option(pdu, COAP_OPTION_URI_PATH, slash - start, reinterpret_cast<const uint8_t*>(path.data() + start));
+            start = slash + 1;
+        }
+        if (!payload.empty()) coap_add_data(pdu, payload.size(), payload.data());
+        coap_send(session, pdu);
+        const auto end = std::chrono::steady_clock::now() + wait;
+        while (!st.done && std::chrono::steady_clock::now() < end && !(giveUp && giveUp())) coap_io_process(ctx, 50);
+        st.result.serverKeyRejected = st.rejected;
+        coap_session_release(session);
+    }
     coap_free_context(ctx);
     return st.result;
 }

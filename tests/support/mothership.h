@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -115,5 +116,20 @@ coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port);
 CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,
                    const std::string& serverFingerprint, const std::string& urn, int accept = -1,
                    std::chrono::milliseconds wait = std::chrono::seconds(10));
+
+/// A device's DTLS credentials for coapPost(): certificate and key PEM files, or (when
+/// `psk` is not empty) a PSK identity and key (PROTOCOL §11).
+struct CoapClientKey {
+    std::string certFile, keyFile;
+    std::string pskIdentity;
+    std::vector<std::uint8_t> psk;
+};
+/// POST coaps://127.0.0.1:port/<path> ("tte/v1/checkin") with `payload` as the device `key`,
+/// pinning the server's SPKI fingerprint in certificate mode. Gives up (code 0) after `wait`,
+/// or as soon as `giveUp` (when given) says so – a server killed mid-request never answers.
+CoapResult coapPost(std::uint16_t port, const CoapClientKey& key, const std::string& serverFingerprint,
+                    const std::string& path, const std::vector<std::uint8_t>& payload,
+                    std::chrono::milliseconds wait = std::chrono::seconds(10),
+                    const std::function<bool()>& giveUp = {});
 
 }  // namespace tte::test

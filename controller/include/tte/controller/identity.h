@@ -18,7 +18,8 @@ struct Identity {
 
 /// Loads `identity.key` and `identity.crt` from `stateDir`, or on first start creates a
 /// fresh P-256 key and a self-signed certificate there (key file mode 0600, written
-/// atomically). Errors: io (directory or file not readable/writable), corrupt (files that do
+/// atomically, the key first). A key without its certificate (a start killed between the
+/// two) gets a new certificate for the same key, so the fingerprint stays. Errors: io (directory or file not readable/writable), corrupt (files that do
 /// not parse or whose key does not belong to the certificate), internal (OpenSSL).
 Result<Identity> loadOrCreateIdentity(const std::filesystem::path& stateDir);
 

@@ -59,7 +59,8 @@ struct StatusQuery {
 
 class DeviceStore {
 public:
-    /// Opens (creating if needed) the database at `path`; ":memory:" for a private one.
+    /// Opens (creating if needed) the database at `path`; ":memory:" for a private one. A WAL
+    /// left by a crash is checkpointed and truncated (it may hold OTPs forgotten since).
     /// Errors: io (cannot open or migrate; SQLite code kept).
     static Result<std::unique_ptr<DeviceStore>> open(const std::string& path);
     ~DeviceStore();
@@ -88,7 +89,8 @@ public:
     /// Errors: notFound, io.
     Status markRegistered(const std::string& urn, UnixSeconds now);
 
-    /// Records a device accepted without an introduction (--accept-unintroduced).
+    /// Records a device accepted without an introduction (--accept-unintroduced), checked in
+    /// at `now` in the same commit.
     /// Errors: conflict (URN known with another fingerprint), io.
     Result<DeviceRecord> addUnintroduced(const std::string& urn, const std::string& fingerprint, UnixSeconds now);
 
@@ -111,6 +113,10 @@ private:
     /// `now`), it is overwritten – in the file too (secure_delete), and the WAL that held the
     /// old page is checkpointed and truncated. The caller holds m_mutex. Errors: io.
     Status forgetUsedOtps(UnixSeconds now);
+    /// forgetUsedOtps()'s update alone, inside the caller's transaction; whether it forgot one.
+    Result<bool> clearUsedOtps(UnixSeconds now);
+    /// forgetUsedOtps()'s checkpoint, after the commit. Errors: io.
+    Status wipeWal();
 
     std::mutex m_mutex;
     sqlite3* m_db;

@@ -59,6 +59,11 @@ struct SelfSigned {
 /// its error kept).
 Result<SelfSigned> makeSelfSignedP256(std::string_view commonName, int days);
 
+/// A new self-signed certificate of that form (PEM) for the existing private key `keyPem`:
+/// the same SPKI, so the same fingerprint. Errors: invalidArgument "not a PEM private key",
+/// internal (OpenSSL).
+Result<std::string> selfSignedCertificateFor(const Secret& keyPem, std::string_view commonName, int days);
+
 /// Whether a TLS server asks its clients for a certificate.
 enum class ClientCertificates {
     none,
