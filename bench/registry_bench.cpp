@@ -14,6 +14,7 @@
 // registry at rest. TLS, HTTP and DTLS are left out: their cost does not grow with the registry, and
 // mothership_bench measures them. Each figure at N records is printed beside the same figure
 // at the baseline size; the ratio is the growth (how many times worse at N), target ≤ 1.5.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -172,24 +173,63 @@ ms::DeviceRow deviceRow(std::uint64_t i, const ms::OtpHasher& hasher) {
     return d;
 }
 
-/// Imports devices [from, to) in batches; the seconds spent in importDevices().
+/// CPU seconds of this process so far (the SQLite writer thread's work included; a
+/// PostgreSQL server's is not).
+double cpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// Bytes this process has caused to be written to the disk so far (/proc/self/io).
+double writtenBytes() {
+    std::FILE* f = std::fopen("/proc/self/io", "r");
+    if (f == nullptr) return 0;
+    char line[128];
+    double out = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, "write_bytes: ", 13) == 0) out = std::atof(line + 13);
+    }
+    std::fclose(f);
+    return out;
+}
+
+/// Imports devices [from, to) in batches; the seconds spent in importDevices(). Every tenth of
+/// the total (a twentieth for large runs) one line on stderr for the stretch since the last:
+/// its rate, the slowest batch, and per record the CPU time of this process within the
+/// registry calls and the bytes written to the disk, so that where the time goes shows even
+/// on a machine shared with other work.
 double importRange(ms::Registry& reg, const ms::OtpHasher& hasher, std::uint64_t from, std::uint64_t to,
                    std::size_t batch, std::uint64_t total) {
-    double seconds = 0;
+    double seconds = 0, stretchSeconds = 0, stretchCpu = 0, slowest = 0;
+    double stretchWritten = writtenBytes();
     std::uint64_t reported = from;
+    const std::uint64_t every = std::max<std::uint64_t>(total / (total >= 4'000'000 ? 20 : 10), 1);
     std::vector<ms::DeviceRow> rows;
     for (std::uint64_t at = from; at < to;) {
         rows.clear();
         for (; at < to && rows.size() < batch; ++at) rows.push_back(deviceRow(at, hasher));
+        const double cpu = cpuSeconds();
         const auto start = Clock::now();
         auto r = reg.importDevices(rows, kNow);
-        seconds += Seconds(Clock::now() - start).count();
+        const double took = Seconds(Clock::now() - start).count();
+        stretchCpu += cpuSeconds() - cpu;
+        seconds += took, stretchSeconds += took, slowest = std::max(slowest, took);
         must(r.has_value(), "import: " + (r ? std::string() : r.error().toString()));
         must(r->stored == rows.size(), "import stored " + std::to_string(r->stored) + " of " + std::to_string(rows.size()));
-        if (at - reported >= total / 10 || at == to) {
-            std::fprintf(stderr, "registry_bench:   %llu records, %.0f records/s so far\n",
-                         static_cast<unsigned long long>(at), static_cast<double>(at - from) / seconds);
+        if (at - reported >= every || at == to) {
+            const auto n = static_cast<double>(at - reported);
+            const double written = writtenBytes();
+            std::fprintf(stderr,
+                         "registry_bench:   %llu records, %.0f records/s so far; last %llu: %.0f records/s, slowest "
+                         "batch %.2f s, %.1f us CPU and %.0f bytes written per record\n",
+                         static_cast<unsigned long long>(at), static_cast<double>(at - from) / seconds,
+                         static_cast<unsigned long long>(at - reported), n / stretchSeconds, slowest,
+                         stretchCpu / n * 1e6, (written - stretchWritten) / n);
             reported = at;
+            stretchSeconds = stretchCpu = slowest = 0;
+            stretchWritten = written;
         }
     }
     return seconds;
@@ -341,7 +381,7 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
     if (backend == "postgresql") {
         // A bulk load writes far more WAL than the default 1 GB between checkpoints; the
         // shared buffers hold the hot part of the indexes (docs/MOTHERSHIP.md, "Scale").
-        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=512MB -c max_wal_size=8GB");
+        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min");
         url = pg->newDatabase();
     }
     must(ms::writeNewKeyFile(dir.file("otp.key"), false).has_value(), "OTP-hash key");

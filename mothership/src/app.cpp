@@ -79,7 +79,7 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     auto hasher = config.otpKeyUri.empty() ? OtpHasher::fromFile(config.otpKeyFile) : OtpHasher::openToken(config.otpKeyUri);
     if (!hasher) return std::unexpected(hasher.error());
     p->hasher = std::make_unique<OtpHasher>(std::move(*hasher));
-    auto registry = openRegistry(config.database, config.dbConnections);
+    auto registry = openRegistry(config.database, config.dbConnections, RegistryOptions{.sqliteCacheMib = config.sqliteCacheMib});
     if (!registry) return std::unexpected(registry.error());
     p->registry = std::move(*registry);
     p->metrics.watchRegistry(*p->registry, p->clock);
@@ -211,7 +211,7 @@ Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) 
     }
     default: break;
     }
-    auto registry = openRegistry(config.database, 1);
+    auto registry = openRegistry(config.database, 1, RegistryOptions{.sqliteCacheMib = config.sqliteCacheMib});
     if (!registry) return std::unexpected(registry.error());
     Registry& reg = **registry;
     switch (c.kind) {

@@ -83,6 +83,7 @@ Status loadConfigFile(const std::string& path, Config& c) {
     section(top, problems, "database", [&](TableReader& r) {
         text(r, "url", c.database);
         whole(r, "connections", 1, 64, c.dbConnections);
+        whole(r, "sqlite_cache_mib", 1, RegistryOptions::kMaxSqliteCacheMib, c.sqliteCacheMib);
     });
     section(top, problems, "otp_hash", [&](TableReader& r) {
         text(r, "key_file", c.otpKeyFile);
@@ -128,6 +129,9 @@ Status validateConfig(const Config& c) {
     if (c.httpHandlers < 1 || c.httpHandlers > 1024)
         return fail(Errc::invalidArgument, "https.handlers must be 1 to 1024");
     if (c.dbConnections < 1 || c.dbConnections > 64) return fail(Errc::invalidArgument, "database.connections must be 1 to 64");
+    if (c.sqliteCacheMib < 1 || c.sqliteCacheMib > RegistryOptions::kMaxSqliteCacheMib)
+        return fail(Errc::invalidArgument,
+                    "database.sqlite_cache_mib must be 1 to " + std::to_string(RegistryOptions::kMaxSqliteCacheMib));
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (!levels.contains(c.logLevel)) return fail(Errc::invalidArgument, "log level '" + c.logLevel + "' is not one of trace, debug, info, warn, error, critical, off");
     return {};

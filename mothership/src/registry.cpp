@@ -161,12 +161,16 @@ Status checkMcuUid(const DeviceRow& row, const std::vector<std::pair<std::uint32
     return {};
 }
 
-Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers) {
+Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers, const RegistryOptions& options) {
+    if (options.sqliteCacheMib < 1 || options.sqliteCacheMib > RegistryOptions::kMaxSqliteCacheMib)
+        return fail(Errc::invalidArgument, "database.sqlite_cache_mib must be 1 to " +
+                                               std::to_string(RegistryOptions::kMaxSqliteCacheMib) + ", not " +
+                                               std::to_string(options.sqliteCacheMib));
     if (url == "memory:") return makeMemoryRegistry();
     if (url.starts_with("sqlite://")) {
         const std::string path = url.substr(9);
         if (path.empty()) return fail(Errc::invalidArgument, "database URL " + url + ": no path after sqlite://");
-        auto db = openSqlite(path, readers);
+        auto db = openSqlite(path, readers, options.sqliteCacheMib);
         if (!db) return std::unexpected(db.error());
         return makeSqlRegistry(std::move(*db));
     }

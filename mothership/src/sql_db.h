@@ -22,7 +22,7 @@ using SqlRow = std::vector<SqlValue>;
 enum class SqlDialect { sqlite, postgresql };
 
 /// The registry's schema version this program writes (sql_registry.cpp migrates up to it).
-inline constexpr std::int64_t kRegistrySchemaVersion = 6;
+inline constexpr std::int64_t kRegistrySchemaVersion = 7;
 
 class SqlTx {
 public:
@@ -79,8 +79,9 @@ protected:
 };
 
 /// SQLite at `path` (":memory:" allowed): WAL, synchronous=FULL, one writer thread with
-/// group commit (write() and writeAsync() share it), `readers` reader connections. Errors: io.
-Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers);
+/// group commit (write() and writeAsync() share it) whose page cache holds `writerCacheMib`
+/// MiB, `readers` reader connections (SQLite's default cache). Errors: io.
+Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, int writerCacheMib);
 
 /// PostgreSQL at a libpq connection URI, with a pool of `connections`. Errors: unavailable, io.
 Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connections);

@@ -151,6 +151,21 @@ std::string schemaPsk() {
 /// its OTP ('' for every device mapped before, and for those its label's holder mapped).
 std::string schemaPreEnrolled() { return "ALTER TABLE devices ADD COLUMN preenrolled_by TEXT NOT NULL DEFAULT '';"; }
 
+/// Version 7, a registry of a whole MS ID (2^24 devices): the index upkeep of every stored
+/// device made smaller. `audit_devid` goes: `audit_devid_event` starts with the same column and
+/// serves every read by Dev ID. On PostgreSQL the text keys that are compared most (URN,
+/// record id, MCU unique ID: ASCII by the protocol) take the "C" collation, so that their
+/// B-trees compare bytes instead of calling the database locale's collation (glibc's
+/// strcoll) at every step; their indexes are rebuilt once, the table is not rewritten.
+/// SQLite compares text bytewise already.
+std::string schemaKeysForScale(SqlDialect dialect) {
+    std::string s = "DROP INDEX IF EXISTS audit_devid;";
+    if (dialect == SqlDialect::postgresql)
+        s += "ALTER TABLE devices ALTER COLUMN urn TYPE TEXT COLLATE \"C\", ALTER COLUMN record_id TYPE TEXT COLLATE \"C\","
+             " ALTER COLUMN mcu_uid TYPE TEXT COLLATE \"C\";";
+    return s;
+}
+
 Status migrate(SqlDb& db) {
     return db.write([&](SqlTx& tx) -> Status {
         if (db.dialect() == SqlDialect::postgresql) {
@@ -169,7 +184,7 @@ Status migrate(SqlDb& db) {
                                                " is newer than this program (" + num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
         const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk(),
-                                       schemaPreEnrolled()};
+                                       schemaPreEnrolled(), schemaKeysForScale(db.dialect())};
         static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;
@@ -637,12 +652,14 @@ private:
     /// with it.
     Status stageImport(SqlTx& tx, std::span<const DeviceRow> rows) {
         const bool pg = m_db->dialect() == SqlDialect::postgresql;
-        if (auto c = tx.script(std::string("CREATE TEMP TABLE import_devices (ord ") +
-                               (pg ? "BIGINT" : "INTEGER") +
-                               " PRIMARY KEY, devid BIGINT NOT NULL, urn TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+        // The keys joined with devices' in the collation of its columns (schema version 7).
+        const std::string key = pg ? "TEXT COLLATE \"C\"" : "TEXT";
+        if (auto c = tx.script(std::string("CREATE TEMP TABLE import_devices (ord ") + (pg ? "BIGINT" : "INTEGER") +
+                               " PRIMARY KEY, devid BIGINT NOT NULL, urn " + key +
+                               " NOT NULL, fingerprint TEXT NOT NULL,"
                                " otp_hash TEXT NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL,"
-                               " record_id TEXT NOT NULL, record_digest TEXT NOT NULL, signature TEXT NOT NULL,"
-                               " firmware_sha256 TEXT NOT NULL, created TEXT NOT NULL, mcu_uid TEXT,"
+                               " record_id " + key + " NOT NULL, record_digest TEXT NOT NULL, signature TEXT NOT NULL,"
+                               " firmware_sha256 TEXT NOT NULL, created TEXT NOT NULL, mcu_uid " + key + ","
                                " reworked_from BIGINT, detail TEXT NOT NULL)");
             !c)
             return c;

@@ -147,7 +147,9 @@ private:
     std::unordered_map<std::string, sqlite3_stmt*> m_cache;
 };
 
-Result<std::unique_ptr<Connection>> openConnection(const std::string& path, bool writer) {
+/// `cacheMib` > 0: the writer (its page cache); 0: a reader (SQLite's default cache, read-only).
+Result<std::unique_ptr<Connection>> openConnection(const std::string& path, int cacheMib) {
+    const bool writer = cacheMib > 0;
     sqlite3* db = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
@@ -158,8 +160,13 @@ Result<std::unique_ptr<Connection>> openConnection(const std::string& path, bool
     }
     auto conn = std::make_unique<Connection>(db);
     sqlite3_busy_timeout(db, 10000);
-    const char* pragmas = writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                 : "PRAGMA query_only=ON;";
+    // The writer's cache: a negative cache_size is KiB. SQLite's default (2 MiB) makes every
+    // insert at a random place of a large index read its page from the file and spill it
+    // again before the commit (docs/MOTHERSHIP.md, "Scale").
+    const std::string pragmas =
+        writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" +
+                     std::to_string(static_cast<std::int64_t>(cacheMib) * 1024) + ";"
+               : "PRAGMA query_only=ON;";
     if (auto s = conn->script(pragmas); !s) return std::unexpected(s.error());
     return conn;
 }
@@ -210,7 +217,7 @@ public:
     }
 
     Status backup(const std::string& path) override {
-        auto src = openConnection(m_path, false);
+        auto src = openConnection(m_path, 0);
         if (!src) return std::unexpected(src.error());
         sqlite3* dst = nullptr;
         int rc = sqlite3_open(path.c_str(), &dst);
@@ -320,19 +327,20 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers) {
+Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, int writerCacheMib) {
+    if (writerCacheMib < 1) return fail(Errc::invalidArgument, "SQLite: the writer's page cache must be at least 1 MiB");
     if (path != ":memory:") {
         // A new registry is private whatever the umask (SQLite gives its -wal and -shm files
         // the database file's mode).
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd >= 0) ::close(fd);
     }
-    auto writer = openConnection(path, true);
+    auto writer = openConnection(path, writerCacheMib);
     if (!writer) return std::unexpected(writer.error());
     std::vector<std::unique_ptr<Connection>> pool;
     if (path != ":memory:") {
         for (int i = 0; i < readers; ++i) {
-            auto r = openConnection(path, false);
+            auto r = openConnection(path, 0);
             if (!r) return std::unexpected(r.error());
             pool.push_back(std::move(*r));
         }

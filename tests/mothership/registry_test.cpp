@@ -2,6 +2,7 @@
 // file). PostgreSQL runs the same rules through server_integration_test.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -379,7 +380,12 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "6\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "7\n");
+    // Version 7: the Dev ID index of the audit trail is gone (audit_devid_event serves its reads).
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") +
+                             " \"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name\"")
+                  .output,
+              "audit_devid_event\n");
     EXPECT_EQ(reg->device(0x100).error().code, Errc::notFound);  // the mcu_uid column was added: reads work
     // A device revoked before the revocation columns existed has them from its audit trail.
     const auto revoked = reg->device(0x101).value();
@@ -403,6 +409,9 @@ TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.output.find("audit is append-only"), std::string::npos) << r.output;
     EXPECT_EQ(openRegistry("mysql://x", 1).error().code, Errc::invalidArgument);
+    EXPECT_EQ(openRegistry("sqlite://" + dir.file("c.db"), 1, RegistryOptions{.sqliteCacheMib = 0}).error().message,
+              "database.sqlite_cache_mib must be 1 to 65536, not 0");
+    EXPECT_FALSE(std::filesystem::exists(dir.file("c.db")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, RegistryTest, ::testing::Values("memory", "sqlite"),

@@ -346,6 +346,17 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
     EXPECT_EQ(example.httpThreads, 4);
     EXPECT_EQ(example.httpHandlers, 64);
     EXPECT_EQ(example.coapMaxHandshakeSessions, 500u);
+    EXPECT_EQ(example.sqliteCacheMib, 256);
+    test::writeFile(dir.file("b.toml"), "ms_id = 1\n[database]\nsqlite_cache_mib = 1024\n");
+    ASSERT_TRUE(loadConfigFile(dir.file("b.toml"), c));
+    EXPECT_EQ(c.sqliteCacheMib, 1024);
+    test::writeFile(dir.file("b.toml"), "ms_id = 1\n[database]\nsqlite_cache_mib = 0\n");
+    EXPECT_EQ(loadConfigFile(dir.file("b.toml"), c).error().message,
+              dir.file("b.toml") + ":3: database.sqlite_cache_mib: must be 1 to 65536, not 0");
+    test::writeFile(dir.file("b.toml"), "ms_id = 1\n[database]\nsqlite_cache_mib = \"256\"\n");
+    EXPECT_EQ(loadConfigFile(dir.file("b.toml"), c).error().code, Errc::invalidArgument);
+    c.sqliteCacheMib = 65537;
+    EXPECT_EQ(validateConfig(c).error().message, "database.sqlite_cache_mib must be 1 to 65536");
 }
 
 TEST(CoapServer, RefusesADtlsKeyThatIsNotTheCertificatesOrMissing) {

@@ -9,6 +9,7 @@
 #include "tte/mothership/coap_server.h"
 #include "tte/mothership/https_server.h"
 #include "tte/mothership/limiter.h"
+#include "tte/mothership/registry.h"
 
 namespace tte::mothership {
 
@@ -27,6 +28,8 @@ struct Config {
     int httpThreads = 4;
     int httpHandlers = 64;
     int dbConnections = 4;
+    /// SQLite: the writer connection's page cache in MiB (`database.sqlite_cache_mib`).
+    int sqliteCacheMib = RegistryOptions::kDefaultSqliteCacheMib;
     std::size_t bodyLimit = 1 << 20;
     int readTimeoutSeconds = 30;
     unsigned coapMaxIdleSessions = 20000;

@@ -291,10 +291,23 @@ public:
     virtual Status ping() = 0;
 };
 
+/// What the operator chooses for a registry's database beyond its URL (mothership.toml,
+/// `[database]`).
+struct RegistryOptions {
+    /// SQLite: the page cache of the writer connection, in MiB (`sqlite_cache_mib`). At
+    /// millions of devices every insert lands at a random place of the MCU-ID index; a cache
+    /// that holds the indexes' touched pages keeps a batch from reading and spilling them one
+    /// by one (docs/MOTHERSHIP.md, "Scale"). Ignored by PostgreSQL (its shared_buffers).
+    int sqliteCacheMib = kDefaultSqliteCacheMib;
+    static constexpr int kDefaultSqliteCacheMib = 256;
+    static constexpr int kMaxSqliteCacheMib = 65536;
+};
+
 /// Opens the registry a database URL names: `sqlite:///abs/path`, `sqlite://:memory:`,
 /// `postgresql://…` (libpq URI), `memory:` (unit tests). Runs the schema migrations.
-/// Errors: invalidArgument (URL), io/unavailable (database).
-Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers = 4);
+/// Errors: invalidArgument (URL, options out of range), io/unavailable (database).
+Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers = 4,
+                                               const RegistryOptions& options = {});
 
 /// The in-memory registry for unit tests.
 std::unique_ptr<Registry> makeMemoryRegistry();
