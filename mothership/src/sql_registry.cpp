@@ -1,12 +1,12 @@
-// The registry's SQL, shared by SQLite and PostgreSQL: schema migrations (a versions
-// table), the conditional updates of the device life cycle, and the audit trail.
+// The registry's SQL, shared by SQLite and PostgreSQL: the conditional updates of the device
+// life cycle and the audit trail (the schema and its migrations: sql_schema.cpp).
 #include <algorithm>
 #include <charconv>
-#include <iterator>
 
 #include "registry_rules.h"
 #include "tte/base/hex.h"
 #include "sql_db.h"
+#include "sql_schema.h"
 #include "tte/mothership/registry.h"
 
 namespace tte::mothership {
@@ -33,7 +33,6 @@ constexpr const char* kDeviceSelect =
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
     "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong'), mcu_uid, "
     "reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by";
-constexpr std::int64_t kSchemaVersion = kRegistrySchemaVersion;
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {
     DeviceRow d;
@@ -68,131 +67,6 @@ Result<DeviceRow> rowToDevice(const SqlRow& r) {
     if (d.controller) d.controller->pskWrapped = r[26];
     d.preEnrolledBy = r[27].value_or("");
     return d;
-}
-
-std::string schemaV1(SqlDialect dialect) {
-    const bool pg = dialect == SqlDialect::postgresql;
-    std::string s =
-        "CREATE TABLE devices (devid BIGINT PRIMARY KEY, urn TEXT NOT NULL UNIQUE, fingerprint TEXT NOT NULL,"
-        " otp_hash TEXT NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL,"
-        " record_id TEXT NOT NULL UNIQUE, record_digest TEXT NOT NULL, signature TEXT NOT NULL,"
-        " firmware_sha256 TEXT NOT NULL, created TEXT NOT NULL, state TEXT NOT NULL,"
-        " cip TEXT, cport INTEGER, cfingerprint TEXT, description TEXT NOT NULL DEFAULT '',"
-        " inserted_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, failures BIGINT NOT NULL DEFAULT 0);"
-        "CREATE INDEX devices_lot ON devices(lot);"
-        "CREATE TABLE audit (id ";
-    s += pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
-    s += ", at BIGINT NOT NULL, devid BIGINT, event TEXT NOT NULL, client TEXT NOT NULL, detail TEXT NOT NULL);"
-         "CREATE INDEX audit_devid ON audit(devid);"
-         "CREATE TABLE stations (name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE, cert_pem TEXT NOT NULL,"
-         " added_at BIGINT NOT NULL);"
-         "CREATE TABLE lots (lot TEXT PRIMARY KEY, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL);"
-         "CREATE TABLE boxes (box BIGINT PRIMARY KEY, lot TEXT NOT NULL, first_id BIGINT NOT NULL,"
-         " last_id BIGINT NOT NULL);";
-    // The audit trail is append-only: the database itself refuses UPDATE and DELETE.
-    if (pg) {
-        s += "CREATE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN"
-             " RAISE EXCEPTION 'audit is append-only'; END $$ LANGUAGE plpgsql;"
-             "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
-             " FOR EACH ROW EXECUTE FUNCTION audit_append_only();";
-    } else {
-        s += "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-             "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
-    }
-    return s;
-}
-
-/// Version 2: failure counts and lockouts in the registry (they survive a restart and are
-/// shared by every instance); the failure counter of a device comes from the audit trail.
-std::string schemaV2() {
-    return "CREATE TABLE attempt_limits (subject TEXT PRIMARY KEY, failures BIGINT NOT NULL,"
-           " window_start BIGINT NOT NULL, locked_until BIGINT NOT NULL);"
-           "CREATE INDEX audit_devid_event ON audit(devid, event);";
-}
-
-/// Version 3: the board MCU's unique ID of each record (station records carry `mcu_uid`); NULL for
-/// devices stored before, and for records of stations that do not read it. Indexed: a station
-/// and QA look a board up by it. Not UNIQUE: a reworked board keeps its ID under a new Dev ID.
-std::string schemaMcuUid() {
-    return "ALTER TABLE devices ADD COLUMN mcu_uid TEXT;"
-           "CREATE INDEX devices_mcu_uid ON devices(mcu_uid);";
-}
-
-/// Version 4, revocation: who revoked a device, when and why, kept in its row (the audit trail has the
-/// same as a `revoked` line), backfilled for devices revoked before; and the Dev ID a reworked
-/// board had before (`reworked_from`). Its own function, so that it can take another number
-/// when migrations of other work come first.
-std::string schemaRevocation() {
-    const std::string lastRevoked =
-        "(SELECT %s FROM audit WHERE audit.devid = devices.devid AND audit.event = 'revoked' ORDER BY audit.id DESC LIMIT 1)";
-    const auto latest = [&](const char* column) {
-        std::string q = lastRevoked;
-        q.replace(q.find("%s"), 2, column);
-        return q;
-    };
-    return "ALTER TABLE devices ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
-           "ALTER TABLE devices ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '';"
-           "ALTER TABLE devices ADD COLUMN revoke_reason TEXT NOT NULL DEFAULT '';"
-           "ALTER TABLE devices ADD COLUMN reworked_from BIGINT;"
-           "UPDATE devices SET revoked_at = COALESCE(" + latest("at") + ", 0), revoked_by = COALESCE(" +
-           latest("client") + ", ''), revoke_reason = COALESCE(" + latest("detail") + ", '') WHERE state = 'revoked';"
-           "CREATE INDEX devices_box ON devices(box);";
-}
-
-/// Version 5, DTLS-PSK devices (PROTOCOL §11): the device–MotherShip PSK the station made and
-/// the device–Controller PSK the introducer sent, each wrapped (crypto.h, wrapPsk); NULL for a
-/// certificate device.
-std::string schemaPsk() {
-    return "ALTER TABLE devices ADD COLUMN psk_wrapped TEXT;"
-           "ALTER TABLE devices ADD COLUMN cpsk_wrapped TEXT;";
-}
-
-/// Version 6, pre-enrolled lots: the station that mapped a device through the station API without
-/// its OTP ('' for every device mapped before, and for those its label's holder mapped).
-std::string schemaPreEnrolled() { return "ALTER TABLE devices ADD COLUMN preenrolled_by TEXT NOT NULL DEFAULT '';"; }
-
-/// Version 7, a registry of a whole MS ID (2^24 devices): the index upkeep of every stored
-/// device made smaller. `audit_devid` goes: `audit_devid_event` starts with the same column and
-/// serves every read by Dev ID. On PostgreSQL the text keys that are compared most (URN,
-/// record id, MCU unique ID: ASCII by the protocol) take the "C" collation, so that their
-/// B-trees compare bytes instead of calling the database locale's collation (glibc's
-/// strcoll) at every step; their indexes are rebuilt once, the table is not rewritten.
-/// SQLite compares text bytewise already.
-std::string schemaKeysForScale(SqlDialect dialect) {
-    std::string s = "DROP INDEX IF EXISTS audit_devid;";
-    if (dialect == SqlDialect::postgresql)
-        s += "ALTER TABLE devices ALTER COLUMN urn TYPE TEXT COLLATE \"C\", ALTER COLUMN record_id TYPE TEXT COLLATE \"C\","
-             " ALTER COLUMN mcu_uid TYPE TEXT COLLATE \"C\";";
-    return s;
-}
-
-Status migrate(SqlDb& db) {
-    return db.write([&](SqlTx& tx) -> Status {
-        if (db.dialect() == SqlDialect::postgresql) {
-            // One migrator at a time across processes.
-            if (auto s = tx.script("SELECT pg_advisory_xact_lock(7474)"); !s) return s;
-        }
-        if (auto s = tx.script("CREATE TABLE IF NOT EXISTS schema_versions (version INTEGER PRIMARY KEY,"
-                               " applied_at BIGINT NOT NULL)");
-            !s)
-            return s;
-        auto rows = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_versions", {});
-        if (!rows) return std::unexpected(rows.error());
-        const std::int64_t version = toInt(rows->at(0).at(0));
-        if (version > kSchemaVersion)
-            return fail(Errc::unsupported, "the registry's schema version " + num(version) +
-                                               " is newer than this program (" + num(kSchemaVersion) + ")");
-        // One function per version: a migration from another branch is renumbered by its place here.
-        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk(),
-                                       schemaPreEnrolled(), schemaKeysForScale(db.dialect())};
-        static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
-        for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
-            if (auto s = tx.script(scripts[v - 1]); !s) return s;
-            auto r = tx.exec("INSERT INTO schema_versions (version, applied_at) VALUES ($1, 0)", {num(v)});
-            if (!r) return std::unexpected(r.error());
-        }
-        return {};
-    });
 }
 
 Status appendAudit(SqlTx& tx, std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
@@ -776,7 +650,7 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<Registry>> makeSqlRegistry(std::unique_ptr<SqlDb> db) {
-    if (auto s = migrate(*db); !s) return std::unexpected(s.error());
+    if (auto s = migrateSchema(*db); !s) return std::unexpected(s.error());
     return std::make_unique<SqlRegistry>(std::move(db));
 }
 
