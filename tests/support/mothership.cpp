@@ -301,6 +301,24 @@ int onEvent(coap_session_t* session, const coap_event_t event) {
     return 0;
 }
 
+/// A DTLS client's certificate setup: its certificate and key files (which must outlive the
+/// session), the server pinned by `st`'s expected fingerprint instead of a CA.
+coap_dtls_pki_t clientPki(CoapState& st, const std::string& certFile, const std::string& keyFile) {
+    coap_dtls_pki_t pki{};
+    pki.version = COAP_DTLS_PKI_SETUP_VERSION;
+    pki.verify_peer_cert = 1;
+    pki.allow_self_signed = 1;
+    pki.allow_expired_certs = 1;
+    pki.allow_no_crl = 1;
+    pki.allow_expired_crl = 1;
+    pki.validate_cn_call_back = checkServerKey;  // our pin: the SPKI fingerprint, not a CA
+    pki.cn_call_back_arg = &st;
+    pki.pki_key.key_type = COAP_PKI_KEY_PEM;
+    pki.pki_key.key.pem.public_cert = certFile.c_str();
+    pki.pki_key.key.pem.private_key = keyFile.c_str();
+    return pki;
+}
+
 }  // namespace
 
 coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port) {
@@ -322,18 +340,7 @@ CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::strin
     coap_context_t* ctx = coap_new_context(nullptr);
     coap_register_response_handler(ctx, onResponse);
     coap_register_event_handler(ctx, onEvent);
-    coap_dtls_pki_t pki{};
-    pki.version = COAP_DTLS_PKI_SETUP_VERSION;
-    pki.verify_peer_cert = 1;
-    pki.allow_self_signed = 1;
-    pki.allow_expired_certs = 1;
-    pki.allow_no_crl = 1;
-    pki.allow_expired_crl = 1;
-    pki.validate_cn_call_back = checkServerKey;  // our pin: the SPKI fingerprint, not a CA
-    pki.cn_call_back_arg = &st;
-    pki.pki_key.key_type = COAP_PKI_KEY_PEM;
-    pki.pki_key.key.pem.public_cert = cert.c_str();
-    pki.pki_key.key.pem.private_key = key.c_str();
+    coap_dtls_pki_t pki = clientPki(st, cert, key);
     const coap_address_t dst = coapIpv4(0x7f000001, port);
     coap_session_t* session = coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
     coap_session_set_app_data(session, &st);
@@ -368,18 +375,7 @@ CoapResult coapPost(std::uint16_t port, const CoapClientKey& key, const std::str
     const coap_address_t dst = coapIpv4(0x7f000001, port);
     coap_session_t* session = nullptr;
     if (key.psk.empty()) {
-        coap_dtls_pki_t pki{};
-        pki.version = COAP_DTLS_PKI_SETUP_VERSION;
-        pki.verify_peer_cert = 1;
-        pki.allow_self_signed = 1;
-        pki.allow_expired_certs = 1;
-        pki.allow_no_crl = 1;
-        pki.allow_expired_crl = 1;
-        pki.validate_cn_call_back = checkServerKey;  // our pin: the SPKI fingerprint, not a CA
-        pki.cn_call_back_arg = &st;
-        pki.pki_key.key_type = COAP_PKI_KEY_PEM;
-        pki.pki_key.key.pem.public_cert = key.certFile.c_str();
-        pki.pki_key.key.pem.private_key = key.keyFile.c_str();
+        coap_dtls_pki_t pki = clientPki(st, key.certFile, key.keyFile);
         session = coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
     } else {
         coap_dtls_cpsk_t cpsk{};
