@@ -21,7 +21,7 @@ using SqlRow = std::vector<SqlValue>;
 
 enum class SqlDialect { sqlite, postgresql };
 
-/// The registry's schema version this program writes (sql_registry.cpp migrates up to it).
+/// The registry's schema version this program writes (sql_schema.cpp migrates up to it).
 inline constexpr std::int64_t kRegistrySchemaVersion = 7;
 
 class SqlTx {
