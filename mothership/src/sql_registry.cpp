@@ -1,12 +1,14 @@
 // The registry's SQL, shared by SQLite and PostgreSQL: the conditional updates of the device
-// life cycle and the audit trail (the schema and its migrations: sql_schema.cpp).
+// life cycle and the audit trail (the schema and its migrations: sql_schema.cpp; the bulk
+// import: sql_import.cpp).
 #include <algorithm>
-#include <charconv>
 
 #include "registry_rules.h"
 #include "tte/base/hex.h"
 #include "sql_db.h"
+#include "sql_import.h"
 #include "sql_schema.h"
+#include "sql_values.h"
 #include "tte/mothership/registry.h"
 
 namespace tte::mothership {
@@ -14,16 +16,11 @@ namespace {
 
 using P = std::vector<SqlValue>;
 
-std::string num(std::int64_t v) { return std::to_string(v); }
-std::int64_t toInt(const SqlValue& v) {
-    std::int64_t out = 0;
-    if (v) std::from_chars(v->data(), v->data() + v->size(), out);
-    return out;
-}
+using sql::kDeviceColumns;
+using sql::num;
+using sql::stateOf;
+using sql::toInt;
 
-constexpr const char* kDeviceColumns =
-    "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
-    "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid, reworked_from";
 // What a read selects: the same columns, with the failure count taken from the audit trail
 // (an index-only count on audit(devid, event)); the failure path writes no device row, so a
 // wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
@@ -143,24 +140,10 @@ public:
         ImportSummary out;
         if (rows.empty()) return out;
         Status s = m_db->write([&](SqlTx& tx) -> Status {
-            out = {};
-            if (auto c = stageImport(tx, rows); !c) return c;
-            auto known = checkImportRecords(tx, rows);
-            if (!known) return std::unexpected(known.error());
-            out.duplicates = known->size();
-            if (auto c = checkImportRows(tx, rows, *known); !c) return c;
-            auto stored = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns +
-                                      ") SELECT devid, urn, fingerprint, otp_hash, lot, box, station, record_id,"
-                                      " record_digest, signature, firmware_sha256, created, 'not-mapped', NULL, NULL,"
-                                      " NULL, '', $1, $1, 0, mcu_uid, reworked_from FROM import_devices ORDER BY ord",
-                                  {num(now)});
-            if (!stored) return std::unexpected(stored.error());
-            out.stored = static_cast<std::size_t>(*stored);
-            auto audited = tx.exec("INSERT INTO audit (at, devid, event, client, detail)"
-                                   " SELECT $1, devid, 'stored', station, detail FROM import_devices ORDER BY ord",
-                                   {num(now)});
-            if (!audited) return std::unexpected(audited.error());
-            return tx.script("DROP TABLE import_devices");
+            auto imported = importStaged(tx, m_db->dialect(), rows, now);
+            if (!imported) return std::unexpected(imported.error());
+            out = *imported;
+            return {};
         });
         if (!s) return std::unexpected(s.error());
         return out;
@@ -521,109 +504,9 @@ private:
         return out;
     }
 
-    /// The batch in a staging table (`ord` = its place in the batch), with the audit detail
-    /// insertDevice() would write. Dropped again at the end of the transaction, or undone
-    /// with it.
-    Status stageImport(SqlTx& tx, std::span<const DeviceRow> rows) {
-        const bool pg = m_db->dialect() == SqlDialect::postgresql;
-        // The keys joined with devices' in the collation of its columns (schema version 7).
-        const std::string key = pg ? "TEXT COLLATE \"C\"" : "TEXT";
-        if (auto c = tx.script(std::string("CREATE TEMP TABLE import_devices (ord ") + (pg ? "BIGINT" : "INTEGER") +
-                               " PRIMARY KEY, devid BIGINT NOT NULL, urn " + key +
-                               " NOT NULL, fingerprint TEXT NOT NULL,"
-                               " otp_hash TEXT NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL,"
-                               " record_id " + key + " NOT NULL, record_digest TEXT NOT NULL, signature TEXT NOT NULL,"
-                               " firmware_sha256 TEXT NOT NULL, created TEXT NOT NULL, mcu_uid " + key + ","
-                               " reworked_from BIGINT, detail TEXT NOT NULL)");
-            !c)
-            return c;
-        static const std::vector<std::string> columns{
-            "ord",       "devid",         "urn",       "fingerprint",     "otp_hash", "lot",     "box",           "station",
-            "record_id", "record_digest", "signature", "firmware_sha256", "created",  "mcu_uid", "reworked_from", "detail"};
-        std::vector<SqlRow> staged;
-        staged.reserve(rows.size());
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            const auto& r = rows[i];
-            staged.push_back(SqlRow{
-                num(static_cast<std::int64_t>(i)), num(r.devId), r.urn, r.fingerprint, toHex(r.otpHash), r.lot,
-                r.box ? SqlValue(num(*r.box)) : std::nullopt, r.station, r.recordId, r.recordDigest, r.signature,
-                r.firmwareSha256, r.created, r.mcuUid, r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt,
-                "record " + r.recordId + (r.reworkedFrom ? ", reworked from " + toHex(*r.reworkedFrom, 8) : std::string())});
-        }
-        // No ANALYZE of the staging table: PostgreSQL sizes a table without statistics from
-        // its pages, which is enough for the checks below, and ANALYZE cost as much as the COPY
-        // (measured: 0.5 s for 50,000 rows).
-        return tx.copyRows("import_devices", columns, staged);
-    }
 
-    /// Rows whose record id is stored already: the same content is a duplicate (taken out of
-    /// the staging table, stored no second time), other content refuses the batch. Returns
-    /// the places of the duplicates.
-    static Result<std::vector<std::size_t>> checkImportRecords(SqlTx& tx, std::span<const DeviceRow> rows) {
-        auto known = tx.query("SELECT i.ord, d.record_digest FROM import_devices i JOIN devices d"
-                              " ON d.record_id = i.record_id ORDER BY i.ord",
-                              {});
-        if (!known) return std::unexpected(known.error());
-        std::vector<std::size_t> duplicates;
-        for (const auto& k : *known) {
-            const auto ord = static_cast<std::size_t>(toInt(k[0]));
-            if (k[1] != rows[ord].recordDigest)
-                return fail(Errc::alreadyExists, "record id " + rows[ord].recordId + " was stored with other content");
-            if (auto d = tx.exec("DELETE FROM import_devices WHERE ord = $1", {k[0]}); !d) return std::unexpected(d.error());
-            duplicates.push_back(ord);
-        }
-        return duplicates;
-    }
 
-    /// insertDevice()'s other rules, set-wise over the staging table: the lot's quota, a Dev ID
-    /// or URN stored under another record, a board (MCU unique ID) that is another live device,
-    /// a reworked board's old device.
-    static Status checkImportRows(SqlTx& tx, std::span<const DeviceRow> rows, const std::vector<std::size_t>& duplicates) {
-        auto outside = tx.query("SELECT i.ord, l.first_id, l.last_id FROM import_devices i LEFT JOIN lots l ON l.lot = i.lot"
-                                " WHERE l.lot IS NULL OR i.devid < l.first_id OR i.devid > l.last_id ORDER BY i.ord LIMIT 1",
-                                {});
-        if (!outside) return std::unexpected(outside.error());
-        if (!outside->empty()) {
-            const auto& o = outside->front();
-            const std::vector<SqlRow> quota = o[1] ? std::vector<SqlRow>{{o[1], o[2]}} : std::vector<SqlRow>{};
-            if (auto q = checkQuota(rows[static_cast<std::size_t>(toInt(o[0]))], quota); !q) return q;
-            return fail(Errc::internal, "import: a row outside its lot's quota passed the quota check");
-        }
-        auto taken = tx.query("SELECT MIN(i.ord) FROM import_devices i WHERE EXISTS (SELECT 1 FROM devices d"
-                              " WHERE d.devid = i.devid) OR EXISTS (SELECT 1 FROM devices d WHERE d.urn = i.urn)",
-                              {});
-        if (!taken) return std::unexpected(taken.error());
-        if (!taken->empty() && taken->front()[0])
-            return fail(Errc::alreadyExists, deviceTakenMessage(rows[static_cast<std::size_t>(toInt(taken->front()[0]))]));
-        auto board = tx.query("SELECT i.ord, d.devid, d.state FROM import_devices i JOIN devices d ON d.mcu_uid = i.mcu_uid"
-                              " WHERE d.state <> 'revoked' AND d.devid <> i.devid ORDER BY i.ord LIMIT 1",
-                              {});
-        if (!board) return std::unexpected(board.error());
-        if (!board->empty()) {
-            const auto& b = board->front();
-            auto state = protocol::parseEnrollmentState(b[2].value_or(""));
-            if (!state) return std::unexpected(state.error());
-            if (auto c = checkMcuUid(rows[static_cast<std::size_t>(toInt(b[0]))],
-                                     {{static_cast<std::uint32_t>(toInt(b[1])), *state}});
-                !c)
-                return c;
-            return fail(Errc::internal, "import: a board's second live identity passed the MCU check");
-        }
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            if (!rows[i].reworkedFrom || std::ranges::find(duplicates, i) != duplicates.end()) continue;
-            auto old = stateOf(tx, *rows[i].reworkedFrom);
-            if (!old && old.error().code != Errc::notFound) return std::unexpected(old.error());
-            if (auto c = checkReworkedFrom(rows[i], old ? std::optional(*old) : std::nullopt); !c) return c;
-        }
-        return {};
-    }
 
-    static Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId) {
-        auto rows = tx.query("SELECT state FROM devices WHERE devid = $1", {num(devId)});
-        if (!rows) return std::unexpected(rows.error());
-        if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
-        return protocol::parseEnrollmentState(rows->front()[0].value_or(""));
-    }
 
     static Status explainNoTransition(SqlTx& tx, std::uint32_t devId, std::string_view target) {
         auto state = stateOf(tx, devId);
@@ -648,6 +531,17 @@ private:
 };
 
 }  // namespace
+
+namespace sql {
+
+Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId) {
+    auto rows = tx.query("SELECT state FROM devices WHERE devid = $1", {num(devId)});
+    if (!rows) return std::unexpected(rows.error());
+    if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+    return protocol::parseEnrollmentState(rows->front()[0].value_or(""));
+}
+
+}  // namespace sql
 
 Result<std::unique_ptr<Registry>> makeSqlRegistry(std::unique_ptr<SqlDb> db) {
     if (auto s = migrateSchema(*db); !s) return std::unexpected(s.error());

@@ -1,9 +1,9 @@
 // The registry's schema migrations (sql_schema.h): one function per version, applied in order.
 #include "sql_schema.h"
 
-#include <charconv>
 #include <iterator>
 
+#include "sql_values.h"
 #include "tte/mothership/registry.h"
 
 namespace tte::mothership {
@@ -121,18 +121,17 @@ Status migrateSchema(SqlDb& db) {
             return s;
         auto rows = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_versions", {});
         if (!rows) return std::unexpected(rows.error());
-        std::int64_t version = 0;
-        if (const SqlValue& v = rows->at(0).at(0)) std::from_chars(v->data(), v->data() + v->size(), version);
+        const std::int64_t version = sql::toInt(rows->at(0).at(0));
         if (version > kSchemaVersion)
-            return fail(Errc::unsupported, "the registry's schema version " + std::to_string(version) +
-                                               " is newer than this program (" + std::to_string(kSchemaVersion) + ")");
+            return fail(Errc::unsupported, "the registry's schema version " + sql::num(version) +
+                                               " is newer than this program (" + sql::num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
         const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk(),
                                        schemaPreEnrolled(), schemaKeysForScale(db.dialect())};
         static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;
-            auto r = tx.exec("INSERT INTO schema_versions (version, applied_at) VALUES ($1, 0)", {std::to_string(v)});
+            auto r = tx.exec("INSERT INTO schema_versions (version, applied_at) VALUES ($1, 0)", {sql::num(v)});
             if (!r) return std::unexpected(r.error());
         }
         return {};

@@ -1,0 +1,21 @@
+// The bulk import of station records on the registry's SQL (Registry::importDevices), shared
+// by SQLite and PostgreSQL.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "sql_db.h"
+#include "tte/mothership/registry.h"
+
+namespace tte::mothership {
+
+/// Stores `rows` (unique within the batch: checkBatchUnique) inside `tx`, with the rules of a
+/// single upload: the batch goes into a staging table (COPY on PostgreSQL), a record id
+/// stored before with the same content is a duplicate and other content refuses the batch,
+/// then the lot quota, a Dev ID or URN taken, a board that is another live device and a
+/// reworked board's old device are checked set-wise, and one INSERT … SELECT each fills
+/// `devices` and `audit` (one `stored` line per device). All or nothing with `tx`.
+Result<ImportSummary> importStaged(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> rows, std::int64_t now);
+
+}  // namespace tte::mothership
