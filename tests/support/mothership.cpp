@@ -319,6 +319,30 @@ coap_dtls_pki_t clientPki(CoapState& st, const std::string& certFile, const std:
     return pki;
 }
 
+/// A client context with this file's response and event handlers.
+coap_context_t* newClientContext() {
+    coap_startup();
+    coap_context_t* ctx = coap_new_context(nullptr);
+    coap_register_response_handler(ctx, onResponse);
+    coap_register_event_handler(ctx, onEvent);
+    return ctx;
+}
+
+/// Sends `pdu` on `session` (nullptr: nothing to send) and waits for the answer, at most
+/// `wait` and while `giveUp` (if any) says no; frees the session and `ctx`.
+CoapResult exchange(coap_context_t* ctx, coap_session_t* session, coap_pdu_t* pdu, CoapState& st,
+                    std::chrono::milliseconds wait, const std::function<bool()>& giveUp = {}) {
+    if (session != nullptr) {
+        coap_send(session, pdu);
+        const auto end = std::chrono::steady_clock::now() + wait;
+        while (!st.done && std::chrono::steady_clock::now() < end && !(giveUp && giveUp())) coap_io_process(ctx, 50);
+        st.result.serverKeyRejected = st.rejected;
+        coap_session_release(session);
+    }
+    coap_free_context(ctx);
+    return st.result;
+}
+
 }  // namespace
 
 coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port) {
@@ -334,12 +358,9 @@ coap_address_t coapIpv4(std::uint32_t address, std::uint16_t port) {
 CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::string& key,
                    const std::string& serverFingerprint, const std::string& urn, int accept,
                    std::chrono::milliseconds wait) {
-    coap_startup();
     CoapState st;
     st.expectedFingerprint = serverFingerprint;
-    coap_context_t* ctx = coap_new_context(nullptr);
-    coap_register_response_handler(ctx, onResponse);
-    coap_register_event_handler(ctx, onEvent);
+    coap_context_t* ctx = newClientContext();
     coap_dtls_pki_t pki = clientPki(st, cert, key);
     const coap_address_t dst = coapIpv4(0x7f000001, port);
     coap_session_t* session = coap_new_client_session_pki(ctx, nullptr, &dst, COAP_PROTO_DTLS, &pki);
@@ -354,24 +375,15 @@ CoapResult coapGet(std::uint16_t port, const std::string& cert, const std::strin
     }
     const std::string query = "urn=" + urn;
     coap_add_option(pdu, COAP_OPTION_URI_QUERY, query.size(), reinterpret_cast<const uint8_t*>(query.data()));
-    coap_send(session, pdu);
-    const auto end = std::chrono::steady_clock::now() + wait;
-    while (!st.done && std::chrono::steady_clock::now() < end) coap_io_process(ctx, 100);
-    st.result.serverKeyRejected = st.rejected;
-    coap_session_release(session);
-    coap_free_context(ctx);
-    return st.result;
+    return exchange(ctx, session, pdu, st, wait);
 }
 
 CoapResult coapPost(std::uint16_t port, const CoapClientKey& key, const std::string& serverFingerprint,
                     const std::string& path, const std::vector<std::uint8_t>& payload, std::chrono::milliseconds wait,
                     const std::function<bool()>& giveUp) {
-    coap_startup();
     CoapState st;
     st.expectedFingerprint = serverFingerprint;
-    coap_context_t* ctx = coap_new_context(nullptr);
-    coap_register_response_handler(ctx, onResponse);
-    coap_register_event_handler(ctx, onEvent);
+    coap_context_t* ctx = newClientContext();
     const coap_address_t dst = coapIpv4(0x7f000001, port);
     coap_session_t* session = nullptr;
     if (key.psk.empty()) {
@@ -384,24 +396,19 @@ CoapResult coapPost(std::uint16_t port, const CoapClientKey& key, const std::str
         cpsk.psk_info.key = {key.psk.size(), key.psk.data()};
         session = coap_new_client_session_psk2(ctx, nullptr, &dst, COAP_PROTO_DTLS, &cpsk);
     }
+    coap_pdu_t* pdu = nullptr;
     if (session != nullptr) {
         coap_session_set_app_data(session, &st);
-        coap_pdu_t* pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_POST, coap_new_message_id(session),
-                                        coap_session_max_pdu_size(session));
+        pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_POST, coap_new_message_id(session),
+                            coap_session_max_pdu_size(session));
         for (std::size_t start = 0; start <= path.size();) {
             const auto slash = std::min(path.find('/', start), path.size());
             coap_add_option(pdu, COAP_OPTION_URI_PATH, slash - start, reinterpret_cast<const uint8_t*>(path.data() + start));
             start = slash + 1;
         }
         if (!payload.empty()) coap_add_data(pdu, payload.size(), payload.data());
-        coap_send(session, pdu);
-        const auto end = std::chrono::steady_clock::now() + wait;
-        while (!st.done && std::chrono::steady_clock::now() < end && !(giveUp && giveUp())) coap_io_process(ctx, 50);
-        st.result.serverKeyRejected = st.rejected;
-        coap_session_release(session);
     }
-    coap_free_context(ctx);
-    return st.result;
+    return exchange(ctx, session, pdu, st, wait, giveUp);
 }
 
 }  // namespace tte::test
