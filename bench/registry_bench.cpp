@@ -24,6 +24,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -61,15 +63,18 @@ struct Settings {
     std::size_t claims = 4'000;     ///< claims per size
     std::size_t registrations = 2'000;
     int claimThreads = 16;
+    bool randomMcuIds = false;  ///< --mcu-ids random: every bit of a board's ID random
+    int importThreads = 0;      ///< batches imported at a time; 0: 2 on PostgreSQL, 1 on SQLite
     tte::bench::Options output;
 };
 
 [[noreturn]] void usage(const char* self, int code) {
     std::fprintf(code == 0 ? stdout : stderr,
                  "usage: %s [--records N] [--baseline N] [--backend sqlite|postgresql] [--batch N] [--lookups N]\n"
-                 "       [--claims N] [--registrations N] [--json] [--smoke]\n"
+                 "       [--claims N] [--registrations N] [--mcu-ids wafers|random] [--import-threads N] [--json] [--smoke]\n"
                  "  default: --records 16777215 --baseline 100000 --batch 50000 --lookups 20000 --claims 4000\n"
-                 "  --registrations 2000, both backends; --smoke: --records 20000\n"
+                 "  --registrations 2000 --mcu-ids wafers, both backends, --import-threads 2 on PostgreSQL and\n"
+                 "  1 on SQLite; --smoke: --records 20000\n"
                  "  --baseline 2000 --lookups 500 --claims 100 --registrations 100\n",
                  self);
     std::exit(code);
@@ -108,7 +113,15 @@ Settings parse(int argc, char** argv) {
         else if (a == "--lookups") s.lookups = number(self, "--lookups", value());
         else if (a == "--claims") s.claims = number(self, "--claims", value());
         else if (a == "--registrations") s.registrations = number(self, "--registrations", value());
-        else if (a == "--backend") {
+        else if (a == "--import-threads") s.importThreads = static_cast<int>(std::min<std::uint64_t>(number(self, "--import-threads", value()), 64));
+        else if (a == "--mcu-ids") {
+            const std::string m = value();
+            if (m != "wafers" && m != "random") {
+                std::fprintf(stderr, "%s: --mcu-ids is wafers or random, not '%s'\n", self, m.c_str());
+                std::exit(2);
+            }
+            s.randomMcuIds = m == "random";
+        } else if (a == "--backend") {
             const std::string b = value();
             if (b != "sqlite" && b != "postgresql") {
                 std::fprintf(stderr, "%s: --backend is sqlite or postgresql, not '%s'\n", self, b.c_str());
@@ -152,9 +165,31 @@ std::string hexOf(std::uint64_t seed, std::size_t digits) {
 std::uint64_t otpOf(std::uint64_t i) { return mix(i ^ 0x5a5a5a5a5a5a5a5aULL); }
 std::uint32_t devIdOf(std::uint64_t i) { return kFirstDev + static_cast<std::uint32_t>(i); }
 
+/// The MCU unique ID of the i-th board made, as a line gets them: STM32F405 unique IDs
+/// (RM0090 §39.1: the die's X and Y on the wafer in BCD, the wafer number, the lot number in 7
+/// ASCII characters) of chips from reels, one wafer after the other, 1,500 good dies a wafer
+/// out of a 48 × 48 grid, taken in a scrambled order, 25 wafers a lot. `random`: all 96 bits
+/// random, as if every board came from another wafer (the worst case for the index by board).
+std::string mcuUidOf(std::uint64_t i, bool random) {
+    if (random) return hexOf(i * 4 + 4, 24);
+    constexpr std::uint64_t kDies = 1'500, kGrid = 48, kWafers = 25;
+    const std::uint64_t wafer = i / kDies, lot = wafer / kWafers;
+    const std::uint64_t place = ((i % kDies) * 1031 + wafer * 7) % (kGrid * kGrid);  // 1031: prime, a bijection
+    const auto bcd = [](std::uint64_t v) { return static_cast<std::uint32_t>(((v / 10) << 4) | (v % 10)); };
+    static constexpr std::string_view kDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    std::uint32_t chars[7];  // the lot number "L" + 6 base-36 digits, chars[0] first
+    chars[0] = 'L';
+    for (std::uint64_t k = 6, rest = lot; k >= 1; --k, rest /= 36) chars[k] = static_cast<unsigned char>(kDigits[rest % 36]);
+    const std::uint32_t w0 = (bcd(place / kGrid) << 16) | bcd(place % kGrid);  // Y, X
+    const std::uint32_t w1 = (chars[4] << 24) | (chars[5] << 16) | (chars[6] << 8) | static_cast<std::uint32_t>(1 + wafer % kWafers);
+    const std::uint32_t w2 = (chars[0] << 24) | (chars[1] << 16) | (chars[2] << 8) | chars[3];
+    return tte::toHex(w0, 8) + tte::toHex(w1, 8) + tte::toHex(w2, 8);
+}
+
 /// Device i as a station's record makes it: the fields as long as real ones, the OTP hash
-/// computed with the registry's key, the record id in the station's form, a random MCU ID.
-ms::DeviceRow deviceRow(std::uint64_t i, const ms::OtpHasher& hasher) {
+/// computed with the registry's key, the record id in the station's form, the board's MCU ID
+/// (mcuUidOf).
+ms::DeviceRow deviceRow(std::uint64_t i, const ms::OtpHasher& hasher, bool randomMcuIds) {
     ms::DeviceRow d;
     d.devId = devIdOf(i);
     d.urn = tte::test::devUrn(d.devId);
@@ -169,7 +204,7 @@ ms::DeviceRow deviceRow(std::uint64_t i, const ms::OtpHasher& hasher) {
     d.signature = hexOf(i * 4 + 3, 96);  // as long as a base64 DER P-256 signature
     d.firmwareSha256 = std::string(64, 'f');
     d.created = "2026-12-03T06:00:00Z";
-    d.mcuUid = hexOf(i * 4 + 4, 24);
+    d.mcuUid = mcuUidOf(i, randomMcuIds);
     return d;
 }
 
@@ -180,6 +215,37 @@ double cpuSeconds() {
     getrusage(RUSAGE_SELF, &u);
     return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
            static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// CPU seconds of a PostgreSQL server so far: its main process with the processes it has
+/// reaped (/proc/PID/stat: utime, stime, cutime, cstime) and its live children (backends,
+/// checkpointer, WAL writer, autovacuum). 0 without a server.
+double serverCpuSeconds(int pid) {
+    if (pid <= 0) return 0;
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    // The fields after the command name ("(postgres)"), from field 3 (state) on.
+    const auto fields = [](const std::filesystem::path& stat) {
+        std::ifstream in(stat);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::vector<std::string> out;
+        const auto close = text.rfind(')');
+        if (close == std::string::npos) return out;
+        std::istringstream rest(text.substr(close + 2));
+        for (std::string f; rest >> f;) out.push_back(f);
+        return out;
+    };
+    double ticks = 0;
+    const auto main = fields("/proc/" + std::to_string(pid) + "/stat");  // [0] state, [1] ppid, [11..14] times
+    if (main.size() < 15) return 0;
+    for (int k = 11; k <= 14; ++k) ticks += std::atof(main[static_cast<std::size_t>(k)].c_str());
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;  // not a process
+        const auto f = fields(entry.path() / "stat");
+        if (f.size() >= 15 && f[1] == std::to_string(pid)) ticks += std::atof(f[11].c_str()) + std::atof(f[12].c_str());
+    }
+    return ticks / tick;
 }
 
 /// Bytes this process has caused to be written to the disk so far (/proc/self/io).
@@ -195,40 +261,59 @@ double writtenBytes() {
     return out;
 }
 
-/// Imports devices [from, to) in batches; the seconds spent in importDevices(). Every tenth of
-/// the total (a twentieth for large runs) one line on stderr for the stretch since the last:
-/// its rate, the slowest batch, and per record the CPU time of this process within the
-/// registry calls and the bytes written to the disk, so that where the time goes shows even
-/// on a machine shared with other work.
+/// Imports devices [from, to) in batches of `s.batch`, `threads` batches at a time (each its
+/// own importDevices() call, transaction and connection, as a loader with that many
+/// connections); the seconds spent in the calls. Every tenth of the total (a twentieth for
+/// large runs) one line on stderr for the stretch since the last: its rate, the slowest
+/// round, and per record the CPU time within the registry calls of this process (SQLite's
+/// whole work; PostgreSQL's client) and of the PostgreSQL server (`serverPid`, 0 for none),
+/// and the bytes this process wrote to the disk, so that where the time goes shows even on a
+/// machine shared with other work.
 double importRange(ms::Registry& reg, const ms::OtpHasher& hasher, std::uint64_t from, std::uint64_t to,
-                   std::size_t batch, std::uint64_t total) {
-    double seconds = 0, stretchSeconds = 0, stretchCpu = 0, slowest = 0;
+                   const Settings& s, int threads, int serverPid) {
+    const std::uint64_t total = s.records;
+    double seconds = 0, stretchSeconds = 0, stretchCpu = 0, stretchServer = 0, slowest = 0;
     double stretchWritten = writtenBytes();
     std::uint64_t reported = from;
     const std::uint64_t every = std::max<std::uint64_t>(total / (total >= 4'000'000 ? 20 : 10), 1);
-    std::vector<ms::DeviceRow> rows;
+    std::vector<std::vector<ms::DeviceRow>> round(static_cast<std::size_t>(threads));
+    std::vector<tte::Result<ms::ImportSummary>> results(round.size());
     for (std::uint64_t at = from; at < to;) {
-        rows.clear();
-        for (; at < to && rows.size() < batch; ++at) rows.push_back(deviceRow(at, hasher));
-        const double cpu = cpuSeconds();
+        for (auto& rows : round) {
+            rows.clear();
+            for (; at < to && rows.size() < s.batch; ++at) rows.push_back(deviceRow(at, hasher, s.randomMcuIds));
+        }
+        const double cpu = cpuSeconds(), server = serverCpuSeconds(serverPid);
         const auto start = Clock::now();
-        auto r = reg.importDevices(rows, kNow);
+        {
+            std::vector<std::jthread> others;
+            for (std::size_t k = 1; k < round.size(); ++k)
+                if (!round[k].empty()) others.emplace_back([&, k] { results[k] = reg.importDevices(round[k], kNow); });
+            results[0] = reg.importDevices(round[0], kNow);
+        }
         const double took = Seconds(Clock::now() - start).count();
         stretchCpu += cpuSeconds() - cpu;
+        stretchServer += serverCpuSeconds(serverPid) - server;
         seconds += took, stretchSeconds += took, slowest = std::max(slowest, took);
-        must(r.has_value(), "import: " + (r ? std::string() : r.error().toString()));
-        must(r->stored == rows.size(), "import stored " + std::to_string(r->stored) + " of " + std::to_string(rows.size()));
+        for (std::size_t k = 0; k < round.size() && !round[k].empty(); ++k) {
+            const auto& r = results[k];
+            must(r.has_value(), "import: " + (r ? std::string() : r.error().toString()));
+            must(r->stored == round[k].size(),
+                 "import stored " + std::to_string(r->stored) + " of " + std::to_string(round[k].size()));
+        }
         if (at - reported >= every || at == to) {
             const auto n = static_cast<double>(at - reported);
             const double written = writtenBytes();
+            char server[64] = "";
+            if (serverPid > 0) std::snprintf(server, sizeof server, " + %.1f us CPU of the server", stretchServer / n * 1e6);
             std::fprintf(stderr,
                          "registry_bench:   %llu records, %.0f records/s so far; last %llu: %.0f records/s, slowest "
-                         "batch %.2f s, %.1f us CPU and %.0f bytes written per record\n",
+                         "round %.2f s, %.1f us CPU%s and %.0f bytes written per record\n",
                          static_cast<unsigned long long>(at), static_cast<double>(at - from) / seconds,
                          static_cast<unsigned long long>(at - reported), n / stretchSeconds, slowest,
-                         stretchCpu / n * 1e6, (written - stretchWritten) / n);
+                         stretchCpu / n * 1e6, server, (written - stretchWritten) / n);
             reported = at;
-            stretchSeconds = stretchCpu = slowest = 0;
+            stretchSeconds = stretchCpu = stretchServer = slowest = 0;
             stretchWritten = written;
         }
     }
@@ -381,11 +466,14 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
     if (backend == "postgresql") {
         // A bulk load writes far more WAL than the default 1 GB between checkpoints; the
         // shared buffers hold the hot part of the indexes (docs/MOTHERSHIP.md, "Scale").
-        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min");
+        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min -c temp_buffers=128MB");
         url = pg->newDatabase();
     }
     must(ms::writeNewKeyFile(dir.file("otp.key"), false).has_value(), "OTP-hash key");
     const auto hasher = ms::OtpHasher::fromFile(dir.file("otp.key")).value();
+    const int serverPid = pg ? pg->serverPid() : 0;
+    // SQLite has one writer: a second batch would only wait for the first.
+    const int threads = s.importThreads > 0 ? s.importThreads : pg ? 2 : 1;
     auto opened = ms::openRegistry(url, 8);
     must(opened.has_value(), "open " + backend + ": " + (opened ? std::string() : opened.error().toString()));
     auto& reg = **opened;
@@ -396,7 +484,7 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
 
     std::fprintf(stderr, "registry_bench: %s: importing %llu records\n", backend.c_str(),
                  static_cast<unsigned long long>(s.baseline));
-    const double firstSeconds = importRange(reg, hasher, 0, s.baseline, s.batch, s.records);
+    const double firstSeconds = importRange(reg, hasher, 0, s.baseline, s, threads, serverPid);
     settle(backend, url, dir.file("registry.db"));
     AtSize base = measure(reg, front, s, s.baseline, random, claimed);
     base.importPerSecond = static_cast<double>(s.baseline) / firstSeconds;
@@ -405,7 +493,7 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
 
     std::fprintf(stderr, "registry_bench: %s: importing up to %llu records\n", backend.c_str(),
                  static_cast<unsigned long long>(s.records));
-    const double restSeconds = importRange(reg, hasher, s.baseline, s.records, s.batch, s.records);
+    const double restSeconds = importRange(reg, hasher, s.baseline, s.records, s, threads, serverPid);
     settle(backend, url, dir.file("registry.db"));
     AtSize full = measure(reg, front, s, s.records, random, claimed);
     full.importPerSecond = static_cast<double>(s.records) / (firstSeconds + restSeconds);

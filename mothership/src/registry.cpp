@@ -48,6 +48,7 @@ Status checkBatchUnique(std::span<const DeviceRow> rows) {
     ids.reserve(rows.size());
     urns.reserve(rows.size());
     records.reserve(rows.size());
+    mcuUids.reserve(rows.size());
     const auto twice = [](const std::string& what) {
         return fail(Errc::invalidArgument, what + " appears twice in the batch");
     };

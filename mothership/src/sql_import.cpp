@@ -3,6 +3,8 @@
 #include "sql_import.h"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "registry_rules.h"
 #include "sql_values.h"
@@ -16,6 +18,26 @@ using sql::num;
 using sql::stateOf;
 using sql::toInt;
 
+/// A PostgreSQL array literal of `items` (each quoted, `"` and `\` escaped), for `$n::text[]`.
+std::string textArray(const std::vector<std::string_view>& items) {
+    std::string out = "{";
+    for (const auto item : items) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (const char c : item) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+/// The `stored` audit line's detail of a row.
+std::string storedDetail(const DeviceRow& r) {
+    return "record " + r.recordId + (r.reworkedFrom ? ", reworked from " + toHex(*r.reworkedFrom, 8) : std::string());
+}
+
 /// The batch in a staging table (`ord` = its place in the batch), with the audit detail
 /// insertDevice() would write. Dropped again at the end of the transaction, or undone
 /// with it.
@@ -23,18 +45,21 @@ Status stageImport(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> row
     const bool pg = dialect == SqlDialect::postgresql;
     // The keys joined with devices' in the collation of its columns (schema version 7).
     const std::string key = pg ? "TEXT COLLATE \"C\"" : "TEXT";
+    // SQLite: no type, so no affinity, which would keep the join from devices_board's
+    // expression (an expression has none) from using that index.
+    const std::string board = pg ? key : "";
     if (auto c = tx.script(std::string("CREATE TEMP TABLE import_devices (ord ") + (pg ? "BIGINT" : "INTEGER") +
                            " PRIMARY KEY, devid BIGINT NOT NULL, urn " + key +
                            " NOT NULL, fingerprint TEXT NOT NULL,"
                            " otp_hash TEXT NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL,"
                            " record_id " + key + " NOT NULL, record_digest TEXT NOT NULL, signature TEXT NOT NULL,"
-                           " firmware_sha256 TEXT NOT NULL, created TEXT NOT NULL, mcu_uid " + key + ","
+                           " firmware_sha256 TEXT NOT NULL, created TEXT NOT NULL, mcu_uid " + key + ", board " + board + ","
                            " reworked_from BIGINT, detail TEXT NOT NULL)");
         !c)
         return c;
     static const std::vector<std::string> columns{
         "ord",       "devid",         "urn",       "fingerprint",     "otp_hash", "lot",     "box",           "station",
-        "record_id", "record_digest", "signature", "firmware_sha256", "created",  "mcu_uid", "reworked_from", "detail"};
+        "record_id", "record_digest", "signature", "firmware_sha256", "created",  "mcu_uid", "board", "reworked_from", "detail"};
     std::vector<SqlRow> staged;
     staged.reserve(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -42,8 +67,8 @@ Status stageImport(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> row
         staged.push_back(SqlRow{
             num(static_cast<std::int64_t>(i)), num(r.devId), r.urn, r.fingerprint, toHex(r.otpHash), r.lot,
             r.box ? SqlValue(num(*r.box)) : std::nullopt, r.station, r.recordId, r.recordDigest, r.signature,
-            r.firmwareSha256, r.created, r.mcuUid, r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt,
-            "record " + r.recordId + (r.reworkedFrom ? ", reworked from " + toHex(*r.reworkedFrom, 8) : std::string())});
+            r.firmwareSha256, r.created, r.mcuUid, r.mcuUid ? SqlValue(sql::boardKey(*r.mcuUid)) : std::nullopt, r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt,
+            storedDetail(r)});
     }
     // No ANALYZE of the staging table: PostgreSQL sizes a table without statistics from
     // its pages, which is enough for the checks below, and ANALYZE cost as much as the COPY
@@ -90,12 +115,16 @@ Status checkImportRows(SqlTx& tx, std::span<const DeviceRow> rows, const std::ve
     if (!taken) return std::unexpected(taken.error());
     if (!taken->empty() && taken->front()[0])
         return fail(Errc::alreadyExists, deviceTakenMessage(rows[static_cast<std::size_t>(toInt(taken->front()[0]))]));
-    auto board = tx.query("SELECT i.ord, d.devid, d.state FROM import_devices i JOIN devices d ON d.mcu_uid = i.mcu_uid"
-                          " WHERE d.state <> 'revoked' AND d.devid <> i.devid ORDER BY i.ord LIMIT 1",
-                          {});
-    if (!board) return std::unexpected(board.error());
-    if (!board->empty()) {
-        const auto& b = board->front();
+    // By devices_board; the IDs themselves compared here (SQLite plans a scan of devices for
+    // a second term on mcu_uid). The same board key is the same ID for IDs of 24 characters.
+    auto boards = tx.query("SELECT i.ord, d.devid, d.state, i.mcu_uid, d.mcu_uid FROM import_devices i JOIN devices d ON " +
+                               sql::boardKeySql("d.mcu_uid") + " = i.board"
+                               " WHERE d.state <> 'revoked' AND d.devid <> i.devid ORDER BY i.ord",
+                           {});
+    if (!boards) return std::unexpected(boards.error());
+    const auto same = std::ranges::find_if(*boards, [](const SqlRow& b) { return b[3] == b[4]; });
+    if (same != boards->end()) {
+        const auto& b = *same;
         auto state = protocol::parseEnrollmentState(b[2].value_or(""));
         if (!state) return std::unexpected(state.error());
         if (auto c = checkMcuUid(rows[static_cast<std::size_t>(toInt(b[0]))],
@@ -113,9 +142,123 @@ Status checkImportRows(SqlTx& tx, std::span<const DeviceRow> rows, const std::ve
     return {};
 }
 
+/// PostgreSQL: the same rules as the staged path, each one query with the batch's keys as an
+/// array (`= ANY($1)`, one index scan over the sorted keys) and the batch order applied here,
+/// then COPY straight into `devices` and `audit`. COPY inserts the table rows in groups (one
+/// WAL record per page of rows) where INSERT … SELECT writes one per row, and the batch is not
+/// written and read back through a staging table.
+Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, std::int64_t now) {
+    const auto column = [&](auto field) {
+        std::vector<std::string_view> out;
+        out.reserve(rows.size());
+        for (const auto& r : rows) out.push_back(field(r));
+        return textArray(out);
+    };
+    ImportSummary out;
+    // Record ids stored before: the same content is a duplicate, other content refuses the batch.
+    auto known = tx.query("SELECT record_id, record_digest FROM devices WHERE record_id = ANY($1::text[])",
+                          {column([](const DeviceRow& r) -> std::string_view { return r.recordId; })});
+    if (!known) return std::unexpected(known.error());
+    std::unordered_map<std::string_view, std::string_view> digests;
+    for (const auto& k : *known) digests.emplace(*k[0], *k[1]);
+    std::vector<bool> duplicate(rows.size(), false);
+    for (std::size_t i = 0; i < rows.size() && !digests.empty(); ++i) {
+        const auto d = digests.find(rows[i].recordId);
+        if (d == digests.end()) continue;
+        if (d->second != rows[i].recordDigest)
+            return fail(Errc::alreadyExists, "record id " + rows[i].recordId + " was stored with other content");
+        duplicate[i] = true;
+        ++out.duplicates;
+    }
+    // The lot quota.
+    auto lots = tx.query("SELECT lot, first_id, last_id FROM lots WHERE lot = ANY($1::text[])",
+                         {column([](const DeviceRow& r) -> std::string_view { return r.lot; })});
+    if (!lots) return std::unexpected(lots.error());
+    std::unordered_map<std::string_view, SqlRow> quota;
+    for (const auto& l : *lots) quota.emplace(*l[0], SqlRow{l[1], l[2]});
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (duplicate[i]) continue;
+        const auto q = quota.find(rows[i].lot);
+        if (auto c = checkQuota(rows[i], q == quota.end() ? std::vector<SqlRow>{} : std::vector<SqlRow>{q->second}); !c)
+            return std::unexpected(c.error());
+    }
+    // A Dev ID or URN stored under another record.
+    std::vector<std::string> ids;
+    ids.reserve(rows.size());
+    for (const auto& r : rows) ids.push_back(num(r.devId));
+    auto taken = tx.query("SELECT devid, urn FROM devices WHERE devid = ANY($1::bigint[]) OR urn = ANY($2::text[])",
+                          {textArray({ids.begin(), ids.end()}), column([](const DeviceRow& r) -> std::string_view { return r.urn; })});
+    if (!taken) return std::unexpected(taken.error());
+    if (!taken->empty()) {
+        std::unordered_set<std::string_view> takenIds, takenUrns;
+        for (const auto& t : *taken) takenIds.insert(*t[0]), takenUrns.insert(*t[1]);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            if (!duplicate[i] && (takenIds.contains(ids[i]) || takenUrns.contains(rows[i].urn)))
+                return fail(Errc::alreadyExists, deviceTakenMessage(rows[i]));
+    }
+    // A board that is another live device (by devices_board; the IDs compared here).
+    std::vector<std::string> boards;
+    for (const auto& r : rows)
+        if (r.mcuUid) boards.push_back(sql::boardKey(*r.mcuUid));
+    if (!boards.empty()) {
+        auto holders = tx.query("SELECT mcu_uid, devid, state FROM devices WHERE " + sql::boardKeySql("mcu_uid") +
+                                    " = ANY($1::text[]) AND state <> 'revoked'",
+                                {textArray({boards.begin(), boards.end()})});
+        if (!holders) return std::unexpected(holders.error());
+        std::unordered_multimap<std::string_view, const SqlRow*> byUid;
+        for (const auto& h : *holders)
+            if (h[0]) byUid.emplace(*h[0], &h);
+        for (std::size_t i = 0; i < rows.size() && !byUid.empty(); ++i) {
+            if (duplicate[i] || !rows[i].mcuUid) continue;
+            const auto [from, to] = byUid.equal_range(*rows[i].mcuUid);
+            for (auto h = from; h != to; ++h) {
+                const auto& row = *h->second;
+                const auto devId = static_cast<std::uint32_t>(toInt(row[1]));
+                if (devId == rows[i].devId) continue;
+                auto state = protocol::parseEnrollmentState(row[2].value_or(""));
+                if (!state) return std::unexpected(state.error());
+                if (auto c = checkMcuUid(rows[i], {{devId, *state}}); !c) return std::unexpected(c.error());
+                return fail(Errc::internal, "import: a board's second live identity passed the MCU check");
+            }
+        }
+    }
+    // A reworked board's old device.
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (duplicate[i] || !rows[i].reworkedFrom) continue;
+        auto old = stateOf(tx, *rows[i].reworkedFrom);
+        if (!old && old.error().code != Errc::notFound) return std::unexpected(old.error());
+        if (auto c = checkReworkedFrom(rows[i], old ? std::optional(*old) : std::nullopt); !c)
+            return std::unexpected(c.error());
+    }
+    // The rows, then their audit lines.
+    static const std::vector<std::string> deviceColumns{
+        "devid", "urn", "fingerprint", "otp_hash", "lot", "box", "station", "record_id", "record_digest", "signature",
+        "firmware_sha256", "created", "state", "cip", "cport", "cfingerprint", "description", "inserted_at", "updated_at",
+        "failures", "mcu_uid", "reworked_from"};
+    static const std::vector<std::string> auditColumns{"at", "devid", "event", "client", "detail"};
+    std::vector<SqlRow> devices, audit;
+    devices.reserve(rows.size());
+    audit.reserve(rows.size());
+    const std::string at = num(now), notMapped(stateName(DeviceState::notMapped));
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (duplicate[i]) continue;
+        const auto& r = rows[i];
+        devices.push_back(SqlRow{ids[i], r.urn, r.fingerprint, toHex(r.otpHash), r.lot, r.box ? SqlValue(num(*r.box)) : std::nullopt,
+                                 r.station, r.recordId, r.recordDigest, r.signature, r.firmwareSha256, r.created, notMapped,
+                                 std::nullopt, std::nullopt, std::nullopt, std::string(), at, at, std::string("0"), r.mcuUid,
+                                 r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt});
+        audit.push_back(SqlRow{at, ids[i], std::string("stored"), r.station, storedDetail(r)});
+    }
+    if (auto c = tx.copyRows("devices", deviceColumns, devices); !c) return std::unexpected(c.error());
+    if (auto c = tx.copyRows("audit", auditColumns, audit); !c) return std::unexpected(c.error());
+    out.stored = devices.size();
+    return out;
+}
+
 }  // namespace
 
 Result<ImportSummary> importStaged(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> rows, std::int64_t now) {
+    if (dialect == SqlDialect::postgresql) return importCopied(tx, rows, now);
     ImportSummary out;
     if (auto c = stageImport(tx, dialect, rows); !c) return std::unexpected(c.error());
     auto known = checkImportRecords(tx, rows);

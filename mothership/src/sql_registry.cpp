@@ -104,10 +104,13 @@ public:
                 if (auto c = checkReworkedFrom(row, old ? std::optional(*old) : std::nullopt); !c) return c;
             }
             if (row.mcuUid) {
-                auto holders = tx.query("SELECT devid, state FROM devices WHERE mcu_uid = $1", {*row.mcuUid});
+                // By devices_board; the IDs compared here (sql_import.cpp, checkImportRows).
+                auto holders = tx.query("SELECT devid, state, mcu_uid FROM devices WHERE " + sql::boardKeySql("mcu_uid") + " = $1",
+                                        {sql::boardKey(*row.mcuUid)});
                 if (!holders) return std::unexpected(holders.error());
                 std::vector<std::pair<std::uint32_t, DeviceState>> found;
                 for (const auto& h : *holders) {
+                    if (h[2] != row.mcuUid) continue;
                     auto state = protocol::parseEnrollmentState(h[1].value_or(""));
                     if (!state) return std::unexpected(state.error());
                     found.emplace_back(static_cast<std::uint32_t>(toInt(h[0])), *state);

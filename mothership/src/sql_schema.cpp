@@ -107,6 +107,15 @@ std::string schemaKeysForScale(SqlDialect dialect) {
     return s;
 }
 
+/// Version 8, the index by board in the order lot, wafer, die (sql_values.h, boardKeySql)
+/// instead of the MCU unique ID as stored, whose first word (the die's position) scatters a
+/// day's boards over the whole index: at 16.7 M devices each batch of an import changed one
+/// page of it per board (docs/MOTHERSHIP.md, "Scale").
+std::string schemaBoardIndex() {
+    return "DROP INDEX IF EXISTS devices_mcu_uid;"
+           "CREATE INDEX devices_board ON devices (" + sql::boardKeySql("mcu_uid") + ");";
+}
+
 }  // namespace
 
 Status migrateSchema(SqlDb& db) {
@@ -127,7 +136,7 @@ Status migrateSchema(SqlDb& db) {
                                                " is newer than this program (" + sql::num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
         const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk(),
-                                       schemaPreEnrolled(), schemaKeysForScale(db.dialect())};
+                                       schemaPreEnrolled(), schemaKeysForScale(db.dialect()), schemaBoardIndex()};
         static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;

@@ -3,9 +3,11 @@
 // device's state read inside a transaction.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "sql_db.h"
 #include "tte/mothership/registry.h"
@@ -26,6 +28,28 @@ inline std::int64_t toInt(const SqlValue& v) {
 inline constexpr const char* kDeviceColumns =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid, reworked_from";
+
+/// The key of `devices_board`, the index by board (schema version 8), for the MCU unique ID
+/// in `column`: its three 32-bit words, in the order PROTOCOL.md §10 has them
+/// (die position on the wafer, then wafer number and the lot's last three characters, then the
+/// lot's first four), put in the order lot, wafer, die. Boards made one after another come from
+/// a few reels, so from a few wafers of a lot: in this order a batch of them lands on a few
+/// places of the index, where in the stored order (die position first) every board lands on
+/// a page of its own.
+inline std::string boardKeySql(std::string_view column) {
+    const std::string c(column);
+    return "(substr(" + c + ", 17, 8) || substr(" + c + ", 9, 8) || substr(" + c + ", 1, 8))";
+}
+
+/// boardKeySql() of one MCU unique ID, computed here (the same string the database computes,
+/// for any length of `mcuUid`).
+inline std::string boardKey(std::string_view mcuUid) {
+    const auto part = [&](std::size_t from) { return mcuUid.substr(std::min(from, mcuUid.size()), 8); };
+    std::string out(part(16));
+    out += part(8);
+    out += part(0);
+    return out;
+}
 
 /// The state of device `devId`. Errors: notFound, the database's.
 Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId);

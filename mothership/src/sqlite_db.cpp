@@ -108,9 +108,11 @@ public:
             values += (i ? ", $" : "$") + std::to_string(i + 1);
         }
         sql += ") VALUES (" + values + ")";
+        auto stmt = prepare(sql, {});
+        if (!stmt) return std::unexpected(stmt.error());
         for (const auto& row : rows) {
-            auto stmt = prepare(sql, row);
-            if (!stmt) return std::unexpected(stmt.error());
+            // The row outlives the step: SQLite reads its text in place (SQLITE_STATIC).
+            if (auto b = bind(*stmt, row, SQLITE_STATIC); !b) return std::unexpected(b.error());
             const int rc = sqlite3_step(*stmt);
             sqlite3_reset(*stmt);
             if (rc != SQLITE_DONE) return sqliteError(m_db, rc, "insert into " + std::string(table));
@@ -132,15 +134,19 @@ private:
         } else {
             stmt = it->second;
         }
+        if (auto b = bind(stmt, params, SQLITE_TRANSIENT); !b) return std::unexpected(b.error());
+        return stmt;
+    }
+
+    Status bind(sqlite3_stmt* stmt, const std::vector<SqlValue>& params, sqlite3_destructor_type lifetime) {
         sqlite3_clear_bindings(stmt);
         for (std::size_t i = 0; i < params.size(); ++i) {
             const int index = static_cast<int>(i + 1);
-            const int rc = params[i] ? sqlite3_bind_text(stmt, index, params[i]->data(),
-                                                         static_cast<int>(params[i]->size()), SQLITE_TRANSIENT)
+            const int rc = params[i] ? sqlite3_bind_text(stmt, index, params[i]->data(), static_cast<int>(params[i]->size()), lifetime)
                                      : sqlite3_bind_null(stmt, index);
             if (rc != SQLITE_OK) return sqliteError(m_db, rc, "bind");
         }
-        return stmt;
+        return {};
     }
 
     sqlite3* m_db;
@@ -164,7 +170,7 @@ Result<std::unique_ptr<Connection>> openConnection(const std::string& path, int 
     // insert at a random place of a large index read its page from the file and spill it
     // again before the commit (docs/MOTHERSHIP.md, "Scale").
     const std::string pragmas =
-        writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" +
+        writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" +
                      std::to_string(static_cast<std::int64_t>(cacheMib) * 1024) + ";"
                : "PRAGMA query_only=ON;";
     if (auto s = conn->script(pragmas); !s) return std::unexpected(s.error());

@@ -140,7 +140,7 @@ TEST_P(RegistryImportTest, OneRefusedRowStoresNothingOfTheBatch) {
 }
 
 TEST_P(RegistryImportTest, FieldsKeepTabsBackslashesAndLineBreaks) {
-    auto odd = row(0x100, "s-1\\x\ty\nz\r");
+    auto odd = row(0x100, "s-1\\x\ty\nz\r\"{,}");  // COPY's and PostgreSQL array literals' special characters
     odd.station = "station\t\\N";
     odd.signature = "\\.";
     odd.created = "";
@@ -153,6 +153,11 @@ TEST_P(RegistryImportTest, FieldsKeepTabsBackslashesAndLineBreaks) {
     EXPECT_EQ(d.created, "");
     EXPECT_EQ(d.box, std::nullopt);
     EXPECT_EQ(d.mcuUid, std::nullopt);
+    // The record id is found again: the same record is a duplicate.
+    auto again = reg->importDevices(std::vector<DeviceRow>{odd}, 2);
+    ASSERT_TRUE(again) << again.error().toString();
+    EXPECT_EQ(again->duplicates, 1u);
+    EXPECT_EQ(again->stored, 0u);
 }
 
 TEST_P(RegistryImportTest, ALargeBatchGoesInWholeAndNextToSingleInserts) {

@@ -380,7 +380,13 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "7\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "8\n");
+    // Version 8: the index by board replaces the one by MCU unique ID as stored.
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") +
+                             " \"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'"
+                             " AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name\"")
+                  .output,
+              "devices_board\ndevices_box\n");  // (this version 1 was made without devices_lot)
     // Version 7: the Dev ID index of the audit trail is gone (audit_devid_event serves its reads).
     EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") +
                              " \"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name\"")

@@ -22,6 +22,8 @@ public:
     void start();
     /// A fresh, empty database: its libpq URL (`postgresql:///tN?host=DIR&port=P&user=postgres`).
     [[nodiscard]] std::string newDatabase();
+    /// The server's main process (postmaster.pid), 0 when it is not running.
+    [[nodiscard]] int serverPid() const;
 
 private:
     TempDir m_tmp;
