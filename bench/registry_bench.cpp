@@ -466,7 +466,7 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
     if (backend == "postgresql") {
         // A bulk load writes far more WAL than the default 1 GB between checkpoints; the
         // shared buffers hold the hot part of the indexes (docs/MOTHERSHIP.md, "Scale").
-        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min -c temp_buffers=128MB");
+        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min");
         url = pg->newDatabase();
     }
     must(ms::writeNewKeyFile(dir.file("otp.key"), false).has_value(), "OTP-hash key");
