@@ -67,8 +67,8 @@ Status stageImport(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> row
         staged.push_back(SqlRow{
             num(static_cast<std::int64_t>(i)), num(r.devId), r.urn, r.fingerprint, toHex(r.otpHash), r.lot,
             r.box ? SqlValue(num(*r.box)) : std::nullopt, r.station, r.recordId, r.recordDigest, r.signature,
-            r.firmwareSha256, r.created, r.mcuUid, r.mcuUid ? SqlValue(sql::boardKey(*r.mcuUid)) : std::nullopt, r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt,
-            storedDetail(r)});
+            r.firmwareSha256, r.created, r.mcuUid, r.mcuUid ? SqlValue(sql::boardKey(*r.mcuUid)) : std::nullopt,
+            r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt, storedDetail(r)});
     }
     // No ANALYZE of the staging table: PostgreSQL sizes a table without statistics from
     // its pages, which is enough for the checks below, and ANALYZE cost as much as the COPY
@@ -175,17 +175,19 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
         duplicate[i] = true;
         ++out.duplicates;
     }
-    // The lot quota.
+    // The lot quota (the batch's lots, each once).
+    std::unordered_set<std::string_view> lotNames;
+    for (const auto& r : rows) lotNames.insert(r.lot);
     auto lots = tx.query("SELECT lot, first_id, last_id FROM lots WHERE lot = ANY($1::text[])",
-                         {column([](const DeviceRow& r) -> std::string_view { return r.lot; })});
+                         {textArray({lotNames.begin(), lotNames.end()})});
     if (!lots) return std::unexpected(lots.error());
-    std::unordered_map<std::string_view, SqlRow> quota;
-    for (const auto& l : *lots) quota.emplace(*l[0], SqlRow{l[1], l[2]});
+    std::unordered_map<std::string_view, std::vector<SqlRow>> quota;  // checkQuota's form: no row, no quota
+    for (const auto& l : *lots) quota[*l[0]].push_back(SqlRow{l[1], l[2]});
+    static const std::vector<SqlRow> noQuota;
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (duplicate[i]) continue;
         const auto q = quota.find(rows[i].lot);
-        if (auto c = checkQuota(rows[i], q == quota.end() ? std::vector<SqlRow>{} : std::vector<SqlRow>{q->second}); !c)
-            return std::unexpected(c.error());
+        if (auto c = checkQuota(rows[i], q == quota.end() ? noQuota : q->second); !c) return std::unexpected(c.error());
     }
     // A Dev ID or URN stored under another record.
     std::vector<std::string> ids;

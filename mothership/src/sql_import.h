@@ -11,11 +11,12 @@
 namespace tte::mothership {
 
 /// Stores `rows` (unique within the batch: checkBatchUnique) inside `tx`, with the rules of a
-/// single upload: the batch goes into a staging table (COPY on PostgreSQL), a record id
-/// stored before with the same content is a duplicate and other content refuses the batch,
-/// then the lot quota, a Dev ID or URN taken, a board that is another live device and a
-/// reworked board's old device are checked set-wise, and one INSERT … SELECT each fills
-/// `devices` and `audit` (one `stored` line per device). All or nothing with `tx`.
+/// single upload: a record id stored before with the same content is a duplicate and other
+/// content refuses the batch, then the lot quota, a Dev ID or URN taken, a board that is
+/// another live device and a reworked board's old device are checked for the whole batch, and
+/// `devices` and `audit` get its rows (one `stored` line per device). SQLite: the batch in a
+/// staging table, the checks as joins, one INSERT … SELECT per table. PostgreSQL: one lookup
+/// per rule with the batch's keys as an array, then COPY into each table. All or nothing with `tx`.
 Result<ImportSummary> importStaged(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> rows, std::int64_t now);
 
 }  // namespace tte::mothership

@@ -172,9 +172,9 @@ public:
 
     /// Stores many devices in one transaction with insertDevice()'s rules, each with its
     /// `stored` audit line: the bulk path (`admin import`, loading a registry of millions).
-    /// All or nothing: when one row is refused, no row of the batch is stored. PostgreSQL
-    /// copies the batch into a staging table (COPY) and checks and inserts it set-wise;
-    /// SQLite does the same with one prepared statement per row in its one transaction.
+    /// All or nothing: when one row is refused, no row of the batch is stored. SQLite stages
+    /// the batch in a temporary table (one prepared statement per row) and checks and inserts
+    /// it set-wise; PostgreSQL looks the batch's keys up as arrays and COPYs it into the tables.
     /// Errors: those insertDevice() returns for a refused row; invalidArgument ("Dev ID 00000100
     /// appears twice in the batch", the same for a URN, a record id or an MCU unique ID).
     virtual Result<ImportSummary> importDevices(std::span<const DeviceRow> rows, std::int64_t now) = 0;
