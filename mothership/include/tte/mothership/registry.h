@@ -171,7 +171,8 @@ public:
     virtual Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) = 0;
 
     /// Stores many devices in one transaction with insertDevice()'s rules, each with its
-    /// `stored` audit line: the bulk path (`admin import`, loading a registry of millions).
+    /// `stored` audit line: the bulk path for loading a registry of millions (registry_bench; no
+    /// admin command calls it yet).
     /// All or nothing: when one row is refused, no row of the batch is stored. SQLite stages
     /// the batch in a temporary table (one prepared statement per row) and checks and inserts
     /// it set-wise; PostgreSQL looks the batch's keys up as arrays and COPYs it into the tables.
