@@ -68,6 +68,10 @@ namespace fs = std::filesystem;
 /// expired (then refused); unintroduced ones are never introduced.
 enum class Kind { certificate, psk, waiting, unintroduced };
 
+/// Why a request goes out: a new one, an answered one again, one a kill cut off again, or
+/// (check-ins) one of a device whose introduction expired.
+enum class Why { fresh, again, retry, expired };
+
 constexpr long kShortTtl = 2;      ///< seconds, in every other start
 constexpr long kLongTtl = 3600;    ///< no introduction expires in such a start's life
 const char* const kLot = "lot-ck";  ///< the MotherShip's lot for the test's Dev IDs
@@ -258,19 +262,19 @@ protected:
         const std::string url = "https://" + c.https + "/tte/v1/introductions";
         for (std::uint64_t i = 0; !stop; ++i) {
             Device d;
-            enum { fresh, again, retry } why = fresh;
+            Why why = Why::fresh;
             {
                 std::lock_guard lock(ledger.mutex);
                 if (!ledger.cutIntroductions.empty()) {
                     d = ledger.devices[ledger.cutIntroductions.front()];
                     ledger.cutIntroductions.pop_front();
-                    why = retry;
+                    why = Why::retry;
                 } else if (i % 5 == 4 && !checkedInIntroduced.empty()) {
                     d = ledger.devices[checkedInIntroduced[i % checkedInIntroduced.size()]];
-                    why = again;
+                    why = Why::again;
                 }
             }
-            if (why == fresh) {
+            if (why == Why::fresh) {
                 d = makeDevice(i % 3 == 0 ? Kind::certificate : i % 3 == 1 ? Kind::psk : Kind::waiting);
                 if (d.atMotherShip && !upload(d)) continue;
                 std::lock_guard lock(ledger.mutex);
@@ -290,12 +294,12 @@ protected:
             if (r->status != 201 || doc.is_discarded() || doc.value("urn", "") != d.urn ||
                 doc.value("fingerprint", "") != d.fingerprint || doc.value("description", "") != d.description ||
                 !doc["expires_at"].is_number_integer()) {
-                ledger.errors.push_back("introduction of " + d.urn + (why == retry ? " (sent again after a kill)" : "") +
+                ledger.errors.push_back("introduction of " + d.urn + (why == Why::retry ? " (sent again after a kill)" : "") +
                                         " answered " + std::to_string(r->status) + ": " + r->body);
                 continue;
             }
-            if (why == again) ledger.repeats++;
-            if (why == retry) ledger.retriedAfterCut++;
+            if (why == Why::again) ledger.repeats++;
+            if (why == Why::retry) ledger.retriedAfterCut++;
             ledger.introduced.insert(d.urn);
             ledger.expiresAt[d.urn] = doc["expires_at"].get<std::int64_t>();
             ledger.acks++;
@@ -370,12 +374,11 @@ protected:
     /// The device a check-in goes to (the ledger is locked): a cut one again; else a fresh
     /// introduced device; one whose introduction expired (also one refused before: it must stay
     /// refused); a checked-in device again; or one nobody introduced.
-    std::optional<std::pair<Device, int>> nextCheckin(std::uint64_t i) {
-        enum { fresh, again, retry, expired };
+    std::optional<std::pair<Device, Why>> nextCheckin(std::uint64_t i) {
         if (!ledger.cutCheckins.empty()) {
             auto urn = ledger.cutCheckins.front();
             ledger.cutCheckins.pop_front();
-            return std::pair{ledger.devices[urn], int(retry)};
+            return std::pair{ledger.devices[urn], Why::retry};
         }
         const auto now = unixNow();
         const auto slot = i % 6;
@@ -383,22 +386,22 @@ protected:
             for (const auto& urn : ledger.introduced) {
                 const Device& x = ledger.devices[urn];
                 if (x.kind != Kind::waiting && !ledger.checkedIn.count(urn) && !ledger.refusedExpired.count(urn))
-                    return std::pair{x, int(fresh)};
+                    return std::pair{x, Why::fresh};
             }
         }
         if (slot == 4 || (slot >= 1 && slot <= 3)) {
-            const std::string* refused = nullptr;
+            std::vector<const std::string*> refused;
             for (const auto& urn : ledger.introduced) {
                 if (ledger.checkedIn.count(urn) || ledger.expiresAt[urn] > now) continue;
-                if (!ledger.refusedExpired.count(urn)) return std::pair{ledger.devices[urn], int(expired)};
-                if (refused == nullptr || (i / 6) % 3 == 0) refused = &urn;
+                if (!ledger.refusedExpired.count(urn)) return std::pair{ledger.devices[urn], Why::expired};
+                refused.push_back(&urn);
             }
-            if (refused != nullptr && slot == 4) return std::pair{ledger.devices[*refused], int(expired)};
+            if (!refused.empty() && slot == 4) return std::pair{ledger.devices[*refused[(i / 6) % refused.size()]], Why::expired};
         }
         if (slot == 5 && !ledger.checkedIn.empty()) {
             auto it = ledger.checkedIn.begin();
             std::advance(it, static_cast<long>(i % ledger.checkedIn.size()));
-            return std::pair{ledger.devices[*it], int(again)};
+            return std::pair{ledger.devices[*it], Why::again};
         }
         return std::nullopt;
     }
@@ -411,7 +414,7 @@ protected:
         ASSERT_TRUE(coaps);
         for (std::uint64_t i = 0; !stop; ++i) {
             Device d;
-            int why = 0;  // 0 fresh, 1 again, 2 retry, 3 expired
+            Why why = Why::fresh;
             {
                 std::lock_guard lock(ledger.mutex);
                 auto next = nextCheckin(i);
@@ -434,7 +437,7 @@ protected:
                                     [&] { return stop.load(); });
             const auto answered = unixNow();
             std::lock_guard lock(ledger.mutex);
-            const std::string what = "check-in of " + d.urn + (why == 2 ? " (sent again after a kill)" : "");
+            const std::string what = "check-in of " + d.urn + (why == Why::retry ? " (sent again after a kill)" : "");
             if (r.code == 0) {  // no answer: the kill (or a handshake it broke); sent again later
                 ledger.cutCheckins.push_back(d.urn);
                 if (!ledger.cutCheckinSent.count(d.urn)) ledger.cutCheckinSent[d.urn] = sent;
@@ -444,8 +447,8 @@ protected:
             if (d.kind == Kind::unintroduced) {
                 if (r.code != 204) ledger.errors.push_back(what + " answered " + std::to_string(r.code) + ": " + text);
                 else {
-                    if (why == 1) ledger.repeats++;
-                    if (why == 2) ledger.retriedAfterCut++;
+                    if (why == Why::again) ledger.repeats++;
+                    if (why == Why::retry) ledger.retriedAfterCut++;
                     ledger.checkedIn.insert(d.urn);
                     ledger.acks++;
                 }
@@ -461,8 +464,8 @@ protected:
                                             std::to_string(expires) + " (sent at " + std::to_string(sent) + ")");
                     continue;
                 }
-                if (why == 1) ledger.repeats++;
-                if (why == 2) ledger.retriedAfterCut++;
+                if (why == Why::again) ledger.repeats++;
+                if (why == Why::retry) ledger.retriedAfterCut++;
                 if (expires - sent <= kShortTtl) ledger.checkinsBeforeExpiryInShortTtl++;
                 ledger.checkedIn.insert(d.urn);
                 ledger.cutCheckinSent.erase(d.urn);
