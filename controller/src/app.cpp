@@ -46,6 +46,10 @@ Result<std::unique_ptr<ControllerApp>> ControllerApp::start(const ControllerOpti
     auto store = DeviceStore::open(o.stateDir + "/controller.db");
     if (!store) return std::unexpected(store.error());
     parts->store = std::move(*store);
+    // Introductions that expired while the Controller was down keep no OTP (PROTOCOL §8),
+    // whether or not the status poller runs.
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.wallNow().time_since_epoch()).count();
+    if (auto forgot = parts->store->forgetUnneededOtps(now); !forgot) return std::unexpected(forgot.error());
     parts->service = std::make_unique<ControllerService>(
         *parts->store, clock, ServiceOptions{std::chrono::seconds(o.ttlSeconds), o.acceptUnintroduced});
     auto https = makeHttpsServer(*parts->service, *identity, *httpsListen);

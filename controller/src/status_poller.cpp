@@ -44,7 +44,9 @@ Result<int> StatusPoller::pollOnce() {
         m_service.countStatusQuery(state.has_value());
         int attempts = q.attempts + 1;
         auto next = now + backoff(attempts).count();
-        if (auto st = m_store.recordStatus(q.urn, state ? *state : std::string("unknown"), attempts, next); !st)
+        // A failed query says nothing about the device: what the MotherShip last said stays.
+        if (auto st = state ? m_store.recordStatus(q.urn, *state, attempts, next) : m_store.recordFailedQuery(q.urn, attempts, next);
+            !st)
             return std::unexpected(st.error());
     }
     return static_cast<int>(due->size());

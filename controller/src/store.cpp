@@ -201,7 +201,11 @@ Result<DeviceRecord> DeviceStore::introduce(const Introduction& intro, UnixSecon
     Stmt s(m_db,
            "INSERT INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, expires_at, psk) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9) "
-           "ON CONFLICT(urn) DO UPDATE SET description = excluded.description, otp = excluded.otp, "
+           // A device that checked in, or whose MotherShip state is final, is never asked about
+           // again: an introduction repeated for it (a resend) must not store its OTP again.
+           "ON CONFLICT(urn) DO UPDATE SET description = excluded.description, "
+           "otp = CASE WHEN devices.registered_at IS NULL AND devices.ms_state NOT IN ('registered', 'revoked') "
+           "THEN excluded.otp ELSE '' END, "
            "ms = excluded.ms, introduced = 1, expires_at = excluded.expires_at, psk = excluded.psk");
     if (!s.ok()) return dbError(m_db, "cannot store the introduction");
     s.text(1, intro.urn).text(2, intro.devid).text(3, intro.fingerprint).text(4, intro.otp.view());
@@ -249,6 +253,11 @@ Status DeviceStore::markRegistered(const std::string& urn, UnixSeconds now) {
     if (!forgot) return std::unexpected(forgot.error());
     if (!tx.commit()) return dbError(m_db, "cannot record the check-in");
     return *forgot ? wipeWal() : Status{};
+}
+
+Status DeviceStore::forgetUnneededOtps(UnixSeconds now) {
+    std::lock_guard lock(m_mutex);
+    return forgetUsedOtps(now);
 }
 
 Status DeviceStore::forgetUsedOtps(UnixSeconds now) {
@@ -338,6 +347,15 @@ Status DeviceStore::recordStatus(const std::string& urn, const std::string& msSt
     }
     if (!tx.commit()) return dbError(m_db, "cannot record the MotherShip status");
     return forgot ? wipeWal() : Status{};
+}
+
+Status DeviceStore::recordFailedQuery(const std::string& urn, int attempts, UnixSeconds nextQueryAt) {
+    std::lock_guard lock(m_mutex);
+    Stmt s(m_db, "UPDATE devices SET query_attempts = ?2, next_query_at = ?3 WHERE urn = ?1");
+    if (!s.ok()) return dbError(m_db, "cannot record the status query");
+    s.text(1, urn).integer(2, attempts).integer(3, nextQueryAt);
+    if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot record the status query");
+    return {};
 }
 
 }  // namespace tte::controller

@@ -110,8 +110,11 @@ TEST(ControllerProcess, IdentityPersistsAndShowIdentityPrintsIt) {
     {
         auto c = startController(dir, "first");
         first = c.fingerprint;
+        // The ports file is written before main() prints the ready line: wait for the line.
+        EXPECT_TRUE(test::waitFor([&] { return c.proc->out().find("fingerprint=" + first) != std::string::npos; },
+                                  std::chrono::seconds(10)))
+            << c.proc->out();
         EXPECT_NE(c.proc->out().find("tte-controller ready https=127.0.0.1:"), std::string::npos);
-        EXPECT_NE(c.proc->out().find("fingerprint=" + first), std::string::npos);
     }
     auto c2 = startController(dir, "second");
     EXPECT_EQ(c2.fingerprint, first);

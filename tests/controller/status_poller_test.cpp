@@ -86,6 +86,27 @@ TEST_F(PollerTest, FinalStatesAndFailuresAreRecorded) {
     EXPECT_NE(service->metrics().find("tte_controller_status_queries_failed_total 2\n"), std::string::npos);
 }
 
+TEST_F(PollerTest, AFailedQueryKeepsWhatTheMotherShipLastSaid) {
+    ASSERT_EQ(service->introduce(intro(0)).status, 201);
+    bool up = true;
+    StatusFetcher fetch = [&](const StatusQuery&) -> Result<std::string> {
+        if (up) return std::string("mapped");
+        return fail(Errc::unavailable, "MotherShip down");
+    };
+    StatusPoller p(*store, *service, clock, fetch, {4, std::chrono::seconds(1), std::chrono::seconds(10), std::chrono::hours(1)});
+    EXPECT_EQ(*p.pollOnce(), 1);
+    up = false;
+    clock.advance(std::chrono::seconds(10));
+    EXPECT_EQ(*p.pollOnce(), 1);
+    EXPECT_EQ(json::parse(service->devices().body)["devices"][0]["ms_state"], "mapped")
+        << "the MotherShip did not answer: its last answer stands (it was overwritten with unknown before)";
+    EXPECT_EQ(*p.pollOnce(), 0) << "the failed query counts for the backoff";
+    clock.advance(std::chrono::seconds(20));
+    up = true;
+    EXPECT_EQ(*p.pollOnce(), 1);
+    EXPECT_NE(service->metrics().find("tte_controller_status_queries_failed_total 1\n"), std::string::npos);
+}
+
 TEST_F(PollerTest, ExpiredIntroductionsAreNotQueried) {
     ASSERT_EQ(service->introduce(intro(0)).status, 201);
     int calls = 0;

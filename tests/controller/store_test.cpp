@@ -88,6 +88,36 @@ TEST_F(StoreFile, OtpLeavesTheFileOnAFinalMotherShipStateOrExpiry) {
     EXPECT_EQ(std::string(it->otp.view()), "3333333333333333");
 }
 
+TEST_F(StoreFile, AnIntroductionRepeatedAfterTheFinalStateDoesNotStoreTheOtpAgain) {
+    const auto checkedIn = intro(1, "4444444444444444"), revoked = intro(2, "5555555555555555");
+    ASSERT_TRUE(store->introduce(checkedIn, 1000, 3600));
+    ASSERT_TRUE(store->introduce(revoked, 1000, 3600));
+    ASSERT_TRUE(store->markRegistered(checkedIn.urn, 1010));
+    ASSERT_TRUE(store->recordStatus(revoked.urn, "revoked", 1, 1020));
+    // An introducer sends message 6 again (its answer was lost): refreshed, but no OTP comes
+    // back for a device nobody will ask about (it stayed on disk until the next status round).
+    auto again = store->introduce(checkedIn, 1100, 3600);
+    ASSERT_TRUE(again) << again.error().toString();
+    EXPECT_EQ(again->state, "registered");
+    EXPECT_EQ(again->expiresAt, 4700);
+    ASSERT_TRUE(store->introduce(revoked, 1100, 3600));
+    EXPECT_FALSE(onDisk("4444444444444444"));
+    EXPECT_FALSE(onDisk("5555555555555555"));
+    EXPECT_TRUE(store->dueStatusQueries(1200, 10)->empty());
+}
+
+TEST_F(StoreFile, OtpsOfIntroductionsThatExpiredMeanwhileAreForgottenOnRequest) {
+    const auto expired = intro(1, "6666666666666666"), pending = intro(2, "7777777777777777");
+    ASSERT_TRUE(store->introduce(expired, 1000, 100));
+    ASSERT_TRUE(store->introduce(pending, 1000, 3600));
+    ASSERT_TRUE(store->forgetUnneededOtps(1099));
+    EXPECT_TRUE(onDisk("6666666666666666")) << "not expired yet at 1099";
+    ASSERT_TRUE(store->forgetUnneededOtps(1100));  // what the Controller does at start
+    EXPECT_FALSE(onDisk("6666666666666666"));
+    EXPECT_TRUE(onDisk("7777777777777777"));
+    EXPECT_EQ(store->findByUrn(expired.urn, 1100)->state, "expired");
+}
+
 TEST_F(StoreFile, AWalLeftByAKillIsCheckpointedAndTruncatedAtOpen) {
     const auto d = intro(1, "0123456789abcdef");
     ASSERT_TRUE(store->introduce(d, 1000, 3600));

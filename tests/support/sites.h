@@ -18,9 +18,16 @@
 
 namespace tte::test {
 
+/// What a test may change of the site's MotherShip.
+struct MotherShipSiteOptions {
+    /// [limits] max_failures_per_client: a test whose Controller asks about Dev IDs the
+    /// MotherShip does not know (each a failure from 127.0.0.1) raises it.
+    int maxFailuresPerClient = 1000;
+};
+
 class MotherShipSite {
 public:
-    MotherShipSite() : pki(test::makePki(dir)) {
+    explicit MotherShipSite(MotherShipSiteOptions options = {}) : pki(test::makePki(dir)) {
         auto ms = test::binary("tte-mothership");
         EXPECT_EQ(test::runShell(ms + " admin keygen otp --out " + dir.file("otp.key")).exitCode, 0);
         test::writeFile(dir.file("ms.toml"),
@@ -29,7 +36,8 @@ public:
                           "[coaps]\nlisten = \"127.0.0.1:0\"\ncert = \"" + pki.dtlsCert + "\"\nkey = \"" + pki.dtlsKey + "\"\n"
                           "[database]\nurl = \"sqlite://" + dir.file("registry.db") + "\"\n"
                           "[otp_hash]\nkey_file = \"" + dir.file("otp.key") + "\"\n"
-                          "[limits]\nmax_failures_per_device = 5\nmax_failures_per_client = 1000\nwindow_s = 600\nlockout_s = 600\n");
+                          "[limits]\nmax_failures_per_device = 5\nmax_failures_per_client = " +
+                              std::to_string(options.maxFailuresPerClient) + "\nwindow_s = 600\nlockout_s = 600\n");
         admin("station add --cert " + pki.stationCert + " --name station-1");
         admin("lot set --lot lot-1 --first 00000100 --last 000001ff");
         start();

@@ -99,9 +99,19 @@ public:
     /// of the introductions that expired by `now` first. Errors: io.
     Result<std::vector<StatusQuery>> dueStatusQueries(UnixSeconds now, int limit);
 
-    /// Stores the MotherShip's answer (or "unknown" after a failure) and the next query time;
-    /// a final answer (registered, revoked) forgets the device's OTP. Errors: io.
+    /// Stores the MotherShip's answer and the next query time; a final answer (registered,
+    /// revoked) forgets the device's OTP. Errors: io.
     Status recordStatus(const std::string& urn, const std::string& msState, int attempts, UnixSeconds nextQueryAt);
+
+    /// Stores a query the MotherShip did not answer (transport error, an answer other than
+    /// 200): the attempt count and the next query time only. What the MotherShip last said
+    /// stays (it did not say anything new; PROTOCOL §8 `ms_state`). Errors: io.
+    Status recordFailedQuery(const std::string& urn, int attempts, UnixSeconds nextQueryAt);
+
+    /// Overwrites the OTPs no longer needed at `now` (forgetUsedOtps()): what the Controller
+    /// does at start, so an introduction that expired while it was down leaves no OTP behind
+    /// even before the first status query. Errors: io.
+    Status forgetUnneededOtps(UnixSeconds now);
 
 private:
     explicit DeviceStore(sqlite3* db) : m_db(db) {}
