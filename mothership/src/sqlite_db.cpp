@@ -1,7 +1,9 @@
 // SQLite backend of the SQL seam: WAL with synchronous=FULL (a commit survives power loss),
 // one writer thread that commits every queued write of a round in one transaction (group
 // commit, each write in its own savepoint so one failure spoils nothing else), and a pool
-// of reader connections that read in parallel with the writer.
+// of reader connections that read in parallel with the writer. The write-ahead log is copied
+// back into the database file by a checkpointer thread of its own, so that no commit waits for
+// those writes (at millions of devices they land at random places of a large file).
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -153,7 +155,8 @@ private:
     std::unordered_map<std::string, sqlite3_stmt*> m_cache;
 };
 
-/// `cacheMib` > 0: the writer (its page cache); 0: a reader (SQLite's default cache, read-only).
+/// `cacheMib` > 0: the writer (its page cache); 0: a reader (SQLite's default cache, read-only);
+/// < 0: the checkpointer (syncs the database file before the log is started again).
 Result<std::unique_ptr<Connection>> openConnection(const std::string& path, int cacheMib) {
     const bool writer = cacheMib > 0;
     sqlite3* db = nullptr;
@@ -172,16 +175,29 @@ Result<std::unique_ptr<Connection>> openConnection(const std::string& path, int 
     const std::string pragmas =
         writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" +
                      std::to_string(static_cast<std::int64_t>(cacheMib) * 1024) + ";"
-               : "PRAGMA query_only=ON;";
+        : cacheMib < 0 ? "PRAGMA synchronous=FULL;"
+                       : "PRAGMA query_only=ON;";
     if (auto s = conn->script(pragmas); !s) return std::unexpected(s.error());
     return conn;
 }
 
+/// Frames in the write-ahead log (pages of about 4 KiB) after which the checkpointer copies it
+/// back: SQLite's own automatic checkpoint, which it replaces, starts at the same count.
+constexpr int kCheckpointFrames = 1000;
+
 class SqliteDb final : public SqlDb {
 public:
-    SqliteDb(std::string path, std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers)
-        : m_path(std::move(path)), m_writer(std::move(writer)), m_readers(std::move(readers)) {
+    /// `checkpointer`: the connection that checkpoints the log; none for ":memory:" (no log).
+    SqliteDb(std::string path, std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
+             std::unique_ptr<Connection> checkpointer)
+        : m_path(std::move(path)), m_writer(std::move(writer)), m_readers(std::move(readers)),
+          m_checkpointer(std::move(checkpointer)) {
         for (auto& r : m_readers) m_idle.push_back(r.get());
+        if (m_checkpointer) {
+            // Replaces SQLite's automatic checkpoint, which would run inside the commit.
+            sqlite3_wal_hook(m_writer->handle(), &SqliteDb::onCommitted, this);
+            m_checkpointThread = std::thread([this] { checkpointLoop(); });
+        }
         m_thread = std::thread([this] { writerLoop(); });
     }
     ~SqliteDb() override {
@@ -191,6 +207,15 @@ public:
         }
         m_wake.notify_all();
         m_thread.join();  // the loop drains every queued write before it ends
+        if (m_checkpointThread.joinable()) {
+            {
+                std::lock_guard lock(m_checkpointMutex);
+                m_checkpointStopping = true;
+            }
+            m_checkpointWanted.notify_all();
+            m_checkpointThread.join();
+        }
+        // The last connection to close copies what is left of the log into the file.
     }
     SqliteDb(const SqliteDb&) = delete;
     SqliteDb& operator=(const SqliteDb&) = delete;
@@ -298,6 +323,35 @@ private:
         }
     }
 
+    /// sqlite3_wal_hook: called on the writer thread after each commit with the log's size.
+    static int onCommitted(void* self, sqlite3*, const char*, int frames) {
+        if (frames >= kCheckpointFrames) {
+            auto* db = static_cast<SqliteDb*>(self);
+            {
+                std::lock_guard lock(db->m_checkpointMutex);
+                db->m_checkpointDue = true;
+            }
+            db->m_checkpointWanted.notify_one();
+        }
+        return SQLITE_OK;
+    }
+
+    /// PASSIVE: copies the frames no reader still needs, waits for nobody and blocks nobody. The
+    /// writer starts the log again from its beginning once a checkpoint has copied all of it.
+    /// A failure (the disk) is tried again at the next commit's request; the log keeps every
+    /// commit meanwhile.
+    void checkpointLoop() {
+        for (;;) {
+            {
+                std::unique_lock lock(m_checkpointMutex);
+                m_checkpointWanted.wait(lock, [this] { return m_checkpointStopping || m_checkpointDue; });
+                if (m_checkpointStopping) return;
+                m_checkpointDue = false;
+            }
+            sqlite3_wal_checkpoint_v2(m_checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        }
+    }
+
     void commitBatch(const std::vector<std::unique_ptr<Job>>& batch) {
         std::vector<Status> results(batch.size());
         Status begun = m_writer->script("BEGIN IMMEDIATE");
@@ -328,6 +382,12 @@ private:
     std::condition_variable m_wake;
     std::deque<std::unique_ptr<Job>> m_queue;
     bool m_stopping = false;
+    std::unique_ptr<Connection> m_checkpointer;
+    std::mutex m_checkpointMutex;
+    std::condition_variable m_checkpointWanted;
+    bool m_checkpointDue = false;
+    bool m_checkpointStopping = false;
+    std::thread m_checkpointThread;
     std::thread m_thread;
 };
 
@@ -351,7 +411,13 @@ Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, 
             pool.push_back(std::move(*r));
         }
     }
-    return std::make_unique<SqliteDb>(path, std::move(*writer), std::move(pool));
+    std::unique_ptr<Connection> checkpointer;
+    if (path != ":memory:") {
+        auto c = openConnection(path, -1);
+        if (!c) return std::unexpected(c.error());
+        checkpointer = std::move(*c);
+    }
+    return std::make_unique<SqliteDb>(path, std::move(*writer), std::move(pool), std::move(checkpointer));
 }
 
 }  // namespace tte::mothership

@@ -420,6 +420,24 @@ TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {
     EXPECT_FALSE(std::filesystem::exists(dir.file("c.db")));
 }
 
+// The writer never checkpoints; the checkpointer thread copies the log into the database file
+// once it holds 1,000 pages, while the registry stays open. Without that thread the file would
+// keep its first size until the registry closes.
+TEST(SqliteRegistry, TheLogIsCheckpointedBesideTheWriter) {
+    test::TempDir dir;
+    const auto file = dir.file("r.db");
+    auto reg = openRegistry("sqlite://" + file, 1).value();
+    ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0xffff));
+    const auto first = std::filesystem::file_size(file);
+    // About 3 pages a device (row, index entries, audit line), each in its own commit.
+    for (std::uint32_t id = 0x100; id < 0x100 + 600; ++id) ASSERT_TRUE(reg->insertDevice(row(id, "s-" + std::to_string(id)), 1));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::filesystem::file_size(file) == first && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    EXPECT_GT(std::filesystem::file_size(file), first) << "nothing was checkpointed into the file";
+    EXPECT_EQ(reg->device(0x100 + 599)->recordId, "s-" + std::to_string(0x100 + 599));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, RegistryTest, ::testing::Values("memory", "sqlite"),
                          [](const auto& info) { return info.param; });
 
