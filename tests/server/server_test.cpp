@@ -256,6 +256,30 @@ TEST(CoapServer, TheCookieGateAnswersEachBareClientHelloAndDropsFakeOnes) {
     (*s)->stop();
 }
 
+// The gate is installed on an IPv6 endpoint and on a wildcard one too (its start-up handshake
+// goes to the bound address, or to loopback), and answers a bare ClientHello there.
+TEST(CoapServer, TheCookieGateStartsOnIpv6AndWildcardEndpoints) {
+    const CertifiedKey k = identity();
+    for (const char* address : {"::1", "0.0.0.0"}) {
+        auto s = CoapServer::create({address, 0}, k.share());
+        ASSERT_TRUE(s) << address << ": " << s.error().toString();
+        (*s)->start();
+        if (std::string_view(address) == "0.0.0.0") {
+            UdpPeer peer((*s)->port());
+            peer.send(bareClientHello(7));
+            std::vector<std::vector<std::uint8_t>> answers;
+            EXPECT_TRUE(test::waitFor([&] {
+                answers = peer.received();
+                return !answers.empty();
+            }, std::chrono::seconds(10)));
+            if (!answers.empty()) {
+                EXPECT_EQ(answers.front()[13], 3) << "not a HelloVerifyRequest";
+            }
+        }
+        (*s)->stop();
+    }
+}
+
 TEST(CoapServer, ADeferredReplyIsSentWhenAnotherThreadGivesIt) {
     test::TempDir dir;
     const CertifiedKey k = identity();
