@@ -99,7 +99,8 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     if (!httpsServer) return std::unexpected(httpsServer.error());
     p->https = std::move(*httpsServer);
     const CoapOptions co{coaps.host, coaps.port, config.dtlsCert, config.dtlsKey, config.coapMaxIdleSessions,
-                         config.coapMaxHandshakeSessions, config.coapSessionTimeoutSeconds};
+                         config.coapMaxHandshakeSessions, config.coapSessionTimeoutSeconds,
+                         config.coapHandshakesPerAddressPerSecond};
     auto coapServer = CoapServer::create(co, *p->registry, p->clock, p->metrics, p->log, p->hasher.get());
     if (!coapServer) return std::unexpected(coapServer.error());
     p->coaps = std::move(*coapServer);

@@ -31,6 +31,7 @@ public:
                         "cannot load the DTLS certificate " + o.certFile + " / key " + o.keyFile + " (or they do not match)");
         server::CoapServerOptions options{o.address, o.port, o.maxIdleSessions, o.maxHandshakeSessions,
                                           o.sessionTimeoutSeconds};
+        options.handshakesPerAddressPerSecond = o.handshakesPerAddressPerSecond;
         if (m_hasher != nullptr) options.pskLookup = [this](std::string_view identity) { return devicePsk(identity); };
         server::CoapObserver observer;
         observer.session = [this](bool opened) {

@@ -79,6 +79,7 @@ Status loadConfigFile(const std::string& path, Config& c) {
         whole(r, "max_idle_sessions", 1, 1000000, c.coapMaxIdleSessions);
         whole(r, "max_handshake_sessions", 1, 100000, c.coapMaxHandshakeSessions);
         whole(r, "session_timeout_s", 1, 86400, c.coapSessionTimeoutSeconds);
+        whole(r, "handshakes_per_address_per_s", 1, 1000000, c.coapHandshakesPerAddressPerSecond);
     });
     section(top, problems, "database", [&](TableReader& r) {
         text(r, "url", c.database);

@@ -2,13 +2,18 @@
 #include "coap_loop.h"
 
 #include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+
+#include "dtls_gate.h"
 
 namespace tte::server {
 namespace {
@@ -24,6 +29,11 @@ constexpr unsigned kWalkEveryMs = 5;
 constexpr std::uint32_t kMaxDatagramTruesize = 2304;
 /// At most this many datagrams read between two of libcoap's walks.
 constexpr std::size_t kMaxBatch = 64;
+/// At most this many datagrams looked at in one round of the gate (a flood it answers alone
+/// must not keep the loop from its walks and its wake-ups).
+constexpr std::size_t kMaxScreened = 256;
+/// The largest UDP payload.
+constexpr std::size_t kMaxDatagram = 65536;
 
 /// Datagrams certainly queued on `fd` (at least 1: it was reported readable).
 std::size_t queuedDatagrams(int fd) {
@@ -35,8 +45,10 @@ std::size_t queuedDatagrams(int fd) {
 }
 }  // namespace
 
-CoapLoop::CoapLoop(coap_context_t* ctx, int wakeFd, std::function<void()> onWake, int endpointFd)
-    : m_ctx(ctx), m_fd(coap_context_get_coap_fd(ctx)), m_wakeFd(wakeFd), m_endpointFd(endpointFd), m_onWake(std::move(onWake)) {
+CoapLoop::CoapLoop(coap_context_t* ctx, int wakeFd, std::function<void()> onWake, int endpointFd, DtlsGate* gate)
+    : m_ctx(ctx), m_fd(coap_context_get_coap_fd(ctx)), m_wakeFd(wakeFd), m_endpointFd(endpointFd), m_onWake(std::move(onWake)),
+      m_gate(endpointFd >= 0 ? gate : nullptr) {
+    if (m_gate != nullptr) m_datagram.resize(kMaxDatagram);
     if (m_fd >= 0 && m_wakeFd >= 0) {
         // libcoap takes each event's data.ptr for one of its sockets (NULL: its timer); this
         // one is told apart by its address and never handed to libcoap.
@@ -65,6 +77,116 @@ void CoapLoop::woken() {
     if (m_onWake) m_onWake();
 }
 
+namespace {
+
+/// Where a peeked datagram came from and the local address it was sent to (for the answer).
+struct Peeked {
+    DatagramSource source;
+    bool v4 = false, v6 = false;
+    in_pktinfo info4{};
+    in6_pktinfo info6{};
+};
+
+/// The packet information libcoap reads too (coap_network_read): its session's ifindex is the
+/// first one's, or the socket when there is none.
+void readPacketInfo(int fd, msghdr& msg, Peeked& p) {
+    p.source.ifindex = fd;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr && !p.v4 && !p.v6; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
+            std::memcpy(&p.info4, CMSG_DATA(c), sizeof p.info4);
+            p.v4 = true;
+            p.source.ifindex = p.info4.ipi_ifindex;
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+                   c->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
+            std::memcpy(&p.info6, CMSG_DATA(c), sizeof p.info6);
+            p.v6 = true;
+            p.source.ifindex = static_cast<int>(p.info6.ipi6_ifindex);
+        }
+    }
+}
+
+/// Sends `answer` to the datagram's source from the address it was sent to, as libcoap answers.
+void sendAnswer(int fd, const Peeked& p, std::span<const std::uint8_t> answer) {
+    iovec iov{const_cast<std::uint8_t*>(answer.data()), answer.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+    msghdr msg{};
+    msg.msg_name = const_cast<sockaddr_storage*>(&p.source.address);
+    msg.msg_namelen = p.source.length;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (p.v6 && p.source.address.ss_family == AF_INET6) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+        std::memcpy(CMSG_DATA(c), &p.info6, sizeof p.info6);
+    } else if (p.v4) {
+        in_pktinfo info{};
+        info.ipi_spec_dst = p.info4.ipi_addr;  // from the address the ClientHello was sent to
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    }
+    // Like any UDP answer, it may be lost; the client sends its ClientHello again.
+    (void)!sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+}  // namespace
+
+std::size_t CoapLoop::screenQueue() {
+    // Everything peeked in the last round was read by libcoap or taken off by the gate since.
+    const int zero = 0;
+    (void)setsockopt(m_endpointFd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero);
+    m_gate->beginBatch();
+    const auto now = DtlsGate::Clock::now();
+    std::size_t pass = 0;
+    for (std::size_t looked = 0; looked < kMaxScreened && pass < kMaxBatch; ++looked) {
+        Peeked p;
+        iovec iov{m_datagram.data(), m_datagram.size()};
+        alignas(cmsghdr) char control[256];
+        msghdr msg{};
+        msg.msg_name = &p.source.address;
+        msg.msg_namelen = sizeof p.source.address;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        // With a peek offset set, each peek moves it past the datagram it copied (the buffer
+        // holds any datagram whole), so the next peek sees the next datagram (socket(7),
+        // SO_PEEK_OFF). A read moves it back only by the bytes it returned: the offset is set
+        // again after the gate's own reads, and at the start of each round after libcoap's.
+        const ssize_t n = recvmsg(m_endpointFd, &msg, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            // EAGAIN: nothing more queued. Any other error is libcoap's to read and report.
+            if (errno != EAGAIN && errno != EWOULDBLOCK && pass == 0) pass = 1;
+            break;
+        }
+        p.source.length = msg.msg_namelen;
+        readPacketInfo(m_endpointFd, msg, p);
+        const auto verdict =
+            m_gate->screen(p.source, std::span<const std::uint8_t>(m_datagram.data(), static_cast<std::size_t>(n)), now);
+        if (verdict == DtlsGate::Verdict::pass) {
+            ++pass;
+            continue;
+        }
+        // Behind datagrams for libcoap it stays queued: looked at again once they are read.
+        if (pass > 0) break;
+        // The head is this datagram. A read moves the peek offset back by the bytes it returned
+        // (none here, measured), so the offset is set to the new head again.
+        (void)!recv(m_endpointFd, m_datagram.data(), 0, MSG_DONTWAIT);
+        (void)setsockopt(m_endpointFd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero);
+        if (verdict == DtlsGate::Verdict::answer) sendAnswer(m_endpointFd, p, m_gate->answer());
+    }
+    return pass;
+}
+
 void CoapLoop::runOnce(unsigned maxWaitMs) {
     if (m_fd < 0) {
         coap_io_process(m_ctx, maxWaitMs);
@@ -91,7 +213,7 @@ void CoapLoop::runOnce(unsigned maxWaitMs) {
         if (e.data.ptr == this) {
             wake = true;
         } else if (e.data.ptr != nullptr && m_endpointFd >= 0 && (e.events & EPOLLIN) != 0) {
-            m_forLibcoap.insert(m_forLibcoap.end(), queuedDatagrams(m_endpointFd), e);
+            m_forLibcoap.insert(m_forLibcoap.end(), m_gate != nullptr ? screenQueue() : queuedDatagrams(m_endpointFd), e);
         } else {
             m_forLibcoap.push_back(e);
         }

@@ -8,6 +8,12 @@
 // hands libcoap that socket's event once for every datagram queued on it (up to 64), so that
 // a burst of datagrams costs one walk, not one each (measured in docs/MOTHERSHIP.md).
 //
+// With a DtlsGate (dtls_gate.h), CoapLoop first shows the gate every queued datagram, peeking
+// past the head with SO_PEEK_OFF: the datagrams the gate keeps from libcoap are taken off the
+// queue (and answered) while they are at its head; libcoap is handed the run of datagrams up to
+// the next one the gate keeps, which waits at the head for the next round. So what reaches
+// libcoap costs one extra peek each, and a batch is still one walk.
+//
 // Other threads wake the loop through an eventfd (`wakeFd`, added to libcoap's epoll set):
 // `onWake` then runs on the loop's thread; it may send (coap_send), which needs no walk.
 #pragma once
@@ -16,10 +22,14 @@
 
 #include <sys/epoll.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <vector>
 
 namespace tte::server {
+
+class DtlsGate;
 
 class CoapLoop {
 public:
@@ -27,8 +37,11 @@ public:
     /// socket of the context's one endpoint (-1: unknown, one datagram per walk), for a server
     /// context with that endpoint only (no client sessions, whose sockets would be taken for
     /// it). Falls back to coap_io_process() when libcoap was built without epoll (then
-    /// `onWake` runs after every wait, at most `maxWaitMs` late).
-    CoapLoop(coap_context_t* ctx, int wakeFd = -1, std::function<void()> onWake = {}, int endpointFd = -1);
+    /// `onWake` runs after every wait, at most `maxWaitMs` late). `gate` (with `endpointFd`, whose
+    /// SO_PEEK_OFF the caller has enabled): screens every datagram before libcoap reads it; it
+    /// must outlive the loop.
+    CoapLoop(coap_context_t* ctx, int wakeFd = -1, std::function<void()> onWake = {}, int endpointFd = -1,
+             DtlsGate* gate = nullptr);
     ~CoapLoop();
     CoapLoop(const CoapLoop&) = delete;
     CoapLoop& operator=(const CoapLoop&) = delete;
@@ -39,12 +52,16 @@ public:
 private:
     void walk(coap_tick_t now);
     void woken();
+    /// The gate's round over the endpoint's queue: how many datagrams libcoap may read now.
+    std::size_t screenQueue();
 
     coap_context_t* m_ctx;
     int m_fd;
     int m_wakeFd;
     int m_endpointFd;
     std::function<void()> m_onWake;
+    DtlsGate* m_gate;
+    std::vector<std::uint8_t> m_datagram;  ///< a peeked datagram (gate only)
     std::vector<epoll_event> m_forLibcoap;  ///< the events of one wait handed to libcoap
     coap_tick_t m_nextWalk = 0;
     unsigned m_nextTimerMs = 0;  ///< from the last walk; 0: none pending

@@ -2,6 +2,7 @@
 #include "tte/server/coap_server.h"
 
 #include <coap3/coap.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <list>
@@ -21,6 +24,7 @@
 #include <utility>
 
 #include "coap_loop.h"
+#include "dtls_gate.h"
 
 namespace tte::server {
 
@@ -67,7 +71,12 @@ namespace {
 /// libcoap's messages for the sink of the last server created (libcoap's log is global).
 std::atomic<std::shared_ptr<LogSink>> g_libcoapLog;
 
+/// Set while a server checks its cookie gate at start (LibcoapServer::installCookieGate): the
+/// handshake it aborts on purpose is not worth a log line.
+std::atomic<bool> g_libcoapQuiet{false};
+
 void logLibcoap(coap_log_t level, const char* message) {
+    if (g_libcoapQuiet.load()) return;
     std::string_view text(message);
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
     // Expected for every session: the server gives libcoap no key files (see init()).
@@ -128,6 +137,25 @@ int boundUdpSocket(int family, std::uint16_t port) {
     return -1;
 }
 
+/// Where libcoap's DTLS SSL_CTX keeps the gate whose cookies it checks (an ex-data index,
+/// taken once per process and never changed).
+int gateIndex() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+/// libcoap's cookie check (OpenSSL's DTLSv1_listen, for a ClientHello with a cookie): the
+/// gate's verdict. Every ClientHello libcoap reads was screened by the gate first, which hands
+/// on only those whose cookie it made for their source, and remembers their cookies.
+int verifyGateCookie(SSL* ssl, const unsigned char* cookie, unsigned int length) {
+    const auto* gate = static_cast<const DtlsGate*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), gateIndex()));
+    return gate != nullptr && gate->admitted(std::span<const std::uint8_t>(cookie, length)) ? 1 : 0;
+}
+
+/// libcoap's cookie making (DTLSv1_listen, for a ClientHello without a valid cookie): never
+/// needed, as the gate answers those itself; failing makes OpenSSL drop the datagram.
+int refuseCookie(SSL*, unsigned char*, unsigned int*) { return 0; }
+
 class LibcoapServer final : public CoapServer {
 public:
     LibcoapServer(const CoapServerOptions& o, CertifiedKey identity, CoapObserver observer)
@@ -159,7 +187,7 @@ public:
 
     void start() override {
         m_thread = std::thread([this] {
-            CoapLoop loop(m_ctx, m_mailbox->fd, [this] { deliverReplies(); }, m_endpointFd);
+            CoapLoop loop(m_ctx, m_mailbox->fd, [this] { deliverReplies(); }, m_endpointFd, m_gate.get());
             while (!m_stop.load()) loop.runOnce(50);
         });
     }
@@ -178,9 +206,15 @@ private:
     };
 
     /// Gives a new server session the certificate and key parsed at start (shared, not copied).
+    /// While the server checks its gate at start, it only notes the session's SSL_CTX instead
+    /// and fails the session (installCookieGate).
     static int setupSession(void* tls, coap_dtls_pki_t* setup) {
         auto* self = static_cast<LibcoapServer*>(setup->cn_call_back_arg);
         auto* ssl = static_cast<SSL*>(tls);
+        if (self->m_findingDtlsContext) {
+            self->m_dtlsContext = SSL_get_SSL_CTX(ssl);
+            return 0;
+        }
         if (SSL_use_cert_and_key(ssl, self->m_identity.cert.get(), self->m_identity.key.get(), nullptr, 1) != 1) return 0;
         for (const auto& ca : self->m_identity.chain) {
             if (SSL_add1_chain_cert(ssl, ca.get()) != 1) return 0;
@@ -204,7 +238,7 @@ private:
 
     static int onEvent(coap_session_t* session, coap_event_t event) {
         auto* self = static_cast<LibcoapServer*>(coap_get_app_data(coap_session_get_context(session)));
-        if (self == nullptr || !self->m_observer.session) return 0;
+        if (self == nullptr || !self->m_observer.session || self->m_findingDtlsContext) return 0;
         if (event == COAP_EVENT_SERVER_SESSION_NEW) self->m_observer.session(true);
         else if (event == COAP_EVENT_SERVER_SESSION_DEL) self->m_observer.session(false);
         return 0;
@@ -317,8 +351,14 @@ private:
         if (route->server->m_observer.replied) route->server->m_observer.replied(reply.code);
     }
 
+    Status installCookieGate(const coap_address_t& bound);
+    Status findDtlsContext(const coap_address_t& bound);
+
     CoapServerOptions m_options;
     CertifiedKey m_identity;  ///< parsed once when the server starts
+    std::unique_ptr<DtlsGate> m_gate;     ///< CoAP thread only, once started
+    bool m_findingDtlsContext = false;    ///< installCookieGate() is running
+    SSL_CTX* m_dtlsContext = nullptr;     ///< libcoap's, whose cookie callbacks are the gate's
     CoapObserver m_observer;
     std::list<Route> m_routes;  ///< stable addresses: libcoap keeps pointers to them
     coap_context_t* m_ctx = nullptr;
@@ -405,6 +445,88 @@ Status LibcoapServer::init(LogSink log) {
     }
     m_port = static_cast<std::uint16_t>(port);
     m_endpointFd = boundUdpSocket(addr.addr.sa.sa_family, m_port);
+    addr.addr.sin.sin_port = htons(m_port);  // the same field of sin6
+    return installCookieGate(addr);
+}
+
+/// One DTLS handshake from a plain OpenSSL client to the endpoint (its bound address, or
+/// loopback for a wildcard one), driven with coap_io_process until the session set-up callback
+/// has noted libcoap's DTLS SSL_CTX (and failed that session), 5 s at most.
+Status LibcoapServer::findDtlsContext(const coap_address_t& bound) {
+    sockaddr_storage to{};
+    socklen_t toLength = bound.size;
+    std::memcpy(&to, &bound.addr, bound.size);
+    if (to.ss_family == AF_INET) {
+        auto& a = reinterpret_cast<sockaddr_in&>(to);
+        if (a.sin_addr.s_addr == htonl(INADDR_ANY)) a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else {
+        auto& a = reinterpret_cast<sockaddr_in6&>(to);
+        if (IN6_IS_ADDR_UNSPECIFIED(&a.sin6_addr)) a.sin6_addr = in6addr_loopback;
+    }
+    const int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&to), toLength) != 0) {
+        const int e = errno;
+        if (fd >= 0) ::close(fd);
+        return failNative(Errc::io, "cannot reach the CoAP/DTLS endpoint to install the DTLS cookie gate", "errno", e, std::strerror(e));
+    }
+    SSL_CTX* clientCtx = SSL_CTX_new(DTLS_client_method());
+    SSL* client = clientCtx != nullptr ? SSL_new(clientCtx) : nullptr;
+    BIO* bio = client != nullptr ? BIO_new_dgram(fd, BIO_NOCLOSE) : nullptr;
+    if (bio != nullptr) {
+        BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &to);
+        SSL_set_bio(client, bio, bio);
+        SSL_set_min_proto_version(client, DTLS1_2_VERSION);
+        m_findingDtlsContext = true;
+        g_libcoapQuiet = true;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (m_dtlsContext == nullptr && std::chrono::steady_clock::now() < deadline) {
+            (void)SSL_connect(client);           // sends its ClientHello, then the one with the cookie
+            (void)DTLSv1_handle_timeout(client);  // or again, if one was lost
+            coap_io_process(m_ctx, 10);
+        }
+        g_libcoapQuiet = false;
+        m_findingDtlsContext = false;
+    }
+    ERR_clear_error();
+    if (client != nullptr) SSL_free(client);
+    if (clientCtx != nullptr) SSL_CTX_free(clientCtx);
+    ::close(fd);
+    return {};
+}
+
+/// The gate in front of libcoap (dtls_gate.h) needs three things libcoap 4.3.1 has no API for:
+/// its endpoint's socket (found by its port, boundUdpSocket), a peek offset on it, and the
+/// cookie check of its DTLSv1_listen. That runs on libcoap's DTLS SSL_CTX, which every server
+/// session's SSL shares (coap_openssl.c: the listening SSL and each session's come from it), so
+/// it is reached from a session's SSL in the setup callback: an OpenSSL DTLS client here makes
+/// one handshake to the endpoint, the callback notes the SSL_CTX and fails that session. The
+/// SSL_CTX's cookie callbacks are then the gate's, from before any device is read.
+Status LibcoapServer::installCookieGate(const coap_address_t& bound) {
+    if (m_endpointFd < 0)
+        return fail(Errc::internal, "cannot find libcoap's CoAP/DTLS socket among the process's descriptors (the DTLS cookie gate needs it)");
+    const int zero = 0;
+    if (setsockopt(m_endpointFd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0)
+        return failNative(Errc::unsupported, "the DTLS cookie gate needs SO_PEEK_OFF on the CoAP/DTLS socket (Linux), and setsockopt refused it",
+                          "errno", errno, std::strerror(errno));
+    DtlsGateOptions gateOptions;
+    if (m_options.handshakesPerAddressPerSecond != 0) gateOptions.handshakesPerAddressPerSecond = m_options.handshakesPerAddressPerSecond;
+    gateOptions.handshakeBurstPerAddress = gateOptions.handshakesPerAddressPerSecond * kHandshakeBurstSeconds;
+    coap_context_t* ctx = m_ctx;
+    m_gate = std::make_unique<DtlsGate>(gateOptions, [ctx](const DatagramSource& source) {
+        coap_address_t a;
+        coap_address_init(&a);
+        a.size = std::min<socklen_t>(source.length, sizeof a.addr);
+        std::memcpy(&a.addr, &source.address, a.size);
+        return coap_session_get_by_peer(ctx, &a, source.ifindex) != nullptr;  // a walk: malformed ClientHellos only
+    });
+
+    if (auto found = findDtlsContext(bound); !found) return found;
+    if (m_dtlsContext == nullptr)
+        return fail(Errc::internal, "libcoap: no DTLS handshake reached its session set-up within 5 s, so the DTLS cookie gate could not be installed");
+    if (SSL_CTX_set_ex_data(m_dtlsContext, gateIndex(), m_gate.get()) != 1)
+        return fail(Errc::internal, "OpenSSL: cannot attach the DTLS cookie gate to libcoap's SSL_CTX");
+    SSL_CTX_set_cookie_verify_cb(m_dtlsContext, &verifyGateCookie);
+    SSL_CTX_set_cookie_generate_cb(m_dtlsContext, &refuseCookie);
     return {};
 }
 

@@ -163,6 +163,26 @@ def main():
           "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEcsJa9HEctgcBWgjWZjhKgc7OXJCg\n"
           "ayom1aj/ujFl8qGa0d57Xdl0f1RAgh1u6g6Al7gCusI45zUYsDQLT/DwCw==\n-----END PUBLIC KEY-----\n")
 
+    dtls_hello()
+
+
+def dtls_hello():
+    """DTLS ClientHellos as the MotherShip's cookie gate reads them: without and with a cookie,
+    fragmented, in epoch 1, and not a ClientHello at all."""
+    def hello(cookie=b"", seq=0, epoch=0, frag_len_delta=0):
+        body = bytes([254, 253]) + bytes(range(32)) + bytes([2, 0xAA, 0xBB, len(cookie)]) + cookie + \
+            bytes([0, 2, 0xC0, 0x2B, 1, 0])
+        n = len(body)
+        hs = bytes([1]) + n.to_bytes(3, "big") + seq.to_bytes(2, "big") + bytes(3) + \
+            (n - frag_len_delta).to_bytes(3, "big") + body
+        return bytes([22, 254, 253]) + epoch.to_bytes(2, "big") + bytes([0, 0, 0, 0, 0, seq]) + \
+            len(hs).to_bytes(2, "big") + hs
+    write("dtls_hello", "no-cookie", hello())
+    write("dtls_hello", "cookie", hello(bytes(range(32)), 1))
+    write("dtls_hello", "fragment", hello(frag_len_delta=4))
+    write("dtls_hello", "epoch1", hello(epoch=1))
+    write("dtls_hello", "app-data", bytes([23, 254, 253, 0, 1, 0, 0, 0, 0, 0, 9, 0, 1, 0xFF]))
+
 
 if __name__ == "__main__":
     main()

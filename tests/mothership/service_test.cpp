@@ -346,6 +346,15 @@ TEST(Config, RefusesReservedMsIdsAndUnknownKeys) {
     EXPECT_EQ(example.httpThreads, 4);
     EXPECT_EQ(example.httpHandlers, 64);
     EXPECT_EQ(example.coapMaxHandshakeSessions, 500u);
+    EXPECT_EQ(example.coapHandshakesPerAddressPerSecond, 8u);
+    test::writeFile(dir.file("c.toml"), "ms_id = 1\n[coaps]\nhandshakes_per_address_per_s = 1000\n");
+    ASSERT_TRUE(loadConfigFile(dir.file("c.toml"), c));
+    EXPECT_EQ(c.coapHandshakesPerAddressPerSecond, 1000u);
+    test::writeFile(dir.file("c.toml"), "ms_id = 1\n[coaps]\nhandshakes_per_address_per_s = 0\n");
+    EXPECT_EQ(loadConfigFile(dir.file("c.toml"), c).error().message,
+              dir.file("c.toml") + ":3: coaps.handshakes_per_address_per_s: must be 1 to 1000000, not 0");
+    test::writeFile(dir.file("c.toml"), "ms_id = 1\n[coaps]\nhandshakes_per_address_per_s = 2.5\n");
+    EXPECT_EQ(loadConfigFile(dir.file("c.toml"), c).error().code, Errc::invalidArgument);
     EXPECT_EQ(example.sqliteCacheMib, 256);
     test::writeFile(dir.file("b.toml"), "ms_id = 1\n[database]\nsqlite_cache_mib = 1024\n");
     ASSERT_TRUE(loadConfigFile(dir.file("b.toml"), c));

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -12,6 +17,7 @@
 #include "support/temp_dir.h"
 #include "support/mothership.h"
 #include "tte/client/https_client.h"
+#include "tte/protocol/dtls_hello.h"
 #include "tte/protocol/fingerprint.h"
 #include "tte/server/coap_server.h"
 #include "tte/server/https_server.h"
@@ -172,6 +178,106 @@ TEST(CoapServer, RepliesWithThePeersFingerprint) {
     EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), "urn=urn:x|" + device.fingerprint() + "|50");
     EXPECT_EQ(sessions.load(), 1);
     (*s)->stop();
+}
+
+/// A UDP socket on 127.0.0.1 sending to `port`, non-blocking.
+struct UdpPeer {
+    explicit UdpPeer(std::uint16_t port) : fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        to.sin_port = htons(port);
+    }
+    ~UdpPeer() { ::close(fd); }
+    void send(const std::vector<std::uint8_t>& d) const {
+        (void)::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    }
+    /// The datagrams received so far.
+    std::vector<std::vector<std::uint8_t>> received() const {
+        std::vector<std::vector<std::uint8_t>> all;
+        std::uint8_t buf[2048];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.emplace_back(buf, buf + n);
+        return all;
+    }
+    int fd;
+    sockaddr_in to{};
+};
+
+/// A minimal DTLS 1.2 ClientHello without a cookie (record sequence `seq`), or in `epoch`.
+std::vector<std::uint8_t> bareClientHello(std::uint8_t seq, std::uint8_t epoch = 0) {
+    std::vector<std::uint8_t> body = {254, 253};
+    body.resize(2 + 32, seq);                        // random
+    body.insert(body.end(), {0, 0, 0, 2, 0xc0, 0x2b, 1, 0});  // no session_id, no cookie, one suite, null compression
+    const auto n = static_cast<std::uint8_t>(body.size());
+    std::vector<std::uint8_t> d = {22, 254, 253, 0, epoch, 0, 0, 0, 0, 0, seq, 0, static_cast<std::uint8_t>(n + 12),
+                                   1, 0, 0, n, 0, 0, 0, 0, 0, 0, 0, n};
+    d.insert(d.end(), body.begin(), body.end());
+    return d;
+}
+
+// The cookie gate on the real socket: ClientHellos without a cookie, one after the other and
+// between ClientHello-looking datagrams that are none, are each answered by the gate and never
+// reach libcoap (no session), the others are dropped, and a real client is served meanwhile.
+// (A peek offset left one datagram too far once let libcoap read what the gate had not seen.)
+TEST(CoapServer, TheCookieGateAnswersEachBareClientHelloAndDropsFakeOnes) {
+    test::TempDir dir;
+    const CertifiedKey k = identity();
+    SelfSigned deviceId;
+    (void)identity(&deviceId);
+    test::writeFile(dir.path() / "d.pem", deviceId.certPem);
+    test::writeFile(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    std::atomic<int> sessions{0};
+    CoapObserver observer;
+    observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
+    auto s = CoapServer::create({"127.0.0.1", 0}, k.share(), {}, observer);
+    ASSERT_TRUE(s) << s.error().toString();
+    (*s)->addResource(".well-known/tte", CoapMethod::get, [](const CoapRequest&) { return CoapReply{205, 0u, {}}; });
+    (*s)->start();
+    UdpPeer hellos((*s)->port()), fakes((*s)->port());
+    constexpr int kHellos = 40;
+    for (int i = 0; i < kHellos; ++i) {
+        hellos.send(bareClientHello(static_cast<std::uint8_t>(i)));
+        fakes.send(bareClientHello(static_cast<std::uint8_t>(i), 1));  // epoch 1, from a peer without a session
+    }
+    std::vector<std::vector<std::uint8_t>> answers;
+    EXPECT_TRUE(test::waitFor([&] {
+        for (auto& a : hellos.received()) answers.push_back(std::move(a));
+        return answers.size() >= static_cast<std::size_t>(kHellos);
+    }, std::chrono::seconds(10))) << answers.size() << " HelloVerifyRequests";
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        ASSERT_GE(answers[i].size(), 13u + 12 + 3 + 32);
+        EXPECT_EQ(answers[i][13], 3) << "not a HelloVerifyRequest";
+        EXPECT_EQ(answers[i][10], i) << "the record sequence number of the ClientHello it answers";
+        EXPECT_EQ(answers[i][13 + 12 + 2], 32) << "a 32-byte cookie";
+    }
+    auto r = test::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(), k.fingerprint(), "urn:x");
+    EXPECT_EQ(r.code, 205);
+    EXPECT_TRUE(fakes.received().empty()) << "an answer to a ClientHello in epoch 1";
+    EXPECT_EQ(sessions.load(), 1) << "only the real client has a session";
+    (*s)->stop();
+}
+
+// The gate is installed on an IPv6 endpoint and on a wildcard one too (its start-up handshake
+// goes to the bound address, or to loopback), and answers a bare ClientHello there.
+TEST(CoapServer, TheCookieGateStartsOnIpv6AndWildcardEndpoints) {
+    const CertifiedKey k = identity();
+    for (const char* address : {"::1", "0.0.0.0"}) {
+        auto s = CoapServer::create({address, 0}, k.share());
+        ASSERT_TRUE(s) << address << ": " << s.error().toString();
+        (*s)->start();
+        if (std::string_view(address) == "0.0.0.0") {
+            UdpPeer peer((*s)->port());
+            peer.send(bareClientHello(7));
+            std::vector<std::vector<std::uint8_t>> answers;
+            EXPECT_TRUE(test::waitFor([&] {
+                answers = peer.received();
+                return !answers.empty();
+            }, std::chrono::seconds(10)));
+            if (!answers.empty()) {
+                EXPECT_EQ(answers.front()[13], 3) << "not a HelloVerifyRequest";
+            }
+        }
+        (*s)->stop();
+    }
 }
 
 TEST(CoapServer, ADeferredReplyIsSentWhenAnotherThreadGivesIt) {

@@ -37,6 +37,9 @@ struct CoapOptions {
     unsigned maxIdleSessions = 20000;
     unsigned maxHandshakeSessions = 500;
     unsigned sessionTimeoutSeconds = 60;
+    /// The DTLS cookie gate's limit: new handshakes per second from one source IP address,
+    /// server::kHandshakeBurstSeconds (8) seconds' worth at once (docs/SECURITY.md, threat 7).
+    unsigned handshakesPerAddressPerSecond = 8;
 };
 
 class CoapServer {

@@ -35,6 +35,8 @@ struct Config {
     unsigned coapMaxIdleSessions = 20000;
     unsigned coapMaxHandshakeSessions = 500;
     unsigned coapSessionTimeoutSeconds = 60;
+    /// New DTLS handshakes per second one source IP address may start (8 s worth at once).
+    unsigned coapHandshakesPerAddressPerSecond = 8;
     std::string logLevel = "info";
     std::string logFormat = "text";  ///< "text" or "json" (one JSON object per line)
     std::string portsFile;  ///< where the bound ports are written once listening

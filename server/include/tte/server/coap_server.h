@@ -10,6 +10,13 @@
 // for the application to compare. The server's certificate and key are parsed once and shared
 // by every session (libcoap 4.3 would read and decode key files again for each new session).
 //
+// A stateless cookie gate stands in front of libcoap (server/src/dtls_gate.h, docs/SECURITY.md
+// threat 7): a ClientHello without the gate's cookie is answered with a HelloVerifyRequest
+// before libcoap sees it, and only ClientHellos with a valid cookie reach libcoap – at most
+// `handshakesPerAddressPerSecond` per second from one IP address – whose cookie check is the
+// gate's. So spoofed ClientHellos leave no session behind and cannot fill
+// `maxHandshakeSessions`. The exchange is the one cookie round of RFC 6347, as before.
+//
 // A handler may answer later (CoapDeferred: a separate response, RFC 7252 §5.2.2), e.g. once a
 // database commit is durable, without holding up the CoAP thread meanwhile. libcoap is not
 // thread-safe: the reply is handed over through a mailbox whose eventfd wakes the CoAP thread,
@@ -110,13 +117,22 @@ struct CoapServerOptions {
     unsigned maxHandshakeSessions = 0;  ///< 0: libcoap's default (100)
     unsigned sessionTimeoutSeconds = 0; ///< 0: libcoap's default (300 s)
     PskLookup pskLookup = {};           ///< set: DTLS-PSK handshakes too (§11)
+    /// New DTLS handshakes per second one source IP address may start, at most
+    /// kHandshakeBurstSeconds times that at once (the cookie gate, docs/SECURITY.md threat 7).
+    /// 0: the default, 8.
+    unsigned handshakesPerAddressPerSecond = 0;
 };
+
+/// A source address may start this many seconds' worth of handshakes at once.
+inline constexpr unsigned kHandshakeBurstSeconds = 8;
 
 class CoapServer {
 public:
-    /// Binds the DTLS endpoint with `identity` (owned by the server from now on). Errors:
-    /// invalidArgument (address), unsupported (libcoap without DTLS), internal (libcoap refused
-    /// the set-up), io (cannot bind).
+    /// Binds the DTLS endpoint with `identity` (owned by the server from now on) and installs
+    /// the cookie gate (one DTLS handshake with itself at start). Errors: invalidArgument
+    /// (address), unsupported (libcoap without DTLS; a kernel that refuses SO_PEEK_OFF),
+    /// internal (libcoap refused the set-up, or the gate could not be installed), io (cannot
+    /// bind).
     static Result<std::unique_ptr<CoapServer>> create(const CoapServerOptions& options, CertifiedKey identity,
                                                       LogSink log = {}, CoapObserver observer = {});
     virtual ~CoapServer() = default;
