@@ -113,7 +113,8 @@ Settings parse(int argc, char** argv) {
         else if (a == "--lookups") s.lookups = number(self, "--lookups", value());
         else if (a == "--claims") s.claims = number(self, "--claims", value());
         else if (a == "--registrations") s.registrations = number(self, "--registrations", value());
-        else if (a == "--import-threads") s.importThreads = static_cast<int>(std::min<std::uint64_t>(number(self, "--import-threads", value()), 64));
+        else if (a == "--import-threads")
+            s.importThreads = static_cast<int>(std::min<std::uint64_t>(number(self, "--import-threads", value()), 64));
         else if (a == "--mcu-ids") {
             const std::string m = value();
             if (m != "wafers" && m != "random") {
