@@ -37,6 +37,15 @@ CertifiedKey identity(SelfSigned* made = nullptr) {
     return std::move(*k);
 }
 
+/// A device's certificate and key as files in `dir` (d.pem, d.key), for test::coapGet.
+CertifiedKey writeDeviceIdentity(const test::TempDir& dir) {
+    SelfSigned deviceId;
+    CertifiedKey device = identity(&deviceId);
+    test::writeFile(dir.path() / "d.pem", deviceId.certPem);
+    test::writeFile(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    return device;
+}
+
 TEST(Tls, SelfSignedIdentityAndItsChecks) {
     SelfSigned made;
     const CertifiedKey k = identity(&made);
@@ -157,10 +166,7 @@ TEST(HttpsServer, PlainHttpForAnAdminPort) {
 TEST(CoapServer, RepliesWithThePeersFingerprint) {
     test::TempDir dir;
     const CertifiedKey k = identity();
-    SelfSigned deviceId;
-    const CertifiedKey device = identity(&deviceId);
-    test::writeFile(dir.path() / "d.pem", deviceId.certPem);
-    test::writeFile(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    const CertifiedKey device = writeDeviceIdentity(dir);
     std::atomic<int> sessions{0};
     CoapObserver observer;
     observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
@@ -221,10 +227,7 @@ std::vector<std::uint8_t> bareClientHello(std::uint8_t seq, std::uint8_t epoch =
 TEST(CoapServer, TheCookieGateAnswersEachBareClientHelloAndDropsFakeOnes) {
     test::TempDir dir;
     const CertifiedKey k = identity();
-    SelfSigned deviceId;
-    (void)identity(&deviceId);
-    test::writeFile(dir.path() / "d.pem", deviceId.certPem);
-    test::writeFile(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    (void)writeDeviceIdentity(dir);
     std::atomic<int> sessions{0};
     CoapObserver observer;
     observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
@@ -283,10 +286,7 @@ TEST(CoapServer, TheCookieGateStartsOnIpv6AndWildcardEndpoints) {
 TEST(CoapServer, ADeferredReplyIsSentWhenAnotherThreadGivesIt) {
     test::TempDir dir;
     const CertifiedKey k = identity();
-    SelfSigned deviceId;
-    (void)identity(&deviceId);
-    test::writeFile(dir.path() / "d.pem", deviceId.certPem);
-    test::writeFile(dir.path() / "d.key", std::string(deviceId.keyPem.view()));
+    (void)writeDeviceIdentity(dir);
     std::mutex mutex;
     std::vector<std::thread> repliers;
     std::atomic<int> calls{0}, replied{0};
