@@ -73,9 +73,7 @@ private:
         stored.revokeReason.clear();
         stored.preEnrolledBy.clear();
         m_devices[row.devId] = stored;
-        append(row.devId, "stored", row.station,
-               "record " + row.recordId + (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string()),
-               now);
+        append(row.devId, "stored", row.station, storedAuditDetail(row), now);
         return InsertOutcome::stored;
     }
 

@@ -42,6 +42,10 @@ std::string deviceTakenMessage(const DeviceRow& row) {
     return "Dev ID " + toHex(row.devId, 8) + " or URN " + row.urn + " is stored already under another record";
 }
 
+std::string storedAuditDetail(const DeviceRow& row) {
+    return "record " + row.recordId + (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string());
+}
+
 Status checkBatchUnique(std::span<const DeviceRow> rows) {
     std::unordered_set<std::uint32_t> ids;
     std::unordered_set<std::string_view> urns, records, mcuUids;

@@ -22,6 +22,9 @@ Status checkBox(const BoxRow& box, const std::vector<SqlRow>& rows);
 Status checkRange(std::string_view what, std::uint32_t first, std::uint32_t last, std::uint32_t quotaFirst,
                   std::uint32_t quotaLast, std::string_view lot);
 std::string deviceTakenMessage(const DeviceRow& row);
+/// The detail of a stored device's `stored` audit line: its record id, and the Dev ID a
+/// reworked board had before.
+std::string storedAuditDetail(const DeviceRow& row);
 /// A bulk import's rows name each Dev ID, URN, record id and MCU unique ID once. Errors:
 /// invalidArgument ("Dev ID 00000100 appears twice in the batch", "URN … appears …",
 /// "record id … appears …", "MCU unique ID … appears …").

@@ -33,11 +33,6 @@ std::string textArray(const std::vector<std::string_view>& items) {
     return out + "}";
 }
 
-/// The `stored` audit line's detail of a row.
-std::string storedDetail(const DeviceRow& r) {
-    return "record " + r.recordId + (r.reworkedFrom ? ", reworked from " + toHex(*r.reworkedFrom, 8) : std::string());
-}
-
 /// The batch in a staging table (`ord` = its place in the batch), with the audit detail
 /// insertDevice() would write. Dropped again at the end of the transaction, or undone
 /// with it.
@@ -68,7 +63,7 @@ Status stageImport(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> row
             num(static_cast<std::int64_t>(i)), num(r.devId), r.urn, r.fingerprint, toHex(r.otpHash), r.lot,
             r.box ? SqlValue(num(*r.box)) : std::nullopt, r.station, r.recordId, r.recordDigest, r.signature,
             r.firmwareSha256, r.created, r.mcuUid, r.mcuUid ? SqlValue(sql::boardKey(*r.mcuUid)) : std::nullopt,
-            r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt, storedDetail(r)});
+            r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt, storedAuditDetail(r)});
     }
     // No ANALYZE of the staging table: PostgreSQL sizes a table without statistics from
     // its pages, which is enough for the checks below, and ANALYZE cost as much as the COPY
@@ -254,7 +249,7 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
                                  r.station, r.recordId, r.recordDigest, r.signature, r.firmwareSha256, r.created, notMapped,
                                  std::nullopt, std::nullopt, std::nullopt, std::string(), at, at, std::string("0"), r.mcuUid,
                                  r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt});
-        audit.push_back(SqlRow{at, ids[i], std::string("stored"), r.station, storedDetail(r)});
+        audit.push_back(SqlRow{at, ids[i], std::string("stored"), r.station, storedAuditDetail(r)});
     }
     if (auto c = tx.copyRows("devices", deviceColumns, devices); !c) return std::unexpected(c.error());
     if (auto c = tx.copyRows("audit", auditColumns, audit); !c) return std::unexpected(c.error());

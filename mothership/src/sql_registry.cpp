@@ -129,10 +129,7 @@ public:
                 auto psk = tx.exec("UPDATE devices SET psk_wrapped = $2 WHERE devid = $1", {num(row.devId), *row.pskWrapped});
                 if (!psk) return std::unexpected(psk.error());
             }
-            return appendAudit(tx, row.devId, "stored", row.station,
-                               "record " + row.recordId +
-                                   (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string()),
-                               now);
+            return appendAudit(tx, row.devId, "stored", row.station, storedAuditDetail(row), now);
         });
         if (!s) return std::unexpected(s.error());
         return outcome;
