@@ -105,6 +105,19 @@ void readPacketInfo(int fd, msghdr& msg, Peeked& p) {
     }
 }
 
+/// Makes `info` the one packet-information message (`level`, `type`) of `msg`, kept in
+/// `control` (at least CMSG_SPACE(sizeof info) bytes, aligned for cmsghdr).
+template <class Info>
+void attachPacketInfo(msghdr& msg, char* control, int level, int type, const Info& info) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof info);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(sizeof info);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+}
+
 /// Sends `answer` to the datagram's source from the address it was sent to, as libcoap answers.
 void sendAnswer(int fd, const Peeked& p, std::span<const std::uint8_t> answer) {
     iovec iov{const_cast<std::uint8_t*>(answer.data()), answer.size()};
@@ -115,23 +128,11 @@ void sendAnswer(int fd, const Peeked& p, std::span<const std::uint8_t> answer) {
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     if (p.v6 && p.source.address.ss_family == AF_INET6) {
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-        std::memcpy(CMSG_DATA(c), &p.info6, sizeof p.info6);
+        attachPacketInfo(msg, control, IPPROTO_IPV6, IPV6_PKTINFO, p.info6);
     } else if (p.v4) {
         in_pktinfo info{};
         info.ipi_spec_dst = p.info4.ipi_addr;  // from the address the ClientHello was sent to
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-        std::memcpy(CMSG_DATA(c), &info, sizeof info);
+        attachPacketInfo(msg, control, IPPROTO_IP, IP_PKTINFO, info);
     }
     // Like any UDP answer, it may be lost; the client sends its ClientHello again.
     (void)!sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
