@@ -1,0 +1,139 @@
+// registry_bench's records and measures of work (registry_bench_records.h).
+#include "registry_bench_records.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include "support/mothership.h"
+#include "tte/base/hex.h"
+
+namespace tte::bench::registry {
+
+namespace ms = tte::mothership;
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64: stable, well spread field contents
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+std::string hexOf(std::uint64_t seed, std::size_t digits) {
+    std::string out;
+    for (std::uint64_t k = 0; out.size() < digits; ++k) out += tte::toHex(mix(seed * 8 + k), 16);
+    return out.substr(0, digits);
+}
+
+}  // namespace
+
+std::uint64_t otpOf(std::uint64_t i) { return mix(i ^ 0x5a5a5a5a5a5a5a5aULL); }
+std::uint32_t devIdOf(std::uint64_t i) { return kFirstDev + static_cast<std::uint32_t>(i); }
+
+/// The MCU unique ID of the i-th board made, as a line gets them: STM32F405 unique IDs
+/// (RM0090 §39.1: the die's X and Y on the wafer in BCD, the wafer number, the lot number in 7
+/// ASCII characters) of chips from reels, one wafer after the other, 1,500 good dies a wafer
+/// out of a 48 × 48 grid, taken in a scrambled order, 25 wafers a lot. `random`: all 96 bits
+/// random, as if every board came from another wafer (the worst case for the index by board).
+std::string mcuUidOf(std::uint64_t i, bool random) {
+    if (random) return hexOf(i * 4 + 4, 24);
+    constexpr std::uint64_t kDies = 1'500, kGrid = 48, kWafers = 25;
+    const std::uint64_t wafer = i / kDies, lot = wafer / kWafers;
+    const std::uint64_t place = ((i % kDies) * 1031 + wafer * 7) % (kGrid * kGrid);  // 1031: prime, a bijection
+    const auto bcd = [](std::uint64_t v) { return static_cast<std::uint32_t>(((v / 10) << 4) | (v % 10)); };
+    static constexpr std::string_view kDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    std::uint32_t chars[7];  // the lot number "L" + 6 base-36 digits, chars[0] first
+    chars[0] = 'L';
+    for (std::uint64_t k = 6, rest = lot; k >= 1; --k, rest /= 36) chars[k] = static_cast<unsigned char>(kDigits[rest % 36]);
+    const std::uint32_t w0 = (bcd(place / kGrid) << 16) | bcd(place % kGrid);  // Y, X
+    const std::uint32_t w1 = (chars[4] << 24) | (chars[5] << 16) | (chars[6] << 8) | static_cast<std::uint32_t>(1 + wafer % kWafers);
+    const std::uint32_t w2 = (chars[0] << 24) | (chars[1] << 16) | (chars[2] << 8) | chars[3];
+    return tte::toHex(w0, 8) + tte::toHex(w1, 8) + tte::toHex(w2, 8);
+}
+
+/// Device i as a station's record makes it: the fields as long as real ones, the OTP hash
+/// computed with the registry's key, the record id in the station's form, the board's MCU ID
+/// (mcuUidOf).
+ms::DeviceRow deviceRow(std::uint64_t i, const ms::OtpHasher& hasher, bool randomMcuIds) {
+    ms::DeviceRow d;
+    d.devId = devIdOf(i);
+    d.urn = tte::test::devUrn(d.devId);
+    d.fingerprint = hexOf(i * 4 + 1, 64);
+    const auto h = hasher.hash(d.devId, otpOf(i)).value();
+    d.otpHash.assign(h.begin(), h.end());
+    d.lot = "bench";
+    d.box = static_cast<std::uint32_t>(i / 50);
+    d.station = "station-1";
+    d.recordId = "station-1-" + std::to_string(i + 1);
+    d.recordDigest = hexOf(i * 4 + 2, 64);
+    d.signature = hexOf(i * 4 + 3, 96);  // as long as a base64 DER P-256 signature
+    d.firmwareSha256 = std::string(64, 'f');
+    d.created = "2026-12-03T06:00:00Z";
+    d.mcuUid = mcuUidOf(i, randomMcuIds);
+    return d;
+}
+
+/// CPU seconds of this process so far (the SQLite writer thread's work included; a
+/// PostgreSQL server's is not).
+double cpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// CPU seconds of a PostgreSQL server so far: its main process with the processes it has
+/// reaped (/proc/PID/stat: utime, stime, cutime, cstime) and its live children (backends,
+/// checkpointer, WAL writer, autovacuum). 0 without a server.
+double serverCpuSeconds(int pid) {
+    if (pid <= 0) return 0;
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    // The fields after the command name ("(postgres)"), from field 3 (state) on.
+    const auto fields = [](const std::filesystem::path& stat) {
+        std::ifstream in(stat);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::vector<std::string> out;
+        const auto close = text.rfind(')');
+        if (close == std::string::npos) return out;
+        std::istringstream rest(text.substr(close + 2));
+        for (std::string f; rest >> f;) out.push_back(f);
+        return out;
+    };
+    double ticks = 0;
+    const auto main = fields("/proc/" + std::to_string(pid) + "/stat");  // [0] state, [1] ppid, [11..14] times
+    if (main.size() < 15) return 0;
+    for (int k = 11; k <= 14; ++k) ticks += std::atof(main[static_cast<std::size_t>(k)].c_str());
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;  // not a process
+        const auto f = fields(entry.path() / "stat");
+        if (f.size() >= 15 && f[1] == std::to_string(pid)) ticks += std::atof(f[11].c_str()) + std::atof(f[12].c_str());
+    }
+    return ticks / tick;
+}
+
+/// Bytes this process has caused to be written to the disk so far (/proc/self/io).
+double writtenBytes() {
+    std::FILE* f = std::fopen("/proc/self/io", "r");
+    if (f == nullptr) return 0;
+    char line[128];
+    double out = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, "write_bytes: ", 13) == 0) out = std::atof(line + 13);
+    }
+    std::fclose(f);
+    return out;
+}
+
+}  // namespace tte::bench::registry

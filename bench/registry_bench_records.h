@@ -1,0 +1,32 @@
+// registry_bench's records and its measures of work: the station records it imports (as a line
+// makes them, MCU unique IDs included) and the CPU time and disk writes of the bench and of the
+// PostgreSQL server it starts (registry_bench_records.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tte/mothership/crypto.h"
+#include "tte/mothership/registry.h"
+
+namespace tte::bench::registry {
+
+inline constexpr std::uint32_t kFirstDev = 0x100;
+inline constexpr std::int64_t kNow = 1'764'745'200'000;  // 2025-12-03, unix ms
+
+/// Device i's OTP and Dev ID.
+std::uint64_t otpOf(std::uint64_t i);
+std::uint32_t devIdOf(std::uint64_t i);
+/// The MCU unique ID of the i-th board: from a line's reels, or (`random`) all bits random.
+std::string mcuUidOf(std::uint64_t i, bool random);
+/// Device i as a station's record makes it.
+mothership::DeviceRow deviceRow(std::uint64_t i, const mothership::OtpHasher& hasher, bool randomMcuIds);
+
+/// CPU seconds of this process so far.
+double cpuSeconds();
+/// CPU seconds of the PostgreSQL server with main process `pid` so far (0 without one).
+double serverCpuSeconds(int pid);
+/// Bytes this process has caused to be written to the disk so far.
+double writtenBytes();
+
+}  // namespace tte::bench::registry
