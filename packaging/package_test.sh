@@ -105,8 +105,11 @@ pass "Depends"
 # 4. Programs: no RPATH into the build, every library found, each answers --help.
 for exe in "$root"/usr/bin/*; do
   prog=$(basename "$exe")
-  if readelf -d "$exe" | grep -Eq 'RPATH|RUNPATH'; then fail "$prog has an RPATH/RUNPATH"; fi
-  if readelf -d "$exe" | grep -q 'libasan\|libubsan'; then fail "$prog links a sanitizer runtime"; fi
+  # Whole outputs into grep: with pipefail, `producer | grep -q` fails when grep stops reading
+  # at its first match and the producer is still writing (SIGPIPE, curl's error 23).
+  dynamic=$(readelf -d "$exe")
+  if grep -Eq 'RPATH|RUNPATH' <<<"$dynamic"; then fail "$prog has an RPATH/RUNPATH"; fi
+  if grep -q 'libasan\|libubsan' <<<"$dynamic"; then fail "$prog links a sanitizer runtime"; fi
   missing=$(ldd "$exe" | grep 'not found' || true)
   [ -z "$missing" ] || fail "$prog: libraries not found: $missing"
   if ! QT_QPA_PLATFORM=offscreen "$exe" --help >"$scratch/help.$prog" 2>&1; then
@@ -166,8 +169,9 @@ else
   ready=$(curl -sS --max-time 10 --cacert "$ms/tls.pem" --connect-to "tte-000001.net:443:127.0.0.1:$https_port" \
     https://tte-000001.net/readyz || true)
   [ "$ready" = ready ] || fail "HTTPS /readyz answered '$ready'"
-  curl -sS --max-time 10 "http://127.0.0.1:$admin_port/metrics" | grep -q '^tte_build_info{.*build_type="Release"' \
-    || fail "/metrics has no tte_build_info of a Release build"
+  metrics=$(curl -sS --max-time 10 "http://127.0.0.1:$admin_port/metrics" || true)
+  grep -q '^tte_build_info{.*build_type="Release"' <<<"$metrics" \
+    || fail "/metrics has no tte_build_info of a Release build: $(head -c 300 <<<"$metrics")"
   kill -TERM "$ms_pid"
   status=0
   wait "$ms_pid" || status=$?
