@@ -1,21 +1,34 @@
 // PostgreSQL backend of the SQL seam over libpqxx 6.4: a fixed pool of connections, one
 // transaction per registry call. Durability is PostgreSQL's own (synchronous_commit on):
-// commit() returns after the WAL is flushed.
+// commit() returns after the WAL is flushed. Each connection prepares every statement text
+// it runs once, so the server parses and plans a status lookup's statements once per
+// connection instead of at every request.
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
 #include <condition_variable>
 #include <mutex>
+#include <unordered_map>
 
 #include "sql_db.h"
 
 namespace tte::mothership {
 namespace {
 
+/// A pooled connection and the statements it has prepared, by text. The registry's texts are
+/// a fixed set (a lockout read's text depends only on how many subjects it names), so the
+/// cap only guards against a caller that builds texts from data: past it, statements run
+/// unprepared.
+struct PgConnection {
+    static constexpr std::size_t kMaxPrepared = 512;
+    std::unique_ptr<pqxx::connection> conn;
+    std::unordered_map<std::string, std::string> prepared;  ///< text -> statement name
+};
+
 template <class Tx>
 class PgTx final : public SqlTx {
 public:
-    explicit PgTx(Tx& tx) : m_tx(tx) {}
+    PgTx(Tx& tx, PgConnection& conn) : m_tx(tx), m_conn(conn) {}
 
     Result<std::vector<SqlRow>> query(std::string_view sql, const std::vector<SqlValue>& params) override {
         auto r = run(sql, params);
@@ -102,7 +115,15 @@ private:
         values.reserve(params.size());
         for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
         try {
-            return m_tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
+            std::string text(sql);
+            auto name = m_conn.prepared.find(text);
+            if (name == m_conn.prepared.end() && m_conn.prepared.size() < PgConnection::kMaxPrepared) {
+                std::string fresh = "tte_" + std::to_string(m_conn.prepared.size());
+                m_conn.conn->prepare(fresh, text);  // sent to the server at its first use
+                name = m_conn.prepared.emplace(std::move(text), std::move(fresh)).first;
+            }
+            if (name == m_conn.prepared.end()) return m_tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
+            return m_tx.exec_prepared(name->second, pqxx::prepare::make_dynamic_params(values));
         } catch (const pqxx::unique_violation& e) {
             return failNative(Errc::alreadyExists, std::string("statement: ") + e.what(), "PostgreSQL", 0,
                               e.sqlstate());
@@ -114,11 +135,12 @@ private:
     }
 
     Tx& m_tx;
+    PgConnection& m_conn;
 };
 
 class PostgresDb final : public SqlDb {
 public:
-    PostgresDb(std::string uri, std::vector<std::unique_ptr<pqxx::connection>> pool)
+    PostgresDb(std::string uri, std::vector<PgConnection> pool)
         : m_uri(std::move(uri)), m_pool(std::move(pool)) {}
 
     [[nodiscard]] SqlDialect dialect() const override { return SqlDialect::postgresql; }
@@ -140,16 +162,16 @@ private:
         if (!conn) return std::unexpected(conn.error());
         Status result;
         try {
-            Tx tx(**conn);
-            PgTx<Tx> adapter(tx);
+            Tx tx(*conn->conn);
+            PgTx<Tx> adapter(tx, *conn);
             result = fn(adapter);
             if (result) tx.commit();
         } catch (const pqxx::broken_connection& e) {
             result = failNative(Errc::unavailable, std::string("PostgreSQL connection lost: ") + e.what(), "PostgreSQL", 0);
-            conn->reset();
+            conn->conn.reset();
         } catch (const pqxx::in_doubt_error& e) {
             result = failNative(Errc::unavailable, std::string("PostgreSQL commit in doubt: ") + e.what(), "PostgreSQL", 0);
-            conn->reset();
+            conn->conn.reset();
         } catch (const std::exception& e) {
             result = failNative(Errc::io, std::string("PostgreSQL: ") + e.what(), "PostgreSQL", 0);
         }
@@ -157,24 +179,24 @@ private:
         return result;
     }
 
-    Result<std::unique_ptr<pqxx::connection>> acquire() {
-        std::unique_ptr<pqxx::connection> c;
+    Result<PgConnection> acquire() {
+        PgConnection c;
         {
             std::unique_lock lock(m_mutex);
             m_free.wait(lock, [this] { return !m_pool.empty(); });
             c = std::move(m_pool.back());
             m_pool.pop_back();
         }
-        if (c && c->is_open()) return c;
-        try {  // reconnect a connection that was lost
-            return std::make_unique<pqxx::connection>(m_uri);
+        if (c.conn && c.conn->is_open()) return c;
+        try {  // reconnect a connection that was lost: it has prepared nothing yet
+            return PgConnection{std::make_unique<pqxx::connection>(m_uri), {}};
         } catch (const std::exception& e) {
-            release(nullptr);
+            release({});
             return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + e.what(), "PostgreSQL", 0);
         }
     }
 
-    void release(std::unique_ptr<pqxx::connection> c) {
+    void release(PgConnection c) {
         {
             std::lock_guard lock(m_mutex);
             m_pool.push_back(std::move(c));
@@ -185,15 +207,15 @@ private:
     std::string m_uri;
     std::mutex m_mutex;
     std::condition_variable m_free;
-    std::vector<std::unique_ptr<pqxx::connection>> m_pool;
+    std::vector<PgConnection> m_pool;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connections) {
-    std::vector<std::unique_ptr<pqxx::connection>> pool;
+    std::vector<PgConnection> pool;
     try {
-        for (int i = 0; i < std::max(1, connections); ++i) pool.push_back(std::make_unique<pqxx::connection>(uri));
+        for (int i = 0; i < std::max(1, connections); ++i) pool.push_back({std::make_unique<pqxx::connection>(uri), {}});
     } catch (const std::exception& e) {
         return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + e.what(), "PostgreSQL", 0);
     }
