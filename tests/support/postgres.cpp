@@ -10,7 +10,8 @@
 
 namespace tte::test {
 namespace {
-const std::string kBin = "/usr/lib/postgresql/15/bin/";
+// Not a std::string: a test's static server stops at exit, perhaps after this file's statics.
+constexpr const char* kBin = "/usr/lib/postgresql/15/bin/";
 }
 
 // Its own temp dir, owned by postgres (the caller's other files stay private to root).
@@ -18,17 +19,17 @@ Postgres::Postgres(const std::string& settings) : m_tmp("postgres"), m_dir(m_tmp
     runShell("chown postgres " + m_dir);
     // The port only names the socket file in the private dir.
     m_port = 20000 + static_cast<int>(getpid() % 20000);
-    auto init = runShell("runuser -u postgres -- " + kBin + "initdb -A trust -U postgres -D " + m_dir + "/data");
+    auto init = runShell(std::string("runuser -u postgres -- ") + kBin + "initdb -A trust -U postgres -D " + m_dir + "/data");
     if (init.exitCode != 0) throw std::runtime_error("initdb failed: " + init.output);
     start();
 }
 
 Postgres::~Postgres() { stop(); }
 
-void Postgres::stop() { runShell("runuser -u postgres -- " + kBin + "pg_ctl -D " + m_dir + "/data -m fast -w stop"); }
+void Postgres::stop() { runShell(std::string("runuser -u postgres -- ") + kBin + "pg_ctl -D " + m_dir + "/data -m fast -w stop"); }
 
 void Postgres::start() {
-    auto r = runShell("runuser -u postgres -- " + kBin + "pg_ctl -D " + m_dir + "/data -l " + m_dir +
+    auto r = runShell(std::string("runuser -u postgres -- ") + kBin + "pg_ctl -D " + m_dir + "/data -l " + m_dir +
                       "/log -w start -o \"-k " + m_dir + " -p " + std::to_string(m_port) + " -c listen_addresses='' " +
                       m_settings + "\"");
     if (r.exitCode != 0) throw std::runtime_error("pg_ctl start failed: " + r.output);
