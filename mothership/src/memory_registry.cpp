@@ -85,6 +85,12 @@ public:
         if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
         return withFailures(it->second);
     }
+    Result<DeviceRow> deviceRow(std::uint32_t devId) override {
+        std::lock_guard lock(m_mutex);
+        auto it = m_devices.find(devId);
+        if (it == m_devices.end()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+        return it->second;
+    }
 
     Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
         std::lock_guard lock(m_mutex);
@@ -96,7 +102,7 @@ public:
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
         std::lock_guard lock(m_mutex);
         for (const auto& [id, d] : m_devices) {
-            if (d.urn == urn) return withFailures(d);
+            if (d.urn == urn) return d;
         }
         return fail(Errc::notFound, "no device with URN " + std::string(urn));
     }

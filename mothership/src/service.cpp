@@ -128,7 +128,7 @@ std::variant<DeviceRow, HttpResponse> Service::authenticate(std::uint32_t devId,
     const std::span<const std::uint8_t> expected = *stored ? std::span<const std::uint8_t>(**stored) : dummy;
     const bool match = constantTimeEqual(*computed, expected) && stored->has_value();
     if (match) {
-        auto row = m_registry.device(devId);
+        auto row = m_registry.deviceRow(devId);
         if (!row) return errorResponse(row.error(), html);
         return std::move(*row);
     }

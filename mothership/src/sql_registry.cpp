@@ -24,12 +24,18 @@ using sql::toInt;
 // What a read selects: the same columns, with the failure count taken from the audit trail
 // (an index-only count on audit(devid, event)); the failure path writes no device row, so a
 // wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
-// wrong OTP, so the OTP check reads only otpHash() and this row once the OTP matched.
-constexpr const char* kDeviceSelect =
-    "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
-    "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, "
-    "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong'), mcu_uid, "
-    "reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by";
+// wrong OTP, so the OTP check reads only otpHash() and a row once the OTP matched.
+std::string deviceColumns(std::string_view failures) {
+    return std::string("devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, "
+                       "firmware_sha256, created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, ")
+        .append(failures)
+        .append(", mcu_uid, reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by");
+}
+const std::string kDeviceSelect =
+    deviceColumns("(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong')");
+// The same without the count (0): what deviceRow() and deviceByUrn() answer from one row, without
+// a read of the audit index, whose page for a device is seldom cached in a registry of millions.
+const std::string kDeviceRowSelect = deviceColumns("0");
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {
     DeviceRow d;
@@ -153,6 +159,10 @@ public:
         return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE devid = $1", num(devId),
                           "no device with Dev ID " + toHex(devId, 8));
     }
+    Result<DeviceRow> deviceRow(std::uint32_t devId) override {
+        return readDevice(std::string("SELECT ") + kDeviceRowSelect + " FROM devices WHERE devid = $1", num(devId),
+                          "no device with Dev ID " + toHex(devId, 8));
+    }
     Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
         // Always one row (NULL for an unknown Dev ID), so both cases run the same statement
         // steps; the failure count of device() is not read here: it grows with every wrong OTP.
@@ -164,7 +174,7 @@ public:
         return std::optional(std::move(*hash));
     }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
-        return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE urn = $1", std::string(urn),
+        return readDevice(std::string("SELECT ") + kDeviceRowSelect + " FROM devices WHERE urn = $1", std::string(urn),
                           "no device with URN " + std::string(urn));
     }
 

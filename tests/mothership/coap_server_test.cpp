@@ -67,6 +67,7 @@ public:
         return m_inner->importDevices(rows, now);
     }
     Result<DeviceRow> device(std::uint32_t devId) override { return m_inner->device(devId); }
+    Result<DeviceRow> deviceRow(std::uint32_t devId) override { return m_inner->deviceRow(devId); }
     Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override { return m_inner->otpHash(devId); }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override { return m_inner->deviceByUrn(urn); }
     Status claim(std::uint32_t devId, const ControllerAddress& c, std::string_view description, std::string_view client,

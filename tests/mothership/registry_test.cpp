@@ -294,6 +294,14 @@ TEST_P(RegistryTest, RefusalsAreAuditedAndWrongOtpsCounted) {
     ASSERT_TRUE(reg->countFailure({{"dev:00000150", 5}}, policy, 0x150, "devid-unknown", "198.51.100.7", "GET", 3));
     ASSERT_TRUE(reg->recordFailure(0x100, "claim-conflict", "198.51.100.7", "OTP already used", 4));
     EXPECT_EQ(reg->device(0x100)->failures, 1);  // the wrong OTPs of its audit trail
+    // The row the answers to the OTP's holder and to the device read: the same device, no count.
+    const auto answered = reg->deviceRow(0x100);
+    ASSERT_TRUE(answered) << answered.error().toString();
+    EXPECT_EQ(answered->recordId, "s-1");
+    EXPECT_EQ(answered->failures, 0);
+    EXPECT_EQ(reg->deviceByUrn(answered->urn)->devId, 0x100u);
+    EXPECT_EQ(reg->deviceByUrn(answered->urn)->failures, 0);
+    EXPECT_EQ(reg->deviceRow(0x150).error().code, Errc::notFound);
     const auto all = reg->audit(std::nullopt);
     ASSERT_TRUE(all && all->size() >= 3);
     EXPECT_EQ(all->back().event, "claim-conflict");

@@ -180,14 +180,20 @@ public:
     /// appears twice in the batch", the same for a URN, a record id or an MCU unique ID).
     virtual Result<ImportSummary> importDevices(std::span<const DeviceRow> rows, std::int64_t now) = 0;
 
-    /// Errors: notFound, io.
+    /// The device with its failure count (`failures`, from its audit trail): for admin and the
+    /// station API, which show it. Errors: notFound, io.
     virtual Result<DeviceRow> device(std::uint32_t devId) = 0;
+    /// The device without its failure count (`failures` 0): what the answers to the OTP's
+    /// holder need (status, mapping page, claim). One indexed row; the count would read the
+    /// audit index too, a page seldom cached in a registry of millions. Errors: notFound, io.
+    virtual Result<DeviceRow> deviceRow(std::uint32_t devId) = 0;
     /// The keyed OTP hash stored for a Dev ID, or nothing when no device has it – the one read
     /// an OTP check makes before the hash matches. It costs the same whether or not the Dev ID
     /// is stored and however often it was tried (one indexed row, no count: PROTOCOL §6, an
     /// unknown Dev ID and a wrong OTP must not be told apart by time). Errors: io.
     virtual Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) = 0;
-    /// Errors: notFound, io.
+    /// The device by its URN, without its failure count (`failures` 0), as deviceRow(): what the
+    /// CoAP handler needs. Errors: notFound, io.
     virtual Result<DeviceRow> deviceByUrn(std::string_view urn) = 0;
 
     /// The claim: one conditional update not-mapped → mapped, audited, committed before it
