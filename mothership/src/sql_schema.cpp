@@ -116,6 +116,16 @@ std::string schemaBoardIndex() {
            "CREATE INDEX devices_board ON devices (" + sql::boardKeySql("mcu_uid") + ");";
 }
 
+/// Version 9, room on each page of `devices` for the updates a device gets in its life (the claim,
+/// the registration): on PostgreSQL a bulk load filled its pages, so each such update wrote
+/// the new row version to another page and a new entry into every index of the table (six). With
+/// a tenth of each page left free (`fillfactor` 90, for pages written from now on) the new version
+/// stays on its page and no index changes (a "heap-only tuple" update: none of those columns is
+/// indexed). SQLite updates a row in place: nothing to do.
+std::string schemaRoomForUpdates(SqlDialect dialect) {
+    return dialect == SqlDialect::postgresql ? "ALTER TABLE devices SET (fillfactor = 90);" : "";
+}
+
 }  // namespace
 
 Status migrateSchema(SqlDb& db) {
@@ -136,7 +146,8 @@ Status migrateSchema(SqlDb& db) {
                                                " is newer than this program (" + sql::num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
         const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk(),
-                                       schemaPreEnrolled(), schemaKeysForScale(db.dialect()), schemaBoardIndex()};
+                                       schemaPreEnrolled(), schemaKeysForScale(db.dialect()), schemaBoardIndex(),
+                                       schemaRoomForUpdates(db.dialect())};
         static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = tx.script(scripts[v - 1]); !s) return s;

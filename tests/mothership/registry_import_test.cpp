@@ -33,6 +33,7 @@ protected:
             if (!pg) pg = std::make_unique<test::Postgres>();
             url = pg->newDatabase();
         }
+        m_url = url;
         auto r = openRegistry(url, 2);
         ASSERT_TRUE(r) << r.error().toString();
         reg = std::move(*r);
@@ -44,6 +45,7 @@ protected:
     static inline std::unique_ptr<test::Postgres> pg;
     test::TempDir dir;
     std::unique_ptr<Registry> reg;
+    std::string m_url;
 };
 
 TEST_P(RegistryImportTest, StoresEveryRowWithItsAuditLineAndIsIdempotent) {
@@ -171,6 +173,35 @@ TEST_P(RegistryImportTest, ALargeBatchGoesInWholeAndNextToSingleInserts) {
     auto stats = reg->stats(4).value();
     EXPECT_EQ(stats.devices[static_cast<int>(DeviceState::notMapped)], 10001);
 }
+
+/// PostgreSQL only: what its pages hold, read with psql.
+class PostgresPagesTest : public RegistryImportTest {
+protected:
+    std::string psql(const std::string& sql) {
+        auto r = test::runShell("psql '" + m_url + "' -qAt -c \"" + sql + "\"");
+        EXPECT_EQ(r.exitCode, 0) << r.output;
+        return r.output;
+    }
+};
+
+// A bulk load fills the pages of `devices` up to its fillfactor. A claim (and later the
+// registration) writes a new version of the row: with room left on its page it stays there
+// and no index gets an entry (a heap-only tuple update; schema version 9); on a full page it
+// would move, and each of the table's six indexes would get a new entry.
+TEST_P(PostgresPagesTest, AClaimOfABulkLoadedDeviceStaysOnItsPage) {
+    ASSERT_TRUE(reg->importDevices(rows(0x100, 2000), 1));
+    EXPECT_EQ(psql("SELECT reloptions FROM pg_class WHERE relname = 'devices'"), "{fillfactor=90}\n");
+    const auto page = [&] { return psql("SELECT (ctid::text::point)[0] FROM devices WHERE devid = 260"); };  // 0x104
+    const std::string before = page();
+    ASSERT_NE(before, "");
+    ASSERT_TRUE(reg->claim(0x104, {"192.0.2.1", 5684, std::string(64, 'c')}, "kitchen", "t", 2));
+    ASSERT_TRUE(reg->markRegistered(0x104, "t", 3));
+    EXPECT_EQ(page(), before) << "the claim or the registration moved the row to another page";
+    EXPECT_EQ(reg->deviceRow(0x104)->state, DeviceState::registered);
+}
+
+INSTANTIATE_TEST_SUITE_P(Server, PostgresPagesTest, ::testing::Values("postgresql"),
+                         [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Stores, RegistryImportTest, ::testing::Values("memory", "sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
