@@ -183,6 +183,7 @@ std::size_t CoapLoop::screenQueue() {
         // (none here, measured), so the offset is set to the new head again.
         (void)!recv(m_endpointFd, m_datagram.data(), 0, MSG_DONTWAIT);
         (void)setsockopt(m_endpointFd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero);
+        m_gate->taken();
         if (verdict == DtlsGate::Verdict::answer) sendAnswer(m_endpointFd, p, m_gate->answer());
     }
     return pass;

@@ -188,7 +188,10 @@ public:
     void start() override {
         m_thread = std::thread([this] {
             CoapLoop loop(m_ctx, m_mailbox->fd, [this] { deliverReplies(); }, m_endpointFd, m_gate.get());
-            while (!m_stop.load()) loop.runOnce(50);
+            while (!m_stop.load()) {
+                loop.runOnce(50);
+                reportGate();
+            }
         });
     }
 
@@ -278,6 +281,18 @@ private:
         return coap_send(s.session, pdu) != COAP_INVALID_MID;  // takes the PDU in every case
     }
 
+    /// Hands the observer what the gate counted since the last report, if anything (CoAP
+    /// thread: the gate's counts are plain numbers of that thread).
+    void reportGate() {
+        if (!m_gate || !m_observer.gate) return;
+        const DtlsGate::Counters& now = m_gate->counters();
+        const CoapGateCounts added{now.answered - m_gateReported.answered, now.admitted - m_gateReported.admitted,
+                                   now.limited - m_gateReported.limited, now.dropped - m_gateReported.dropped};
+        if (added == CoapGateCounts{}) return;
+        m_gateReported = now;
+        m_observer.gate(added);
+    }
+
     /// On the CoAP thread, when the mailbox's eventfd woke it: each reply that came is sent at
     /// once (sendSeparate) and its async freed. Not through coap_async_trigger(): libcoap 4.3.1
     /// fires a triggered async only in a walk over every session (coap_check_async, from
@@ -357,6 +372,7 @@ private:
     CoapServerOptions m_options;
     CertifiedKey m_identity;  ///< parsed once when the server starts
     std::unique_ptr<DtlsGate> m_gate;     ///< CoAP thread only, once started
+    DtlsGate::Counters m_gateReported;    ///< CoAP thread: the gate's counts the observer was given
     bool m_findingDtlsContext = false;    ///< installCookieGate() is running
     SSL_CTX* m_dtlsContext = nullptr;     ///< libcoap's, whose cookie callbacks are the gate's
     CoapObserver m_observer;
