@@ -335,6 +335,80 @@ TEST(CoapServer, TheCookieGateCountsWhatItAnswersAdmitsAndLimits) {
     (*s)->stop();
 }
 
+/// This process's UDP socket bound to 127.0.0.1:`port` (the in-process server's), -1 if none.
+int serverSocket(std::uint16_t port) {
+    for (int fd = 3; fd < 4096; ++fd) {
+        sockaddr_in a{};
+        socklen_t len = sizeof a;
+        int type = 0;
+        socklen_t typeLen = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) == 0 && type == SOCK_DGRAM &&
+            getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0 && a.sin_family == AF_INET && ntohs(a.sin_port) == port)
+            return fd;
+    }
+    return -1;
+}
+
+// An ICMP error about an earlier datagram (port unreachable: ECONNREFUSED) is kept on the
+// endpoint's socket until a call on it finds it. Linux keeps it for an unconnected UDP socket only
+// with IP_RECVERR, which libcoap does not set; the test sets it to make one, by sending from the
+// server's socket to a closed port. The gate's next peek finds the error: it must look again and
+// answer the ClientHello behind it – not hand libcoap a read, which took that ClientHello
+// unscreened (a session for a cookie-less source, and no answer). The loop goes on serving.
+TEST(CoapServer, APendingSocketErrorNeitherStopsTheGateNorLetsAClientHelloPast) {
+    test::TempDir dir;
+    const CertifiedKey k = identity();
+    (void)writeDeviceIdentity(dir);
+    std::atomic<int> sessions{0};
+    GateTally gate;
+    CoapObserver observer;
+    observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
+    observer.gate = gate.observer();
+    auto s = CoapServer::create({"127.0.0.1", 0}, k.share(), {}, observer);
+    ASSERT_TRUE(s) << s.error().toString();
+    (*s)->addResource(".well-known/tte", CoapMethod::get, [](const CoapRequest&) { return CoapReply{205, 0u, {}}; });
+    (*s)->start();
+    const int fd = serverSocket((*s)->port());
+    ASSERT_GE(fd, 0);
+    const int on = 1, off = 0;
+    ASSERT_EQ(setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+    sockaddr_in closed{};  // a port of loopback that was bound and closed again
+    {
+        UdpPeer gone((*s)->port());
+        gone.send({0});  // binds it
+        socklen_t len = sizeof closed;
+        ASSERT_EQ(getsockname(gone.fd, reinterpret_cast<sockaddr*>(&closed), &len), 0);
+    }
+    constexpr int kRounds = 5;
+    for (int i = 0; i < kRounds; ++i) {
+        const std::uint8_t x = 0;
+        ASSERT_EQ(::sendto(fd, &x, 1, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&closed), sizeof closed), 1);
+        // Over loopback the ICMP error is back before sendto returns (SO_ERROR, or a read of the
+        // error queue, would clear it: not looked at here).
+        UdpPeer peer((*s)->port());
+        peer.send(bareClientHello(static_cast<std::uint8_t>(i)));
+        std::vector<std::vector<std::uint8_t>> answers;
+        EXPECT_TRUE(test::waitFor([&] {
+            answers = peer.received();
+            return !answers.empty();
+        }, std::chrono::seconds(5))) << "round " << i << ": the ClientHello behind the socket error got no HelloVerifyRequest";
+        if (!answers.empty()) {
+            EXPECT_EQ(answers.front()[13], 3) << "not a HelloVerifyRequest";
+        }
+        // The error queue emptied (libcoap never reads it), so that epoll stops reporting EPOLLERR.
+        msghdr drain{};
+        while (::recvmsg(fd, &drain, MSG_ERRQUEUE | MSG_DONTWAIT) >= 0) {
+        }
+    }
+    ASSERT_EQ(setsockopt(fd, IPPROTO_IP, IP_RECVERR, &off, sizeof off), 0);
+    EXPECT_TRUE(test::waitFor([&] { return gate.total().helloVerifyRequests == kRounds; }, std::chrono::seconds(5)));
+    EXPECT_EQ(sessions.load(), 0) << "a ClientHello reached libcoap";
+    auto r = test::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(), k.fingerprint(), "urn:x");
+    EXPECT_EQ(r.code, 205);
+    EXPECT_EQ(sessions.load(), 1);
+    (*s)->stop();
+}
+
 // The gate is installed on an IPv6 endpoint and on a wildcard one too (its start-up handshake
 // goes to the bound address, or to loopback), and answers a bare ClientHello there.
 TEST(CoapServer, TheCookieGateStartsOnIpv6AndWildcardEndpoints) {
