@@ -15,7 +15,7 @@
 //     lengths): handed on only from a peer libcoap already has a session with, else dropped;
 //   - everything else: handed to libcoap unchanged.
 // libcoap checks the cookie of what it is handed with the gate's own verdict (the gate installs
-// its cookie callbacks on libcoap's DTLS SSL_CTX, coap_server.cpp): one cookie exchange, the
+// its cookie callbacks on libcoap's DTLS SSL_CTX, dtls_gate_install.h): one cookie exchange, the
 // gate's, as before the gate existed.
 //
 // The cookie is HMAC-SHA256(secret, address family, address, port, time bucket) with a secret
