@@ -53,7 +53,8 @@ public:
                      bool keepOpen);
     /// Closes the sessions kept open.
     void closeAll();
-    /// Closes every session, also those of attempts still unanswered.
+    /// Closes every session, also those of attempts still unanswered, and ends what libcoap
+    /// still had to retransmit for them (before the server under test stops).
     void abandon();
 
 private:

@@ -194,6 +194,12 @@ struct DeviceFleet::Impl {
         }
         attempts.push_back(std::move(a));
     }
+    void newContext() {
+        ctx = coap_new_context(nullptr);
+        coap_register_response_handler(ctx, onResponse);
+        coap_register_nack_handler(ctx, onNack);
+        coap_register_event_handler(ctx, onEvent);
+    }
     void finish(Attempt& a, bool keepOpen) {
         if (a.session == nullptr) return;
         coap_session_set_app_data(a.session, nullptr);
@@ -207,10 +213,7 @@ DeviceFleet::DeviceFleet(std::uint16_t port, KeyPair device, std::string serverF
     : m_impl(std::make_unique<Impl>(port, std::move(device), std::move(serverFingerprint))) {
     coap_startup();
     coap_set_log_level(LOG_CRIT);  // per-session warnings (retransmits, ICMP) would flood the output
-    m_impl->ctx = coap_new_context(nullptr);
-    coap_register_response_handler(m_impl->ctx, Impl::onResponse);
-    coap_register_nack_handler(m_impl->ctx, Impl::onNack);
-    coap_register_event_handler(m_impl->ctx, Impl::onEvent);
+    m_impl->newContext();
     auto& pki = m_impl->pki;
     pki.version = COAP_DTLS_PKI_SETUP_VERSION;
     pki.verify_peer_cert = 1;
@@ -231,7 +234,8 @@ DeviceFleet::DeviceFleet(std::uint16_t port, KeyPair device, std::string serverF
 }
 
 DeviceFleet::~DeviceFleet() {
-    abandon();
+    closeAll();
+    for (auto& a : m_impl->attempts) m_impl->finish(*a, false);
     coap_free_context(m_impl->ctx);
 }
 
@@ -239,6 +243,13 @@ void DeviceFleet::abandon() {
     closeAll();
     for (auto& a : m_impl->attempts) m_impl->finish(*a, false);
     m_impl->attempts.clear();
+    // libcoap keeps a released session while it has a request or a handshake flight left to
+    // retransmit, and sends them in later I/O: after the server under test had stopped, each
+    // second one to its closed port failed with ECONNREFUSED and libcoap logged
+    // "CRIT coap_network_send: Connection refused" (hundreds at the end of a loaded run). Freeing
+    // the context ends them now, while the server still answers; the fleet goes on with a new one.
+    coap_free_context(m_impl->ctx);
+    m_impl->newContext();
 }
 
 void DeviceFleet::closeAll() {

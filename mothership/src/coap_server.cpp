@@ -43,6 +43,12 @@ public:
             }
         };
         observer.replied = [this](int code) { m_metrics.coapResponse(code); };
+        observer.gate = [this](const server::CoapGateCounts& added) {
+            m_metrics.dtlsHelloVerifyRequests.add(added.helloVerifyRequests);
+            m_metrics.dtlsHandshakesAdmitted.add(added.admitted);
+            m_metrics.dtlsHandshakesRateLimited.add(added.rateLimited);
+            m_metrics.dtlsMalformedHellos.add(added.malformedDropped);
+        };
         auto log = [log = m_log](server::LogLevel level, std::string_view text) {
             const auto lvl = level == server::LogLevel::error     ? spdlog::level::err
                              : level == server::LogLevel::warning ? spdlog::level::warn

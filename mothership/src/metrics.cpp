@@ -64,6 +64,9 @@ Metrics::CounterRef& Metrics::CounterRef::operator++() {
     m_counter->Increment();
     return *this;
 }
+void Metrics::CounterRef::add(std::uint64_t n) {
+    if (n != 0) m_counter->Increment(static_cast<double>(n));
+}
 double Metrics::CounterRef::value() const { return m_counter->Value(); }
 Metrics::GaugeRef& Metrics::GaugeRef::operator++() {
     m_gauge->Increment();
@@ -87,6 +90,17 @@ Metrics::Metrics()
       tlsHandshakeFailures(counter(*m_registry, "tte_tls_handshake_failures_total", "Failed TLS handshakes.")),
       coapSessions(prometheus::BuildGauge().Name("tte_coap_sessions").Help("Open CoAP/DTLS sessions.").Register(*m_registry).Add({})),
       coapSessionsOpened(counter(*m_registry, "tte_coap_sessions_opened_total", "CoAP/DTLS server sessions created.")),
+      dtlsHelloVerifyRequests(counter(*m_registry, "tte_dtls_hello_verify_requests_total",
+                                      "DTLS ClientHellos without a valid cookie, answered by the cookie gate with a "
+                                      "HelloVerifyRequest; nothing kept for their source (a spoofed flood shows here).")),
+      dtlsHandshakesAdmitted(counter(*m_registry, "tte_dtls_handshakes_admitted_total",
+                                     "DTLS ClientHellos returning the cookie gate's cookie, handed to libcoap (handshakes started).")),
+      dtlsHandshakesRateLimited(counter(*m_registry, "tte_dtls_handshakes_rate_limited_total",
+                                        "DTLS ClientHellos with a valid cookie dropped because their source address had used "
+                                        "its coaps.handshakes_per_address_per_s (the client retransmits).")),
+      dtlsMalformedHellos(counter(*m_registry, "tte_dtls_malformed_hellos_total",
+                                  "Datagrams that look like a DTLS ClientHello but are none (fragment, other epoch, bad "
+                                  "lengths), from peers without a session, dropped by the cookie gate.")),
       m_families(std::make_unique<Families>()) {
     auto& http = prometheus::BuildCounter().Name("tte_http_responses_total").Help("HTTPS responses by status code.").Register(*m_registry);
     for (int code : kHttpCodes) m_families->http.push_back(&http.Add({{"code", std::to_string(code)}}));

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "dtls_gate.h"
 
@@ -118,6 +119,15 @@ void attachPacketInfo(msghdr& msg, char* control, int level, int type, const Inf
     std::memcpy(CMSG_DATA(c), &info, sizeof info);
 }
 
+/// A pending error of the socket (sk_err: an ICMP error about an earlier datagram, such as
+/// ECONNREFUSED for an answer to a client port that had closed) fails the first call on the
+/// socket that finds it, which clears it and does nothing else: no datagram read, none sent.
+/// Linux keeps such an error on an unconnected UDP socket only with IP_RECVERR, which libcoap
+/// 4.3.1 does not set (docs/OPERATIONS.md, "Troubleshooting"), so these are guards: each call
+/// the gate makes is made once more after an error other than EAGAIN, and an error that comes
+/// back is the socket's own.
+bool mayBePendingError(int e) { return e != EAGAIN && e != EWOULDBLOCK; }
+
 /// Sends `answer` to the datagram's source from the address it was sent to, as libcoap answers.
 void sendAnswer(int fd, const Peeked& p, std::span<const std::uint8_t> answer) {
     iovec iov{const_cast<std::uint8_t*>(answer.data()), answer.size()};
@@ -135,7 +145,16 @@ void sendAnswer(int fd, const Peeked& p, std::span<const std::uint8_t> answer) {
         attachPacketInfo(msg, control, IPPROTO_IP, IP_PKTINFO, info);
     }
     // Like any UDP answer, it may be lost; the client sends its ClientHello again.
-    (void)!sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0 || !mayBePendingError(errno)) break;
+    }
+}
+
+/// Takes the datagram at the head of the queue off (a read of none of its bytes).
+void takeHead(int fd, std::uint8_t* buffer) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (recv(fd, buffer, 0, MSG_DONTWAIT) >= 0 || !mayBePendingError(errno)) break;
+    }
 }
 
 }  // namespace
@@ -147,6 +166,7 @@ std::size_t CoapLoop::screenQueue() {
     m_gate->beginBatch();
     const auto now = DtlsGate::Clock::now();
     std::size_t pass = 0;
+    bool failedBefore = false;  // the last peek failed
     for (std::size_t looked = 0; looked < kMaxScreened && pass < kMaxBatch; ++looked) {
         Peeked p;
         iovec iov{m_datagram.data(), m_datagram.size()};
@@ -165,10 +185,16 @@ std::size_t CoapLoop::screenQueue() {
         const ssize_t n = recvmsg(m_endpointFd, &msg, MSG_PEEK | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
-            // EAGAIN: nothing more queued. Any other error is libcoap's to read and report.
-            if (errno != EAGAIN && errno != EWOULDBLOCK && pass == 0) pass = 1;
+            // EAGAIN: nothing more queued. A pending error was cleared by this peek, which read
+            // nothing: look again (handing libcoap a read here would hand it the next datagram
+            // unscreened). An error right after an error is the socket's own: libcoap's to read
+            // and report.
+            if (!mayBePendingError(errno)) break;
+            if (!std::exchange(failedBefore, true)) continue;
+            if (pass == 0) pass = 1;
             break;
         }
+        failedBefore = false;
         p.source.length = msg.msg_namelen;
         readPacketInfo(m_endpointFd, msg, p);
         const auto verdict =
@@ -181,8 +207,9 @@ std::size_t CoapLoop::screenQueue() {
         if (pass > 0) break;
         // The head is this datagram. A read moves the peek offset back by the bytes it returned
         // (none here, measured), so the offset is set to the new head again.
-        (void)!recv(m_endpointFd, m_datagram.data(), 0, MSG_DONTWAIT);
+        takeHead(m_endpointFd, m_datagram.data());
         (void)setsockopt(m_endpointFd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero);
+        m_gate->taken();
         if (verdict == DtlsGate::Verdict::answer) sendAnswer(m_endpointFd, p, m_gate->answer());
     }
     return pass;

@@ -2,7 +2,6 @@
 #include "tte/server/coap_server.h"
 
 #include <coap3/coap.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
@@ -14,9 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -25,6 +22,7 @@
 
 #include "coap_loop.h"
 #include "dtls_gate.h"
+#include "dtls_gate_install.h"
 
 namespace tte::server {
 
@@ -116,46 +114,6 @@ std::string remoteAddress(coap_session_t* session) {
     return buf;
 }
 
-/// The UDP socket bound to `port` on `family`, of the endpoint libcoap just made (libcoap 4.3
-/// does not tell it): found among this process's descriptors; -1 when there is none.
-int boundUdpSocket(int family, std::uint16_t port) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-        int fd = -1;
-        const std::string name = entry.path().filename().string();
-        if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
-        int type = 0;
-        socklen_t len = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM) continue;
-        sockaddr_storage addr{};
-        len = sizeof addr;
-        if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.ss_family != family) continue;
-        const std::uint16_t bound = family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port)
-                                                      : ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
-        if (bound == port) return fd;
-    }
-    return -1;
-}
-
-/// Where libcoap's DTLS SSL_CTX keeps the gate whose cookies it checks (an ex-data index,
-/// taken once per process and never changed).
-int gateIndex() {
-    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-    return index;
-}
-
-/// libcoap's cookie check (OpenSSL's DTLSv1_listen, for a ClientHello with a cookie): the
-/// gate's verdict. Every ClientHello libcoap reads was screened by the gate first, which hands
-/// on only those whose cookie it made for their source, and remembers their cookies.
-int verifyGateCookie(SSL* ssl, const unsigned char* cookie, unsigned int length) {
-    const auto* gate = static_cast<const DtlsGate*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), gateIndex()));
-    return gate != nullptr && gate->admitted(std::span<const std::uint8_t>(cookie, length)) ? 1 : 0;
-}
-
-/// libcoap's cookie making (DTLSv1_listen, for a ClientHello without a valid cookie): never
-/// needed, as the gate answers those itself; failing makes OpenSSL drop the datagram.
-int refuseCookie(SSL*, unsigned char*, unsigned int*) { return 0; }
-
 class LibcoapServer final : public CoapServer {
 public:
     LibcoapServer(const CoapServerOptions& o, CertifiedKey identity, CoapObserver observer)
@@ -188,7 +146,10 @@ public:
     void start() override {
         m_thread = std::thread([this] {
             CoapLoop loop(m_ctx, m_mailbox->fd, [this] { deliverReplies(); }, m_endpointFd, m_gate.get());
-            while (!m_stop.load()) loop.runOnce(50);
+            while (!m_stop.load()) {
+                loop.runOnce(50);
+                reportGate();
+            }
         });
     }
 
@@ -278,6 +239,18 @@ private:
         return coap_send(s.session, pdu) != COAP_INVALID_MID;  // takes the PDU in every case
     }
 
+    /// Hands the observer what the gate counted since the last report, if anything (CoAP
+    /// thread: the gate's counts are plain numbers of that thread).
+    void reportGate() {
+        if (!m_gate || !m_observer.gate) return;
+        const DtlsGate::Counters& now = m_gate->counters();
+        const CoapGateCounts added{now.answered - m_gateReported.answered, now.admitted - m_gateReported.admitted,
+                                   now.limited - m_gateReported.limited, now.dropped - m_gateReported.dropped};
+        if (added == CoapGateCounts{}) return;
+        m_gateReported = now;
+        m_observer.gate(added);
+    }
+
     /// On the CoAP thread, when the mailbox's eventfd woke it: each reply that came is sent at
     /// once (sendSeparate) and its async freed. Not through coap_async_trigger(): libcoap 4.3.1
     /// fires a triggered async only in a walk over every session (coap_check_async, from
@@ -357,6 +330,7 @@ private:
     CoapServerOptions m_options;
     CertifiedKey m_identity;  ///< parsed once when the server starts
     std::unique_ptr<DtlsGate> m_gate;     ///< CoAP thread only, once started
+    DtlsGate::Counters m_gateReported;    ///< CoAP thread: the gate's counts the observer was given
     bool m_findingDtlsContext = false;    ///< installCookieGate() is running
     SSL_CTX* m_dtlsContext = nullptr;     ///< libcoap's, whose cookie callbacks are the gate's
     CoapObserver m_observer;
@@ -449,54 +423,20 @@ Status LibcoapServer::init(LogSink log) {
     return installCookieGate(addr);
 }
 
-/// One DTLS handshake from a plain OpenSSL client to the endpoint (its bound address, or
-/// loopback for a wildcard one), driven with coap_io_process until the session set-up callback
-/// has noted libcoap's DTLS SSL_CTX (and failed that session), 5 s at most.
+/// One DTLS handshake with the endpoint (dtls_gate_install.h), until the session set-up
+/// callback has noted libcoap's DTLS SSL_CTX (and failed that session), quietly.
 Status LibcoapServer::findDtlsContext(const coap_address_t& bound) {
-    sockaddr_storage to{};
-    socklen_t toLength = bound.size;
-    std::memcpy(&to, &bound.addr, bound.size);
-    if (to.ss_family == AF_INET) {
-        auto& a = reinterpret_cast<sockaddr_in&>(to);
-        if (a.sin_addr.s_addr == htonl(INADDR_ANY)) a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else {
-        auto& a = reinterpret_cast<sockaddr_in6&>(to);
-        if (IN6_IS_ADDR_UNSPECIFIED(&a.sin6_addr)) a.sin6_addr = in6addr_loopback;
-    }
-    const int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&to), toLength) != 0) {
-        const int e = errno;
-        if (fd >= 0) ::close(fd);
-        return failNative(Errc::io, "cannot reach the CoAP/DTLS endpoint to install the DTLS cookie gate", "errno", e, std::strerror(e));
-    }
-    SSL_CTX* clientCtx = SSL_CTX_new(DTLS_client_method());
-    SSL* client = clientCtx != nullptr ? SSL_new(clientCtx) : nullptr;
-    BIO* bio = client != nullptr ? BIO_new_dgram(fd, BIO_NOCLOSE) : nullptr;
-    if (bio != nullptr) {
-        BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &to);
-        SSL_set_bio(client, bio, bio);
-        SSL_set_min_proto_version(client, DTLS1_2_VERSION);
-        m_findingDtlsContext = true;
-        g_libcoapQuiet = true;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (m_dtlsContext == nullptr && std::chrono::steady_clock::now() < deadline) {
-            (void)SSL_connect(client);           // sends its ClientHello, then the one with the cookie
-            (void)DTLSv1_handle_timeout(client);  // or again, if one was lost
-            coap_io_process(m_ctx, 10);
-        }
-        g_libcoapQuiet = false;
-        m_findingDtlsContext = false;
-    }
-    ERR_clear_error();
-    if (client != nullptr) SSL_free(client);
-    if (clientCtx != nullptr) SSL_CTX_free(clientCtx);
-    ::close(fd);
-    return {};
+    m_findingDtlsContext = true;
+    g_libcoapQuiet = true;
+    auto done = handshakeWithEndpoint(m_ctx, bound, [this] { return m_dtlsContext != nullptr; });
+    g_libcoapQuiet = false;
+    m_findingDtlsContext = false;
+    return done;
 }
 
-/// The gate in front of libcoap (dtls_gate.h) needs three things libcoap 4.3.1 has no API for:
-/// its endpoint's socket (found by its port, boundUdpSocket), a peek offset on it, and the
-/// cookie check of its DTLSv1_listen. That runs on libcoap's DTLS SSL_CTX, which every server
+/// The gate in front of libcoap (dtls_gate.h) needs three things libcoap 4.3.1 has no API for
+/// (dtls_gate_install.h): its endpoint's socket (found by its port, boundUdpSocket), a peek
+/// offset on it, and the cookie check of its DTLSv1_listen. That runs on libcoap's DTLS SSL_CTX, which every server
 /// session's SSL shares (coap_openssl.c: the listening SSL and each session's come from it), so
 /// it is reached from a session's SSL in the setup callback: an OpenSSL DTLS client here makes
 /// one handshake to the endpoint, the callback notes the SSL_CTX and fails that session. The
@@ -523,11 +463,7 @@ Status LibcoapServer::installCookieGate(const coap_address_t& bound) {
     if (auto found = findDtlsContext(bound); !found) return found;
     if (m_dtlsContext == nullptr)
         return fail(Errc::internal, "libcoap: no DTLS handshake reached its session set-up within 5 s, so the DTLS cookie gate could not be installed");
-    if (SSL_CTX_set_ex_data(m_dtlsContext, gateIndex(), m_gate.get()) != 1)
-        return fail(Errc::internal, "OpenSSL: cannot attach the DTLS cookie gate to libcoap's SSL_CTX");
-    SSL_CTX_set_cookie_verify_cb(m_dtlsContext, &verifyGateCookie);
-    SSL_CTX_set_cookie_generate_cb(m_dtlsContext, &refuseCookie);
-    return {};
+    return attachCookieGate(m_dtlsContext, *m_gate);
 }
 
 }  // namespace

@@ -123,7 +123,13 @@ bool DtlsGate::takeToken(const DatagramSource& source, Clock::time_point now) {
     return true;
 }
 
+void DtlsGate::taken() {
+    if (m_pending != nullptr) ++(m_counters.*m_pending);
+    m_pending = nullptr;
+}
+
 DtlsGate::Verdict DtlsGate::screen(const DatagramSource& source, std::span<const std::uint8_t> datagram, Clock::time_point now) {
+    m_pending = nullptr;
     const auto parsed = protocol::parseDtlsClientHello(datagram);
     switch (parsed.kind) {
     case protocol::DtlsHelloKind::other:
@@ -131,7 +137,7 @@ DtlsGate::Verdict DtlsGate::screen(const DatagramSource& source, std::span<const
     case protocol::DtlsHelloKind::malformed:
         // An encrypted handshake record of a session may have 1 where a ClientHello has its type.
         if (m_hasSession && m_hasSession(source)) return Verdict::pass;
-        ++m_counters.dropped;
+        m_pending = &Counters::dropped;
         return Verdict::drop;
     case protocol::DtlsHelloKind::clientHello:
         break;
@@ -139,11 +145,11 @@ DtlsGate::Verdict DtlsGate::screen(const DatagramSource& source, std::span<const
     if (!validCookie(source, parsed.hello.cookie, now)) {
         const auto c = cookie(source, now);
         m_answer = protocol::dtlsHelloVerifyRequest(parsed.hello, c);
-        ++m_counters.answered;
+        m_pending = &Counters::answered;
         return Verdict::answer;
     }
     if (!takeToken(source, now)) {
-        ++m_counters.limited;
+        m_pending = &Counters::limited;
         return Verdict::drop;
     }
     std::array<std::uint8_t, kCookieSize> c{};

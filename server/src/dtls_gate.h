@@ -15,7 +15,7 @@
 //     lengths): handed on only from a peer libcoap already has a session with, else dropped;
 //   - everything else: handed to libcoap unchanged.
 // libcoap checks the cookie of what it is handed with the gate's own verdict (the gate installs
-// its cookie callbacks on libcoap's DTLS SSL_CTX, coap_server.cpp): one cookie exchange, the
+// its cookie callbacks on libcoap's DTLS SSL_CTX, dtls_gate_install.h): one cookie exchange, the
 // gate's, as before the gate existed.
 //
 // The cookie is HMAC-SHA256(secret, address family, address, port, time bucket) with a secret
@@ -72,9 +72,14 @@ public:
     DtlsGate(DtlsGateOptions options, HasSession hasSession);
 
     /// Decides about one queued datagram (`datagram`: its bytes, whole). A pass of a ClientHello
-    /// with a valid cookie takes a token of its address and remembers the cookie for
-    /// `admitted()` until the next beginBatch().
+    /// with a valid cookie takes a token of its address, is counted as admitted and remembers the
+    /// cookie for `admitted()` until the next beginBatch(). An `answer` or `drop` is counted only
+    /// by taken(): the loop leaves such a datagram queued behind datagrams for libcoap and
+    /// screens it again in a later round.
     Verdict screen(const DatagramSource& source, std::span<const std::uint8_t> datagram, Clock::time_point now);
+    /// The datagram of the last `answer` or `drop` verdict was taken off the queue (and
+    /// answered): counts it, once. Nothing for a `pass`.
+    void taken();
     /// The HelloVerifyRequest of the last `answer` verdict.
     [[nodiscard]] std::span<const std::uint8_t> answer() const { return m_answer; }
 
@@ -88,11 +93,13 @@ public:
     /// Whether `cookie` is the gate's for `source`, made in the bucket of `now` or the one before.
     [[nodiscard]] bool validCookie(const DatagramSource& source, std::span<const std::uint8_t> cookie, Clock::time_point now) const;
 
+    /// Datagrams, each counted once however often it was screened. Plain numbers of the loop's
+    /// thread: the server hands them on (CoapObserver::gate).
     struct Counters {
-        std::uint64_t answered = 0;  ///< HelloVerifyRequests sent
+        std::uint64_t answered = 0;  ///< ClientHellos taken off and answered with a HelloVerifyRequest
         std::uint64_t admitted = 0;  ///< ClientHellos with a valid cookie handed to libcoap
-        std::uint64_t limited = 0;   ///< … dropped because their address had no token left
-        std::uint64_t dropped = 0;   ///< malformed ClientHellos from peers without a session
+        std::uint64_t limited = 0;   ///< … taken off because their address had no token left
+        std::uint64_t dropped = 0;   ///< malformed ClientHellos from peers without a session, taken off
     };
     [[nodiscard]] const Counters& counters() const { return m_counters; }
     [[nodiscard]] std::size_t trackedAddresses() const { return m_buckets.size(); }
@@ -118,6 +125,7 @@ private:
     std::vector<std::array<std::uint8_t, kCookieSize>> m_passedCookies;
     std::vector<std::uint8_t> m_answer;
     Counters m_counters;
+    std::uint64_t Counters::*m_pending = nullptr;  ///< what taken() counts: the last answer's or drop's
 };
 
 }  // namespace tte::server

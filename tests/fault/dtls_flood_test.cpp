@@ -8,7 +8,8 @@
 //     one host with 2,000 ports.
 // The legitimate devices must all check in within their retry budget (docs/PROTOCOL.md §7),
 // the server's resident memory (/proc/PID/status VmRSS) must stay bounded, and it must go on
-// answering CoAP and HTTPS. Figures: docs/SECURITY.md ("ClientHello flood").
+// answering CoAP and HTTPS; the cookie gate's counters at /metrics must agree with what the
+// attacker sent and received. Figures: docs/SECURITY.md ("ClientHello flood").
 //
 // At the default `coaps.max_handshake_sessions` (500). Before the MotherShip's cookie gate
 // (server/src/dtls_gate.h) this locked every device out: libcoap 4.3.1 kept a session for every
@@ -31,6 +32,7 @@
 #include <cstring>
 #include <mutex>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "support/device_image.h"
@@ -205,6 +207,12 @@ private:
     std::thread m_thread;
 };
 
+/// The value of the sample `name` (no labels) in the Prometheus text `text`; -1 when absent.
+double sample(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
 /// VmRSS of a process in KiB, 0 when it is gone.
 long rssKiB(int pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -291,6 +299,25 @@ protected:
         attacker.stop();
         const double flooded = std::chrono::duration<double>(std::chrono::steady_clock::now() - floodStart).count();
         const auto c = attacker.counters();
+        // What ops sees of it: the cookie gate's counters. Read once the last datagrams were
+        // screened (the attacker stopped; the counts stop moving).
+        std::string metrics;
+        std::map<std::string, double> gate;
+        const auto readGate = [&] {
+            metrics = test::http(site.server->adminPort(), "/metrics").body;
+            std::map<std::string, double> now;
+            for (const char* name : {"tte_dtls_hello_verify_requests_total", "tte_dtls_handshakes_admitted_total",
+                                     "tte_dtls_handshakes_rate_limited_total", "tte_dtls_malformed_hellos_total"})
+                now[name] = sample(metrics, name);
+            const bool still = now == gate;
+            gate = std::move(now);
+            return still;
+        };
+        (void)readGate();
+        EXPECT_TRUE(test::waitFor(readGate, 10s)) << metrics;
+        const double answered = gate["tte_dtls_hello_verify_requests_total"];
+        const double admitted = gate["tte_dtls_handshakes_admitted_total"];
+        const double limited = gate["tte_dtls_handshakes_rate_limited_total"];
 
         std::size_t checkedIn = 0;
         const std::string line = "outcome=checked-in controller=127.0.0.1:" + std::to_string(controllerPort);
@@ -308,16 +335,35 @@ protected:
                     static_cast<unsigned long long>(c.serverHellos), static_cast<unsigned long long>(c.portsStarted),
                     static_cast<unsigned long long>(c.portsAnswered), flooded, checkedIn, count, served, rssBefore, rssPeak,
                     rssPeak - rssBefore);
+        std::printf("  /metrics: tte_dtls_hello_verify_requests_total %.0f, tte_dtls_handshakes_admitted_total %.0f, "
+                    "tte_dtls_handshakes_rate_limited_total %.0f, tte_dtls_malformed_hellos_total %.0f\n",
+                    answered, admitted, limited, gate["tte_dtls_malformed_hellos_total"]);
         EXPECT_TRUE(ended) << "a tte-device outlived its retry budget";
         EXPECT_EQ(checkedIn, count);
         EXPECT_GT(c.verifyRequests, 0u) << "the server sent no HelloVerifyRequest: no stateless cookie exchange";
+        // The gate's counters against what the attacker saw and sent: every HelloVerifyRequest it
+        // received was counted, and the gate counted no more ClientHellos than the attacker and
+        // the devices sent (each device's attempts, retransmissions and the GET above: far
+        // fewer than kDeviceHellos).
+        constexpr double kDeviceHellos = 1000;
+        EXPECT_GE(answered, static_cast<double>(c.verifyRequests)) << metrics;
+        EXPECT_LE(answered + admitted + limited, static_cast<double>(c.sent) + kDeviceHellos) << metrics;
+        EXPECT_GE(admitted, count + 1.0) << "each device's handshake and the GET's were handed to libcoap\n" << metrics;
+        EXPECT_EQ(gate["tte_dtls_malformed_hellos_total"], 0) << metrics;
         if (answerCookies) {
             EXPECT_GT(c.serverHellos, 0u) << "the cookie answers did not start handshakes";
             // The address's bucket: 64 at once, then 8 per second.
             EXPECT_LE(static_cast<double>(c.portsStarted), 64 + 8 * (flooded + 1)) << "one address started more handshakes than its bucket allows";
+            // Each port that started a handshake had its cookie ClientHello admitted; the rest of
+            // the cookie answers (every port, every sweep after its first) hit the bucket.
+            EXPECT_GE(admitted, static_cast<double>(c.portsStarted)) << metrics;
+            EXPECT_LE(admitted, 64 + 8 * (flooded + 1) + kDeviceHellos) << metrics;
+            EXPECT_GT(limited, static_cast<double>(ports)) << "the per-address limit dropped too few cookie answers\n" << metrics;
         } else {
             EXPECT_EQ(c.serverHellos, 0u) << "a cookie-less ClientHello started a handshake";
             EXPECT_GT(c.portsAnswered, ports / 2) << "the server stopped answering new ClientHellos";
+            // Only the devices answered cookies, far fewer than their address's bucket.
+            EXPECT_EQ(limited, 0) << metrics;
         }
         // Bounded: one half-open session per flooding port at 49 KiB (MOTHERSHIP.md, CoAP/DTLS
         // sizing), twice that under the sanitizer, plus its 256 MiB quarantine of freed memory.

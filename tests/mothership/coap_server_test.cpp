@@ -1,12 +1,18 @@
 // The MotherShip's CoAP endpoint in-process, on loopback with a real libcoap client (the test
 // support's, pinning the server's key): a device's first registration is a separate response
 // whose 2.05 waits for the registry's commit of the `registered` mark. A registry decorator
-// holds each mark until the test lets it commit, or fail.
+// holds each mark until the test lets it commit, or fail. The DTLS cookie gate's counts reach
+// the Metrics (/metrics).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -14,6 +20,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "support/dtls_datagrams.h"
 #include "support/mothership.h"
 #include "support/process.h"
 #include "tte/mothership/coap_server.h"
@@ -249,6 +256,59 @@ TEST_F(CoapRegistrationTest, StopWaitsForTheMarksHandedToTheRegistry) {
     stopped.get();
     EXPECT_EQ(state(), DeviceState::registered);
     (void)first.get();
+}
+
+/// Sends `datagrams` to 127.0.0.1:port from one new UDP socket, and closes it.
+void sendFromOnePort(std::uint16_t port, const std::vector<std::vector<std::uint8_t>>& datagrams) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port);
+    for (const auto& d : datagrams)
+        EXPECT_EQ(::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+                  static_cast<ssize_t>(d.size()));
+    ::close(fd);
+}
+
+/// The value of the sample `name` (no labels) in the exposition `text`; -1 when absent.
+double sample(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
+TEST_F(CoapRegistrationTest, TheCookieGatesCountsAreMetrics) {
+    std::string text = metrics.render();
+    for (const char* name : {"tte_dtls_hello_verify_requests_total", "tte_dtls_handshakes_admitted_total",
+                             "tte_dtls_handshakes_rate_limited_total", "tte_dtls_malformed_hellos_total"}) {
+        EXPECT_NE(text.find(std::string("# HELP ") + name + " "), std::string::npos) << text;
+        EXPECT_NE(text.find(std::string("# TYPE ") + name + " counter\n"), std::string::npos) << text;
+        EXPECT_EQ(sample(text, name), 0) << name << ": the gate's start-up handshake is not counted";
+    }
+    // Three ClientHellos without a cookie and two that look like ClientHellos to libcoap but are
+    // in epoch 1, from a port that has closed by the time the gate answers.
+    sendFromOnePort(server->port(), {test::clientHello(1), test::clientHello(2), test::clientHello(3)});
+    sendFromOnePort(server->port(), {test::clientHello(4, 1), test::clientHello(5, 1)});
+    EXPECT_TRUE(test::waitFor([&] {
+        return metrics.dtlsHelloVerifyRequests.value() >= 3 && metrics.dtlsMalformedHellos.value() >= 2;
+    }, std::chrono::seconds(10)));
+    text = metrics.render();
+    EXPECT_EQ(sample(text, "tte_dtls_hello_verify_requests_total"), 3) << text;
+    EXPECT_EQ(sample(text, "tte_dtls_malformed_hellos_total"), 2) << text;
+    EXPECT_EQ(sample(text, "tte_dtls_handshakes_admitted_total"), 0) << text;
+    EXPECT_EQ(sample(text, "tte_dtls_handshakes_rate_limited_total"), 0) << text;
+    // A device registers: its cookie exchange is one more HelloVerifyRequest and one ClientHello
+    // handed to libcoap (more only if it retransmitted).
+    auto first = ask();
+    ASSERT_TRUE(registry.waitAsked(1));
+    registry.commit();
+    EXPECT_EQ(first.get().code, 205);
+    text = metrics.render();
+    EXPECT_GE(sample(text, "tte_dtls_hello_verify_requests_total"), 4) << text;
+    EXPECT_GE(sample(text, "tte_dtls_handshakes_admitted_total"), 1) << text;
+    EXPECT_EQ(sample(text, "tte_dtls_handshakes_rate_limited_total"), 0) << text;
+    EXPECT_EQ(sample(text, "tte_dtls_malformed_hellos_total"), 2) << text;
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ public:
         explicit CounterRef(prometheus::Counter& counter) : m_counter(&counter) {}
         CounterRef& operator++();
         void operator++(int) { ++*this; }
+        /// Adds `n` (a count reported in batches).
+        void add(std::uint64_t n);
         [[nodiscard]] double value() const;
 
     private:
@@ -84,6 +86,13 @@ public:
     CounterRef tlsHandshakeFailures;
     GaugeRef coapSessions;        ///< open CoAP/DTLS server sessions
     CounterRef coapSessionsOpened;  ///< server sessions ever created
+    /// The DTLS cookie gate in front of libcoap (docs/SECURITY.md threat 7), as
+    /// server::CoapGateCounts: ClientHellos answered with its HelloVerifyRequest, handed to
+    /// libcoap with a valid cookie, dropped by the per-address limit; malformed ones dropped.
+    CounterRef dtlsHelloVerifyRequests;
+    CounterRef dtlsHandshakesAdmitted;
+    CounterRef dtlsHandshakesRateLimited;
+    CounterRef dtlsMalformedHellos;
 
     /// The whole exposition, `# HELP`/`# TYPE` lines included.
     [[nodiscard]] std::string render();

@@ -98,12 +98,33 @@ enum class LogLevel { debug, info, warning, error };
 /// writes it). Without a sink they are dropped.
 using LogSink = std::function<void(LogLevel, std::string_view)>;
 
+/// What the DTLS cookie gate did with the datagrams it screened (docs/SECURITY.md threat 7).
+struct CoapGateCounts {
+    /// ClientHellos without a valid gate cookie, answered by the gate with a HelloVerifyRequest
+    /// and taken off the queue: nothing kept for their source, libcoap never saw them.
+    std::uint64_t helloVerifyRequests = 0;
+    /// ClientHellos returning a valid gate cookie, handed to libcoap: handshakes started.
+    std::uint64_t admitted = 0;
+    /// ClientHellos returning a valid cookie, dropped because their source IP address had
+    /// started its `handshakesPerAddressPerSecond` already (the client retransmits).
+    std::uint64_t rateLimited = 0;
+    /// Datagrams libcoap would take for a ClientHello that are none (fragment, other epoch,
+    /// lengths that do not add up), from peers without a session: dropped.
+    std::uint64_t malformedDropped = 0;
+
+    friend bool operator==(const CoapGateCounts&, const CoapGateCounts&) = default;
+};
+
 /// What the server reports besides the answers (optional, called on the CoAP thread).
 struct CoapObserver {
     std::function<void(bool opened)> session;  ///< a server session was created (true) or freed
     std::function<void(int code)> replied;     ///< a request was answered with this code
     /// A deferred reply was dropped: the client's session had closed before it was ready.
     std::function<void()> replyDropped;
+    /// What the cookie gate counted since the last call (only called when it counted
+    /// something): after each wait of the CoAP loop, so once per batch of datagrams, not once
+    /// per datagram. The gate's own handshake at start is not counted.
+    std::function<void(const CoapGateCounts& added)> gate;
 };
 
 /// The PSK of a DTLS-PSK client's identity, or nullopt to refuse the handshake. Called on the
