@@ -136,4 +136,16 @@ double writtenBytes() {
     return out;
 }
 
+double diskReadKiB() {
+    std::FILE* f = std::fopen("/proc/vmstat", "r");
+    if (f == nullptr) return 0;
+    char line[128];
+    double out = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, "pgpgin ", 7) == 0) out = std::atof(line + 7);
+    }
+    std::fclose(f);
+    return out;
+}
+
 }  // namespace tte::bench::registry

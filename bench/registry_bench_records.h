@@ -28,5 +28,8 @@ double cpuSeconds();
 double serverCpuSeconds(int pid);
 /// Bytes this process has caused to be written to the disk so far.
 double writtenBytes();
+/// KiB the whole machine has read from its disks so far (/proc/vmstat, pgpgin): the reads of
+/// a PostgreSQL server's processes count as well as this process's.
+double diskReadKiB();
 
 }  // namespace tte::bench::registry
