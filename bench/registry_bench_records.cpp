@@ -35,6 +35,19 @@ std::string hexOf(std::uint64_t seed, std::size_t digits) {
     return out.substr(0, digits);
 }
 
+/// The number after `key` (e.g. "write_bytes: ") on its line of a /proc file; 0 when missing.
+double procNumber(const char* path, std::string_view key) {
+    std::FILE* f = std::fopen(path, "r");
+    if (f == nullptr) return 0;
+    char line[128];
+    double out = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, key.data(), key.size()) == 0) out = std::atof(line + key.size());
+    }
+    std::fclose(f);
+    return out;
+}
+
 }  // namespace
 
 std::uint64_t otpOf(std::uint64_t i) { return mix(i ^ 0x5a5a5a5a5a5a5a5aULL); }
@@ -123,29 +136,7 @@ double serverCpuSeconds(int pid) {
     return ticks / tick;
 }
 
-/// Bytes this process has caused to be written to the disk so far (/proc/self/io).
-double writtenBytes() {
-    std::FILE* f = std::fopen("/proc/self/io", "r");
-    if (f == nullptr) return 0;
-    char line[128];
-    double out = 0;
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-        if (std::strncmp(line, "write_bytes: ", 13) == 0) out = std::atof(line + 13);
-    }
-    std::fclose(f);
-    return out;
-}
-
-double diskReadKiB() {
-    std::FILE* f = std::fopen("/proc/vmstat", "r");
-    if (f == nullptr) return 0;
-    char line[128];
-    double out = 0;
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-        if (std::strncmp(line, "pgpgin ", 7) == 0) out = std::atof(line + 7);
-    }
-    std::fclose(f);
-    return out;
-}
+double writtenBytes() { return procNumber("/proc/self/io", "write_bytes: "); }
+double diskReadKiB() { return procNumber("/proc/vmstat", "pgpgin "); }  // the kernel counts it in KiB
 
 }  // namespace tte::bench::registry
