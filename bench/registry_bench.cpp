@@ -62,6 +62,7 @@ struct Settings {
     int claimThreads = 16;
     bool randomMcuIds = false;  ///< --mcu-ids random: every bit of a board's ID random
     int importThreads = 0;      ///< batches imported at a time; 0: 2 on PostgreSQL, 1 on SQLite
+    std::string postgresSettings;  ///< --postgres-setting NAME=VALUE…: ` -c NAME=VALUE` each
     tte::bench::Options output;
 };
 
@@ -69,10 +70,13 @@ struct Settings {
     std::fprintf(code == 0 ? stdout : stderr,
                  "usage: %s [--records N] [--baseline N] [--backend sqlite|postgresql] [--batch N] [--lookups N]\n"
                  "       [--claims N] [--registrations N] [--mcu-ids wafers|random] [--import-threads N] [--json] [--smoke]\n"
+                 "       [--postgres-setting NAME=VALUE]...\n"
                  "  default: --records 16777215 --baseline 100000 --batch 50000 --lookups 20000 --claims 4000\n"
                  "  --registrations 2000 --mcu-ids wafers, both backends, --import-threads 2 on PostgreSQL and\n"
                  "  1 on SQLite; --smoke: --records 20000\n"
-                 "  --baseline 2000 --lookups 500 --claims 100 --registrations 100\n",
+                 "  --baseline 2000 --lookups 500 --claims 100 --registrations 100\n"
+                 "  --postgres-setting: a server setting after the bench's own (shared_buffers=2GB,\n"
+                 "  max_wal_size=8GB, checkpoint_timeout=30min), e.g. shared_buffers=512MB\n",
                  self);
     std::exit(code);
 }
@@ -112,7 +116,21 @@ Settings parse(int argc, char** argv) {
         else if (a == "--registrations") s.registrations = number(self, "--registrations", value());
         else if (a == "--import-threads")
             s.importThreads = static_cast<int>(std::min<std::uint64_t>(number(self, "--import-threads", value()), 64));
-        else if (a == "--mcu-ids") {
+        else if (a == "--postgres-setting") {
+            // Into the server's command line (a shell's): a name and a plain value only.
+            const std::string setting = value();
+            const auto eq = setting.find('=');
+            const bool plain = eq != std::string::npos && eq > 0 && eq + 1 < setting.size() &&
+                               setting.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == eq &&
+                               setting.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.", eq + 1) ==
+                                   std::string::npos;
+            if (!plain) {
+                std::fprintf(stderr, "%s: --postgres-setting is NAME=VALUE (letters, digits, _ and .), not '%s'\n", self,
+                             setting.c_str());
+                std::exit(2);
+            }
+            s.postgresSettings += " -c " + setting;
+        } else if (a == "--mcu-ids") {
             const std::string m = value();
             if (m != "wafers" && m != "random") {
                 std::fprintf(stderr, "%s: --mcu-ids is wafers or random, not '%s'\n", self, m.c_str());
@@ -361,7 +379,8 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
     if (backend == "postgresql") {
         // A bulk load writes far more WAL than the default 1 GB between checkpoints; the
         // shared buffers hold the hot part of the indexes (docs/MOTHERSHIP.md, "Scale").
-        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min");
+        pg = std::make_unique<tte::test::Postgres>("-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min" +
+                                                   s.postgresSettings);
         url = pg->newDatabase();
     }
     must(ms::writeNewKeyFile(dir.file("otp.key"), false).has_value(), "OTP-hash key");
