@@ -241,24 +241,44 @@ private:
 /// A minimal DTLS 1.2 ClientHello without a cookie (record sequence `seq`), or in `epoch`.
 std::vector<std::uint8_t> bareClientHello(std::uint8_t seq, std::uint8_t epoch = 0) { return test::clientHello(seq, epoch); }
 
+/// An in-process server on 127.0.0.1 that answers GET .well-known/tte with 2.05, with the
+/// sessions it made and what its cookie gate did, and a device identity in `dir` for deviceGet().
+struct GatedServer {
+    test::TempDir dir;
+    const CertifiedKey k = identity();
+    std::atomic<int> sessions{0};
+    GateTally gate;
+    std::unique_ptr<CoapServer> server;
+
+    /// Creates and starts `server`: "", or why it could not.
+    std::string start() {
+        (void)writeDeviceIdentity(dir);
+        CoapObserver observer;
+        observer.session = [this](bool opened) { sessions += opened ? 1 : 0; };
+        observer.gate = gate.observer();
+        auto s = CoapServer::create({"127.0.0.1", 0}, k.share(), {}, observer);
+        if (!s) return s.error().toString();
+        server = std::move(*s);
+        server->addResource(".well-known/tte", CoapMethod::get, [](const CoapRequest&) { return CoapReply{205, 0u, {}}; });
+        server->start();
+        return "";
+    }
+    /// A real client's GET over DTLS with the device identity: the CoAP code of the answer.
+    int deviceGet() const {
+        return test::coapGet(server->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(), k.fingerprint(),
+                             "urn:x")
+            .code;
+    }
+};
+
 // The cookie gate on the real socket: ClientHellos without a cookie, one after the other and
 // between ClientHello-looking datagrams that are none, are each answered by the gate and never
 // reach libcoap (no session), the others are dropped, and a real client is served meanwhile.
 // (A peek offset left one datagram too far once let libcoap read what the gate had not seen.)
 TEST(CoapServer, TheCookieGateAnswersEachBareClientHelloAndDropsFakeOnes) {
-    test::TempDir dir;
-    const CertifiedKey k = identity();
-    (void)writeDeviceIdentity(dir);
-    std::atomic<int> sessions{0};
-    GateTally gate;
-    CoapObserver observer;
-    observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
-    observer.gate = gate.observer();
-    auto s = CoapServer::create({"127.0.0.1", 0}, k.share(), {}, observer);
-    ASSERT_TRUE(s) << s.error().toString();
-    (*s)->addResource(".well-known/tte", CoapMethod::get, [](const CoapRequest&) { return CoapReply{205, 0u, {}}; });
-    (*s)->start();
-    UdpPeer hellos((*s)->port()), fakes((*s)->port());
+    GatedServer g;
+    ASSERT_EQ(g.start(), "");
+    UdpPeer hellos(g.server->port()), fakes(g.server->port());
     constexpr int kHellos = 40;
     for (int i = 0; i < kHellos; ++i) {
         hellos.send(bareClientHello(static_cast<std::uint8_t>(i)));
@@ -278,20 +298,19 @@ TEST(CoapServer, TheCookieGateAnswersEachBareClientHelloAndDropsFakeOnes) {
     // The observer is told what the gate did: each bare ClientHello answered, each fake dropped
     // (the start-up handshake not counted).
     constexpr std::uint64_t kCounted = kHellos;
-    EXPECT_TRUE(test::waitFor([&] { return gate.total().malformedDropped == kCounted; }, std::chrono::seconds(10)));
-    EXPECT_EQ(gate.total(), (CoapGateCounts{kCounted, 0, 0, kCounted}));
-    auto r = test::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(), k.fingerprint(), "urn:x");
-    EXPECT_EQ(r.code, 205);
+    EXPECT_TRUE(test::waitFor([&] { return g.gate.total().malformedDropped == kCounted; }, std::chrono::seconds(10)));
+    EXPECT_EQ(g.gate.total(), (CoapGateCounts{kCounted, 0, 0, kCounted}));
+    EXPECT_EQ(g.deviceGet(), 205);
     EXPECT_TRUE(fakes.received().empty()) << "an answer to a ClientHello in epoch 1";
-    EXPECT_EQ(sessions.load(), 1) << "only the real client has a session";
+    EXPECT_EQ(g.sessions.load(), 1) << "only the real client has a session";
     // The real client's cookie exchange: one more HelloVerifyRequest, its ClientHello handed on
     // (twice only if the client retransmitted it).
-    const auto after = gate.total();
+    const auto after = g.gate.total();
     EXPECT_GE(after.helloVerifyRequests, kCounted + 1);
     EXPECT_GE(after.admitted, 1u);
     EXPECT_EQ(after.rateLimited, 0u);
     EXPECT_EQ(after.malformedDropped, kCounted);
-    (*s)->stop();
+    g.server->stop();
 }
 
 // The per-address limit on the real socket, counted exactly: 12 ports of one address each
@@ -356,25 +375,15 @@ int serverSocket(std::uint16_t port) {
 // answer the ClientHello behind it – not hand libcoap a read, which took that ClientHello
 // unscreened (a session for a cookie-less source, and no answer). The loop goes on serving.
 TEST(CoapServer, APendingSocketErrorNeitherStopsTheGateNorLetsAClientHelloPast) {
-    test::TempDir dir;
-    const CertifiedKey k = identity();
-    (void)writeDeviceIdentity(dir);
-    std::atomic<int> sessions{0};
-    GateTally gate;
-    CoapObserver observer;
-    observer.session = [&](bool opened) { sessions += opened ? 1 : 0; };
-    observer.gate = gate.observer();
-    auto s = CoapServer::create({"127.0.0.1", 0}, k.share(), {}, observer);
-    ASSERT_TRUE(s) << s.error().toString();
-    (*s)->addResource(".well-known/tte", CoapMethod::get, [](const CoapRequest&) { return CoapReply{205, 0u, {}}; });
-    (*s)->start();
-    const int fd = serverSocket((*s)->port());
+    GatedServer g;
+    ASSERT_EQ(g.start(), "");
+    const int fd = serverSocket(g.server->port());
     ASSERT_GE(fd, 0);
     const int on = 1, off = 0;
     ASSERT_EQ(setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
     sockaddr_in closed{};  // a port of loopback that was bound and closed again
     {
-        UdpPeer gone((*s)->port());
+        UdpPeer gone(g.server->port());
         gone.send({0});  // binds it
         socklen_t len = sizeof closed;
         ASSERT_EQ(getsockname(gone.fd, reinterpret_cast<sockaddr*>(&closed), &len), 0);
@@ -385,7 +394,7 @@ TEST(CoapServer, APendingSocketErrorNeitherStopsTheGateNorLetsAClientHelloPast) 
         ASSERT_EQ(::sendto(fd, &x, 1, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&closed), sizeof closed), 1);
         // Over loopback the ICMP error is back before sendto returns (SO_ERROR, or a read of the
         // error queue, would clear it: not looked at here).
-        UdpPeer peer((*s)->port());
+        UdpPeer peer(g.server->port());
         peer.send(bareClientHello(static_cast<std::uint8_t>(i)));
         std::vector<std::vector<std::uint8_t>> answers;
         EXPECT_TRUE(test::waitFor([&] {
@@ -401,12 +410,11 @@ TEST(CoapServer, APendingSocketErrorNeitherStopsTheGateNorLetsAClientHelloPast) 
         }
     }
     ASSERT_EQ(setsockopt(fd, IPPROTO_IP, IP_RECVERR, &off, sizeof off), 0);
-    EXPECT_TRUE(test::waitFor([&] { return gate.total().helloVerifyRequests == kRounds; }, std::chrono::seconds(5)));
-    EXPECT_EQ(sessions.load(), 0) << "a ClientHello reached libcoap";
-    auto r = test::coapGet((*s)->port(), (dir.path() / "d.pem").string(), (dir.path() / "d.key").string(), k.fingerprint(), "urn:x");
-    EXPECT_EQ(r.code, 205);
-    EXPECT_EQ(sessions.load(), 1);
-    (*s)->stop();
+    EXPECT_TRUE(test::waitFor([&] { return g.gate.total().helloVerifyRequests == kRounds; }, std::chrono::seconds(5)));
+    EXPECT_EQ(g.sessions.load(), 0) << "a ClientHello reached libcoap";
+    EXPECT_EQ(g.deviceGet(), 205);
+    EXPECT_EQ(g.sessions.load(), 1);
+    g.server->stop();
 }
 
 // The gate is installed on an IPv6 endpoint and on a wildcard one too (its start-up handshake
