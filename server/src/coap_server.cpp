@@ -243,9 +243,8 @@ private:
     /// thread: the gate's counts are plain numbers of that thread).
     void reportGate() {
         if (!m_gate || !m_observer.gate) return;
-        const DtlsGate::Counters& now = m_gate->counters();
-        const CoapGateCounts added{now.answered - m_gateReported.answered, now.admitted - m_gateReported.admitted,
-                                   now.limited - m_gateReported.limited, now.dropped - m_gateReported.dropped};
+        const CoapGateCounts& now = m_gate->counters();
+        const CoapGateCounts added = now - m_gateReported;
         if (added == CoapGateCounts{}) return;
         m_gateReported = now;
         m_observer.gate(added);
@@ -330,7 +329,7 @@ private:
     CoapServerOptions m_options;
     CertifiedKey m_identity;  ///< parsed once when the server starts
     std::unique_ptr<DtlsGate> m_gate;     ///< CoAP thread only, once started
-    DtlsGate::Counters m_gateReported;    ///< CoAP thread: the gate's counts the observer was given
+    CoapGateCounts m_gateReported;    ///< CoAP thread: the gate's counts the observer was given
     bool m_findingDtlsContext = false;    ///< installCookieGate() is running
     SSL_CTX* m_dtlsContext = nullptr;     ///< libcoap's, whose cookie callbacks are the gate's
     CoapObserver m_observer;

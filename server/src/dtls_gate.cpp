@@ -137,7 +137,7 @@ DtlsGate::Verdict DtlsGate::screen(const DatagramSource& source, std::span<const
     case protocol::DtlsHelloKind::malformed:
         // An encrypted handshake record of a session may have 1 where a ClientHello has its type.
         if (m_hasSession && m_hasSession(source)) return Verdict::pass;
-        m_pending = &Counters::dropped;
+        m_pending = &CoapGateCounts::malformedDropped;
         return Verdict::drop;
     case protocol::DtlsHelloKind::clientHello:
         break;
@@ -145,11 +145,11 @@ DtlsGate::Verdict DtlsGate::screen(const DatagramSource& source, std::span<const
     if (!validCookie(source, parsed.hello.cookie, now)) {
         const auto c = cookie(source, now);
         m_answer = protocol::dtlsHelloVerifyRequest(parsed.hello, c);
-        m_pending = &Counters::answered;
+        m_pending = &CoapGateCounts::helloVerifyRequests;
         return Verdict::answer;
     }
     if (!takeToken(source, now)) {
-        m_pending = &Counters::limited;
+        m_pending = &CoapGateCounts::rateLimited;
         return Verdict::drop;
     }
     std::array<std::uint8_t, kCookieSize> c{};

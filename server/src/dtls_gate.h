@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "tte/base/secret.h"
+#include "tte/server/coap_server.h"
 
 namespace tte::server {
 
@@ -93,15 +94,10 @@ public:
     /// Whether `cookie` is the gate's for `source`, made in the bucket of `now` or the one before.
     [[nodiscard]] bool validCookie(const DatagramSource& source, std::span<const std::uint8_t> cookie, Clock::time_point now) const;
 
-    /// Datagrams, each counted once however often it was screened. Plain numbers of the loop's
-    /// thread: the server hands them on (CoapObserver::gate).
-    struct Counters {
-        std::uint64_t answered = 0;  ///< ClientHellos taken off and answered with a HelloVerifyRequest
-        std::uint64_t admitted = 0;  ///< ClientHellos with a valid cookie handed to libcoap
-        std::uint64_t limited = 0;   ///< … taken off because their address had no token left
-        std::uint64_t dropped = 0;   ///< malformed ClientHellos from peers without a session, taken off
-    };
-    [[nodiscard]] const Counters& counters() const { return m_counters; }
+    /// What the gate did since it was made: datagrams, each counted once however often it was
+    /// screened. Plain numbers of the loop's thread: the server hands their increase on
+    /// (CoapObserver::gate).
+    [[nodiscard]] const CoapGateCounts& counters() const { return m_counters; }
     [[nodiscard]] std::size_t trackedAddresses() const { return m_buckets.size(); }
 
 private:
@@ -124,8 +120,8 @@ private:
     std::unordered_map<AddressKey, Bucket, AddressHash> m_buckets;
     std::vector<std::array<std::uint8_t, kCookieSize>> m_passedCookies;
     std::vector<std::uint8_t> m_answer;
-    Counters m_counters;
-    std::uint64_t Counters::*m_pending = nullptr;  ///< what taken() counts: the last answer's or drop's
+    CoapGateCounts m_counters;
+    std::uint64_t CoapGateCounts::*m_pending = nullptr;  ///< what taken() counts: the last answer's or drop's
 };
 
 }  // namespace tte::server

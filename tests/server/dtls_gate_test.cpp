@@ -92,7 +92,7 @@ TEST(DtlsGate, AnOpensslClientAnswersTheGatesCookieAndIsHandedOn) {
     EXPECT_TRUE(gate.admitted(parsed.hello.cookie));  // libcoap's cookie check, in this batch
     gate.beginBatch();
     EXPECT_FALSE(gate.admitted(parsed.hello.cookie));
-    EXPECT_EQ(gate.counters().answered, 1u);
+    EXPECT_EQ(gate.counters().helloVerifyRequests, 1u);
     EXPECT_EQ(gate.counters().admitted, 1u);
 }
 
@@ -148,9 +148,9 @@ TEST(DtlsGate, EachAddressHasABucketOfNewHandshakes) {
         passed += screenAtHead(gate, from, withCookie(gate, from, t0), t0) == DtlsGate::Verdict::pass;
     }
     EXPECT_EQ(passed, 4);  // the burst, then nothing
-    EXPECT_EQ(gate.counters().limited, 6u);
+    EXPECT_EQ(gate.counters().rateLimited, 6u);
     EXPECT_EQ(gate.counters().admitted, 4u);
-    EXPECT_EQ(gate.counters().answered, 10u);
+    EXPECT_EQ(gate.counters().helloVerifyRequests, 10u);
     const auto other = source("198.51.100.2", 1000);
     EXPECT_EQ(gate.screen(other, withCookie(gate, other, t0), t0), DtlsGate::Verdict::pass);  // its own bucket
     passed = 0;
@@ -189,7 +189,7 @@ TEST(DtlsGate, MalformedClientHellosPassOnlyFromPeersWithASession) {
     EXPECT_EQ(screenAtHead(gate, from, hello, now), DtlsGate::Verdict::drop);
     session = true;
     EXPECT_EQ(gate.screen(from, hello, now), DtlsGate::Verdict::pass);
-    EXPECT_EQ(gate.counters().dropped, 1u);
+    EXPECT_EQ(gate.counters().malformedDropped, 1u);
     // Anything libcoap makes no session for passes unchanged (libcoap's to judge).
     const std::vector<std::uint8_t> appData = {23, 254, 253, 0, 1, 0, 0, 0, 0, 0, 9, 0, 1, 0xff};
     session = false;
@@ -210,7 +210,7 @@ TEST(DtlsGate, ADatagramScreenedAgainIsCountedOnceWhenTakenOff) {
     EXPECT_EQ(gate.screen(from, bare, now), DtlsGate::Verdict::answer);  // next round, at the head
     gate.taken();
     gate.taken();  // a second call counts nothing more
-    EXPECT_EQ(gate.counters().answered, 1u);
+    EXPECT_EQ(gate.counters().helloVerifyRequests, 1u);
     const auto second = client.step(std::vector<std::uint8_t>(gate.answer().begin(), gate.answer().end()));
     EXPECT_EQ(screenAtHead(gate, from, second, now), DtlsGate::Verdict::pass);  // the one token
     EXPECT_EQ(gate.screen(from, second, now), DtlsGate::Verdict::drop);          // a retransmission: limited
@@ -221,10 +221,10 @@ TEST(DtlsGate, ADatagramScreenedAgainIsCountedOnceWhenTakenOff) {
     EXPECT_EQ(gate.screen(from, malformed, now), DtlsGate::Verdict::drop);
     EXPECT_EQ(gate.screen(from, bare, now), DtlsGate::Verdict::answer);  // the malformed one is not taken
     gate.taken();
-    EXPECT_EQ(gate.counters().answered, 2u);
+    EXPECT_EQ(gate.counters().helloVerifyRequests, 2u);
     EXPECT_EQ(gate.counters().admitted, 1u);
-    EXPECT_EQ(gate.counters().limited, 1u);
-    EXPECT_EQ(gate.counters().dropped, 0u);
+    EXPECT_EQ(gate.counters().rateLimited, 1u);
+    EXPECT_EQ(gate.counters().malformedDropped, 0u);
 }
 
 }  // namespace

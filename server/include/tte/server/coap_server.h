@@ -113,6 +113,11 @@ struct CoapGateCounts {
     std::uint64_t malformedDropped = 0;
 
     friend bool operator==(const CoapGateCounts&, const CoapGateCounts&) = default;
+    /// What was counted between an earlier reading `b` and this one `a`.
+    friend CoapGateCounts operator-(const CoapGateCounts& a, const CoapGateCounts& b) {
+        return {a.helloVerifyRequests - b.helloVerifyRequests, a.admitted - b.admitted, a.rateLimited - b.rateLimited,
+                a.malformedDropped - b.malformedDropped};
+    }
 };
 
 /// What the server reports besides the answers (optional, called on the CoAP thread).
