@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dtls_gate_install.h"
 #include "support/dtls_datagrams.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -354,20 +355,6 @@ TEST(CoapServer, TheCookieGateCountsWhatItAnswersAdmitsAndLimits) {
     (*s)->stop();
 }
 
-/// This process's UDP socket bound to 127.0.0.1:`port` (the in-process server's), -1 if none.
-int serverSocket(std::uint16_t port) {
-    for (int fd = 3; fd < 4096; ++fd) {
-        sockaddr_in a{};
-        socklen_t len = sizeof a;
-        int type = 0;
-        socklen_t typeLen = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) == 0 && type == SOCK_DGRAM &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0 && a.sin_family == AF_INET && ntohs(a.sin_port) == port)
-            return fd;
-    }
-    return -1;
-}
-
 // An ICMP error about an earlier datagram (port unreachable: ECONNREFUSED) is kept on the
 // endpoint's socket until a call on it finds it. Linux keeps it for an unconnected UDP socket only
 // with IP_RECVERR, which libcoap does not set; the test sets it to make one, by sending from the
@@ -377,7 +364,7 @@ int serverSocket(std::uint16_t port) {
 TEST(CoapServer, APendingSocketErrorNeitherStopsTheGateNorLetsAClientHelloPast) {
     GatedServer g;
     ASSERT_EQ(g.start(), "");
-    const int fd = serverSocket(g.server->port());
+    const int fd = boundUdpSocket(AF_INET, g.server->port());  // the in-process server's
     ASSERT_GE(fd, 0);
     const int on = 1, off = 0;
     ASSERT_EQ(setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
