@@ -128,6 +128,13 @@ void attachPacketInfo(msghdr& msg, char* control, int level, int type, const Inf
 /// back is the socket's own.
 bool mayBePendingError(int e) { return e != EAGAIN && e != EWOULDBLOCK; }
 
+/// Makes `call` (a send or read on the socket, < 0 on failure) once more when it failed with
+/// what may have been a pending error (mayBePendingError).
+template <class Call>
+void onceMoreAfterPendingError(Call call) {
+    if (call() < 0 && mayBePendingError(errno)) (void)call();
+}
+
 /// Sends `answer` to the datagram's source from the address it was sent to, as libcoap answers.
 void sendAnswer(int fd, const Peeked& p, std::span<const std::uint8_t> answer) {
     iovec iov{const_cast<std::uint8_t*>(answer.data()), answer.size()};
@@ -145,16 +152,12 @@ void sendAnswer(int fd, const Peeked& p, std::span<const std::uint8_t> answer) {
         attachPacketInfo(msg, control, IPPROTO_IP, IP_PKTINFO, info);
     }
     // Like any UDP answer, it may be lost; the client sends its ClientHello again.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0 || !mayBePendingError(errno)) break;
-    }
+    onceMoreAfterPendingError([&] { return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL); });
 }
 
 /// Takes the datagram at the head of the queue off (a read of none of its bytes).
 void takeHead(int fd, std::uint8_t* buffer) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        if (recv(fd, buffer, 0, MSG_DONTWAIT) >= 0 || !mayBePendingError(errno)) break;
-    }
+    onceMoreAfterPendingError([&] { return recv(fd, buffer, 0, MSG_DONTWAIT); });
 }
 
 }  // namespace
