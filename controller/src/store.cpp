@@ -114,6 +114,14 @@ DeviceRecord rowToRecord(const Stmt& s, UnixSeconds now) {
     return r;
 }
 
+/// A device the Controller asks the MotherShip nothing more about and whose OTP it no longer
+/// needs (PROTOCOL §8): it checked in, or the MotherShip's answer is final (registered,
+/// revoked). `row`: "devices." inside an upsert, whose new row is `excluded`.
+std::string settled(std::string_view row = "") {
+    const std::string r(row);
+    return "(" + r + "registered_at IS NOT NULL OR " + r + "ms_state IN ('registered', 'revoked'))";
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DeviceStore>> DeviceStore::open(const std::string& path) {
@@ -198,15 +206,15 @@ Result<DeviceRecord> DeviceStore::introduce(const Introduction& intro, UnixSecon
     if (!byFp->empty() && byFp->front().urn != intro.urn)
         return fail(Errc::conflict, "fingerprint " + intro.fingerprint + " is already introduced for " +
                                         byFp->front().urn);
-    Stmt s(m_db,
-           "INSERT INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, expires_at, psk) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9) "
-           // A device that checked in, or whose MotherShip state is final, is never asked about
-           // again: an introduction repeated for it (a resend) must not store its OTP again.
-           "ON CONFLICT(urn) DO UPDATE SET description = excluded.description, "
-           "otp = CASE WHEN devices.registered_at IS NULL AND devices.ms_state NOT IN ('registered', 'revoked') "
-           "THEN excluded.otp ELSE '' END, "
-           "ms = excluded.ms, introduced = 1, expires_at = excluded.expires_at, psk = excluded.psk");
+    // A settled device is never asked about again: an introduction repeated for it (a resend)
+    // must not store its OTP again.
+    const std::string sql =
+        "INSERT INTO devices (urn, devid, fingerprint, otp, ms, description, introduced, introduced_at, expires_at, psk) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9) "
+        "ON CONFLICT(urn) DO UPDATE SET description = excluded.description, "
+        "otp = CASE WHEN " + settled("devices.") + " THEN '' ELSE excluded.otp END, "
+        "ms = excluded.ms, introduced = 1, expires_at = excluded.expires_at, psk = excluded.psk";
+    Stmt s(m_db, sql.c_str());
     if (!s.ok()) return dbError(m_db, "cannot store the introduction");
     s.text(1, intro.urn).text(2, intro.devid).text(3, intro.fingerprint).text(4, intro.otp.view());
     s.text(5, intro.ms).text(6, intro.description).integer(7, now).integer(8, now + ttl).text(9, intro.psk.empty() ? std::string_view("") : intro.psk.view());  //  not NULL
@@ -267,9 +275,8 @@ Status DeviceStore::forgetUsedOtps(UnixSeconds now) {
 }
 
 Result<bool> DeviceStore::clearUsedOtps(UnixSeconds now) {
-    Stmt s(m_db,
-           "UPDATE devices SET otp = '' WHERE otp != '' AND (registered_at IS NOT NULL OR "
-           "ms_state IN ('registered', 'revoked') OR expires_at <= ?1)");
+    const std::string sql = "UPDATE devices SET otp = '' WHERE otp != '' AND (" + settled() + " OR expires_at <= ?1)";
+    Stmt s(m_db, sql.c_str());
     if (!s.ok()) return dbError(m_db, "cannot forget used OTPs");
     s.integer(1, now);
     if (s.step() != SQLITE_DONE) return dbError(m_db, "cannot forget used OTPs");
@@ -307,10 +314,9 @@ Result<DeviceRecord> DeviceStore::addUnintroduced(const std::string& urn, const 
 Result<std::vector<StatusQuery>> DeviceStore::dueStatusQueries(UnixSeconds now, int limit) {
     std::lock_guard lock(m_mutex);
     if (auto forgot = forgetUsedOtps(now); !forgot) return std::unexpected(forgot.error());
-    Stmt s(m_db,
-           "SELECT urn, devid, ms, otp, query_attempts FROM devices WHERE introduced = 1 AND registered_at IS NULL "
-           "AND expires_at > ?1 AND ms_state NOT IN ('registered', 'revoked') AND next_query_at <= ?1 "
-           "ORDER BY next_query_at LIMIT ?2");
+    const std::string sql = "SELECT urn, devid, ms, otp, query_attempts FROM devices WHERE introduced = 1 AND NOT " +
+                            settled() + " AND expires_at > ?1 AND next_query_at <= ?1 ORDER BY next_query_at LIMIT ?2";
+    Stmt s(m_db, sql.c_str());
     if (!s.ok()) return dbError(m_db, "cannot read due status queries");
     s.integer(1, now).integer(2, limit);
     std::vector<StatusQuery> out;
