@@ -17,60 +17,11 @@ namespace {
 using P = std::vector<SqlValue>;
 
 using sql::kDeviceColumns;
+using sql::deviceSelect;
 using sql::num;
+using sql::rowToDevice;
 using sql::stateOf;
 using sql::toInt;
-
-// What a read selects: the same columns, with the failure count taken from the audit trail
-// (an index-only count on audit(devid, event)); the failure path writes no device row, so a
-// wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
-// wrong OTP, so the OTP check reads only otpHash() and a row once the OTP matched.
-std::string deviceColumns(std::string_view failures) {
-    return std::string("devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, "
-                       "firmware_sha256, created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, ")
-        .append(failures)
-        .append(", mcu_uid, reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by");
-}
-const std::string kDeviceSelect =
-    deviceColumns("(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong')");
-// The same without the count (0): what deviceRow() and deviceByUrn() answer from one row, without
-// a read of the audit index, whose page for a device is seldom cached in a registry of millions.
-const std::string kDeviceRowSelect = deviceColumns("0");
-
-Result<DeviceRow> rowToDevice(const SqlRow& r) {
-    DeviceRow d;
-    d.devId = static_cast<std::uint32_t>(toInt(r[0]));
-    d.urn = r[1].value_or("");
-    d.fingerprint = r[2].value_or("");
-    auto hash = fromHex(r[3].value_or(""), "otp_hash");
-    if (!hash) return std::unexpected(hash.error());
-    d.otpHash = std::move(*hash);
-    d.lot = r[4].value_or("");
-    if (r[5]) d.box = static_cast<std::uint32_t>(toInt(r[5]));
-    d.station = r[6].value_or("");
-    d.recordId = r[7].value_or("");
-    d.recordDigest = r[8].value_or("");
-    d.signature = r[9].value_or("");
-    d.firmwareSha256 = r[10].value_or("");
-    d.created = r[11].value_or("");
-    auto state = protocol::parseEnrollmentState(r[12].value_or(""));
-    if (!state) return std::unexpected(state.error());
-    d.state = *state;
-    if (r[13]) d.controller = ControllerAddress{*r[13], static_cast<std::uint16_t>(toInt(r[14])), r[15].value_or("")};
-    d.description = r[16].value_or("");
-    d.insertedAt = toInt(r[17]);
-    d.updatedAt = toInt(r[18]);
-    d.failures = toInt(r[19]);
-    d.mcuUid = r[20];
-    if (r[21]) d.reworkedFrom = static_cast<std::uint32_t>(toInt(r[21]));
-    d.revokedAt = toInt(r[22]);
-    d.revokedBy = r[23].value_or("");
-    d.revokeReason = r[24].value_or("");
-    d.pskWrapped = r[25];
-    if (d.controller) d.controller->pskWrapped = r[26];
-    d.preEnrolledBy = r[27].value_or("");
-    return d;
-}
 
 Status appendAudit(SqlTx& tx, std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
              std::string_view detail, std::int64_t now) {
@@ -156,11 +107,11 @@ public:
     }
 
     Result<DeviceRow> device(std::uint32_t devId) override {
-        return readDevice(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE devid = $1", num(devId),
+        return readDevice("SELECT " + deviceSelect(true) + " FROM devices WHERE devid = $1", num(devId),
                           "no device with Dev ID " + toHex(devId, 8));
     }
     Result<DeviceRow> deviceRow(std::uint32_t devId) override {
-        return readDevice(std::string("SELECT ") + kDeviceRowSelect + " FROM devices WHERE devid = $1", num(devId),
+        return readDevice("SELECT " + deviceSelect(false) + " FROM devices WHERE devid = $1", num(devId),
                           "no device with Dev ID " + toHex(devId, 8));
     }
     Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
@@ -174,7 +125,7 @@ public:
         return std::optional(std::move(*hash));
     }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
-        return readDevice(std::string("SELECT ") + kDeviceRowSelect + " FROM devices WHERE urn = $1", std::string(urn),
+        return readDevice("SELECT " + deviceSelect(false) + " FROM devices WHERE urn = $1", std::string(urn),
                           "no device with URN " + std::string(urn));
     }
 
@@ -194,7 +145,7 @@ public:
     Result<DeviceState> preEnroll(std::uint32_t devId, const PreEnrollment& what, std::int64_t now) override {
         DeviceState after = DeviceState::mapped;
         Status s = m_db->write([&](SqlTx& tx) -> Status {
-            auto rows = tx.query(std::string("SELECT ") + kDeviceSelect + " FROM devices WHERE devid = $1", {num(devId)});
+            auto rows = tx.query("SELECT " + deviceSelect(true) + " FROM devices WHERE devid = $1", {num(devId)});
             if (!rows) return std::unexpected(rows.error());
             if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
             auto device = rowToDevice(rows->front());
@@ -446,7 +397,7 @@ public:
 
     Status forEachDevice(const std::function<Status(const DeviceRow&)>& fn) override {
         return m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query(std::string("SELECT ") + kDeviceSelect + " FROM devices ORDER BY devid", {});
+            auto rows = tx.query("SELECT " + deviceSelect(true) + " FROM devices ORDER BY devid", {});
             if (!rows) return std::unexpected(rows.error());
             for (const auto& r : *rows) {
                 auto d = rowToDevice(r);
@@ -514,10 +465,6 @@ private:
         return out;
     }
 
-
-
-
-
     static Status explainNoTransition(SqlTx& tx, std::uint32_t devId, std::string_view target) {
         auto state = stateOf(tx, devId);
         if (!state) return std::unexpected(state.error());
@@ -541,17 +488,6 @@ private:
 };
 
 }  // namespace
-
-namespace sql {
-
-Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId) {
-    auto rows = tx.query("SELECT state FROM devices WHERE devid = $1", {num(devId)});
-    if (!rows) return std::unexpected(rows.error());
-    if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
-    return protocol::parseEnrollmentState(rows->front()[0].value_or(""));
-}
-
-}  // namespace sql
 
 Result<std::unique_ptr<Registry>> makeSqlRegistry(std::unique_ptr<SqlDb> db) {
     if (auto s = migrateSchema(*db); !s) return std::unexpected(s.error());

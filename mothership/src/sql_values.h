@@ -1,6 +1,6 @@
 // What the registry's SQL files share (sql_registry.cpp, sql_import.cpp, sql_schema.cpp):
-// integers as the decimal text the SQL seam carries, the devices table's columns, and a
-// device's state read inside a transaction.
+// integers as the decimal text the SQL seam carries, the devices table's columns, a device
+// read from its row, and a device's state read inside a transaction (sql_device_row.cpp).
 #pragma once
 
 #include <algorithm>
@@ -50,6 +50,13 @@ inline std::string boardKey(std::string_view mcuUid) {
     out += part(0);
     return out;
 }
+
+/// What a read of a device selects (after SELECT), in rowToDevice()'s order: with its failure
+/// count (`withFailures`: its `otp-wrong` audit lines, for admin and the station API) or 0 in
+/// its place (the answers to the OTP's holder and the CoAP handler). sql_device_row.cpp.
+const std::string& deviceSelect(bool withFailures);
+/// A device from a row of deviceSelect(). Errors: a stored value that does not parse.
+Result<DeviceRow> rowToDevice(const SqlRow& r);
 
 /// The state of device `devId`. Errors: notFound, the database's.
 Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId);

@@ -1,0 +1,73 @@
+// A device as the registry's SQL reads it (sql_values.h): the columns a read selects, the
+// row they make, and a device's state read inside a transaction.
+#include "sql_values.h"
+#include "tte/base/hex.h"
+
+namespace tte::mothership::sql {
+namespace {
+
+// What a read selects: the same columns, with the failure count taken from the audit trail
+// (an index-only count on audit(devid, event)); the failure path writes no device row, so a
+// wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
+// wrong OTP, so the OTP check reads only otpHash() and a row once the OTP matched.
+std::string deviceColumns(std::string_view failures) {
+    return std::string("devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, "
+                       "firmware_sha256, created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, ")
+        .append(failures)
+        .append(", mcu_uid, reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by");
+}
+
+}  // namespace
+
+const std::string& deviceSelect(bool withFailures) {
+    static const std::string counted =
+        deviceColumns("(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong')");
+    // Without the count (0): the row alone, without a read of the audit index, whose page for a
+    // device is seldom cached in a registry of millions.
+    static const std::string alone = deviceColumns("0");
+    return withFailures ? counted : alone;
+}
+
+Result<DeviceRow> rowToDevice(const SqlRow& r) {
+    DeviceRow d;
+    d.devId = static_cast<std::uint32_t>(toInt(r[0]));
+    d.urn = r[1].value_or("");
+    d.fingerprint = r[2].value_or("");
+    auto hash = fromHex(r[3].value_or(""), "otp_hash");
+    if (!hash) return std::unexpected(hash.error());
+    d.otpHash = std::move(*hash);
+    d.lot = r[4].value_or("");
+    if (r[5]) d.box = static_cast<std::uint32_t>(toInt(r[5]));
+    d.station = r[6].value_or("");
+    d.recordId = r[7].value_or("");
+    d.recordDigest = r[8].value_or("");
+    d.signature = r[9].value_or("");
+    d.firmwareSha256 = r[10].value_or("");
+    d.created = r[11].value_or("");
+    auto state = protocol::parseEnrollmentState(r[12].value_or(""));
+    if (!state) return std::unexpected(state.error());
+    d.state = *state;
+    if (r[13]) d.controller = ControllerAddress{*r[13], static_cast<std::uint16_t>(toInt(r[14])), r[15].value_or("")};
+    d.description = r[16].value_or("");
+    d.insertedAt = toInt(r[17]);
+    d.updatedAt = toInt(r[18]);
+    d.failures = toInt(r[19]);
+    d.mcuUid = r[20];
+    if (r[21]) d.reworkedFrom = static_cast<std::uint32_t>(toInt(r[21]));
+    d.revokedAt = toInt(r[22]);
+    d.revokedBy = r[23].value_or("");
+    d.revokeReason = r[24].value_or("");
+    d.pskWrapped = r[25];
+    if (d.controller) d.controller->pskWrapped = r[26];
+    d.preEnrolledBy = r[27].value_or("");
+    return d;
+}
+
+Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId) {
+    auto rows = tx.query("SELECT state FROM devices WHERE devid = $1", {num(devId)});
+    if (!rows) return std::unexpected(rows.error());
+    if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
+    return protocol::parseEnrollmentState(rows->front()[0].value_or(""));
+}
+
+}  // namespace tte::mothership::sql
