@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "sql_db.h"
+#include "sqlite_unhex.h"
 
 namespace tte::mothership {
 namespace {
@@ -169,6 +170,8 @@ Result<std::unique_ptr<Connection>> openConnection(const std::string& path, int 
     }
     auto conn = std::make_unique<Connection>(db);
     sqlite3_busy_timeout(db, 10000);
+    // The registry's SQL stores hex as bytes with unhex() (sqlite_unhex.h).
+    if (const int fn = registerUnhex(db); fn != SQLITE_OK) return sqliteError(db, fn, "register unhex()");
     // The writer's cache: a negative cache_size is KiB. SQLite's default (2 MiB) makes every
     // insert at a random place of a large index read its page from the file and spill it
     // again before the commit (docs/MOTHERSHIP.md, "Scale").
