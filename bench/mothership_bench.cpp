@@ -143,7 +143,7 @@ void insertDevices(const std::string& dbUrl, const std::string& deviceFp, const 
                 d.lot = "bench";
                 d.station = "bench";
                 d.recordId = "bench-" + std::to_string(i);
-                d.recordDigest = d.recordId;
+                d.recordDigest = tte::protocol::sha256Hex(d.recordId);  // hex, as the registry stores it (bytes)
                 stored += (*reg)->insertDevice(d, 0).has_value();
             }
         });

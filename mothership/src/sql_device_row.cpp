@@ -9,23 +9,33 @@ namespace {
 // What a read selects: the same columns, with the failure count taken from the audit trail
 // (an index-only count on audit(devid, event)); the failure path writes no device row, so a
 // wrong OTP and an unknown Dev ID do the same work (PROTOCOL §6). The count grows with every
-// wrong OTP, so the OTP check reads only otpHash() and a row once the OTP matched.
-std::string deviceColumns(std::string_view failures) {
-    return std::string("devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, "
-                       "firmware_sha256, created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, ")
-        .append(failures)
-        .append(", mcu_uid, reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by");
+// wrong OTP, so the OTP check reads only otpHash() and a row once the OTP matched. The SHA-256
+// columns are read as hex (schema version 10 stores their bytes).
+std::string deviceColumns(SqlDialect dialect, std::string_view failures) {
+    const auto hex = [&](const char* column) { return hexOut(dialect, column); };
+    return "devid, urn, " + hex("fingerprint") + ", " + hex("otp_hash") + ", lot, box, station, record_id, " +
+           hex("record_digest") + ", signature, " + hex("firmware_sha256") + ", created, state, cip, cport, " +
+           hex("cfingerprint") + ", description, inserted_at, updated_at, " + std::string(failures) +
+           ", mcu_uid, reworked_from, revoked_at, revoked_by, revoke_reason, psk_wrapped, cpsk_wrapped, preenrolled_by";
 }
+
+/// deviceSelect() of one dialect.
+struct DeviceSelects {
+    explicit DeviceSelects(SqlDialect dialect)
+        : counted(deviceColumns(dialect, "(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong')")),
+          alone(deviceColumns(dialect, "0")) {}
+    std::string counted;
+    // Without the count (0): the row alone, without a read of the audit index, whose page for a
+    // device is seldom cached in a registry of millions.
+    std::string alone;
+};
 
 }  // namespace
 
-const std::string& deviceSelect(bool withFailures) {
-    static const std::string counted =
-        deviceColumns("(SELECT COUNT(*) FROM audit WHERE audit.devid = devices.devid AND audit.event = 'otp-wrong')");
-    // Without the count (0): the row alone, without a read of the audit index, whose page for a
-    // device is seldom cached in a registry of millions.
-    static const std::string alone = deviceColumns("0");
-    return withFailures ? counted : alone;
+const std::string& deviceSelect(SqlDialect dialect, bool withFailures) {
+    static const DeviceSelects sqlite(SqlDialect::sqlite), postgresql(SqlDialect::postgresql);
+    const DeviceSelects& selects = dialect == SqlDialect::postgresql ? postgresql : sqlite;
+    return withFailures ? selects.counted : selects.alone;
 }
 
 Result<DeviceRow> rowToDevice(const SqlRow& r) {

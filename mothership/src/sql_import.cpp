@@ -33,6 +33,11 @@ std::string textArray(const std::vector<std::string_view>& items) {
     return out + "}";
 }
 
+/// A SHA-256 column's hex in a row for COPY into `devices` (PostgreSQL): bytea's input form
+/// `\x<hex>`, its backslash escaped by copyRows(). Text that is not hex fails the COPY (bytea
+/// input: "invalid hexadecimal digit"), and the batch with it.
+std::string copyBytes(std::string_view hex) { return "\\x" + std::string(hex); }
+
 /// The batch in a staging table (`ord` = its place in the batch), with the audit detail
 /// insertDevice() would write. Dropped again at the end of the transaction, or undone
 /// with it.
@@ -74,9 +79,9 @@ Status stageImport(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> row
 /// Rows whose record id is stored already: the same content is a duplicate (taken out of
 /// the staging table, stored no second time), other content refuses the batch. Returns
 /// the places of the duplicates.
-Result<std::vector<std::size_t>> checkImportRecords(SqlTx& tx, std::span<const DeviceRow> rows) {
-    auto known = tx.query("SELECT i.ord, d.record_digest FROM import_devices i JOIN devices d"
-                          " ON d.record_id = i.record_id ORDER BY i.ord",
+Result<std::vector<std::size_t>> checkImportRecords(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> rows) {
+    auto known = tx.query("SELECT i.ord, " + sql::hexOut(dialect, "d.record_digest") +
+                              " FROM import_devices i JOIN devices d ON d.record_id = i.record_id ORDER BY i.ord",
                           {});
     if (!known) return std::unexpected(known.error());
     std::vector<std::size_t> duplicates;
@@ -156,7 +161,8 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
     // a scan evaluating the expression for every device, per batch).
     if (auto c = tx.script("SET LOCAL enable_seqscan = off"); !c) return std::unexpected(c.error());
     // Record ids stored before: the same content is a duplicate, other content refuses the batch.
-    auto known = tx.query("SELECT record_id, record_digest FROM devices WHERE record_id = ANY($1::text[])",
+    auto known = tx.query("SELECT record_id, " + sql::hexOut(SqlDialect::postgresql, "record_digest") +
+                              " FROM devices WHERE record_id = ANY($1::text[])",
                           {column([](const DeviceRow& r) -> std::string_view { return r.recordId; })});
     if (!known) return std::unexpected(known.error());
     std::unordered_map<std::string_view, std::string_view> digests;
@@ -245,8 +251,9 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (duplicate[i]) continue;
         const auto& r = rows[i];
-        devices.push_back(SqlRow{ids[i], r.urn, r.fingerprint, toHex(r.otpHash), r.lot, r.box ? SqlValue(num(*r.box)) : std::nullopt,
-                                 r.station, r.recordId, r.recordDigest, r.signature, r.firmwareSha256, r.created, notMapped,
+        devices.push_back(SqlRow{ids[i], r.urn, copyBytes(r.fingerprint), copyBytes(toHex(r.otpHash)), r.lot,
+                                 r.box ? SqlValue(num(*r.box)) : std::nullopt, r.station, r.recordId,
+                                 copyBytes(r.recordDigest), r.signature, copyBytes(r.firmwareSha256), r.created, notMapped,
                                  std::nullopt, std::nullopt, std::nullopt, std::string(), at, at, std::string("0"), r.mcuUid,
                                  r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt});
         audit.push_back(SqlRow{at, ids[i], std::string("stored"), r.station, storedAuditDetail(r)});
@@ -263,14 +270,17 @@ Result<ImportSummary> importStaged(SqlTx& tx, SqlDialect dialect, std::span<cons
     if (dialect == SqlDialect::postgresql) return importCopied(tx, rows, now);
     ImportSummary out;
     if (auto c = stageImport(tx, dialect, rows); !c) return std::unexpected(c.error());
-    auto known = checkImportRecords(tx, rows);
+    auto known = checkImportRecords(tx, dialect, rows);
     if (!known) return std::unexpected(known.error());
     out.duplicates = known->size();
     if (auto c = checkImportRows(tx, rows, *known); !c) return std::unexpected(c.error());
-    auto stored = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns +
-                              ") SELECT devid, urn, fingerprint, otp_hash, lot, box, station, record_id,"
-                              " record_digest, signature, firmware_sha256, created, 'not-mapped', NULL, NULL,"
-                              " NULL, '', $1, $1, 0, mcu_uid, reworked_from FROM import_devices ORDER BY ord",
+    // The staged hex becomes the bytes of devices' binary columns here (schema version 10).
+    const auto hex = [&](const char* column) { return sql::hexIn(dialect, column); };
+    auto stored = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns + ") SELECT devid, urn, " + hex("fingerprint") +
+                              ", " + hex("otp_hash") + ", lot, box, station, record_id, " + hex("record_digest") +
+                              ", signature, " + hex("firmware_sha256") +
+                              ", created, 'not-mapped', NULL, NULL, NULL, '', $1, $1, 0, mcu_uid, reworked_from"
+                              " FROM import_devices ORDER BY ord",
                           {num(now)});
     if (!stored) return std::unexpected(stored.error());
     out.stored = static_cast<std::size_t>(*stored);

@@ -18,6 +18,8 @@ using P = std::vector<SqlValue>;
 
 using sql::kDeviceColumns;
 using sql::deviceSelect;
+using sql::hexIn;
+using sql::hexOut;
 using sql::num;
 using sql::rowToDevice;
 using sql::stateOf;
@@ -39,7 +41,8 @@ public:
     Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) override {
         InsertOutcome outcome = InsertOutcome::stored;
         Status s = m_db->write([&](SqlTx& tx) -> Status {
-            auto same = tx.query("SELECT record_digest FROM devices WHERE record_id = $1", {row.recordId});
+            auto same = tx.query("SELECT " + hexOut(dialect(), "record_digest") + " FROM devices WHERE record_id = $1",
+                                 {row.recordId});
             if (!same) return std::unexpected(same.error());
             if (!same->empty()) {
                 if (same->front()[0] == row.recordDigest) {
@@ -74,8 +77,9 @@ public:
                 }
                 if (auto c = checkMcuUid(row, found); !c) return c;
             }
-            auto ins = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns +
-                                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15,$16)",
+            auto ins = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns + ") VALUES ($1,$2," + hex("$3") + "," +
+                                   hex("$4") + ",$5,$6,$7,$8," + hex("$9") + ",$10," + hex("$11") +
+                                   ",$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15,$16)",
                                {num(row.devId), row.urn, row.fingerprint, toHex(row.otpHash), row.lot,
                                 row.box ? SqlValue(num(*row.box)) : std::nullopt, row.station, row.recordId,
                                 row.recordDigest, row.signature, row.firmwareSha256, row.created,
@@ -107,17 +111,18 @@ public:
     }
 
     Result<DeviceRow> device(std::uint32_t devId) override {
-        return readDevice("SELECT " + deviceSelect(true) + " FROM devices WHERE devid = $1", num(devId),
+        return readDevice("SELECT " + deviceSelect(dialect(), true) + " FROM devices WHERE devid = $1", num(devId),
                           "no device with Dev ID " + toHex(devId, 8));
     }
     Result<DeviceRow> deviceRow(std::uint32_t devId) override {
-        return readDevice("SELECT " + deviceSelect(false) + " FROM devices WHERE devid = $1", num(devId),
+        return readDevice("SELECT " + deviceSelect(dialect(), false) + " FROM devices WHERE devid = $1", num(devId),
                           "no device with Dev ID " + toHex(devId, 8));
     }
     Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
         // Always one row (NULL for an unknown Dev ID), so both cases run the same statement
         // steps; the failure count of device() is not read here: it grows with every wrong OTP.
-        auto rows = m_db->readOne("SELECT (SELECT otp_hash FROM devices WHERE devid = $1)", {num(devId)});
+        auto rows = m_db->readOne("SELECT (SELECT " + hexOut(dialect(), "otp_hash") + " FROM devices WHERE devid = $1)",
+                                  {num(devId)});
         if (!rows) return std::unexpected(rows.error());
         if (rows->empty() || !rows->front()[0]) return std::optional<std::vector<std::uint8_t>>{};
         auto hash = fromHex(*rows->front()[0], "otp_hash");
@@ -125,15 +130,15 @@ public:
         return std::optional(std::move(*hash));
     }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
-        return readDevice("SELECT " + deviceSelect(false) + " FROM devices WHERE urn = $1", std::string(urn),
+        return readDevice("SELECT " + deviceSelect(dialect(), false) + " FROM devices WHERE urn = $1", std::string(urn),
                           "no device with URN " + std::string(urn));
     }
 
     Status claim(std::uint32_t devId, const ControllerAddress& c, std::string_view description,
                  std::string_view client, std::int64_t now) override {
         return m_db->write([&](SqlTx& tx) -> Status {
-            auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = $4,"
-                             " description = $5, updated_at = $6, cpsk_wrapped = $7 WHERE devid = $1 AND state = 'not-mapped'",
+            auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = " + hex("$4") +
+                                 ", description = $5, updated_at = $6, cpsk_wrapped = $7 WHERE devid = $1 AND state = 'not-mapped'",
                              {num(devId), c.ip, num(c.port), c.fingerprint, std::string(description), num(now),
                               c.pskWrapped});
             if (!n) return std::unexpected(n.error());
@@ -145,7 +150,7 @@ public:
     Result<DeviceState> preEnroll(std::uint32_t devId, const PreEnrollment& what, std::int64_t now) override {
         DeviceState after = DeviceState::mapped;
         Status s = m_db->write([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT " + deviceSelect(true) + " FROM devices WHERE devid = $1", {num(devId)});
+            auto rows = tx.query("SELECT " + deviceSelect(dialect(), true) + " FROM devices WHERE devid = $1", {num(devId)});
             if (!rows) return std::unexpected(rows.error());
             if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
             auto device = rowToDevice(rows->front());
@@ -156,8 +161,8 @@ public:
             if (!*plan) return {};
             const ControllerAddress& c = what.controller;
             // Conditional, as the claim: of a claim and a pre-enrollment at once exactly one wins.
-            auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = $4,"
-                             " description = $5, preenrolled_by = $6, updated_at = $7 WHERE devid = $1 AND state = 'not-mapped'",
+            auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = " + hex("$4") +
+                                 ", description = $5, preenrolled_by = $6, updated_at = $7 WHERE devid = $1 AND state = 'not-mapped'",
                              {num(devId), c.ip, num(c.port), c.fingerprint, what.description, what.station, num(now)});
             if (!n) return std::unexpected(n.error());
             if (*n == 0) return explainNoTransition(tx, devId, "pre-enrolled");
@@ -397,7 +402,7 @@ public:
 
     Status forEachDevice(const std::function<Status(const DeviceRow&)>& fn) override {
         return m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT " + deviceSelect(true) + " FROM devices ORDER BY devid", {});
+            auto rows = tx.query("SELECT " + deviceSelect(dialect(), true) + " FROM devices ORDER BY devid", {});
             if (!rows) return std::unexpected(rows.error());
             for (const auto& r : *rows) {
                 auto d = rowToDevice(r);
@@ -442,6 +447,10 @@ public:
     }
 
 private:
+    [[nodiscard]] SqlDialect dialect() const { return m_db->dialect(); }
+    /// hexIn() of a parameter: a SHA-256 column's hex as its bytes (schema version 10).
+    [[nodiscard]] std::string hex(std::string_view param) const { return hexIn(dialect(), param); }
+
     Result<DeviceRow> readDevice(const std::string& sql, std::string key, const std::string& missing) {
         auto rows = m_db->readOne(sql, {std::move(key)});
         if (!rows) return std::unexpected(rows.error());

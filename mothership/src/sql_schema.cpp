@@ -1,6 +1,7 @@
 // The registry's schema migrations (sql_schema.h): one function per version, applied in order.
 #include "sql_schema.h"
 
+#include <functional>
 #include <iterator>
 
 #include "sql_values.h"
@@ -10,6 +11,14 @@ namespace tte::mothership {
 namespace {
 
 constexpr std::int64_t kSchemaVersion = kRegistrySchemaVersion;
+
+/// One schema version's migration.
+using Migration = std::function<Status(SqlTx&)>;
+
+/// A migration that is one script.
+Migration script(std::string sql) {
+    return [sql = std::move(sql)](SqlTx& tx) { return tx.script(sql); };
+}
 
 std::string schemaV1(SqlDialect dialect) {
     const bool pg = dialect == SqlDialect::postgresql;
@@ -126,6 +135,62 @@ std::string schemaRoomForUpdates(SqlDialect dialect) {
     return dialect == SqlDialect::postgresql ? "ALTER TABLE devices SET (fillfactor = 90);" : "";
 }
 
+/// Version 10 on PostgreSQL (schemaBinaryHashes): one rewrite of the table, whose pages then
+/// all keep version 9's free tenth.
+constexpr const char* kBinaryHashesPostgres =
+    "ALTER TABLE devices ALTER COLUMN fingerprint TYPE bytea USING decode(fingerprint, 'hex'),"
+    " ALTER COLUMN otp_hash TYPE bytea USING decode(otp_hash, 'hex'),"
+    " ALTER COLUMN record_digest TYPE bytea USING decode(record_digest, 'hex'),"
+    " ALTER COLUMN firmware_sha256 TYPE bytea USING decode(firmware_sha256, 'hex'),"
+    " ALTER COLUMN cfingerprint TYPE bytea USING decode(cfingerprint, 'hex');";
+
+/// Version 10 on SQLite (schemaBinaryHashes), which has no ALTER COLUMN: the table is rebuilt
+/// as SQLite's documentation says ("ALTER TABLE", "Making Other Kinds Of Table Schema
+/// Changes"): a new table, every row copied with the conversion, the old table dropped, the new
+/// one renamed, and the old table's indexes made again from their own text in sqlite_master (a
+/// registry holds those its migrations made: devices_lot, devices_box, devices_board, unless it
+/// was made without one). No trigger or view refers to `devices`, and no foreign key. The rebuild also makes `devid` an INTEGER PRIMARY
+/// KEY, the table's own B-tree key: a read by Dev ID walks one B-tree instead of the primary
+/// key's index and then the table. The rows are copied in Dev ID order, so the new table is
+/// written by appends, its pages full.
+Status binaryHashesSqlite(SqlTx& tx) {
+    auto indexes = tx.query("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'"
+                            " AND sql IS NOT NULL ORDER BY name",
+                            {});
+    if (!indexes) return std::unexpected(indexes.error());
+    std::string s =
+        "CREATE TABLE devices_v10 (devid INTEGER PRIMARY KEY, urn TEXT NOT NULL UNIQUE, fingerprint BLOB NOT NULL,"
+        " otp_hash BLOB NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL, record_id TEXT NOT NULL UNIQUE,"
+        " record_digest BLOB NOT NULL, signature TEXT NOT NULL, firmware_sha256 BLOB NOT NULL, created TEXT NOT NULL,"
+        " state TEXT NOT NULL, cip TEXT, cport INTEGER, cfingerprint BLOB, description TEXT NOT NULL DEFAULT '',"
+        " inserted_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, failures BIGINT NOT NULL DEFAULT 0, mcu_uid TEXT,"
+        " revoked_at BIGINT NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '', revoke_reason TEXT NOT NULL DEFAULT '',"
+        " reworked_from BIGINT, psk_wrapped TEXT, cpsk_wrapped TEXT, preenrolled_by TEXT NOT NULL DEFAULT '');";
+    const std::string columns =
+        "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, created,"
+        " state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid, revoked_at, revoked_by,"
+        " revoke_reason, reworked_from, psk_wrapped, cpsk_wrapped, preenrolled_by";
+    s += "INSERT INTO devices_v10 (" + columns +
+         ") SELECT devid, urn, unhex(fingerprint), unhex(otp_hash), lot, box, station, record_id, unhex(record_digest),"
+         " signature, unhex(firmware_sha256), created, state, cip, cport, unhex(cfingerprint), description, inserted_at,"
+         " updated_at, failures, mcu_uid, revoked_at, revoked_by, revoke_reason, reworked_from, psk_wrapped, cpsk_wrapped,"
+         " preenrolled_by FROM devices ORDER BY devid;"
+         "DROP TABLE devices;"
+         "ALTER TABLE devices_v10 RENAME TO devices;";
+    for (const auto& index : *indexes) s += index.at(0).value_or("") + ";";
+    return tx.script(s);
+}
+
+/// Version 10, the SHA-256 values of `devices` (fingerprint, otp_hash, record_digest,
+/// firmware_sha256, cfingerprint) as their 32 bytes instead of 64 hex characters: about 160
+/// bytes less per device, so that more of a registry of a whole MS ID stays in the page cache
+/// (docs/MOTHERSHIP.md, "Scale"). The registry's SQL converts at its edge (sql_values.h, hexIn,
+/// hexOut). A stored value that is not hex fails the migration, which then changes nothing.
+Migration schemaBinaryHashes(SqlDialect dialect) {
+    if (dialect == SqlDialect::postgresql) return script(kBinaryHashesPostgres);
+    return binaryHashesSqlite;
+}
+
 }  // namespace
 
 Status migrateSchema(SqlDb& db) {
@@ -145,12 +210,15 @@ Status migrateSchema(SqlDb& db) {
             return fail(Errc::unsupported, "the registry's schema version " + sql::num(version) +
                                                " is newer than this program (" + sql::num(kSchemaVersion) + ")");
         // One function per version: a migration from another branch is renumbered by its place here.
-        const std::string scripts[] = {schemaV1(db.dialect()), schemaV2(), schemaMcuUid(), schemaRevocation(), schemaPsk(),
-                                       schemaPreEnrolled(), schemaKeysForScale(db.dialect()), schemaBoardIndex(),
-                                       schemaRoomForUpdates(db.dialect())};
-        static_assert(std::size(scripts) == kSchemaVersion, "one migration per schema version");
+        const SqlDialect dialect = db.dialect();
+        const Migration migrations[] = {script(schemaV1(dialect)), script(schemaV2()), script(schemaMcuUid()),
+                                        script(schemaRevocation()), script(schemaPsk()), script(schemaPreEnrolled()),
+                                        script(schemaKeysForScale(dialect)), script(schemaBoardIndex()),
+                                        script(schemaRoomForUpdates(dialect)), schemaBinaryHashes(dialect)};
+        static_assert(std::size(migrations) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
-            if (auto s = tx.script(scripts[v - 1]); !s) return s;
+            if (auto s = migrations[v - 1](tx); !s)
+                return withContext(s.error(), "schema migration to version " + sql::num(v));
             auto r = tx.exec("INSERT INTO schema_versions (version, applied_at) VALUES ($1, 0)", {sql::num(v)});
             if (!r) return std::unexpected(r.error());
         }

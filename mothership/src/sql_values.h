@@ -1,6 +1,7 @@
 // What the registry's SQL files share (sql_registry.cpp, sql_import.cpp, sql_schema.cpp):
-// integers as the decimal text the SQL seam carries, the devices table's columns, a device
-// read from its row, and a device's state read inside a transaction (sql_device_row.cpp).
+// integers as the decimal text the SQL seam carries, the SHA-256 columns' bytes as the hex
+// text it carries, the devices table's columns, a device read from its row, and a device's
+// state read inside a transaction (sql_device_row.cpp).
 #pragma once
 
 #include <algorithm>
@@ -22,6 +23,26 @@ inline std::int64_t toInt(const SqlValue& v) {
     std::int64_t out = 0;
     if (v) std::from_chars(v->data(), v->data() + v->size(), out);
     return out;
+}
+
+/// The SQL that stores hex text `param` (a placeholder such as "$3", or a text column) as
+/// the bytes it spells, for the binary columns of `devices` (schema version 10: fingerprint,
+/// otp_hash, record_digest, firmware_sha256, cfingerprint). NULL stays NULL; text that is not
+/// an even number of hex digits (either case) is a statement error, nothing is stored.
+/// PostgreSQL: decode(…, 'hex'), which also skips whitespace between digit pairs; SQLite:
+/// unhex(), the registry's own function on each of its connections (sqlite_unhex.h: Debian
+/// 12's SQLite 3.40 has none, and 3.41's answers NULL for bad input).
+inline std::string hexIn(SqlDialect dialect, std::string_view param) {
+    const std::string p(param);
+    return dialect == SqlDialect::postgresql ? "decode(" + p + ", 'hex')" : "unhex(" + p + ")";
+}
+
+/// The SQL that reads binary column `column` as lower-case hex text, NULL as NULL (SQLite's
+/// hex() alone makes NULL '').
+inline std::string hexOut(SqlDialect dialect, std::string_view column) {
+    const std::string c(column);
+    return dialect == SqlDialect::postgresql ? "encode(" + c + ", 'hex')"
+                                             : "iif(" + c + " IS NULL, NULL, lower(hex(" + c + ")))";
 }
 
 /// The devices table's columns as a new device's INSERT names them.
@@ -51,10 +72,11 @@ inline std::string boardKey(std::string_view mcuUid) {
     return out;
 }
 
-/// What a read of a device selects (after SELECT), in rowToDevice()'s order: with its failure
-/// count (`withFailures`: its `otp-wrong` audit lines, for admin and the station API) or 0 in
-/// its place (the answers to the OTP's holder and the CoAP handler). sql_device_row.cpp.
-const std::string& deviceSelect(bool withFailures);
+/// What a read of a device selects (after SELECT) in `dialect`, in rowToDevice()'s order, the
+/// binary columns as hex (hexOut): with its failure count (`withFailures`: its `otp-wrong`
+/// audit lines, for admin and the station API) or 0 in its place (the answers to the OTP's
+/// holder and the CoAP handler). sql_device_row.cpp.
+const std::string& deviceSelect(SqlDialect dialect, bool withFailures);
 /// A device from a row of deviceSelect(). Errors: a stored value that does not parse.
 Result<DeviceRow> rowToDevice(const SqlRow& r);
 

@@ -115,7 +115,7 @@ TEST_P(RegistryImportTest, OneRefusedRowStoresNothingOfTheBatch) {
                                             " is stored already under another record");
     auto changed = rows(0x200, 3);
     changed[0] = stored;
-    changed[0].recordDigest = "other";
+    changed[0].recordDigest = protocol::sha256Hex("other content");
     refuses(changed, Errc::alreadyExists, "record id s-stored was stored with other content");
     auto twice = rows(0x200, 3);
     twice[2].devId = 0x200;

@@ -6,6 +6,7 @@
 
 #include "support/mothership.h"
 #include "tte/mothership/registry.h"
+#include "tte/protocol/crypto.h"
 
 namespace tte::mothership::test_rows {
 
@@ -19,7 +20,7 @@ inline DeviceRow row(std::uint32_t devId, const std::string& recordId) {
     d.lot = "lot-1";
     d.station = "station-1";
     d.recordId = recordId;
-    d.recordDigest = "digest-" + recordId;
+    d.recordDigest = protocol::sha256Hex("record " + recordId);  // 64 hex, as a station record's
     d.signature = "sig";
     d.firmwareSha256 = std::string(64, 'f');
     d.created = "2026-11-23T07:00:00Z";

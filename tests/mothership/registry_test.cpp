@@ -47,7 +47,7 @@ TEST_P(RegistryTest, InsertIsIdempotentByRecordIdAndRespectsTheQuota) {
     EXPECT_EQ(reg->insertDevice(row(0x100, "s-1"), 1).value(), InsertOutcome::stored);
     EXPECT_EQ(reg->insertDevice(row(0x100, "s-1"), 2).value(), InsertOutcome::duplicate);
     auto changed = row(0x100, "s-1");
-    changed.recordDigest = "other";
+    changed.recordDigest = protocol::sha256Hex("other content");
     EXPECT_EQ(reg->insertDevice(changed, 3).error().message, "record id s-1 was stored with other content");
     EXPECT_EQ(reg->insertDevice(row(0x100, "s-2"), 3).error().code, Errc::alreadyExists);
     EXPECT_EQ(reg->insertDevice(row(0x200, "s-3"), 3).error().message,
@@ -388,7 +388,7 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
         " added_at BIGINT NOT NULL); CREATE TABLE lots (lot TEXT PRIMARY KEY, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL);"
         " CREATE TABLE boxes (box BIGINT PRIMARY KEY, lot TEXT NOT NULL, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL);"
         " INSERT INTO audit (at, devid, event, client, detail) VALUES (1, 256, 'otp-wrong', 'x', 'GET');"
-        " INSERT INTO devices VALUES (257, 'urn:dev:ops:32473-sensor-00000101', 'dd', 'aa', 'lot-1', NULL, 's', 'r-1', 'd',"
+        " INSERT INTO devices VALUES (257, 'urn:dev:ops:32473-sensor-00000101', 'dd', 'aa', 'lot-1', NULL, 's', 'r-1', '0d',"
         " 'sig', 'ff', '2026-11-23T07:00:00Z', 'revoked', NULL, NULL, NULL, '', 1, 5, 0);"
         " INSERT INTO audit (at, devid, event, client, detail) VALUES (5, 257, 'revoked', 'admin', 'stolen');\"");
     ASSERT_EQ(made.exitCode, 0) << made.output;
@@ -400,7 +400,7 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "9\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "10\n");
     // Version 8: the index by board replaces the one by MCU unique ID as stored.
     EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") +
                              " \"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'"
