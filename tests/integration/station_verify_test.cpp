@@ -199,11 +199,12 @@ TEST_F(StationVerify, ARevokedRecordFailsTheRecordOtpAndDtlsLines) {
 
 TEST_F(StationVerify, ARecordEditedAtTheMotherShipIsNamedFieldByField) {
     // Someone with the registry's database changes the device's key fingerprint and firmware
-    // hash behind the station's back (the signed record no longer matches).
+    // hash behind the station's back (the signed record no longer matches). The registry keeps
+    // them as bytes (schema version 10): blob literals.
     const SimDevice& e = unit(5);
     const SimDevice& other = unit(0);
     auto edit = test::run({"/usr/bin/sqlite3", site().path("mothership/registry.db").string(),
-                           "UPDATE devices SET fingerprint = '" + other.fingerprint + "', firmware_sha256 = '" +
+                           "UPDATE devices SET fingerprint = X'" + other.fingerprint + "', firmware_sha256 = X'" +
                                std::string(64, '0') + "' WHERE devid = " + std::to_string(e.devId)},
                           site().path("."), "sqlite3");
     ASSERT_EQ(edit.code, 0) << edit.out << edit.err;
