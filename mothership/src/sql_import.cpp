@@ -142,40 +142,68 @@ Status checkImportRows(SqlTx& tx, std::span<const DeviceRow> rows, const std::ve
     return {};
 }
 
-/// PostgreSQL: the same rules as the staged path, each one query with the batch's keys as an
-/// array (`= ANY($1)`, one index scan over the sorted keys) and the batch order applied here,
-/// then COPY straight into `devices` and `audit`. COPY inserts the table rows in groups (one
-/// WAL record per page of rows) where INSERT … SELECT writes one per row, and the batch is not
-/// written and read back through a staging table.
-Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, std::int64_t now) {
-    const auto column = [&](auto field) {
-        std::vector<std::string_view> out;
-        out.reserve(rows.size());
-        for (const auto& r : rows) out.push_back(field(r));
-        return textArray(out);
-    };
-    ImportSummary out;
-    // Every lookup below has its index. Without statistics of devices_board's expression (a
-    // registry not yet analyzed) PostgreSQL guesses 0.5 % of the table per key and scans the
-    // whole table instead, which grows the cost of every batch with the registry (measured:
-    // a scan evaluating the expression for every device, per batch).
-    if (auto c = tx.script("SET LOCAL enable_seqscan = off"); !c) return std::unexpected(c.error());
-    // Record ids stored before: the same content is a duplicate, other content refuses the batch.
+/// What importCopied() knows of its batch: the Dev IDs as text, and which rows are stored
+/// already under the same record (duplicates, copied no second time).
+struct CopyBatch {
+    std::vector<std::string> ids;
+    std::vector<bool> duplicate;
+    std::size_t duplicates = 0;
+};
+
+/// A PostgreSQL array literal of one field of each row.
+template <typename Field>
+std::string columnArray(std::span<const DeviceRow> rows, Field field) {
+    std::vector<std::string_view> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) out.push_back(field(r));
+    return textArray(out);
+}
+
+/// Record ids stored before: the same content is a duplicate (marked in `batch`), other
+/// content refuses the batch.
+Status findDuplicates(SqlTx& tx, std::span<const DeviceRow> rows, CopyBatch& batch) {
     auto known = tx.query("SELECT record_id, " + sql::hexOut(SqlDialect::postgresql, "record_digest") +
                               " FROM devices WHERE record_id = ANY($1::text[])",
-                          {column([](const DeviceRow& r) -> std::string_view { return r.recordId; })});
+                          {columnArray(rows, [](const DeviceRow& r) -> std::string_view { return r.recordId; })});
     if (!known) return std::unexpected(known.error());
     std::unordered_map<std::string_view, std::string_view> digests;
     for (const auto& k : *known) digests.emplace(*k[0], *k[1]);
-    std::vector<bool> duplicate(rows.size(), false);
     for (std::size_t i = 0; i < rows.size() && !digests.empty(); ++i) {
         const auto d = digests.find(rows[i].recordId);
         if (d == digests.end()) continue;
         if (d->second != rows[i].recordDigest)
             return fail(Errc::alreadyExists, "record id " + rows[i].recordId + " was stored with other content");
-        duplicate[i] = true;
-        ++out.duplicates;
+        batch.duplicate[i] = true;
+        ++batch.duplicates;
     }
+    return {};
+}
+
+/// A Dev ID or URN stored under another record refuses the batch.
+Status checkTaken(SqlTx& tx, std::span<const DeviceRow> rows, const CopyBatch& batch) {
+    auto taken = tx.query("SELECT devid, urn FROM devices WHERE devid = ANY($1::bigint[]) OR urn = ANY($2::text[])",
+                          {textArray({batch.ids.begin(), batch.ids.end()}),
+                           columnArray(rows, [](const DeviceRow& r) -> std::string_view { return r.urn; })});
+    if (!taken) return std::unexpected(taken.error());
+    if (!taken->empty()) {
+        std::unordered_set<std::string_view> takenIds, takenUrns;
+        for (const auto& t : *taken) takenIds.insert(*t[0]), takenUrns.insert(*t[1]);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            if (!batch.duplicate[i] && (takenIds.contains(batch.ids[i]) || takenUrns.contains(rows[i].urn)))
+                return fail(Errc::alreadyExists, deviceTakenMessage(rows[i]));
+    }
+    return {};
+}
+
+/// PostgreSQL: the same rules as the staged path, in its order, each one query with the
+/// batch's keys as an array (`= ANY($1)`, one index scan over the sorted keys) and the batch
+/// order applied here. `lookUpStored` false leaves out the two lookups of rows stored before
+/// (findDuplicates, checkTaken), for a batch that copyBatch() then finds new through devices'
+/// unique indexes.
+Status checkCopied(SqlTx& tx, std::span<const DeviceRow> rows, CopyBatch& batch, bool lookUpStored) {
+    if (lookUpStored)
+        if (auto c = findDuplicates(tx, rows, batch); !c) return c;
+    const auto& duplicate = batch.duplicate;
     // The lot quota (the batch's lots, each once).
     std::unordered_set<std::string_view> lotNames;
     for (const auto& r : rows) lotNames.insert(r.lot);
@@ -188,22 +216,10 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (duplicate[i]) continue;
         const auto q = quota.find(rows[i].lot);
-        if (auto c = checkQuota(rows[i], q == quota.end() ? noQuota : q->second); !c) return std::unexpected(c.error());
+        if (auto c = checkQuota(rows[i], q == quota.end() ? noQuota : q->second); !c) return c;
     }
-    // A Dev ID or URN stored under another record.
-    std::vector<std::string> ids;
-    ids.reserve(rows.size());
-    for (const auto& r : rows) ids.push_back(num(r.devId));
-    auto taken = tx.query("SELECT devid, urn FROM devices WHERE devid = ANY($1::bigint[]) OR urn = ANY($2::text[])",
-                          {textArray({ids.begin(), ids.end()}), column([](const DeviceRow& r) -> std::string_view { return r.urn; })});
-    if (!taken) return std::unexpected(taken.error());
-    if (!taken->empty()) {
-        std::unordered_set<std::string_view> takenIds, takenUrns;
-        for (const auto& t : *taken) takenIds.insert(*t[0]), takenUrns.insert(*t[1]);
-        for (std::size_t i = 0; i < rows.size(); ++i)
-            if (!duplicate[i] && (takenIds.contains(ids[i]) || takenUrns.contains(rows[i].urn)))
-                return fail(Errc::alreadyExists, deviceTakenMessage(rows[i]));
-    }
+    if (lookUpStored)
+        if (auto c = checkTaken(tx, rows, batch); !c) return c;
     // A board that is another live device (by devices_board; the IDs compared here).
     std::vector<std::string> boards;
     for (const auto& r : rows)
@@ -225,7 +241,7 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
                 if (devId == rows[i].devId) continue;
                 auto state = protocol::parseEnrollmentState(row[2].value_or(""));
                 if (!state) return std::unexpected(state.error());
-                if (auto c = checkMcuUid(rows[i], {{devId, *state}}); !c) return std::unexpected(c.error());
+                if (auto c = checkMcuUid(rows[i], {{devId, *state}}); !c) return c;
                 return fail(Errc::internal, "import: a board's second live identity passed the MCU check");
             }
         }
@@ -235,10 +251,16 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
         if (duplicate[i] || !rows[i].reworkedFrom) continue;
         auto old = stateOf(tx, *rows[i].reworkedFrom);
         if (!old && old.error().code != Errc::notFound) return std::unexpected(old.error());
-        if (auto c = checkReworkedFrom(rows[i], old ? std::optional(*old) : std::nullopt); !c)
-            return std::unexpected(c.error());
+        if (auto c = checkReworkedFrom(rows[i], old ? std::optional(*old) : std::nullopt); !c) return c;
     }
-    // The rows, then their audit lines.
+    return {};
+}
+
+/// The rows of `batch` that are not duplicates COPYed straight into `devices`, then their
+/// audit lines into `audit`. COPY inserts the table rows in groups (one WAL record per page of
+/// rows) where INSERT … SELECT writes one per row, and the batch is not written and read back
+/// through a staging table.
+Result<ImportSummary> copyBatch(SqlTx& tx, std::span<const DeviceRow> rows, const CopyBatch& batch, std::int64_t now) {
     static const std::vector<std::string> deviceColumns{
         "devid", "urn", "fingerprint", "otp_hash", "lot", "box", "station", "record_id", "record_digest", "signature",
         "firmware_sha256", "created", "state", "cip", "cport", "cfingerprint", "description", "inserted_at", "updated_at",
@@ -249,19 +271,48 @@ Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, s
     audit.reserve(rows.size());
     const std::string at = num(now), notMapped(stateName(DeviceState::notMapped));
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (duplicate[i]) continue;
+        if (batch.duplicate[i]) continue;
         const auto& r = rows[i];
-        devices.push_back(SqlRow{ids[i], r.urn, copyBytes(r.fingerprint), copyBytes(toHex(r.otpHash)), r.lot,
+        devices.push_back(SqlRow{batch.ids[i], r.urn, copyBytes(r.fingerprint), copyBytes(toHex(r.otpHash)), r.lot,
                                  r.box ? SqlValue(num(*r.box)) : std::nullopt, r.station, r.recordId,
                                  copyBytes(r.recordDigest), r.signature, copyBytes(r.firmwareSha256), r.created, notMapped,
                                  std::nullopt, std::nullopt, std::nullopt, std::string(), at, at, std::string("0"), r.mcuUid,
                                  r.reworkedFrom ? SqlValue(num(*r.reworkedFrom)) : std::nullopt});
-        audit.push_back(SqlRow{at, ids[i], std::string("stored"), r.station, storedAuditDetail(r)});
+        audit.push_back(SqlRow{at, batch.ids[i], std::string("stored"), r.station, storedAuditDetail(r)});
     }
     if (auto c = tx.copyRows("devices", deviceColumns, devices); !c) return std::unexpected(c.error());
     if (auto c = tx.copyRows("audit", auditColumns, audit); !c) return std::unexpected(c.error());
-    out.stored = devices.size();
-    return out;
+    return ImportSummary{devices.size(), batch.duplicates};
+}
+
+/// PostgreSQL's import. A batch of new records (the usual one: a station's upload of boards
+/// not stored before) is copied without looking its record ids, Dev IDs and URNs up first:
+/// devices' unique indexes find any of them stored before while COPY inserts the rows, which
+/// descends them for every row anyway (the two lookups were three of a new row's twelve
+/// index descents: four lookups, eight inserts). Anything stored before, or any other refusal, fails that attempt, and the
+/// batch goes again from the savepoint, the whole way: the same duplicates, answer and
+/// message as if only that way existed.
+Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, std::int64_t now) {
+    // Every lookup below has its index. Without statistics of devices_board's expression (a
+    // registry not yet analyzed) PostgreSQL guesses 0.5 % of the table per key and scans the
+    // whole table instead, which grows the cost of every batch with the registry (measured:
+    // a scan evaluating the expression for every device, per batch).
+    if (auto c = tx.script("SET LOCAL enable_seqscan = off"); !c) return std::unexpected(c.error());
+    CopyBatch batch{{}, std::vector<bool>(rows.size(), false), 0};
+    batch.ids.reserve(rows.size());
+    for (const auto& r : rows) batch.ids.push_back(num(r.devId));
+    if (auto c = tx.script("SAVEPOINT import_new"); !c) return std::unexpected(c.error());
+    auto fresh = [&]() -> Result<ImportSummary> {
+        if (auto c = checkCopied(tx, rows, batch, false); !c) return std::unexpected(c.error());
+        return copyBatch(tx, rows, batch, now);
+    }();
+    if (fresh) {
+        if (auto c = tx.script("RELEASE SAVEPOINT import_new"); !c) return std::unexpected(c.error());
+        return fresh;
+    }
+    if (auto c = tx.script("ROLLBACK TO SAVEPOINT import_new"); !c) return std::unexpected(fresh.error());
+    if (auto c = checkCopied(tx, rows, batch, true); !c) return std::unexpected(c.error());
+    return copyBatch(tx, rows, batch, now);
 }
 
 }  // namespace
