@@ -65,17 +65,27 @@ public:
                     const std::vector<SqlRow>& rows) override {
         try {
             // libpqxx 6.4's stream_to takes only tuples of a fixed size; tablewriter takes a
-            // line in COPY's text format, which copyLine() makes. Its constructors are marked
+            // line in COPY's text format, which appendCopyLine() makes. Its constructors are marked
             // deprecated in 6.4 (7.x replaces them with stream_to::raw_table).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
             pqxx::tablewriter writer(m_tx, std::string(table), columns.begin(), columns.end());
 #pragma GCC diagnostic pop
-            std::string line;
+            // The rows go in chunks of about 256 KiB, each one CopyData message (COPY's
+            // protocol lets a message hold any part of the data, PostgreSQL's "COPY
+            // Operations"). write_raw_line() copies its argument and adds the newline; a
+            // message per row was a send() of libpq every dozen rows (docs/MOTHERSHIP.md).
+            constexpr std::size_t kChunk = 256 * 1024;
+            std::string chunk;
+            chunk.reserve(kChunk + 4096);
             for (const auto& row : rows) {
-                copyLine(row, line);
-                writer.write_raw_line(line);
+                appendCopyLine(row, chunk);
+                if (chunk.size() >= kChunk) {
+                    writer.write_raw_line(chunk);  // ends in '\n': it is taken off and put back
+                    chunk.clear();
+                }
             }
+            if (!chunk.empty()) writer.write_raw_line(chunk);
             writer.complete();
             return {};
         } catch (const pqxx::unique_violation& e) {
@@ -88,26 +98,30 @@ public:
     }
 
 private:
-    /// One row in COPY's text format: tab-separated, NULL as \N, backslash, tab, newline and
-    /// carriage return escaped.
-    static void copyLine(const SqlRow& row, std::string& line) {
-        line.clear();
+    /// One row in COPY's text format appended to `out`, with its newline: tab-separated, NULL
+    /// as \N, backslash, tab, newline and carriage return escaped.
+    static void appendCopyLine(const SqlRow& row, std::string& out) {
         for (std::size_t i = 0; i < row.size(); ++i) {
-            if (i) line += '\t';
+            if (i) out += '\t';
             if (!row[i]) {
-                line += "\\N";
+                out += "\\N";
                 continue;
             }
-            for (const char c : *row[i]) {
-                switch (c) {
-                    case '\\': line += "\\\\"; break;
-                    case '\t': line += "\\t"; break;
-                    case '\n': line += "\\n"; break;
-                    case '\r': line += "\\r"; break;
-                    default: line += c;
+            std::string_view rest = *row[i];
+            for (auto special = rest.find_first_of("\\\t\n\r"); special != std::string_view::npos;
+                 special = rest.find_first_of("\\\t\n\r")) {
+                out += rest.substr(0, special);
+                switch (rest[special]) {
+                    case '\\': out += "\\\\"; break;
+                    case '\t': out += "\\t"; break;
+                    case '\n': out += "\\n"; break;
+                    default: out += "\\r"; break;
                 }
+                rest.remove_prefix(special + 1);
             }
+            out += rest;
         }
+        out += '\n';
     }
 
     Result<pqxx::result> run(std::string_view sql, const std::vector<SqlValue>& params) {
