@@ -2,9 +2,10 @@
 // draft 3.4) against the same registry at 100,000 devices, on SQLite (a temp file) and on a
 // PostgreSQL server the bench starts itself (Unix socket, temp dir). Everything goes through
 // the product's code:
-//  - import: Registry::importDevices() in batches (on PostgreSQL one lookup per rule with the
-//    batch's keys as an array, then COPY into devices and audit; on SQLite a staging table and
-//    one INSERT … SELECT per table), only the registry calls timed;
+//  - import: Registry::importDevices() in batches (on PostgreSQL COPY into devices and audit,
+//    after one lookup per rule that devices' unique indexes do not check, with the batch's
+//    keys as an array; on SQLite a staging table and one INSERT … SELECT per table), only the
+//    registry calls timed;
 //  - status lookups: Service::handle() answering GET /.well-known/tte/status (lockout read,
 //    OTP-hash read, HMAC, device row), one at a time, each timed, on random devices: once with
 //    the page cache as the import left it, once after the whole database was read (readOnce);

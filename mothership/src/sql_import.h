@@ -16,7 +16,9 @@ namespace tte::mothership {
 /// another live device and a reworked board's old device are checked for the whole batch, and
 /// `devices` and `audit` get its rows (one `stored` line per device). SQLite: the batch in a
 /// staging table, the checks as joins, one INSERT … SELECT per table. PostgreSQL: one lookup
-/// per rule with the batch's keys as an array, then COPY into each table. All or nothing with `tx`.
+/// per rule with the batch's keys as an array, then COPY into each table; a batch is first
+/// copied with the rows stored before left to devices' unique indexes, and goes again the whole
+/// way from a savepoint when that fails. All or nothing with `tx`.
 Result<ImportSummary> importStaged(SqlTx& tx, SqlDialect dialect, std::span<const DeviceRow> rows, std::int64_t now);
 
 }  // namespace tte::mothership
