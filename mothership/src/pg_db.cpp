@@ -64,9 +64,9 @@ public:
     Status copyRows(std::string_view table, const std::vector<std::string>& columns,
                     const std::vector<SqlRow>& rows) override {
         try {
-            // libpqxx 6.4's stream_to takes only tuples of a fixed size; tablewriter takes a
-            // line in COPY's text format, which appendCopyLine() makes. Its constructors are marked
-            // deprecated in 6.4 (7.x replaces them with stream_to::raw_table).
+            // libpqxx 6.4's stream_to takes only tuples of a fixed size; tablewriter takes
+            // lines in COPY's text format, which appendCopyLine() makes. Its constructors are
+            // marked deprecated in 6.4 (7.x replaces them with stream_to::raw_table).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
             pqxx::tablewriter writer(m_tx, std::string(table), columns.begin(), columns.end());

@@ -285,11 +285,11 @@ Result<ImportSummary> copyBatch(SqlTx& tx, std::span<const DeviceRow> rows, cons
     return ImportSummary{devices.size(), batch.duplicates};
 }
 
-/// PostgreSQL's import. A batch of new records (the usual one: a station's upload of boards
-/// not stored before) is copied without looking its record ids, Dev IDs and URNs up first:
-/// devices' unique indexes find any of them stored before while COPY inserts the rows, which
-/// descends them for every row anyway (the two lookups were three of a new row's twelve
-/// index descents: four lookups, eight inserts). Anything stored before, or any other refusal, fails that attempt, and the
+/// PostgreSQL's import. A batch of new records (the usual one: records never loaded before) is
+/// copied without looking its record ids, Dev IDs and URNs up first: devices' unique indexes
+/// find any of them stored before while COPY inserts the rows, which descends them for every
+/// row anyway (the two lookups were three of a new row's twelve index descents: four lookups,
+/// eight inserts). Anything stored before, or any other refusal, fails that attempt, and the
 /// batch goes again from the savepoint, the whole way: the same duplicates, answer and
 /// message as if only that way existed.
 Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, std::int64_t now) {
