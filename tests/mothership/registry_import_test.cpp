@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "registry_rows.h"
 #include "support/mothership.h"
@@ -172,6 +174,25 @@ TEST_P(RegistryImportTest, ALargeBatchGoesInWholeAndNextToSingleInserts) {
     EXPECT_TRUE(reg->importDevices(std::vector<DeviceRow>{}, 3));
     auto stats = reg->stats(4).value();
     EXPECT_EQ(stats.devices[static_cast<int>(DeviceState::notMapped)], 10001);
+}
+
+// One batch from two loaders at once (an import started twice): it is stored once, and every
+// row of it is the other call's duplicate, whichever call writes first. On PostgreSQL the
+// second COPY waits on devices' unique indexes for the first transaction and then fails; its
+// batch goes the whole way from its savepoint and finds the records stored.
+TEST_P(RegistryImportTest, OneBatchFromTwoLoadersAtOnceIsStoredOnce) {
+    const auto batch = rows(0x100, 3000);
+    std::vector<Result<ImportSummary>> results(2, fail(Errc::internal, "not run"));
+    {
+        std::jthread second([&] { results[1] = reg->importDevices(batch, 2); });
+        results[0] = reg->importDevices(batch, 1);
+    }
+    for (const auto& r : results) ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_EQ(results[0]->stored + results[1]->stored, 3000u);
+    EXPECT_EQ(results[0]->duplicates + results[1]->duplicates, 3000u);
+    EXPECT_EQ(used(), 3000u);
+    EXPECT_EQ(reg->audit(0x100).value().size(), 1u);
+    EXPECT_EQ(reg->audit(0x100 + 2999).value().size(), 1u);
 }
 
 /// PostgreSQL only: what its pages hold, read with psql.
