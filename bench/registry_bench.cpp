@@ -325,6 +325,33 @@ void readOnce(const std::string& backend, const std::string& url, const std::str
     std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n", Seconds(Clock::now() - start).count());
 }
 
+/// Where a phase of commits went, as one line on stderr: per operation, this process's CPU time
+/// and the bytes it wrote, and the machine's disk writes and cache flushes (each fsync asks for
+/// one) with the time each took, queueing included. Claims and registrations wait for their
+/// commit's flush; when they slow down with the registry's size, this line tells whether the
+/// disk or the CPU took the time.
+class CommitPhase {
+public:
+    explicit CommitPhase(const char* what) : m_what(what), m_cpu(cpuSeconds()), m_bytes(writtenBytes()), m_disk(diskCounters()) {}
+    void report(std::size_t ops, std::uint64_t size, double seconds) const {
+        const DiskCounters d = diskCounters();
+        const double n = static_cast<double>(std::max<std::size_t>(ops, 1));
+        const double writes = d.writes - m_disk.writes, flushes = d.flushes - m_disk.flushes;
+        std::fprintf(stderr,
+                     "registry_bench:   %zu %s at %llu records in %.2f s; each: %.1f us CPU, %.0f bytes written by this "
+                     "process; the disks %.2f writes (%.2f ms each) and %.2f flushes (%.2f ms each)\n",
+                     ops, m_what, static_cast<unsigned long long>(size), seconds, (cpuSeconds() - m_cpu) * 1e6 / n,
+                     (writtenBytes() - m_bytes) / n, writes / n, writes > 0 ? (d.writeMs - m_disk.writeMs) / writes : 0,
+                     flushes / n, flushes > 0 ? (d.flushMs - m_disk.flushMs) / flushes : 0);
+    }
+
+private:
+    const char* m_what;
+    double m_cpu;
+    double m_bytes;
+    DiskCounters m_disk;
+};
+
 /// Status lookups, claims and registrations with `size` devices stored. `claimed` holds the
 /// devices claimed before (not claimed twice). The lookups run twice: with the page cache as the
 /// import left it, then after readOnce().
@@ -344,6 +371,7 @@ AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t
     }
     std::atomic<std::size_t> next{0}, ok{0};
     std::vector<std::thread> threads;
+    const CommitPhase claims("claims");
     const auto start = Clock::now();
     for (int t = 0; t < s.claimThreads; ++t) {
         threads.emplace_back([&] {
@@ -351,10 +379,13 @@ AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t
         });
     }
     for (auto& t : threads) t.join();
-    out.claimsPerSecond = static_cast<double>(targets.size()) / Seconds(Clock::now() - start).count();
+    const double claimSeconds = Seconds(Clock::now() - start).count();
+    out.claimsPerSecond = static_cast<double>(targets.size()) / claimSeconds;
+    claims.report(targets.size(), size, claimSeconds);
     must(ok == targets.size(), std::to_string(ok.load()) + " of " + std::to_string(targets.size()) + " claims answered 200");
 
     const std::size_t count = std::min(s.registrations, targets.size());
+    const CommitPhase registrations("registrations");
     const auto regStart = Clock::now();
     for (std::size_t k = 0; k < count; ++k) {
         // What the CoAP handler asks of the registry for a device's first 2.05 (coap_server.cpp).
@@ -362,7 +393,9 @@ AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t
         must(row && row->state == ms::DeviceState::mapped && row->controller, "registration: the device is not mapped");
         must(reg.markRegistered(row->devId, "coap 192.0.2.8", kNow).has_value(), "markRegistered");
     }
-    out.registrationsPerSecond = static_cast<double>(count) / Seconds(Clock::now() - regStart).count();
+    const double regSeconds = Seconds(Clock::now() - regStart).count();
+    out.registrationsPerSecond = static_cast<double>(count) / regSeconds;
+    registrations.report(count, size, regSeconds);
     return out;
 }
 

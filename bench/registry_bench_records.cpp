@@ -139,4 +139,26 @@ double serverCpuSeconds(int pid) {
 double writtenBytes() { return procNumber("/proc/self/io", "write_bytes: "); }
 double diskReadKiB() { return procNumber("/proc/vmstat", "pgpgin "); }  // the kernel counts it in KiB
 
+DiskCounters diskCounters() {
+    DiskCounters out;
+    std::ifstream in("/proc/diskstats");
+    for (std::string line; std::getline(in, line);) {
+        // major minor name, then (Documentation/admin-guide/iostats.rst) reads: 4 fields,
+        // writes: completed, merged, sectors, ms; I/O: 3; discards: 4; flushes: completed, ms.
+        std::istringstream fields(line);
+        std::string major, minor, name;
+        fields >> major >> minor >> name;
+        if (name.starts_with("loop") || name.starts_with("ram") || name.starts_with("zram")) continue;
+        std::error_code ec;
+        if (!std::filesystem::exists("/sys/block/" + name, ec)) continue;  // a partition: its disk counts it
+        std::vector<double> v;
+        for (double x; fields >> x;) v.push_back(x);
+        if (v.size() < 8) continue;
+        out.writes += v[4];
+        out.writeMs += v[7];
+        if (v.size() >= 17) out.flushes += v[15], out.flushMs += v[16];
+    }
+    return out;
+}
+
 }  // namespace tte::bench::registry

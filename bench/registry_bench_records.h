@@ -32,4 +32,15 @@ double writtenBytes();
 /// a PostgreSQL server's processes count as well as this process's.
 double diskReadKiB();
 
+/// What the machine's whole disks (/sys/block, without loop, RAM and zram devices) have done
+/// so far, from /proc/diskstats: writes, the milliseconds they took (from issue to completion,
+/// queueing included), and cache flushes (an fsync's flush request) with theirs.
+struct DiskCounters {
+    double writes = 0;
+    double writeMs = 0;
+    double flushes = 0;
+    double flushMs = 0;
+};
+DiskCounters diskCounters();
+
 }  // namespace tte::bench::registry

@@ -327,11 +327,11 @@ Result<ImportSummary> importStaged(SqlTx& tx, SqlDialect dialect, std::span<cons
     if (auto c = checkImportRows(tx, rows, *known); !c) return std::unexpected(c.error());
     // The staged hex becomes the bytes of devices' binary columns here (schema version 10).
     const auto hex = [&](const char* column) { return sql::hexIn(dialect, column); };
-    auto stored = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns + ") SELECT devid, urn, " + hex("fingerprint") +
-                              ", " + hex("otp_hash") + ", lot, box, station, record_id, " + hex("record_digest") +
-                              ", signature, " + hex("firmware_sha256") +
-                              ", created, 'not-mapped', NULL, NULL, NULL, '', $1, $1, 0, mcu_uid, reworked_from"
-                              " FROM import_devices ORDER BY ord",
+    auto stored = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns + sql::roomColumn(dialect) +
+                              ") SELECT devid, urn, " + hex("fingerprint") + ", " + hex("otp_hash") +
+                              ", lot, box, station, record_id, " + hex("record_digest") + ", signature, " +
+                              hex("firmware_sha256") + ", created, 'not-mapped', NULL, NULL, NULL, '', $1, $1, 0, mcu_uid, reworked_from" +
+                              sql::roomValue(dialect) + " FROM import_devices ORDER BY ord",
                           {num(now)});
     if (!stored) return std::unexpected(stored.error());
     out.stored = static_cast<std::size_t>(*stored);

@@ -21,6 +21,9 @@ using sql::deviceSelect;
 using sql::hexIn;
 using sql::hexOut;
 using sql::num;
+using sql::roomColumn;
+using sql::roomFreed;
+using sql::roomValue;
 using sql::rowToDevice;
 using sql::stateOf;
 using sql::toInt;
@@ -77,9 +80,9 @@ public:
                 }
                 if (auto c = checkMcuUid(row, found); !c) return c;
             }
-            auto ins = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns + ") VALUES ($1,$2," + hex("$3") + "," +
-                                   hex("$4") + ",$5,$6,$7,$8," + hex("$9") + ",$10," + hex("$11") +
-                                   ",$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15,$16)",
+            auto ins = tx.exec(std::string("INSERT INTO devices (") + kDeviceColumns + roomColumn(dialect()) + ") VALUES ($1,$2," +
+                                   hex("$3") + "," + hex("$4") + ",$5,$6,$7,$8," + hex("$9") + ",$10," + hex("$11") +
+                                   ",$12,$13,NULL,NULL,NULL,'',$14,$14,0,$15,$16" + roomValue(dialect()) + ")",
                                {num(row.devId), row.urn, row.fingerprint, toHex(row.otpHash), row.lot,
                                 row.box ? SqlValue(num(*row.box)) : std::nullopt, row.station, row.recordId,
                                 row.recordDigest, row.signature, row.firmwareSha256, row.created,
@@ -138,7 +141,8 @@ public:
                  std::string_view client, std::int64_t now) override {
         return m_db->write([&](SqlTx& tx) -> Status {
             auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = " + hex("$4") +
-                                 ", description = $5, updated_at = $6, cpsk_wrapped = $7 WHERE devid = $1 AND state = 'not-mapped'",
+                                 ", description = $5, updated_at = $6, cpsk_wrapped = $7" + roomFreed(dialect()) +
+                                 " WHERE devid = $1 AND state = 'not-mapped'",
                              {num(devId), c.ip, num(c.port), c.fingerprint, std::string(description), num(now),
                               c.pskWrapped});
             if (!n) return std::unexpected(n.error());
@@ -162,7 +166,8 @@ public:
             const ControllerAddress& c = what.controller;
             // Conditional, as the claim: of a claim and a pre-enrollment at once exactly one wins.
             auto n = tx.exec("UPDATE devices SET state = 'mapped', cip = $2, cport = $3, cfingerprint = " + hex("$4") +
-                                 ", description = $5, preenrolled_by = $6, updated_at = $7 WHERE devid = $1 AND state = 'not-mapped'",
+                                 ", description = $5, preenrolled_by = $6, updated_at = $7" + roomFreed(dialect()) +
+                                 " WHERE devid = $1 AND state = 'not-mapped'",
                              {num(devId), c.ip, num(c.port), c.fingerprint, what.description, what.station, num(now)});
             if (!n) return std::unexpected(n.error());
             if (*n == 0) return explainNoTransition(tx, devId, "pre-enrolled");
@@ -205,7 +210,8 @@ public:
             for (const std::uint32_t devId : plan->revoked) {
                 // Conditional: a revocation that committed meanwhile keeps its reason and time.
                 auto n = tx.exec("UPDATE devices SET state = 'revoked', revoked_at = $2, revoked_by = $3,"
-                                 " revoke_reason = $4, updated_at = $2 WHERE devid = $1 AND state <> 'revoked'",
+                                 " revoke_reason = $4, updated_at = $2" + roomFreed(dialect()) +
+                                 " WHERE devid = $1 AND state <> 'revoked'",
                                  {num(devId), num(now), why.actor, why.reason});
                 if (!n) return std::unexpected(n.error());
                 if (*n == 0) {

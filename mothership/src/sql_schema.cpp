@@ -130,7 +130,7 @@ std::string schemaBoardIndex() {
 /// the new row version to another page and a new entry into every index of the table (six). With
 /// a tenth of each page left free (`fillfactor` 90, for pages written from now on) the new version
 /// stays on its page and no index changes (a "heap-only tuple" update: none of those columns is
-/// indexed). SQLite updates a row in place: nothing to do.
+/// indexed). SQLite updates a row in place (its room in each row came with version 11).
 std::string schemaRoomForUpdates(SqlDialect dialect) {
     return dialect == SqlDialect::postgresql ? "ALTER TABLE devices SET (fillfactor = 90);" : "";
 }
@@ -191,6 +191,13 @@ Migration schemaBinaryHashes(SqlDialect dialect) {
     return binaryHashesSqlite;
 }
 
+/// Version 11, room in each row SQLite stores from now on for the update that fills in its
+/// Controller (sql_values.h, kSqliteRowRoom). Rows stored before keep none: giving it to them
+/// would rewrite the whole table. PostgreSQL: nothing (its pages keep a tenth free, version 9).
+std::string schemaRoomInRows(SqlDialect dialect) {
+    return dialect == SqlDialect::sqlite ? "ALTER TABLE devices ADD COLUMN room BLOB;" : "";
+}
+
 }  // namespace
 
 Status migrateSchema(SqlDb& db) {
@@ -214,7 +221,8 @@ Status migrateSchema(SqlDb& db) {
         const Migration migrations[] = {script(schemaV1(dialect)), script(schemaV2()), script(schemaMcuUid()),
                                         script(schemaRevocation()), script(schemaPsk()), script(schemaPreEnrolled()),
                                         script(schemaKeysForScale(dialect)), script(schemaBoardIndex()),
-                                        script(schemaRoomForUpdates(dialect)), schemaBinaryHashes(dialect)};
+                                        script(schemaRoomForUpdates(dialect)), schemaBinaryHashes(dialect),
+                                        script(schemaRoomInRows(dialect))};
         static_assert(std::size(migrations) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = migrations[v - 1](tx); !s)

@@ -50,6 +50,25 @@ inline constexpr const char* kDeviceColumns =
     "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, "
     "created, state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid, reworked_from";
 
+/// Schema version 11: the bytes each row of `devices` that SQLite stores from then on keeps for
+/// the update that fills in its Controller (a claim, a pre-enrollment), in the column `room`.
+/// SQLite updates a row in place, but a row that grows needs that much free on its page, and
+/// rows stored one after another in Dev ID order (a station's line, an import) fill their
+/// pages: at 16.7 M devices 94 % of the table's pages had less than 60 bytes free, and nearly
+/// every claim split its page and rewrote its neighbours (docs/MOTHERSHIP.md, "Scale"). A claim
+/// with an IPv4 address, a fingerprint and a short description grows its row by about 50
+/// bytes; the update gives the room back (roomFreed). PostgreSQL keeps a tenth of each page
+/// free instead (fillfactor, version 9) and has no such column.
+inline constexpr int kSqliteRowRoom = 64;
+/// After a new device's column names (kDeviceColumns): its room on SQLite, nothing on PostgreSQL.
+inline std::string roomColumn(SqlDialect dialect) { return dialect == SqlDialect::sqlite ? ", room" : ""; }
+/// After a new device's values: the room's bytes on SQLite.
+inline std::string roomValue(SqlDialect dialect) {
+    return dialect == SqlDialect::sqlite ? ", zeroblob(" + std::to_string(kSqliteRowRoom) + ")" : "";
+}
+/// In the SET list of an update that grows a row: the room given back on SQLite.
+inline std::string roomFreed(SqlDialect dialect) { return dialect == SqlDialect::sqlite ? ", room = NULL" : ""; }
+
 /// The key of `devices_board`, the index by board (schema version 8), for the MCU unique ID
 /// in `column`: its three 32-bit words, in the order PROTOCOL.md §10 has them
 /// (die position on the wafer, then wafer number and the lot's last three characters, then the

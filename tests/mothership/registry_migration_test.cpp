@@ -119,7 +119,7 @@ TEST_P(RegistryMigrationTest, AVersion9RegistryReadsBackUnchanged) {
     auto opened = openRegistry(m_url, 2);
     ASSERT_TRUE(opened) << opened.error().toString();
     auto& reg = **opened;
-    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "10\n");
+    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "11\n");
     json read = json::array();
     ASSERT_TRUE(reg.forEachDevice([&](const DeviceRow& d) -> Status { return read.push_back(rowJson(d)), Status{}; }));
     EXPECT_EQ(read, expected) << read.dump(1);
