@@ -1,5 +1,5 @@
 // A device as the registry's SQL reads it (sql_values.h): the columns a read selects, the
-// row they make, and a device's state read inside a transaction.
+// row they make, and a device's state read inside a transaction; and a line of the audit trail.
 #include "sql_values.h"
 #include "tte/base/hex.h"
 
@@ -78,6 +78,15 @@ Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId) {
     if (!rows) return std::unexpected(rows.error());
     if (rows->empty()) return fail(Errc::notFound, "no device with Dev ID " + toHex(devId, 8));
     return protocol::parseEnrollmentState(rows->front()[0].value_or(""));
+}
+
+Status appendAudit(SqlTx& tx, std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
+                   std::string_view detail, std::int64_t now) {
+    auto r = tx.exec("INSERT INTO audit (at, devid, event, client, detail) VALUES ($1, $2, $3, $4, $5)",
+                     {num(now), devId ? SqlValue(num(*devId)) : std::nullopt, std::string(event),
+                      std::string(client), std::string(detail)});
+    if (!r) return std::unexpected(r.error());
+    return {};
 }
 
 }  // namespace tte::mothership::sql

@@ -1,11 +1,12 @@
 // The registry's SQL, shared by SQLite and PostgreSQL: the conditional updates of the device
 // life cycle and the audit trail (the schema and its migrations: sql_schema.cpp; the bulk
-// import: sql_import.cpp).
+// import: sql_import.cpp; stations, lots and boxes: sql_factory.cpp).
 #include <algorithm>
 
 #include "registry_rules.h"
 #include "tte/base/hex.h"
 #include "sql_db.h"
+#include "sql_factory.h"
 #include "sql_import.h"
 #include "sql_schema.h"
 #include "sql_values.h"
@@ -16,6 +17,7 @@ namespace {
 
 using P = std::vector<SqlValue>;
 
+using sql::appendAudit;
 using sql::kDeviceColumns;
 using sql::deviceSelect;
 using sql::hexIn;
@@ -27,15 +29,6 @@ using sql::roomValue;
 using sql::rowToDevice;
 using sql::stateOf;
 using sql::toInt;
-
-Status appendAudit(SqlTx& tx, std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
-             std::string_view detail, std::int64_t now) {
-    auto r = tx.exec("INSERT INTO audit (at, devid, event, client, detail) VALUES ($1, $2, $3, $4, $5)",
-                     {num(now), devId ? SqlValue(num(*devId)) : std::nullopt, std::string(event),
-                      std::string(client), std::string(detail)});
-    if (!r) return std::unexpected(r.error());
-    return {};
-}
 
 class SqlRegistry final : public Registry {
 public:
@@ -301,110 +294,21 @@ public:
         return out;
     }
 
-    Status addStation(const StationRow& st) override {
-        return m_db->write([&](SqlTx& tx) -> Status {
-            auto r = tx.exec("INSERT INTO stations (name, fingerprint, cert_pem, added_at) VALUES ($1, $2, $3, $4)",
-                             {st.name, st.fingerprint, st.certPem, num(st.addedAt)});
-            if (!r && r.error().code == Errc::alreadyExists)
-                return fail(Errc::alreadyExists, "a station named " + st.name + " or with fingerprint " +
-                                                     st.fingerprint + " is registered already");
-            if (!r) return std::unexpected(r.error());
-            return appendAudit(tx, std::nullopt, "station-added", "admin", st.name + " " + st.fingerprint, st.addedAt);
-        });
-    }
+    Status addStation(const StationRow& st) override { return sql::addStation(*m_db, st); }
     Result<StationRow> stationByFingerprint(std::string_view fp) override {
-        return readStation("fingerprint", fp);
+        return sql::readStation(*m_db, "fingerprint", fp);
     }
-    Result<StationRow> stationByName(std::string_view name) override { return readStation("name", name); }
-
-    Result<std::vector<StationRow>> stations() override {
-        std::vector<StationRow> out;
-        Status s = m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT name, fingerprint, cert_pem, added_at FROM stations ORDER BY name", {});
-            if (!rows) return std::unexpected(rows.error());
-            for (const auto& r : *rows) out.push_back(StationRow{r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), toInt(r[3])});
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return out;
-    }
-
+    Result<StationRow> stationByName(std::string_view name) override { return sql::readStation(*m_db, "name", name); }
+    Result<std::vector<StationRow>> stations() override { return sql::stations(*m_db); }
     Status removeStation(std::string_view name, std::string_view actor, std::int64_t now) override {
-        return m_db->write([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT fingerprint FROM stations WHERE name = $1", {std::string(name)});
-            if (!rows) return std::unexpected(rows.error());
-            if (rows->empty()) return fail(Errc::notFound, "no station named " + std::string(name));
-            auto n = tx.exec("DELETE FROM stations WHERE name = $1", {std::string(name)});
-            if (!n) return std::unexpected(n.error());
-            return appendAudit(tx, std::nullopt, "station-removed", actor,
-                               std::string(name) + " " + rows->front()[0].value_or(""), now);
-        });
+        return sql::removeStation(*m_db, name, actor, now);
     }
-
     Status setLotQuota(std::string_view lot, std::uint32_t first, std::uint32_t last) override {
-        if (first > last) return fail(Errc::invalidArgument, "lot quota: first must not be above last");
-        return m_db->write([&](SqlTx& tx) -> Status {
-            auto r = tx.exec("INSERT INTO lots (lot, first_id, last_id) VALUES ($1, $2, $3) ON CONFLICT (lot)"
-                             " DO UPDATE SET first_id = excluded.first_id, last_id = excluded.last_id",
-                             {std::string(lot), num(first), num(last)});
-            if (!r) return std::unexpected(r.error());
-            return appendAudit(tx, std::nullopt, "lot-quota", "admin",
-                         std::string(lot) + " " + toHex(first, 8) + ".." + toHex(last, 8), 0);
-        });
+        return sql::setLotQuota(*m_db, lot, first, last);
     }
-
-    Result<LotQuota> lotQuota(std::string_view lot) override {
-        LotQuota q;
-        Status s = m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT first_id, last_id, (SELECT COUNT(*) FROM devices WHERE lot = $1)"
-                                 " FROM lots WHERE lot = $1",
-                                 {std::string(lot)});
-            if (!rows) return std::unexpected(rows.error());
-            if (rows->empty()) return fail(Errc::notFound, "no quota for lot " + std::string(lot));
-            q = LotQuota{std::string(lot), protocol::DevId{static_cast<std::uint32_t>(toInt((*rows)[0][0]))},
-                         protocol::DevId{static_cast<std::uint32_t>(toInt((*rows)[0][1]))},
-                         static_cast<std::uint64_t>(toInt((*rows)[0][2]))};
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return q;
-    }
-
-    Result<std::vector<LotQuota>> lots() override {
-        std::vector<LotQuota> out;
-        Status s = m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT lot, first_id, last_id, (SELECT COUNT(*) FROM devices WHERE devices.lot = lots.lot)"
-                                 " FROM lots ORDER BY lot",
-                                 {});
-            if (!rows) return std::unexpected(rows.error());
-            for (const auto& r : *rows)
-                out.push_back(LotQuota{r[0].value_or(""), protocol::DevId{static_cast<std::uint32_t>(toInt(r[1]))},
-                                       protocol::DevId{static_cast<std::uint32_t>(toInt(r[2]))},
-                                       static_cast<std::uint64_t>(toInt(r[3]))});
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return out;
-    }
-
-    Status addBox(const BoxRow& box) override {
-        return m_db->write([&](SqlTx& tx) -> Status {
-            auto lot = tx.query("SELECT first_id, last_id FROM lots WHERE lot = $1", {box.lot});
-            if (!lot) return std::unexpected(lot.error());
-            if (auto q = checkBox(box, *lot); !q) return q;
-            auto known = tx.query("SELECT lot, first_id, last_id FROM boxes WHERE box = $1", {num(box.box)});
-            if (!known) return std::unexpected(known.error());
-            if (!known->empty()) {
-                const auto& k = known->front();
-                if (k[0] == box.lot && toInt(k[1]) == box.first && toInt(k[2]) == box.last) return {};
-                return fail(Errc::alreadyExists, "box " + toHex(box.box, 8) + " is registered with another range");
-            }
-            auto r = tx.exec("INSERT INTO boxes (box, lot, first_id, last_id) VALUES ($1, $2, $3, $4)",
-                             {num(box.box), box.lot, num(box.first), num(box.last)});
-            if (!r) return std::unexpected(r.error());
-            return {};
-        });
-    }
+    Result<LotQuota> lotQuota(std::string_view lot) override { return sql::lotQuota(*m_db, lot); }
+    Result<std::vector<LotQuota>> lots() override { return sql::lots(*m_db); }
+    Status addBox(const BoxRow& box) override { return sql::addBox(*m_db, box); }
 
     Status forEachDevice(const std::function<Status(const DeviceRow&)>& fn) override {
         return m_db->read([&](SqlTx& tx) -> Status {
@@ -462,22 +366,6 @@ private:
         if (!rows) return std::unexpected(rows.error());
         if (rows->empty()) return fail(Errc::notFound, missing);
         return rowToDevice(rows->front());
-    }
-
-    Result<StationRow> readStation(const std::string& column, std::string_view key) {
-        Result<StationRow> out = fail(Errc::notFound, "no station with " + column + " " + std::string(key));
-        Status s = m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT name, fingerprint, cert_pem, added_at FROM stations WHERE " + column + " = $1",
-                                 {std::string(key)});
-            if (!rows) return std::unexpected(rows.error());
-            if (!rows->empty()) {
-                const auto& r = rows->front();
-                out = StationRow{r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), toInt(r[3])};
-            }
-            return {};
-        });
-        if (!s) return std::unexpected(s.error());
-        return out;
     }
 
     static Status explainNoTransition(SqlTx& tx, std::uint32_t devId, std::string_view target) {

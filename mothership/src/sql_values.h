@@ -1,7 +1,7 @@
-// What the registry's SQL files share (sql_registry.cpp, sql_import.cpp, sql_schema.cpp):
-// integers as the decimal text the SQL seam carries, the SHA-256 columns' bytes as the hex
-// text it carries, the devices table's columns, a device read from its row, and a device's
-// state read inside a transaction (sql_device_row.cpp).
+// What the registry's SQL files share (sql_registry.cpp, sql_import.cpp, sql_schema.cpp,
+// sql_factory.cpp): integers as the decimal text the SQL seam carries, the SHA-256 columns'
+// bytes as the hex text it carries, the devices table's columns, a device read from its row, a
+// device's state read inside a transaction, and a line of the audit trail (sql_device_row.cpp).
 #pragma once
 
 #include <algorithm>
@@ -101,5 +101,10 @@ Result<DeviceRow> rowToDevice(const SqlRow& r);
 
 /// The state of device `devId`. Errors: notFound, the database's.
 Result<DeviceState> stateOf(SqlTx& tx, std::uint32_t devId);
+
+/// One line of the audit trail (append-only), in the caller's transaction; `devId` none for a
+/// line about a station or a lot.
+Status appendAudit(SqlTx& tx, std::optional<std::uint32_t> devId, std::string_view event, std::string_view client,
+                   std::string_view detail, std::int64_t now);
 
 }  // namespace tte::mothership::sql
