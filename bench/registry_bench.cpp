@@ -326,37 +326,46 @@ void readOnce(const std::string& backend, const std::string& url, const std::str
 }
 
 /// Where a phase of commits went, as one line on stderr: per operation, this process's CPU time
-/// and the bytes it wrote, and the machine's disk writes and cache flushes (each fsync asks for
-/// one) with the time each took, queueing included. Claims and registrations wait for their
+/// and the PostgreSQL server's (0 on SQLite), the bytes this process wrote, and the machine's
+/// disk reads, writes and cache flushes (each fsync asks for one) with the time each write and
+/// flush took, queueing included. Claims and registrations wait for their
 /// commit's flush; when they slow down with the registry's size, this line tells whether the
 /// disk or the CPU took the time.
 class CommitPhase {
 public:
-    explicit CommitPhase(const char* what) : m_what(what), m_cpu(cpuSeconds()), m_bytes(writtenBytes()), m_disk(diskCounters()) {}
+    CommitPhase(const char* what, int serverPid)
+        : m_what(what), m_serverPid(serverPid), m_cpu(cpuSeconds()), m_serverCpu(serverCpuSeconds(serverPid)),
+          m_bytes(writtenBytes()), m_readKiB(diskReadKiB()), m_disk(diskCounters()) {}
     void report(std::size_t ops, std::uint64_t size, double seconds) const {
         const DiskCounters d = diskCounters();
         const double n = static_cast<double>(std::max<std::size_t>(ops, 1));
         const double writes = d.writes - m_disk.writes, flushes = d.flushes - m_disk.flushes;
         std::fprintf(stderr,
-                     "registry_bench:   %zu %s at %llu records in %.2f s; each: %.1f us CPU, %.0f bytes written by this "
-                     "process; the disks %.2f writes (%.2f ms each) and %.2f flushes (%.2f ms each)\n",
+                     "registry_bench:   %zu %s at %llu records in %.2f s; each: %.1f us CPU + %.1f us CPU of the server, "
+                     "%.0f bytes written by this process; the disks %.2f KiB read, %.2f writes (%.2f ms each) and %.2f "
+                     "flushes (%.2f ms each)\n",
                      ops, m_what, static_cast<unsigned long long>(size), seconds, (cpuSeconds() - m_cpu) * 1e6 / n,
-                     (writtenBytes() - m_bytes) / n, writes / n, writes > 0 ? (d.writeMs - m_disk.writeMs) / writes : 0,
-                     flushes / n, flushes > 0 ? (d.flushMs - m_disk.flushMs) / flushes : 0);
+                     (serverCpuSeconds(m_serverPid) - m_serverCpu) * 1e6 / n, (writtenBytes() - m_bytes) / n,
+                     (diskReadKiB() - m_readKiB) / n, writes / n,
+                     writes > 0 ? (d.writeMs - m_disk.writeMs) / writes : 0, flushes / n,
+                     flushes > 0 ? (d.flushMs - m_disk.flushMs) / flushes : 0);
     }
 
 private:
     const char* m_what;
+    int m_serverPid;
     double m_cpu;
+    double m_serverCpu;
     double m_bytes;
+    double m_readKiB;
     DiskCounters m_disk;
 };
 
 /// Status lookups, claims and registrations with `size` devices stored. `claimed` holds the
 /// devices claimed before (not claimed twice). The lookups run twice: with the page cache as the
-/// import left it, then after readOnce().
+/// import left it, then after readOnce(). `serverPid`: the PostgreSQL server's (0 for none).
 AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t size, std::mt19937_64& random,
-               std::unordered_set<std::uint64_t>& claimed, const std::function<void()>& readDatabase) {
+               std::unordered_set<std::uint64_t>& claimed, const std::function<void()>& readDatabase, int serverPid) {
     AtSize out;
     std::uniform_int_distribution<std::uint64_t> pick(0, size - 1);
     for (std::size_t w = 0; w < std::min<std::size_t>(200, s.lookups); ++w) must(front.status(pick(random)) == 200, "warm-up lookup");
@@ -371,7 +380,7 @@ AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t
     }
     std::atomic<std::size_t> next{0}, ok{0};
     std::vector<std::thread> threads;
-    const CommitPhase claims("claims");
+    const CommitPhase claims("claims", serverPid);
     const auto start = Clock::now();
     for (int t = 0; t < s.claimThreads; ++t) {
         threads.emplace_back([&] {
@@ -385,7 +394,7 @@ AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t
     must(ok == targets.size(), std::to_string(ok.load()) + " of " + std::to_string(targets.size()) + " claims answered 200");
 
     const std::size_t count = std::min(s.registrations, targets.size());
-    const CommitPhase registrations("registrations");
+    const CommitPhase registrations("registrations", serverPid);
     const auto regStart = Clock::now();
     for (std::size_t k = 0; k < count; ++k) {
         // What the CoAP handler asks of the registry for a device's first 2.05 (coap_server.cpp).
@@ -487,7 +496,7 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
     const double firstSeconds = importRange(reg, hasher, 0, s.baseline, s, threads, serverPid);
     const auto readDatabase = [&] { readOnce(backend, url, dir.file("registry.db")); };
     settle(backend, url, dir.file("registry.db"));
-    AtSize base = measure(reg, front, s, s.baseline, random, claimed, readDatabase);
+    AtSize base = measure(reg, front, s, s.baseline, random, claimed, readDatabase, serverPid);
     base.importPerSecond = static_cast<double>(s.baseline) / firstSeconds;
     std::fprintf(stderr, "registry_bench: %s at %llu: %s on disk\n", backend.c_str(),
                  static_cast<unsigned long long>(s.baseline), bytesOnDisk(backend, url, dir.file("registry.db")).c_str());
@@ -496,7 +505,7 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
                  static_cast<unsigned long long>(s.records));
     const double restSeconds = importRange(reg, hasher, s.baseline, s.records, s, threads, serverPid);
     settle(backend, url, dir.file("registry.db"));
-    AtSize full = measure(reg, front, s, s.records, random, claimed, readDatabase);
+    AtSize full = measure(reg, front, s, s.records, random, claimed, readDatabase, serverPid);
     full.importPerSecond = static_cast<double>(s.records) / (firstSeconds + restSeconds);
     std::fprintf(stderr, "registry_bench: %s at %llu: %s on disk; import of the last %llu: %.0f records/s\n",
                  backend.c_str(), static_cast<unsigned long long>(s.records),
