@@ -325,42 +325,6 @@ void readOnce(const std::string& backend, const std::string& url, const std::str
     std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n", Seconds(Clock::now() - start).count());
 }
 
-/// Where a phase of commits went, as one line on stderr: per operation, this process's CPU time
-/// and the PostgreSQL server's (0 on SQLite), the bytes this process wrote, and the machine's
-/// disk reads, writes and cache flushes (each fsync asks for one) with the time each write and
-/// flush took, queueing included. Claims and registrations wait for their
-/// commit's flush; when they slow down with the registry's size, this line tells whether the
-/// disk or the CPU took the time.
-class CommitPhase {
-public:
-    CommitPhase(const char* what, int serverPid)
-        : m_what(what), m_serverPid(serverPid), m_cpu(cpuSeconds()), m_serverCpu(serverCpuSeconds(serverPid)),
-          m_bytes(writtenBytes()), m_readKiB(diskReadKiB()), m_disk(diskCounters()) {}
-    void report(std::size_t ops, std::uint64_t size, double seconds) const {
-        const DiskCounters d = diskCounters();
-        const double n = static_cast<double>(std::max<std::size_t>(ops, 1));
-        const double writes = d.writes - m_disk.writes, flushes = d.flushes - m_disk.flushes;
-        std::fprintf(stderr,
-                     "registry_bench:   %zu %s at %llu records in %.2f s; each: %.1f us CPU + %.1f us CPU of the server, "
-                     "%.0f bytes written by this process; the disks %.2f KiB read, %.2f writes (%.2f ms each) and %.2f "
-                     "flushes (%.2f ms each)\n",
-                     ops, m_what, static_cast<unsigned long long>(size), seconds, (cpuSeconds() - m_cpu) * 1e6 / n,
-                     (serverCpuSeconds(m_serverPid) - m_serverCpu) * 1e6 / n, (writtenBytes() - m_bytes) / n,
-                     (diskReadKiB() - m_readKiB) / n, writes / n,
-                     writes > 0 ? (d.writeMs - m_disk.writeMs) / writes : 0, flushes / n,
-                     flushes > 0 ? (d.flushMs - m_disk.flushMs) / flushes : 0);
-    }
-
-private:
-    const char* m_what;
-    int m_serverPid;
-    double m_cpu;
-    double m_serverCpu;
-    double m_bytes;
-    double m_readKiB;
-    DiskCounters m_disk;
-};
-
 /// Status lookups, claims and registrations with `size` devices stored. `claimed` holds the
 /// devices claimed before (not claimed twice). The lookups run twice: with the page cache as the
 /// import left it, then after readOnce(). `serverPid`: the PostgreSQL server's (0 for none).

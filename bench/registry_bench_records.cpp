@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -159,6 +160,24 @@ DiskCounters diskCounters() {
         if (v.size() >= 17) out.flushes += v[15], out.flushMs += v[16];
     }
     return out;
+}
+
+CommitPhase::CommitPhase(const char* what, int serverPid)
+    : m_what(what), m_serverPid(serverPid), m_cpu(cpuSeconds()), m_serverCpu(serverCpuSeconds(serverPid)),
+      m_bytes(writtenBytes()), m_readKiB(diskReadKiB()), m_disk(diskCounters()) {}
+
+void CommitPhase::report(std::size_t ops, std::uint64_t size, double seconds) const {
+    const DiskCounters d = diskCounters();
+    const double n = static_cast<double>(std::max<std::size_t>(ops, 1));
+    const double writes = d.writes - m_disk.writes, flushes = d.flushes - m_disk.flushes;
+    std::fprintf(stderr,
+                 "registry_bench:   %zu %s at %llu records in %.2f s; each: %.1f us CPU + %.1f us CPU of the server, "
+                 "%.0f bytes written by this process; the disks %.2f KiB read, %.2f writes (%.2f ms each) and %.2f "
+                 "flushes (%.2f ms each)\n",
+                 ops, m_what, static_cast<unsigned long long>(size), seconds, (cpuSeconds() - m_cpu) * 1e6 / n,
+                 (serverCpuSeconds(m_serverPid) - m_serverCpu) * 1e6 / n, (writtenBytes() - m_bytes) / n,
+                 (diskReadKiB() - m_readKiB) / n, writes / n, writes > 0 ? (d.writeMs - m_disk.writeMs) / writes : 0,
+                 flushes / n, flushes > 0 ? (d.flushMs - m_disk.flushMs) / flushes : 0);
 }
 
 }  // namespace tte::bench::registry

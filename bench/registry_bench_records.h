@@ -3,6 +3,7 @@
 // PostgreSQL server it starts (registry_bench_records.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -42,5 +43,28 @@ struct DiskCounters {
     double flushMs = 0;
 };
 DiskCounters diskCounters();
+
+/// Where a phase of commits went, as one line on stderr: per operation, this process's CPU time
+/// and the PostgreSQL server's (0 on SQLite), the bytes this process wrote, and the machine's
+/// disk reads, writes and cache flushes (each fsync asks for one) with the time each write and
+/// flush took, queueing included. Claims and registrations wait for their commit's flush; when
+/// they slow down with the registry's size, this line tells whether the disk or the CPU took
+/// the time.
+class CommitPhase {
+public:
+    /// Starts counting; `serverPid` as serverCpuSeconds().
+    CommitPhase(const char* what, int serverPid);
+    /// The line for `ops` operations at `size` records, which took `seconds`.
+    void report(std::size_t ops, std::uint64_t size, double seconds) const;
+
+private:
+    const char* m_what;
+    int m_serverPid;
+    double m_cpu;
+    double m_serverCpu;
+    double m_bytes;
+    double m_readKiB;
+    DiskCounters m_disk;
+};
 
 }  // namespace tte::bench::registry
