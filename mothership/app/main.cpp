@@ -130,6 +130,9 @@ int main(int argc, char** argv) {
     auto* restore = addAdmin(admin, "restore", "put a backup in place of the registry (stop the MotherShip first)");
     restore->add_option("--from", cmd.from, "backup file (SQLite copy, or pg_dump archive for PostgreSQL)")->required();
     restore->add_flag("--force", cmd.force, "replace a database that holds a registry");
+    auto* copy = addAdmin(admin, "copy", "copy the whole registry into an empty PostgreSQL database (stop the MotherShip first)");
+    copy->add_option("--to", cmd.to, "postgresql:// URL of an empty database, without a password (use ~/.pgpass or PGPASSFILE)")
+        ->required();
 
     if (auto exit = tte::cli::parse(app, argc, argv)) return *exit;
     if (checkConfig && configFile.empty()) return tte::cli::usage("tte-mothership", "--check-config needs --config FILE");
@@ -161,7 +164,7 @@ int main(int argc, char** argv) {
         {stationAdd, Kind::stationAdd}, {stationRemove, Kind::stationRemove}, {stationList, Kind::stationList},
         {lotSet, Kind::lotSet},     {lotList, Kind::lotList},           {revoke, Kind::revoke},
         {show, Kind::show},         {exportCmd, Kind::exportRegistry},  {backup, Kind::backup},
-        {restore, Kind::restore}};
+        {restore, Kind::restore},   {copy, Kind::copy}};
     for (const auto& [sub, kind] : kinds) {
         if (sub->parsed()) cmd.kind = kind;
     }

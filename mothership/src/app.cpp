@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -206,6 +207,12 @@ Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) 
     case Kind::backup: return adminBackup(config.database, c.out);
     case Kind::restore: {
         auto summary = adminRestore(config.database, c.from, RestoreOptions{.force = c.force});
+        if (!summary) return std::unexpected(summary.error());
+        out << *summary << "\n";
+        return {};
+    }
+    case Kind::copy: {
+        auto summary = adminCopy(config.database, c.to, std::cerr, config.sqliteCacheMib);
         if (!summary) return std::unexpected(summary.error());
         out << *summary << "\n";
         return {};

@@ -1,5 +1,5 @@
 // Operations for `tte-mothership admin …`: keys, station certificates, lot quotas,
-// revocation, device inspection, export and backup of the registry.
+// revocation, device inspection, export, backup and copy of the registry.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +59,22 @@ struct RestoreOptions {
 /// Errors: invalidArgument (not a backup, a newer schema), alreadyExists (a live registry,
 /// no force), io (files, pg_restore), unavailable (database).
 Result<std::string> adminRestore(const std::string& databaseUrl, const std::string& from, const RestoreOptions& options);
+
+/// Copies the whole registry at `fromUrl` (SQLite or PostgreSQL) into the empty PostgreSQL
+/// database `toUrl`, for a MotherShip that outgrows SQLite: stations, lots, boxes, every device
+/// in its state, the audit trail and the failure counts, the OTP hashes as stored (the same
+/// OTP-hash key verifies them there). Both are brought to this program's schema first. One
+/// snapshot of the source, one transaction on the target (all or nothing; the target's tables
+/// are locked meanwhile); every table's count is checked on both sides before the commit, the
+/// audit's id sequence set after the last line copied, the tables analysed. Progress lines go to
+/// `progress`; returns the summary. Stop every MotherShip on the source first: what they write
+/// after the snapshot is not copied.
+/// Errors: invalidArgument (`toUrl` not PostgreSQL, a password in it – it would be in argv –,
+/// the same database as the source), notFound (no SQLite file at the source), alreadyExists (the
+/// target holds a registry), internal (a column this program does not know, a count that differs),
+/// unavailable, io.
+Result<std::string> adminCopy(const std::string& fromUrl, const std::string& toUrl, std::ostream& progress,
+                              int sqliteCacheMib = 256);
 
 /// `postgresql://…` or `postgres://…`.
 bool isPostgresUrl(std::string_view url);

@@ -49,11 +49,12 @@ private:
 struct AdminCommand {
     enum class Kind {
         keygenOtp, keygenDtls, fingerprint, stationAdd, stationRemove, stationList, lotSet, lotList, revoke, show,
-        exportRegistry, backup, restore
+        exportRegistry, backup, restore, copy
     };
     Kind kind = Kind::show;
     std::string out;      ///< keygen otp, export, backup: the file ("" for export: `out` stream)
     std::string from;     ///< restore: the backup file
+    std::string to;       ///< copy: the target database's URL
     std::string keyOut;   ///< keygen dtls
     std::string certOut;  ///< keygen dtls
     std::string certIn;   ///< fingerprint, station add
