@@ -116,7 +116,8 @@ public:
         const double seconds = std::chrono::duration<double>(now - m_tableStart).count();
         m_out << t.name << ": " << done << " of " << total;
         if (total > 0) m_out << " (" << done * 100 / total << " %)";
-        if (seconds > 0.0) m_out << ", " << static_cast<std::int64_t>(static_cast<double>(done) / seconds) << " rows/s";
+        if (done > 0 && seconds > 0.0)
+            m_out << ", " << static_cast<std::int64_t>(static_cast<double>(done) / seconds) << " rows/s";
         m_out << std::endl;
     }
 

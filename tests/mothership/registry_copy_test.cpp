@@ -123,7 +123,8 @@ protected:
         EXPECT_EQ(lotsA.str(), lotsB.str());
         const auto stations = [](Registry& r) {
             std::string s;
-            for (const auto& st : r.stations().value()) s += st.name + ' ' + st.fingerprint + ' ' + st.certPem + '\n';
+            const auto all = r.stations();
+            for (const auto& st : all.value()) s += st.name + ' ' + st.fingerprint + ' ' + st.certPem + '\n';
             return s;
         };
         EXPECT_EQ(stations(original), stations(copy));
@@ -202,19 +203,38 @@ TEST_P(RegistryCopyTest, RefusesATargetThatHoldsARegistryAndLeavesIt) {
     EXPECT_EQ(counts(target), before);
 }
 
-TEST_P(RegistryCopyTest, ACantCopyColumnStopsTheCopyBeforeAnyRow) {
+/// Runs `sql` on the SQLite registry file itself, as no MotherShip would.
+void alterSqlite(const std::string& path, const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+}
+
+TEST_P(RegistryCopyTest, AColumnItDoesNotKnowStopsTheCopyBeforeAnyRow) {
     ASSERT_NO_FATAL_FAILURE(fill());
     reg.reset();
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(dir.file("registry.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE devices ADD COLUMN warranty TEXT", nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
+    alterSqlite(dir.file("registry.db"), "ALTER TABLE devices ADD COLUMN warranty TEXT");
     const std::string target = pg->newDatabase();
     auto copied = adminCopy(source, target, std::cerr);
     ASSERT_FALSE(copied);
     EXPECT_EQ(copied.error().code, Errc::internal);
     EXPECT_EQ(copied.error().message,
               "the source registry's table devices has a column warranty that admin copy does not know: nothing copied");
+    EXPECT_EQ(counts(target), "stations 0, devices 0, audit lines 0");
+}
+
+TEST_P(RegistryCopyTest, ARowTheTargetRefusesUndoesTheWholeCopy) {
+    ASSERT_NO_FATAL_FAILURE(fill());
+    reg.reset();
+    // SQLite keeps text that is no integer in an INTEGER column; PostgreSQL's COPY refuses it
+    // after the stations, lots and boxes went in.
+    alterSqlite(dir.file("registry.db"), "UPDATE devices SET cport = 'port' WHERE devid = 258");
+    const std::string target = pg->newDatabase();
+    auto copied = adminCopy(source, target, std::cerr);
+    ASSERT_FALSE(copied);
+    EXPECT_TRUE(copied.error().message.starts_with("writing devices: COPY: ")) << copied.error().message;
+    EXPECT_NE(copied.error().message.find("column cport: \"port\""), std::string::npos) << copied.error().message;
     EXPECT_EQ(counts(target), "stations 0, devices 0, audit lines 0");
 }
 
@@ -251,7 +271,8 @@ TEST_P(RegistryCopyTest, BadTargetsAndSourcesAreRefusedWithTheirReason) {
     EXPECT_TRUE(out.str().ends_with(" s: stations 0, lots 0, boxes 0, devices 0, audit lines 0, failure counts 0\n")) << out.str();
 }
 
-INSTANTIATE_TEST_SUITE_P(FromSqlite, RegistryCopyTest, ::testing::Values("postgresql"));
+INSTANTIATE_TEST_SUITE_P(FromSqlite, RegistryCopyTest, ::testing::Values("postgresql"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace tte::mothership
