@@ -228,10 +228,12 @@ public:
     Status read(const std::function<Status(SqlTx&)>& fn) override {
         if (m_readers.empty()) return write(fn);  // ":memory:" has one connection
         Connection* conn = acquireReader();
-        Status result = conn->script("BEGIN");
+        // Prepared once per connection, as every statement (script() would parse them each time).
+        auto begun = conn->exec("BEGIN", {});
+        Status result = begun ? Status{} : Status(std::unexpected(begun.error()));
         if (result) {
             result = fn(*conn);
-            (void)conn->script("COMMIT");
+            (void)conn->exec("COMMIT", {});
         }
         releaseReader(conn);
         return result;
@@ -242,6 +244,16 @@ public:
         auto done = result.get_future();
         enqueue(std::make_unique<Job>(Job{&fn, {}, [&result](Status s) { result.set_value(std::move(s)); }}));
         return done.get();
+    }
+
+    // One statement in autocommit mode is its own read transaction, over when the statement is
+    // reset (query() does): the same snapshot read() gives it, without its BEGIN and COMMIT.
+    Status readAlone(const std::function<Status(SqlTx&)>& fn) override {
+        if (m_readers.empty()) return write(fn);
+        Connection* conn = acquireReader();
+        Status result = fn(*conn);
+        releaseReader(conn);
+        return result;
     }
 
     void writeAsync(std::function<Status(SqlTx&)> fn, std::function<void(Status)> done) override {
