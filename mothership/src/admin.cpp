@@ -319,6 +319,14 @@ Status runPostgresTool(const std::string& program, const std::string& databaseUr
 
 bool isPostgresUrl(std::string_view url) { return url.starts_with("postgresql://") || url.starts_with("postgres://"); }
 
+std::optional<std::string> sqliteFileOf(std::string_view url) {
+    constexpr std::string_view scheme = "sqlite://";
+    if (!url.starts_with(scheme)) return std::nullopt;
+    const std::string_view path = url.substr(scheme.size());
+    if (path.empty() || path == ":memory:") return std::nullopt;
+    return std::string(path);
+}
+
 Status adminBackup(const std::string& databaseUrl, const std::string& out, const std::string& pgDump) {
     auto file = PrivateOutput::create(out);
     if (!file) return std::unexpected(file.error());

@@ -131,8 +131,8 @@ Status restorePostgres(const std::string& url, const std::string& from, const Re
 Result<std::string> adminRestore(const std::string& databaseUrl, const std::string& from, const RestoreOptions& options) {
     if (isPostgresUrl(databaseUrl)) {
         if (auto s = restorePostgres(databaseUrl, from, options); !s) return std::unexpected(s.error());
-    } else if (databaseUrl.starts_with("sqlite://") && databaseUrl.size() > 9 && databaseUrl.substr(9) != ":memory:") {
-        if (auto s = restoreSqlite(databaseUrl.substr(9), from, options.force); !s) return std::unexpected(s.error());
+    } else if (auto file = sqliteFileOf(databaseUrl)) {
+        if (auto s = restoreSqlite(*file, from, options.force); !s) return std::unexpected(s.error());
     } else {
         return fail(Errc::invalidArgument, "restore needs a sqlite:///path or postgresql:// database URL");
     }

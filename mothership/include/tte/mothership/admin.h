@@ -79,6 +79,10 @@ Result<std::string> adminCopy(const std::string& fromUrl, const std::string& toU
 /// `postgresql://…` or `postgres://…`.
 bool isPostgresUrl(std::string_view url);
 
+/// The file a `sqlite://<path>` URL names; nothing for any other URL, an empty path or
+/// `:memory:` (no file to restore into or copy from).
+std::optional<std::string> sqliteFileOf(std::string_view url);
+
 /// Runs a PostgreSQL client program (pg_dump, pg_restore) with `args` and, unless
 /// `databaseUrl` is empty, `--dbname=<the URL without its password>`; a password in the URL
 /// is handed over in a temporary PGPASSFILE (mode 0600, in a private temp dir, removed
