@@ -21,6 +21,10 @@ struct CopiedTable {
     std::string what;  ///< for the summary: "devices", "audit lines", …
     std::vector<std::string> columns;
     std::vector<std::string> bytes;
+
+    [[nodiscard]] bool holdsBytes(const std::string& column) const {
+        return std::find(bytes.begin(), bytes.end(), column) != bytes.end();
+    }
 };
 
 /// The registry's tables at schema version kRegistrySchemaVersion, in the order they are
@@ -93,8 +97,7 @@ std::string pageSql(const CopiedTable& t, SqlDialect dialect, bool first) {
     std::string s = "SELECT ";
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
         if (i) s += ", ";
-        const bool bytes = std::find(t.bytes.begin(), t.bytes.end(), t.columns[i]) != t.bytes.end();
-        s += bytes ? sql::hexOut(dialect, t.columns[i]) : t.columns[i];
+        s += t.holdsBytes(t.columns[i]) ? sql::hexOut(dialect, t.columns[i]) : t.columns[i];
     }
     s += " FROM " + t.name;
     if (!first) s += " WHERE " + t.columns[0] + " > $1";
@@ -131,7 +134,7 @@ Result<std::int64_t> copyTable(SqlTx& from, SqlDialect dialect, SqlTx& to, const
                                Progress& progress) {
     std::vector<std::size_t> bytes;
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
-        if (std::find(t.bytes.begin(), t.bytes.end(), t.columns[i]) != t.bytes.end()) bytes.push_back(i);
+        if (t.holdsBytes(t.columns[i])) bytes.push_back(i);
     }
     const std::string first = pageSql(t, dialect, true), next = pageSql(t, dialect, false);
     std::int64_t copied = 0;
@@ -158,11 +161,10 @@ Result<std::int64_t> copyTable(SqlTx& from, SqlDialect dialect, SqlTx& to, const
 
 Result<std::unique_ptr<SqlDb>> openSource(const std::string& url, int sqliteCacheMib) {
     if (isPostgresUrl(url)) return openPostgres(url, 1);
-    if (url.starts_with("sqlite://") && url.size() > 9 && url.substr(9) != ":memory:") {
-        const std::string path = url.substr(9);
+    if (auto path = sqliteFileOf(url)) {
         std::error_code ec;
-        if (!std::filesystem::exists(path, ec)) return fail(Errc::notFound, "no registry at " + path);
-        return openSqlite(path, 1, sqliteCacheMib);
+        if (!std::filesystem::exists(*path, ec)) return fail(Errc::notFound, "no registry at " + *path);
+        return openSqlite(*path, 1, sqliteCacheMib);
     }
     return fail(Errc::invalidArgument, "admin copy reads a sqlite:///path or postgresql:// registry, not " + url);
 }
