@@ -80,7 +80,10 @@ Result<std::unique_ptr<MotherShipApp>> MotherShipApp::start(const Config& config
     auto hasher = config.otpKeyUri.empty() ? OtpHasher::fromFile(config.otpKeyFile) : OtpHasher::openToken(config.otpKeyUri);
     if (!hasher) return std::unexpected(hasher.error());
     p->hasher = std::make_unique<OtpHasher>(std::move(*hasher));
-    auto registry = openRegistry(config.database, config.dbConnections, RegistryOptions{.sqliteCacheMib = config.sqliteCacheMib});
+    // The checkpointer's trouble (SQLite), told from its own thread: the lambda keeps the logger.
+    auto warn = [log = p->log](const std::string& line) { log->warn("{}", line); };
+    auto registry = openRegistry(config.database, config.dbConnections,
+                                 RegistryOptions{.sqliteCacheMib = config.sqliteCacheMib, .warn = warn});
     if (!registry) return std::unexpected(registry.error());
     p->registry = std::move(*registry);
     p->metrics.watchRegistry(*p->registry, p->clock);
@@ -219,7 +222,8 @@ Status runAdmin(const AdminCommand& c, const Config& config, std::ostream& out) 
     }
     default: break;
     }
-    auto registry = openRegistry(config.database, 1, RegistryOptions{.sqliteCacheMib = config.sqliteCacheMib});
+    const auto warn = [](const std::string& line) { std::cerr << "tte-mothership: warning: " << line << "\n"; };
+    auto registry = openRegistry(config.database, 1, RegistryOptions{.sqliteCacheMib = config.sqliteCacheMib, .warn = warn});
     if (!registry) return std::unexpected(registry.error());
     Registry& reg = **registry;
     switch (c.kind) {

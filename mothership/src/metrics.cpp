@@ -47,6 +47,28 @@ void addGauge(prometheus::MetricFamily& f, double value, std::vector<prometheus:
     f.metric.push_back(std::move(m));
 }
 
+/// SQLite's write-ahead log: a log that keeps growing, or a checkpoint that fails, is commits
+/// waiting to be copied into the database file (MOTHERSHIP.md, "Database").
+void addWal(std::vector<prometheus::MetricFamily>& families, const WalState& wal) {
+    auto frames = gaugeFamily("tte_registry_wal_frames",
+                              "SQLite: pages (about 4 KiB each) in the write-ahead log at its last checkpoint.");
+    addGauge(frames, static_cast<double>(wal.frames));
+    families.push_back(std::move(frames));
+    auto uncopied = gaugeFamily("tte_registry_wal_uncopied_frames",
+                                "SQLite: of them, pages its last checkpoint could not copy into the database file "
+                                "(a reader's snapshot needs them).");
+    addGauge(uncopied, static_cast<double>(wal.uncopied));
+    families.push_back(std::move(uncopied));
+    prometheus::MetricFamily failures;
+    failures.name = "tte_registry_checkpoint_failures_total";
+    failures.help = "SQLite: checkpoints of the write-ahead log that failed (the disk); the log keeps the commits.";
+    failures.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric m;
+    m.counter.value = static_cast<double>(wal.failures);
+    failures.metric.push_back(std::move(m));
+    families.push_back(std::move(failures));
+}
+
 template <std::size_t N>
 std::size_t slot(const std::array<int, N>& codes, int code) {
     return static_cast<std::size_t>(std::find(codes.begin(), codes.end(), code) - codes.begin());  // N = "other"
@@ -182,6 +204,7 @@ std::string Metrics::render() {
             auto locked = gaugeFamily("tte_registry_locked_out", "Dev IDs and client addresses locked out right now.");
             addGauge(locked, static_cast<double>(m_stats->lockedSubjects));
             families.push_back(std::move(locked));
+            if (m_stats->wal) addWal(families, *m_stats->wal);
         }
     }
     return prometheus::TextSerializer().Serialize(families);

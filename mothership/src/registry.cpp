@@ -175,7 +175,7 @@ Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int reade
     if (url.starts_with("sqlite://")) {
         const std::string path = url.substr(9);
         if (path.empty()) return fail(Errc::invalidArgument, "database URL " + url + ": no path after sqlite://");
-        auto db = openSqlite(path, readers, options.sqliteCacheMib);
+        auto db = openSqlite(path, readers, options.sqliteCacheMib, options.warn);
         if (!db) return std::unexpected(db.error());
         return makeSqlRegistry(std::move(*db));
     }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tte/base/error.h"
+#include "tte/mothership/registry.h"
 
 namespace tte::mothership {
 
@@ -71,6 +72,8 @@ public:
     virtual void writeAsync(std::function<Status(SqlTx&)> fn, std::function<void(Status)> done) { done(write(fn)); }
     /// Consistent copy while serving. Errors: unsupported, io.
     virtual Status backup(const std::string& path) = 0;
+    /// The write-ahead log this process checkpoints itself (SQLite); none where the server does.
+    [[nodiscard]] virtual std::optional<WalState> walState() const { return std::nullopt; }
 
 protected:
     /// Runs `fn`, which makes one read-only statement, without a transaction block where the
@@ -80,8 +83,10 @@ protected:
 
 /// SQLite at `path` (":memory:" allowed): WAL, synchronous=FULL, one writer thread with
 /// group commit (write() and writeAsync() share it) whose page cache holds `writerCacheMib`
-/// MiB, `readers` reader connections (SQLite's default cache). Errors: io.
-Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, int writerCacheMib);
+/// MiB, `readers` reader connections (SQLite's default cache), a checkpointer thread that tells
+/// `warn` (when set) of its trouble (RegistryOptions::warn). Errors: io.
+Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, int writerCacheMib,
+                                          std::function<void(const std::string&)> warn = {});
 
 /// PostgreSQL at a libpq connection URI, with a pool of `connections`. Errors: unavailable, io.
 Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connections);

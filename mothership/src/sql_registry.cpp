@@ -345,6 +345,7 @@ public:
             return {};
         });
         if (!s) return std::unexpected(s.error());
+        out.wal = m_db->walState();
         return out;
     }
 

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <iterator>
@@ -187,14 +188,17 @@ Result<std::unique_ptr<Connection>> openConnection(const std::string& path, int 
 /// Frames in the write-ahead log (pages of about 4 KiB) after which the checkpointer copies it
 /// back: SQLite's own automatic checkpoint, which it replaces, starts at the same count.
 constexpr int kCheckpointFrames = 1000;
+/// Frames left in the log after a checkpoint (64 MiB) past which the checkpointer warns: a
+/// reader's snapshot keeps it from copying them, and the log grows while that lasts.
+constexpr int kLogWarnFrames = 16 * kCheckpointFrames;
 
 class SqliteDb final : public SqlDb {
 public:
     /// `checkpointer`: the connection that checkpoints the log; none for ":memory:" (no log).
     SqliteDb(std::string path, std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
-             std::unique_ptr<Connection> checkpointer)
+             std::unique_ptr<Connection> checkpointer, std::function<void(const std::string&)> warn)
         : m_path(std::move(path)), m_writer(std::move(writer)), m_readers(std::move(readers)),
-          m_checkpointer(std::move(checkpointer)) {
+          m_checkpointer(std::move(checkpointer)), m_warn(std::move(warn)) {
         for (auto& r : m_readers) m_idle.push_back(r.get());
         if (m_checkpointer) {
             // Replaces SQLite's automatic checkpoint, which would run inside the commit.
@@ -286,6 +290,12 @@ public:
         return result;
     }
 
+    [[nodiscard]] std::optional<WalState> walState() const override {
+        if (!m_checkpointer) return std::nullopt;
+        std::lock_guard lock(m_walMutex);
+        return m_wal;
+    }
+
 private:
     /// One write: its statements (the caller's, or `owned` for writeAsync()) and who waits.
     struct Job {
@@ -340,8 +350,9 @@ private:
 
     /// sqlite3_wal_hook: called on the writer thread after each commit with the log's size.
     static int onCommitted(void* self, sqlite3*, const char*, int frames) {
+        auto* db = static_cast<SqliteDb*>(self);
+        db->m_logFrames = frames;
         if (frames >= kCheckpointFrames) {
-            auto* db = static_cast<SqliteDb*>(self);
             {
                 std::lock_guard lock(db->m_checkpointMutex);
                 db->m_checkpointDue = true;
@@ -363,8 +374,54 @@ private:
                 if (m_checkpointStopping) return;
                 m_checkpointDue = false;
             }
-            sqlite3_wal_checkpoint_v2(m_checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            int frames = 0;
+            int copied = 0;
+            const int rc = sqlite3_wal_checkpoint_v2(m_checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                                     &frames, &copied);
+            const std::string warning = noteCheckpoint(rc, frames, copied);
+            if (!warning.empty() && m_warn) m_warn(warning);
         }
+    }
+
+    /// Keeps what a checkpoint left for walState(); returns the log line it deserves, if any:
+    /// the first failure of a run of them, the first success after one, and a log that stays
+    /// past kLogWarnFrames (once, and again after it fell below half of that).
+    std::string noteCheckpoint(int rc, int frames, int copied) {
+        // SQLITE_BUSY: another connection (an operator's sqlite3 shell) was checkpointing.
+        if (rc == SQLITE_BUSY) return {};
+        std::lock_guard lock(m_walMutex);
+        ++m_wal.checkpoints;
+        if (rc != SQLITE_OK) {
+            // A failed checkpoint tells no counts: the log as the last commit left it, none of it
+            // known to be in the database file.
+            m_wal.frames = m_logFrames;
+            m_wal.uncopied = m_wal.frames;
+            ++m_wal.failures;
+            const bool first = m_wal.lastError.empty();
+            m_wal.lastError = std::string(sqlite3_errmsg(m_checkpointer->handle())) + " (" + sqlite3_errstr(rc) + ")";
+            if (!first) return {};
+            return "event=registry-checkpoint-failed database=" + m_path + " error=\"" + m_wal.lastError +
+                   "\" note=\"commits stay in the write-ahead log, which grows until a checkpoint succeeds; "
+                   "tried again at every commit\"";
+        }
+        m_wal.frames = frames;
+        m_wal.uncopied = frames - copied;
+        std::string line;
+        if (!m_wal.lastError.empty()) {
+            line = "event=registry-checkpoint-recovered database=" + m_path + " failures=" + std::to_string(m_wal.failures);
+            m_wal.lastError.clear();
+        }
+        if (m_wal.uncopied >= kLogWarnFrames && !m_logWarned) {
+            m_logWarned = true;
+            if (line.empty())
+                line = "event=registry-log-growing database=" + m_path + " frames=" + std::to_string(frames) +
+                       " uncopied=" + std::to_string(m_wal.uncopied) +
+                       " note=\"a reader's snapshot keeps the checkpoint from copying the write-ahead log into the "
+                       "database file: a long read (an admin export, a sqlite3 shell in a transaction)\"";
+        } else if (m_wal.uncopied < kLogWarnFrames / 2) {
+            m_logWarned = false;
+        }
+        return line;
     }
 
     void commitBatch(const std::vector<std::unique_ptr<Job>>& batch) {
@@ -402,13 +459,19 @@ private:
     std::condition_variable m_checkpointWanted;
     bool m_checkpointDue = false;
     bool m_checkpointStopping = false;
+    std::function<void(const std::string&)> m_warn;
+    mutable std::mutex m_walMutex;
+    WalState m_wal;
+    std::atomic<int> m_logFrames{0};  ///< the log's frames after the last commit (onCommitted)
+    bool m_logWarned = false;  ///< the growing log was told of, and has not fallen back since
     std::thread m_checkpointThread;
     std::thread m_thread;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, int writerCacheMib) {
+Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, int writerCacheMib,
+                                          std::function<void(const std::string&)> warn) {
     if (writerCacheMib < 1) return fail(Errc::invalidArgument, "SQLite: the writer's page cache must be at least 1 MiB");
     if (path != ":memory:") {
         // A new registry is private whatever the umask (SQLite gives its -wal and -shm files
@@ -432,7 +495,8 @@ Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, 
         if (!c) return std::unexpected(c.error());
         checkpointer = std::move(*c);
     }
-    return std::make_unique<SqliteDb>(path, std::move(*writer), std::move(pool), std::move(checkpointer));
+    return std::make_unique<SqliteDb>(path, std::move(*writer), std::move(pool), std::move(checkpointer),
+                                      std::move(warn));
 }
 
 }  // namespace tte::mothership

@@ -435,7 +435,7 @@ TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.output.find("audit is append-only"), std::string::npos) << r.output;
     EXPECT_EQ(openRegistry("mysql://x", 1).error().code, Errc::invalidArgument);
-    EXPECT_EQ(openRegistry("sqlite://" + dir.file("c.db"), 1, RegistryOptions{.sqliteCacheMib = 0}).error().message,
+    EXPECT_EQ(openRegistry("sqlite://" + dir.file("c.db"), 1, RegistryOptions{.sqliteCacheMib = 0, .warn = {}}).error().message,
               "database.sqlite_cache_mib must be 1 to 65536, not 0");
     EXPECT_FALSE(std::filesystem::exists(dir.file("c.db")));
 }

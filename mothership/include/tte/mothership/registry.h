@@ -134,11 +134,23 @@ struct FailurePolicy {
 };
 
 /// What the registry holds, for the metrics (gauges) and `admin`.
+/// SQLite's write-ahead log as its checkpointer last left it (docs/MOTHERSHIP.md, "Database"):
+/// a log that only grows means commits that are still waiting to be copied into the database
+/// file – a checkpoint that fails (a full disk), or a reader whose snapshot needs them.
+struct WalState {
+    std::int64_t frames = 0;       ///< pages (about 4 KiB each) in the log at the last checkpoint
+    std::int64_t uncopied = 0;     ///< of them not yet in the database file after it (all after a failure)
+    std::int64_t checkpoints = 0;  ///< checkpoints tried since the registry was opened
+    std::int64_t failures = 0;     ///< of them failed
+    std::string lastError;         ///< the last failure's message while failing, else ""
+};
+
 struct RegistryStats {
     std::int64_t devices[4] = {0, 0, 0, 0};  ///< by DeviceState (not-mapped, mapped, registered, revoked)
     std::int64_t stations = 0;
     std::int64_t lots = 0;
     std::int64_t lockedSubjects = 0;  ///< Dev IDs and clients locked out right now
+    std::optional<WalState> wal;      ///< SQLite's; none on the other backends
 };
 
 struct BoxRow {
@@ -308,6 +320,10 @@ struct RegistryOptions {
     int sqliteCacheMib = kDefaultSqliteCacheMib;
     static constexpr int kDefaultSqliteCacheMib = 256;
     static constexpr int kMaxSqliteCacheMib = 65536;
+    /// Told of trouble the registry meets on a thread of its own, where no request sees it, as
+    /// one `event=… key=value` log line each (SQLite's checkpointer: a checkpoint that fails,
+    /// a log that grows past 64 MiB, a checkpoint that succeeds again). Called on that thread.
+    std::function<void(const std::string&)> warn;
 };
 
 /// Opens the registry a database URL names: `sqlite:///abs/path`, `sqlite://:memory:`,
