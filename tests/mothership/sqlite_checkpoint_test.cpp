@@ -17,6 +17,7 @@
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "tte/base/clock.h"
+#include "tte/mothership/logging.h"
 #include "tte/mothership/metrics.h"
 #include "tte/mothership/registry.h"
 
@@ -154,6 +155,10 @@ TEST_F(SqliteCheckpointTest, ACheckpointTheDiskRefusesIsCountedToldAndTriedAgain
     EXPECT_GT(during.uncopied, 1000) << "the log's commits are not in the database file";
     const auto line = told.events("registry-checkpoint-failed").at(0);
     EXPECT_NE(line.find("error=\"" + during.lastError + "\""), std::string::npos) << line;
+    // The same fields in a JSON log (log_format = "json").
+    const auto json = logLineJson("t", "warning", "tte-mothership", line);
+    EXPECT_NE(json.find(R"("event":"registry-checkpoint-failed","database":")"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("error":")" + during.lastError + "\""), std::string::npos) << json;
     // The commit stays readable from the log meanwhile.
     EXPECT_TRUE(reg->device(m_next - 1)) << "the last device imported under the limit";
     EXPECT_TRUE(told.events("registry-log-growing").empty());
