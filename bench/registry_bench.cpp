@@ -8,7 +8,7 @@
 //    registry calls timed;
 //  - status lookups: Service::handle() answering GET /.well-known/tte/status (lockout read,
 //    OTP-hash read, HMAC, device row), one at a time, each timed, on random devices: once with
-//    the page cache as the import left it, once after the database was read (readOnce);
+//    the page cache as the import left it, once after the whole database was read (readOnce);
 //  - claims: Service::handle() answering the mapping POST from 16 threads (each answer waits
 //    for its durable commit, as over HTTPS), on random devices not claimed before;
 //  - CoAP registrations: what the CoAP handler asks of the registry for a device's first
@@ -24,7 +24,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -301,21 +300,18 @@ Lookups lookupPass(Front& front, const Settings& s, std::uint64_t size, std::mt1
     return out;
 }
 
-/// Reads the database once, so that its pages are in the kernel's page cache as on a server
-/// that has answered long enough, as far as the machine's memory holds them (what
-/// OPERATIONS.md tells ops to do after a restart or a bulk load): SQLite's file read through;
-/// on PostgreSQL `pg_prewarm(…, 'read')` (into the kernel's cache; shared_buffers fill from it
-/// as pages are used) over every table and index of the registry but the audit trail's lines,
-/// which no request reads (a request adds its line at the table's end).
+/// Reads the whole database once, so that its pages are in the kernel's page cache as on a
+/// server that has answered long enough, as far as the machine's memory holds them (what ops
+/// get with `pg_prewarm` or by reading the SQLite file, docs/MOTHERSHIP.md "Scale"): SQLite's
+/// file read through; on PostgreSQL `pg_prewarm(…, 'read')` over every table and index of the
+/// registry (into the kernel's cache; shared_buffers fill from it as pages are used).
 void readOnce(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
     const auto start = Clock::now();
-    double gb = 0;
     if (backend == "sqlite") {
         for (const char* suffix : {"", "-wal"}) {
             std::ifstream in(sqlitePath + suffix, std::ios::binary);
             std::vector<char> chunk(1 << 20);
             while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-                gb += static_cast<double>(in.gcount()) / 1e9;
             }
             must(!in.bad(), "reading " + sqlitePath + suffix + " failed");
         }
@@ -323,15 +319,10 @@ void readOnce(const std::string& backend, const std::string& url, const std::str
         const auto r = tte::test::runShell(
             "psql '" + url + "' -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm'"
             " -c \"SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND NOT (c.relkind = 'r' AND c.relname = 'audit')\"");
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')\"");
         must(r.exitCode == 0, "pg_prewarm (the extension that comes with the PostgreSQL server): " + r.output);
-        // The sum of blocks (8 KiB) is the last line (a NOTICE may come before it).
-        std::string out = r.output;
-        while (!out.empty() && out.back() == '\n') out.pop_back();
-        gb = std::strtod(out.c_str() + (out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1), nullptr) * 8192 / 1e9;
     }
-    std::fprintf(stderr, "registry_bench:   the database read once (%.2f GB) in %.1f s\n", gb,
-                 Seconds(Clock::now() - start).count());
+    std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n", Seconds(Clock::now() - start).count());
 }
 
 /// Status lookups, claims and registrations with `size` devices stored. `claimed` holds the
