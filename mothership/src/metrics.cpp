@@ -56,7 +56,7 @@ void addWal(std::vector<prometheus::MetricFamily>& families, const WalState& wal
     families.push_back(std::move(frames));
     auto uncopied = gaugeFamily("tte_registry_wal_uncopied_frames",
                                 "SQLite: of them, pages its last checkpoint could not copy into the database file "
-                                "(a reader's snapshot needs them).");
+                                "(a reader's snapshot needs them; all of them after a failed checkpoint).");
     addGauge(uncopied, static_cast<double>(wal.uncopied));
     families.push_back(std::move(uncopied));
     prometheus::MetricFamily failures;

@@ -133,7 +133,6 @@ struct FailurePolicy {
     std::int64_t lockoutMs = 900'000;
 };
 
-/// What the registry holds, for the metrics (gauges) and `admin`.
 /// SQLite's write-ahead log as its checkpointer last left it (docs/MOTHERSHIP.md, "Database"):
 /// a log that only grows means commits that are still waiting to be copied into the database
 /// file – a checkpoint that fails (a full disk), or a reader whose snapshot needs them.
@@ -145,6 +144,7 @@ struct WalState {
     std::string lastError;         ///< the last failure's message while failing, else ""
 };
 
+/// What the registry holds, for the metrics (gauges) and `admin`.
 struct RegistryStats {
     std::int64_t devices[4] = {0, 0, 0, 0};  ///< by DeviceState (not-mapped, mapped, registered, revoked)
     std::int64_t stations = 0;
