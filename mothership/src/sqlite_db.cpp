@@ -2,13 +2,13 @@
 // one writer thread that commits every queued write of a round in one transaction (group
 // commit, each write in its own savepoint so one failure spoils nothing else), and a pool
 // of reader connections that read in parallel with the writer. The write-ahead log is copied
-// back into the database file by a checkpointer thread of its own, so that no commit waits for
-// those writes (at millions of devices they land at random places of a large file).
+// back into the database file by a checkpointer thread of its own (sqlite_checkpointer.h), so
+// that no commit waits for those writes (at millions of devices they land at random places of
+// a large file).
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <iterator>
@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "sql_db.h"
+#include "sqlite_checkpointer.h"
 #include "sqlite_unhex.h"
 
 namespace tte::mothership {
@@ -185,25 +186,18 @@ Result<std::unique_ptr<Connection>> openConnection(const std::string& path, int 
     return conn;
 }
 
-/// Frames in the write-ahead log (pages of about 4 KiB) after which the checkpointer copies it
-/// back: SQLite's own automatic checkpoint, which it replaces, starts at the same count.
-constexpr int kCheckpointFrames = 1000;
-/// Frames left in the log after a checkpoint (64 MiB) past which the checkpointer warns: a
-/// reader's snapshot keeps it from copying them, and the log grows while that lasts.
-constexpr int kLogWarnFrames = 16 * kCheckpointFrames;
-
 class SqliteDb final : public SqlDb {
 public:
     /// `checkpointer`: the connection that checkpoints the log; none for ":memory:" (no log).
     SqliteDb(std::string path, std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
              std::unique_ptr<Connection> checkpointer, std::function<void(const std::string&)> warn)
         : m_path(std::move(path)), m_writer(std::move(writer)), m_readers(std::move(readers)),
-          m_checkpointer(std::move(checkpointer)), m_warn(std::move(warn)) {
+          m_checkpointConnection(std::move(checkpointer)) {
         for (auto& r : m_readers) m_idle.push_back(r.get());
-        if (m_checkpointer) {
+        if (m_checkpointConnection) {
+            m_checkpointer = std::make_unique<SqliteCheckpointer>(m_checkpointConnection->handle(), m_path, std::move(warn));
             // Replaces SQLite's automatic checkpoint, which would run inside the commit.
             sqlite3_wal_hook(m_writer->handle(), &SqliteDb::onCommitted, this);
-            m_checkpointThread = std::thread([this] { checkpointLoop(); });
         }
         m_thread = std::thread([this] { writerLoop(); });
     }
@@ -214,14 +208,7 @@ public:
         }
         m_wake.notify_all();
         m_thread.join();  // the loop drains every queued write before it ends
-        if (m_checkpointThread.joinable()) {
-            {
-                std::lock_guard lock(m_checkpointMutex);
-                m_checkpointStopping = true;
-            }
-            m_checkpointWanted.notify_all();
-            m_checkpointThread.join();
-        }
+        m_checkpointer.reset();
         // The last connection to close copies what is left of the log into the file.
     }
     SqliteDb(const SqliteDb&) = delete;
@@ -292,8 +279,7 @@ public:
 
     [[nodiscard]] std::optional<WalState> walState() const override {
         if (!m_checkpointer) return std::nullopt;
-        std::lock_guard lock(m_walMutex);
-        return m_wal;
+        return m_checkpointer->state();
     }
 
 private:
@@ -350,78 +336,8 @@ private:
 
     /// sqlite3_wal_hook: called on the writer thread after each commit with the log's size.
     static int onCommitted(void* self, sqlite3*, const char*, int frames) {
-        auto* db = static_cast<SqliteDb*>(self);
-        db->m_logFrames = frames;
-        if (frames >= kCheckpointFrames) {
-            {
-                std::lock_guard lock(db->m_checkpointMutex);
-                db->m_checkpointDue = true;
-            }
-            db->m_checkpointWanted.notify_one();
-        }
+        static_cast<SqliteDb*>(self)->m_checkpointer->committed(frames);
         return SQLITE_OK;
-    }
-
-    /// PASSIVE: copies the frames no reader still needs, waits for nobody and blocks nobody. The
-    /// writer starts the log again from its beginning once a checkpoint has copied all of it.
-    /// A failure (the disk) is tried again at the next commit's request; the log keeps every
-    /// commit meanwhile.
-    void checkpointLoop() {
-        for (;;) {
-            {
-                std::unique_lock lock(m_checkpointMutex);
-                m_checkpointWanted.wait(lock, [this] { return m_checkpointStopping || m_checkpointDue; });
-                if (m_checkpointStopping) return;
-                m_checkpointDue = false;
-            }
-            int frames = 0;
-            int copied = 0;
-            const int rc = sqlite3_wal_checkpoint_v2(m_checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                                     &frames, &copied);
-            const std::string warning = noteCheckpoint(rc, frames, copied);
-            if (!warning.empty() && m_warn) m_warn(warning);
-        }
-    }
-
-    /// Keeps what a checkpoint left for walState(); returns the log line it deserves, if any:
-    /// the first failure of a run of them, the first success after one, and a log that stays
-    /// past kLogWarnFrames (once, and again after it fell below half of that).
-    std::string noteCheckpoint(int rc, int frames, int copied) {
-        // SQLITE_BUSY: another connection (an operator's sqlite3 shell) was checkpointing.
-        if (rc == SQLITE_BUSY) return {};
-        std::lock_guard lock(m_walMutex);
-        ++m_wal.checkpoints;
-        if (rc != SQLITE_OK) {
-            // A failed checkpoint tells no counts: the log as the last commit left it, none of it
-            // known to be in the database file.
-            m_wal.frames = m_logFrames;
-            m_wal.uncopied = m_wal.frames;
-            ++m_wal.failures;
-            const bool first = m_wal.lastError.empty();
-            m_wal.lastError = std::string(sqlite3_errmsg(m_checkpointer->handle())) + " (" + sqlite3_errstr(rc) + ")";
-            if (!first) return {};
-            return "event=registry-checkpoint-failed database=" + m_path + " error=\"" + m_wal.lastError +
-                   "\" note=\"commits stay in the write-ahead log, which grows until a checkpoint succeeds; "
-                   "tried again at every commit\"";
-        }
-        m_wal.frames = frames;
-        m_wal.uncopied = frames - copied;
-        std::string line;
-        if (!m_wal.lastError.empty()) {
-            line = "event=registry-checkpoint-recovered database=" + m_path + " failures=" + std::to_string(m_wal.failures);
-            m_wal.lastError.clear();
-        }
-        if (m_wal.uncopied >= kLogWarnFrames && !m_logWarned) {
-            m_logWarned = true;
-            if (line.empty())
-                line = "event=registry-log-growing database=" + m_path + " frames=" + std::to_string(frames) +
-                       " uncopied=" + std::to_string(m_wal.uncopied) +
-                       " note=\"a reader's snapshot keeps the checkpoint from copying the write-ahead log into the "
-                       "database file: a long read (an admin export, a sqlite3 shell in a transaction)\"";
-        } else if (m_wal.uncopied < kLogWarnFrames / 2) {
-            m_logWarned = false;
-        }
-        return line;
     }
 
     void commitBatch(const std::vector<std::unique_ptr<Job>>& batch) {
@@ -454,17 +370,8 @@ private:
     std::condition_variable m_wake;
     std::deque<std::unique_ptr<Job>> m_queue;
     bool m_stopping = false;
-    std::unique_ptr<Connection> m_checkpointer;
-    std::mutex m_checkpointMutex;
-    std::condition_variable m_checkpointWanted;
-    bool m_checkpointDue = false;
-    bool m_checkpointStopping = false;
-    std::function<void(const std::string&)> m_warn;
-    mutable std::mutex m_walMutex;
-    WalState m_wal;
-    std::atomic<int> m_logFrames{0};  ///< the log's frames after the last commit (onCommitted)
-    bool m_logWarned = false;  ///< the growing log was told of, and has not fallen back since
-    std::thread m_checkpointThread;
+    std::unique_ptr<Connection> m_checkpointConnection;
+    std::unique_ptr<SqliteCheckpointer> m_checkpointer;  ///< on m_checkpointConnection; none for ":memory:"
     std::thread m_thread;
 };
 
