@@ -317,8 +317,6 @@ Status runPostgresTool(const std::string& program, const std::string& databaseUr
     return spawnWait(program, std::move(args), target->url, pass.get(), quiet);
 }
 
-bool isPostgresUrl(std::string_view url) { return url.starts_with("postgresql://") || url.starts_with("postgres://"); }
-
 std::optional<std::string> sqliteFileOf(std::string_view url) {
     constexpr std::string_view scheme = "sqlite://";
     if (!url.starts_with(scheme)) return std::nullopt;

@@ -166,6 +166,8 @@ Status checkMcuUid(const DeviceRow& row, const std::vector<std::pair<std::uint32
     return {};
 }
 
+bool isPostgresUrl(std::string_view url) { return url.starts_with("postgresql://") || url.starts_with("postgres://"); }
+
 Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int readers, const RegistryOptions& options) {
     if (options.sqliteCacheMib < 1 || options.sqliteCacheMib > RegistryOptions::kMaxSqliteCacheMib)
         return fail(Errc::invalidArgument, "database.sqlite_cache_mib must be 1 to " +
@@ -179,7 +181,7 @@ Result<std::unique_ptr<Registry>> openRegistry(const std::string& url, int reade
         if (!db) return std::unexpected(db.error());
         return makeSqlRegistry(std::move(*db));
     }
-    if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    if (isPostgresUrl(url)) {
         auto db = openPostgres(url, readers);
         if (!db) return std::unexpected(db.error());
         return makeSqlRegistry(std::move(*db));

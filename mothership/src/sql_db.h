@@ -92,7 +92,6 @@ Result<std::unique_ptr<SqlDb>> openSqlite(const std::string& path, int readers, 
 Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connections);
 
 /// A registry over any SqlDb; runs the schema migrations first. Errors: io.
-class Registry;
 Result<std::unique_ptr<Registry>> makeSqlRegistry(std::unique_ptr<SqlDb> db);
 
 }  // namespace tte::mothership

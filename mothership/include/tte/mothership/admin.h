@@ -76,9 +76,6 @@ Result<std::string> adminRestore(const std::string& databaseUrl, const std::stri
 Result<std::string> adminCopy(const std::string& fromUrl, const std::string& toUrl, std::ostream& progress,
                               int sqliteCacheMib = 256);
 
-/// `postgresql://…` or `postgres://…`.
-bool isPostgresUrl(std::string_view url);
-
 /// The file a `sqlite://<path>` URL names; nothing for any other URL, an empty path or
 /// `:memory:` (no file to restore into or copy from).
 std::optional<std::string> sqliteFileOf(std::string_view url);

@@ -326,6 +326,9 @@ struct RegistryOptions {
     std::function<void(const std::string&)> warn;
 };
 
+/// `postgresql://…` or `postgres://…`: a URL openRegistry() hands to libpq.
+bool isPostgresUrl(std::string_view url);
+
 /// Opens the registry a database URL names: `sqlite:///abs/path`, `sqlite://:memory:`,
 /// `postgresql://…` (libpq URI), `memory:` (unit tests). Runs the schema migrations.
 /// Errors: invalidArgument (URL, options out of range), io/unavailable (database).
