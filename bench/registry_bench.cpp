@@ -12,7 +12,9 @@
 //  - claims: Service::handle() answering the mapping POST from 16 threads (each answer waits
 //    for its durable commit, as over HTTPS), on random devices not claimed before;
 //  - CoAP registrations: what the CoAP handler asks of the registry for a device's first
-//    2.05 (deviceByUrn + markRegistered, committed), one at a time as on the CoAP thread.
+//    2.05 (deviceByUrn + markRegistered, committed), one at a time as on the CoAP thread;
+//  - the registry's gauges and a lot's use (Registry::stats and ::lots, what a scrape of
+//    /metrics and `admin lot list` read), checked against what the bench stored.
 // After each import the write-ahead log is checkpointed (on PostgreSQL after a VACUUM
 // (ANALYZE), as after any bulk load), so that the measurements see the registry at rest. TLS, HTTP and DTLS are left out: their cost does not grow with the registry, and
 // mothership_bench measures them. Each figure at N records is printed beside the same figure
@@ -167,10 +169,6 @@ Settings parse(int argc, char** argv) {
     return s;
 }
 
-void must(bool ok, const std::string& what) {
-    if (!ok) throw std::runtime_error(what);
-}
-
 /// Imports devices [from, to) in batches of `s.batch`, `threads` batches at a time (each its
 /// own importDevices() call, transaction and connection, as a loader with that many
 /// connections); the seconds spent in the calls. Every tenth of the total (a twentieth for
@@ -241,6 +239,7 @@ struct AtSize {
     Lookups lookupsCached;  ///< after the database was read once (readOnce)
     double claimsPerSecond = 0;
     double registrationsPerSecond = 0;
+    double gaugesMs = 0;  ///< gaugeReads()
 };
 
 /// The product's HTTPS answers (Service) on the registry, without a socket.
@@ -300,29 +299,30 @@ Lookups lookupPass(Front& front, const Settings& s, std::uint64_t size, std::mt1
     return out;
 }
 
-/// Reads the whole database once, so that its pages are in the kernel's page cache as on a
-/// server that has answered long enough, as far as the machine's memory holds them (what ops
-/// get with `pg_prewarm` or by reading the SQLite file, docs/MOTHERSHIP.md "Scale"): SQLite's
-/// file read through; on PostgreSQL `pg_prewarm(…, 'read')` over every table and index of the
-/// registry (into the kernel's cache; shared_buffers fill from it as pages are used).
-void readOnce(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
-    const auto start = Clock::now();
-    if (backend == "sqlite") {
-        for (const char* suffix : {"", "-wal"}) {
-            std::ifstream in(sqlitePath + suffix, std::ios::binary);
-            std::vector<char> chunk(1 << 20);
-            while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-            }
-            must(!in.bad(), "reading " + sqlitePath + suffix + " failed");
-        }
-    } else {
-        const auto r = tte::test::runShell(
-            "psql '" + url + "' -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm'"
-            " -c \"SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')\"");
-        must(r.exitCode == 0, "pg_prewarm (the extension that comes with the PostgreSQL server): " + r.output);
+/// What a scrape of /metrics and a lot's use ask of the registry (Registry::stats, ::lots): the
+/// median of 11 reads in ms, each checked against what the bench stored (`size` devices in one
+/// lot, `claimed` of them mapped or registered). The first read after the claims and
+/// registrations also folds their rows of differences on PostgreSQL; it is on stderr.
+double gaugeReads(ms::Registry& reg, std::uint64_t size, std::size_t claimed) {
+    std::vector<double> took;
+    for (int k = 0; k < 11; ++k) {
+        const auto start = Clock::now();
+        auto stats = reg.stats(kNow);
+        auto lots = reg.lots();
+        took.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+        must(stats && lots && lots->size() == 1, "registry gauges: " + (stats ? lots ? std::string("not one lot") : lots.error().toString()
+                                                                          : stats.error().toString()));
+        const auto* d = stats->devices;
+        must(static_cast<std::uint64_t>(d[0] + d[1] + d[2] + d[3]) == size && lots->front().used == size &&
+                 static_cast<std::size_t>(d[1] + d[2]) == claimed,
+             "registry gauges: " + std::to_string(d[0] + d[1] + d[2] + d[3]) + " devices, " + std::to_string(d[1] + d[2]) +
+                 " mapped or registered, the lot's use " + std::to_string(lots->front().used) + "; stored " +
+                 std::to_string(size) + ", claimed " + std::to_string(claimed));
     }
-    std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n", Seconds(Clock::now() - start).count());
+    std::fprintf(stderr, "registry_bench:   registry gauges and lot use at %llu records: first read %.3f ms\n",
+                 static_cast<unsigned long long>(size), took.front());
+    std::sort(took.begin(), took.end());
+    return took[took.size() / 2];
 }
 
 /// Status lookups, claims and registrations with `size` devices stored. `claimed` holds the
@@ -369,37 +369,10 @@ AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t
     const double regSeconds = Seconds(Clock::now() - regStart).count();
     out.registrationsPerSecond = static_cast<double>(count) / regSeconds;
     registrations.report(count, size, regSeconds);
+    out.gaugesMs = gaugeReads(reg, size, claimed.size());
     return out;
 }
 
-std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
-    double bytes = 0;
-    if (backend == "sqlite") {
-        for (const char* suffix : {"", "-wal"}) {
-            std::error_code ec;
-            const auto n = std::filesystem::file_size(sqlitePath + suffix, ec);
-            if (!ec) bytes += static_cast<double>(n);
-        }
-    } else {
-        auto r = tte::test::runShell("psql '" + url + "' -Atc 'SELECT pg_database_size(current_database())'");
-        if (r.exitCode == 0) bytes = std::atof(r.output.c_str());
-    }
-    char text[32];
-    std::snprintf(text, sizeof text, "%.2f GB", bytes / 1e9);
-    return text;
-}
-
-/// Writes out what an import left in the write-ahead log (PostgreSQL CHECKPOINT, SQLite
-/// wal_checkpoint(TRUNCATE)), so that the measurements see the registry at rest and not the
-/// disk still busy with the import's tail. PostgreSQL first gets what its documentation asks
-/// for after a bulk load ("Populating a Database": ANALYZE), with the VACUUM that autovacuum
-/// would otherwise run over the new rows during the measurements.
-void settle(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
-    const auto r = backend == "sqlite"
-                       ? tte::test::runShell("sqlite3 '" + sqlitePath + "' 'PRAGMA wal_checkpoint(TRUNCATE);'")
-                       : tte::test::runShell("psql '" + url + "' -qAt -c 'VACUUM (ANALYZE) devices, audit' -c CHECKPOINT");
-    must(r.exitCode == 0, "checkpoint after the import: " + r.output);
-}
 
 void addFigures(std::vector<Figure>& figures, const std::string& backend, const Settings& s, const AtSize& base,
                 const AtSize& full) {
@@ -422,6 +395,8 @@ void addFigures(std::vector<Figure>& figures, const std::string& backend, const 
     figures.push_back({"CoAP registrations/s (registry)" + at, full.registrationsPerSecond, "ops/s",
                        "CoAP registrations/s" + bound, base.registrationsPerSecond,
                        faster(base.registrationsPerSecond, full.registrationsPerSecond), 1.5});
+    figures.push_back({"registry gauges and lot use read, median ms" + at, full.gaugesMs, "ms",
+                       "registry gauges and lot use read" + bound, base.gaugesMs, slower(base.gaugesMs, full.gaugesMs), 1.5});
     // The absolute targets of the issue: ratio ≥ 1 meets them.
     figures.push_back({"import records/s against its target" + at, full.importPerSecond, "records/s",
                        "target records/s (ratio: value / target)", 50'000, full.importPerSecond / 50'000, 1});

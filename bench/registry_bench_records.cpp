@@ -1,20 +1,23 @@
-// registry_bench's records and measures of work (registry_bench_records.h).
+// registry_bench's records, measures of work and database phases (registry_bench_records.h).
 #include "registry_bench_records.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
 #include "support/mothership.h"
+#include "support/process.h"
 #include "tte/base/hex.h"
 
 namespace tte::bench::registry {
@@ -178,6 +181,64 @@ void CommitPhase::report(std::size_t ops, std::uint64_t size, double seconds) co
                  (serverCpuSeconds(m_serverPid) - m_serverCpu) * 1e6 / n, (writtenBytes() - m_bytes) / n,
                  (diskReadKiB() - m_readKiB) / n, writes / n, writes > 0 ? (d.writeMs - m_disk.writeMs) / writes : 0,
                  flushes / n, flushes > 0 ? (d.flushMs - m_disk.flushMs) / flushes : 0);
+}
+
+void must(bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error(what);
+}
+
+/// Reads the whole database once, so that its pages are in the kernel's page cache as on a
+/// server that has answered long enough, as far as the machine's memory holds them (what ops
+/// get with `pg_prewarm` or by reading the SQLite file, docs/MOTHERSHIP.md "Scale"): SQLite's
+/// file read through; on PostgreSQL `pg_prewarm(…, 'read')` over every table and index of the
+/// registry (into the kernel's cache; shared_buffers fill from it as pages are used).
+void readOnce(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
+    const auto start = std::chrono::steady_clock::now();
+    if (backend == "sqlite") {
+        for (const char* suffix : {"", "-wal"}) {
+            std::ifstream in(sqlitePath + suffix, std::ios::binary);
+            std::vector<char> chunk(1 << 20);
+            while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+            }
+            must(!in.bad(), "reading " + sqlitePath + suffix + " failed");
+        }
+    } else {
+        const auto r = tte::test::runShell(
+            "psql '" + url + "' -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm'"
+            " -c \"SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')\"");
+        must(r.exitCode == 0, "pg_prewarm (the extension that comes with the PostgreSQL server): " + r.output);
+    }
+    std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
+    double bytes = 0;
+    if (backend == "sqlite") {
+        for (const char* suffix : {"", "-wal"}) {
+            std::error_code ec;
+            const auto n = std::filesystem::file_size(sqlitePath + suffix, ec);
+            if (!ec) bytes += static_cast<double>(n);
+        }
+    } else {
+        auto r = tte::test::runShell("psql '" + url + "' -Atc 'SELECT pg_database_size(current_database())'");
+        if (r.exitCode == 0) bytes = std::atof(r.output.c_str());
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f GB", bytes / 1e9);
+    return text;
+}
+
+/// Writes out what an import left in the write-ahead log (PostgreSQL CHECKPOINT, SQLite
+/// wal_checkpoint(TRUNCATE)), so that the measurements see the registry at rest and not the
+/// disk still busy with the import's tail. PostgreSQL first gets what its documentation asks
+/// for after a bulk load ("Populating a Database": ANALYZE), with the VACUUM that autovacuum
+/// would otherwise run over the new rows during the measurements.
+void settle(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
+    const auto r = backend == "sqlite"
+                       ? tte::test::runShell("sqlite3 '" + sqlitePath + "' 'PRAGMA wal_checkpoint(TRUNCATE);'")
+                       : tte::test::runShell("psql '" + url + "' -qAt -c 'VACUUM (ANALYZE) devices, audit' -c CHECKPOINT");
+    must(r.exitCode == 0, "checkpoint after the import: " + r.output);
 }
 
 }  // namespace tte::bench::registry

@@ -1,6 +1,7 @@
 // registry_bench's records and its measures of work: the station records it imports (as a line
-// makes them, MCU unique IDs included) and the CPU time and disk writes of the bench and of the
-// PostgreSQL server it starts (registry_bench_records.cpp).
+// makes them, MCU unique IDs included), the CPU time and disk writes of the bench and of the
+// PostgreSQL server it starts, and what it does to the database between its phases (settled
+// after an import, read once, its size) (registry_bench_records.cpp).
 #pragma once
 
 #include <cstddef>
@@ -66,5 +67,15 @@ private:
     double m_readKiB;
     DiskCounters m_disk;
 };
+
+/// Throws std::runtime_error(`what`) unless `ok`: the bench stops with that message.
+void must(bool ok, const std::string& what);
+
+/// The database between the bench's phases: `backend` "sqlite" (the file `sqlitePath`) or
+/// "postgresql" (`url`), reached through the database's own shell (sqlite3, psql).
+void readOnce(const std::string& backend, const std::string& url, const std::string& sqlitePath);
+/// The database's size on disk, e.g. "12.71 GB".
+std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath);
+void settle(const std::string& backend, const std::string& url, const std::string& sqlitePath);
 
 }  // namespace tte::bench::registry

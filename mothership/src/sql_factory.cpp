@@ -56,10 +56,27 @@ Status setLotQuota(SqlDb& db, std::string_view lot, std::uint32_t first, std::ui
     });
 }
 
+Status foldDeviceCounts(SqlDb& db) {
+    if (db.dialect() != SqlDialect::postgresql) return {};
+    return db.write([](SqlTx& tx) -> Status {
+        auto mine = tx.query("SELECT pg_try_advisory_xact_lock(" + num(kFoldLock) + ")", {});
+        if (!mine) return std::unexpected(mine.error());
+        if (mine->at(0).at(0) != "t") return {};  // another MotherShip folds them now
+        auto folded = tx.exec("WITH many AS (SELECT lot, state FROM device_counts GROUP BY lot, state HAVING COUNT(*) > 1),"
+                              " gone AS (DELETE FROM device_counts c USING many m WHERE c.lot = m.lot AND c.state = m.state"
+                              " RETURNING c.lot, c.state, c.n)"
+                              " INSERT INTO device_counts (lot, state, n) SELECT lot, state, SUM(n) FROM gone GROUP BY lot, state",
+                              {});
+        if (!folded) return std::unexpected(folded.error());
+        return {};
+    });
+}
+
 Result<LotQuota> lotQuota(SqlDb& db, std::string_view lot) {
+    if (auto f = foldDeviceCounts(db); !f) return std::unexpected(f.error());
     LotQuota q;
     Status s = db.read([&](SqlTx& tx) -> Status {
-        auto rows = tx.query("SELECT first_id, last_id, (SELECT COUNT(*) FROM devices WHERE lot = $1)"
+        auto rows = tx.query("SELECT first_id, last_id, (SELECT COALESCE(SUM(n), 0) FROM device_counts WHERE lot = $1)"
                              " FROM lots WHERE lot = $1",
                              {std::string(lot)});
         if (!rows) return std::unexpected(rows.error());
@@ -74,10 +91,11 @@ Result<LotQuota> lotQuota(SqlDb& db, std::string_view lot) {
 }
 
 Result<std::vector<LotQuota>> lots(SqlDb& db) {
+    if (auto f = foldDeviceCounts(db); !f) return std::unexpected(f.error());
     std::vector<LotQuota> out;
     Status s = db.read([&](SqlTx& tx) -> Status {
-        auto rows = tx.query("SELECT lot, first_id, last_id, (SELECT COUNT(*) FROM devices WHERE devices.lot = lots.lot)"
-                             " FROM lots ORDER BY lot",
+        auto rows = tx.query("SELECT l.lot, l.first_id, l.last_id, COALESCE(SUM(c.n), 0) FROM lots l"
+                             " LEFT JOIN device_counts c ON c.lot = l.lot GROUP BY l.lot, l.first_id, l.last_id ORDER BY l.lot",
                              {});
         if (!rows) return std::unexpected(rows.error());
         for (const auto& r : *rows)

