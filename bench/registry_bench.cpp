@@ -310,8 +310,9 @@ double gaugeReads(ms::Registry& reg, std::uint64_t size, std::size_t claimed) {
         auto stats = reg.stats(kNow);
         auto lots = reg.lots();
         took.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-        must(stats && lots && lots->size() == 1, "registry gauges: " + (stats ? lots ? std::string("not one lot") : lots.error().toString()
-                                                                          : stats.error().toString()));
+        must(stats.has_value(), "registry gauges: " + (stats ? std::string() : stats.error().toString()));
+        must(lots.has_value() && lots->size() == 1,
+             "lot use: " + (lots ? std::to_string(lots->size()) + " lots, not 1" : lots.error().toString()));
         const auto* d = stats->devices;
         must(static_cast<std::uint64_t>(d[0] + d[1] + d[2] + d[3]) == size && lots->front().used == size &&
                  static_cast<std::size_t>(d[1] + d[2]) == claimed,

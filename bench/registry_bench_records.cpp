@@ -209,7 +209,8 @@ void readOnce(const std::string& backend, const std::string& url, const std::str
             " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')\"");
         must(r.exitCode == 0, "pg_prewarm (the extension that comes with the PostgreSQL server): " + r.output);
     }
-    std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath) {

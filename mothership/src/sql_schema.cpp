@@ -223,7 +223,7 @@ constexpr const char* kDeviceCountsSqlite =
 /// its changes as rows of differences (statement triggers over its transition tables: one row
 /// per lot and state it changed, however many devices). Appends never wait for one another,
 /// so claims on several MotherShips do not queue on a counter row; the readers sum the rows and
-/// fold them into one per lot and state from time to time (sql_registry.cpp, foldDeviceCounts).
+/// fold them into one per lot and state as they read (sql_factory.h, foldDeviceCounts).
 constexpr const char* kDeviceCountsPostgres =
     "CREATE TABLE device_counts (lot TEXT NOT NULL, state TEXT NOT NULL, n BIGINT NOT NULL);"
     "INSERT INTO device_counts (lot, state, n) SELECT lot, state, COUNT(*) FROM devices GROUP BY lot, state;"
