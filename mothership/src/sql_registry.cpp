@@ -19,6 +19,7 @@ using P = std::vector<SqlValue>;
 
 using sql::appendAudit;
 using sql::kDeviceColumns;
+using sql::kDevicePage;
 using sql::deviceSelect;
 using sql::hexIn;
 using sql::hexOut;
@@ -310,16 +311,28 @@ public:
     Result<std::vector<LotQuota>> lots() override { return sql::lots(*m_db); }
     Status addBox(const BoxRow& box) override { return sql::addBox(*m_db, box); }
 
+    // In pages of Dev IDs (kDevicePage) within one read transaction, so that the walk sees one
+    // snapshot of the registry (on PostgreSQL REPEATABLE READ) and holds one page in memory:
+    // read whole, a registry took 1.9 GB per million devices (`admin export`, docs/OPERATIONS.md).
     Status forEachDevice(const std::function<Status(const DeviceRow&)>& fn) override {
         return m_db->read([&](SqlTx& tx) -> Status {
-            auto rows = tx.query("SELECT " + deviceSelect(dialect(), true) + " FROM devices ORDER BY devid", {});
-            if (!rows) return std::unexpected(rows.error());
-            for (const auto& r : *rows) {
-                auto d = rowToDevice(r);
-                if (!d) return std::unexpected(d.error());
-                if (auto s = fn(*d); !s) return s;
+            if (dialect() == SqlDialect::postgresql) {
+                if (auto s = tx.script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); !s) return s;
             }
-            return {};
+            const std::string select = "SELECT " + deviceSelect(dialect(), true) + " FROM devices";
+            const std::string page = " ORDER BY devid LIMIT " + num(kDevicePage);
+            std::optional<std::uint32_t> last;
+            for (;;) {
+                auto rows = last ? tx.query(select + " WHERE devid > $1" + page, {num(*last)}) : tx.query(select + page, {});
+                if (!rows) return std::unexpected(rows.error());
+                for (const auto& r : *rows) {
+                    auto d = rowToDevice(r);
+                    if (!d) return std::unexpected(d.error());
+                    if (auto s = fn(*d); !s) return s;
+                    last = d->devId;
+                }
+                if (static_cast<std::int64_t>(rows->size()) < kDevicePage) return {};
+            }
         });
     }
 

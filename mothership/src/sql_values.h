@@ -60,6 +60,9 @@ inline constexpr const char* kDeviceColumns =
 /// bytes; the update gives the room back (roomFreed). PostgreSQL keeps a tenth of each page
 /// free instead (fillfactor, version 9) and has no such column.
 inline constexpr int kSqliteRowRoom = 64;
+/// Devices per read of Registry::forEachDevice, which walks the whole registry in Dev ID order
+/// a page at a time (`admin export`).
+inline constexpr std::int64_t kDevicePage = 10'000;
 /// After a new device's column names (kDeviceColumns): its room on SQLite, nothing on PostgreSQL.
 inline std::string roomColumn(SqlDialect dialect) { return dialect == SqlDialect::sqlite ? ", room" : ""; }
 /// After a new device's values: the room's bytes on SQLite.
