@@ -249,6 +249,7 @@ TEST_F(RegistryPitrTest, RecoversEveryAcknowledgedWriteFromTheArchive) {
     auto server = recoveryServer("recovered", "", kNoFsync + " " + archiving());
     ASSERT_NO_FATAL_FAILURE(startAndAwaitPromotion(*server));
     const std::string url = server->url(s_database);
+    EXPECT_FALSE(std::filesystem::exists(server->dataDir() + "/recovery.signal"));
     EXPECT_EQ(psql(url, "SELECT MAX(version) FROM schema_versions"), version);
     auto recovered = openRecovered(*server);
     ASSERT_TRUE(recovered);
@@ -336,6 +337,7 @@ TEST_F(RegistryPitrTest, ASegmentMissingFromTheArchiveEndsRecoveryAtTheGap) {
     const std::string log = silent->log();
     EXPECT_NE(log.find("cp: cannot stat '" + segment.string() + "'"), std::string::npos) << log;
     EXPECT_NE(log.find("archive recovery complete"), std::string::npos) << log;
+    EXPECT_EQ(log.find("ERROR:"), std::string::npos) << log;
     EXPECT_EQ(log.find("restored log file \"" + last + "\""), std::string::npos) << log;
     EXPECT_TRUE(std::filesystem::exists(archive() + "/" + last));
     auto partial = openRecovered(*silent);
