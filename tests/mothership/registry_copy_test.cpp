@@ -19,34 +19,12 @@
 namespace tte::mothership {
 namespace {
 
+using test_rows::describe;
 using test_rows::row;
 
 constexpr std::uint32_t kFirst = 0x100;
 constexpr std::uint32_t kDevices = 40;
 const std::string kControllerFp(64, 'c');
-
-/// Every field of a device, as text, so that two registries' rows compare in one line.
-std::string describe(const DeviceRow& d) {
-    std::ostringstream s;
-    s << toHex(d.devId, 8) << '|' << d.urn << '|' << d.fingerprint << '|' << toHex(d.otpHash) << '|' << d.lot << '|'
-      << (d.box ? toHex(*d.box, 8) : "-") << '|' << d.station << '|' << d.recordId << '|' << d.recordDigest << '|'
-      << d.signature << '|' << d.firmwareSha256 << '|' << d.created << '|' << stateName(d.state) << '|';
-    if (d.controller)
-        s << d.controller->ip << ':' << d.controller->port << ' ' << d.controller->fingerprint << ' '
-          << d.controller->pskWrapped.value_or("-");
-    s << '|' << d.description << '|' << d.insertedAt << '|' << d.updatedAt << '|' << d.failures << '|'
-      << d.mcuUid.value_or("-") << '|' << (d.reworkedFrom ? toHex(*d.reworkedFrom, 8) : "-") << '|' << d.revokedAt
-      << '|' << d.revokedBy << '|' << d.revokeReason << '|' << d.pskWrapped.value_or("-") << '|' << d.preEnrolledBy;
-    return s.str();
-}
-
-std::string describe(const std::vector<AuditEntry>& trail) {
-    std::ostringstream s;
-    for (const auto& e : trail)
-        s << e.id << ' ' << e.at << ' ' << (e.devId ? toHex(*e.devId, 8) : "-") << ' ' << e.event << ' ' << e.client
-          << ' ' << e.detail << '\n';
-    return s.str();
-}
 
 class RegistryCopyTest : public ::testing::TestWithParam<std::string> {
 protected:

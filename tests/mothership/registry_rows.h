@@ -1,10 +1,14 @@
-// Registry rows for the registry tests: a station record as the registry stores it.
+// Registry rows for the registry tests: a station record as the registry stores it, and rows
+// read back as one line of text each, so that two registries' rows compare in one line.
 #pragma once
 
 #include <cstdint>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/mothership.h"
+#include "tte/base/hex.h"
 #include "tte/mothership/registry.h"
 #include "tte/protocol/crypto.h"
 
@@ -25,6 +29,30 @@ inline DeviceRow row(std::uint32_t devId, const std::string& recordId) {
     d.firmwareSha256 = std::string(64, 'f');
     d.created = "2026-11-23T07:00:00Z";
     return d;
+}
+
+/// Every field of a device, as text.
+inline std::string describe(const DeviceRow& d) {
+    std::ostringstream s;
+    s << toHex(d.devId, 8) << '|' << d.urn << '|' << d.fingerprint << '|' << toHex(d.otpHash) << '|' << d.lot << '|'
+      << (d.box ? toHex(*d.box, 8) : "-") << '|' << d.station << '|' << d.recordId << '|' << d.recordDigest << '|'
+      << d.signature << '|' << d.firmwareSha256 << '|' << d.created << '|' << stateName(d.state) << '|';
+    if (d.controller)
+        s << d.controller->ip << ':' << d.controller->port << ' ' << d.controller->fingerprint << ' '
+          << d.controller->pskWrapped.value_or("-");
+    s << '|' << d.description << '|' << d.insertedAt << '|' << d.updatedAt << '|' << d.failures << '|'
+      << d.mcuUid.value_or("-") << '|' << (d.reworkedFrom ? toHex(*d.reworkedFrom, 8) : "-") << '|' << d.revokedAt
+      << '|' << d.revokedBy << '|' << d.revokeReason << '|' << d.pskWrapped.value_or("-") << '|' << d.preEnrolledBy;
+    return s.str();
+}
+
+/// An audit trail, a line per entry.
+inline std::string describe(const std::vector<AuditEntry>& trail) {
+    std::ostringstream s;
+    for (const auto& e : trail)
+        s << e.id << ' ' << e.at << ' ' << (e.devId ? toHex(*e.devId, 8) : "-") << ' ' << e.event << ' ' << e.client
+          << ' ' << e.detail << '\n';
+    return s.str();
 }
 
 }  // namespace tte::mothership::test_rows
