@@ -25,13 +25,7 @@ namespace tte::mothership {
 namespace {
 
 using test_rows::row;
-
-/// The outcome of a write as a Status.
-template <class T>
-Status statusOf(const Result<T>& r) {
-    if (r) return {};
-    return std::unexpected(r.error());
-}
+using test_rows::statusOf;
 
 /// What a read of every device counts: by state, and by lot.
 struct Counted {
@@ -54,12 +48,7 @@ protected:
     static void TearDownTestSuite() { pg.reset(); }
 
     void SetUp() override {
-        m_url = "memory:";
-        if (GetParam() == "sqlite") m_url = "sqlite://" + dir.file("r.db");
-        if (GetParam() == "postgresql") {
-            if (!pg) pg = std::make_unique<test::Postgres>();
-            m_url = pg->newDatabase();
-        }
+        m_url = test_rows::freshRegistryUrl(GetParam(), dir, pg);
         auto r = openRegistry(m_url, 4);
         ASSERT_TRUE(r) << r.error().toString();
         reg = std::move(*r);

@@ -29,14 +29,8 @@ protected:
     static void TearDownTestSuite() { pg.reset(); }
 
     void SetUp() override {
-        std::string url = "memory:";
-        if (GetParam() == "sqlite") url = "sqlite://" + dir.file("r.db");
-        if (GetParam() == "postgresql") {
-            if (!pg) pg = std::make_unique<test::Postgres>();
-            url = pg->newDatabase();
-        }
-        m_url = url;
-        auto r = openRegistry(url, 2);
+        m_url = test_rows::freshRegistryUrl(GetParam(), dir, pg);
+        auto r = openRegistry(m_url, 2);
         ASSERT_TRUE(r) << r.error().toString();
         reg = std::move(*r);
         ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0x3fff));

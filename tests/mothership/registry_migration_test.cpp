@@ -22,6 +22,7 @@ namespace {
 
 using nlohmann::json;
 using test_rows::row;
+using test_rows::statusOf;
 
 /// Every field of a device as the registry reads it (the version-9 program wrote the same form
 /// into registry_v9_devices.json).
@@ -42,13 +43,6 @@ json rowJson(const DeviceRow& d) {
                 {"reworked_from", d.reworkedFrom ? json(*d.reworkedFrom) : json(nullptr)},
                 {"revoked_at", d.revokedAt}, {"revoked_by", d.revokedBy}, {"revoke_reason", d.revokeReason},
                 {"psk_wrapped", d.pskWrapped ? json(*d.pskWrapped) : json(nullptr)}, {"preenrolled_by", d.preEnrolledBy}};
-}
-
-/// The outcome of a write as a Status (g++ 12's std::expected has no transform()).
-template <class T>
-Status statusOf(const Result<T>& r) {
-    if (r) return {};
-    return std::unexpected(r.error());
 }
 
 /// A stored device's record again, from its JSON (a station re-sending it).

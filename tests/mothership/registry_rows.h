@@ -1,13 +1,17 @@
-// Registry rows for the registry tests: a station record as the registry stores it, and rows
-// read back as one line of text each, so that two registries' rows compare in one line.
+// Registry rows for the registry tests: a station record as the registry stores it, rows read
+// back as one line of text each (two registries' rows compare in one line), the outcome of a
+// write as a Status, and a fresh store of each backend the parameterised suites run on.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/mothership.h"
+#include "support/postgres.h"
+#include "support/temp_dir.h"
 #include "tte/base/hex.h"
 #include "tte/mothership/registry.h"
 #include "tte/protocol/crypto.h"
@@ -29,6 +33,23 @@ inline DeviceRow row(std::uint32_t devId, const std::string& recordId) {
     d.firmwareSha256 = std::string(64, 'f');
     d.created = "2026-11-23T07:00:00Z";
     return d;
+}
+
+/// The outcome of a write as a Status (g++ 12's std::expected has no transform()).
+template <class T>
+Status statusOf(const Result<T>& r) {
+    if (r) return {};
+    return std::unexpected(r.error());
+}
+
+/// The URL of a fresh registry on `backend` ("memory", "sqlite", "postgresql"): the in-memory
+/// store, a file in `dir`, or a new database of `pg` (the suite's server, started on first use).
+inline std::string freshRegistryUrl(const std::string& backend, const test::TempDir& dir,
+                                    std::unique_ptr<test::Postgres>& pg) {
+    if (backend == "sqlite") return "sqlite://" + dir.file("r.db");
+    if (backend != "postgresql") return "memory:";
+    if (!pg) pg = std::make_unique<test::Postgres>();
+    return pg->newDatabase();
 }
 
 /// Every field of a device, as text.

@@ -27,13 +27,7 @@ protected:
     static void TearDownTestSuite() { pg.reset(); }
 
     void SetUp() override {
-        std::string url = "memory:";
-        if (GetParam() == "sqlite") url = "sqlite://" + dir.file("r.db");
-        if (GetParam() == "postgresql") {
-            if (!pg) pg = std::make_unique<test::Postgres>();
-            url = pg->newDatabase();
-        }
-        auto r = openRegistry(url, 2);
+        auto r = openRegistry(test_rows::freshRegistryUrl(GetParam(), dir, pg), 2);
         ASSERT_TRUE(r) << r.error().toString();
         reg = std::move(*r);
         ASSERT_TRUE(reg->setLotQuota("lot-1", 0x100, 0x1ff));
