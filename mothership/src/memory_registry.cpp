@@ -20,7 +20,7 @@ public:
 
     Result<ImportSummary> importDevices(std::span<const DeviceRow> rows, std::int64_t now) override {
         std::lock_guard lock(m_mutex);
-        if (auto s = checkBatchUnique(rows); !s) return std::unexpected(s.error());
+        if (auto s = checkBatch(rows); !s) return std::unexpected(s.error());
         const auto devices = m_devices;  // all or nothing: put back on the first refusal
         const auto auditLines = m_audit.size();
         ImportSummary out;
@@ -38,6 +38,7 @@ public:
 
 private:
     Result<InsertOutcome> insertLocked(const DeviceRow& row, std::int64_t now) {
+        if (auto s = checkDevIdOfUrn(row); !s) return std::unexpected(s.error());
         for (const auto& [id, d] : m_devices) {
             if (d.recordId == row.recordId) {
                 if (d.recordDigest == row.recordDigest) return InsertOutcome::duplicate;
@@ -50,9 +51,8 @@ private:
                                 lot->second.last.value, row.lot);
             !s)
             return std::unexpected(s.error());
-        for (const auto& [id, d] : m_devices) {
-            if (id == row.devId || d.urn == row.urn) return fail(Errc::alreadyExists, deviceTakenMessage(row));
-        }
+        // The same URN is the same Dev ID (checkDevIdOfUrn).
+        if (m_devices.contains(row.devId)) return fail(Errc::alreadyExists, deviceTakenMessage(row));
         if (row.reworkedFrom) {
             auto old = m_devices.find(*row.reworkedFrom);
             if (auto c = checkReworkedFrom(row, old == m_devices.end() ? std::nullopt : std::optional(old->second.state)); !c)
@@ -101,9 +101,9 @@ public:
 
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
         std::lock_guard lock(m_mutex);
-        for (const auto& [id, d] : m_devices) {
-            if (d.urn == urn) return d;
-        }
+        const auto id = devIdOfUrn(urn);
+        const auto it = id ? m_devices.find(*id) : m_devices.end();
+        if (it != m_devices.end() && it->second.urn == urn) return it->second;
         return fail(Errc::notFound, "no device with URN " + std::string(urn));
     }
 

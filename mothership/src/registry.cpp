@@ -6,6 +6,7 @@
 
 #include "registry_rules.h"
 #include "tte/base/hex.h"
+#include "tte/protocol/ids.h"
 
 namespace tte::mothership {
 
@@ -42,11 +43,26 @@ std::string deviceTakenMessage(const DeviceRow& row) {
     return "Dev ID " + toHex(row.devId, 8) + " or URN " + row.urn + " is stored already under another record";
 }
 
+Status checkDevIdOfUrn(const DeviceRow& row) {
+    auto urn = protocol::parseDevUrn(row.urn);
+    if (!urn) return std::unexpected(urn.error());
+    if (urn->devId().value != row.devId)
+        return fail(Errc::invalidArgument, "Dev ID " + toHex(row.devId, 8) + " does not match the URN's " +
+                                               urn->devId().hex() + " (" + row.urn + ")");
+    return {};
+}
+
+std::optional<std::uint32_t> devIdOfUrn(std::string_view urn) {
+    auto parsed = protocol::parseDevUrn(urn);
+    if (!parsed) return std::nullopt;
+    return parsed->devId().value;
+}
+
 std::string storedAuditDetail(const DeviceRow& row) {
     return "record " + row.recordId + (row.reworkedFrom ? ", reworked from " + toHex(*row.reworkedFrom, 8) : std::string());
 }
 
-Status checkBatchUnique(std::span<const DeviceRow> rows) {
+Status checkBatch(std::span<const DeviceRow> rows) {
     std::unordered_set<std::uint32_t> ids;
     std::unordered_set<std::string_view> urns, records, mcuUids;
     ids.reserve(rows.size());
@@ -56,6 +72,8 @@ Status checkBatchUnique(std::span<const DeviceRow> rows) {
     const auto twice = [](const std::string& what) {
         return fail(Errc::invalidArgument, what + " appears twice in the batch");
     };
+    for (const auto& row : rows)
+        if (auto s = checkDevIdOfUrn(row); !s) return s;
     for (const auto& row : rows) {
         if (!ids.insert(row.devId).second) return twice("Dev ID " + toHex(row.devId, 8));
         if (!urns.insert(row.urn).second) return twice("URN " + row.urn);

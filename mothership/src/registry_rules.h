@@ -22,13 +22,22 @@ Status checkBox(const BoxRow& box, const std::vector<SqlRow>& rows);
 Status checkRange(std::string_view what, std::uint32_t first, std::uint32_t last, std::uint32_t quotaFirst,
                   std::uint32_t quotaLast, std::string_view lot);
 std::string deviceTakenMessage(const DeviceRow& row);
+/// A row's Dev ID is its URN's (the low 32 bits of the serial, docs/PROTOCOL.md §1), as the
+/// station's record parser requires: the registry finds a device by URN through its Dev ID
+/// and keeps no index of URNs (schema version 13). Errors: invalidArgument (the URN's parse
+/// error, or "Dev ID 00000101 does not match the URN's 00000100 (urn:…)").
+Status checkDevIdOfUrn(const DeviceRow& row);
+/// The Dev ID of a URN the registry is asked for; none when the text is no Dev URN (no device
+/// is stored under it).
+std::optional<std::uint32_t> devIdOfUrn(std::string_view urn);
 /// The detail of a stored device's `stored` audit line: its record id, and the Dev ID a
 /// reworked board had before.
 std::string storedAuditDetail(const DeviceRow& row);
-/// A bulk import's rows name each Dev ID, URN, record id and MCU unique ID once. Errors:
-/// invalidArgument ("Dev ID 00000100 appears twice in the batch", "URN … appears …",
-/// "record id … appears …", "MCU unique ID … appears …").
-Status checkBatchUnique(std::span<const DeviceRow> rows);
+/// A bulk import's rows: each one's Dev ID is its URN's (checkDevIdOfUrn, the first row that
+/// breaks it), and they name each Dev ID, URN, record id and MCU unique ID once. Errors:
+/// invalidArgument (checkDevIdOfUrn's, "Dev ID 00000100 appears twice in the batch", "URN …
+/// appears …", "record id … appears …", "MCU unique ID … appears …").
+Status checkBatch(std::span<const DeviceRow> rows);
 /// A subject's failure count (registry table `attempt_limits`), unix milliseconds.
 struct FailureCount {
     std::int64_t failures = 0;

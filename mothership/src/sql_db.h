@@ -23,7 +23,7 @@ using SqlRow = std::vector<SqlValue>;
 enum class SqlDialect { sqlite, postgresql };
 
 /// The registry's schema version this program writes (sql_schema.cpp migrates up to it).
-inline constexpr std::int64_t kRegistrySchemaVersion = 12;
+inline constexpr std::int64_t kRegistrySchemaVersion = 13;
 
 class SqlTx {
 public:

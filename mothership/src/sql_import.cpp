@@ -109,8 +109,9 @@ Status checkImportRows(SqlTx& tx, std::span<const DeviceRow> rows, const std::ve
         if (auto q = checkQuota(rows[static_cast<std::size_t>(toInt(o[0]))], quota); !q) return q;
         return fail(Errc::internal, "import: a row outside its lot's quota passed the quota check");
     }
+    // The same URN is the same Dev ID (checkDevIdOfUrn).
     auto taken = tx.query("SELECT MIN(i.ord) FROM import_devices i WHERE EXISTS (SELECT 1 FROM devices d"
-                          " WHERE d.devid = i.devid) OR EXISTS (SELECT 1 FROM devices d WHERE d.urn = i.urn)",
+                          " WHERE d.devid = i.devid)",
                           {});
     if (!taken) return std::unexpected(taken.error());
     if (!taken->empty() && taken->front()[0])
@@ -179,17 +180,17 @@ Status findDuplicates(SqlTx& tx, std::span<const DeviceRow> rows, CopyBatch& bat
     return {};
 }
 
-/// A Dev ID or URN stored under another record refuses the batch.
+/// A Dev ID stored under another record refuses the batch (the same URN is the same Dev ID:
+/// checkDevIdOfUrn).
 Status checkTaken(SqlTx& tx, std::span<const DeviceRow> rows, const CopyBatch& batch) {
-    auto taken = tx.query("SELECT devid, urn FROM devices WHERE devid = ANY($1::bigint[]) OR urn = ANY($2::text[])",
-                          {textArray({batch.ids.begin(), batch.ids.end()}),
-                           columnArray(rows, [](const DeviceRow& r) -> std::string_view { return r.urn; })});
+    auto taken = tx.query("SELECT devid FROM devices WHERE devid = ANY($1::bigint[])",
+                          {textArray({batch.ids.begin(), batch.ids.end()})});
     if (!taken) return std::unexpected(taken.error());
     if (!taken->empty()) {
-        std::unordered_set<std::string_view> takenIds, takenUrns;
-        for (const auto& t : *taken) takenIds.insert(*t[0]), takenUrns.insert(*t[1]);
+        std::unordered_set<std::string_view> takenIds;
+        for (const auto& t : *taken) takenIds.insert(*t[0]);
         for (std::size_t i = 0; i < rows.size(); ++i)
-            if (!batch.duplicate[i] && (takenIds.contains(batch.ids[i]) || takenUrns.contains(rows[i].urn)))
+            if (!batch.duplicate[i] && takenIds.contains(batch.ids[i]))
                 return fail(Errc::alreadyExists, deviceTakenMessage(rows[i]));
     }
     return {};
@@ -286,10 +287,10 @@ Result<ImportSummary> copyBatch(SqlTx& tx, std::span<const DeviceRow> rows, cons
 }
 
 /// PostgreSQL's import. A batch of new records (the usual one: records never loaded before) is
-/// copied without looking its record ids, Dev IDs and URNs up first: devices' unique indexes
-/// find any of them stored before while COPY inserts the rows, which descends them for every
-/// row anyway (the two lookups were three of a new row's twelve index descents: four lookups,
-/// eight inserts). Anything stored before, or any other refusal, fails that attempt, and the
+/// copied without looking its record ids and Dev IDs up first: devices' unique indexes (the
+/// primary key and record_id's; a URN is its Dev ID's, checkDevIdOfUrn) find any of them
+/// stored before while COPY inserts the rows, which descends them for every row anyway.
+/// Anything stored before, or any other refusal, fails that attempt, and the
 /// batch goes again from the savepoint, the whole way: the same duplicates, answer and
 /// message as if only that way existed.
 Result<ImportSummary> importCopied(SqlTx& tx, std::span<const DeviceRow> rows, std::int64_t now) {

@@ -10,10 +10,10 @@
 
 namespace tte::mothership {
 
-/// Stores `rows` (unique within the batch: checkBatchUnique) inside `tx`, with the rules of a
-/// single upload: a record id stored before with the same content is a duplicate and other
-/// content refuses the batch, then the lot quota, a Dev ID or URN taken, a board that is
-/// another live device and a reworked board's old device are checked for the whole batch, and
+/// Stores `rows` (checked as a batch: checkBatch) inside `tx`, with the rules of a single
+/// upload: a record id stored before with the same content is a duplicate and other content
+/// refuses the batch, then the lot quota, a Dev ID taken (a URN is its Dev ID's), a board that
+/// is another live device and a reworked board's old device are checked for the whole batch, and
 /// `devices` and `audit` get its rows (one `stored` line per device). SQLite: the batch in a
 /// staging table, the checks as joins, one INSERT … SELECT per table. PostgreSQL: one lookup
 /// per rule with the batch's keys as an array, then COPY into each table; a batch is first

@@ -36,6 +36,7 @@ public:
     explicit SqlRegistry(std::unique_ptr<SqlDb> db) : m_db(std::move(db)) {}
 
     Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) override {
+        if (auto s = checkDevIdOfUrn(row); !s) return std::unexpected(s.error());
         InsertOutcome outcome = InsertOutcome::stored;
         Status s = m_db->write([&](SqlTx& tx) -> Status {
             auto same = tx.query("SELECT " + hexOut(dialect(), "record_digest") + " FROM devices WHERE record_id = $1",
@@ -51,8 +52,8 @@ public:
             auto lot = tx.query("SELECT first_id, last_id FROM lots WHERE lot = $1", {row.lot});
             if (!lot) return std::unexpected(lot.error());
             if (auto q = checkQuota(row, *lot); !q) return q;
-            auto taken = tx.query("SELECT devid, urn FROM devices WHERE devid = $1 OR urn = $2",
-                                  {num(row.devId), row.urn});
+            // The same URN is the same Dev ID (checkDevIdOfUrn).
+            auto taken = tx.query("SELECT devid FROM devices WHERE devid = $1", {num(row.devId)});
             if (!taken) return std::unexpected(taken.error());
             if (!taken->empty()) return fail(Errc::alreadyExists, deviceTakenMessage(row));
             if (row.reworkedFrom) {
@@ -94,7 +95,7 @@ public:
     }
 
     Result<ImportSummary> importDevices(std::span<const DeviceRow> rows, std::int64_t now) override {
-        if (auto s = checkBatchUnique(rows); !s) return std::unexpected(s.error());
+        if (auto s = checkBatch(rows); !s) return std::unexpected(s.error());
         ImportSummary out;
         if (rows.empty()) return out;
         Status s = m_db->write([&](SqlTx& tx) -> Status {
@@ -108,11 +109,11 @@ public:
     }
 
     Result<DeviceRow> device(std::uint32_t devId) override {
-        return readDevice("SELECT " + deviceSelect(dialect(), true) + " FROM devices WHERE devid = $1", num(devId),
+        return readDevice("SELECT " + deviceSelect(dialect(), true) + " FROM devices WHERE devid = $1", {num(devId)},
                           "no device with Dev ID " + toHex(devId, 8));
     }
     Result<DeviceRow> deviceRow(std::uint32_t devId) override {
-        return readDevice("SELECT " + deviceSelect(dialect(), false) + " FROM devices WHERE devid = $1", num(devId),
+        return readDevice("SELECT " + deviceSelect(dialect(), false) + " FROM devices WHERE devid = $1", {num(devId)},
                           "no device with Dev ID " + toHex(devId, 8));
     }
     Result<std::optional<std::vector<std::uint8_t>>> otpHash(std::uint32_t devId) override {
@@ -127,8 +128,12 @@ public:
         return std::optional(std::move(*hash));
     }
     Result<DeviceRow> deviceByUrn(std::string_view urn) override {
-        return readDevice("SELECT " + deviceSelect(dialect(), false) + " FROM devices WHERE urn = $1", std::string(urn),
-                          "no device with URN " + std::string(urn));
+        // By the URN's Dev ID, the table's key; the URN compared as the text it was stored with.
+        const std::string missing = "no device with URN " + std::string(urn);
+        const auto id = devIdOfUrn(urn);
+        if (!id) return fail(Errc::notFound, missing);
+        return readDevice("SELECT " + deviceSelect(dialect(), false) + " FROM devices WHERE devid = $1 AND urn = $2",
+                          {num(*id), std::string(urn)}, missing);
     }
 
     Status claim(std::uint32_t devId, const ControllerAddress& c, std::string_view description,
@@ -376,8 +381,8 @@ private:
     /// hexIn() of a parameter: a SHA-256 column's hex as its bytes (schema version 10).
     [[nodiscard]] std::string hex(std::string_view param) const { return hexIn(dialect(), param); }
 
-    Result<DeviceRow> readDevice(const std::string& sql, std::string key, const std::string& missing) {
-        auto rows = m_db->readOne(sql, {std::move(key)});
+    Result<DeviceRow> readDevice(const std::string& sql, P params, const std::string& missing) {
+        auto rows = m_db->readOne(sql, std::move(params));
         if (!rows) return std::unexpected(rows.error());
         if (rows->empty()) return fail(Errc::notFound, missing);
         return rowToDevice(rows->front());

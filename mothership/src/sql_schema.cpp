@@ -144,41 +144,50 @@ constexpr const char* kBinaryHashesPostgres =
     " ALTER COLUMN firmware_sha256 TYPE bytea USING decode(firmware_sha256, 'hex'),"
     " ALTER COLUMN cfingerprint TYPE bytea USING decode(cfingerprint, 'hex');";
 
-/// Version 10 on SQLite (schemaBinaryHashes), which has no ALTER COLUMN: the table is rebuilt
-/// as SQLite's documentation says ("ALTER TABLE", "Making Other Kinds Of Table Schema
-/// Changes"): a new table, every row copied with the conversion, the old table dropped, the new
-/// one renamed, and the old table's indexes made again from their own text in sqlite_master (a
-/// registry holds those its migrations made: devices_lot, devices_box, devices_board, unless it
-/// was made without one). No trigger or view refers to `devices`, and no foreign key. The rebuild also makes `devid` an INTEGER PRIMARY
-/// KEY, the table's own B-tree key: a read by Dev ID walks one B-tree instead of the primary
-/// key's index and then the table. The rows are copied in Dev ID order, so the new table is
-/// written by appends, its pages full.
+/// The columns of `devices` from version 10 on (version 11 adds SQLite's `room`).
+constexpr const char* kDeviceColumnsV10 =
+    "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, created,"
+    " state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid, revoked_at, revoked_by,"
+    " revoke_reason, reworked_from, psk_wrapped, cpsk_wrapped, preenrolled_by";
+
+/// `devices` rebuilt on SQLite, which has no ALTER COLUMN and no DROP CONSTRAINT, as its
+/// documentation says ("ALTER TABLE", "Making Other Kinds Of Table Schema Changes"): the new
+/// table `devices_new` (made by `create`), every row copied by `copy`, the old table dropped
+/// (and its indexes and triggers with it; the implicit DELETE of a DROP fires none), the new
+/// one renamed, and the old table's indexes and triggers made again from their own text in
+/// sqlite_master (a registry holds those its migrations made: devices_lot, devices_box,
+/// devices_board, and from version 12 device_counts' triggers). No view refers to `devices`,
+/// and no foreign key. `copy` takes the rows in Dev ID order, so the new table is written by
+/// appends, its pages full.
+Status rebuildDevicesSqlite(SqlTx& tx, const std::string& create, const std::string& copy) {
+    auto kept = tx.query("SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = 'devices'"
+                         " AND sql IS NOT NULL ORDER BY type, name",
+                         {});
+    if (!kept) return std::unexpected(kept.error());
+    std::string s = create + ";" + copy + ";DROP TABLE devices;ALTER TABLE devices_new RENAME TO devices;";
+    for (const auto& made : *kept) s += made.at(0).value_or("") + ";";
+    return tx.script(s);
+}
+
+/// Version 10 on SQLite (schemaBinaryHashes): the table rebuilt (rebuildDevicesSqlite), which
+/// also makes `devid` an INTEGER PRIMARY KEY, the table's own B-tree key: a read by Dev ID
+/// walks one B-tree instead of the primary key's index and then the table.
 Status binaryHashesSqlite(SqlTx& tx) {
-    auto indexes = tx.query("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'"
-                            " AND sql IS NOT NULL ORDER BY name",
-                            {});
-    if (!indexes) return std::unexpected(indexes.error());
-    std::string s =
-        "CREATE TABLE devices_v10 (devid INTEGER PRIMARY KEY, urn TEXT NOT NULL UNIQUE, fingerprint BLOB NOT NULL,"
+    const std::string create =
+        "CREATE TABLE devices_new (devid INTEGER PRIMARY KEY, urn TEXT NOT NULL UNIQUE, fingerprint BLOB NOT NULL,"
         " otp_hash BLOB NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL, record_id TEXT NOT NULL UNIQUE,"
         " record_digest BLOB NOT NULL, signature TEXT NOT NULL, firmware_sha256 BLOB NOT NULL, created TEXT NOT NULL,"
         " state TEXT NOT NULL, cip TEXT, cport INTEGER, cfingerprint BLOB, description TEXT NOT NULL DEFAULT '',"
         " inserted_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, failures BIGINT NOT NULL DEFAULT 0, mcu_uid TEXT,"
         " revoked_at BIGINT NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '', revoke_reason TEXT NOT NULL DEFAULT '',"
-        " reworked_from BIGINT, psk_wrapped TEXT, cpsk_wrapped TEXT, preenrolled_by TEXT NOT NULL DEFAULT '');";
-    const std::string columns =
-        "devid, urn, fingerprint, otp_hash, lot, box, station, record_id, record_digest, signature, firmware_sha256, created,"
-        " state, cip, cport, cfingerprint, description, inserted_at, updated_at, failures, mcu_uid, revoked_at, revoked_by,"
-        " revoke_reason, reworked_from, psk_wrapped, cpsk_wrapped, preenrolled_by";
-    s += "INSERT INTO devices_v10 (" + columns +
-         ") SELECT devid, urn, unhex(fingerprint), unhex(otp_hash), lot, box, station, record_id, unhex(record_digest),"
-         " signature, unhex(firmware_sha256), created, state, cip, cport, unhex(cfingerprint), description, inserted_at,"
-         " updated_at, failures, mcu_uid, revoked_at, revoked_by, revoke_reason, reworked_from, psk_wrapped, cpsk_wrapped,"
-         " preenrolled_by FROM devices ORDER BY devid;"
-         "DROP TABLE devices;"
-         "ALTER TABLE devices_v10 RENAME TO devices;";
-    for (const auto& index : *indexes) s += index.at(0).value_or("") + ";";
-    return tx.script(s);
+        " reworked_from BIGINT, psk_wrapped TEXT, cpsk_wrapped TEXT, preenrolled_by TEXT NOT NULL DEFAULT '')";
+    const std::string copy =
+        "INSERT INTO devices_new (" + std::string(kDeviceColumnsV10) +
+        ") SELECT devid, urn, unhex(fingerprint), unhex(otp_hash), lot, box, station, record_id, unhex(record_digest),"
+        " signature, unhex(firmware_sha256), created, state, cip, cport, unhex(cfingerprint), description, inserted_at,"
+        " updated_at, failures, mcu_uid, revoked_at, revoked_by, revoke_reason, reworked_from, psk_wrapped, cpsk_wrapped,"
+        " preenrolled_by FROM devices ORDER BY devid";
+    return rebuildDevicesSqlite(tx, create, copy);
 }
 
 /// Version 10, the SHA-256 values of `devices` (fingerprint, otp_hash, record_digest,
@@ -250,12 +259,47 @@ constexpr const char* kDeviceCountsPostgres =
 /// read a few rows instead of counting every device: at 16.7 M devices a count read the whole
 /// table or index (docs/MOTHERSHIP.md, "Scale"). The database's triggers keep it, so every
 /// change counts, an `admin copy` and a change made by hand with SQL included; the migration
-/// counts the devices stored before once. A later migration that rebuilds `devices` on SQLite
-/// (as version 10 did) must create the triggers again. Also an index of `attempt_limits` by
+/// counts the devices stored before once. A migration that rebuilds `devices` on SQLite makes
+/// the triggers again (rebuildDevicesSqlite). Also an index of `attempt_limits` by
 /// `locked_until`: the gauge of subjects locked out right now reads only those.
 std::string schemaDeviceCounts(SqlDialect dialect) {
     return std::string(dialect == SqlDialect::postgresql ? kDeviceCountsPostgres : kDeviceCountsSqlite) +
            "CREATE INDEX attempt_limits_locked ON attempt_limits(locked_until);";
+}
+
+/// Version 13 on SQLite (schemaUrnByDevId): its URN index is the table's UNIQUE constraint,
+/// which only a rebuild removes (rebuildDevicesSqlite). The rebuild also gives the not-mapped
+/// rows stored before version 11 the room that rows get since (kSqliteRowRoom).
+Status urnByDevIdSqlite(SqlTx& tx) {
+    const std::string create =
+        "CREATE TABLE devices_new (devid INTEGER PRIMARY KEY,"
+        " urn TEXT NOT NULL CHECK (lower(substr(urn, -8)) = printf('%08x', devid)), fingerprint BLOB NOT NULL,"
+        " otp_hash BLOB NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL, record_id TEXT NOT NULL UNIQUE,"
+        " record_digest BLOB NOT NULL, signature TEXT NOT NULL, firmware_sha256 BLOB NOT NULL, created TEXT NOT NULL,"
+        " state TEXT NOT NULL, cip TEXT, cport INTEGER, cfingerprint BLOB, description TEXT NOT NULL DEFAULT '',"
+        " inserted_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, failures BIGINT NOT NULL DEFAULT 0, mcu_uid TEXT,"
+        " revoked_at BIGINT NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '', revoke_reason TEXT NOT NULL DEFAULT '',"
+        " reworked_from BIGINT, psk_wrapped TEXT, cpsk_wrapped TEXT, preenrolled_by TEXT NOT NULL DEFAULT '', room BLOB)";
+    const std::string columns = kDeviceColumnsV10;
+    const std::string copy = "INSERT INTO devices_new (" + columns + ", room) SELECT " + columns +
+                             ", iif(room IS NULL AND state = 'not-mapped', zeroblob(" +
+                             std::to_string(sql::kSqliteRowRoom) + "), room) FROM devices ORDER BY devid";
+    return rebuildDevicesSqlite(tx, create, copy);
+}
+
+/// Version 13, no index of URNs. A device's URN is its Dev ID's (the low 32 bits of its serial
+/// are the Dev ID: docs/PROTOCOL.md §1, refused otherwise by the station's record parser and
+/// the registry, checkDevIdOfUrn), so the primary key finds a device by URN (deviceByUrn reads
+/// `devid = <the URN's> AND urn = <the text>`) and refuses a second device with the same URN.
+/// The URN index cost every stored device an index entry (about 1 GB at 16.7 M devices) and
+/// every import row an index insert. The database keeps the rule itself, for rows written by
+/// hand or copied in: a CHECK that the URN ends in the Dev ID's 8 hex digits (either case, as a
+/// station may write the serial). A row that breaks it fails the migration, which then changes
+/// nothing. PostgreSQL checks every row once (a read of the table) under the migration's lock.
+Migration schemaUrnByDevId(SqlDialect dialect) {
+    if (dialect == SqlDialect::sqlite) return urnByDevIdSqlite;
+    return script("ALTER TABLE devices DROP CONSTRAINT devices_urn_key, ADD CONSTRAINT devices_urn_devid"
+                  " CHECK (lower(right(urn, 8)) = lpad(to_hex(devid), 8, '0'));");
 }
 
 }  // namespace
@@ -282,7 +326,8 @@ Status migrateSchema(SqlDb& db) {
                                         script(schemaRevocation()), script(schemaPsk()), script(schemaPreEnrolled()),
                                         script(schemaKeysForScale(dialect)), script(schemaBoardIndex()),
                                         script(schemaRoomForUpdates(dialect)), schemaBinaryHashes(dialect),
-                                        script(schemaRoomInRows(dialect)), script(schemaDeviceCounts(dialect))};
+                                        script(schemaRoomInRows(dialect)), script(schemaDeviceCounts(dialect)),
+                                        schemaUrnByDevId(dialect)};
         static_assert(std::size(migrations) == kSchemaVersion, "one migration per schema version");
         for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
             if (auto s = migrations[v - 1](tx); !s)

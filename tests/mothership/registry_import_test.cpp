@@ -170,6 +170,49 @@ TEST_P(RegistryImportTest, ALargeBatchGoesInWholeAndNextToSingleInserts) {
     EXPECT_EQ(stats.devices[static_cast<int>(DeviceState::notMapped)], 10001);
 }
 
+// A device's URN is its Dev ID's (schema version 13 keeps no index of URNs; the registry finds
+// a device by URN through its Dev ID). A row whose URN names another Dev ID, or is no Dev URN,
+// is refused by insertDevice() and importDevices(), and nothing is stored; a device is found
+// by the text its URN was stored with, and another text of the same Dev ID names no device.
+TEST_P(RegistryImportTest, ADevicesUrnIsItsDevIdsAndFindsItByItsText) {
+    auto other = row(0x101, "s-other");
+    other.urn = test::devUrn(0x100);
+    const std::string mismatch = "Dev ID 00000101 does not match the URN's 00000100 (" + other.urn + ")";
+    const auto refused = [](const auto& result, const std::string& message) {
+        ASSERT_FALSE(result);
+        EXPECT_EQ(result.error().code, Errc::invalidArgument);
+        EXPECT_EQ(result.error().message, message);
+    };
+    refused(reg->insertDevice(other, 1), mismatch);
+    auto batch = rows(0x102, 3);
+    batch[2] = other;
+    refused(reg->importDevices(batch, 1), mismatch);
+    auto notUrn = row(0x101, "s-not-urn");
+    notUrn.urn = "urn:dev:ops:32473-sensor-101";
+    refused(reg->insertDevice(notUrn, 1), "Dev URN: serial must be 8-16 hex digits");
+    EXPECT_EQ(used(), 0u);
+
+    ASSERT_TRUE(reg->insertDevice(row(0x1ab, "s-1"), 2));
+    const std::string urn = test::devUrn(0x1ab);
+    ASSERT_EQ(urn.substr(urn.size() - 8), "000001ab");
+    EXPECT_EQ(reg->deviceByUrn(urn).value().recordId, "s-1");
+    for (const std::string& another : {urn.substr(0, urn.size() - 2) + "AB", std::string("urn:dev:ops:32473-tte.demo-000001ab"),
+                                       std::string("urn:dev:ops:32473-other-00000001000001ab"), std::string("not a urn")}) {
+        const auto found = reg->deviceByUrn(another);
+        ASSERT_FALSE(found) << another;
+        EXPECT_EQ(found.error().code, Errc::notFound);
+        EXPECT_EQ(found.error().message, "no device with URN " + another);
+    }
+    // Another URN of a stored Dev ID is that Dev ID taken.
+    auto sameId = row(0x1ab, "s-2");
+    sameId.urn = "urn:dev:ops:32473-other-000001ab";
+    const auto taken = reg->insertDevice(sameId, 3);
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().code, Errc::alreadyExists);
+    EXPECT_EQ(reg->importDevices(std::vector<DeviceRow>{sameId}, 3).error().code, Errc::alreadyExists);
+    EXPECT_EQ(used(), 1u);
+}
+
 // One batch from two loaders at once (an import started twice): it is stored once, and every
 // row of it is the other call's duplicate, whichever call writes first. On PostgreSQL the
 // second COPY waits on devices' unique indexes for the first transaction and then fails; its
@@ -202,7 +245,7 @@ protected:
 // A bulk load fills the pages of `devices` up to its fillfactor. A claim (and later the
 // registration) writes a new version of the row: with room left on its page it stays there
 // and no index gets an entry (a heap-only tuple update; schema version 9); on a full page it
-// would move, and each of the table's six indexes would get a new entry.
+// would move, and each of the table's indexes would get a new entry.
 TEST_P(PostgresPagesTest, AClaimOfABulkLoadedDeviceStaysOnItsPage) {
     ASSERT_TRUE(reg->importDevices(rows(0x100, 2000), 1));
     EXPECT_EQ(psql("SELECT reloptions FROM pg_class WHERE relname = 'devices'"), "{fillfactor=90}\n");

@@ -1,14 +1,17 @@
-// Schema version 10 on SQLite and PostgreSQL (a server this test starts; its ctest entry is
-// mothership_registry_test_postgresql): the SHA-256 columns of `devices` hold bytes, SQLite's
-// table is rebuilt with `devid` as its INTEGER PRIMARY KEY. A registry that the version-9
-// program left (tests/mothership/data/registry_v9.*.sql, dumps of one it made with devices in
-// every state) reads back after the migration exactly as that program read it
-// (registry_v9_devices.json), and text that is not hex is refused, never stored.
+// Schema versions 10 to 13 on SQLite and PostgreSQL (a server this test starts; its ctest
+// entry is mothership_registry_test_postgresql): the SHA-256 columns of `devices` hold bytes,
+// SQLite's table is rebuilt with `devid` as its INTEGER PRIMARY KEY (version 10) and again
+// without its URN index (version 13, which also gives rows stored before version 11 their
+// room). A registry that the version-9 program left (tests/mothership/data/registry_v9.*.sql,
+// dumps of one it made with devices in every state) reads back after the migrations exactly as
+// that program read it (registry_v9_devices.json); text that is not hex, and a URN that is not
+// its Dev ID's, are refused, never stored.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <sstream>
 
 #include "registry_rows.h"
 #include "support/mothership.h"
@@ -43,6 +46,15 @@ json rowJson(const DeviceRow& d) {
                 {"reworked_from", d.reworkedFrom ? json(*d.reworkedFrom) : json(nullptr)},
                 {"revoked_at", d.revokedAt}, {"revoked_by", d.revokedBy}, {"revoke_reason", d.revokeReason},
                 {"psk_wrapped", d.pskWrapped ? json(*d.pskWrapped) : json(nullptr)}, {"preenrolled_by", d.preEnrolledBy}};
+}
+
+/// `text` without its lines that start with `prefix`.
+std::string withoutLines(const std::string& text, const std::string& prefix) {
+    std::istringstream in(text);
+    std::string out;
+    for (std::string line; std::getline(in, line);)
+        if (!line.starts_with(prefix)) out += line + '\n';
+    return out;
 }
 
 /// A stored device's record again, from its JSON (a station re-sending it).
@@ -115,7 +127,7 @@ TEST_P(RegistryMigrationTest, AVersion9RegistryReadsBackUnchanged) {
     auto opened = openRegistry(m_url, 2);
     ASSERT_TRUE(opened) << opened.error().toString();
     auto& reg = **opened;
-    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "12\n");
+    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "13\n");
     json read = json::array();
     ASSERT_TRUE(reg.forEachDevice([&](const DeviceRow& d) -> Status { return read.push_back(rowJson(d)), Status{}; }));
     EXPECT_EQ(read, expected) << read.dump(1);
@@ -144,17 +156,31 @@ TEST_P(RegistryMigrationTest, AVersion9RegistryReadsBackUnchanged) {
                              " pg_typeof(firmware_sha256), pg_typeof(cfingerprint), length(cfingerprint)"
                              " FROM devices WHERE devid = 258"),
               sqlite() ? "blob|blob|blob|blob|blob|32\n" : "bytea|bytea|bytea|bytea|bytea|32\n");
-    EXPECT_EQ(indexes(), indexesBefore);
+    // The indexes are those version 9 had, but the URN's (PostgreSQL lists its constraints'
+    // indexes too; SQLite's are checked by the plans).
+    EXPECT_EQ(indexesBefore.find("\ndevices_urn_key|") != std::string::npos, !sqlite()) << indexesBefore;
+    EXPECT_EQ(indexes(), withoutLines(indexesBefore, "devices_urn_key|"));
+    EXPECT_EQ(sql(sqlite() ? "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'devices' ORDER BY name"
+                           : "SELECT tgname FROM pg_trigger WHERE tgrelid = 'devices'::regclass AND NOT tgisinternal"
+                             " ORDER BY tgname"),
+              "device_counts_delete\ndevice_counts_insert\ndevice_counts_update\n");
     if (sqlite()) {
-        // Dev ID is the table's own key now; URN and record id keep their UNIQUE indexes.
+        // Dev ID is the table's own key, a URN found through it; record id keeps its UNIQUE index.
         const auto plan = [&](const std::string& where) {
             return sql("EXPLAIN QUERY PLAN SELECT devid FROM devices WHERE " + where);
         };
         EXPECT_NE(plan("devid = 258").find("SEARCH devices USING INTEGER PRIMARY KEY (rowid=?)"), std::string::npos);
-        EXPECT_NE(plan("urn = 'x'").find("INDEX sqlite_autoindex_devices_1 (urn=?)"), std::string::npos);
-        EXPECT_NE(plan("record_id = 'x'").find("INDEX sqlite_autoindex_devices_2 (record_id=?)"), std::string::npos);
+        EXPECT_NE(plan("devid = 258 AND urn = 'x'").find("SEARCH devices USING INTEGER PRIMARY KEY (rowid=?)"),
+                  std::string::npos);
+        EXPECT_NE(plan("urn = 'x'").find("SCAN devices"), std::string::npos);
+        EXPECT_NE(plan("record_id = 'x'").find("INDEX sqlite_autoindex_devices_1 (record_id=?)"), std::string::npos);
+        // The not-mapped devices stored before version 11 have their room now.
+        EXPECT_EQ(sql("SELECT devid, length(room) FROM devices WHERE room IS NOT NULL ORDER BY devid"),
+                  "256|64\n261|64\n263|64\n");
     } else {
         EXPECT_EQ(sql("SELECT reloptions FROM pg_class WHERE relname = 'devices'"), "{fillfactor=90}\n");
+        EXPECT_EQ(sql("SELECT conname FROM pg_constraint WHERE conrelid = 'devices'::regclass ORDER BY conname"),
+                  "devices_pkey\ndevices_record_id_key\ndevices_urn_devid\n");
     }
 
     // The registry goes on: a re-sent record is a duplicate (its digest compared with the
@@ -173,6 +199,13 @@ TEST_P(RegistryMigrationTest, AVersion9RegistryReadsBackUnchanged) {
     ASSERT_TRUE(reg.importDevices(std::vector<DeviceRow>{row(0x111, "s-new-2")}, 2003));
     EXPECT_EQ(reg.device(0x110).value().recordDigest, row(0x110, "s-new").recordDigest);
     EXPECT_EQ(reg.device(0x111).value().fingerprint, std::string(64, 'd'));
+    // The counts' triggers came through SQLite's rebuild.
+    EXPECT_EQ(reg.lotQuota("lot-1").value().used, 10u);
+    const auto after = reg.stats(0).value();
+    EXPECT_EQ(after.devices[static_cast<std::size_t>(DeviceState::notMapped)],
+              byState[static_cast<std::size_t>(DeviceState::notMapped)] + 1);
+    EXPECT_EQ(after.devices[static_cast<std::size_t>(DeviceState::mapped)],
+              byState[static_cast<std::size_t>(DeviceState::mapped)] + 1);
 }
 
 // A registry holding a value that is not hex (written by hand, say) is not migrated: the
@@ -191,6 +224,40 @@ TEST_P(RegistryMigrationTest, AValueThatIsNotHexStopsTheMigrationAndChangesNothi
     EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "9\n");
     EXPECT_EQ(sql("SELECT record_digest FROM devices WHERE devid = 258"), "not hex!\n");
     EXPECT_EQ(sql("SELECT COUNT(*) FROM devices"), "9\n");
+}
+
+// The database keeps a device's URN its Dev ID's (schema version 13): a row written by hand
+// that breaks it is refused, and a registry holding one is not migrated (the migration stops
+// with the database's error and leaves version 9 and every row as they were).
+TEST_P(RegistryMigrationTest, AUrnThatIsNotItsDevIdsIsRefusedByTheDatabase) {
+    ASSERT_NO_FATAL_FAILURE(loadVersion9());
+    sql("UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000999' WHERE devid = 258");
+    auto opened = openRegistry(m_url, 1);
+    ASSERT_FALSE(opened);
+    const std::string& message = opened.error().message;
+    EXPECT_NE(message.find("schema migration to version 13: SQL script: "), std::string::npos) << message;
+    EXPECT_NE(message.find(sqlite() ? "CHECK constraint failed" : "check constraint \"devices_urn_devid\""),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "9\n");
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM devices"), "9\n");
+
+    // Put right, the registry migrates; then the database itself refuses the same change
+    // (the serial's case is free: the station may write it either way).
+    sql("UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000102' WHERE devid = 258");
+    ASSERT_TRUE(openRegistry(m_url, 1));
+    auto refused = sqlite()
+        ? test::runShell("sqlite3 " + dir.file("r.db") + " \"UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000999'"
+                         " WHERE devid = 258\"")
+        : test::runShell("psql '" + m_url + "' -qAtX -c \"UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000999'"
+                         " WHERE devid = 258\"");
+    EXPECT_NE(refused.exitCode, 0);
+    EXPECT_NE(refused.output.find(sqlite() ? "CHECK constraint failed" : "violates check constraint \"devices_urn_devid\""),
+              std::string::npos)
+        << refused.output;
+    sql("UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-000001AB', devid = 427 WHERE devid = 263");
+    EXPECT_EQ(sql("SELECT devid, urn FROM devices WHERE devid IN (258, 427) ORDER BY devid"),
+              "258|urn:dev:ops:32473-sensor-00000102\n427|urn:dev:ops:32473-sensor-000001AB\n");
 }
 
 // The registry's conversion refuses text that is not hex: the statement fails with the
