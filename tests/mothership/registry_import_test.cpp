@@ -114,7 +114,7 @@ TEST_P(RegistryImportTest, OneRefusedRowStoresNothingOfTheBatch) {
     changed[0].recordDigest = protocol::sha256Hex("other content");
     refuses(changed, Errc::alreadyExists, "record id s-stored was stored with other content");
     auto twice = rows(0x200, 3);
-    twice[2].devId = 0x200;
+    twice[2] = row(0x200, "s-twice");  // the same device under another record id
     refuses(twice, Errc::invalidArgument, "Dev ID 00000200 appears twice in the batch");
     auto sameRecord = rows(0x200, 3);
     sameRecord[1].recordId = sameRecord[0].recordId;
