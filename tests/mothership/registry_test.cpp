@@ -394,7 +394,7 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "12\n");
+    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "13\n");
     // Version 8: the index by board replaces the one by MCU unique ID as stored.
     EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") +
                              " \"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'"
