@@ -104,6 +104,20 @@ protected:
         EXPECT_EQ(r.exitCode, 0) << r.output;
         return r.output;
     }
+    /// Opening the registry fails in the migration to `version` with the database's `message`,
+    /// and leaves version 9 and its nine devices.
+    void expectMigrationStops(int version, const std::string& message) {
+        auto opened = openRegistry(m_url, 1);
+        ASSERT_FALSE(opened);
+        EXPECT_EQ(opened.error().code, Errc::io);
+        const std::string& text = opened.error().message;
+        EXPECT_NE(text.find("schema migration to version " + std::to_string(version) + ": SQL script: "),
+                  std::string::npos)
+            << text;
+        EXPECT_NE(text.find(message), std::string::npos) << text;
+        EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "9\n");
+        EXPECT_EQ(sql("SELECT COUNT(*) FROM devices"), "9\n");
+    }
     /// The indexes of `devices` and their definitions (SQLite: those its migrations made; the
     /// constraints' own indexes are checked by the plans).
     std::string indexes() {
@@ -213,17 +227,8 @@ TEST_P(RegistryMigrationTest, AVersion9RegistryReadsBackUnchanged) {
 TEST_P(RegistryMigrationTest, AValueThatIsNotHexStopsTheMigrationAndChangesNothing) {
     ASSERT_NO_FATAL_FAILURE(loadVersion9());
     sql("UPDATE devices SET record_digest = 'not hex!' WHERE devid = 258");
-    auto opened = openRegistry(m_url, 1);
-    ASSERT_FALSE(opened);
-    EXPECT_EQ(opened.error().code, Errc::io);
-    const std::string& message = opened.error().message;
-    EXPECT_NE(message.find("schema migration to version 10: SQL script: "), std::string::npos) << message;
-    EXPECT_NE(message.find(sqlite() ? "unhex: character 1 is not a hex digit" : "invalid hexadecimal digit: \"n\""),
-              std::string::npos)
-        << message;
-    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "9\n");
+    expectMigrationStops(10, sqlite() ? "unhex: character 1 is not a hex digit" : "invalid hexadecimal digit: \"n\"");
     EXPECT_EQ(sql("SELECT record_digest FROM devices WHERE devid = 258"), "not hex!\n");
-    EXPECT_EQ(sql("SELECT COUNT(*) FROM devices"), "9\n");
 }
 
 // The database keeps a device's URN its Dev ID's (schema version 13): a row written by hand
@@ -232,15 +237,7 @@ TEST_P(RegistryMigrationTest, AValueThatIsNotHexStopsTheMigrationAndChangesNothi
 TEST_P(RegistryMigrationTest, AUrnThatIsNotItsDevIdsIsRefusedByTheDatabase) {
     ASSERT_NO_FATAL_FAILURE(loadVersion9());
     sql("UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000999' WHERE devid = 258");
-    auto opened = openRegistry(m_url, 1);
-    ASSERT_FALSE(opened);
-    const std::string& message = opened.error().message;
-    EXPECT_NE(message.find("schema migration to version 13: SQL script: "), std::string::npos) << message;
-    EXPECT_NE(message.find(sqlite() ? "CHECK constraint failed" : "check constraint \"devices_urn_devid\""),
-              std::string::npos)
-        << message;
-    EXPECT_EQ(sql("SELECT MAX(version) FROM schema_versions"), "9\n");
-    EXPECT_EQ(sql("SELECT COUNT(*) FROM devices"), "9\n");
+    expectMigrationStops(13, sqlite() ? "CHECK constraint failed" : "check constraint \"devices_urn_devid\"");
 
     // Put right, the registry migrates; then the database itself refuses the same change
     // (the serial's case is free: the station may write it either way).
