@@ -282,8 +282,8 @@ Status urnByDevIdSqlite(SqlTx& tx) {
         " reworked_from BIGINT, psk_wrapped TEXT, cpsk_wrapped TEXT, preenrolled_by TEXT NOT NULL DEFAULT '', room BLOB)";
     const std::string columns = kDeviceColumnsV10;
     const std::string copy = "INSERT INTO devices_new (" + columns + ", room) SELECT " + columns +
-                             ", iif(room IS NULL AND state = 'not-mapped', zeroblob(" +
-                             std::to_string(sql::kSqliteRowRoom) + "), room) FROM devices ORDER BY devid";
+                             ", iif(room IS NULL AND state = 'not-mapped', " + sql::roomBytes() +
+                             ", room) FROM devices ORDER BY devid";
     return rebuildDevicesSqlite(tx, create, copy);
 }
 

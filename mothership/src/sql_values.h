@@ -65,10 +65,10 @@ inline constexpr int kSqliteRowRoom = 64;
 inline constexpr std::int64_t kDevicePage = 10'000;
 /// After a new device's column names (kDeviceColumns): its room on SQLite, nothing on PostgreSQL.
 inline std::string roomColumn(SqlDialect dialect) { return dialect == SqlDialect::sqlite ? ", room" : ""; }
+/// The room's bytes on SQLite, as an SQL expression.
+inline std::string roomBytes() { return "zeroblob(" + std::to_string(kSqliteRowRoom) + ")"; }
 /// After a new device's values: the room's bytes on SQLite.
-inline std::string roomValue(SqlDialect dialect) {
-    return dialect == SqlDialect::sqlite ? ", zeroblob(" + std::to_string(kSqliteRowRoom) + ")" : "";
-}
+inline std::string roomValue(SqlDialect dialect) { return dialect == SqlDialect::sqlite ? ", " + roomBytes() : ""; }
 /// In the SET list of an update that grows a row: the room given back on SQLite.
 inline std::string roomFreed(SqlDialect dialect) { return dialect == SqlDialect::sqlite ? ", room = NULL" : ""; }
 

@@ -99,10 +99,14 @@ protected:
     }
     /// One query's rows as the database's shell prints them ('|' between columns).
     std::string sql(const std::string& query) {
-        auto r = sqlite() ? test::runShell("sqlite3 " + dir.file("r.db") + " \"" + query + "\"")
-                          : test::runShell("psql '" + m_url + "' -qAtX -c \"" + query + "\"");
+        auto r = shell(query);
         EXPECT_EQ(r.exitCode, 0) << r.output;
         return r.output;
+    }
+    /// The same query's outcome, which may be a refusal: the shell's exit code and output.
+    test::ShellResult shell(const std::string& query) {
+        return sqlite() ? test::runShell("sqlite3 " + dir.file("r.db") + " \"" + query + "\"")
+                        : test::runShell("psql '" + m_url + "' -qAtX -c \"" + query + "\"");
     }
     /// Opening the registry fails in the migration to `version` with the database's `message`,
     /// and leaves version 9 and its nine devices.
@@ -243,11 +247,7 @@ TEST_P(RegistryMigrationTest, AUrnThatIsNotItsDevIdsIsRefusedByTheDatabase) {
     // (the serial's case is free: the station may write it either way).
     sql("UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000102' WHERE devid = 258");
     ASSERT_TRUE(openRegistry(m_url, 1));
-    auto refused = sqlite()
-        ? test::runShell("sqlite3 " + dir.file("r.db") + " \"UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000999'"
-                         " WHERE devid = 258\"")
-        : test::runShell("psql '" + m_url + "' -qAtX -c \"UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000999'"
-                         " WHERE devid = 258\"");
+    auto refused = shell("UPDATE devices SET urn = 'urn:dev:ops:32473-sensor-00000999' WHERE devid = 258");
     EXPECT_NE(refused.exitCode, 0);
     EXPECT_NE(refused.output.find(sqlite() ? "CHECK constraint failed" : "violates check constraint \"devices_urn_devid\""),
               std::string::npos)
