@@ -46,14 +46,16 @@ void SqliteCheckpointer::loop() {
         int frames = 0;
         int copied = 0;
         const int rc = sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-        const std::string warning = note(rc, frames, copied);
-        if (!warning.empty() && m_warn) m_warn(warning);
+        const auto warnings = note(rc, frames, copied);
+        if (m_warn)
+            for (const auto& warning : warnings) m_warn(warning);
     }
 }
 
 /// The lines: the first failure of a run of them, the first success after one, and a log that
-/// stays past kLogWarnFrames (once, and again after it fell below half of that).
-std::string SqliteCheckpointer::note(int rc, int frames, int copied) {
+/// stays past kLogWarnFrames (once, and again after it fell below half of that). A success
+/// after failures that still leaves the log held tells both.
+std::vector<std::string> SqliteCheckpointer::note(int rc, int frames, int copied) {
     // SQLITE_BUSY: another connection (an operator's sqlite3 shell) was checkpointing.
     if (rc == SQLITE_BUSY) return {};
     std::lock_guard lock(m_stateMutex);
@@ -67,28 +69,28 @@ std::string SqliteCheckpointer::note(int rc, int frames, int copied) {
         const bool first = m_state.lastError.empty();
         m_state.lastError = std::string(sqlite3_errmsg(m_db)) + " (" + sqlite3_errstr(rc) + ")";
         if (!first) return {};
-        return "event=registry-checkpoint-failed database=" + m_path + " error=\"" + m_state.lastError +
-               "\" note=\"commits stay in the write-ahead log, which grows until a checkpoint succeeds; "
-               "tried again at every commit\"";
+        return {"event=registry-checkpoint-failed database=" + m_path + " error=\"" + m_state.lastError +
+                "\" note=\"commits stay in the write-ahead log, which grows until a checkpoint succeeds; "
+                "tried again at every commit\""};
     }
     m_state.frames = frames;
     m_state.uncopied = frames - copied;
-    std::string line;
+    std::vector<std::string> lines;
     if (!m_state.lastError.empty()) {
-        line = "event=registry-checkpoint-recovered database=" + m_path + " failures=" + std::to_string(m_state.failures);
+        lines.push_back("event=registry-checkpoint-recovered database=" + m_path +
+                        " failures=" + std::to_string(m_state.failures));
         m_state.lastError.clear();
     }
     if (m_state.uncopied >= kLogWarnFrames && !m_logWarned) {
         m_logWarned = true;
-        if (line.empty())
-            line = "event=registry-log-growing database=" + m_path + " frames=" + std::to_string(frames) +
-                   " uncopied=" + std::to_string(m_state.uncopied) +
-                   " note=\"a reader's snapshot keeps the checkpoint from copying the write-ahead log into the "
-                   "database file: a long read (an admin export, a sqlite3 shell in a transaction)\"";
+        lines.push_back("event=registry-log-growing database=" + m_path + " frames=" + std::to_string(frames) +
+                        " uncopied=" + std::to_string(m_state.uncopied) +
+                        " note=\"a reader's snapshot keeps the checkpoint from copying the write-ahead log into the "
+                        "database file: a long read (an admin export, a sqlite3 shell in a transaction)\"");
     } else if (m_state.uncopied < kLogWarnFrames / 2) {
         m_logWarned = false;
     }
-    return line;
+    return lines;
 }
 
 }  // namespace tte::mothership

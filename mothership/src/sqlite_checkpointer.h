@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tte/mothership/registry.h"
 
@@ -41,8 +42,9 @@ public:
 
 private:
     void loop();
-    /// Keeps what a checkpoint left for state(); returns the log line it deserves, if any.
-    std::string note(int rc, int frames, int copied);
+    /// Keeps what a checkpoint left for state(); returns the log lines it deserves (none, one,
+    /// or two: a recovery that still leaves the log held).
+    std::vector<std::string> note(int rc, int frames, int copied);
 
     sqlite3* m_db;
     std::string m_path;

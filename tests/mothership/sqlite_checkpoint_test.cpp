@@ -1,7 +1,8 @@
 // SQLite's checkpointer (sqlite_db.cpp) on a real file: what it cannot copy back into the
 // database shows in the registry's stats (the metrics' tte_registry_wal_* gauges) and in one
 // log line, whether a reader's snapshot holds the log or the disk refuses the checkpoint's
-// writes (here the process's file-size limit, RLIMIT_FSIZE, as a full disk would).
+// writes (here the process's file-size limit, RLIMIT_FSIZE, as a full disk would), and in two
+// when the checkpoint that recovers from the disk's refusal still finds the log held.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -79,6 +80,40 @@ protected:
         });
     }
 
+    /// A registry of some megabytes, all of it in the database file, whose next checkpoint the
+    /// disk refuses: no file of this process may grow past the database's size meanwhile. The
+    /// log, started again from its beginning, takes the next commit below that size, but the
+    /// checkpoint must append the new pages to the database file, and the kernel refuses those
+    /// writes (EFBIG), as a full disk would. Returns the registry's state at the failure, with
+    /// the file size allowed again.
+    WalState checkpointRefused() {
+        import(20000);
+        EXPECT_TRUE(checkpointed(0, [](const WalState& w) { return w.uncopied == 0; }));
+        const auto dbSize = std::filesystem::file_size(dir.file("r.db"));
+        rlimit old{};
+        EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+        const auto oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit limit = old;
+        limit.rlim_cur = dbSize;
+        EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+        import(12000);  // committed: more than the 1,000 frames that ask for a checkpoint, below the limit
+        const bool failed = test::waitFor([&] { return !told.events("registry-checkpoint-failed").empty(); });
+        const auto during = wal();
+        EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+        std::signal(SIGXFSZ, oldHandler);
+        EXPECT_TRUE(failed) << "the checkpoint did not fail under a file-size limit of " << dbSize << " bytes: "
+                            << during.checkpoints << " checkpoints, log " << during.frames << " frames";
+        return during;
+    }
+
+    /// An operator's sqlite3 shell in a transaction: its snapshot needs every frame written after.
+    sqlite3* openSnapshot() {
+        sqlite3* shell = nullptr;
+        EXPECT_EQ(sqlite3_open(dir.file("r.db").c_str(), &shell), SQLITE_OK);
+        EXPECT_EQ(sqlite3_exec(shell, "BEGIN; SELECT COUNT(*) FROM devices;", nullptr, nullptr, nullptr), SQLITE_OK);
+        return shell;
+    }
+
     test::TempDir dir{"checkpoint"};
     Told told;
     std::unique_ptr<Registry> reg;
@@ -86,10 +121,7 @@ protected:
 };
 
 TEST_F(SqliteCheckpointTest, AReadersSnapshotHoldsTheLogWhichShowsAndIsToldOnce) {
-    // An operator's sqlite3 shell in a transaction: its snapshot needs every frame written after.
-    sqlite3* shell = nullptr;
-    ASSERT_EQ(sqlite3_open(dir.file("r.db").c_str(), &shell), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(shell, "BEGIN; SELECT COUNT(*) FROM devices;", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3* shell = openSnapshot();
 
     // Past 16,000 frames left uncopied (64 MiB) the checkpointer says so.
     for (int i = 0; i < 80 && told.events("registry-log-growing").empty(); ++i) import(2000);
@@ -119,27 +151,8 @@ TEST_F(SqliteCheckpointTest, AReadersSnapshotHoldsTheLogWhichShowsAndIsToldOnce)
 }
 
 TEST_F(SqliteCheckpointTest, ACheckpointTheDiskRefusesIsCountedToldAndTriedAgain) {
-    // A registry of some megabytes, all of it in the database file and the log free again.
-    import(20000);
-    ASSERT_TRUE(checkpointed(0, [](const WalState& w) { return w.uncopied == 0; }));
-    const auto dbSize = std::filesystem::file_size(dir.file("r.db"));
-
-    // No file of this process may grow past the database's size now: the log, started again
-    // from its beginning, takes the next commit below it, but the checkpoint must append the
-    // new pages to the database file, and the kernel refuses those writes (EFBIG).
-    rlimit old{};
-    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
-    const auto oldHandler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = old;
-    limit.rlim_cur = dbSize;
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
-    import(12000);  // committed: more than the 1,000 frames that ask for a checkpoint, below the limit
-    const bool failed = test::waitFor([&] { return !told.events("registry-checkpoint-failed").empty(); });
-    const auto during = wal();
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
-    std::signal(SIGXFSZ, oldHandler);
-    ASSERT_TRUE(failed) << "the checkpoint did not fail under a file-size limit of " << dbSize << " bytes: "
-                        << during.checkpoints << " checkpoints, log " << during.frames << " frames";
+    const auto during = checkpointRefused();
+    ASSERT_FALSE(HasFailure());
 
     EXPECT_GE(during.failures, 1);
     EXPECT_NE(during.lastError, "");
@@ -173,6 +186,28 @@ TEST_F(SqliteCheckpointTest, ACheckpointTheDiskRefusesIsCountedToldAndTriedAgain
     EXPECT_EQ(told.events("registry-checkpoint-failed").size(), 1u) << "one line for a run of failures";
     EXPECT_NE(told.events("registry-checkpoint-recovered").at(0).find("failures="), std::string::npos);
     EXPECT_EQ(reg->stats(0).value().devices[0], 32100);
+}
+
+// The disk takes writes again while a reader's snapshot holds the log: the one checkpoint that
+// copies what the snapshot allows and leaves the rest tells both, the recovery and the log held.
+TEST_F(SqliteCheckpointTest, ARecoveryThatLeavesTheLogHeldTellsBoth) {
+    checkpointRefused();
+    ASSERT_FALSE(HasFailure());
+    sqlite3* shell = openSnapshot();
+    // One commit of more than 16,000 frames past the snapshot asks for the checkpoint.
+    import(160000);
+    const bool both = test::waitFor([&] {
+        return !told.events("registry-checkpoint-recovered").empty() && !told.events("registry-log-growing").empty();
+    });
+    const auto held = wal();
+    EXPECT_EQ(held.lastError, "");
+    EXPECT_GE(held.uncopied, 16000) << "the commit after the snapshot stays in the log";
+    EXPECT_TRUE(both) << "recovered told " << told.events("registry-checkpoint-recovered").size()
+                      << " times, the log held by the snapshot " << told.events("registry-log-growing").size();
+    EXPECT_EQ(told.events("registry-checkpoint-recovered").size(), 1u);
+    EXPECT_EQ(told.events("registry-log-growing").size(), 1u);
+    ASSERT_EQ(sqlite3_exec(shell, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(shell);
 }
 
 }  // namespace
