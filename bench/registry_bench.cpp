@@ -233,6 +233,12 @@ struct Lookups {
     double p99Ms = 0;
 };
 
+/// The registry's storage as the measurements look at it.
+struct Storage {
+    std::function<void()> readOnce;  ///< reads the whole database (readOnce)
+    std::vector<std::string> files;  ///< its files and directories, for pageCacheShare()
+};
+
 struct AtSize {
     double importPerSecond = 0;
     Lookups lookups;        ///< with the page cache as the import left it
@@ -275,9 +281,12 @@ double percentileMs(std::vector<double>& micros, double q) {
 }
 
 /// `s.lookups` status lookups of random devices among the first `size`, one at a time, each
-/// timed; `what` names the pass in the line on stderr that tells how much the machine read
-/// from the disk meanwhile (where the slowest lookups wait: a page that is not in memory).
-Lookups lookupPass(Front& front, const Settings& s, std::uint64_t size, std::mt19937_64& random, const char* what) {
+/// timed; `what` names the pass in the line on stderr that tells how much of the registry's
+/// `files` the page cache held before it and how much the machine read from the disk meanwhile
+/// (where the slowest lookups wait: a page that is not in memory).
+Lookups lookupPass(Front& front, const Settings& s, std::uint64_t size, std::mt19937_64& random, const char* what,
+                   const std::vector<std::string>& files) {
+    const std::string cached = pageCacheShare(files);
     std::uniform_int_distribution<std::uint64_t> pick(0, size - 1);
     std::vector<double> micros;
     micros.reserve(s.lookups);
@@ -292,9 +301,9 @@ Lookups lookupPass(Front& front, const Settings& s, std::uint64_t size, std::mt1
     const double readKiB = diskReadKiB() - readBefore;
     Lookups out{percentileMs(micros, 0.50), percentileMs(micros, 0.99)};
     std::fprintf(stderr,
-                 "registry_bench:   %zu status lookups at %llu records, %s: p50 %.3f ms, p99 %.3f ms, %.2f KiB read from "
-                 "the disk per lookup (machine-wide)\n",
-                 s.lookups, static_cast<unsigned long long>(size), what, out.p50Ms, out.p99Ms,
+                 "registry_bench:   %zu status lookups at %llu records, %s (the registry's files: %s in the page "
+                 "cache): p50 %.3f ms, p99 %.3f ms, %.2f KiB read from the disk per lookup (machine-wide)\n",
+                 s.lookups, static_cast<unsigned long long>(size), what, cached.c_str(), out.p50Ms, out.p99Ms,
                  readKiB / static_cast<double>(s.lookups));
     return out;
 }
@@ -330,13 +339,13 @@ double gaugeReads(ms::Registry& reg, std::uint64_t size, std::size_t claimed) {
 /// devices claimed before (not claimed twice). The lookups run twice: with the page cache as the
 /// import left it, then after readOnce(). `serverPid`: the PostgreSQL server's (0 for none).
 AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t size, std::mt19937_64& random,
-               std::unordered_set<std::uint64_t>& claimed, const std::function<void()>& readDatabase, int serverPid) {
+               std::unordered_set<std::uint64_t>& claimed, const Storage& storage, int serverPid) {
     AtSize out;
     std::uniform_int_distribution<std::uint64_t> pick(0, size - 1);
     for (std::size_t w = 0; w < std::min<std::size_t>(200, s.lookups); ++w) must(front.status(pick(random)) == 200, "warm-up lookup");
-    out.lookups = lookupPass(front, s, size, random, "as the import left the cache");
-    readDatabase();
-    out.lookupsCached = lookupPass(front, s, size, random, "after the database was read once");
+    out.lookups = lookupPass(front, s, size, random, "as the import left the cache", storage.files);
+    storage.readOnce();
+    out.lookupsCached = lookupPass(front, s, size, random, "after the database was read once", storage.files);
 
     std::vector<std::uint64_t> targets;
     while (targets.size() < std::min<std::uint64_t>(s.claims, size - claimed.size())) {
@@ -434,9 +443,11 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
     std::fprintf(stderr, "registry_bench: %s: importing %llu records\n", backend.c_str(),
                  static_cast<unsigned long long>(s.baseline));
     const double firstSeconds = importRange(reg, hasher, 0, s.baseline, s, threads, serverPid);
-    const auto readDatabase = [&] { readOnce(backend, url, dir.file("registry.db")); };
+    const Storage storage{[&] { readOnce(backend, url, dir.file("registry.db")); },
+                          pg ? std::vector<std::string>{pg->dataDir() + "/base"}
+                             : std::vector<std::string>{dir.file("registry.db"), dir.file("registry.db-wal")}};
     settle(backend, url, dir.file("registry.db"));
-    AtSize base = measure(reg, front, s, s.baseline, random, claimed, readDatabase, serverPid);
+    AtSize base = measure(reg, front, s, s.baseline, random, claimed, storage, serverPid);
     base.importPerSecond = static_cast<double>(s.baseline) / firstSeconds;
     std::fprintf(stderr, "registry_bench: %s at %llu: %s on disk\n", backend.c_str(),
                  static_cast<unsigned long long>(s.baseline), bytesOnDisk(backend, url, dir.file("registry.db")).c_str());
@@ -445,7 +456,7 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
                  static_cast<unsigned long long>(s.records));
     const double restSeconds = importRange(reg, hasher, s.baseline, s.records, s, threads, serverPid);
     settle(backend, url, dir.file("registry.db"));
-    AtSize full = measure(reg, front, s, s.records, random, claimed, readDatabase, serverPid);
+    AtSize full = measure(reg, front, s, s.records, random, claimed, storage, serverPid);
     full.importPerSecond = static_cast<double>(s.records) / (firstSeconds + restSeconds);
     std::fprintf(stderr, "registry_bench: %s at %llu: %s on disk; import of the last %llu: %.0f records/s\n",
                  backend.c_str(), static_cast<unsigned long long>(s.records),

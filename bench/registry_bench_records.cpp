@@ -1,10 +1,14 @@
 // registry_bench's records, measures of work and database phases (registry_bench_records.h).
 #include "registry_bench_records.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -211,6 +215,50 @@ void readOnce(const std::string& backend, const std::string& url, const std::str
     }
     std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+namespace {
+
+/// Bytes of the file `path` in the page cache, added to `resident`; its size to `total`. A file
+/// gone meanwhile (PostgreSQL removes some as it goes) counts for nothing.
+void addPageCacheShare(const std::filesystem::path& path, double& resident, double& total) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return;
+    must(fd >= 0, "open " + path.string() + ": " + std::strerror(errno));
+    struct stat st {};
+    const bool sized = ::fstat(fd, &st) == 0;
+    const auto size = sized ? static_cast<std::size_t>(st.st_size) : 0;
+    void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0) : nullptr;
+    ::close(fd);
+    must(sized && map != MAP_FAILED, "mapping " + path.string() + ": " + std::strerror(errno));
+    if (size == 0) return;
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> in((size + page - 1) / page);
+    const bool asked = ::mincore(map, size, in.data()) == 0;
+    ::munmap(map, size);
+    must(asked, "mincore on " + path.string() + ": " + std::strerror(errno));
+    total += static_cast<double>(size);
+    for (unsigned char p : in) resident += (p & 1) ? static_cast<double>(page) : 0;
+}
+
+}  // namespace
+
+std::string pageCacheShare(const std::vector<std::string>& paths) {
+    double resident = 0, total = 0;
+    for (const auto& path : paths) {
+        if (!std::filesystem::is_directory(path)) {
+            if (std::filesystem::exists(path)) addPageCacheShare(path, resident, total);
+            continue;
+        }
+        std::error_code ec;
+        for (std::filesystem::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+            if (std::error_code file; it->is_regular_file(file)) addPageCacheShare(it->path(), resident, total);
+        must(!ec, "reading the directory " + path + ": " + ec.message());
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%.2f %% of %.2f GB", total > 0 ? 100 * std::min(resident, total) / total : 0,
+                  total / 1e9);
+    return text;
 }
 
 std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath) {

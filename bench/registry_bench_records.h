@@ -74,6 +74,11 @@ void must(bool ok, const std::string& what);
 /// The database between the bench's phases: `backend` "sqlite" (the file `sqlitePath`) or
 /// "postgresql" (`url`), reached through the database's own shell (sqlite3, psql).
 void readOnce(const std::string& backend, const std::string& url, const std::string& sqlitePath);
+/// How much of the files under `paths` (files, and directories walked through) the kernel's
+/// page cache holds right now, e.g. "99.21 % of 11.71 GB": mincore(2) over a read-only mapping
+/// of each file. A lookup that needs a page outside it waits for the disk. On some machines
+/// the cache loses pages of a file while memory is free (docs/MOTHERSHIP.md, "Figures").
+std::string pageCacheShare(const std::vector<std::string>& paths);
 /// The database's size on disk, e.g. "12.71 GB".
 std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath);
 void settle(const std::string& backend, const std::string& url, const std::string& sqlitePath);
