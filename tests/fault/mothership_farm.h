@@ -88,7 +88,7 @@ protected:
 
     /// A read-only query of the shared database through psql: its rows, `|`-separated.
     std::string sql(const std::string& query) {
-        auto r = test::runShell("psql '" + db + "' -X -A -t -c \"" + query + "\"");
+        auto r = test::runSql(db, query);
         EXPECT_EQ(r.exitCode, 0) << query << "\n" << r.output;
         return r.output;
     }

@@ -77,8 +77,7 @@ protected:
 
     /// One statement run by the database's own shell, as ops would by hand.
     std::string sql(const std::string& statement) {
-        auto r = GetParam() == "sqlite" ? test::runShell("sqlite3 " + dir.file("r.db") + " \"" + statement + "\"")
-                                        : test::runShell("psql '" + m_url + "' -qAtX -v ON_ERROR_STOP=1 -c \"" + statement + "\"");
+        auto r = test::runSql(m_url, statement);
         EXPECT_EQ(r.exitCode, 0) << r.output;
         return r.output;
     }

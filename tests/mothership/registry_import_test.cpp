@@ -236,7 +236,7 @@ TEST_P(RegistryImportTest, OneBatchFromTwoLoadersAtOnceIsStoredOnce) {
 class PostgresPagesTest : public RegistryImportTest {
 protected:
     std::string psql(const std::string& sql) {
-        auto r = test::runShell("psql '" + m_url + "' -qAt -c \"" + sql + "\"");
+        auto r = test::runSql(m_url, sql);
         EXPECT_EQ(r.exitCode, 0) << r.output;
         return r.output;
     }

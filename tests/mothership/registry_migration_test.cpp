@@ -105,8 +105,7 @@ protected:
     }
     /// The same query's outcome, which may be a refusal: the shell's exit code and output.
     test::ShellResult shell(const std::string& query) {
-        return sqlite() ? test::runShell("sqlite3 " + dir.file("r.db") + " \"" + query + "\"")
-                        : test::runShell("psql '" + m_url + "' -qAtX -c \"" + query + "\"");
+        return test::runSql(m_url, query);
     }
     /// Opening the registry fails in the migration to `version` with the database's `message`,
     /// and leaves version 9 and its nine devices.

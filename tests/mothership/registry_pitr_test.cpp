@@ -44,7 +44,7 @@ test::ShellResult asPostgres(const std::string& command) { return test::runShell
 
 /// One query through psql, its exit code and rows ('|' between columns).
 test::ShellResult tryPsql(const std::string& url, const std::string& query) {
-    return test::runShell("psql '" + url + "' -qAtX -c \"" + query + "\" 2>&1");
+    return test::runSql(url, query);
 }
 
 /// One query's rows, without the last newline; a failure of the test when psql fails.

@@ -367,9 +367,9 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     test::TempDir dir;
     const std::string url = "sqlite://" + dir.file("r.db");
     // A registry as version 1 left it: no attempt_limits table, a failure counter column.
-    auto made = test::runShell(
-        "sqlite3 " + dir.file("r.db") +
-        " \"CREATE TABLE schema_versions (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);"
+    auto made = test::runSql(
+        url,
+        "CREATE TABLE schema_versions (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);"
         " INSERT INTO schema_versions VALUES (1, 0);"
         " CREATE TABLE devices (devid BIGINT PRIMARY KEY, urn TEXT NOT NULL UNIQUE, fingerprint TEXT NOT NULL,"
         " otp_hash TEXT NOT NULL, lot TEXT NOT NULL, box BIGINT, station TEXT NOT NULL, record_id TEXT NOT NULL UNIQUE,"
@@ -384,7 +384,7 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
         " INSERT INTO audit (at, devid, event, client, detail) VALUES (1, 256, 'otp-wrong', 'x', 'GET');"
         " INSERT INTO devices VALUES (257, 'urn:dev:ops:32473-sensor-00000101', 'dd', 'aa', 'lot-1', NULL, 's', 'r-1', '0d',"
         " 'sig', 'ff', '2026-11-23T07:00:00Z', 'revoked', NULL, NULL, NULL, '', 1, 5, 0);"
-        " INSERT INTO audit (at, devid, event, client, detail) VALUES (5, 257, 'revoked', 'admin', 'stolen');\"");
+        " INSERT INTO audit (at, devid, event, client, detail) VALUES (5, 257, 'revoked', 'admin', 'stolen');");
     ASSERT_EQ(made.exitCode, 0) << made.output;
     const FailurePolicy policy{60'000, 120'000};
     {
@@ -394,16 +394,15 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     }
     auto reg = openRegistry(url, 1).value();
     EXPECT_EQ(reg->lockedUntil({"dev:00000100"}, 2000).value(), 121'000);
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") + " 'SELECT MAX(version) FROM schema_versions'").output, "13\n");
+    EXPECT_EQ(test::runSql(url, "SELECT MAX(version) FROM schema_versions").output, "13\n");
     // Version 8: the index by board replaces the one by MCU unique ID as stored.
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") +
-                             " \"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'"
-                             " AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name\"")
+    EXPECT_EQ(test::runSql(url,
+                           "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'"
+                           " AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name")
                   .output,
               "devices_board\ndevices_box\n");  // (this version 1 was made without devices_lot)
     // Version 7: the Dev ID index of the audit trail is gone (audit_devid_event serves its reads).
-    EXPECT_EQ(test::runShell("sqlite3 " + dir.file("r.db") +
-                             " \"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name\"")
+    EXPECT_EQ(test::runSql(url, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name")
                   .output,
               "audit_devid_event\n");
     EXPECT_EQ(reg->device(0x100).error().code, Errc::notFound);  // the mcu_uid column was added: reads work
@@ -425,7 +424,7 @@ TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {
     }
     auto copy = openRegistry("sqlite://" + dir.file("copy.db"), 1).value();
     EXPECT_EQ(copy->device(0x100)->urn, test::devUrn(0x100));
-    auto r = test::runShell("sqlite3 " + dir.file("r.db") + " \"DELETE FROM audit\"");
+    auto r = test::runSql("sqlite://" + dir.file("r.db"), "DELETE FROM audit");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.output.find("audit is append-only"), std::string::npos) << r.output;
     EXPECT_EQ(openRegistry("mysql://x", 1).error().code, Errc::invalidArgument);
@@ -473,7 +472,7 @@ TEST(SqliteRegistry, AClaimFitsInItsRowsRoomAndSplitsNoPage) {
     ASSERT_TRUE(reg->importDevices(batch, 1));
     for (std::uint32_t id = 0x100 + 3000; id < 0x100 + 3300; ++id) ASSERT_TRUE(reg->insertDevice(record(id, "s-"), 1));
     const auto pages = [&] {
-        auto r = test::runShell("sqlite3 " + file + " \"SELECT COUNT(*) FROM dbstat WHERE name = 'devices'\"");
+        auto r = test::runSql("sqlite://" + file, "SELECT COUNT(*) FROM dbstat WHERE name = 'devices'");
         EXPECT_EQ(r.exitCode, 0) << r.output;
         return r.output;
     };

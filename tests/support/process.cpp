@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <string_view>
 #include <sstream>
 #include <thread>
 
@@ -118,6 +119,18 @@ ShellResult runShell(const std::string& command) {
     const int status = ::pclose(p);
     r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+std::string shellWord(const std::string& text) {
+    std::string word = "'";
+    for (char c : text) word += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return word + "'";
+}
+
+ShellResult runSql(const std::string& url, const std::string& sql) {
+    constexpr std::string_view kSqlite = "sqlite://";
+    if (url.starts_with(kSqlite)) return runShell("sqlite3 -bail " + shellWord(url.substr(kSqlite.size())) + " " + shellWord(sql));
+    return runShell("psql " + shellWord(url) + " -qAtX -v ON_ERROR_STOP=1 -c " + shellWord(sql));
 }
 
 }  // namespace tte::test

@@ -74,4 +74,14 @@ struct ShellResult {
 };
 ShellResult runShell(const std::string& command);
 
+/// `text` as one word of a shell command line, whatever it holds: in single quotes, each of its
+/// own single quotes closed, escaped and opened again.
+std::string shellWord(const std::string& text);
+
+/// SQL run by the database's own shell, as ops would by hand: `sqlite3 -bail FILE` for a
+/// registry URL "sqlite://FILE", `psql URL -qAtX -v ON_ERROR_STOP=1` for a "postgresql://…"
+/// one. `sql` (one statement or several, any quotes in it) reaches the shell as one argument.
+/// The rows come back as both shells print them: '|' between columns, a newline after each.
+ShellResult runSql(const std::string& url, const std::string& sql);
+
 }  // namespace tte::test
