@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "ack_ledger.h"
 #include "support/sites.h"
 #include "tte/base/hex.h"
 
@@ -32,22 +33,7 @@ constexpr std::uint32_t kFirstDevice = 0x10000;
 const char* const kControllerIp = "192.0.2.10";
 constexpr int kControllerPort = 5684;
 
-/// What the MotherShip acknowledged, and what went wrong on the way; shared by the workers.
-struct Ledger {
-    std::mutex mutex;
-    std::map<std::uint32_t, std::uint64_t> stored;  ///< upload answered "stored": Dev ID → OTP
-    std::set<std::uint32_t> claimed;                ///< claim answered 200
-    std::set<std::uint32_t> registered;             ///< CoAP GET answered 2.05
-    std::set<std::uint32_t> claimedUnseen;          ///< 409: a claim committed, its answer lost in a kill
-    std::vector<std::string> errors;
-    std::atomic<std::uint64_t> acks{0};
-    std::condition_variable changed;  ///< work for the next worker, or stop
-
-    void error(std::string e) {
-        std::lock_guard lock(mutex);
-        errors.push_back(std::move(e));
-    }
-};
+using Ledger = test::AckLedger;
 
 class MotherShipKill : public ::testing::Test {
 protected:
@@ -71,20 +57,7 @@ protected:
             }
             test::HttpCall call{"POST", "/api/v1/records", json{{"records", records}}.dump(), "application/json", "",
                                 site.pki.stationCert, site.pki.stationKey};
-            auto r = test::https(port, site.pki.caCert, call);
-            if (r.status == 0) continue;  // killed mid-request: unknown, not acknowledged
-            auto doc = json::parse(r.body, nullptr, false);
-            if (r.status != 200 || doc.is_discarded()) {
-                ledger.error("upload answered " + std::to_string(r.status) + ": " + r.body);
-                continue;
-            }
-            std::lock_guard lock(ledger.mutex);
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (doc["results"][i]["status"] != "stored") ledger.errors.push_back("record not stored: " + doc["results"][i].dump());
-                else ledger.stored[batch[i].first] = batch[i].second;
-            }
-            ledger.acks++;
-            ledger.changed.notify_all();
+            ledger.uploaded(test::https(port, site.pki.caCert, call), batch);  // no answer: killed mid-request
         }
     }
 
@@ -123,28 +96,9 @@ protected:
 
     /// The devices' CoAP GET of their Controller, for claimed, unregistered devices.
     void registrar(std::uint16_t port, const std::atomic<bool>& stop) {
-        while (!stop) {
-            std::optional<std::uint32_t> next;
-            {
-                std::unique_lock lock(ledger.mutex);
-                ledger.changed.wait(lock, [&] {
-                    for (auto dev : ledger.claimed)
-                        if (!ledger.registered.count(dev)) {
-                            next = dev;
-                            break;
-                        }
-                    return stop || next;
-                });
-            }
-            if (!next) return;
+        while (auto next = ledger.nextToRegister(stop)) {
             auto r = test::coapGet(port, site.pki.deviceCert, site.pki.deviceKey, site.pki.dtlsFingerprint, test::devUrn(*next));
-            std::lock_guard lock(ledger.mutex);
-            if (r.code == 205) {
-                ledger.registered.insert(*next);
-                ledger.acks++;
-            } else if (r.code != 0) {
-                ledger.errors.push_back("CoAP GET of " + toHex(*next, 8) + " answered " + std::to_string(r.code));
-            }
+            ledger.registrationAnswered(*next, r.code);
         }
     }
 

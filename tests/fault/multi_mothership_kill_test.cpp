@@ -4,6 +4,7 @@
 // MotherShipFarmKill.OneInstance… runs in CI (label fault), MotherShipFarmKill.Soak… under soak.
 #include <gtest/gtest.h>
 
+#include "ack_ledger.h"
 #include "mothership_farm.h"
 
 namespace tte {
@@ -12,16 +13,8 @@ namespace {
 using namespace farm_tests;
 
 /// What the farm acknowledged while one instance was killed, and what went wrong.
-struct Ledger {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::map<std::uint32_t, std::uint64_t> stored;  ///< upload answered "stored"
-    std::set<std::uint32_t> claimed;                ///< claim answered 200
-    std::set<std::uint32_t> claimedUnseen;          ///< 409 after a claim cut off by the kill
-    std::set<std::uint32_t> claiming;               ///< a claimer has it
-    std::set<std::uint32_t> registered;             ///< CoAP GET through the balancer answered 2.05
-    std::vector<std::string> errors;
-    std::atomic<std::uint64_t> acks{0};
+struct Ledger : test::AckLedger {
+    std::set<std::uint32_t> claiming;      ///< a claimer has it
     std::atomic<std::uint64_t> cutOff{0};  ///< requests that got no answer (their instance died)
 };
 
@@ -48,23 +41,7 @@ protected:
             }
             test::HttpCall call{"POST", "/api/v1/records", json{{"records", records}}.dump(), "application/json", "",
                                 pki.stationCert, pki.stationKey};
-            auto r = test::https(servers[pick(turn)]->httpsPort(), pki.caCert, call);
-            if (r.status == 0) {
-                ledger.cutOff++;
-                continue;
-            }
-            auto doc = json::parse(r.body, nullptr, false);
-            std::lock_guard lock(ledger.mutex);
-            if (r.status != 200 || doc.is_discarded()) {
-                ledger.errors.push_back("upload answered " + std::to_string(r.status) + ": " + r.body);
-                continue;
-            }
-            for (std::size_t k = 0; k < batch.size(); ++k) {
-                if (doc["results"][k]["status"] != "stored") ledger.errors.push_back("not stored: " + doc["results"][k].dump());
-                else ledger.stored[batch[k].first] = batch[k].second;
-            }
-            ledger.acks++;
-            ledger.changed.notify_all();
+            if (!ledger.uploaded(test::https(servers[pick(turn)]->httpsPort(), pki.caCert, call), batch)) ledger.cutOff++;
         }
     }
 
@@ -108,30 +85,9 @@ protected:
 
     /// The devices' CoAP GET, through the balancer (each GET a new source port, a new flow).
     void registrar(const std::atomic<bool>& stop) {
-        while (!stop) {
-            std::optional<std::uint32_t> next;
-            {
-                std::unique_lock lock(ledger.mutex);
-                ledger.changed.wait(lock, [&] {
-                    for (auto dev : ledger.claimed)
-                        if (!ledger.registered.count(dev)) {
-                            next = dev;
-                            break;
-                        }
-                    return stop || next;
-                });
-            }
-            if (!next) return;
+        while (auto next = ledger.nextToRegister(stop)) {
             auto r = test::coapGet(balancer->port(), pki.deviceCert, pki.deviceKey, pki.dtlsFingerprint, test::devUrn(*next));
-            std::lock_guard lock(ledger.mutex);
-            if (r.code == 205) {
-                ledger.registered.insert(*next);
-                ledger.acks++;
-            } else if (r.code == 0) {
-                ledger.cutOff++;
-            } else {
-                ledger.errors.push_back("CoAP GET of " + toHex(*next, 8) + " answered " + std::to_string(r.code));
-            }
+            if (!ledger.registrationAnswered(*next, r.code)) ledger.cutOff++;
         }
     }
 
