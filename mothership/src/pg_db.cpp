@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <unordered_map>
@@ -14,6 +15,23 @@
 
 namespace tte::mothership {
 namespace {
+
+/// libpq's text (an exception's what()) on one line, as every error of the registry is: its
+/// lines (the message, DETAIL and HINT; a failed connection and its hint) joined by "; ",
+/// without their indentation and the last newline.
+std::string oneLine(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size();) {
+        if (text[i] != '\n') {
+            out += text[i++];
+            continue;
+        }
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+        if (i < text.size() && !out.empty()) out += "; ";
+    }
+    while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+    return out;
+}
 
 /// A pooled connection and the statements it has prepared, by text. The registry's texts are
 /// a fixed set (a lockout read's text depends only on how many subjects it names), so the
@@ -57,7 +75,7 @@ public:
             m_tx.exec(std::string(sql));
             return {};
         } catch (const std::exception& e) {
-            return failNative(Errc::io, std::string("SQL script: ") + e.what(), "PostgreSQL", 0);
+            return failNative(Errc::io, std::string("SQL script: ") + oneLine(e.what()), "PostgreSQL", 0);
         }
     }
 
@@ -89,11 +107,11 @@ public:
             writer.complete();
             return {};
         } catch (const pqxx::unique_violation& e) {
-            return failNative(Errc::alreadyExists, std::string("COPY: ") + e.what(), "PostgreSQL", 0, e.sqlstate());
+            return failNative(Errc::alreadyExists, std::string("COPY: ") + oneLine(e.what()), "PostgreSQL", 0, e.sqlstate());
         } catch (const pqxx::sql_error& e) {
-            return failNative(Errc::io, std::string("COPY: ") + e.what(), "PostgreSQL", 0, e.sqlstate());
+            return failNative(Errc::io, std::string("COPY: ") + oneLine(e.what()), "PostgreSQL", 0, e.sqlstate());
         } catch (const std::exception& e) {
-            return failNative(Errc::unavailable, std::string("COPY: ") + e.what(), "PostgreSQL", 0);
+            return failNative(Errc::unavailable, std::string("COPY: ") + oneLine(e.what()), "PostgreSQL", 0);
         }
     }
 
@@ -139,12 +157,12 @@ private:
             if (name == m_conn.prepared.end()) return m_tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
             return m_tx.exec_prepared(name->second, pqxx::prepare::make_dynamic_params(values));
         } catch (const pqxx::unique_violation& e) {
-            return failNative(Errc::alreadyExists, std::string("statement: ") + e.what(), "PostgreSQL", 0,
+            return failNative(Errc::alreadyExists, std::string("statement: ") + oneLine(e.what()), "PostgreSQL", 0,
                               e.sqlstate());
         } catch (const pqxx::sql_error& e) {
-            return failNative(Errc::io, std::string("statement: ") + e.what(), "PostgreSQL", 0, e.sqlstate());
+            return failNative(Errc::io, std::string("statement: ") + oneLine(e.what()), "PostgreSQL", 0, e.sqlstate());
         } catch (const std::exception& e) {
-            return failNative(Errc::unavailable, std::string("statement: ") + e.what(), "PostgreSQL", 0);
+            return failNative(Errc::unavailable, std::string("statement: ") + oneLine(e.what()), "PostgreSQL", 0);
         }
     }
 
@@ -181,13 +199,13 @@ private:
             result = fn(adapter);
             if (result) tx.commit();
         } catch (const pqxx::broken_connection& e) {
-            result = failNative(Errc::unavailable, std::string("PostgreSQL connection lost: ") + e.what(), "PostgreSQL", 0);
+            result = failNative(Errc::unavailable, std::string("PostgreSQL connection lost: ") + oneLine(e.what()), "PostgreSQL", 0);
             conn->conn.reset();
         } catch (const pqxx::in_doubt_error& e) {
-            result = failNative(Errc::unavailable, std::string("PostgreSQL commit in doubt: ") + e.what(), "PostgreSQL", 0);
+            result = failNative(Errc::unavailable, std::string("PostgreSQL commit in doubt: ") + oneLine(e.what()), "PostgreSQL", 0);
             conn->conn.reset();
         } catch (const std::exception& e) {
-            result = failNative(Errc::io, std::string("PostgreSQL: ") + e.what(), "PostgreSQL", 0);
+            result = failNative(Errc::io, std::string("PostgreSQL: ") + oneLine(e.what()), "PostgreSQL", 0);
         }
         release(std::move(*conn));
         return result;
@@ -206,7 +224,7 @@ private:
             return PgConnection{std::make_unique<pqxx::connection>(m_uri), {}};
         } catch (const std::exception& e) {
             release({});
-            return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + e.what(), "PostgreSQL", 0);
+            return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + oneLine(e.what()), "PostgreSQL", 0);
         }
     }
 
@@ -231,7 +249,7 @@ Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connecti
     try {
         for (int i = 0; i < std::max(1, connections); ++i) pool.push_back({std::make_unique<pqxx::connection>(uri), {}});
     } catch (const std::exception& e) {
-        return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + e.what(), "PostgreSQL", 0);
+        return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + oneLine(e.what()), "PostgreSQL", 0);
     }
     return std::make_unique<PostgresDb>(uri, std::move(pool));
 }
