@@ -164,12 +164,9 @@ TEST(SecretsHygiene, NoOtpOrKeyOutsideTheLabelsAndTheFlashImages) {
                                             {"--ms-cacert", site.caCert().string(), "--ms-connect-to", site.connectTo(),
                                              "--poll-interval", "1", "--poll-backoff", "1"});
     ASSERT_FALSE(controller.fingerprint.empty());
-    auto enroll = test::run({(test::binDir() / "tte-introducer").string(), "enroll", "--qr-image",
-                             (site.labelsDir() / (first.devIdHex + ".png")).string(), "--cacert", site.caCert().string(),
-                             "--connect-to", site.connectTo(), "--controller", controller.coaps,
-                             "--controller-fingerprint", controller.fingerprint, "--description", "hygiene",
-                             "--notify", controller.notifyUrl()},
-                            site.path("."), "introducer");
+    auto enroll = site.introduce(first.devIdHex, {"--controller", controller.coaps, "--controller-fingerprint",
+                                                  controller.fingerprint, "--description", "hygiene", "--notify",
+                                                  controller.notifyUrl()});
     ASSERT_EQ(enroll.code, 0) << enroll.out << enroll.err;
     auto boot = test::run({(test::binDir() / "tte-device").string(), "run", "--flash", image.string(), "--timeout-ms",
                            "4000", "--retry-base-ms", "200", "--retry-cap-ms", "1000", "--max-attempts", "4"},

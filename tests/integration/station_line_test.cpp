@@ -179,12 +179,9 @@ TEST(StationLine, TwentyDevicesOverFourSlotsWithTheRealParts) {
                                             {"--ms-cacert", site.caCert().string(), "--ms-connect-to", site.connectTo(),
                                              "--poll-interval", "1", "--poll-backoff", "1"});
     ASSERT_FALSE(controller.fingerprint.empty());
-    auto enroll = test::run({(test::binDir() / "tte-introducer").string(), "enroll", "--qr-image",
-                             (site.labelsDir() / (first.devIdHex + ".png")).string(), "--cacert", site.caCert().string(),
-                             "--connect-to", site.connectTo(), "--controller", controller.coaps,
-                             "--controller-fingerprint", controller.fingerprint, "--description", "line device",
-                             "--notify", controller.notifyUrl()},
-                            site.path("."), "introducer");
+    auto enroll = site.introduce(first.devIdHex, {"--controller", controller.coaps, "--controller-fingerprint",
+                                                  controller.fingerprint, "--description", "line device", "--notify",
+                                                  controller.notifyUrl()});
     ASSERT_EQ(enroll.code, 0) << enroll.out << enroll.err;
     EXPECT_EQ(msState(site, first), "mapped");
     auto boot = test::run({(test::binDir() / "tte-device").string(), "run", "--flash", images.front().string(),

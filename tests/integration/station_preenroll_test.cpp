@@ -31,14 +31,6 @@ json msStatus(StationSite& site, const SimDevice& d) {
     return json::parse(r.body, nullptr, false);
 }
 
-test::RunResult introducer(StationSite& site, const SimDevice& d, std::vector<std::string> extra, const std::string& name) {
-    std::vector<std::string> argv = {(test::binDir() / "tte-introducer").string(), "enroll", "--qr-image",
-                                     (site.labelsDir() / (d.devIdHex + ".png")).string(), "--cacert",
-                                     site.caCert().string(), "--connect-to", site.connectTo()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return test::run(argv, site.path("."), name);
-}
-
 TEST(StationPreEnroll, ThePreEnrolledLabelSaysSoAndTheDeviceReachesItsController) {
     StationSite site({.devices = 3, .slots = 1});
     auto ctl = test::startController(site.path("."), "controller", {"--no-status-queries"});
@@ -66,13 +58,14 @@ TEST(StationPreEnroll, ThePreEnrolledLabelSaysSoAndTheDeviceReachesItsController
     EXPECT_EQ(show["preenrolled_by"], "st1") << show;
 
     // The installer scans the label: no Controller of their own needed, no warning, exit 0.
-    auto scan = introducer(site, d, {}, "introducer");
+    auto scan = site.introduce(d.devIdHex, {});
     EXPECT_EQ(scan.code, 0) << scan.out << scan.err;
     EXPECT_NE(scan.out.find("pre-enrolled to Controller " + ctl.fingerprint + "\n"), std::string::npos) << scan.out;
     EXPECT_EQ(scan.err, "");
     // One who gives a Controller anyway (the POST answers 409) is told the same.
-    auto withController = introducer(site, d, {"--controller", "192.0.2.1:5684", "--controller-fingerprint", std::string(64, 'e')},
-                                     "introducer-with-controller");
+    auto withController = site.introduce(
+        d.devIdHex, {"--controller", "192.0.2.1:5684", "--controller-fingerprint", std::string(64, 'e')},
+        "introducer-with-controller");
     EXPECT_EQ(withController.code, 0) << withController.out << withController.err;
     EXPECT_NE(withController.out.find("pre-enrolled to Controller " + ctl.fingerprint), std::string::npos) << withController.out;
     EXPECT_EQ(withController.err.find("WARNING"), std::string::npos) << withController.err;
@@ -103,7 +96,7 @@ TEST(StationPreEnroll, ThePreEnrolledLabelSaysSoAndTheDeviceReachesItsController
     st = msStatus(site, d);
     EXPECT_EQ(st["state"], "registered") << st;
     EXPECT_EQ(st["cfingerprint"], ctl.fingerprint) << st;
-    auto again = introducer(site, d, {}, "introducer-again");
+    auto again = site.introduce(d.devIdHex, {}, "introducer-again");
     EXPECT_EQ(again.code, 0) << again.out << again.err;
     EXPECT_NE(again.out.find("pre-enrolled to Controller " + ctl.fingerprint), std::string::npos) << again.out;
 

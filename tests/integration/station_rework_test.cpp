@@ -116,11 +116,8 @@ TEST(StationRework, ALiveDeviceIsRevokedThenItsBoardBecomesANewDeviceThatEnrolls
     // The new identity enrolls end to end: its label, a real Controller, the device's boot.
     auto ctl = test::startController(site.path("."), "controller", {"--no-status-queries"});
     ASSERT_FALSE(ctl.fingerprint.empty());
-    auto enroll = test::run({(test::binDir() / "tte-introducer").string(), "enroll", "--qr-image",
-                             (site.labelsDir() / (fresh->devIdHex + ".png")).string(), "--cacert", site.caCert().string(),
-                             "--connect-to", site.connectTo(), "--controller", ctl.coaps, "--controller-fingerprint",
-                             ctl.fingerprint, "--notify", ctl.notifyUrl()},
-                            site.path("."), "introducer");
+    auto enroll = site.introduce(fresh->devIdHex, {"--controller", ctl.coaps, "--controller-fingerprint",
+                                                   ctl.fingerprint, "--notify", ctl.notifyUrl()});
     ASSERT_EQ(enroll.code, 0) << enroll.out << enroll.err;
     auto newBoot = boot(site, old.flash, "new-device");
     ASSERT_EQ(newBoot.code, 0) << newBoot.out << newBoot.err;

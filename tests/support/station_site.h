@@ -263,6 +263,16 @@ public:
     [[nodiscard]] std::string connectTo() const {
         return "tte-000001.net:443:127.0.0.1:" + std::to_string(m_ms ? m_ms->httpsPort() : 0);
     }
+    /// `tte-introducer enroll` from the label image of device `devIdHex`, reaching this site's
+    /// MotherShip; `extra`: the Controller and the rest of the introducer's arguments.
+    test::RunResult introduce(const std::string& devIdHex, const std::vector<std::string>& extra,
+                              const std::string& name = "introducer") const {
+        std::vector<std::string> argv = {(test::binDir() / "tte-introducer").string(), "enroll", "--qr-image",
+                                         (labelsDir() / (devIdHex + ".png")).string(), "--cacert", caCert().string(),
+                                         "--connect-to", connectTo()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return test::run(argv, path("."), name);
+    }
     static constexpr const char* kQueue = "tte-labels";
 
 private:
