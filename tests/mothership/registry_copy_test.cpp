@@ -249,6 +249,20 @@ TEST_P(RegistryCopyTest, BadTargetsAndSourcesAreRefusedWithTheirReason) {
     EXPECT_TRUE(out.str().ends_with(" s: stations 0, lots 0, boxes 0, devices 0, audit lines 0, failure counts 0\n")) << out.str();
 }
 
+// A PostgreSQL the registry cannot reach (a copy's target, a MotherShip's database): one line
+// that says so, as every error of the registry is (a log line, the CLI's `tte-mothership:
+// reason`), with libpq's hint joined to it.
+TEST(PostgresRegistry, AServerItCannotReachIsOneLineThatSaysSo) {
+    auto r = openRegistry("postgresql://127.0.0.1:1/tte?connect_timeout=5", 1);
+    ASSERT_FALSE(r);
+    const std::string& m = r.error().message;
+    EXPECT_EQ(r.error().code, Errc::unavailable) << m;
+    EXPECT_TRUE(m.starts_with("PostgreSQL connect: ")) << m;
+    EXPECT_NE(m.find("Connection refused; Is the server running"), std::string::npos) << m;
+    EXPECT_EQ(m.find_first_of("\n\t"), std::string::npos) << m;
+    EXPECT_FALSE(m.ends_with(' ')) << m;
+}
+
 INSTANTIATE_TEST_SUITE_P(FromSqlite, RegistryCopyTest, ::testing::Values("postgresql"),
                          [](const auto& info) { return info.param; });
 

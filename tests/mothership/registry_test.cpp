@@ -414,19 +414,6 @@ TEST(SqliteRegistry, LockoutsSurviveReopeningAndAVersion1RegistryIsMigrated) {
     EXPECT_EQ(revoked.reworkedFrom, std::nullopt);
 }
 
-// A PostgreSQL the registry cannot reach: one line that says so, as every error of the registry
-// is (a log line, the CLI's `tte-mothership: reason`), with libpq's hint joined to it.
-TEST(PostgresRegistry, AServerItCannotReachIsOneLineThatSaysSo) {
-    auto r = openRegistry("postgresql://127.0.0.1:1/tte?connect_timeout=5", 1);
-    ASSERT_FALSE(r);
-    const std::string& m = r.error().message;
-    EXPECT_EQ(r.error().code, Errc::unavailable) << m;
-    EXPECT_TRUE(m.starts_with("PostgreSQL connect: ")) << m;
-    EXPECT_NE(m.find("Connection refused; Is the server running"), std::string::npos) << m;
-    EXPECT_EQ(m.find_first_of("\n\t"), std::string::npos) << m;
-    EXPECT_FALSE(m.ends_with(' ')) << m;
-}
-
 TEST(SqliteRegistry, AuditIsAppendOnlyAndBackupIsConsistent) {
     test::TempDir dir;
     {
