@@ -14,6 +14,7 @@ namespace {
 class MemoryRegistry final : public Registry {
 public:
     Result<InsertOutcome> insertDevice(const DeviceRow& row, std::int64_t now) override {
+        if (auto s = checkDevIdOfUrn(row); !s) return std::unexpected(s.error());
         std::lock_guard lock(m_mutex);
         return insertLocked(row, now);
     }
@@ -37,8 +38,9 @@ public:
     }
 
 private:
+    /// `row` as insertDevice() stores it, its URN checked by the caller (checkDevIdOfUrn, or
+    /// checkBatch for an import).
     Result<InsertOutcome> insertLocked(const DeviceRow& row, std::int64_t now) {
-        if (auto s = checkDevIdOfUrn(row); !s) return std::unexpected(s.error());
         for (const auto& [id, d] : m_devices) {
             if (d.recordId == row.recordId) {
                 if (d.recordDigest == row.recordDigest) return InsertOutcome::duplicate;

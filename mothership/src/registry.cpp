@@ -64,9 +64,8 @@ std::string storedAuditDetail(const DeviceRow& row) {
 
 Status checkBatch(std::span<const DeviceRow> rows) {
     std::unordered_set<std::uint32_t> ids;
-    std::unordered_set<std::string_view> urns, records, mcuUids;
+    std::unordered_set<std::string_view> records, mcuUids;
     ids.reserve(rows.size());
-    urns.reserve(rows.size());
     records.reserve(rows.size());
     mcuUids.reserve(rows.size());
     const auto twice = [](const std::string& what) {
@@ -74,9 +73,9 @@ Status checkBatch(std::span<const DeviceRow> rows) {
     };
     for (const auto& row : rows)
         if (auto s = checkDevIdOfUrn(row); !s) return s;
+    // A URN twice is its Dev ID twice (checkDevIdOfUrn above).
     for (const auto& row : rows) {
         if (!ids.insert(row.devId).second) return twice("Dev ID " + toHex(row.devId, 8));
-        if (!urns.insert(row.urn).second) return twice("URN " + row.urn);
         if (!records.insert(row.recordId).second) return twice("record id " + row.recordId);
         // One board, one live identity (checkMcuUid): two records of one board in a batch.
         if (row.mcuUid && !mcuUids.insert(*row.mcuUid).second) return twice("MCU unique ID " + *row.mcuUid);

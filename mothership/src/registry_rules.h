@@ -34,9 +34,9 @@ std::optional<std::uint32_t> devIdOfUrn(std::string_view urn);
 /// reworked board had before.
 std::string storedAuditDetail(const DeviceRow& row);
 /// A bulk import's rows: each one's Dev ID is its URN's (checkDevIdOfUrn, the first row that
-/// breaks it), and they name each Dev ID, URN, record id and MCU unique ID once. Errors:
-/// invalidArgument (checkDevIdOfUrn's, "Dev ID 00000100 appears twice in the batch", "URN …
-/// appears …", "record id … appears …", "MCU unique ID … appears …").
+/// breaks it), and they name each Dev ID (so each URN), record id and MCU unique ID once.
+/// Errors: invalidArgument (checkDevIdOfUrn's, "Dev ID 00000100 appears twice in the batch",
+/// "record id … appears …", "MCU unique ID … appears …").
 Status checkBatch(std::span<const DeviceRow> rows);
 /// A subject's failure count (registry table `attempt_limits`), unix milliseconds.
 struct FailureCount {
