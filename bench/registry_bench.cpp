@@ -8,7 +8,8 @@
 //    registry calls timed;
 //  - status lookups: Service::handle() answering GET /.well-known/tte/status (lockout read,
 //    OTP-hash read, HMAC, device row), one at a time, each timed, on random devices: once with
-//    the page cache as the import left it, once after the whole database was read (readOnce);
+//    the page cache as the import left it, once with the whole database read once and held in
+//    memory (HeldInMemory);
 //  - claims: Service::handle() answering the mapping POST from 16 threads (each answer waits
 //    for its durable commit, as over HTTPS), on random devices not claimed before;
 //  - CoAP registrations: what the CoAP handler asks of the registry for a device's first
@@ -29,13 +30,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <random>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "host_reclaim.h"
 #include "registry_bench_records.h"
 #include "report.h"
 #include "support/mothership.h"
@@ -233,16 +234,18 @@ struct Lookups {
     double p99Ms = 0;
 };
 
-/// The registry's storage as the measurements look at it.
+/// The registry's storage as the measurements look at it: its files and directories (for
+/// pageCacheShare() and HeldInMemory), and what the machine's proactive reclaim took between
+/// the lookup passes.
 struct Storage {
-    std::function<void()> readOnce;  ///< reads the whole database (readOnce)
-    std::vector<std::string> files;  ///< its files and directories, for pageCacheShare()
+    std::vector<std::string> files;
+    tte::bench::PageoutMeter& pagedOut;
 };
 
 struct AtSize {
     double importPerSecond = 0;
     Lookups lookups;        ///< with the page cache as the import left it
-    Lookups lookupsCached;  ///< after the database was read once (readOnce)
+    Lookups lookupsCached;  ///< with the database read once and held in memory (HeldInMemory)
     double claimsPerSecond = 0;
     double registrationsPerSecond = 0;
     double gaugesMs = 0;  ///< gaugeReads()
@@ -282,11 +285,12 @@ double percentileMs(std::vector<double>& micros, double q) {
 
 /// `s.lookups` status lookups of random devices among the first `size`, one at a time, each
 /// timed; `what` names the pass in the line on stderr that tells how much of the registry's
-/// `files` the page cache held before it and how much the machine read from the disk meanwhile
-/// (where the slowest lookups wait: a page that is not in memory).
+/// files the page cache held before it (and what proactive reclaim paged out since the pass
+/// before) and how much the machine read from the disk meanwhile (where the slowest lookups
+/// wait: a page that is not in memory).
 Lookups lookupPass(Front& front, const Settings& s, std::uint64_t size, std::mt19937_64& random, const char* what,
-                   const std::vector<std::string>& files) {
-    const std::string cached = pageCacheShare(files);
+                   const Storage& storage) {
+    const std::string cached = pageCacheShare(storage.files) + " in the page cache" + storage.pagedOut.since();
     std::uniform_int_distribution<std::uint64_t> pick(0, size - 1);
     std::vector<double> micros;
     micros.reserve(s.lookups);
@@ -301,8 +305,8 @@ Lookups lookupPass(Front& front, const Settings& s, std::uint64_t size, std::mt1
     const double readKiB = diskReadKiB() - readBefore;
     Lookups out{percentileMs(micros, 0.50), percentileMs(micros, 0.99)};
     std::fprintf(stderr,
-                 "registry_bench:   %zu status lookups at %llu records, %s (the registry's files: %s in the page "
-                 "cache): p50 %.3f ms, p99 %.3f ms, %.2f KiB read from the disk per lookup (machine-wide)\n",
+                 "registry_bench:   %zu status lookups at %llu records, %s (the registry's files: %s): p50 %.3f ms, "
+                 "p99 %.3f ms, %.2f KiB read from the disk per lookup (machine-wide)\n",
                  s.lookups, static_cast<unsigned long long>(size), what, cached.c_str(), out.p50Ms, out.p99Ms,
                  readKiB / static_cast<double>(s.lookups));
     return out;
@@ -337,15 +341,18 @@ double gaugeReads(ms::Registry& reg, std::uint64_t size, std::size_t claimed) {
 
 /// Status lookups, claims and registrations with `size` devices stored. `claimed` holds the
 /// devices claimed before (not claimed twice). The lookups run twice: with the page cache as the
-/// import left it, then after readOnce(). `serverPid`: the PostgreSQL server's (0 for none).
+/// import left it, then with the database held in memory. `serverPid`: the PostgreSQL server's
+/// (0 for none).
 AtSize measure(ms::Registry& reg, Front& front, const Settings& s, std::uint64_t size, std::mt19937_64& random,
                std::unordered_set<std::uint64_t>& claimed, const Storage& storage, int serverPid) {
     AtSize out;
     std::uniform_int_distribution<std::uint64_t> pick(0, size - 1);
     for (std::size_t w = 0; w < std::min<std::size_t>(200, s.lookups); ++w) must(front.status(pick(random)) == 200, "warm-up lookup");
-    out.lookups = lookupPass(front, s, size, random, "as the import left the cache", storage.files);
-    storage.readOnce();
-    out.lookupsCached = lookupPass(front, s, size, random, "after the database was read once", storage.files);
+    out.lookups = lookupPass(front, s, size, random, "as the import left the cache", storage);
+    {
+        const HeldInMemory held(storage.files);
+        out.lookupsCached = lookupPass(front, s, size, random, "with the database held in memory", storage);
+    }
 
     std::vector<std::uint64_t> targets;
     while (targets.size() < std::min<std::uint64_t>(s.claims, size - claimed.size())) {
@@ -416,7 +423,10 @@ void addFigures(std::vector<Figure>& figures, const std::string& backend, const 
                        "target ms (ratio: target / value)", 2, full.lookupsCached.p99Ms > 0 ? 2 / full.lookupsCached.p99Ms : 0, 1});
 }
 
-void runBackend(const std::string& backend, const Settings& s, std::vector<Figure>& figures) {
+/// Both sizes of `backend`, their figures into `figures`; `pagedOut` counts what the machine's
+/// proactive reclaim takes meanwhile.
+void runBackend(const std::string& backend, const Settings& s, std::vector<Figure>& figures,
+                tte::bench::PageoutMeter& pagedOut) {
     tte::test::TempDir dir("registry-bench");
     std::unique_ptr<tte::test::Postgres> pg;
     std::string url = "sqlite://" + dir.file("registry.db");
@@ -443,9 +453,9 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
     std::fprintf(stderr, "registry_bench: %s: importing %llu records\n", backend.c_str(),
                  static_cast<unsigned long long>(s.baseline));
     const double firstSeconds = importRange(reg, hasher, 0, s.baseline, s, threads, serverPid);
-    const Storage storage{[&] { readOnce(backend, url, dir.file("registry.db")); },
-                          pg ? std::vector<std::string>{pg->dataDir() + "/base"}
-                             : std::vector<std::string>{dir.file("registry.db"), dir.file("registry.db-wal")}};
+    const Storage storage{pg ? std::vector<std::string>{pg->dataDir() + "/base"}
+                             : std::vector<std::string>{dir.file("registry.db"), dir.file("registry.db-wal")},
+                          pagedOut};
     settle(backend, url, dir.file("registry.db"));
     AtSize base = measure(reg, front, s, s.baseline, random, claimed, storage, serverPid);
     base.importPerSecond = static_cast<double>(s.baseline) / firstSeconds;
@@ -471,7 +481,10 @@ void runBackend(const std::string& backend, const Settings& s, std::vector<Figur
 int main(int argc, char** argv) try {
     const Settings s = parse(argc, argv);
     std::vector<Figure> figures;
-    for (const auto& backend : s.backends) runBackend(backend, s, figures);
+    if (const auto reclaim = tte::bench::describe(tte::bench::pageoutSchemes()); !reclaim.empty())
+        std::fprintf(stderr, "registry_bench: %s\n", reclaim.c_str());
+    tte::bench::PageoutMeter pagedOut("the previous lookup pass");
+    for (const auto& backend : s.backends) runBackend(backend, s, figures, pagedOut);
     tte::bench::print(figures, s.output);
     return 0;
 } catch (const std::exception& e) {

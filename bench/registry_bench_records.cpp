@@ -191,32 +191,6 @@ void must(bool ok, const std::string& what) {
     if (!ok) throw std::runtime_error(what);
 }
 
-/// Reads the whole database once, so that its pages are in the kernel's page cache as on a
-/// server that has answered long enough, as far as the machine's memory holds them (what ops
-/// get with `pg_prewarm` or by reading the SQLite file, docs/MOTHERSHIP.md "Scale"): SQLite's
-/// file read through; on PostgreSQL `pg_prewarm(…, 'read')` over every table and index of the
-/// registry (into the kernel's cache; shared_buffers fill from it as pages are used).
-void readOnce(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
-    const auto start = std::chrono::steady_clock::now();
-    if (backend == "sqlite") {
-        for (const char* suffix : {"", "-wal"}) {
-            std::ifstream in(sqlitePath + suffix, std::ios::binary);
-            std::vector<char> chunk(1 << 20);
-            while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-            }
-            must(!in.bad(), "reading " + sqlitePath + suffix + " failed");
-        }
-    } else {
-        const auto r = tte::test::runShell(
-            "psql '" + url + "' -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm'"
-            " -c \"SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')\"");
-        must(r.exitCode == 0, "pg_prewarm (the extension that comes with the PostgreSQL server): " + r.output);
-    }
-    std::fprintf(stderr, "registry_bench:   the database read once in %.1f s\n",
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-}
-
 namespace {
 
 /// Bytes of the file `path` in the page cache, added to `resident`; its size to `total`. A file
@@ -241,25 +215,69 @@ void addPageCacheShare(const std::filesystem::path& path, double& resident, doub
     for (unsigned char p : in) resident += (p & 1) ? static_cast<double>(page) : 0;
 }
 
-}  // namespace
-
-std::string pageCacheShare(const std::vector<std::string>& paths) {
-    double resident = 0, total = 0;
+/// `each` for every file of `paths`: a file itself, a directory's files walked through.
+template <typename Each>
+void forEachFile(const std::vector<std::string>& paths, Each each) {
     for (const auto& path : paths) {
         if (!std::filesystem::is_directory(path)) {
-            if (std::filesystem::exists(path)) addPageCacheShare(path, resident, total);
+            if (std::filesystem::exists(path)) each(std::filesystem::path(path));
             continue;
         }
         std::error_code ec;
         for (std::filesystem::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
-            if (std::error_code file; it->is_regular_file(file)) addPageCacheShare(it->path(), resident, total);
+            if (std::error_code file; it->is_regular_file(file)) each(it->path());
         must(!ec, "reading the directory " + path + ": " + ec.message());
     }
+}
+
+}  // namespace
+
+std::string pageCacheShare(const std::vector<std::string>& paths) {
+    double resident = 0, total = 0;
+    forEachFile(paths, [&](const std::filesystem::path& file) { addPageCacheShare(file, resident, total); });
     char text[64];
     std::snprintf(text, sizeof text, "%.2f %% of %.2f GB", total > 0 ? 100 * std::min(resident, total) / total : 0,
                   total / 1e9);
     return text;
 }
+
+HeldInMemory::HeldInMemory(const std::vector<std::string>& paths) {
+    const auto start = std::chrono::steady_clock::now();
+    double bytes = 0;
+    // The destructor does not run for a constructor that throws: what is mapped goes here.
+    try {
+        forEachFile(paths, [&](const std::filesystem::path& path) { bytes += hold(path); });
+    } catch (...) {
+        release();
+        throw;
+    }
+    std::fprintf(stderr, "registry_bench:   the database read once and held mapped (%.2f GB) in %.1f s\n", bytes / 1e9,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+double HeldInMemory::hold(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return 0;  // PostgreSQL removed it meanwhile
+    must(fd >= 0, "open " + path.string() + ": " + std::strerror(errno));
+    struct stat st {};
+    const bool sized = ::fstat(fd, &st) == 0;
+    const auto size = sized ? static_cast<std::size_t>(st.st_size) : 0;
+    // MAP_POPULATE reads what is not in the page cache and maps every page before mmap
+    // returns: the pages are this process's mapped pages from then on.
+    void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0) : nullptr;
+    const int mapError = errno;
+    ::close(fd);
+    must(sized && map != MAP_FAILED, "mapping " + path.string() + ": " + std::strerror(mapError));
+    if (size > 0) m_maps.emplace_back(map, size);
+    return static_cast<double>(size);
+}
+
+void HeldInMemory::release() {
+    for (const auto& [map, size] : m_maps) ::munmap(map, size);
+    m_maps.clear();
+}
+
+HeldInMemory::~HeldInMemory() { release(); }
 
 std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath) {
     double bytes = 0;

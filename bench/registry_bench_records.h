@@ -1,12 +1,15 @@
 // registry_bench's records and its measures of work: the station records it imports (as a line
 // makes them, MCU unique IDs included), the CPU time and disk writes of the bench and of the
 // PostgreSQL server it starts, and what it does to the database between its phases (settled
-// after an import, read once, its size) (registry_bench_records.cpp).
+// after an import, held in memory, its size) (registry_bench_records.cpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tte/mothership/crypto.h"
 #include "tte/mothership/registry.h"
@@ -71,14 +74,34 @@ private:
 /// Throws std::runtime_error(`what`) unless `ok`: the bench stops with that message.
 void must(bool ok, const std::string& what);
 
-/// The database between the bench's phases: `backend` "sqlite" (the file `sqlitePath`) or
-/// "postgresql" (`url`), reached through the database's own shell (sqlite3, psql).
-void readOnce(const std::string& backend, const std::string& url, const std::string& sqlitePath);
 /// How much of the files under `paths` (files, and directories walked through) the kernel's
 /// page cache holds right now, e.g. "99.21 % of 11.71 GB": mincore(2) over a read-only mapping
-/// of each file. A lookup that needs a page outside it waits for the disk. On some machines
-/// the cache loses pages of a file while memory is free (docs/MOTHERSHIP.md, "Figures").
+/// of each file. A lookup that needs a page outside it waits for the disk. Machines with
+/// proactive reclaim take pages out of it while memory is free (host_reclaim.h).
 std::string pageCacheShare(const std::vector<std::string>& paths);
+
+/// The database's files under `paths` read once and held in memory while this lives, as on a
+/// server whose memory holds its whole registry: each file mapped read-only with every page
+/// read in (MAP_POPULATE), a line on stderr telling how long that took. The kernel may still
+/// take the pages when memory runs short; proactive reclaim that pages out only unmapped page
+/// cache (host_reclaim.h: the filter "allow unmapped") leaves mapped pages alone. The same
+/// that ops get with `vmtouch -dl` (which also locks them) or PostgreSQL's `shared_buffers`
+/// (docs/OPERATIONS.md).
+class HeldInMemory {
+public:
+    explicit HeldInMemory(const std::vector<std::string>& paths);
+    ~HeldInMemory();
+    HeldInMemory(const HeldInMemory&) = delete;
+    HeldInMemory& operator=(const HeldInMemory&) = delete;
+
+private:
+    /// Maps `path` with its pages read in; its size (0 for a file gone meanwhile).
+    double hold(const std::filesystem::path& path);
+    void release();
+
+    std::vector<std::pair<void*, std::size_t>> m_maps;
+};
+
 /// The database's size on disk, e.g. "12.71 GB".
 std::string bytesOnDisk(const std::string& backend, const std::string& url, const std::string& sqlitePath);
 void settle(const std::string& backend, const std::string& url, const std::string& sqlitePath);
