@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "tte/hsm/ck_rv.h"
@@ -32,13 +33,18 @@ Result<std::unique_ptr<Module>> Module::load(const std::string& path) {
     if (CK_RV rv = getList(&m->m_fn); rv != CKR_OK || m->m_fn == nullptr) {
         return std::unexpected(ckrError(rv, "C_GetFunctionList of " + path));
     }
+    // p11-kit's client (p11-kit 0.24) multiplexes the calls of all threads over one
+    // connection: when its server dies between a reply's header and its body, a thread that
+    // read another's header waits for it for ever (rpc-transport.c, rpc_socket_read). One call
+    // at a time keeps every reply read by the thread that asked for it.
+    m->m_serialized = std::filesystem::path(path).filename() == "p11-kit-client.so";
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
     CK_RV rv = m->m_fn->C_Initialize(&args);
     if (rv == CKR_CANT_LOCK) {
         // The module cannot use OS locks: use it single-threaded, every call under our mutex.
         rv = m->m_fn->C_Initialize(nullptr);
-        m->m_serialized = true;
+        m->m_serialized = m->m_cannotLock = true;
     }
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         // Another store in this process initialized it; the first one finalizes it.
@@ -55,7 +61,7 @@ Status Module::reinitialize() {
     m_fn->C_Finalize(nullptr);  // a dead connection may answer with an error: initialize anew anyway
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
-    CK_RV rv = m_fn->C_Initialize(m_serialized ? nullptr : &args);
+    CK_RV rv = m_fn->C_Initialize(m_cannotLock ? nullptr : &args);
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) return std::unexpected(ckrError(rv, "C_Initialize of " + m_path));
     return {};
 }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -17,7 +18,9 @@ namespace tte::hsm::detail {
 class Module {
 public:
     /// dlopen + C_GetFunctionList + C_Initialize(CKF_OS_LOCKING_OK). A module that answers
-    /// CKR_CANT_LOCK is initialized without locking and marked serialized().
+    /// CKR_CANT_LOCK is initialized without locking and marked serialized(), and so is
+    /// p11-kit's client (p11-kit-client.so), whose threads can wait for ever when its
+    /// connection dies in the middle of a reply.
     /// Errors: notFound (no file, no C_GetFunctionList), CK_RV errors.
     static Result<std::unique_ptr<Module>> load(const std::string& path);
     ~Module();
@@ -32,9 +35,23 @@ public:
         return m_serialized ? std::unique_lock(m_callMutex) : std::unique_lock<std::mutex>();
     }
 
+    /// Held by every session borrowed from this module for as long as it is out (shared), and
+    /// around reinitialize() (exclusive): C_Finalize frees what calls in flight use (p11-kit's
+    /// client aborts on a freed socket), and PKCS#11 leaves finalizing during other calls
+    /// undefined. A thread waiting for exclusive() keeps new sessions from starting, so that
+    /// threads that keep borrowing cannot hold it off.
+    [[nodiscard]] std::shared_lock<std::shared_mutex> use() {
+        std::lock_guard gate(m_gate);
+        return std::shared_lock(m_useMutex);
+    }
+    [[nodiscard]] std::unique_lock<std::shared_mutex> exclusive() {
+        std::lock_guard gate(m_gate);
+        return std::unique_lock(m_useMutex);
+    }
+
     /// C_Finalize + C_Initialize again, for a module whose connection to its token died
     /// (p11-kit's client after its server went away answers CKR_DEVICE_ERROR until then).
-    /// Every session and login of the module is gone afterwards.
+    /// Every session and login of the module is gone afterwards. The caller holds exclusive().
     /// Errors: unavailable (another user in this process initialized it), CK_RV errors.
     Status reinitialize();
     /// The slot of the one token matching the URI's token/manufacturer/model/serial.
@@ -50,7 +67,10 @@ private:
     std::string m_path;
     bool m_finalize = false;
     bool m_serialized = false;
+    bool m_cannotLock = false;  // answered CKR_CANT_LOCK: initialized without locking arguments
     std::mutex m_callMutex;
+    std::mutex m_gate;
+    std::shared_mutex m_useMutex;
 };
 
 /// A fixed-width, space-padded PKCS#11 text field, without its padding.

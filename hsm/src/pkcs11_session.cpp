@@ -145,30 +145,36 @@ bool tokenLost(CK_RV rv) {
 }  // namespace
 
 Result<Session> SessionPool::acquire() {
+    // Shared while the session is out; reattach() waits for every one to come back.
+    auto use = m_module.use();
+    std::uint64_t seen = 0;
     {
         std::lock_guard lock(m_mutex);
         if (m_refused) return std::unexpected(*m_refused);
         if (!m_idle.empty()) {
             CK_SESSION_HANDLE h = m_idle.back();
             m_idle.pop_back();
-            return Session(*this, h, m_attachment);
+            return Session(*this, h, m_attachment, std::move(use));
         }
         ++m_open;
+        seen = m_attachment;
     }
-    auto session = openLoggedIn();
+    auto session = openLoggedIn(use);
     if (session || session.error().domain != "PKCS#11" || !tokenLost(static_cast<CK_RV>(session.error().nativeCode)))
         return session;
     // The token (or the module's way to it) went away: a module that cannot find it again
     // without starting over (p11-kit's client after its server died) is initialized anew.
-    if (!reattach()) return session;
+    if (use.owns_lock()) use.unlock();
+    if (!reattach(seen)) return session;
+    use = m_module.use();
     {
         std::lock_guard lock(m_mutex);
         ++m_open;
     }
-    return openLoggedIn();
+    return openLoggedIn(use);
 }
 
-Result<Session> SessionPool::openLoggedIn() {
+Result<Session> SessionPool::openLoggedIn(std::shared_lock<std::shared_mutex>& use) {
     CK_FUNCTION_LIST* fn = m_module.fn();
     CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
     const std::uint64_t attachment = m_attachment;
@@ -178,7 +184,7 @@ Result<Session> SessionPool::openLoggedIn() {
         --m_open;
         return std::unexpected(ckrError(rv, "opening a session on token '" + m_token + "'"));
     }
-    Session session(*this, h, attachment);
+    Session session(*this, h, attachment, std::move(use));
     auto pin = m_pin.bytes();
     rv = fn->C_Login(h, CKU_USER, const_cast<CK_UTF8CHAR*>(pin.data()), static_cast<CK_ULONG>(pin.size()));
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
@@ -194,8 +200,10 @@ Result<Session> SessionPool::openLoggedIn() {
     return session;
 }
 
-bool SessionPool::reattach() {
-    std::lock_guard attach(m_attachMutex);
+bool SessionPool::reattach(std::uint64_t seen) {
+    // No call of this module in flight from here on: C_Finalize frees what such a call uses.
+    const auto exclusive = m_module.exclusive();
+    if (m_attachment != seen) return true;  // another thread initialized it anew meanwhile
     {
         std::lock_guard lock(m_mutex);
         m_open -= m_idle.size();

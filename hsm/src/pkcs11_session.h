@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -46,12 +47,13 @@ class SessionPool;
 /// A session borrowed from the pool for one operation; returned when it goes out of scope.
 class Session {
 public:
-    Session(SessionPool& pool, CK_SESSION_HANDLE handle, std::uint64_t attachment)
-        : m_pool(&pool), m_handle(handle), m_attachment(attachment) {}
+    /// `use`: the module's use lock (Module::use), held until the session is back.
+    Session(SessionPool& pool, CK_SESSION_HANDLE handle, std::uint64_t attachment, std::shared_lock<std::shared_mutex> use)
+        : m_use(std::move(use)), m_pool(&pool), m_handle(handle), m_attachment(attachment) {}
     ~Session();
     Session(Session&& other) noexcept
-        : m_pool(std::exchange(other.m_pool, nullptr)), m_handle(other.m_handle), m_attachment(other.m_attachment),
-          m_broken(other.m_broken) {}
+        : m_use(std::move(other.m_use)), m_pool(std::exchange(other.m_pool, nullptr)), m_handle(other.m_handle),
+          m_attachment(other.m_attachment), m_broken(other.m_broken) {}
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     Session& operator=(Session&&) = delete;
@@ -75,6 +77,7 @@ public:
                             std::size_t outputSize, std::string_view what);
 
 private:
+    std::shared_lock<std::shared_mutex> m_use;  // released after the destructor gave the session back
     SessionPool* m_pool;
     CK_SESSION_HANDLE m_handle;
     std::uint64_t m_attachment;  // the pool's attachment to the module the handle belongs to
@@ -93,8 +96,9 @@ public:
     /// (CKR_PIN_INCORRECT, _INVALID, _LEN_RANGE, _EXPIRED, _LOCKED) the pool never logs in with
     /// it again – each wrong try counts towards locking the token – and returns that refusal.
     /// A module that lost its token (C_OpenSession: CKR_DEVICE_ERROR, _REMOVED, TOKEN_NOT_PRESENT,
-    /// SLOT_ID_INVALID, CRYPTOKI_NOT_INITIALIZED) is initialized anew and the token looked up
-    /// by its URI again; the error stays the module's while the token is not back.
+    /// SLOT_ID_INVALID, CRYPTOKI_NOT_INITIALIZED) is initialized anew, once every session out is
+    /// back, and the token looked up by its URI again; the error stays the module's while the
+    /// token is not back. A thread must not hold a session while it acquires another.
     Result<Session> acquire();
     void release(CK_SESSION_HANDLE handle, std::uint64_t attachment, bool broken);
     [[nodiscard]] std::size_t openSessions() const;
@@ -108,17 +112,17 @@ public:
     void forgetKey(CK_OBJECT_CLASS objectClass, const std::string& label);
 
 private:
-    /// C_OpenSession + C_Login on the current slot.
-    Result<Session> openLoggedIn();
-    /// Initializes the module anew and finds the token again; false while it is not back.
-    bool reattach();
+    /// C_OpenSession + C_Login on the current slot; the session takes `use` along.
+    Result<Session> openLoggedIn(std::shared_lock<std::shared_mutex>& use);
+    /// Initializes the module anew and finds the token again, unless another thread did since
+    /// the attachment `seen`; false while the token is not back.
+    bool reattach(std::uint64_t seen);
 
     Module& m_module;
     std::atomic<CK_SLOT_ID> m_slot;
     Pkcs11Uri m_uri;
     std::string m_token;
     std::atomic<std::uint64_t> m_attachment{0};  // bumped by reattach(): older handles are void
-    std::mutex m_attachMutex;
     Secret m_pin;
     mutable std::mutex m_mutex;
     std::vector<CK_SESSION_HANDLE> m_idle;

@@ -8,13 +8,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <signal.h>
-
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "support/station_site.h"
+#include "support/token_server.h"
 
 namespace tte::test {
 namespace {
@@ -115,56 +113,17 @@ TEST(StationLineStops, TheMotherShipStoppedHoldsTheLineUntilItRunsAgainOnTheSame
     EXPECT_NE(status.out.find("  line: running (held 1 time so far)"), std::string::npos) << status.out;
 }
 
-/// A real token that can go away: `p11-kit server` exporting the site's SoftHSM token on a
-/// Unix socket, which the station reaches through p11-kit's client module. stop() kills the
-/// server and the process serving the station's connection, as pulling a token out does;
-/// start() brings it back on the same socket.
-class TokenServer {
-public:
-    explicit TokenServer(StationSite& site) : m_site(site), m_socket(site.path("p11-kit.sock").string()) {}
-    [[nodiscard]] std::string address() const { return "P11_KIT_SERVER_ADDRESS=unix:path=" + m_socket; }
-    /// "" once the server listens, else why not.
-    std::string start() {
-        std::filesystem::remove(m_socket);
-        m_server = std::make_unique<Process>(
-            std::vector<std::string>{"/usr/bin/p11-kit", "server", "-f", "-n", m_socket, "--provider",
-                                     "/usr/lib/softhsm/libsofthsm2.so", "pkcs11:token=tte-station"},
-            m_site.path(""), "p11-kit-server" + std::to_string(++m_starts),
-            std::vector<std::string>{"SOFTHSM2_CONF=" + m_site.path("softhsm/softhsm2.conf").string()});
-        if (!m_server->started()) return "p11-kit server did not start";
-        if (!waitFor([&] { return std::filesystem::exists(m_socket) || m_server->exited(); }, std::chrono::seconds(20)) ||
-            m_server->exited())
-            return "p11-kit server does not listen on " + m_socket + ": " + m_server->err();
-        return {};
-    }
-    /// SIGKILL to the server and to every process it forked for a connection.
-    void stop() {
-        if (!m_server) return;
-        const std::string pid = std::to_string(m_server->pid());
-        std::ifstream children("/proc/" + pid + "/task/" + pid + "/children");
-        for (int child = 0; children >> child;) ::kill(child, SIGKILL);
-        m_server->kill(SIGKILL);
-        m_server.reset();
-    }
-    ~TokenServer() { stop(); }
-
-private:
-    StationSite& m_site;
-    std::string m_socket;
-    std::unique_ptr<Process> m_server;
-    int m_starts = 0;
-};
-
 // The station's real token goes away during a run and comes back: the line holds (no board
 // failed, no Dev ID spent while it is away), says so in one line, and goes on by itself.
 TEST(StationLineStops, TheTokenGoneHoldsTheLineUntilItIsBack) {
-    const std::string client = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so";
+    const std::string client = kP11KitClient;
     ASSERT_TRUE(std::filesystem::exists(client) && std::filesystem::exists("/usr/bin/p11-kit"))
         << "needs the Debian packages p11-kit and p11-kit-modules (scripts/setup installs them)";
     const std::map<std::string, std::string> portOf = {{"A1", "1-1.1"}, {"A2", "1-1.2"}};
     StationSite site({.devices = 2, .slots = 1, .lock = "", .seats = {portOf.begin(), portOf.end()}, .pkcs11Module = client});
     ASSERT_EQ(site.setUp(), "");
-    TokenServer token(site);
+    TokenServer token(site.path("p11-kit.sock"), site.path(""), site.path("softhsm/softhsm2.conf").string(),
+                      "pkcs11:token=tte-station");
     ASSERT_EQ(token.start(), "");
     const std::vector<std::string> env = {"SOFTHSM2_CONF=" + site.path("softhsm/softhsm2.conf").string(), token.address()};
     Process line({(binDir() / "tte-provision").string(), "--config", site.path("station/station.toml").string(), "--sim",

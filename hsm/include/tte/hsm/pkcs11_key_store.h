@@ -59,7 +59,8 @@ public:
     [[nodiscard]] const std::string& tokenLabel() const;
     /// Sessions this store has open (idle and in use).
     [[nodiscard]] std::size_t openSessions() const;
-    /// True when the module could not lock for itself and every call is serialized here.
+    /// True when every call is serialized here: the module could not lock for itself, or it
+    /// is p11-kit's client, which must have one call at a time (docs/HSM.md).
     [[nodiscard]] bool serialized() const;
 
     struct Impl;
