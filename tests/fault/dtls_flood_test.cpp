@@ -358,7 +358,11 @@ protected:
             // the cookie answers (every port, every sweep after its first) hit the bucket.
             EXPECT_GE(admitted, static_cast<double>(c.portsStarted)) << metrics;
             EXPECT_LE(admitted, 64 + 8 * (flooded + 1) + kDeviceHellos) << metrics;
-            EXPECT_GT(limited, static_cast<double>(ports)) << "the per-address limit dropped too few cookie answers\n" << metrics;
+            // How many cookie answers reach the gate depends on how fast the server reads under
+            // the flood (a loaded machine drops datagrams in the socket's buffer: 1,420 limited of
+            // 5 sweeps in one run, 11,289 of 17 in another); of those that do, the bucket lets
+            // through a handful and refuses the rest.
+            EXPECT_GT(limited, 4 * admitted) << "the per-address limit dropped too few cookie answers\n" << metrics;
         } else {
             EXPECT_EQ(c.serverHellos, 0u) << "a cookie-less ClientHello started a handshake";
             EXPECT_GT(c.portsAnswered, ports / 2) << "the server stopped answering new ClientHellos";
