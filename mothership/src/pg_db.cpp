@@ -33,6 +33,13 @@ std::string oneLine(std::string_view text) {
     return out;
 }
 
+/// A failure of libpq or libpqxx as the registry's error: `context`, ": " and its text on one
+/// line (oneLine), in the domain PostgreSQL, with the SQLSTATE where the server gave one.
+std::unexpected<Error> pgFailure(Errc code, std::string_view context, const std::exception& e,
+                                 std::string sqlstate = {}) {
+    return failNative(code, std::string(context) + ": " + oneLine(e.what()), "PostgreSQL", 0, std::move(sqlstate));
+}
+
 /// A pooled connection and the statements it has prepared, by text. The registry's texts are
 /// a fixed set (a lockout read's text depends only on how many subjects it names), so the
 /// cap only guards against a caller that builds texts from data: past it, statements run
@@ -75,7 +82,7 @@ public:
             m_tx.exec(std::string(sql));
             return {};
         } catch (const std::exception& e) {
-            return failNative(Errc::io, std::string("SQL script: ") + oneLine(e.what()), "PostgreSQL", 0);
+            return pgFailure(Errc::io, "SQL script", e);
         }
     }
 
@@ -107,11 +114,11 @@ public:
             writer.complete();
             return {};
         } catch (const pqxx::unique_violation& e) {
-            return failNative(Errc::alreadyExists, std::string("COPY: ") + oneLine(e.what()), "PostgreSQL", 0, e.sqlstate());
+            return pgFailure(Errc::alreadyExists, "COPY", e, e.sqlstate());
         } catch (const pqxx::sql_error& e) {
-            return failNative(Errc::io, std::string("COPY: ") + oneLine(e.what()), "PostgreSQL", 0, e.sqlstate());
+            return pgFailure(Errc::io, "COPY", e, e.sqlstate());
         } catch (const std::exception& e) {
-            return failNative(Errc::unavailable, std::string("COPY: ") + oneLine(e.what()), "PostgreSQL", 0);
+            return pgFailure(Errc::unavailable, "COPY", e);
         }
     }
 
@@ -157,12 +164,11 @@ private:
             if (name == m_conn.prepared.end()) return m_tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
             return m_tx.exec_prepared(name->second, pqxx::prepare::make_dynamic_params(values));
         } catch (const pqxx::unique_violation& e) {
-            return failNative(Errc::alreadyExists, std::string("statement: ") + oneLine(e.what()), "PostgreSQL", 0,
-                              e.sqlstate());
+            return pgFailure(Errc::alreadyExists, "statement", e, e.sqlstate());
         } catch (const pqxx::sql_error& e) {
-            return failNative(Errc::io, std::string("statement: ") + oneLine(e.what()), "PostgreSQL", 0, e.sqlstate());
+            return pgFailure(Errc::io, "statement", e, e.sqlstate());
         } catch (const std::exception& e) {
-            return failNative(Errc::unavailable, std::string("statement: ") + oneLine(e.what()), "PostgreSQL", 0);
+            return pgFailure(Errc::unavailable, "statement", e);
         }
     }
 
@@ -199,13 +205,13 @@ private:
             result = fn(adapter);
             if (result) tx.commit();
         } catch (const pqxx::broken_connection& e) {
-            result = failNative(Errc::unavailable, std::string("PostgreSQL connection lost: ") + oneLine(e.what()), "PostgreSQL", 0);
+            result = pgFailure(Errc::unavailable, "PostgreSQL connection lost", e);
             conn->conn.reset();
         } catch (const pqxx::in_doubt_error& e) {
-            result = failNative(Errc::unavailable, std::string("PostgreSQL commit in doubt: ") + oneLine(e.what()), "PostgreSQL", 0);
+            result = pgFailure(Errc::unavailable, "PostgreSQL commit in doubt", e);
             conn->conn.reset();
         } catch (const std::exception& e) {
-            result = failNative(Errc::io, std::string("PostgreSQL: ") + oneLine(e.what()), "PostgreSQL", 0);
+            result = pgFailure(Errc::io, "PostgreSQL", e);
         }
         release(std::move(*conn));
         return result;
@@ -224,7 +230,7 @@ private:
             return PgConnection{std::make_unique<pqxx::connection>(m_uri), {}};
         } catch (const std::exception& e) {
             release({});
-            return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + oneLine(e.what()), "PostgreSQL", 0);
+            return pgFailure(Errc::unavailable, "PostgreSQL connect", e);
         }
     }
 
@@ -249,7 +255,7 @@ Result<std::unique_ptr<SqlDb>> openPostgres(const std::string& uri, int connecti
     try {
         for (int i = 0; i < std::max(1, connections); ++i) pool.push_back({std::make_unique<pqxx::connection>(uri), {}});
     } catch (const std::exception& e) {
-        return failNative(Errc::unavailable, std::string("PostgreSQL connect: ") + oneLine(e.what()), "PostgreSQL", 0);
+        return pgFailure(Errc::unavailable, "PostgreSQL connect", e);
     }
     return std::make_unique<PostgresDb>(uri, std::move(pool));
 }
