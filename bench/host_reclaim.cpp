@@ -68,50 +68,73 @@ std::string shortNumber(double v) {
     return text;
 }
 
-void addKdamondSchemes(const fs::path& kdamond, const std::string& kName, std::vector<PageoutScheme>& out) {
-    if (word(kdamond / "state").value_or("") != "on") return;
+/// The kdamonds under `sys` whose state is "on".
+std::vector<fs::path> runningKdamonds(const fs::path& sys) {
+    std::vector<fs::path> out;
+    for (auto& kdamond : numbered(sys / "kernel" / "mm" / "damon" / "admin" / "kdamonds", "nr_kdamonds"))
+        if (word(kdamond / "state").value_or("") == "on") out.push_back(std::move(kdamond));
+    return out;
+}
+
+/// A pageout scheme of a kdamond: its context, its directory and its number in the context.
+struct SchemeDir {
+    fs::path context;
+    fs::path scheme;
+    std::size_t index;
+};
+
+std::vector<SchemeDir> pageoutSchemesOf(const fs::path& kdamond) {
+    std::vector<SchemeDir> out;
     for (const auto& ctx : numbered(kdamond / "contexts", "nr_contexts")) {
-        const fs::path intervals = ctx / "monitoring_attrs" / "intervals";
-        const double sampleUs = number(intervals / "sample_us").value_or(0);
-        const double aggrUs = number(intervals / "aggr_us").value_or(0);
         const auto schemes = numbered(ctx / "schemes", "nr_schemes");
-        for (std::size_t s = 0; s < schemes.size(); ++s) {
-            const fs::path& scheme = schemes[s];
-            if (word(scheme / "action").value_or("") != "pageout") continue;
-            PageoutScheme p;
-            p.name = "DAMON kdamond " + kName + ", scheme " + std::to_string(s);
-            // The age counts aggregation intervals; nr_accesses the samples per interval that
-            // found the region used.
-            const double ageMin = number(scheme / "access_pattern" / "age" / "min").value_or(0);
-            p.minIdleSeconds = ageMin * aggrUs / 1e6;
-            const auto accessMax = number(scheme / "access_pattern" / "nr_accesses" / "max");
-            if (accessMax && sampleUs > 0 && aggrUs >= sampleUs)
-                p.accessLimit = "used in at most " + shortNumber(*accessMax) + " of " + shortNumber(aggrUs / sampleUs) +
-                                " samples per " + shortNumber(aggrUs / 1e6) + " s";
-            const double bytes = number(scheme / "quotas" / "bytes").value_or(0);
-            const double resetMs = number(scheme / "quotas" / "reset_interval_ms").value_or(0);
-            if (bytes > 0 && resetMs > 0) p.quotaMiBPerSecond = bytes / (1 << 20) / (resetMs / 1000);
-            p.filters = filtersOf(scheme);
-            out.push_back(std::move(p));
-        }
+        for (std::size_t s = 0; s < schemes.size(); ++s)
+            if (word(schemes[s] / "action").value_or("") == "pageout") out.push_back({ctx, schemes[s], s});
     }
+    return out;
+}
+
+/// The damon_reclaim module's parameters, when the module is there and enabled.
+std::optional<fs::path> enabledReclaimModule(const fs::path& sys) {
+    fs::path parameters = sys / "module" / "damon_reclaim" / "parameters";
+    if (word(parameters / "enabled").value_or("N") != "Y") return std::nullopt;
+    return parameters;
+}
+
+/// A quota of `bytes` per `resetMs` milliseconds in MiB/s; 0 for none.
+double mibPerSecond(const fs::path& bytes, const fs::path& resetMs) {
+    const double b = number(bytes).value_or(0), ms = number(resetMs).value_or(0);
+    return b > 0 && ms > 0 ? b / (1 << 20) / (ms / 1000) : 0;
+}
+
+PageoutScheme describedScheme(const fs::path& kdamond, const SchemeDir& at) {
+    const fs::path intervals = at.context / "monitoring_attrs" / "intervals";
+    const double sampleUs = number(intervals / "sample_us").value_or(0);
+    const double aggrUs = number(intervals / "aggr_us").value_or(0);
+    PageoutScheme p;
+    p.name = "DAMON kdamond " + kdamond.filename().string() + ", scheme " + std::to_string(at.index);
+    // The age counts aggregation intervals; nr_accesses the samples per interval that found
+    // the region used.
+    p.minIdleSeconds = number(at.scheme / "access_pattern" / "age" / "min").value_or(0) * aggrUs / 1e6;
+    const auto accessMax = number(at.scheme / "access_pattern" / "nr_accesses" / "max");
+    if (accessMax && sampleUs > 0 && aggrUs >= sampleUs)
+        p.accessLimit = "used in at most " + shortNumber(*accessMax) + " of " + shortNumber(aggrUs / sampleUs) +
+                        " samples per " + shortNumber(aggrUs / 1e6) + " s";
+    p.quotaMiBPerSecond = mibPerSecond(at.scheme / "quotas" / "bytes", at.scheme / "quotas" / "reset_interval_ms");
+    p.filters = filtersOf(at.scheme);
+    return p;
 }
 
 }  // namespace
 
 std::vector<PageoutScheme> pageoutSchemes(const fs::path& sys) {
     std::vector<PageoutScheme> out;
-    const fs::path kdamonds = sys / "kernel" / "mm" / "damon" / "admin" / "kdamonds";
-    const auto all = numbered(kdamonds, "nr_kdamonds");
-    for (std::size_t k = 0; k < all.size(); ++k) addKdamondSchemes(all[k], std::to_string(k), out);
-    const fs::path reclaim = sys / "module" / "damon_reclaim" / "parameters";
-    if (word(reclaim / "enabled").value_or("N") == "Y") {
+    for (const auto& kdamond : runningKdamonds(sys))
+        for (const auto& at : pageoutSchemesOf(kdamond)) out.push_back(describedScheme(kdamond, at));
+    if (const auto reclaim = enabledReclaimModule(sys)) {
         PageoutScheme p;
         p.name = "damon_reclaim";
-        p.minIdleSeconds = number(reclaim / "min_age").value_or(0) / 1e6;
-        const double bytes = number(reclaim / "quota_sz").value_or(0);
-        const double resetMs = number(reclaim / "quota_reset_interval_ms").value_or(0);
-        if (bytes > 0 && resetMs > 0) p.quotaMiBPerSecond = bytes / (1 << 20) / (resetMs / 1000);
+        p.minIdleSeconds = number(*reclaim / "min_age").value_or(0) / 1e6;
+        p.quotaMiBPerSecond = mibPerSecond(*reclaim / "quota_sz", *reclaim / "quota_reset_interval_ms");
         out.push_back(std::move(p));
     }
     return out;
@@ -134,24 +157,19 @@ std::string describe(const std::vector<PageoutScheme>& schemes) {
 
 std::optional<double> pagedOutBytes(const fs::path& sys) {
     std::optional<double> total;
-    const fs::path kdamonds = sys / "kernel" / "mm" / "damon" / "admin" / "kdamonds";
-    for (const auto& kdamond : numbered(kdamonds, "nr_kdamonds")) {
-        if (word(kdamond / "state").value_or("") != "on") continue;
+    for (const auto& kdamond : runningKdamonds(sys)) {
         {
             std::ofstream state(kdamond / "state");
             if (!(state << "update_schemes_stats" << std::flush)) return std::nullopt;
         }
-        for (const auto& ctx : numbered(kdamond / "contexts", "nr_contexts"))
-            for (const auto& scheme : numbered(ctx / "schemes", "nr_schemes")) {
-                if (word(scheme / "action").value_or("") != "pageout") continue;
-                const auto applied = number(scheme / "stats" / "sz_applied");
-                if (!applied) return std::nullopt;
-                total = total.value_or(0) + *applied;
-            }
+        for (const auto& at : pageoutSchemesOf(kdamond)) {
+            const auto applied = number(at.scheme / "stats" / "sz_applied");
+            if (!applied) return std::nullopt;
+            total = total.value_or(0) + *applied;
+        }
     }
-    const fs::path reclaim = sys / "module" / "damon_reclaim" / "parameters";
-    if (word(reclaim / "enabled").value_or("N") == "Y") {
-        const auto reclaimed = number(reclaim / "bytes_reclaimed_regions");
+    if (const auto reclaim = enabledReclaimModule(sys)) {
+        const auto reclaimed = number(*reclaim / "bytes_reclaimed_regions");
         if (!reclaimed) return std::nullopt;
         total = total.value_or(0) + *reclaimed;
     }

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -193,19 +194,28 @@ void must(bool ok, const std::string& what) {
 
 namespace {
 
-/// Bytes of the file `path` in the page cache, added to `resident`; its size to `total`. A file
-/// gone meanwhile (PostgreSQL removes some as it goes) counts for nothing.
-void addPageCacheShare(const std::filesystem::path& path, double& resident, double& total) {
+/// `path` mapped read-only with `flags` (MAP_SHARED and e.g. MAP_POPULATE), and its size;
+/// none for an empty file or one gone meanwhile (PostgreSQL removes some as it goes).
+std::optional<std::pair<void*, std::size_t>> mapFile(const std::filesystem::path& path, int flags) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return;
+    if (fd < 0 && errno == ENOENT) return std::nullopt;
     must(fd >= 0, "open " + path.string() + ": " + std::strerror(errno));
     struct stat st {};
     const bool sized = ::fstat(fd, &st) == 0;
     const auto size = sized ? static_cast<std::size_t>(st.st_size) : 0;
-    void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0) : nullptr;
+    void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, flags, fd, 0) : nullptr;
+    const int mapError = errno;
     ::close(fd);
-    must(sized && map != MAP_FAILED, "mapping " + path.string() + ": " + std::strerror(errno));
-    if (size == 0) return;
+    must(sized && map != MAP_FAILED, "mapping " + path.string() + ": " + std::strerror(mapError));
+    if (size == 0) return std::nullopt;
+    return std::pair{map, size};
+}
+
+/// Bytes of the file `path` in the page cache, added to `resident`; its size to `total`.
+void addPageCacheShare(const std::filesystem::path& path, double& resident, double& total) {
+    const auto mapped = mapFile(path, MAP_SHARED);
+    if (!mapped) return;
+    const auto [map, size] = *mapped;
     const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     std::vector<unsigned char> in((size + page - 1) / page);
     const bool asked = ::mincore(map, size, in.data()) == 0;
@@ -256,20 +266,12 @@ HeldInMemory::HeldInMemory(const std::vector<std::string>& paths) {
 }
 
 double HeldInMemory::hold(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return 0;  // PostgreSQL removed it meanwhile
-    must(fd >= 0, "open " + path.string() + ": " + std::strerror(errno));
-    struct stat st {};
-    const bool sized = ::fstat(fd, &st) == 0;
-    const auto size = sized ? static_cast<std::size_t>(st.st_size) : 0;
     // MAP_POPULATE reads what is not in the page cache and maps every page before mmap
     // returns: the pages are this process's mapped pages from then on.
-    void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0) : nullptr;
-    const int mapError = errno;
-    ::close(fd);
-    must(sized && map != MAP_FAILED, "mapping " + path.string() + ": " + std::strerror(mapError));
-    if (size > 0) m_maps.emplace_back(map, size);
-    return static_cast<double>(size);
+    const auto mapped = mapFile(path, MAP_SHARED | MAP_POPULATE);
+    if (!mapped) return 0;
+    m_maps.push_back(*mapped);
+    return static_cast<double>(mapped->second);
 }
 
 void HeldInMemory::release() {

@@ -95,7 +95,7 @@ public:
     HeldInMemory& operator=(const HeldInMemory&) = delete;
 
 private:
-    /// Maps `path` with its pages read in; its size (0 for a file gone meanwhile).
+    /// Maps `path` with its pages read in; its size (0 for an empty file or one gone meanwhile).
     double hold(const std::filesystem::path& path);
     void release();
 
