@@ -125,7 +125,8 @@ TEST(StationLineStops, TheTokenGoneHoldsTheLineUntilItIsBack) {
     TokenServer token(site.path("p11-kit.sock"), site.path(""), site.path("softhsm/softhsm2.conf").string(),
                       "pkcs11:token=tte-station");
     ASSERT_EQ(token.start(), "");
-    const std::vector<std::string> env = {"SOFTHSM2_CONF=" + site.path("softhsm/softhsm2.conf").string(), token.address()};
+    const std::vector<std::string> env = {"SOFTHSM2_CONF=" + site.path("softhsm/softhsm2.conf").string(),
+                                          "P11_KIT_SERVER_ADDRESS=" + token.address()};
     Process line({(binDir() / "tte-provision").string(), "--config", site.path("station/station.toml").string(), "--sim",
                   site.path("sim").string(), "run", "--count", "6", "--operator", "erin"},
                  site.path(""), "line", env);

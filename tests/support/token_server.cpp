@@ -2,6 +2,7 @@
 #include "support/token_server.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <fstream>
@@ -15,7 +16,7 @@ TokenServer::TokenServer(std::filesystem::path socket, std::filesystem::path out
 
 TokenServer::~TokenServer() { stop(); }
 
-std::string TokenServer::address() const { return "P11_KIT_SERVER_ADDRESS=unix:path=" + m_socket.string(); }
+std::string TokenServer::address() const { return "unix:path=" + m_socket.string(); }
 
 std::string TokenServer::start() {
     std::filesystem::remove(m_socket);
@@ -32,6 +33,12 @@ std::string TokenServer::start() {
 
 void TokenServer::stop() {
     if (!m_server) return;
+    // Stopped first, the server forks no child for a new connection while its children are
+    // read: a child forked after the reading would go on serving that connection. WNOWAIT
+    // leaves the state for the Process to collect.
+    siginfo_t info{};
+    ::kill(m_server->pid(), SIGSTOP);
+    ::waitid(P_PID, static_cast<id_t>(m_server->pid()), &info, WSTOPPED | WEXITED | WNOWAIT);
     const std::string pid = std::to_string(m_server->pid());
     std::ifstream children("/proc/" + pid + "/task/" + pid + "/children");
     for (int child = 0; children >> child;) ::kill(child, SIGKILL);

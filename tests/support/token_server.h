@@ -26,11 +26,12 @@ public:
     TokenServer(const TokenServer&) = delete;
     TokenServer& operator=(const TokenServer&) = delete;
 
-    /// "P11_KIT_SERVER_ADDRESS=unix:path=…", for the client's environment.
+    /// "unix:path=…": the client's P11_KIT_SERVER_ADDRESS.
     [[nodiscard]] std::string address() const;
     /// "" once the server listens, else why not.
     std::string start();
-    /// SIGKILL to the server and to every process it forked for a connection.
+    /// SIGKILL to the server and to every process it forked for a connection (the server
+    /// stopped first, so that it forks none meanwhile).
     void stop();
 
 private:
